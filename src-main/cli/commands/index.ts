@@ -1,0 +1,4 @@
+import type { Command } from '../command.js';
+
+/** Every CLI command, in the order `ferry --help` lists them. Each feature adds its own line. */
+export const commands: Command[] = [];
