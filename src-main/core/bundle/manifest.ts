@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import { FerryError } from '../errors/index.js';
+import { checkBundlePath, printable } from './paths.js';
+
+/**
+ * The bundle manifest, format v1 (docs/bundle-format.md). It lists every artifact and every file
+ * of the bundle with size and sha256; it is written last, atomically, and signed detached.
+ */
+
+export const MANIFEST_FILE = 'manifest.json';
+export const SIGNATURE_FILE = 'manifest.json.sig';
+/** Where an unfinished bundle keeps its temp files and journal; never part of a finished bundle. */
+export const PARTIAL_DIR = '.ferry-partial';
+export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
+const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be 'sha256:' and 64 lowercase hex characters");
+const bundlePath = z.string().superRefine((p, ctx) => {
+  const why = checkBundlePath(p);
+  if (why) ctx.addIssue({ code: 'custom', message: `path '${printable(p)}' ${why}` });
+});
+
+export const FileEntrySchema = z.object({
+  path: bundlePath,
+  size: z.number().int().nonnegative(),
+  sha256: sha256Hex,
+});
+export type FileEntry = z.infer<typeof FileEntrySchema>;
+
+const artifactBase = {
+  /** Unique within the bundle, stable across bundles: 'file:<url>', 'image:<ref>', … */
+  id: z.string().min(1).max(2048),
+  /** The files of the bundle this artifact consists of (each listed in `files`, or in the base bundle of a delta). */
+  paths: z.array(bundlePath),
+};
+
+export const FileArtifactSchema = z.object({
+  ...artifactBase,
+  kind: z.literal('file'),
+  /** Kubespray download key (kubeadm, calicoctl…), or 'extra' for the profile's files. */
+  key: z.string(),
+  url: z.string(),
+  arch: z.string().optional(),
+  /** The published checksum the download was verified against ('sha256:<hex>'). */
+  checksum: digest.optional(),
+});
+
+export const ImageArtifactSchema = z.object({
+  ...artifactBase,
+  kind: z.literal('image'),
+  key: z.string(),
+  /** The full original reference, e.g. quay.io/calico/node:v3.30.3. */
+  ref: z.string(),
+  /** The platforms the bundle holds ('linux/amd64'). */
+  platforms: z.array(z.string()),
+  /** Digest of the top manifest or index, exactly as upstream serves it. */
+  digest,
+  mediaType: z.string(),
+  size: z.number().int().nonnegative(),
+});
+
+export const KubesprayArtifactSchema = z.object({
+  ...artifactBase,
+  kind: z.literal('kubespray'),
+  version: z.string(),
+  url: z.string().optional(),
+});
+
+/** Bundle bookkeeping files (plan, OCI layout index) that belong to no download. */
+export const MetaArtifactSchema = z.object({
+  ...artifactBase,
+  kind: z.literal('meta'),
+  name: z.string(),
+});
+
+export const ArtifactSchema = z.discriminatedUnion('kind', [
+  FileArtifactSchema,
+  ImageArtifactSchema,
+  KubesprayArtifactSchema,
+  MetaArtifactSchema,
+]);
+export type Artifact = z.infer<typeof ArtifactSchema>;
+export type FileArtifact = z.infer<typeof FileArtifactSchema>;
+export type ImageArtifact = z.infer<typeof ImageArtifactSchema>;
+
+export const ManifestSchema = z
+  .object({
+    format: z.literal('ferry-bundle'),
+    version: z.literal(1),
+    id: z.string().min(1).max(200),
+    createdAt: z.string(),
+    tool: z.string(),
+    kubespray: z
+      .object({ version: z.string(), kubeVersion: z.string().optional(), arches: z.array(z.string()) })
+      .optional(),
+    /** A delta bundle names the bundle it completes. */
+    base: z.object({ id: z.string(), manifestSha256: sha256Hex }).optional(),
+    artifacts: z.array(ArtifactSchema),
+    files: z.array(FileEntrySchema),
+  })
+  .strict();
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+/** Parse and validate manifest bytes; every problem is a HOSTILE/INTEGRITY error naming the fault. */
+export function parseManifest(bytes: Buffer | string, source = MANIFEST_FILE): Manifest {
+  const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
+  if (size > MAX_MANIFEST_BYTES) {
+    throw new FerryError('HOSTILE', `${source} is ${size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit; Ferry refuses it.`, {
+      artifact: source,
+      hint: 'A real manifest is far smaller. Get a fresh copy of the bundle.',
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
+  } catch (err) {
+    throw new FerryError('INTEGRITY', `${source} is not valid JSON: ${(err as Error).message}`, {
+      artifact: source,
+      hint: 'The manifest is damaged. Copy the bundle again from the original media or re-export it.',
+    });
+  }
+  const parsed = ManifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const hostile = parsed.error.issues.some((i) => /path '/.test(i.message));
+    throw new FerryError(
+      hostile ? 'HOSTILE' : 'INTEGRITY',
+      `${source} does not match the bundle format v1: ${issue.path.join('.') || '(top)'}: ${issue.message}`,
+      {
+        artifact: source,
+        hint: 'The bundle was not written by this version of Ferry, or was altered. Get a fresh copy.',
+      },
+    );
+  }
+  const m = parsed.data;
+  checkNoDuplicates(m, source);
+  return m;
+}
+
+function checkNoDuplicates(m: Manifest, source: string): void {
+  const seen = new Map<string, string>();
+  for (const f of m.files) {
+    // Case-folded too: the bundle must survive a case-insensitive file system (exFAT, NTFS, APFS).
+    const key = f.path.toLowerCase();
+    const prev = seen.get(key);
+    if (prev !== undefined) {
+      throw new FerryError(
+        'HOSTILE',
+        prev === f.path
+          ? `${source} lists '${printable(f.path)}' twice; Ferry refuses it.`
+          : `${source} lists '${printable(prev)}' and '${printable(f.path)}', which collide on case-insensitive file systems.`,
+        { artifact: f.path, hint: 'Get a fresh copy of the bundle.' },
+      );
+    }
+    seen.set(key, f.path);
+    if (key === MANIFEST_FILE || key === SIGNATURE_FILE || key.split('/')[0] === PARTIAL_DIR) {
+      throw new FerryError('HOSTILE', `${source} lists the reserved path '${f.path}' as a file.`, { artifact: f.path });
+    }
+  }
+  const ids = new Set<string>();
+  for (const a of m.artifacts) {
+    if (ids.has(a.id)) throw new FerryError('HOSTILE', `${source} lists artifact '${printable(a.id)}' twice.`, { artifact: a.id });
+    ids.add(a.id);
+  }
+}
+
+export function serializeManifest(m: Manifest): Buffer {
+  return Buffer.from(JSON.stringify(m, null, 2) + '\n', 'utf8');
+}
