@@ -76,7 +76,11 @@ export async function runCli(argv: string[], opts: RunOptions = {}): Promise<num
     if (group.length) {
       const w = Math.max(...group.map((c) => c.name.length));
       stdout.write(
-        [`Usage: ferry ${argv[0]} <subcommand>`, '', ...group.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`)].join('\n') + '\n',
+        [
+          `Usage: ferry ${argv[0]} <subcommand>`,
+          '',
+          ...group.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+        ].join('\n') + '\n',
       );
       return argv.length === 1 || argv[1] === '--help' || argv[1] === '-h' ? EXIT.OK : EXIT.USAGE;
     }
@@ -126,7 +130,8 @@ export async function runCli(argv: string[], opts: RunOptions = {}): Promise<num
     const prefix = ev.artifact ? `${ev.artifact}: ` : '';
     stderr.write(`ferry ${cmd.name}: ${prefix}${ev.message}\n${ev.hint ? `  → ${ev.hint}\n` : ''}`);
     if (ev.code === 'CANCELLED') return EXIT.FAILURE;
-    if (!(err instanceof FerryError) && ev.code === 'INTERNAL' && env.FERRY_DEBUG) stderr.write(String((err as Error).stack) + '\n');
+    if (!(err instanceof FerryError) && ev.code === 'INTERNAL' && env.FERRY_DEBUG)
+      stderr.write(String((err as Error).stack) + '\n');
     return exitCodeFor(ev.code);
   } finally {
     process.off('SIGINT', onSignal);

@@ -1,4 +1,6 @@
 import type { Command } from '../command.js';
+import { keysCommands } from './keys.js';
+import { verify } from './verify.js';
 
 /** Every CLI command, in the order `ferry --help` lists them. Each feature adds its own line. */
-export const commands: Command[] = [];
+export const commands: Command[] = [verify, ...keysCommands];

@@ -20,10 +20,24 @@ const bundlePath = z.string().superRefine((p, ctx) => {
   if (why) ctx.addIssue({ code: 'custom', message: `path '${printable(p)}' ${why}` });
 });
 
+/**
+ * One piece of a file stored split (a target that cannot hold it whole, e.g. FAT32's 4 GiB - 1 byte
+ * limit). The pieces, in order, concatenate to the file; each is verified on its own so a damaged
+ * piece is named. A split file's own `path` is not present on the media, only its parts.
+ */
+export const FilePartSchema = z.object({
+  path: bundlePath,
+  size: z.number().int().nonnegative(),
+  sha256: sha256Hex,
+});
+export type FilePart = z.infer<typeof FilePartSchema>;
+
 export const FileEntrySchema = z.object({
   path: bundlePath,
   size: z.number().int().nonnegative(),
   sha256: sha256Hex,
+  /** Present only when the file is stored split; absent means the file is stored whole at `path`. */
+  parts: z.array(FilePartSchema).min(1).optional(),
 });
 export type FileEntry = z.infer<typeof FileEntrySchema>;
 
@@ -105,10 +119,14 @@ export type Manifest = z.infer<typeof ManifestSchema>;
 export function parseManifest(bytes: Buffer | string, source = MANIFEST_FILE): Manifest {
   const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
   if (size > MAX_MANIFEST_BYTES) {
-    throw new FerryError('HOSTILE', `${source} is ${size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit; Ferry refuses it.`, {
-      artifact: source,
-      hint: 'A real manifest is far smaller. Get a fresh copy of the bundle.',
-    });
+    throw new FerryError(
+      'HOSTILE',
+      `${source} is ${size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit; Ferry refuses it.`,
+      {
+        artifact: source,
+        hint: 'A real manifest is far smaller. Get a fresh copy of the bundle.',
+      },
+    );
   }
   let json: unknown;
   try {
@@ -153,15 +171,48 @@ function checkNoDuplicates(m: Manifest, source: string): void {
       );
     }
     seen.set(key, f.path);
+    if (f.parts) {
+      const sum = f.parts.reduce((s, p) => s + p.size, 0);
+      if (sum !== f.size) {
+        throw new FerryError('INTEGRITY', `${source} lists parts of '${printable(f.path)}' that add up to ${sum} bytes, not ${f.size}.`, {
+          artifact: f.path,
+          hint: 'Get a fresh copy of the bundle.',
+        });
+      }
+      for (const part of f.parts) {
+        const pk = part.path.toLowerCase();
+        const had = seen.get(pk);
+        if (had !== undefined) {
+          throw new FerryError('HOSTILE', `${source} lists '${printable(part.path)}' both as a part and as '${printable(had)}'.`, {
+            artifact: part.path,
+            hint: 'Get a fresh copy of the bundle.',
+          });
+        }
+        seen.set(pk, part.path);
+        if (pk === MANIFEST_FILE || pk === SIGNATURE_FILE || pk.split('/')[0] === PARTIAL_DIR) {
+          throw new FerryError('HOSTILE', `${source} lists the reserved path '${part.path}' as a part.`, { artifact: part.path });
+        }
+      }
+    }
     if (key === MANIFEST_FILE || key === SIGNATURE_FILE || key.split('/')[0] === PARTIAL_DIR) {
-      throw new FerryError('HOSTILE', `${source} lists the reserved path '${f.path}' as a file.`, { artifact: f.path });
+      throw new FerryError('HOSTILE', `${source} lists the reserved path '${f.path}' as a file.`, {
+        artifact: f.path,
+      });
     }
   }
   const ids = new Set<string>();
   for (const a of m.artifacts) {
-    if (ids.has(a.id)) throw new FerryError('HOSTILE', `${source} lists artifact '${printable(a.id)}' twice.`, { artifact: a.id });
+    if (ids.has(a.id))
+      throw new FerryError('HOSTILE', `${source} lists artifact '${printable(a.id)}' twice.`, {
+        artifact: a.id,
+      });
     ids.add(a.id);
   }
+}
+
+/** Every path a file occupies on the media: the file itself, or its parts when stored split. */
+export function storedPaths(f: FileEntry): FilePart[] {
+  return f.parts ?? [{ path: f.path, size: f.size, sha256: f.sha256 }];
 }
 
 export function serializeManifest(m: Manifest): Buffer {

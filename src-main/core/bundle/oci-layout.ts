@@ -23,7 +23,9 @@ export interface OciIndexEntry {
 export function ociBlobPath(digest: string): string {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
   if (!m) {
-    throw new FerryError('HOSTILE', `'${digest.slice(0, 100)}' is not a sha256 digest.`, { artifact: digest.slice(0, 100) });
+    throw new FerryError('HOSTILE', `'${digest.slice(0, 100)}' is not a sha256 digest.`, {
+      artifact: digest.slice(0, 100),
+    });
   }
   return `${OCI_DIR}/blobs/sha256/${m[1]}`;
 }
@@ -44,5 +46,7 @@ export function buildOciIndex(entries: OciIndexEntry[]): Buffer {
         'org.opencontainers.image.ref.name': e.ref,
       },
     }));
-  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests }, null, 2) + '\n');
+  return Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests }, null, 2) + '\n',
+  );
 }

@@ -23,7 +23,8 @@ export function checkBundlePath(p: string): string | null {
     if (seg === '') return 'has an empty segment';
     if (seg === '.' || seg === '..') return `contains '${seg}'`;
     if (seg.length > MAX_SEGMENT) return `has a segment longer than ${MAX_SEGMENT} characters`;
-    if (BAD_CHARS.test(seg)) return 'contains a character that is not portable (\\ : * ? " < > | or a control character)';
+    if (BAD_CHARS.test(seg))
+      return 'contains a character that is not portable (\\ : * ? " < > | or a control character)';
     if (/[. ]$/.test(seg)) return 'has a segment ending in a dot or space (not portable)';
   }
   return null;
@@ -51,7 +52,9 @@ export function resolveInside(root: string, rel: string): string {
   const full = path.resolve(root, ...rel.split('/'));
   const base = path.resolve(root);
   if (full !== base && !full.startsWith(base + path.sep)) {
-    throw new FerryError('HOSTILE', `The bundle path '${printable(rel)}' leaves the bundle folder.`, { artifact: rel });
+    throw new FerryError('HOSTILE', `The bundle path '${printable(rel)}' leaves the bundle folder.`, {
+      artifact: rel,
+    });
   }
   return full;
 }
@@ -73,22 +76,31 @@ export async function resolveNoSymlinks(root: string, rel: string): Promise<stri
       throw err;
     }
     if (st.isSymbolicLink()) {
-      throw new FerryError('HOSTILE', `The bundle path '${printable(rel)}' goes through a symbolic link; Ferry refuses it.`, {
-        artifact: rel,
-        hint: 'Bundles never contain links. Get a fresh copy of the bundle.',
-      });
+      throw new FerryError(
+        'HOSTILE',
+        `The bundle path '${printable(rel)}' goes through a symbolic link; Ferry refuses it.`,
+        {
+          artifact: rel,
+          hint: 'Bundles never contain links. Get a fresh copy of the bundle.',
+        },
+      );
     }
   }
   return full;
 }
 
-/** The file path a download URL takes in the bundle: files/<host>/<path>, the files_repo layout. */
+/**
+ * The file path a download URL takes in the bundle: files/<host>/<path>, the files_repo layout
+ * Kubespray's offline docs use. A non-default port becomes '<host>_<port>', since ':' is not
+ * portable to FAT/exFAT/NTFS.
+ */
 export function filePathForUrl(url: string): string {
   const u = new URL(url);
+  const host = u.port ? `${u.hostname}_${u.port}` : u.hostname;
   const segs = decodeURIComponent(u.pathname)
     .split('/')
     .filter((s) => s.length > 0);
-  const rel = ['files', u.host, ...segs].join('/');
+  const rel = ['files', host, ...segs].join('/');
   assertBundlePath(rel, `file path for ${url}`);
   return rel;
 }

@@ -1,7 +1,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError } from '../errors/index.js';
-import { MANIFEST_FILE, MAX_MANIFEST_BYTES, PARTIAL_DIR, SIGNATURE_FILE, parseManifest, type Manifest } from './manifest.js';
+import {
+  MANIFEST_FILE,
+  MAX_MANIFEST_BYTES,
+  PARTIAL_DIR,
+  SIGNATURE_FILE,
+  parseManifest,
+  type Manifest,
+} from './manifest.js';
 import { printable } from './paths.js';
 
 export interface OpenedBundle {
@@ -20,7 +27,10 @@ export async function openBundle(dir: string): Promise<OpenedBundle> {
   try {
     st = await fs.lstat(root);
   } catch {
-    throw new FerryError('NOT_FOUND', `No bundle at ${root}.`, { artifact: root, hint: 'Check the path to the bundle folder.' });
+    throw new FerryError('NOT_FOUND', `No bundle at ${root}.`, {
+      artifact: root,
+      hint: 'Check the path to the bundle folder.',
+    });
   }
   if (!st.isDirectory()) throw new FerryError('USAGE', `${root} is not a folder.`, { artifact: root });
   const mPath = path.join(root, MANIFEST_FILE);
@@ -46,12 +56,18 @@ export async function openBundle(dir: string): Promise<OpenedBundle> {
     );
   }
   if (!mst.isFile()) {
-    throw new FerryError('HOSTILE', `${MANIFEST_FILE} in ${root} is not a regular file; Ferry refuses it.`, { artifact: MANIFEST_FILE });
-  }
-  if (mst.size > MAX_MANIFEST_BYTES) {
-    throw new FerryError('HOSTILE', `${MANIFEST_FILE} is ${mst.size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit; Ferry refuses it.`, {
+    throw new FerryError('HOSTILE', `${MANIFEST_FILE} in ${root} is not a regular file; Ferry refuses it.`, {
       artifact: MANIFEST_FILE,
     });
+  }
+  if (mst.size > MAX_MANIFEST_BYTES) {
+    throw new FerryError(
+      'HOSTILE',
+      `${MANIFEST_FILE} is ${mst.size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit; Ferry refuses it.`,
+      {
+        artifact: MANIFEST_FILE,
+      },
+    );
   }
   const manifestBytes = await fs.readFile(mPath);
   const manifest = parseManifest(manifestBytes);
@@ -59,8 +75,14 @@ export async function openBundle(dir: string): Promise<OpenedBundle> {
   const sPath = path.join(root, SIGNATURE_FILE);
   try {
     const sst = await fs.lstat(sPath);
-    if (!sst.isFile()) throw new FerryError('HOSTILE', `${SIGNATURE_FILE} is not a regular file; Ferry refuses it.`, { artifact: SIGNATURE_FILE });
-    if (sst.size > 64 * 1024) throw new FerryError('HOSTILE', `${SIGNATURE_FILE} is oversized; Ferry refuses it.`, { artifact: SIGNATURE_FILE });
+    if (!sst.isFile())
+      throw new FerryError('HOSTILE', `${SIGNATURE_FILE} is not a regular file; Ferry refuses it.`, {
+        artifact: SIGNATURE_FILE,
+      });
+    if (sst.size > 64 * 1024)
+      throw new FerryError('HOSTILE', `${SIGNATURE_FILE} is oversized; Ferry refuses it.`, {
+        artifact: SIGNATURE_FILE,
+      });
     signatureBytes = await fs.readFile(sPath);
   } catch (err) {
     if (err instanceof FerryError) throw err;
@@ -98,10 +120,14 @@ export async function walkBundleTree(root: string, signal?: AbortSignal): Promis
               : e.isBlockDevice() || e.isCharacterDevice()
                 ? 'a device node'
                 : 'not a regular file';
-        throw new FerryError('HOSTILE', `'${printable(childRel)}' in the bundle is ${what}; Ferry refuses bundles that contain one.`, {
-          artifact: childRel,
-          hint: 'Bundles hold only plain files and folders. Get a fresh copy from the connected side.',
-        });
+        throw new FerryError(
+          'HOSTILE',
+          `'${printable(childRel)}' in the bundle is ${what}; Ferry refuses bundles that contain one.`,
+          {
+            artifact: childRel,
+            hint: 'Bundles hold only plain files and folders. Get a fresh copy from the connected side.',
+          },
+        );
       }
     }
   }

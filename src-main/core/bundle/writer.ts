@@ -15,7 +15,14 @@ import {
   type Manifest,
 } from './manifest.js';
 import { assertBundlePath, resolveNoSymlinks } from './paths.js';
-import { OCI_DIR, ociBlobPath, buildOciIndex, OCI_LAYOUT_FILE, OCI_INDEX_FILE, type OciIndexEntry } from './oci-layout.js';
+import {
+  OCI_DIR,
+  ociBlobPath,
+  buildOciIndex,
+  OCI_LAYOUT_FILE,
+  OCI_INDEX_FILE,
+  type OciIndexEntry,
+} from './oci-layout.js';
 
 export const TOOL = 'ferry 0.1.0';
 
@@ -80,7 +87,9 @@ export class BundleWriter {
       if (idx) {
         const index = JSON.parse(await fs.readFile(path.join(w.dir, OCI_DIR, OCI_INDEX_FILE), 'utf8'));
         for (const m of index.manifests ?? []) {
-          const ref = m.annotations?.['io.containerd.image.name'] ?? m.annotations?.['org.opencontainers.image.ref.name'];
+          const ref =
+            m.annotations?.['io.containerd.image.name'] ??
+            m.annotations?.['org.opencontainers.image.ref.name'];
           if (ref) w.images.set(ref, { ref, digest: m.digest, mediaType: m.mediaType, size: m.size });
         }
       }
@@ -173,7 +182,10 @@ export class BundleWriter {
 
   /** A fresh temp path on the bundle's own file system, so commit is a rename. */
   tempPath(hint = 'download'): string {
-    return path.join(this.partialDir, `${hint.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80)}.${randomUUID()}.part`);
+    return path.join(
+      this.partialDir,
+      `${hint.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80)}.${randomUUID()}.part`,
+    );
   }
 
   /**
@@ -181,7 +193,11 @@ export class BundleWriter {
    * always maps to the same file, so a crashed download continues from its partial bytes.
    */
   resumePath(key: string): string {
-    return path.join(this.partialDir, 'resume', createHash('sha256').update(key).digest('hex').slice(0, 32) + '.part');
+    return path.join(
+      this.partialDir,
+      'resume',
+      createHash('sha256').update(key).digest('hex').slice(0, 32) + '.part',
+    );
   }
 
   /**
@@ -224,7 +240,10 @@ export class BundleWriter {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     const tmp = this.tempPath(path.basename(relPath));
     await fs.writeFile(tmp, buf);
-    return this.commitFile(tmp, relPath, { size: buf.length, sha256: createHash('sha256').update(buf).digest('hex') });
+    return this.commitFile(tmp, relPath, {
+      size: buf.length,
+      sha256: createHash('sha256').update(buf).digest('hex'),
+    });
   }
 
   /** Record a blob the producer wrote and verified against its digest. */

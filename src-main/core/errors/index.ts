@@ -95,7 +95,11 @@ export function toErrorValue(err: unknown): ErrorValue {
         : code === 'MEDIA_REMOVED'
           ? 'Reconnect the drive and run the same command again: it resumes.'
           : undefined;
-    return { code, message: `${e.message}${e.message.includes(e.path ?? '\0') ? '' : where}`, ...(hint ? { hint } : {}) };
+    return {
+      code,
+      message: `${e.message}${e.message.includes(e.path ?? '\0') ? '' : where}`,
+      ...(hint ? { hint } : {}),
+    };
   }
   if (err instanceof Error) return { code: 'INTERNAL', message: err.message };
   return { code: 'INTERNAL', message: String(err) };
@@ -104,7 +108,11 @@ export function toErrorValue(err: unknown): ErrorValue {
 export function isAbort(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const e = err as { name?: string; code?: string };
-  return e.name === 'AbortError' || e.code === 'ABORT_ERR' || (err instanceof FerryError && err.code === 'CANCELLED');
+  return (
+    e.name === 'AbortError' ||
+    e.code === 'ABORT_ERR' ||
+    (err instanceof FerryError && err.code === 'CANCELLED')
+  );
 }
 
 /** Throw a CANCELLED FerryError if the signal fired. */

@@ -69,7 +69,11 @@ export class HashingStream extends Transform {
   constructor(private readonly onBytes?: (n: number) => void) {
     super();
   }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
+  override _transform(
+    chunk: Buffer,
+    _enc: BufferEncoding,
+    cb: (err?: Error | null, data?: Buffer) => void,
+  ): void {
     this.hash.update(chunk);
     this.size += chunk.length;
     this.onBytes?.(chunk.length);
@@ -82,13 +86,13 @@ export class HashingStream extends Transform {
 
 /** Hash a file in this thread (small files; large ones go through the worker pool). */
 export async function hashFile(file: string, signal?: AbortSignal): Promise<HashResult> {
-  const h = new HashingStream();
-  await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), h, async function* (src) {
-    for await (const _ of src) {
-      /* drain */
-    }
-  }, { signal });
-  return { sha256: h.digest(), size: h.size };
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20, signal })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
 }
 
 /** Copy src to dest (temp + fsync + rename), hashing on the way. */

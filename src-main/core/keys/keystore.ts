@@ -1,4 +1,11 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -45,10 +52,16 @@ function rawPublicKey(key: KeyObject): Buffer {
 }
 
 function publicKeyFromRaw(raw: Buffer): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') },
+    format: 'jwk',
+  });
 }
 
-export function parsePublicKeyPem(pem: string, source = 'public key'): { key: KeyObject; fingerprint: string } {
+export function parsePublicKeyPem(
+  pem: string,
+  source = 'public key',
+): { key: KeyObject; fingerprint: string } {
   let key: KeyObject;
   try {
     key = createPublicKey(pem);
@@ -59,7 +72,9 @@ export function parsePublicKeyPem(pem: string, source = 'public key'): { key: Ke
     });
   }
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new FerryError('CONFIG', `${source} is a ${key.asymmetricKeyType} key; Ferry uses Ed25519 keys.`, { artifact: source });
+    throw new FerryError('CONFIG', `${source} is a ${key.asymmetricKeyType} key; Ferry uses Ed25519 keys.`, {
+      artifact: source,
+    });
   }
   return { key, fingerprint: fingerprint(rawPublicKey(key)) };
 }
@@ -98,7 +113,11 @@ export class KeyStore {
     const name = opts.name ?? `ferry@${process.env.HOSTNAME ?? 'this machine'}`;
     const pubPem = `# ${name}\n` + (publicKey.export({ format: 'pem', type: 'spki' }) as string);
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.privatePath, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
+    await writeFileAtomic(
+      this.privatePath,
+      privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
+      0o600,
+    );
     // writeFileAtomic honours the mode on creation; make sure a umask did not widen it.
     await fs.chmod(this.privatePath, 0o600);
     await writeFileAtomic(this.publicPath, pubPem, 0o644);
@@ -154,7 +173,8 @@ export class KeyStore {
   }
 
   async untrust(fp: string): Promise<boolean> {
-    if (!/^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/.test(fp)) throw new FerryError('USAGE', `'${fp}' is not a fingerprint.`);
+    if (!/^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/.test(fp))
+      throw new FerryError('USAGE', `'${fp}' is not a fingerprint.`);
     try {
       await fs.rm(path.join(this.trustedDir, `${fp}.pub`));
       return true;
@@ -219,14 +239,26 @@ export async function checkSignature(
     return { status: 'bad-signature', reason: 'the signature names an invalid public key' };
   }
   const fp = fingerprint(raw);
-  if (fp !== sig.fingerprint) return { status: 'bad-signature', fingerprint: sig.fingerprint, reason: 'the fingerprint does not match the key' };
+  if (fp !== sig.fingerprint)
+    return {
+      status: 'bad-signature',
+      fingerprint: sig.fingerprint,
+      reason: 'the fingerprint does not match the key',
+    };
   let ok = false;
   try {
     ok = verify(null, manifestBytes, pub, Buffer.from(sig.signature, 'base64'));
   } catch {
     ok = false;
   }
-  if (!ok) return { status: 'bad-signature', fingerprint: fp, reason: 'the manifest was changed after it was signed' };
+  if (!ok)
+    return {
+      status: 'bad-signature',
+      fingerprint: fp,
+      reason: 'the manifest was changed after it was signed',
+    };
   const t = trusted.find((k) => k.fingerprint === fp);
-  return t ? { status: 'trusted', fingerprint: fp, signer: t.name } : { status: 'unknown-key', fingerprint: fp };
+  return t
+    ? { status: 'trusted', fingerprint: fp, signer: t.name }
+    : { status: 'unknown-key', fingerprint: fp };
 }

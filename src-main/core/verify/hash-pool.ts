@@ -64,7 +64,12 @@ interface Pending {
 export class HashPool {
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
-  private readonly queue: Array<{ id: number; job: HashJob; resolve: Pending['resolve']; reject: Pending['reject'] }> = [];
+  private readonly queue: Array<{
+    id: number;
+    job: HashJob;
+    resolve: Pending['resolve'];
+    reject: Pending['reject'];
+  }> = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
@@ -93,10 +98,12 @@ export class HashPool {
         reject(new FerryError('CANCELLED', 'Cancelled.'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      const done = <T>(fn: (v: T) => void) => (v: T) => {
-        signal?.removeEventListener('abort', onAbort);
-        fn(v);
-      };
+      const done =
+        <T>(fn: (v: T) => void) =>
+        (v: T) => {
+          signal?.removeEventListener('abort', onAbort);
+          fn(v);
+        };
       this.queue.push({ id, job, resolve: done(resolve), reject: done(reject) });
       this.pump();
     });
@@ -145,5 +152,8 @@ export class HashPool {
 export function defaultHashThreads(): number {
   const env = Number(process.env.FERRY_HASH_THREADS);
   if (Number.isInteger(env) && env > 0) return env;
-  return Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+  return Math.max(
+    1,
+    typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
+  );
 }

@@ -1,6 +1,12 @@
 import path from 'node:path';
 import { FerryError, throwIfAborted } from '../errors/index.js';
-import { MANIFEST_FILE, SIGNATURE_FILE, type Artifact, type FileEntry, type Manifest } from '../bundle/manifest.js';
+import {
+  MANIFEST_FILE,
+  SIGNATURE_FILE,
+  type Artifact,
+  type FileEntry,
+  type Manifest,
+} from '../bundle/manifest.js';
 import { openBundle, walkBundleTree } from '../bundle/reader.js';
 import { checkSignature, KeyStore, type KeyInfo, type SignatureStatus } from '../keys/keystore.js';
 import { ProgressTracker } from '../jobs/progress.js';
@@ -40,7 +46,15 @@ export interface VerifyReport {
   /** Signature accepted (trusted, or allowed by the caller) and every file intact, no extras. */
   ok: boolean;
   verified: boolean;
-  counts: { artifacts: number; files: number; ok: number; missing: number; wrongSize: number; wrongDigest: number; extra: number };
+  counts: {
+    artifacts: number;
+    files: number;
+    ok: number;
+    missing: number;
+    wrongSize: number;
+    wrongDigest: number;
+    extra: number;
+  };
   bytes: number;
   seconds: number;
   artifacts: ArtifactResult[];
@@ -76,8 +90,15 @@ export function artifactName(a: Artifact): string {
   }
 }
 
-export function signatureAccepted(s: SignatureStatus, opts: { allowUntrusted?: boolean; allowUnsigned?: boolean }): boolean {
-  return s.status === 'trusted' || (s.status === 'unknown-key' && !!opts.allowUntrusted) || (s.status === 'unsigned' && !!opts.allowUnsigned);
+export function signatureAccepted(
+  s: SignatureStatus,
+  opts: { allowUntrusted?: boolean; allowUnsigned?: boolean },
+): boolean {
+  return (
+    s.status === 'trusted' ||
+    (s.status === 'unknown-key' && !!opts.allowUntrusted) ||
+    (s.status === 'unsigned' && !!opts.allowUnsigned)
+  );
 }
 
 export function describeSignature(s: SignatureStatus): string {
@@ -94,7 +115,10 @@ export function describeSignature(s: SignatureStatus): string {
 }
 
 /** The signature gate: throws a SIGNATURE error unless the status is acceptable under the options. */
-export function enforceSignature(s: SignatureStatus, opts: { allowUntrusted?: boolean; allowUnsigned?: boolean }): void {
+export function enforceSignature(
+  s: SignatureStatus,
+  opts: { allowUntrusted?: boolean; allowUnsigned?: boolean },
+): void {
   if (signatureAccepted(s, opts)) return;
   switch (s.status) {
     case 'bad-signature':
@@ -103,10 +127,14 @@ export function enforceSignature(s: SignatureStatus, opts: { allowUntrusted?: bo
         hint: 'Do not use this bundle. Get a fresh copy from the connected side and compare the key fingerprint.',
       });
     case 'unknown-key':
-      throw new FerryError('SIGNATURE', `The bundle is signed by key ${s.fingerprint}, which this machine does not trust.`, {
-        artifact: SIGNATURE_FILE,
-        hint: "Compare the fingerprint with the connected side's `ferry keys list`, then `ferry keys trust FILE` (or pass --allow-untrusted).",
-      });
+      throw new FerryError(
+        'SIGNATURE',
+        `The bundle is signed by key ${s.fingerprint}, which this machine does not trust.`,
+        {
+          artifact: SIGNATURE_FILE,
+          hint: "Compare the fingerprint with the connected side's `ferry keys list`, then `ferry keys trust FILE` (or pass --allow-untrusted).",
+        },
+      );
     case 'unsigned':
       throw new FerryError('SIGNATURE', 'The bundle is not signed.', {
         artifact: SIGNATURE_FILE,
@@ -131,9 +159,10 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
   const tree = await walkBundleTree(bundle.dir, opts.signal);
   const onDisk = new Map(tree.map((t) => [t.path, t.size]));
   const listed = new Map(bundle.manifest.files.map((f) => [f.path, f]));
+  const storedAt = new Set(bundle.manifest.files.flatMap((f) => storedPaths(f).map((p) => p.path)));
   const extras = tree
     .map((t) => t.path)
-    .filter((p) => !listed.has(p) && p !== MANIFEST_FILE && p !== SIGNATURE_FILE)
+    .filter((p) => !storedAt.has(p) && p !== MANIFEST_FILE && p !== SIGNATURE_FILE)
     .sort();
 
   const progress = opts.progress ?? new ProgressTracker();
@@ -145,7 +174,7 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
   const results = new Map<string, Promise<FileResult>>();
   const ownPool = !opts.pool;
   const pool = opts.pool ?? new HashPool();
-  const check = (f: FileEntry): Promise<FileResult> => {
+  const checkStored = (f: { path: string; size: number; sha256: string }): Promise<FileResult> => {
     const base = { path: f.path, expectedSize: f.size, expectedSha256: f.sha256 };
     const size = onDisk.get(f.path);
     if (size === undefined) {
@@ -172,12 +201,29 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
         },
       );
   };
+  // A split file is as good as its parts (each listed with its sha256 in the signed manifest);
+  // the first bad part names the problem, so the technician can copy that part again alone.
+  const check = (f: FileEntry): Promise<FileResult> => {
+    if (!f.parts) return checkStored(f);
+    return Promise.all(f.parts.map(checkStored)).then((parts): FileResult => {
+      const bad = parts.find((r) => r.status !== 'ok');
+      const base = { path: f.path, expectedSize: f.size, expectedSha256: f.sha256 };
+      if (!bad) return { ...base, status: 'ok' };
+      const status = parts.every((r) => r.status === 'missing') ? 'missing' : bad.status;
+      return { ...base, status, error: parts.filter((r) => r.status !== 'ok').map((r) => `part ${r.path}: ${r.status}`).join('; ') };
+    });
+  };
   // Largest first keeps both cores busy to the end instead of one finishing a big file alone.
   for (const f of [...bundle.manifest.files].sort((a, b) => b.size - a.size)) results.set(f.path, check(f));
 
   const artifacts = bundle.manifest.artifacts;
   opts.onPlan?.(
-    artifacts.map((a) => ({ id: a.id, kind: a.kind, name: artifactName(a), bytes: a.paths.reduce((s, p) => s + (listed.get(p)?.size ?? 0), 0) })),
+    artifacts.map((a) => ({
+      id: a.id,
+      kind: a.kind,
+      name: artifactName(a),
+      bytes: a.paths.reduce((s, p) => s + (listed.get(p)?.size ?? 0), 0),
+    })),
   );
   const inBase = (p: string) => !listed.has(p) && !!bundle.manifest.base;
   let artifactResults: ArtifactResult[];
@@ -189,12 +235,22 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
           own.map(
             (p) =>
               results.get(p) ??
-              Promise.resolve<FileResult>({ path: p, status: 'missing', expectedSize: 0, expectedSha256: '', error: 'not listed in the manifest' }),
+              Promise.resolve<FileResult>({
+                path: p,
+                status: 'missing',
+                expectedSize: 0,
+                expectedSha256: '',
+                error: 'not listed in the manifest',
+              }),
           ),
         );
         const problems = files.filter((r) => r.status !== 'ok');
         const status: ArtifactStatus =
-          problems.length === 0 ? 'ok' : problems.every((p) => p.status === 'missing') ? 'missing' : 'damaged';
+          problems.length === 0
+            ? 'ok'
+            : problems.every((p) => p.status === 'missing')
+              ? 'missing'
+              : 'damaged';
         const r: ArtifactResult = {
           id: a.id,
           kind: a.kind,
@@ -228,7 +284,14 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
   const claimed = new Set(artifacts.flatMap((a) => a.paths));
   const orphans = all.filter((r) => !claimed.has(r.path) && r.status !== 'ok');
   if (orphans.length) {
-    artifactResults.push({ id: 'meta:unclaimed', kind: 'meta', name: 'Files no artifact names', status: 'damaged', bytes: 0, problems: orphans });
+    artifactResults.push({
+      id: 'meta:unclaimed',
+      kind: 'meta',
+      name: 'Files no artifact names',
+      status: 'damaged',
+      bytes: 0,
+      problems: orphans,
+    });
   }
   const intact = counts.ok === counts.files && extras.length === 0;
   return {
