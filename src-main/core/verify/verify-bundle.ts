@@ -3,6 +3,7 @@ import { FerryError, throwIfAborted } from '../errors/index.js';
 import {
   MANIFEST_FILE,
   SIGNATURE_FILE,
+  storedPaths,
   type Artifact,
   type FileEntry,
   type Manifest,
