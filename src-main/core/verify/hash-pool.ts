@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { setMaxListeners } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { FerryError } from '../errors/index.js';
 
@@ -79,7 +80,6 @@ export class HashPool {
       const w = new Worker(WORKER_SOURCE, { eval: true });
       w.on('message', (msg) => this.onMessage(w, msg));
       w.on('error', (err) => this.onWorkerError(w, err));
-      w.unref();
       this.workers.push(w);
       this.idle.push(w);
     }
@@ -88,6 +88,8 @@ export class HashPool {
   hash(job: HashJob, signal?: AbortSignal): Promise<HashOutcome> {
     if (this.closed) return Promise.reject(new FerryError('INTERNAL', 'Hash pool is closed.'));
     if (signal?.aborted) return Promise.reject(new FerryError('CANCELLED', 'Cancelled.'));
+    // One listener per queued file; a bundle has thousands, which is expected, not a leak.
+    if (signal) setMaxListeners(0, signal);
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       const onAbort = () => {

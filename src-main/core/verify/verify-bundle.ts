@@ -188,7 +188,16 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
     }
     const abs = path.join(bundle.dir, ...f.path.split('/'));
     return pool
-      .hash({ file: abs, onBytes: (n) => { progress.addBytes(n); opts.onProgress?.(); } }, opts.signal)
+      .hash(
+        {
+          file: abs,
+          onBytes: (n) => {
+            progress.addBytes(n);
+            opts.onProgress?.();
+          },
+        },
+        opts.signal,
+      )
       .then(
         (h): FileResult =>
           h.sha256 === f.sha256 && h.size === f.size
@@ -211,7 +220,14 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
       const base = { path: f.path, expectedSize: f.size, expectedSha256: f.sha256 };
       if (!bad) return { ...base, status: 'ok' };
       const status = parts.every((r) => r.status === 'missing') ? 'missing' : bad.status;
-      return { ...base, status, error: parts.filter((r) => r.status !== 'ok').map((r) => `part ${r.path}: ${r.status}`).join('; ') };
+      return {
+        ...base,
+        status,
+        error: parts
+          .filter((r) => r.status !== 'ok')
+          .map((r) => `part ${r.path}: ${r.status}`)
+          .join('; '),
+      };
     });
   };
   // Largest first keeps both cores busy to the end instead of one finishing a big file alone.
