@@ -1,0 +1,52 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeKeyStore, makeSampleBundle, tempDir } from '../../helpers/bundle-fixtures.js';
+import { repoRoot } from '../../helpers/tools.js';
+
+/** The CLI as a user runs it: a real process, its stdout, stderr and exit code. */
+function ferry(args: string[], env: NodeJS.ProcessEnv) {
+  const r = spawnSync(
+    process.execPath,
+    [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), 'src-main/cli/main.ts', ...args],
+    {
+      cwd: repoRoot,
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('the ferry process', () => {
+  it('verifies a bundle and prints its report before exiting', async () => {
+    const { store, env } = await makeKeyStore('proc');
+    const dir = path.join(await tempDir(), 'b');
+    await makeSampleBundle(dir, { signer: await store.signer() });
+    const r = ferry(['verify', dir], env);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('VERIFIED');
+    const j = ferry(['verify', '--json', dir], env);
+    expect(JSON.parse(j.out).verified).toBe(true);
+    await fs.rm(path.dirname(dir), { recursive: true, force: true });
+  });
+
+  it('answers usage errors with exit 2 and help with exit 0', () => {
+    expect(ferry(['no-such-command'], process.env).code).toBe(2);
+    expect(ferry(['verify', '--bogus'], process.env).code).toBe(2);
+    const help = ferry(['--help'], process.env);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('Exit codes');
+    const sub = ferry(['verify', '--help'], process.env);
+    expect(sub.out).toContain('--allow-untrusted');
+  });
+
+  it('a missing bundle is a clear failure naming the path', () => {
+    const r = ferry(['verify', '/nonexistent/bundle'], process.env);
+    expect(r.code).toBe(3);
+    expect(r.err).toContain('/nonexistent/bundle');
+  });
+});
