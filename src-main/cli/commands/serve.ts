@@ -1,0 +1,142 @@
+import path from 'node:path';
+import { EXIT, FerryError } from '../../core/errors/index.js';
+import { configDir } from '../../core/config/dirs.js';
+import { formatBytes, ProgressTracker } from '../../core/jobs/progress.js';
+import { KeyStore } from '../../core/keys/index.js';
+import type { BundleSource } from '../../core/bundle/source.js';
+import { openVerifiedBundle } from '../../core/serve/verified-source.js';
+import { DEFAULT_FILES_PORT, DEFAULT_REGISTRY_PORT, OfflineServer, defaultAdvertiseAddress, type RequestLog } from '../../core/serve/server.js';
+import { ensureServerCert, loadUserCert, type TlsMaterial } from '../../core/tls/ca.js';
+import type { Command, CommandContext } from '../command.js';
+import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
+import { signatureOptions } from './verify.js';
+
+export const tlsOptions = {
+  tls: { type: 'boolean', description: "Serve HTTPS with a certificate from Ferry's local CA (made once, kept in the config dir)." },
+  hostname: { type: 'string', multiple: true, valueName: 'NAME', description: 'Name or address nodes use to reach this machine (first one goes into the URLs and the certificate).' },
+  'tls-cert': { type: 'string', valueName: 'FILE', description: 'Use your own certificate (PEM) instead of Ferry’s CA.' },
+  'tls-key': { type: 'string', valueName: 'FILE', description: 'Key of --tls-cert (PEM).' },
+  'tls-ca': { type: 'string', valueName: 'FILE', description: 'CA that issued --tls-cert, handed to nodes.' },
+  'tls-dir': { type: 'string', valueName: 'DIR', description: 'Where Ferry keeps its CA and server certificate (default: <config dir>/tls).' },
+} as const;
+
+export function parsePort(v: unknown, flag: string, dflt: number): number {
+  const s = str(v);
+  if (s === undefined) return dflt;
+  if (!/^\d{1,5}$/.test(s) || Number(s) > 65535) throw new FerryError('USAGE', `--${flag} must be a port number (0–65535), not '${s}'.`);
+  return Number(s);
+}
+
+/** TLS material from the flags: the user's own certificate, Ferry's CA, or none. */
+export async function tlsFromFlags(ctx: CommandContext, advertise: string): Promise<TlsMaterial | undefined> {
+  const cert = str(ctx.values['tls-cert']);
+  const key = str(ctx.values['tls-key']);
+  if (cert || key) {
+    if (!cert || !key) throw new FerryError('USAGE', '--tls-cert and --tls-key go together.');
+    return loadUserCert(cert, key, str(ctx.values['tls-ca']));
+  }
+  if (ctx.values.tls !== true) return undefined;
+  const names = strs(ctx.values.hostname);
+  const all = [...new Set([...(names.length ? names : [advertise]), 'localhost', '127.0.0.1'])];
+  return ensureServerCert(str(ctx.values['tls-dir']) ?? path.join(configDir(ctx.env), 'tls'), all);
+}
+
+export async function openSources(ctx: CommandContext, onVerify?: (line: string) => void): Promise<BundleSource[]> {
+  const bundle = str(ctx.values.bundle);
+  const store = str(ctx.values.store);
+  if (!!bundle === !!store) throw new FerryError('USAGE', 'Pass exactly one of --bundle DIR or --store DIR.');
+  if (store) {
+    throw new FerryError('UNSUPPORTED', 'Serving from the local store is not available in this build yet.', {
+      artifact: store,
+      hint: 'Serve the bundle folder directly with --bundle DIR.',
+    });
+  }
+  const progress = new ProgressTracker();
+  const term = new TerminalProgress(ctx);
+  const v = await openVerifiedBundle(bundle!, {
+    allowUntrusted: ctx.values['allow-untrusted'] === true,
+    allowUnsigned: ctx.values['allow-unsigned'] === true,
+    allowDamaged: ctx.values['allow-damaged'] === true,
+    keyStore: KeyStore.fromEnv(ctx.env),
+    signal: ctx.signal,
+    progress,
+    onProgress: () => term.update(progress.snapshot()),
+  });
+  term.done();
+  onVerify?.(`Verified ${v.report.counts.files} files (${formatBytes(v.report.bytes)}) in ${v.report.seconds.toFixed(1)} s` + (v.excluded.length ? `; ${v.excluded.length} damaged file(s) left out` : ''));
+  return [v.source];
+}
+
+export const serve: Command = {
+  name: 'serve',
+  summary: 'Serve a bundle’s files and images to the cluster (file server + OCI registry)',
+  description:
+    'Verifies the bundle, then serves its files/ tree as Kubespray’s files_repo and its images as a read-only\n' +
+    'OCI registry, both straight from the bundle (no copy). Images answer by Kubespray-style names\n' +
+    '(quay.io/calico/node → <registry>/calico/node) and, for containerd hosts.toml mirrors, by their original\n' +
+    'names (?ns=quay.io). Prints the URLs and the variables to use, logs requests, stops on Ctrl-C.',
+  options: {
+    bundle: { type: 'string', valueName: 'DIR', description: 'The bundle folder to serve.' },
+    store: { type: 'string', valueName: 'DIR', description: 'The local store to serve (every imported bundle).' },
+    listen: { type: 'string', valueName: 'ADDR', description: 'Address to listen on (default: all).' },
+    'files-port': { type: 'string', valueName: 'N', description: `File server port (default ${DEFAULT_FILES_PORT}).` },
+    'registry-port': { type: 'string', valueName: 'N', description: `Registry port (default ${DEFAULT_REGISTRY_PORT}).` },
+    ...tlsOptions,
+    'allow-damaged': { type: 'boolean', description: 'Serve the intact part of a damaged bundle (damaged images and files are left out).' },
+    quiet: { type: 'boolean', short: 'q', description: 'Do not log each request.' },
+    ...signatureOptions,
+  },
+  async run(ctx) {
+    const filesPort = parsePort(ctx.values['files-port'], 'files-port', DEFAULT_FILES_PORT);
+    const registryPort = parsePort(ctx.values['registry-port'], 'registry-port', DEFAULT_REGISTRY_PORT);
+    const listen = str(ctx.values.listen);
+    const advertise = strs(ctx.values.hostname)[0] ?? defaultAdvertiseAddress(listen);
+    const note = (line: string) => (ctx.json ? undefined : ctx.stderr.write(line + '\n'));
+    const sources = await openSources(ctx, note);
+    const tls = await tlsFromFlags(ctx, advertise);
+    const quiet = ctx.values.quiet === true;
+    const onRequest = (r: RequestLog) => {
+      if (quiet) return;
+      if (ctx.json) printJsonLine(ctx, { event: 'request', ...r });
+      else ctx.stderr.write(`${r.time} ${r.client} ${r.service} ${r.method} ${r.path} ${r.status} ${formatBytes(r.bytes)} ${r.ms}ms\n`);
+    };
+    const server = await OfflineServer.start({ sources, listen, filesPort, registryPort, tls, advertise, onRequest });
+    const st = server.status();
+    const vars = {
+      files_repo: server.filesUrl,
+      registry_host: server.registryHost,
+      kube_image_repo: '{{ registry_host }}',
+      gcr_image_repo: '{{ registry_host }}',
+      docker_image_repo: '{{ registry_host }}',
+      quay_image_repo: '{{ registry_host }}',
+      github_image_repo: '{{ registry_host }}',
+      github_url: '{{ files_repo }}/github.com',
+      dl_k8s_io_url: '{{ files_repo }}/dl.k8s.io',
+      storage_googleapis_url: '{{ files_repo }}/storage.googleapis.com',
+      get_helm_url: '{{ files_repo }}/get.helm.sh',
+    };
+    if (ctx.json) {
+      printJsonLine(ctx, { event: 'ready', filesUrl: server.filesUrl, registryUrl: server.registryUrl, caFile: tls?.caFile, status: st, variables: vars });
+    } else {
+      println(ctx, `Files:    ${server.filesUrl}/   (${st.fileCount} files)`);
+      println(ctx, `Registry: ${server.registryUrl}   (${st.images} images)`);
+      if (tls?.caFile) println(ctx, `CA:       ${tls.caFile}  (also at ${server.filesUrl}/ca.crt)`);
+      for (const c of st.collisions) println(ctx, `Warning: '${c.name}' exists at ${c.upstreams.join(' and ')}; Kubespray-style name not served, use original names (mirror style).`);
+      for (const s of st.skipped) println(ctx, `Not served: ${s.ref}: ${s.reason}`);
+      println(ctx, '');
+      println(ctx, 'Kubespray variables (run `ferry vars` for the complete offline.yml):');
+      for (const [k, v] of Object.entries(vars)) println(ctx, `  ${k}: "${v}"`);
+      println(ctx, '');
+      println(ctx, 'Serving. Press Ctrl-C to stop.');
+    }
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) return resolve();
+      ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await server.stop();
+    const end = server.status();
+    if (ctx.json) printJsonLine(ctx, { event: 'stopped', status: end });
+    else println(ctx, `Stopped. ${end.files.requests + end.registry.requests} requests, ${formatBytes(end.files.bytes + end.registry.bytes)} served.`);
+    return EXIT.OK;
+  },
+};

@@ -1,0 +1,138 @@
+import fs from 'node:fs/promises';
+import { constants as FS } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * Streams one verified file as an HTTP response: single byte ranges, conditional requests,
+ * HEAD. Shared by the file server and the registry's blob endpoint. Nothing is hashed here —
+ * content was verified at start — but the size is checked against what was verified, so a file
+ * swapped or truncated under a running server is refused instead of served.
+ */
+
+/** Big chunks: loopback and LAN throughput is bound by per-chunk overhead, not memory. */
+const CHUNK = 1024 * 1024;
+/** Longest decimal we accept in a Range header: anything longer is beyond any file. */
+const MAX_DIGITS = 15;
+
+export type ByteRange = { start: number; end: number };
+
+/**
+ * Parse a Range header against a size. Returns undefined for no/ignored range (serve whole),
+ * 'unsatisfiable' for a syntactically valid range that misses the file. Multi-range requests
+ * are answered with the whole file, which RFC 9110 allows.
+ */
+export function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m) return undefined;
+  const [, a, b] = m;
+  if (a.length > MAX_DIGITS || b.length > MAX_DIGITS) return 'unsatisfiable';
+  if (a === '' && b === '') return undefined;
+  if (a === '') {
+    const n = Number(b);
+    if (n === 0) return 'unsatisfiable';
+    return size === 0 ? 'unsatisfiable' : { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(a);
+  const end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
+  if (start >= size || (b !== '' && Number(b) < start)) return 'unsatisfiable';
+  return { start, end };
+}
+
+export interface SendFileOptions {
+  file: string;
+  size: number;
+  contentType: string;
+  /** Strong ETag (quoted), e.g. the sha256 the manifest promises. */
+  etag?: string;
+  headers?: Record<string, string>;
+  /** Counts body bytes actually written, for the status counters. */
+  onBytes?: (n: number) => void;
+}
+
+function notModified(req: IncomingMessage, etag: string | undefined, mtime: Date): boolean {
+  const inm = req.headers['if-none-match'];
+  if (inm !== undefined) return !!etag && inm.split(',').some((t) => t.trim() === etag || t.trim() === '*' || t.trim() === `W/${etag}`);
+  const ims = req.headers['if-modified-since'];
+  if (ims) {
+    const t = Date.parse(ims);
+    return !Number.isNaN(t) && Math.floor(mtime.getTime() / 1000) <= Math.floor(t / 1000);
+  }
+  return false;
+}
+
+/** Sends the file; resolves when the response is finished or aborted. Returns the status sent. */
+export async function sendFile(req: IncomingMessage, res: ServerResponse, o: SendFileOptions): Promise<number> {
+  let fh: fs.FileHandle;
+  try {
+    // O_NOFOLLOW: a symlink planted after verification is never followed.
+    fh = await fs.open(o.file, FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0));
+  } catch {
+    return sendError(res, 404, 'not found');
+  }
+  let handedOff = false;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.size !== o.size) return sendError(res, 500, 'file changed since it was verified');
+    const headers: Record<string, string | number> = {
+      'Content-Type': o.contentType,
+      'Accept-Ranges': 'bytes',
+      'Last-Modified': st.mtime.toUTCString(),
+      ...(o.etag ? { ETag: o.etag } : {}),
+      ...(o.headers ?? {}),
+    };
+    if (notModified(req, o.etag, st.mtime)) {
+      res.writeHead(304, headers);
+      res.end();
+      return 304;
+    }
+    let range = parseRange(req.headers.range, o.size);
+    const ifRange = req.headers['if-range'];
+    if (range && ifRange && ifRange !== o.etag && ifRange !== headers['Last-Modified']) range = undefined;
+    if (range === 'unsatisfiable') {
+      res.writeHead(416, { ...headers, 'Content-Range': `bytes */${o.size}`, 'Content-Length': 0 });
+      res.end();
+      return 416;
+    }
+    const status = range ? 206 : 200;
+    const start = range ? range.start : 0;
+    const end = range ? range.end : o.size - 1;
+    const length = o.size === 0 ? 0 : end - start + 1;
+    if (range) headers['Content-Range'] = `bytes ${start}-${end}/${o.size}`;
+    headers['Content-Length'] = length;
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD' || length === 0) {
+      res.end();
+      return status;
+    }
+    const stream = fh.createReadStream({ start, end, highWaterMark: CHUNK, autoClose: true });
+    handedOff = true;
+    await new Promise<void>((resolve) => {
+      const done = () => resolve();
+      stream.on('data', (chunk) => o.onBytes?.((chunk as Buffer).length));
+      stream.on('error', () => {
+        res.destroy();
+        done();
+      });
+      res.on('close', () => {
+        stream.destroy();
+        done();
+      });
+      stream.pipe(res);
+    });
+    return status;
+  } finally {
+    if (!handedOff) await fh.close().catch(() => undefined);
+  }
+}
+
+export function sendError(res: ServerResponse, status: number, message: string): number {
+  if (res.headersSent) {
+    res.destroy();
+    return status;
+  }
+  const body = Buffer.from(message + '\n');
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length });
+  res.end(body);
+  return status;
+}
