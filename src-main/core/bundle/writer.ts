@@ -35,6 +35,7 @@ type JournalLine =
   | { t: 'file'; entry: FileEntry }
   | { t: 'artifact'; artifact: Artifact }
   | { t: 'image'; entry: OciIndexEntry }
+  | { t: 'drop'; artifact?: string; file?: string; image?: string }
   | { t: 'meta'; kubespray?: Manifest['kubespray']; base?: Manifest['base']; id?: string };
 
 /**
@@ -130,6 +131,11 @@ export class BundleWriter {
       if (j.t === 'file') this.files.set(j.entry.path, j.entry);
       else if (j.t === 'artifact') this.artifacts.set(j.artifact.id, j.artifact);
       else if (j.t === 'image') this.images.set(j.entry.ref, j.entry);
+      else if (j.t === 'drop') {
+        if (j.artifact) this.artifacts.delete(j.artifact);
+        if (j.file) this.files.delete(j.file);
+        if (j.image) this.images.delete(j.image);
+      }
       else if (j.t === 'meta') this.meta = { id: j.id ?? this.meta.id, kubespray: j.kubespray, base: j.base };
     }
     // A journaled file that is gone or has another size since is forgotten and fetched again.
@@ -266,9 +272,37 @@ export class BundleWriter {
     await this.append({ t: 'artifact', artifact: a });
   }
 
+  /** Drop an artifact (e.g. one a new plan no longer names); its files stay until removeFile. */
   async removeArtifact(id: string): Promise<void> {
-    this.artifacts.delete(id);
-    // Journal replays only add; a removal is expressed by writing the remaining state at finalize.
+    if (!this.artifacts.delete(id)) return;
+    await this.append({ t: 'drop', artifact: id });
+  }
+
+  /** Forget a file and delete it from the folder (journal first, so a crash never resurrects it). */
+  async removeFile(relPath: string): Promise<void> {
+    assertBundlePath(relPath);
+    if (!this.files.delete(relPath)) return;
+    await this.append({ t: 'drop', file: relPath });
+    await fs.rm(await resolveNoSymlinks(this.dir, relPath), { force: true });
+  }
+
+  /** Remove an image name from the OCI layout's index.json. */
+  async removeImageRef(ref: string): Promise<void> {
+    if (!this.images.delete(ref)) return;
+    await this.append({ t: 'drop', image: ref });
+  }
+
+  listFiles(): FileEntry[] {
+    return [...this.files.values()];
+  }
+
+  listImageRefs(): OciIndexEntry[] {
+    return [...this.images.values()];
+  }
+
+  /** Absolute path of a committed blob, for producers that read back what they wrote (configs). */
+  blobFile(digest: string): string {
+    return path.join(this.dir, ...ociBlobPath(digest).split('/'));
   }
 
   /** Name an image in the OCI layout's index.json (its blobs must already be committed). */

@@ -1,0 +1,463 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { BundleWriter, type ManifestSigner } from '../bundle/writer.js';
+import { openBundle } from '../bundle/reader.js';
+import type { Artifact, Manifest } from '../bundle/manifest.js';
+import { ociBlobPath } from '../bundle/oci-layout.js';
+import { assertBundlePath, filePathForUrl } from '../bundle/paths.js';
+import { FerryError, toErrorValue, type ErrorValue } from '../errors/index.js';
+import { Job, type JobContext, type JobRegistry } from '../jobs/job.js';
+import { KeyStore } from '../keys/keystore.js';
+import { discardPartial, downloadToFile } from '../download/download-file.js';
+import { HttpClient, type HttpClientOptions, type TlsSettings } from '../download/http-client.js';
+import { Limiter } from '../download/limit.js';
+import { checkMirrors, mirrorUrl, type MirrorMap } from '../download/mirrors.js';
+import { mergeProxyConfig, proxyConfigFromEnv, type ProxyConfig } from '../download/proxy.js';
+import { CredentialStore, defaultAuthFiles, type RegistrySettings } from '../oci/auth.js';
+import { formatImageRef, parseImageRef } from '../oci/reference.js';
+import { pullImage, type BlobStore } from '../oci/pull.js';
+import { RegistryClient } from '../oci/registry-client.js';
+import type { ExtraFile, Plan } from './plan.js';
+import { tarballCachePath } from './tarball.js';
+
+/**
+ * plan → bundle. Works out which artifacts the bundle already holds (a finished bundle whose
+ * contents match the plan is left untouched, without a single request), downloads the rest in
+ * parallel into resumable partials, verifies every byte against the plan's checksums or the
+ * registry's digests, and only then moves it into place. Artifacts a new plan no longer names
+ * are dropped with their files. The manifest is written and signed only when nothing failed;
+ * otherwise the journal and partials stay, and the same command resumes.
+ */
+
+export interface FetchOptions {
+  out: string;
+  /** Transfers at once (files and blobs together). */
+  concurrency?: number;
+  /** URL prefix → mirror prefix, for files and the Kubespray tarball. */
+  mirrors?: MirrorMap;
+  /** Registry host → mirror base URL. */
+  registryMirrors?: Record<string, string>;
+  insecureRegistries?: string[];
+  /** The profile's proxy; the environment fills what it leaves out. */
+  proxy?: ProxyConfig;
+  registries?: Record<string, RegistrySettings>;
+  authFile?: string;
+  /** The profile's extra files (when the plan does not already list them). */
+  extraFiles?: ExtraFile[];
+  env?: NodeJS.ProcessEnv;
+  /** undefined: sign with the user's key when one exists; null: do not sign. */
+  signer?: ManifestSigner | null;
+  /** The Kubespray tarball already on disk (from loading the catalog). */
+  kubesprayTarballFile?: string;
+  /** Timeouts and retry policy (tests shorten them). */
+  http?: Omit<HttpClientOptions, 'proxy' | 'tls'>;
+}
+
+export type ItemStatus = 'present' | 'started' | 'done' | 'failed' | 'removed';
+
+export interface FetchItemEvent {
+  id: string;
+  kind: 'file' | 'image' | 'kubespray';
+  name: string;
+  status: ItemStatus;
+  bytes?: number;
+  error?: ErrorValue;
+}
+
+export interface FetchResult {
+  bundle: string;
+  bundleId: string;
+  /** The bundle already matched the plan: nothing was downloaded or written. */
+  upToDate: boolean;
+  counts: { total: number; present: number; fetched: number; failed: number; removed: number };
+  bytesDownloaded: number;
+  requests: number;
+  seconds: number;
+  signedBy?: string;
+  failures: Array<{ id: string; name: string; error: ErrorValue }>;
+}
+
+type Want =
+  | { kind: 'file'; id: string; key: string; url: string; arch?: string; checksum: string; path: string; name: string }
+  | { kind: 'image'; id: string; key: string; ref: string; platforms: string[]; name: string }
+  | { kind: 'kubespray'; id: string; version: string; url: string; path: string; name: string };
+
+export const DEFAULT_CONCURRENCY = 6;
+
+function filePath(p: string | undefined, url: string): string {
+  if (p) {
+    assertBundlePath(p, `file path for ${url}`);
+    return p;
+  }
+  return filePathForUrl(url);
+}
+
+/** The artifacts a plan asks for, one per URL / reference. */
+export function wantedArtifacts(plan: Plan, extraFiles: ExtraFile[] = []): Want[] {
+  const out: Want[] = [];
+  const seen = new Set<string>();
+  if (plan.kubesprayTarball) {
+    const t = plan.kubesprayTarball;
+    out.push({ kind: 'kubespray', id: `kubespray:${plan.kubespray}`, version: plan.kubespray, url: t.url, path: filePath(t.path, t.url), name: `Kubespray ${plan.kubespray}` });
+  }
+  for (const f of plan.files) {
+    if (f.enabled === false || seen.has(f.url)) continue;
+    seen.add(f.url);
+    out.push({ kind: 'file', id: `file:${f.url}`, key: f.key, url: f.url, ...(f.arch ? { arch: f.arch } : {}), checksum: f.checksum, path: filePath(f.path, f.url), name: `${f.key}${f.arch ? ` (${f.arch})` : ''} ${f.url}` });
+  }
+  for (const e of extraFiles) {
+    if (seen.has(e.url)) continue;
+    seen.add(e.url);
+    const checksum = e.sha256.startsWith('sha256:') ? e.sha256 : `sha256:${e.sha256}`;
+    const p = e.path ? (e.path.startsWith('files/') ? e.path : `files/${e.path.replace(/^\/+/, '')}`) : undefined;
+    out.push({ kind: 'file', id: `file:${e.url}`, key: 'extra', url: e.url, checksum, path: filePath(p, e.url), name: `extra ${e.url}` });
+  }
+  const images = new Map<string, Want & { kind: 'image' }>();
+  for (const i of plan.images) {
+    if (i.enabled === false) continue;
+    const ref = formatImageRef(parseImageRef(i.ref));
+    const have = images.get(ref);
+    if (have) {
+      for (const p of i.platforms) if (!have.platforms.includes(p)) have.platforms.push(p);
+      continue;
+    }
+    images.set(ref, { kind: 'image', id: `image:${ref}`, key: i.key, ref, platforms: [...i.platforms], name: ref });
+  }
+  for (const w of images.values()) {
+    w.platforms.sort();
+    out.push(w);
+  }
+  return out;
+}
+
+export function planBytes(plan: Plan): Buffer {
+  return Buffer.from(JSON.stringify(plan, null, 2) + '\n');
+}
+
+/** Does the bundle hold this artifact as the plan wants it? */
+function matches(a: Artifact | undefined, w: Want): boolean {
+  if (!a || a.kind !== w.kind) return false;
+  if (a.kind === 'file' && w.kind === 'file') return a.url === w.url && a.checksum === w.checksum && a.paths.length === 1 && a.paths[0] === w.path;
+  if (a.kind === 'image' && w.kind === 'image') return a.ref === w.ref && samePlatforms(a.platforms, w.platforms) && a.platforms.length === w.platforms.length;
+  if (a.kind === 'kubespray' && w.kind === 'kubespray') return a.version === w.version && a.url === w.url;
+  return false;
+}
+
+/** A single-platform image records the platform of its config ('linux/arm64/v8' for 'linux/arm64'). */
+function samePlatforms(have: string[], want: string[]): boolean {
+  return want.every((w) => have.some((h) => h === w || h.startsWith(w + '/')));
+}
+
+async function filesIntact(dir: string, paths: string[], sizeOf: (p: string) => number | undefined): Promise<boolean> {
+  for (const p of paths) {
+    const size = sizeOf(p);
+    if (size === undefined) return false;
+    try {
+      const st = await fs.lstat(path.join(dir, ...p.split('/')));
+      if (!st.isFile() || st.size !== size) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+const FETCHED_KINDS = new Set(['file', 'image', 'kubespray']);
+
+/** A finished bundle that already is what this plan asks for (checked by name, size and plan bytes). */
+async function upToDate(dir: string, wants: Want[], plan: Buffer): Promise<Manifest | undefined> {
+  let m: Manifest;
+  try {
+    m = (await openBundle(dir)).manifest;
+  } catch {
+    return undefined;
+  }
+  const files = new Map(m.files.map((f) => [f.path, f]));
+  const planEntry = files.get('plan.json');
+  if (!planEntry || planEntry.sha256 !== createHash('sha256').update(plan).digest('hex')) return undefined;
+  const byId = new Map(m.artifacts.map((a) => [a.id, a]));
+  const wantIds = new Set(wants.map((w) => w.id));
+  if (m.artifacts.some((a) => FETCHED_KINDS.has(a.kind) && !wantIds.has(a.id))) return undefined;
+  for (const w of wants) {
+    const a = byId.get(w.id);
+    if (!matches(a, w) || !(await filesIntact(dir, a!.paths, (p) => files.get(p)?.size))) return undefined;
+  }
+  return m;
+}
+
+function clientFor(opts: FetchOptions, env: NodeJS.ProcessEnv): Promise<HttpClient> {
+  return (async () => {
+    const tls: Record<string, TlsSettings> = {};
+    for (const h of opts.insecureRegistries ?? []) tls[h] = { insecure: true };
+    for (const [h, s] of Object.entries(opts.registries ?? {})) {
+      if (s.insecure) tls[h] = { ...tls[h], insecure: true };
+      if (s.caFile) {
+        let ca: string;
+        try {
+          ca = await fs.readFile(s.caFile, 'utf8');
+        } catch (err) {
+          throw new FerryError('CONFIG', `Cannot read the CA file for ${h} (${s.caFile}): ${(err as Error).message}`, {
+            artifact: s.caFile,
+            hint: 'Fix registries.' + h + '.caFile in the profile.',
+          });
+        }
+        tls[h] = { ...tls[h], ca };
+      }
+    }
+    return new HttpClient({ ...(opts.http ?? {}), proxy: mergeProxyConfig(proxyConfigFromEnv(env), opts.proxy), tls });
+  })();
+}
+
+export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContext): Promise<FetchResult> {
+  const started = Date.now();
+  const env = opts.env ?? process.env;
+  const dir = path.resolve(opts.out);
+  const wants = wantedArtifacts(plan, opts.extraFiles);
+  const planJson = planBytes(plan);
+  if (opts.mirrors) checkMirrors(opts.mirrors);
+  const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    throw new FerryError('USAGE', `Concurrency ${concurrency} is out of range.`, { hint: 'Use a whole number from 1 to 64.' });
+  }
+  const p = ctx.progress;
+  p.setPhase('checking');
+  p.itemsTotal = wants.length;
+  ctx.report();
+
+  const result: FetchResult = {
+    bundle: dir,
+    bundleId: '',
+    upToDate: false,
+    counts: { total: wants.length, present: 0, fetched: 0, failed: 0, removed: 0 },
+    bytesDownloaded: 0,
+    requests: 0,
+    seconds: 0,
+    failures: [],
+  };
+
+  const current = await upToDate(dir, wants, planJson);
+  if (current) {
+    for (const w of wants) ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'present' } satisfies FetchItemEvent);
+    p.itemsDone = wants.length;
+    p.setPhase('done');
+    ctx.report();
+    return { ...result, bundleId: current.id, upToDate: true, counts: { ...result.counts, present: wants.length }, seconds: (Date.now() - started) / 1000 };
+  }
+
+  const signer = opts.signer === undefined ? await KeyStore.fromEnv(env).signer() : (opts.signer ?? undefined);
+  const client = await clientFor(opts, env);
+  const credentials = new CredentialStore(opts.registries ?? {}, env);
+  if (opts.authFile) credentials.loadAuthFile(opts.authFile, true);
+  else for (const f of defaultAuthFiles(env)) credentials.loadAuthFile(f, false);
+  const registry = new RegistryClient(client, {
+    credentials,
+    registryMirrors: opts.registryMirrors,
+    insecure: opts.insecureRegistries,
+    log: (level, message) => ctx.log(level, message),
+  });
+  const writer = await BundleWriter.open(dir);
+  result.bundleId = writer.id;
+  let finished = false;
+  try {
+    // What the bundle holds already, and what the new plan no longer wants.
+    const wantIds = new Set(wants.map((w) => w.id));
+    for (const a of writer.listArtifacts()) {
+      if (!FETCHED_KINDS.has(a.kind) || wantIds.has(a.id)) continue;
+      await writer.removeArtifact(a.id);
+      if (a.kind === 'image') await writer.removeImageRef(a.ref);
+      result.counts.removed++;
+      ctx.item({ id: a.id, kind: a.kind as FetchItemEvent['kind'], name: a.id, status: 'removed' });
+    }
+    const todo: Want[] = [];
+    for (const w of wants) {
+      const a = writer.artifact(w.id);
+      if (matches(a, w) && (await filesIntact(dir, a!.paths, (q) => writer.file(q)?.size))) {
+        result.counts.present++;
+        p.itemsDone++;
+        ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'present' } satisfies FetchItemEvent);
+      } else todo.push(w);
+    }
+    p.bytesTotal = 0;
+    p.setPhase('downloading');
+    ctx.report();
+
+    const transfers = new Limiter(concurrency);
+    const imageSlots = new Limiter(Math.max(2, concurrency));
+    const inflight = new Map<string, Promise<void>>();
+    const counted = new Set<string>();
+    const onBytes = (n: number) => {
+      result.bytesDownloaded += n;
+      p.addBytes(n);
+      ctx.report();
+    };
+    const store: BlobStore = {
+      hasBlob: (d) => writer.hasBlob(d),
+      addBlobBytes: (b) => writer.addBlobBytes(b),
+      resumePath: (k) => writer.resumePath(k),
+      commitBlob: (t, d, s) => writer.commitBlob(t, d, s),
+      blobFile: (d) => writer.blobFile(d),
+    };
+
+    const runOne = async (w: Want): Promise<void> => {
+      ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'started' } satisfies FetchItemEvent);
+      p.current = w.name;
+      let bytes = 0;
+      const track = (n: number) => {
+        bytes += n;
+        onBytes(n);
+      };
+      const grow = (total: number | undefined, already: number) => {
+        if (total !== undefined) p.bytesTotal = (p.bytesTotal ?? 0) + total - already;
+      };
+      if (w.kind === 'file' || w.kind === 'kubespray') {
+        await transfers.run(async () => {
+          const cached = w.kind === 'kubespray' ? await cachedTarball(opts, w, env) : undefined;
+          if (cached) {
+            await writer.addFileFromPath(cached, w.path, { signal: ctx.signal });
+          } else {
+            const tmp = writer.resumePath(w.url);
+            const r = await downloadToFile(client, {
+              url: mirrorUrl(w.url, opts.mirrors),
+              dest: tmp,
+              ...(w.kind === 'file' ? { expectSha256: w.checksum.slice('sha256:'.length) } : {}),
+              label: w.url,
+              checksumHint:
+                w.kind === 'file' && w.key === 'extra'
+                  ? 'Check the sha256 of this extra file in the profile, and the file at the URL; run the fetch again once they agree.'
+                  : undefined,
+              signal: ctx.signal,
+              onBytes: track,
+              onSize: grow,
+            });
+            await writer.commitFile(tmp, w.path, r);
+            await discardPartial(tmp);
+          }
+        });
+        const a: Artifact =
+          w.kind === 'file'
+            ? { id: w.id, kind: 'file', key: w.key, url: w.url, ...(w.arch ? { arch: w.arch } : {}), checksum: w.checksum, paths: [w.path] }
+            : { id: w.id, kind: 'kubespray', version: w.version, url: w.url, paths: [w.path] };
+        await writer.addArtifact(a);
+      } else {
+        const img = await imageSlots.run(() =>
+          pullImage(registry, store, w.ref, w.platforms, {
+            transfers,
+            inflight,
+            signal: ctx.signal,
+            onBytes: track,
+            onBlobsPlanned: (blobs) => {
+              for (const b of blobs) {
+                if (counted.has(b.digest)) continue;
+                counted.add(b.digest);
+                p.bytesTotal = (p.bytesTotal ?? 0) + b.size;
+              }
+            },
+            onResumed: (_d, already) => {
+              p.bytesTotal = Math.max(0, (p.bytesTotal ?? 0) - already);
+            },
+            log: (level, message) => ctx.log(level, message),
+          }),
+        );
+        await writer.addImageRef({ ref: w.ref, digest: img.digest, mediaType: img.mediaType, size: img.size });
+        await writer.addArtifact({
+          id: w.id,
+          kind: 'image',
+          key: w.key,
+          ref: w.ref,
+          platforms: img.platforms,
+          digest: img.digest,
+          mediaType: img.mediaType,
+          size: img.size,
+          paths: img.paths,
+        });
+      }
+      result.counts.fetched++;
+      p.itemsDone++;
+      ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'done', bytes } satisfies FetchItemEvent);
+      ctx.report();
+    };
+
+    await Promise.all(
+      todo.map(async (w) => {
+        try {
+          await runOne(w);
+        } catch (err) {
+          const ev = toErrorValue(err);
+          if (ev.code === 'CANCELLED' || ctx.signal.aborted) return;
+          result.counts.failed++;
+          p.itemsFailed++;
+          result.failures.push({ id: w.id, name: w.name, error: ev });
+          ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'failed', error: ev } satisfies FetchItemEvent);
+          ctx.report();
+        }
+      }),
+    );
+    result.requests = client.requests;
+    if (ctx.signal.aborted) throw new FerryError('CANCELLED', 'Cancelled; run the same command again to resume.');
+    if (result.failures.length) {
+      const checksum = result.failures.find((f) => f.error.code === 'CHECKSUM');
+      const first = checksum ?? result.failures[0];
+      throw new FerryError(
+        first.error.code,
+        `${result.failures.length} of ${wants.length} artifacts failed; the bundle is not finished. First: ${first.error.artifact ? `${first.error.artifact}: ` : ''}${first.error.message}`,
+        {
+          artifact: dir,
+          details: { failures: result.failures, counts: result.counts },
+          hint: `${first.error.hint ? first.error.hint + ' ' : ''}Then run the same command again: the ${result.counts.present + result.counts.fetched} finished artifacts are kept.`,
+        },
+      );
+    }
+
+    p.setPhase('finishing');
+    p.current = undefined;
+    ctx.report();
+    await writer.addBytes('plan.json', planJson);
+    await writer.addArtifact({ id: 'meta:plan', kind: 'meta', name: 'Plan', paths: ['plan.json'] });
+    await writer.setKubespray({ version: plan.kubespray, kubeVersion: plan.kubeVersion, arches: plan.arches });
+    await dropUnreferenced(writer);
+    const manifest = await writer.finalize(signer ? { signer } : {});
+    finished = true;
+    result.bundleId = manifest.id;
+    if (signer) result.signedBy = (signer as { fingerprint?: string }).fingerprint;
+    p.setPhase('done');
+    ctx.report();
+    return { ...result, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    if (!finished) await writer.close();
+    result.requests = client.requests;
+    await client.close();
+  }
+}
+
+/** Files no artifact names any more (a replanned bundle) go, so the bundle is what the plan says. */
+async function dropUnreferenced(writer: BundleWriter): Promise<void> {
+  const keep = new Set<string>(['plan.json', 'images/oci-layout', 'images/index.json']);
+  for (const a of writer.listArtifacts()) for (const q of a.paths) keep.add(q);
+  for (const i of writer.listImageRefs()) keep.add(ociBlobPath(i.digest));
+  for (const f of writer.listFiles()) if (!keep.has(f.path)) await writer.removeFile(f.path);
+}
+
+async function cachedTarball(opts: FetchOptions, w: { version: string }, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const candidates = [opts.kubesprayTarballFile];
+  try {
+    candidates.push(tarballCachePath(w.version, env));
+  } catch {
+    /* a version that is not a tag has no cache entry */
+  }
+  for (const c of candidates) {
+    if (!c) continue;
+    try {
+      if ((await fs.stat(c)).isFile()) return c;
+    } catch {
+      /* not there */
+    }
+  }
+  return undefined;
+}
+
+/** Run a fetch as a Job (the app's job registry, or a standalone job for the CLI). */
+export function startFetchJob(plan: Plan, opts: FetchOptions, registry?: JobRegistry): Job<FetchResult> {
+  const run = (ctx: JobContext) => fetchBundle(plan, opts, ctx);
+  return registry ? registry.start('fetch', run) : new Job('fetch', run);
+}

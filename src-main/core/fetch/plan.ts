@@ -1,0 +1,84 @@
+import fs from 'node:fs/promises';
+import { z } from 'zod';
+import { FerryError } from '../errors/index.js';
+
+/**
+ * The plan fetch consumes: what `ferry plan` computes from Kubespray (core/catalog). Declared
+ * here as a zod schema as well, because a plan also arrives as a file (`ferry fetch --plan`)
+ * and from a bundle's plan.json, and both are boundaries.
+ */
+
+const sha256Checksum = z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be 'sha256:' and 64 lowercase hex characters");
+
+export const PlanFileSchema = z
+  .object({
+    key: z.string(),
+    arch: z.string().optional(),
+    url: z.string().url(),
+    checksum: sha256Checksum,
+    /** files/<host>/<path>, the files_repo layout. */
+    path: z.string(),
+    enabled: z.boolean().default(true),
+    extra: z.unknown().optional(),
+  })
+  .passthrough();
+
+export const PlanImageSchema = z
+  .object({
+    key: z.string(),
+    ref: z.string(),
+    platforms: z.array(z.string()).min(1),
+    enabled: z.boolean().default(true),
+    extra: z.unknown().optional(),
+  })
+  .passthrough();
+
+export const PlanSchema = z
+  .object({
+    kubespray: z.string(),
+    kubeVersion: z.string(),
+    arches: z.array(z.string()),
+    files: z.array(PlanFileSchema),
+    images: z.array(PlanImageSchema),
+    vars: z.record(z.string(), z.unknown()).default({}),
+    kubesprayTarball: z.object({ url: z.string().url(), path: z.string() }).passthrough().optional(),
+  })
+  .passthrough();
+
+export type PlanFile = z.infer<typeof PlanFileSchema>;
+export type PlanImage = z.infer<typeof PlanImageSchema>;
+export type Plan = z.infer<typeof PlanSchema>;
+
+export function parsePlan(json: unknown, source = 'plan'): Plan {
+  const r = PlanSchema.safeParse(json);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new FerryError('USAGE', `${source} is not a Ferry plan: ${i.path.join('.') || '(top)'}: ${i.message}.`, {
+      artifact: source,
+      hint: "Produce it with 'ferry plan --json', or let 'ferry fetch' compute it from --kubespray and --profile.",
+    });
+  }
+  return r.data;
+}
+
+export async function readPlanFile(file: string): Promise<Plan> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new FerryError('USAGE', `Cannot read the plan ${file}: ${(err as Error).message}`, { artifact: file });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new FerryError('USAGE', `${file} is not JSON.`, { artifact: file });
+  }
+  // `ferry plan --json` may wrap the plan as {ok, plan}.
+  const j = json as { plan?: unknown };
+  return parsePlan(j && typeof j === 'object' && j.plan && typeof j.plan === 'object' ? j.plan : json, file);
+}
+
+/** Profile extra files: URL and sha256, optionally where they go in the bundle. */
+export const ExtraFileSchema = z.object({ url: z.string().url(), sha256: z.string().regex(/^(sha256:)?[0-9a-f]{64}$/), path: z.string().optional() });
+export type ExtraFile = z.infer<typeof ExtraFileSchema>;
