@@ -66,7 +66,9 @@ export class RegistryHandler {
     } catch {
       return regError(req, res, 400, 'NAME_INVALID', 'malformed request URL');
     }
-    const p = url.pathname;
+    // Route on the raw path: URL parsing would resolve '..' and turn a hostile name into another path.
+    const p = (req.url ?? '/').split('?')[0];
+    if (p.split('/').some((seg) => seg === '..' || seg === '.')) return regError(req, res, 400, 'NAME_INVALID', 'dot segments are not allowed in names');
     if (p !== '/v2' && !p.startsWith('/v2/')) return regError(req, res, 404, 'NAME_UNKNOWN', 'not a registry API path');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return regError(req, res, 405, 'UNSUPPORTED', `${String(req.method).slice(0, 20)} is not supported: this registry is read-only`, undefined, { Allow: READ_METHODS });
