@@ -1,0 +1,19 @@
+/**
+ * The fixed choice lists of the cluster step, without a schema library, so the renderer can
+ * import them without bundling zod. contract.ts builds its enums from these.
+ */
+export const ARCHES = ['amd64', 'arm64'] as const;
+export const RUNTIMES = ['containerd', 'crio', 'docker'] as const;
+export const NETWORK_PLUGINS = ['calico', 'cilium', 'flannel', 'kube-ovn', 'kube-router', 'macvlan', 'custom_cni'] as const;
+export const ADDONS = [
+  'helm',
+  'metrics_server',
+  'ingress_nginx',
+  'cert_manager',
+  'local_path_provisioner',
+  'metallb',
+  'argocd',
+  'krew',
+] as const;
+/** https URL prefixes the app may hand to the OS browser. */
+export const OPEN_EXTERNAL_ALLOWLIST = ['https://github.com/kubernetes-sigs/kubespray', 'https://kubespray.io'] as const;

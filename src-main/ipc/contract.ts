@@ -1,0 +1,380 @@
+import { z } from 'zod';
+import { ERROR_CODES } from '../core/errors/index.js';
+import { ADDONS, ARCHES, NETWORK_PLUGINS, OPEN_EXTERNAL_ALLOWLIST, RUNTIMES } from './choices.js';
+import { EVENT_CHANNEL, REQUEST_CHANNELS, type RequestChannel } from './channels.js';
+
+/**
+ * The one contract between the renderer and main. Every request channel has a request and a
+ * response schema; every event has a payload schema. The dispatcher validates requests with
+ * these, the renderer's types derive from them, and nothing crosses the boundary unchecked.
+ *
+ * The renderer never names a file-system path: it holds opaque tokens for folders and files a
+ * native dialog (run in main) or a drive scan produced, and ids for drives.
+ */
+
+export { EVENT_CHANNEL, REQUEST_CHANNELS, type RequestChannel };
+
+// ---------------------------------------------------------------- shared values
+
+export const ErrorValueSchema = z.object({
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+  hint: z.string().optional(),
+  artifact: z.string().optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type ErrorValueT = z.infer<typeof ErrorValueSchema>;
+
+const Token = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be a token issued by main');
+const Id = z.string().min(1).max(200);
+const Empty = z.object({}).strict();
+const Text = (max = 4096) => z.string().max(max);
+
+/** Something main picked or found: the renderer sees a token and a label to show, never a path. */
+export const PickedSchema = z.object({ token: Token, label: z.string(), kind: z.enum(['folder', 'file']) });
+export type Picked = z.infer<typeof PickedSchema>;
+
+/** Where a bundle is: a token from a dialog or a media scan. */
+export const BundleRefSchema = z.object({ token: Token }).strict();
+
+export const ProgressSchema = z.object({
+  phase: z.string(),
+  bytesDone: z.number(),
+  bytesTotal: z.number().nullable(),
+  itemsDone: z.number(),
+  itemsTotal: z.number().nullable(),
+  itemsFailed: z.number(),
+  speed: z.number(),
+  eta: z.number().nullable(),
+  current: z.string().optional(),
+});
+export type Progress = z.infer<typeof ProgressSchema>;
+
+export const JobKindSchema = z.enum(['plan', 'fetch', 'verify', 'export', 'import', 'serve', 'push', 'gc']);
+export const JobStateSchema = z.enum(['running', 'done', 'failed', 'cancelled']);
+
+export const JobSnapshotSchema = z.object({
+  id: Id,
+  kind: JobKindSchema,
+  state: JobStateSchema,
+  seq: z.number().int(),
+  progress: ProgressSchema,
+  items: z.array(z.record(z.string(), z.unknown())),
+  result: z.unknown().optional(),
+  error: ErrorValueSchema.optional(),
+});
+export type JobSnapshot = z.infer<typeof JobSnapshotSchema>;
+
+export const JobStartedSchema = z.object({ jobId: Id });
+
+// ---------------------------------------------------------------- connected side
+
+export { ADDONS, ARCHES, NETWORK_PLUGINS, OPEN_EXTERNAL_ALLOWLIST, RUNTIMES };
+
+/** Where the Kubespray a plan is computed from comes from. */
+export const KubesprayChoiceSchema = z.discriminatedUnion('source', [
+  z.object({ source: z.literal('release'), version: Text(40) }),
+  /** A local Kubespray checkout, picked with a folder dialog. */
+  z.object({ source: z.literal('folder'), token: Token }),
+  /** An existing inventory folder whose group_vars pin the choices. */
+  z.object({ source: z.literal('inventory'), token: Token, version: Text(40) }),
+]);
+
+export const ClusterChoicesSchema = z
+  .object({
+    kubespray: KubesprayChoiceSchema,
+    kubeVersion: Text(40).optional(),
+    arches: z.array(z.enum(ARCHES)).min(1, 'pick at least one architecture'),
+    runtime: z.enum(RUNTIMES),
+    network: z.enum(NETWORK_PLUGINS),
+    addons: z.array(z.enum(ADDONS)).max(ADDONS.length),
+    /** Image references, one per entry ('registry/name:tag'). */
+    extraImages: z.array(Text(512).regex(/^[^\s]+$/, 'an image reference has no spaces')).max(500),
+    /** https URLs of extra files. */
+    extraFiles: z.array(Text(2048).regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')).max(500),
+  })
+  .strict();
+export type ClusterChoices = z.infer<typeof ClusterChoicesSchema>;
+
+export const KubesprayVersionSchema = z.object({ version: z.string(), kubeVersions: z.array(z.string()), newest: z.boolean() });
+
+export const PlanGroupSchema = z.object({
+  /** 'images', 'kubeadm', 'calico'… what the renderer draws a bar for. */
+  name: z.string(),
+  kind: z.enum(['file', 'image', 'kubespray']),
+  count: z.number().int(),
+  /** Null when the size is not known before downloading. */
+  bytes: z.number().nullable(),
+});
+
+export const PlanSchema = z.object({
+  kubesprayVersion: z.string(),
+  kubeVersion: z.string(),
+  arches: z.array(z.string()),
+  counts: z.object({ files: z.number().int(), images: z.number().int(), total: z.number().int() }),
+  bytes: z.number().nullable(),
+  groups: z.array(PlanGroupSchema),
+  warnings: z.array(z.string()),
+});
+export type Plan = z.infer<typeof PlanSchema>;
+
+export const DriveSchema = z.object({
+  id: Id,
+  label: z.string(),
+  /** Where it is mounted, shown to the user; never sent back. */
+  mount: z.string(),
+  fsType: z.string(),
+  size: z.number(),
+  free: z.number().nullable(),
+  removable: z.boolean(),
+  warnings: z.array(z.string()),
+});
+export type Drive = z.infer<typeof DriveSchema>;
+
+export const ExportTargetSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('drive'), driveId: Id }),
+  z.object({ kind: z.literal('folder'), token: Token }),
+  z.object({ kind: z.literal('archive'), token: Token }),
+]);
+
+// ---------------------------------------------------------------- offline side
+
+export const SignatureViewSchema = z.object({
+  status: z.enum(['trusted', 'unknown-key', 'unsigned', 'bad-signature']),
+  fingerprint: z.string().optional(),
+  signer: z.string().optional(),
+  reason: z.string().optional(),
+});
+
+export const BundleSummarySchema = z.object({
+  token: Token,
+  label: z.string(),
+  id: z.string(),
+  kubesprayVersion: z.string().nullable(),
+  kubeVersion: z.string().nullable(),
+  arches: z.array(z.string()),
+  createdAt: z.string(),
+  bytes: z.number(),
+  counts: z.object({ files: z.number(), images: z.number(), artifacts: z.number() }),
+  signature: SignatureViewSchema,
+});
+export type BundleSummary = z.infer<typeof BundleSummarySchema>;
+
+export const MediaFoundSchema = z.object({
+  bundles: z.array(BundleSummarySchema),
+  /** Places that looked like bundles but could not be read, with why. */
+  problems: z.array(z.object({ label: z.string(), error: ErrorValueSchema })),
+  drivesSearched: z.number().int(),
+});
+
+export const InterfaceSchema = z.object({ name: z.string(), address: z.string(), family: z.enum(['IPv4', 'IPv6']), internal: z.boolean() });
+
+export const ServeOptionsSchema = z
+  .object({
+    bundle: BundleRefSchema,
+    address: z.union([z.ipv4(), z.ipv6()]),
+    filesPort: z.number().int().min(1).max(65535),
+    registryPort: z.number().int().min(1).max(65535),
+    tls: z.boolean(),
+  })
+  .strict();
+
+export const ServeStatusSchema = z.object({
+  running: z.boolean(),
+  jobId: z.string().optional(),
+  filesUrl: z.string().optional(),
+  registryUrl: z.string().optional(),
+  requests: z.number(),
+  bytesServed: z.number(),
+  recentClients: z.array(z.object({ address: z.string(), lastSeen: z.string(), requests: z.number() })),
+});
+
+export const GeneratedVarsSchema = z.object({
+  offlineYml: z.string(),
+  containerdConfig: z.string(),
+  nextCommand: z.string(),
+});
+
+export const KeyInfoSchema = z.object({ fingerprint: z.string(), name: z.string(), publicKeyPem: z.string(), own: z.boolean() });
+
+export const SettingsSchema = z
+  .object({
+    proxy: z
+      .object({
+        http: Text(2048).optional(),
+        https: Text(2048).optional(),
+        noProxy: Text(4096).optional(),
+      })
+      .strict(),
+    /** Upstream host → mirror base URL, e.g. 'docker.io' → 'https://mirror.example/docker'. */
+    mirrors: z.array(z.object({ upstream: Text(253), mirror: Text(2048).regex(/^https?:\/\/\S+$/, 'must be an http(s) URL') })).max(50),
+    /** Where the offline store lives; shown, but changed only through a folder dialog. */
+    storeLabel: z.string().nullable(),
+    theme: z.enum(['system', 'light', 'dark']),
+  })
+  .strict();
+export type Settings = z.infer<typeof SettingsSchema>;
+
+export const SettingsPatchSchema = z
+  .object({
+    proxy: SettingsSchema.shape.proxy.optional(),
+    mirrors: SettingsSchema.shape.mirrors.optional(),
+    theme: SettingsSchema.shape.theme.optional(),
+  })
+  .strict();
+
+
+// ---------------------------------------------------------------- the channels
+
+const ch = <Req extends z.ZodType, Res extends z.ZodType>(req: Req, res: Res) => ({ req, res });
+
+export const requests = {
+  'app.info': ch(Empty, z.object({ version: z.string(), platform: z.string(), modules: z.record(z.string(), z.boolean()) })),
+  'app.openExternal': ch(z.object({ url: Text(2048) }).strict(), z.object({ opened: z.boolean() })),
+  'app.copyText': ch(z.object({ text: Text(1 << 20) }).strict(), z.object({ copied: z.boolean() })),
+
+  'dialog.pickFolder': ch(z.object({ purpose: z.enum(['kubespray', 'inventory', 'bundle', 'export', 'store']) }).strict(), PickedSchema.nullable()),
+  'dialog.pickFile': ch(z.object({ purpose: z.enum(['archive', 'key', 'bundle-archive']) }).strict(), PickedSchema.nullable()),
+
+  'jobs.get': ch(z.object({ id: Id }).strict(), JobSnapshotSchema),
+  'jobs.list': ch(Empty, z.array(JobSnapshotSchema)),
+  'jobs.cancel': ch(z.object({ id: Id }).strict(), z.object({ cancelled: z.boolean() })),
+
+  'plan.kubesprayVersions': ch(Empty, z.array(KubesprayVersionSchema)),
+  'plan.compute': ch(ClusterChoicesSchema, PlanSchema),
+
+  'fetch.start': ch(z.object({ choices: ClusterChoicesSchema }).strict(), JobStartedSchema),
+  /** Pause is a cancel that keeps every finished download; resume starts the same fetch again. */
+  'fetch.pause': ch(z.object({ jobId: Id }).strict(), z.object({ paused: z.boolean() })),
+  'fetch.resume': ch(z.object({ jobId: Id }).strict(), JobStartedSchema),
+  'fetch.retryFailed': ch(z.object({ jobId: Id }).strict(), JobStartedSchema),
+
+  'drives.list': ch(Empty, z.array(DriveSchema)),
+  'export.start': ch(z.object({ target: ExportTargetSchema, readBack: z.boolean() }).strict(), JobStartedSchema),
+
+  'media.scan': ch(Empty, MediaFoundSchema),
+  'bundle.open': ch(BundleRefSchema, BundleSummarySchema),
+  'verify.start': ch(
+    z.object({ bundle: BundleRefSchema, allowUntrusted: z.boolean(), allowUnsigned: z.boolean() }).strict(),
+    JobStartedSchema,
+  ),
+  'import.start': ch(z.object({ bundle: BundleRefSchema }).strict(), JobStartedSchema),
+
+  'serve.interfaces': ch(Empty, z.array(InterfaceSchema)),
+  'serve.start': ch(ServeOptionsSchema, JobStartedSchema),
+  'serve.stop': ch(z.object({ jobId: Id }).strict(), z.object({ stopped: z.boolean() })),
+  'serve.status': ch(Empty, ServeStatusSchema),
+  'vars.generate': ch(z.object({ jobId: Id }).strict(), GeneratedVarsSchema),
+  'vars.save': ch(z.object({ jobId: Id, which: z.enum(['offlineYml', 'containerdConfig']) }).strict(), z.object({ saved: z.string().nullable() })),
+
+  'keys.list': ch(Empty, z.array(KeyInfoSchema)),
+  'keys.generate': ch(z.object({ name: Text(200).optional(), force: z.boolean() }).strict(), KeyInfoSchema),
+  'keys.exportPublic': ch(Empty, z.object({ saved: z.string().nullable() })),
+  'keys.trust': ch(z.object({ pem: Text(16384), name: Text(200).optional() }).strict(), KeyInfoSchema),
+  'keys.trustFile': ch(Empty, KeyInfoSchema.nullable()),
+  'keys.untrust': ch(z.object({ fingerprint: Text(64) }).strict(), z.object({ removed: z.boolean() })),
+
+  'settings.get': ch(Empty, SettingsSchema),
+  'settings.set': ch(SettingsPatchSchema, SettingsSchema),
+  'settings.pickStore': ch(Empty, SettingsSchema),
+} satisfies Record<RequestChannel, { req: z.ZodType; res: z.ZodType }>;
+
+export type Requests = typeof requests;
+export type Req<C extends RequestChannel> = z.input<Requests[C]['req']>;
+export type Res<C extends RequestChannel> = z.output<Requests[C]['res']>;
+
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: ErrorValueT };
+
+// ---------------------------------------------------------------- events
+
+export const JobEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('progress'), jobId: Id, seq: z.number().int(), progress: ProgressSchema }),
+  z.object({ type: z.literal('item'), jobId: Id, seq: z.number().int(), item: z.record(z.string(), z.unknown()) }),
+  z.object({ type: z.literal('log'), jobId: Id, seq: z.number().int(), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
+  z.object({ type: z.literal('done'), jobId: Id, seq: z.number().int(), result: z.unknown() }),
+  z.object({ type: z.literal('failed'), jobId: Id, seq: z.number().int(), error: ErrorValueSchema }),
+  z.object({ type: z.literal('cancelled'), jobId: Id, seq: z.number().int() }),
+]);
+export type JobEventT = z.infer<typeof JobEventSchema>;
+
+/** Everything main pushes to the renderer travels on one channel as one of these. */
+export const AppEventSchema = z.discriminatedUnion('channel', [
+  z.object({ channel: z.literal('job'), kind: JobKindSchema, event: JobEventSchema }),
+  z.object({ channel: z.literal('drives'), drives: z.array(DriveSchema) }),
+]);
+export type AppEvent = z.infer<typeof AppEventSchema>;
+
+/** What the preload (and the test harness) installs as window.ferry. */
+export interface FerryApi {
+  invoke<C extends RequestChannel>(channel: C, req: Req<C>): Promise<IpcResult<Res<C>>>;
+  /** Subscribe to app events; returns the unsubscribe function. */
+  onEvent(fn: (e: AppEvent) => void): () => void;
+}
+
+// ---------------------------------------------------------------- item payloads of jobs
+
+/** Verify jobs emit one 'plan' item (every artifact, for the waiting tiles) then one per artifact. */
+export const VerifyItemSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('verify.plan'),
+    artifacts: z.array(z.object({ id: z.string(), kind: z.string(), name: z.string(), bytes: z.number() })),
+  }),
+  z.object({
+    type: z.literal('verify.checking'),
+    id: z.string(),
+  }),
+  z.object({
+    type: z.literal('verify.artifact'),
+    id: z.string(),
+    kind: z.string(),
+    name: z.string(),
+    status: z.enum(['ok', 'missing', 'damaged']),
+    bytes: z.number(),
+    hint: z.string().optional(),
+    problems: z.array(
+      z.object({
+        path: z.string(),
+        status: z.string(),
+        expectedSize: z.number(),
+        expectedSha256: z.string(),
+        actualSize: z.number().optional(),
+        actualSha256: z.string().optional(),
+        error: z.string().optional(),
+      }),
+    ),
+  }),
+]);
+export type VerifyItem = z.infer<typeof VerifyItemSchema>;
+
+/** Fetch jobs emit one item per artifact as it finishes or fails. */
+export const FetchItemSchema = z.object({
+  type: z.literal('fetch.artifact'),
+  id: z.string(),
+  name: z.string(),
+  status: z.enum(['done', 'failed', 'skipped']),
+  bytes: z.number().optional(),
+  error: ErrorValueSchema.optional(),
+});
+export type FetchItem = z.infer<typeof FetchItemSchema>;
+
+export const VerifySummarySchema = z.object({
+  ok: z.boolean(),
+  verified: z.boolean(),
+  bundleId: z.string(),
+  signature: SignatureViewSchema,
+  counts: z.object({
+    artifacts: z.number(),
+    files: z.number(),
+    ok: z.number(),
+    missing: z.number(),
+    wrongSize: z.number(),
+    wrongDigest: z.number(),
+    extra: z.number(),
+  }),
+  bytes: z.number(),
+  seconds: z.number(),
+  extras: z.array(z.string()),
+});
+export type VerifySummary = z.infer<typeof VerifySummarySchema>;
+
+export const ExportResultSchema = z.object({ fingerprint: z.string().nullable(), bundleId: z.string(), bytes: z.number(), readBack: z.boolean(), label: z.string() });

@@ -1,0 +1,38 @@
+import type { JobRegistry } from '../core/jobs/job.js';
+import type { KeyStore } from '../core/keys/keystore.js';
+import type { AppEvent, Drive } from './contract.js';
+import type { PickRegistry, PickPurpose } from './picks.js';
+import type { SettingsStore } from './settings-store.js';
+
+/**
+ * Everything handlers need from the outside world, injected: Electron's shell supplies native
+ * dialogs, clipboard and the browser; tests supply folders and recorders. Handlers never reach
+ * for a global, so the same code runs under Electron and behind playwright's exposeBinding.
+ */
+
+export interface Dialogs {
+  pickFolder(opts: { purpose: PickPurpose; title: string }): Promise<string | null>;
+  pickFile(opts: { purpose: PickPurpose; title: string; extensions?: string[] }): Promise<string | null>;
+  saveFile(opts: { title: string; defaultName: string }): Promise<string | null>;
+}
+
+/** A drive as the handlers see it; `mount` is where its files are. */
+export interface DriveSource {
+  list(): Promise<Drive[]>;
+}
+
+export interface AppServices {
+  version: string;
+  platform: string;
+  env: NodeJS.ProcessEnv;
+  jobs: JobRegistry;
+  picks: PickRegistry;
+  settings: SettingsStore;
+  keyStore: KeyStore;
+  dialogs: Dialogs;
+  drives: DriveSource;
+  openExternal(url: string): Promise<void>;
+  copyText(text: string): Promise<void> | void;
+  /** Push an event to the renderer (webContents.send under Electron, page.evaluate in tests). */
+  emit(e: AppEvent): void;
+}

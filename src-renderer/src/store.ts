@@ -1,0 +1,124 @@
+import { create } from 'zustand';
+import type {
+  AppEvent,
+  BundleSummary,
+  ClusterChoices,
+  ErrorValueT,
+  JobSnapshot,
+  Plan,
+  Res,
+} from '../../src-main/ipc/contract.js';
+import { call, errorOf, onEvent } from './api.js';
+import { applyJobEvent, fromSnapshot, isJobEvent, type JobView } from './jobs.js';
+
+export type Section = 'connected' | 'offline' | 'settings';
+export type JobKind = JobSnapshot['kind'];
+export type Theme = 'system' | 'light' | 'dark';
+
+export type Loadable<T> = { status: 'idle' | 'loading' } | { status: 'ready'; value: T } | { status: 'error'; error: ErrorValueT };
+
+export interface AppState {
+  info: Res<'app.info'> | null;
+  theme: Theme;
+  section: Section;
+  connectedStep: number;
+  offlineStep: number;
+  jobs: Record<string, JobView>;
+  /** The job each step shows: the newest of its kind. */
+  latest: Partial<Record<JobKind, string>>;
+  choices: ClusterChoices;
+  plan: Loadable<Plan>;
+  bundle: BundleSummary | null;
+  selectedTile: string | null;
+  setSection(s: Section): void;
+  setStep(side: 'connected' | 'offline', step: number): void;
+  setTheme(t: Theme): void;
+  setChoices(patch: Partial<ClusterChoices>): void;
+  setPlan(p: Loadable<Plan>): void;
+  setBundle(b: BundleSummary | null): void;
+  selectTile(id: string | null): void;
+  track(kind: JobKind, jobId: string): void;
+  applyEvent(e: AppEvent): void;
+  attach(id: string): Promise<void>;
+  attachAll(): Promise<void>;
+}
+
+export const DEFAULT_CHOICES: ClusterChoices = {
+  kubespray: { source: 'release', version: '' },
+  arches: ['amd64'],
+  runtime: 'containerd',
+  network: 'calico',
+  addons: [],
+  extraImages: [],
+  extraFiles: [],
+};
+
+export const useApp = create<AppState>((set, get) => ({
+  info: null,
+  theme: 'system',
+  section: 'connected',
+  connectedStep: 0,
+  offlineStep: 0,
+  jobs: {},
+  latest: {},
+  choices: DEFAULT_CHOICES,
+  plan: { status: 'idle' },
+  bundle: null,
+  selectedTile: null,
+  setSection: (section) => set({ section }),
+  setStep: (side, step) => set(side === 'connected' ? { connectedStep: step } : { offlineStep: step }),
+  setTheme: (theme) => set({ theme }),
+  setChoices: (patch) => set({ choices: { ...get().choices, ...patch } }),
+  setPlan: (plan) => set({ plan }),
+  setBundle: (bundle) => set({ bundle, selectedTile: null }),
+  selectTile: (selectedTile) => set({ selectedTile }),
+  track: (kind, jobId) => set({ latest: { ...get().latest, [kind]: jobId } }),
+  applyEvent: (e) => {
+    if (!isJobEvent(e)) return;
+    const { view, gap } = applyJobEvent(get().jobs[e.event.jobId], e.kind, e.event);
+    set({ jobs: { ...get().jobs, [view.id]: view } });
+    if (gap) void get().attach(view.id);
+  },
+  attach: async (id) => {
+    try {
+      const snap = await call('jobs.get', { id });
+      set({ jobs: { ...get().jobs, [id]: fromSnapshot(snap, get().jobs[id]) } });
+    } catch {
+      // The job is gone (main restarted); the step shows its start button again.
+    }
+  },
+  attachAll: async () => {
+    const list = await call('jobs.list', {});
+    const jobs = { ...get().jobs };
+    const latest = { ...get().latest };
+    for (const s of list) {
+      jobs[s.id] = fromSnapshot(s, jobs[s.id]);
+      latest[s.kind] = s.id;
+    }
+    set({ jobs, latest });
+  },
+}));
+
+let unsubscribe: (() => void) | null = null;
+
+/** Subscribe to main's events once, then catch up on jobs that ran before this page loaded. */
+export async function startApp(): Promise<void> {
+  unsubscribe?.();
+  unsubscribe = onEvent((e) => useApp.getState().applyEvent(e));
+  try {
+    const info = await call('app.info', {});
+    useApp.setState({ info });
+    const settings = await call('settings.get', {});
+    useApp.setState({ theme: settings.theme });
+  } catch (err) {
+    console.error(errorOf(err).message);
+  }
+  await useApp.getState().attachAll().catch(() => undefined);
+}
+
+export function useJob(kind: JobKind): JobView | undefined {
+  return useApp((s) => {
+    const id = s.latest[kind];
+    return id ? s.jobs[id] : undefined;
+  });
+}

@@ -1,0 +1,286 @@
+import { useEffect, useState } from 'react';
+import { ADDONS, ARCHES, NETWORK_PLUGINS, RUNTIMES } from '../../../../src-main/ipc/choices.js';
+import type { ErrorValueT, Plan, Res } from '../../../../src-main/ipc/contract.js';
+import { call, errorOf } from '../../api.js';
+import { ErrorBox, Section } from '../../components/common.js';
+import { bytes } from '../../format.js';
+import { useApp } from '../../store.js';
+
+type Versions = Res<'plan.kubesprayVersions'>;
+
+const ADDON_LABELS: Record<string, string> = {
+  helm: 'Helm',
+  metrics_server: 'Metrics server',
+  ingress_nginx: 'Ingress NGINX',
+  cert_manager: 'cert-manager',
+  local_path_provisioner: 'Local path provisioner',
+  metallb: 'MetalLB',
+  argocd: 'Argo CD',
+  krew: 'krew',
+};
+
+function lines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+/** Recomputes the plan shortly after the choices stop changing. */
+function useLivePlan(): void {
+  const choices = useApp((s) => s.choices);
+  const setPlan = useApp((s) => s.setPlan);
+  useEffect(() => {
+    const ks = choices.kubespray;
+    if (ks.source === 'release' && !ks.version) return;
+    let stale = false;
+    setPlan({ status: 'loading' });
+    const t = setTimeout(() => {
+      call('plan.compute', choices).then(
+        (value) => !stale && setPlan({ status: 'ready', value }),
+        (err) => !stale && setPlan({ status: 'error', error: errorOf(err) }),
+      );
+    }, 250);
+    return () => {
+      stale = true;
+      clearTimeout(t);
+    };
+  }, [choices, setPlan]);
+}
+
+export function PlanView({ plan }: { plan: Plan }) {
+  const total = plan.groups.reduce((n, g) => n + (g.bytes ?? 0), 0);
+  const groups = [...plan.groups].sort((a, b) => (b.bytes ?? 0) - (a.bytes ?? 0));
+  return (
+    <div className="plan" aria-label="Plan">
+      <div className="big-numbers">
+        <div>
+          <span className="big">{plan.counts.files}</span>
+          <span className="label">files</span>
+        </div>
+        <div>
+          <span className="big">{plan.counts.images}</span>
+          <span className="label">images</span>
+        </div>
+        <div>
+          <span className="big">{bytes(plan.bytes)}</span>
+          <span className="label">to download</span>
+        </div>
+      </div>
+      <p className="muted">
+        Kubespray {plan.kubesprayVersion} · Kubernetes {plan.kubeVersion} · {plan.arches.join(', ')}
+      </p>
+      <h3>What takes the room</h3>
+      <ul className="room" aria-label="Size by group">
+        {groups.map((g) => (
+          <li key={`${g.kind}:${g.name}`}>
+            <span className="room-name">
+              {g.name} <span className="muted">({g.count})</span>
+            </span>
+            <span className="room-bar">
+              <span className={`room-fill kind-${g.kind}`} style={{ width: `${total ? Math.max(1, (100 * (g.bytes ?? 0)) / total) : 0}%` }} />
+            </span>
+            <span className="room-size">{bytes(g.bytes)}</span>
+          </li>
+        ))}
+      </ul>
+      {plan.warnings.length ? (
+        <ul className="warnings">
+          {plan.warnings.map((w) => (
+            <li key={w}>{w}</li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
+
+export function ClusterStep() {
+  const choices = useApp((s) => s.choices);
+  const setChoices = useApp((s) => s.setChoices);
+  const plan = useApp((s) => s.plan);
+  const setStep = useApp((s) => s.setStep);
+  const [versions, setVersions] = useState<Versions | null>(null);
+  const [versionsError, setVersionsError] = useState<ErrorValueT | null>(null);
+  const [folderLabel, setFolderLabel] = useState('');
+  const [imagesText, setImagesText] = useState(choices.extraImages.join('\n'));
+  const [filesText, setFilesText] = useState(choices.extraFiles.join('\n'));
+  useLivePlan();
+
+  useEffect(() => {
+    call('plan.kubesprayVersions', {}).then(
+      (v) => {
+        setVersions(v);
+        const cur = useApp.getState().choices.kubespray;
+        if (cur.source === 'release' && !cur.version && v[0]) {
+          useApp.getState().setChoices({ kubespray: { source: 'release', version: v[0].version }, kubeVersion: v[0].kubeVersions[0] });
+        }
+      },
+      (err) => setVersionsError(errorOf(err)),
+    );
+  }, []);
+
+  const ks = choices.kubespray;
+  const release = ks.source === 'release' ? versions?.find((v) => v.version === ks.version) : undefined;
+  const kubeVersions = release?.kubeVersions ?? [];
+
+  const pickFolder = async (purpose: 'kubespray' | 'inventory') => {
+    try {
+      const picked = await call('dialog.pickFolder', { purpose });
+      if (!picked) return;
+      setFolderLabel(picked.label);
+      setChoices({
+        kubespray:
+          purpose === 'kubespray'
+            ? { source: 'folder', token: picked.token }
+            : { source: 'inventory', token: picked.token, version: ks.source === 'release' ? ks.version : '' },
+      });
+    } catch (err) {
+      setVersionsError(errorOf(err));
+    }
+  };
+
+  const toggle = <T extends string>(list: T[], v: T): T[] => (list.includes(v) ? list.filter((x) => x !== v) : [...list, v]);
+
+  return (
+    <div className="two-col">
+      <Section title="Your cluster">
+        <form className="form" onSubmit={(e) => e.preventDefault()} aria-label="Cluster choices">
+          <fieldset>
+            <legend>Kubespray</legend>
+            <label className="field">
+              <span>Release (newest first)</span>
+              <select
+                aria-label="Kubespray version"
+                value={ks.source === 'release' ? ks.version : ''}
+                onChange={(e) => {
+                  const v = versions?.find((x) => x.version === e.target.value);
+                  setChoices({ kubespray: { source: 'release', version: e.target.value }, kubeVersion: v?.kubeVersions[0] });
+                }}
+              >
+                {ks.source !== 'release' ? <option value="">(using a folder)</option> : null}
+                {(versions ?? []).map((v) => (
+                  <option key={v.version} value={v.version}>
+                    {v.version}
+                    {v.newest ? ' (newest)' : ''}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <div className="row">
+              <button type="button" onClick={() => void pickFolder('kubespray')}>
+                Use a local Kubespray folder…
+              </button>
+              <button type="button" onClick={() => void pickFolder('inventory')}>
+                Use an existing inventory…
+              </button>
+            </div>
+            {ks.source !== 'release' ? (
+              <p className="muted">
+                Using {ks.source === 'folder' ? 'Kubespray folder' : 'inventory'} <code>{folderLabel}</code>
+              </p>
+            ) : null}
+            {versionsError ? <ErrorBox error={versionsError} /> : null}
+          </fieldset>
+          <label className="field">
+            <span>Kubernetes version</span>
+            <select
+              aria-label="Kubernetes version"
+              value={choices.kubeVersion ?? ''}
+              onChange={(e) => setChoices({ kubeVersion: e.target.value || undefined })}
+            >
+              <option value="">Kubespray's default</option>
+              {kubeVersions.map((v) => (
+                <option key={v} value={v}>
+                  {v}
+                </option>
+              ))}
+            </select>
+          </label>
+          <fieldset>
+            <legend>Architectures</legend>
+            <div className="row">
+              {ARCHES.map((a) => (
+                <label key={a} className="check">
+                  <input
+                    type="checkbox"
+                    checked={choices.arches.includes(a)}
+                    onChange={() => {
+                      const next = toggle(choices.arches, a);
+                      if (next.length) setChoices({ arches: next });
+                    }}
+                  />
+                  {a}
+                </label>
+              ))}
+            </div>
+          </fieldset>
+          <div className="row wrap">
+            <label className="field">
+              <span>Container runtime</span>
+              <select aria-label="Container runtime" value={choices.runtime} onChange={(e) => setChoices({ runtime: e.target.value as never })}>
+                {RUNTIMES.map((r) => (
+                  <option key={r}>{r}</option>
+                ))}
+              </select>
+            </label>
+            <label className="field">
+              <span>Network plugin</span>
+              <select aria-label="Network plugin" value={choices.network} onChange={(e) => setChoices({ network: e.target.value as never })}>
+                {NETWORK_PLUGINS.map((r) => (
+                  <option key={r}>{r}</option>
+                ))}
+              </select>
+            </label>
+          </div>
+          <fieldset>
+            <legend>Add-ons</legend>
+            <div className="row wrap">
+              {ADDONS.map((a) => (
+                <label key={a} className="check">
+                  <input type="checkbox" checked={choices.addons.includes(a)} onChange={() => setChoices({ addons: toggle(choices.addons, a) })} />
+                  {ADDON_LABELS[a] ?? a}
+                </label>
+              ))}
+            </div>
+          </fieldset>
+          <label className="field">
+            <span>Extra images (one per line)</span>
+            <textarea
+              aria-label="Extra images"
+              rows={3}
+              value={imagesText}
+              onChange={(e) => setImagesText(e.target.value)}
+              onBlur={() => setChoices({ extraImages: lines(imagesText) })}
+              placeholder="registry.example.com/team/tool:1.2"
+            />
+          </label>
+          <label className="field">
+            <span>Extra files (one URL per line)</span>
+            <textarea
+              aria-label="Extra files"
+              rows={3}
+              value={filesText}
+              onChange={(e) => setFilesText(e.target.value)}
+              onBlur={() => setChoices({ extraFiles: lines(filesText) })}
+              placeholder="https://example.com/tool.tar.gz"
+            />
+          </label>
+        </form>
+      </Section>
+      <Section
+        title="Plan"
+        actions={
+          <button type="button" className="primary" disabled={plan.status !== 'ready'} onClick={() => setStep('connected', 1)}>
+            Next: download
+          </button>
+        }
+      >
+        {plan.status === 'ready' ? <PlanView plan={plan.value} /> : null}
+        {plan.status === 'loading' ? <p className="muted" aria-live="polite">Working out what Kubespray will download…</p> : null}
+        {plan.status === 'idle' ? <p className="muted">Choose a Kubespray version to see the plan.</p> : null}
+        {plan.status === 'error' ? <ErrorBox error={plan.error} title="The plan could not be made" /> : null}
+      </Section>
+    </div>
+  );
+}

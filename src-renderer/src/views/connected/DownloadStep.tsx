@@ -1,0 +1,131 @@
+import { useState } from 'react';
+import type { ErrorValueT, FetchItem } from '../../../../src-main/ipc/contract.js';
+import { call, errorOf } from '../../api.js';
+import { ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
+import { bytes } from '../../format.js';
+import { useApp, useJob } from '../../store.js';
+
+export function fetchItems(items: Array<Record<string, unknown>>): FetchItem[] {
+  // The latest news per artifact wins: a retried failure that then succeeds shows as done.
+  const byId = new Map<string, FetchItem>();
+  for (const i of items) if (i.type === 'fetch.artifact') byId.set(String(i.id), i as unknown as FetchItem);
+  return [...byId.values()];
+}
+
+export function DownloadStep() {
+  const job = useJob('fetch');
+  const choices = useApp((s) => s.choices);
+  const track = useApp((s) => s.track);
+  const setStep = useApp((s) => s.setStep);
+  const [error, setError] = useState<ErrorValueT | null>(null);
+  const [paused, setPaused] = useState(false);
+
+  const run = async (fn: () => Promise<{ jobId: string }>) => {
+    setError(null);
+    try {
+      const { jobId } = await fn();
+      setPaused(false);
+      track('fetch', jobId);
+    } catch (err) {
+      setError(errorOf(err));
+    }
+  };
+  const items = job ? fetchItems(job.items) : [];
+  const failed = items.filter((i) => i.status === 'failed');
+  const done = items.filter((i) => i.status !== 'failed');
+  const running = job?.state === 'running';
+
+  return (
+    <div className="stack">
+      <Section
+        title="Download"
+        actions={
+          <div className="row">
+            {!job || (!running && !paused) ? (
+              <button type="button" className="primary" onClick={() => void run(() => call('fetch.start', { choices }))}>
+                {job ? 'Download again' : 'Start download'}
+              </button>
+            ) : null}
+            {running ? (
+              <>
+                <button
+                  type="button"
+                  onClick={() =>
+                    call('fetch.pause', { jobId: job.id }).then(
+                      () => setPaused(true),
+                      (e) => setError(errorOf(e)),
+                    )
+                  }
+                >
+                  Pause
+                </button>
+                <button type="button" className="danger" onClick={() => void call('jobs.cancel', { id: job.id }).catch((e) => setError(errorOf(e)))}>
+                  Cancel
+                </button>
+              </>
+            ) : null}
+            {job && !running && (paused || job.state === 'cancelled') ? (
+              <button type="button" className="primary" onClick={() => void run(() => call('fetch.resume', { jobId: job.id }))}>
+                Resume
+              </button>
+            ) : null}
+            {job && !running && failed.length ? (
+              <button type="button" onClick={() => void run(() => call('fetch.retryFailed', { jobId: job.id }))}>
+                Retry {failed.length} failed
+              </button>
+            ) : null}
+          </div>
+        }
+      >
+        {job ? (
+          <>
+            <p>
+              {running ? <StatusPill tone="accent">Downloading</StatusPill> : null}
+              {job.state === 'done' ? <StatusPill tone="good">Complete</StatusPill> : null}
+              {job.state === 'cancelled' ? <StatusPill tone="warn">{paused ? 'Paused' : 'Cancelled'}</StatusPill> : null}
+              {job.state === 'failed' ? <StatusPill tone="bad">Failed</StatusPill> : null}
+            </p>
+            <ProgressPanel progress={job.progress} label="Download progress" state={job.state} />
+            {job.state === 'failed' && job.error ? <ErrorBox error={job.error} title="The download stopped" /> : null}
+          </>
+        ) : (
+          <p className="muted">Everything in the plan is downloaded, checked against its published checksum, and kept in a signed bundle.</p>
+        )}
+        {error ? <ErrorBox error={error} /> : null}
+      </Section>
+      {failed.length ? (
+        <Section title={`Failed (${failed.length})`}>
+          <ul className="item-list" aria-label="Failed downloads">
+            {failed.map((i) => (
+              <li key={i.id} className="item-bad">
+                <strong>{i.name}</strong>
+                <span>{i.error?.message}</span>
+                {i.error?.hint ? <span className="hint">{i.error.hint}</span> : null}
+              </li>
+            ))}
+          </ul>
+        </Section>
+      ) : null}
+      {done.length ? (
+        <Section title={`Finished (${done.length})`}>
+          <ul className="item-list compact" aria-label="Finished downloads">
+            {done.slice(-200).map((i) => (
+              <li key={i.id}>
+                <span>{i.name}</span>
+                <span className="muted">{i.status === 'skipped' ? 'already here' : bytes(i.bytes ?? null)}</span>
+              </li>
+            ))}
+          </ul>
+        </Section>
+      ) : null}
+      <div className="row end">
+        <button type="button" onClick={() => setStep('connected', 0)}>
+          Back
+        </button>
+        <button type="button" className="primary" disabled={job?.state !== 'done'} onClick={() => setStep('connected', 2)}>
+          Next: drive
+        </button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,154 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { Drive, ErrorValueT, Picked } from '../../../../src-main/ipc/contract.js';
+import { call, errorOf } from '../../api.js';
+import { ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
+import { bytes } from '../../format.js';
+import { useApp, useJob } from '../../store.js';
+
+type Target = { kind: 'drive'; drive: Drive } | { kind: 'folder' | 'archive'; picked: Picked };
+
+export function ExportResult({ result }: { result: { fingerprint: string | null; bundleId: string; bytes: number; readBack: boolean; label: string } }) {
+  return (
+    <div className="result" aria-label="Export result">
+      <p>
+        <StatusPill tone="good">Exported</StatusPill> {bytes(result.bytes)} to <code>{result.label}</code>
+        {result.readBack ? ' · read back and verified' : ''}
+      </p>
+      <p className="muted">Compare this fingerprint with the one the offline side shows:</p>
+      <p className="fingerprint" aria-label="Bundle fingerprint">
+        {result.fingerprint ?? 'unsigned'}
+      </p>
+      <p className="muted">Bundle {result.bundleId}</p>
+    </div>
+  );
+}
+
+export function DriveList({ drives, selected, onSelect }: { drives: Drive[]; selected?: string; onSelect(d: Drive): void }) {
+  return (
+    <ul className="choice-list" aria-label="Drives">
+      {drives.map((d) => (
+        <li key={d.id}>
+          <button
+            type="button"
+            className={`choice ${selected === d.id ? 'chosen' : ''}`}
+            aria-pressed={selected === d.id}
+            onClick={() => onSelect(d)}
+          >
+            <strong>{d.label || d.mount}</strong>
+            <span className="muted">
+              {d.fsType} · {bytes(d.free)} free of {bytes(d.size)}
+            </span>
+            {d.warnings.map((w) => (
+              <span key={w} className="warn-text">
+                ⚠ {w}
+              </span>
+            ))}
+          </button>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function DriveStep() {
+  const job = useJob('export');
+  const track = useApp((s) => s.track);
+  const setStep = useApp((s) => s.setStep);
+  const [drives, setDrives] = useState<Drive[] | null>(null);
+  const [target, setTarget] = useState<Target | null>(null);
+  const [readBack, setReadBack] = useState(true);
+  const [error, setError] = useState<ErrorValueT | null>(null);
+  const [drivesError, setDrivesError] = useState<ErrorValueT | null>(null);
+
+  const refresh = useCallback(() => {
+    call('drives.list', {}).then(
+      (d) => {
+        setDrives(d);
+        setDrivesError(null);
+      },
+      (e) => setDrivesError(errorOf(e)),
+    );
+  }, []);
+  useEffect(refresh, [refresh]);
+  useEffect(
+    () =>
+      window.ferry?.onEvent((e) => {
+        if (e.channel === 'drives') setDrives(e.drives);
+      }),
+    [],
+  );
+
+  const pick = async (kind: 'folder' | 'archive') => {
+    try {
+      const picked = kind === 'folder' ? await call('dialog.pickFolder', { purpose: 'export' }) : await call('dialog.pickFile', { purpose: 'archive' });
+      if (picked) setTarget({ kind, picked });
+    } catch (err) {
+      setError(errorOf(err));
+    }
+  };
+
+  const start = async () => {
+    if (!target) return;
+    setError(null);
+    try {
+      const t =
+        target.kind === 'drive' ? { kind: 'drive' as const, driveId: target.drive.id } : { kind: target.kind, token: target.picked.token };
+      const { jobId } = await call('export.start', { target: t, readBack });
+      track('export', jobId);
+    } catch (err) {
+      setError(errorOf(err));
+    }
+  };
+  const running = job?.state === 'running';
+  const result = job?.state === 'done' ? (job.result as Parameters<typeof ExportResult>[0]['result']) : null;
+
+  return (
+    <div className="stack">
+      <Section title="Where should the bundle go?" actions={<button type="button" onClick={refresh}>Refresh drives</button>}>
+        {drives && drives.length ? (
+          <DriveList drives={drives} selected={target?.kind === 'drive' ? target.drive.id : undefined} onSelect={(d) => setTarget({ kind: 'drive', drive: d })} />
+        ) : null}
+        {drives && !drives.length ? <p className="muted">No removable drive found. Insert one, or choose a folder or an archive.</p> : null}
+        {drivesError ? <ErrorBox error={drivesError} title="Drives cannot be listed" /> : null}
+        <div className="row">
+          <button type="button" onClick={() => void pick('folder')}>
+            Choose a folder…
+          </button>
+          <button type="button" onClick={() => void pick('archive')}>
+            Save as an archive…
+          </button>
+        </div>
+        {target && target.kind !== 'drive' ? (
+          <p>
+            Target: <code>{target.picked.label}</code>
+          </p>
+        ) : null}
+        <label className="check">
+          <input type="checkbox" checked={readBack} onChange={(e) => setReadBack(e.target.checked)} />
+          Read everything back after writing and verify it (recommended)
+        </label>
+        <div className="row end">
+          <button type="button" onClick={() => setStep('connected', 1)}>
+            Back
+          </button>
+          <button type="button" className="primary" disabled={!target || running} onClick={() => void start()}>
+            Export
+          </button>
+          {running && job ? (
+            <button type="button" className="danger" onClick={() => void call('jobs.cancel', { id: job.id })}>
+              Cancel
+            </button>
+          ) : null}
+        </div>
+        {error ? <ErrorBox error={error} /> : null}
+      </Section>
+      {job ? (
+        <Section title="Export">
+          <ProgressPanel progress={job.progress} label="Export progress" state={job.state} />
+          {job.state === 'failed' && job.error ? <ErrorBox error={job.error} title="The export stopped" /> : null}
+          {result ? <ExportResult result={result} /> : null}
+        </Section>
+      ) : null}
+    </div>
+  );
+}

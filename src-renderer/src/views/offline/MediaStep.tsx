@@ -1,0 +1,115 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { BundleSummary, ErrorValueT, Res } from '../../../../src-main/ipc/contract.js';
+import { call, errorOf } from '../../api.js';
+import { ErrorBox, Section, StatusPill } from '../../components/common.js';
+import { bytes, when } from '../../format.js';
+import { useApp } from '../../store.js';
+
+export function SignatureBadge({ sig }: { sig: BundleSummary['signature'] }) {
+  switch (sig.status) {
+    case 'trusted':
+      return <StatusPill tone="good">Signed · trusted ({sig.signer})</StatusPill>;
+    case 'unknown-key':
+      return <StatusPill tone="warn">Signed · unknown key</StatusPill>;
+    case 'unsigned':
+      return <StatusPill tone="warn">Unsigned</StatusPill>;
+    default:
+      return <StatusPill tone="bad">Bad signature</StatusPill>;
+  }
+}
+
+export function BundleCard({ b, chosen, onChoose }: { b: BundleSummary; chosen: boolean; onChoose(): void }) {
+  return (
+    <button type="button" className={`choice bundle-card ${chosen ? 'chosen' : ''}`} aria-pressed={chosen} onClick={onChoose} aria-label={`Bundle ${b.id}`}>
+      <span className="bundle-title">
+        Kubespray {b.kubesprayVersion ?? '?'} · Kubernetes {b.kubeVersion ?? '?'}
+      </span>
+      <span className="muted">
+        {b.arches.join(', ') || 'no architecture listed'} · {bytes(b.bytes)} · {b.counts.files} files · {b.counts.images} images
+      </span>
+      <span className="muted">Created {when(b.createdAt)}</span>
+      <span>
+        <SignatureBadge sig={b.signature} />
+      </span>
+      {b.signature.fingerprint ? <span className="fingerprint small">{b.signature.fingerprint}</span> : null}
+      <span className="muted small">{b.label}</span>
+    </button>
+  );
+}
+
+export function MediaStep() {
+  const bundle = useApp((s) => s.bundle);
+  const setBundle = useApp((s) => s.setBundle);
+  const setStep = useApp((s) => s.setStep);
+  const [found, setFound] = useState<Res<'media.scan'> | null>(null);
+  const [picked, setPicked] = useState<BundleSummary[]>([]);
+  const [scanError, setScanError] = useState<ErrorValueT | null>(null);
+  const [error, setError] = useState<ErrorValueT | null>(null);
+  const [scanning, setScanning] = useState(false);
+
+  const scan = useCallback(() => {
+    setScanning(true);
+    call('media.scan', {})
+      .then(
+        (r) => {
+          setFound(r);
+          setScanError(null);
+        },
+        (e) => setScanError(errorOf(e)),
+      )
+      .finally(() => setScanning(false));
+  }, []);
+  useEffect(scan, [scan]);
+
+  const chooseFolder = async () => {
+    setError(null);
+    try {
+      const p = await call('dialog.pickFolder', { purpose: 'bundle' });
+      if (!p) return;
+      const summary = await call('bundle.open', { token: p.token });
+      setPicked((list) => [...list.filter((b) => b.token !== summary.token), summary]);
+      setBundle(summary);
+    } catch (err) {
+      setError(errorOf(err));
+    }
+  };
+  const all = [...(found?.bundles ?? []), ...picked.filter((p) => !found?.bundles.some((b) => b.token === p.token))];
+
+  return (
+    <div className="stack">
+      <Section
+        title="Find the bundle"
+        actions={
+          <div className="row">
+            <button type="button" onClick={scan} disabled={scanning}>
+              {scanning ? 'Looking…' : 'Look at drives again'}
+            </button>
+            <button type="button" onClick={() => void chooseFolder()}>
+              Choose a bundle folder…
+            </button>
+          </div>
+        }
+      >
+        {all.length ? (
+          <ul className="choice-list" aria-label="Bundles found">
+            {all.map((b) => (
+              <li key={b.token}>
+                <BundleCard b={b} chosen={bundle?.token === b.token} onChoose={() => setBundle(b)} />
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p className="muted">{scanning ? 'Looking at the inserted drives…' : 'No bundle found on the inserted drives. Insert the drive, or choose the folder.'}</p>
+        )}
+        {found?.problems.map((p) => <ErrorBox key={p.label} error={p.error} title={`Cannot read ${p.label}`} />)}
+        {scanError ? <ErrorBox error={scanError} title="Drives cannot be searched" /> : null}
+        {error ? <ErrorBox error={error} title="That folder is not a usable bundle" /> : null}
+      </Section>
+      <div className="row end">
+        <button type="button" className="primary" disabled={!bundle} onClick={() => setStep('offline', 1)}>
+          Next: check integrity
+        </button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,226 @@
+import { useEffect, useState } from 'react';
+import type { ErrorValueT, Res } from '../../../../src-main/ipc/contract.js';
+import { call, errorOf } from '../../api.js';
+import { CopyBlock, ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
+import { bytes, when } from '../../format.js';
+import { useApp, useJob } from '../../store.js';
+
+type Status = Res<'serve.status'>;
+type Vars = Res<'vars.generate'>;
+
+export function ServeStatusView({ status }: { status: Status }) {
+  return (
+    <div aria-label="Service status">
+      <p>
+        {status.running ? <StatusPill tone="good">Serving</StatusPill> : <StatusPill tone="muted">Stopped</StatusPill>}
+      </p>
+      {status.running ? (
+        <>
+          <dl className="stats">
+            <div>
+              <dt>Files</dt>
+              <dd>
+                <code>{status.filesUrl}</code>
+              </dd>
+            </div>
+            <div>
+              <dt>Registry</dt>
+              <dd>
+                <code>{status.registryUrl}</code>
+              </dd>
+            </div>
+            <div>
+              <dt>Requests</dt>
+              <dd>{status.requests}</dd>
+            </div>
+            <div>
+              <dt>Served</dt>
+              <dd>{bytes(status.bytesServed)}</dd>
+            </div>
+          </dl>
+          <h3>Recent clients</h3>
+          {status.recentClients.length ? (
+            <ul className="item-list compact" aria-label="Recent clients">
+              {status.recentClients.map((c) => (
+                <li key={c.address}>
+                  <span>{c.address}</span>
+                  <span className="muted">
+                    {c.requests} requests · last {when(c.lastSeen)}
+                  </span>
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p className="muted">No client has connected yet.</p>
+          )}
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+export function ServicesStep() {
+  const bundle = useApp((s) => s.bundle);
+  const serveJob = useJob('serve');
+  const importJob = useJob('import');
+  const track = useApp((s) => s.track);
+  const setStep = useApp((s) => s.setStep);
+  const [ifaces, setIfaces] = useState<Res<'serve.interfaces'>>([]);
+  const [address, setAddress] = useState('');
+  const [filesPort, setFilesPort] = useState(8080);
+  const [registryPort, setRegistryPort] = useState(5000);
+  const [tls, setTls] = useState(false);
+  const [status, setStatus] = useState<Status | null>(null);
+  const [vars, setVars] = useState<Vars | null>(null);
+  const [error, setError] = useState<ErrorValueT | null>(null);
+  const running = serveJob?.state === 'running';
+
+  useEffect(() => {
+    call('serve.interfaces', {}).then(
+      (list) => {
+        setIfaces(list);
+        setAddress((a) => a || list.find((i) => !i.internal && i.family === 'IPv4')?.address || list[0]?.address || '127.0.0.1');
+      },
+      (e) => setError(errorOf(e)),
+    );
+  }, []);
+
+  // Live status while serving: a poll once a second is plenty for a person watching.
+  useEffect(() => {
+    let stop = false;
+    const tick = () =>
+      call('serve.status', {}).then(
+        (s) => !stop && setStatus(s),
+        () => undefined,
+      );
+    void tick();
+    if (!running) return;
+    const t = setInterval(tick, 1000);
+    return () => {
+      stop = true;
+      clearInterval(t);
+    };
+  }, [running]);
+
+  useEffect(() => {
+    if (!running || !serveJob) return;
+    call('vars.generate', { jobId: serveJob.id }).then(setVars, (e) => setError(errorOf(e)));
+  }, [running, serveJob?.id]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  if (!bundle) {
+    return (
+      <Section title="Services">
+        <p className="muted">Choose and check a bundle first.</p>
+      </Section>
+    );
+  }
+
+  const act = async (fn: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await fn();
+    } catch (err) {
+      setError(errorOf(err));
+    }
+  };
+
+  return (
+    <div className="stack">
+      <Section
+        title="Copy into this machine's store"
+        actions={
+          <button
+            type="button"
+            disabled={importJob?.state === 'running'}
+            onClick={() => void act(async () => track('import', (await call('import.start', { bundle: { token: bundle.token } })).jobId))}
+          >
+            Import
+          </button>
+        }
+      >
+        <p className="muted">Optional: import keeps the bundle on this machine so the drive can go back. Serving works from the drive too.</p>
+        {importJob ? <ProgressPanel progress={importJob.progress} label="Import progress" state={importJob.state} /> : null}
+        {importJob?.state === 'failed' && importJob.error ? <ErrorBox error={importJob.error} /> : null}
+      </Section>
+      <Section
+        title="Serve files and images"
+        actions={
+          running && serveJob ? (
+            <button type="button" className="danger" onClick={() => void act(() => call('serve.stop', { jobId: serveJob.id }))}>
+              Stop
+            </button>
+          ) : (
+            <button
+              type="button"
+              className="primary"
+              onClick={() =>
+                void act(async () =>
+                  track('serve', (await call('serve.start', { bundle: { token: bundle.token }, address, filesPort, registryPort, tls })).jobId),
+                )
+              }
+            >
+              Start
+            </button>
+          )
+        }
+      >
+        <form className="form row wrap" onSubmit={(e) => e.preventDefault()} aria-label="Service settings">
+          <label className="field">
+            <span>Listen address</span>
+            <select aria-label="Listen address" value={address} disabled={running} onChange={(e) => setAddress(e.target.value)}>
+              {ifaces.map((i) => (
+                <option key={`${i.name}-${i.address}`} value={i.address}>
+                  {i.address} ({i.name}
+                  {i.internal ? ', this machine only' : ''})
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field narrow">
+            <span>Files port</span>
+            <input aria-label="Files port" type="number" min={1} max={65535} value={filesPort} disabled={running} onChange={(e) => setFilesPort(Number(e.target.value))} />
+          </label>
+          <label className="field narrow">
+            <span>Registry port</span>
+            <input
+              aria-label="Registry port"
+              type="number"
+              min={1}
+              max={65535}
+              value={registryPort}
+              disabled={running}
+              onChange={(e) => setRegistryPort(Number(e.target.value))}
+            />
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={tls} disabled={running} onChange={(e) => setTls(e.target.checked)} />
+            TLS (a certificate made for this address)
+          </label>
+        </form>
+        {status ? <ServeStatusView status={status} /> : null}
+        {serveJob?.state === 'failed' && serveJob.error ? <ErrorBox error={serveJob.error} title="The services stopped" /> : null}
+        {error ? <ErrorBox error={error} /> : null}
+      </Section>
+      {vars ? (
+        <Section title="Point Kubespray at this machine">
+          <CopyBlock
+            title="offline.yml"
+            text={vars.offlineYml}
+            onSave={async () => (serveJob ? (await call('vars.save', { jobId: serveJob.id, which: 'offlineYml' })).saved : null)}
+          />
+          <CopyBlock
+            title="containerd configuration"
+            text={vars.containerdConfig}
+            onSave={async () => (serveJob ? (await call('vars.save', { jobId: serveJob.id, which: 'containerdConfig' })).saved : null)}
+          />
+          <CopyBlock title="Next command" text={vars.nextCommand} />
+        </Section>
+      ) : null}
+      <div className="row end">
+        <button type="button" onClick={() => setStep('offline', 1)}>
+          Back
+        </button>
+      </div>
+    </div>
+  );
+}
