@@ -1,0 +1,211 @@
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { FerryError } from '../errors/index.js';
+
+/**
+ * Reads what was written back from the media and hashes it, in worker threads so hashing the
+ * copy of one file overlaps with writing the next, on all cores.
+ *
+ * A read served from the page cache proves nothing about the stick, so where the OS allows the
+ * read bypasses the cache:
+ * - Linux: O_DIRECT. Node exposes the flag but not aligned memory, so the worker finds, once, an
+ *   offset into its buffer that the kernel accepts (O_DIRECT needs block-aligned memory). The
+ *   bytes then come from the device driver; a FUSE file system (exfat-fuse, ntfs-3g) still sits in
+ *   between and may serve them from its own cache of the block device.
+ * - Where O_DIRECT is refused (tmpfs, some FUSE mounts, macOS, Windows) the file is read through
+ *   a fresh descriptor after fsync: this proves the file system holds the right bytes, not that
+ *   the flash does. The mode used is reported per file ('direct' or 'buffered') so the CLI can
+ *   say what was guaranteed.
+ */
+
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const CHUNK = 4 << 20;
+const REPORT = 8 << 20;
+const ab = new ArrayBuffer(CHUNK + 8192);
+let alignedOffset = -1; // unknown yet
+const cancelled = new Set();
+function hashFd(fd, id, direct) {
+  const hash = crypto.createHash('sha256');
+  let size = 0, pending = 0;
+  let view;
+  if (direct) {
+    if (alignedOffset < 0) {
+      for (let off = 0; off <= 8192 - 16; off += 16) {
+        try {
+          const v = new Uint8Array(ab, off, CHUNK);
+          fs.readSync(fd, v, 0, CHUNK, 0);
+          alignedOffset = off;
+          break;
+        } catch (e) {
+          if (e.code !== 'EINVAL') throw e;
+        }
+      }
+      if (alignedOffset < 0) return null;
+    }
+    view = new Uint8Array(ab, alignedOffset, CHUNK);
+  } else {
+    view = new Uint8Array(ab, 0, CHUNK);
+  }
+  let n;
+  let pos = 0;
+  for (;;) {
+    try {
+      n = fs.readSync(fd, view, 0, CHUNK, pos);
+    } catch (e) {
+      if (direct && e.code === 'EINVAL' && pos === 0) return null;
+      throw e;
+    }
+    if (n <= 0) break;
+    if (cancelled.has(id)) { cancelled.delete(id); return 'cancelled'; }
+    hash.update(view.subarray(0, n));
+    size += n; pos += n; pending += n;
+    if (pending >= REPORT) { parentPort.postMessage({ id, bytes: pending }); pending = 0; }
+    // An O_DIRECT read stops short only at the end of the file, and the next offset would not be
+    // aligned; a short buffered read is read again until it returns 0.
+    if (n < CHUNK && direct) break;
+  }
+  if (pending) parentPort.postMessage({ id, bytes: pending });
+  return { sha256: hash.digest('hex'), size };
+}
+parentPort.on('message', (msg) => {
+  if (msg.cancel !== undefined) { cancelled.add(msg.cancel); return; }
+  const { id, file, direct } = msg;
+  const base = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0);
+  let result = null, mode = 'buffered';
+  try {
+    if (direct && fs.constants.O_DIRECT) {
+      let fd;
+      try {
+        fd = fs.openSync(file, base | fs.constants.O_DIRECT);
+      } catch (e) {
+        if (e.code !== 'EINVAL') throw e;
+      }
+      if (fd !== undefined) {
+        try { result = hashFd(fd, id, true); } finally { fs.closeSync(fd); }
+        if (result) mode = 'direct';
+      }
+    }
+    if (result === null) {
+      const fd = fs.openSync(file, base);
+      try { result = hashFd(fd, id, false); } finally { fs.closeSync(fd); }
+    }
+    if (result === 'cancelled') parentPort.postMessage({ id, cancelled: true });
+    else parentPort.postMessage({ id, sha256: result.sha256, size: result.size, mode });
+  } catch (err) {
+    parentPort.postMessage({ id, error: { code: err.code || 'EIO', message: err.message } });
+  }
+});
+`;
+
+export type ReadBackMode = 'direct' | 'buffered';
+
+export interface ReadBackResult {
+  sha256: string;
+  size: number;
+  mode: ReadBackMode;
+}
+
+interface Task {
+  id: number;
+  file: string;
+  onBytes?: (n: number) => void;
+  resolve: (r: ReadBackResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export class ReadBackPool {
+  private readonly workers: Worker[] = [];
+  private readonly idle: Worker[] = [];
+  private readonly queue: Task[] = [];
+  private readonly busy = new Map<number, { task: Task; worker: Worker }>();
+  private nextId = 1;
+
+  constructor(
+    readonly size = Math.max(
+      1,
+      typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
+    ),
+    private readonly direct = true,
+  ) {
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(WORKER_SOURCE, { eval: true });
+      w.on('message', (m) => this.onMessage(w, m));
+      w.on('error', (err) => {
+        for (const [id, b] of this.busy) {
+          if (b.worker === w) {
+            this.busy.delete(id);
+            b.task.reject(err);
+          }
+        }
+      });
+      w.unref();
+      this.workers.push(w);
+      this.idle.push(w);
+    }
+  }
+
+  read(
+    file: string,
+    opts: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+  ): Promise<ReadBackResult> {
+    if (opts.signal?.aborted) return Promise.reject(new FerryError('CANCELLED', 'Cancelled.'));
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      const onAbort = () => {
+        const b = this.busy.get(id);
+        if (b) b.worker.postMessage({ cancel: id });
+        const qi = this.queue.findIndex((q) => q.id === id);
+        if (qi >= 0) this.queue.splice(qi, 1);
+        reject(new FerryError('CANCELLED', 'Cancelled.'));
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const off = () => opts.signal?.removeEventListener('abort', onAbort);
+      this.queue.push({
+        id,
+        file,
+        onBytes: opts.onBytes,
+        resolve: (r) => {
+          off();
+          resolve(r);
+        },
+        reject: (e) => {
+          off();
+          reject(e);
+        },
+      });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.idle.length && this.queue.length) {
+      const w = this.idle.pop()!;
+      const task = this.queue.shift()!;
+      this.busy.set(task.id, { task, worker: w });
+      w.postMessage({ id: task.id, file: task.file, direct: this.direct });
+    }
+  }
+
+  private onMessage(w: Worker, m: any): void {
+    const b = this.busy.get(m.id);
+    if (!b) return;
+    if (m.bytes !== undefined) {
+      b.task.onBytes?.(m.bytes);
+      return;
+    }
+    this.busy.delete(m.id);
+    this.idle.push(w);
+    if (m.cancelled) b.task.reject(new FerryError('CANCELLED', 'Cancelled.'));
+    else if (m.error) b.task.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+    else b.task.resolve({ sha256: m.sha256, size: m.size, mode: m.mode });
+    this.pump();
+  }
+
+  async close(): Promise<void> {
+    for (const q of this.queue.splice(0)) q.reject(new FerryError('CANCELLED', 'Cancelled.'));
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
