@@ -14,6 +14,9 @@ export {
   computePlan,
   normalizeImageRef,
   normalizeKubeVersion,
+  renderDownloads,
+  storeFor,
+  type RenderedDownload,
   supportedKubeVersions,
   type Arch,
   type ComputeOptions,
@@ -23,7 +26,14 @@ export {
   type PlanFile,
   type PlanImage,
 } from './plan.js';
-export { cachedTarballPath, loadKubespray, tarballBundlePath, tarballUrl, type KubesprayData, type LoadOptions } from './source.js';
+export {
+  cachedTarballPath,
+  loadKubespray,
+  tarballBundlePath,
+  tarballUrl,
+  type KubesprayData,
+  type LoadOptions,
+} from './source.js';
 export { readInventory } from './inventory.js';
 export { parseYaml11 } from './yaml11.js';
 export { PyDict, PyFloat, toPlain, fromPlain } from './jinja/values.js';
@@ -39,7 +49,10 @@ export function evaluateTemplate(
   template: string,
   opts: { arch?: string; inventoryVars?: Record<string, unknown> | PyDict } = {},
 ): unknown {
-  const store = storeFor(data, opts.arch ?? 'amd64', { vars: vars instanceof PyDict ? vars : (fromPlain(vars) as PyDict), inventoryVars: opts.inventoryVars });
+  const store = storeFor(data, opts.arch ?? 'amd64', {
+    vars: vars instanceof PyDict ? vars : (fromPlain(vars) as PyDict),
+    inventoryVars: opts.inventoryVars,
+  });
   return withTemplateErrors('template', template, () => toPlain(renderString(template, store)));
 }
 

@@ -47,7 +47,8 @@ async function groupFiles(groupVars: string, group: string): Promise<string[]> {
 export async function readInventory(dir: string): Promise<{ vars: PyDict; files: string[] }> {
   const root = path.resolve(dir);
   const rootKind = await kind(root);
-  if (rootKind === null) throw new FerryError('NOT_FOUND', `Inventory folder ${root} does not exist.`, { artifact: root });
+  if (rootKind === null)
+    throw new FerryError('NOT_FOUND', `Inventory folder ${root} does not exist.`, { artifact: root });
   // Accept the inventory folder or, for convenience, its inventory file.
   const base = rootKind === 'file' ? path.dirname(root) : root;
   const groupVars = path.join(base, 'group_vars');
@@ -64,7 +65,10 @@ export async function readInventory(dir: string): Promise<{ vars: PyDict; files:
       const value = parseYaml11(await fs.readFile(file, 'utf8'), file);
       if (value === null) continue;
       if (!(value instanceof PyDict)) {
-        throw new FerryError('CONFIG', `${file} must be a map of variables.`, { artifact: file, hint: 'Each group_vars file holds `name: value` pairs.' });
+        throw new FerryError('CONFIG', `${file} must be a map of variables.`, {
+          artifact: file,
+          hint: 'Each group_vars file holds `name: value` pairs.',
+        });
       }
       for (const [k, v] of value.entries()) vars.set(k, v);
       files.push(file);

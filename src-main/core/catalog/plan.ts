@@ -76,9 +76,15 @@ function asDict(v: Record<string, unknown> | PyDict | undefined): PyDict {
 }
 
 /** The variable store for one architecture, layered by Ansible precedence. */
-export function storeFor(data: KubesprayData, arch: string, opts: Pick<ComputeOptions, 'vars' | 'inventoryVars'> = {}): VarStore {
+export function storeFor(
+  data: KubesprayData,
+  arch: string,
+  opts: Pick<ComputeOptions, 'vars' | 'inventoryVars'> = {},
+): VarStore {
   if (!(ARCHES as readonly string[]).includes(arch)) {
-    throw new FerryError('USAGE', `Unknown architecture '${arch}'.`, { hint: `Use one or more of: ${ARCHES.join(', ')}.` });
+    throw new FerryError('USAGE', `Unknown architecture '${arch}'.`, {
+      hint: `Use one or more of: ${ARCHES.join(', ')}.`,
+    });
   }
   const facts = PyDict.from([
     ['ansible_architecture', ARCH_FACTS[arch as Arch].ansible_architecture],
@@ -88,7 +94,14 @@ export function storeFor(data: KubesprayData, arch: string, opts: Pick<ComputeOp
     ['image_arch', arch],
     ['host_architecture', arch],
   ]);
-  return new VarStore([data.defaults, asDict(opts.inventoryVars), facts, data.vars, asDict(opts.vars), forced]);
+  return new VarStore([
+    data.defaults,
+    asDict(opts.inventoryVars),
+    facts,
+    data.vars,
+    asDict(opts.vars),
+    forced,
+  ]);
 }
 
 /** The Kubernetes versions a tag has checksums for, newest first, without a leading 'v'. */
@@ -143,7 +156,8 @@ export function bundlePathForUrl(url: string): string {
 /** Fills in a registry host (docker.io, library/) and a tag (latest), as container tools do. */
 export function normalizeImageRef(ref: string): string {
   const r = ref.trim();
-  if (!r || /\s/.test(r)) throw new FerryError('CONFIG', `'${ref}' is not an image reference.`, { artifact: ref });
+  if (!r || /\s/.test(r))
+    throw new FerryError('CONFIG', `'${ref}' is not an image reference.`, { artifact: ref });
   const slash = r.indexOf('/');
   const first = slash < 0 ? '' : r.slice(0, slash);
   const hasHost = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
@@ -153,14 +167,68 @@ export function normalizeImageRef(ref: string): string {
   return full;
 }
 
-function evalField(store: VarStore, key: string, entry: PyDict, defaults: PyDict, field: string, arch: string): PyValue {
+function evalField(
+  store: VarStore,
+  key: string,
+  entry: PyDict,
+  defaults: PyDict,
+  field: string,
+  arch: string,
+): PyValue {
   const raw = entry.has(field) ? entry.get(field)! : defaults.get(field);
   if (raw === undefined) return null;
-  return withTemplateErrors(`downloads.${key}.${field} (${arch})`, typeof raw === 'string' ? raw : pyStr(raw), () => {
-    const v = store.template(raw);
-    if (v instanceof Undefined) throw new FerryError('CONFIG', `downloads.${key}.${field}: ${v.message}`);
-    return v;
-  }, key);
+  return withTemplateErrors(
+    `downloads.${key}.${field} (${arch})`,
+    typeof raw === 'string' ? raw : pyStr(raw),
+    () => {
+      const v = store.template(raw);
+      if (v instanceof Undefined) throw new FerryError('CONFIG', `downloads.${key}.${field}: ${v.message}`);
+      return v;
+    },
+    key,
+  );
+}
+
+/** One `downloads` entry with each of its fields templated, or the error that field raises. */
+export interface RenderedDownload {
+  key: string;
+  fields: Record<string, { value: unknown } | { error: string }>;
+}
+
+/**
+ * Templates every field of every `downloads` entry for one architecture, enabled or not, without
+ * stopping at the first failure: the raw material the plan is made of, and what the tests compare
+ * with Ansible's own rendering field by field.
+ */
+export function renderDownloads(
+  data: KubesprayData,
+  arch: string,
+  opts: Pick<ComputeOptions, 'vars' | 'inventoryVars'> = {},
+  fieldNames = ['enabled', 'container', 'file', 'url', 'checksum', 'sha256', 'repo', 'tag'],
+): RenderedDownload[] {
+  const store = storeFor(data, arch, opts);
+  const downloads = store.rawValue('downloads');
+  const dflt = store.rawValue('download_defaults');
+  if (!(downloads instanceof PyDict)) return [];
+  return downloads.entries().map(([k, entry]) => {
+    const key = pyStr(k);
+    const fields: RenderedDownload['fields'] = {};
+    if (entry instanceof PyDict) {
+      for (const f of fieldNames) {
+        if (!entry.has(f)) continue;
+        try {
+          fields[f] = {
+            value: toPlain(
+              evalField(store, key, entry, dflt instanceof PyDict ? dflt : new PyDict(), f, arch),
+            ),
+          };
+        } catch (err) {
+          fields[f] = { error: (err as Error).message };
+        }
+      }
+    }
+    return { key, fields };
+  });
 }
 
 function text(v: PyValue): string {
@@ -175,7 +243,10 @@ function text(v: PyValue): string {
  */
 export function computePlan(data: KubesprayData, opts: ComputeOptions): Plan {
   const arches = [...new Set(opts.arches)];
-  if (!arches.length) throw new FerryError('USAGE', 'No target architecture given.', { hint: 'Use --arch amd64, arm64 or amd64,arm64.' });
+  if (!arches.length)
+    throw new FerryError('USAGE', 'No target architecture given.', {
+      hint: 'Use --arch amd64, arm64 or amd64,arm64.',
+    });
   const files = new Map<string, PlanFile>();
   const images = new Map<string, PlanImage>();
   let kubeVersion = '';
@@ -203,15 +274,21 @@ export function computePlan(data: KubesprayData, opts: ComputeOptions): Plan {
   for (const arch of arches) {
     const store = storeFor(data, arch, opts);
     const platform = `linux/${arch}`;
-    const kv = withTemplateErrors('kube_version', text(store.rawValue('kube_version') ?? ''), () => store.lookup('kube_version'));
-    if (kv instanceof Undefined || !kv) throw new FerryError('CONFIG', 'kube_version is not set.', { hint: 'Set kubeVersion in the profile or pass --kube-version.' });
+    const kv = withTemplateErrors('kube_version', text(store.rawValue('kube_version') ?? ''), () =>
+      store.lookup('kube_version'),
+    );
+    if (kv instanceof Undefined || !kv)
+      throw new FerryError('CONFIG', 'kube_version is not set.', {
+        hint: 'Set kubeVersion in the profile or pass --kube-version.',
+      });
     const kubeV = pyStr(kv);
     if (!kubeVersion) kubeVersion = kubeV.replace(/^v/, '');
     checkKubeVersion(data, store, kubeV, arch);
 
     const downloads = store.rawValue('downloads');
     const defaults = store.rawValue('download_defaults');
-    if (!(downloads instanceof PyDict)) throw new FerryError('CONFIG', `Kubespray ${data.tag}: 'downloads' is not a map.`);
+    if (!(downloads instanceof PyDict))
+      throw new FerryError('CONFIG', `Kubespray ${data.tag}: 'downloads' is not a map.`);
     const dflt = defaults instanceof PyDict ? defaults : new PyDict();
     const downloadContainer = truthyVar(store, 'download_container', true);
 
@@ -228,15 +305,21 @@ export function computePlan(data: KubesprayData, opts: ComputeOptions): Plan {
           const url = text(field('url'));
           let checksum = '';
           try {
-            checksum = normalizeChecksum(field(entryRaw.has('checksum') || !entryRaw.has('sha256') ? 'checksum' : 'sha256'));
+            checksum = normalizeChecksum(
+              field(entryRaw.has('checksum') || !entryRaw.has('sha256') ? 'checksum' : 'sha256'),
+            );
           } catch (err) {
             if (isFile) throw err;
           }
           if (isFile && !/^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/.test(checksum)) {
-            throw new FerryError('CONFIG', `Kubespray ${data.tag} publishes no usable checksum for ${key} on ${arch} (${url}): '${checksum}'.`, {
-              artifact: url,
-              hint: `Choose a version Kubespray lists in its checksums for ${arch}, or disable ${key}.`,
-            });
+            throw new FerryError(
+              'CONFIG',
+              `Kubespray ${data.tag} publishes no usable checksum for ${key} on ${arch} (${url}): '${checksum}'.`,
+              {
+                artifact: url,
+                hint: `Choose a version Kubespray lists in its checksums for ${arch}, or disable ${key}.`,
+              },
+            );
           }
           addFile({ key, arch, url, checksum, enabled: isFile });
         }
@@ -247,7 +330,9 @@ export function computePlan(data: KubesprayData, opts: ComputeOptions): Plan {
           const tag = text(field('tag'));
           let digest = '';
           if (isImage) {
-            const c = text(field(entryRaw.has('checksum') || !entryRaw.has('sha256') ? 'checksum' : 'sha256'));
+            const c = text(
+              field(entryRaw.has('checksum') || !entryRaw.has('sha256') ? 'checksum' : 'sha256'),
+            );
             digest = c.replace(/^sha256:/, '');
           }
           const ref = digest ? `${repo}@sha256:${digest}` : `${repo}:${tag}`;
@@ -258,7 +343,9 @@ export function computePlan(data: KubesprayData, opts: ComputeOptions): Plan {
 
     // kubeadm pulls the control plane images itself; they are not in `downloads`.
     const repoVar = store.has('kubeadm_image_repo') ? 'kubeadm_image_repo' : 'kube_image_repo';
-    const kubeRepo = text(withTemplateErrors(repoVar, text(store.rawValue(repoVar) ?? ''), () => store.lookup(repoVar)));
+    const kubeRepo = text(
+      withTemplateErrors(repoVar, text(store.rawValue(repoVar) ?? ''), () => store.lookup(repoVar)),
+    );
     const proxy = truthyVar(store, 'kube_proxy_deployed', true);
     const skip = truthyVar(store, 'skip_kubeadm_images', false);
     const tag = `v${kubeV.replace(/^v/, '')}`;
@@ -278,25 +365,40 @@ export function computePlan(data: KubesprayData, opts: ComputeOptions): Plan {
     const colon = ref.lastIndexOf(':');
     const repo = at >= 0 ? ref.slice(0, at) : ref.slice(0, colon);
     const tag = at >= 0 ? ref.slice(at + 1) : ref.slice(colon + 1);
-    for (const p of platforms) addImage({ key: `extra_image_${i}`, ref, repo, tag, enabled: true, extra: true }, p);
+    for (const p of platforms)
+      addImage({ key: `extra_image_${i}`, ref, repo, tag, enabled: true, extra: true }, p);
     const img = images.get(ref)!;
     img.extra = true;
   }
   for (const [i, f] of (opts.extraFiles ?? []).entries()) {
     const sha = f.sha256.replace(/^sha256:/, '').toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(sha)) {
-      throw new FerryError('CONFIG', `extraFiles[${i}]: sha256 '${f.sha256}' is not 64 hex digits.`, { artifact: f.url });
+      throw new FerryError('CONFIG', `extraFiles[${i}]: sha256 '${f.sha256}' is not 64 hex digits.`, {
+        artifact: f.url,
+      });
     }
     let p: string | undefined;
     if (f.path) {
       const segs = f.path.split('/').filter(Boolean);
       if (f.path.startsWith('/') || segs.some((s) => s === '..' || s === '.' || s.includes('\\'))) {
-        throw new FerryError('HOSTILE', `extraFiles[${i}].path '${f.path}' must be a relative path inside the bundle.`, { artifact: f.url });
+        throw new FerryError(
+          'HOSTILE',
+          `extraFiles[${i}].path '${f.path}' must be a relative path inside the bundle.`,
+          { artifact: f.url },
+        );
       }
       p = ['files', ...segs].join('/');
     }
     const key = `extra_file_${i}`;
-    addFile({ key, arch: arches[0], url: f.url, checksum: `sha256:${sha}`, enabled: true, extra: true, path: p });
+    addFile({
+      key,
+      arch: arches[0],
+      url: f.url,
+      checksum: `sha256:${sha}`,
+      enabled: true,
+      extra: true,
+      path: p,
+    });
     const got = files.get(f.url)!;
     got.extra = true;
     for (const a of arches) if (!got.arches.includes(a)) got.arches.push(a);
@@ -308,7 +410,9 @@ export function computePlan(data: KubesprayData, opts: ComputeOptions): Plan {
     arches,
     files: [...files.values()].filter((f) => opts.all || f.enabled),
     images: [...images.values()].filter((i) => opts.all || i.enabled),
-    vars: toPlain(PyDict.from([...asDict(opts.inventoryVars).entries(), ...asDict(opts.vars).entries()])) as Record<string, unknown>,
+    vars: toPlain(
+      PyDict.from([...asDict(opts.inventoryVars).entries(), ...asDict(opts.vars).entries()]),
+    ) as Record<string, unknown>,
   };
   if (data.tag !== 'unknown' && data.source.kind !== 'dir') {
     plan.kubesprayTarball = { url: tarballUrl(data.tag), path: tarballBundlePath(data.tag) };

@@ -40,7 +40,10 @@ export function tarballBundlePath(tag: string): string {
 }
 
 export function cachedTarballPath(tag: string, opts: LoadOptions = {}): string {
-  return path.join(opts.cacheDir ?? path.join(dataDir(opts.env), 'cache', 'kubespray'), `kubespray-${tag}.tar.gz`);
+  return path.join(
+    opts.cacheDir ?? path.join(dataDir(opts.env), 'cache', 'kubespray'),
+    `kubespray-${tag}.tar.gz`,
+  );
 }
 
 const TAG_RE = /^v\d+\.\d+\.\d+([-.+][0-9A-Za-z.-]+)?$/;
@@ -69,10 +72,14 @@ export async function loadKubespray(
     if (existsSync(cached)) file = cached;
     else if (opts.fetchTarball) file = await opts.fetchTarball(source.tag, tarballUrl(source.tag));
     else {
-      throw new FerryError('NOT_FOUND', `Kubespray ${source.tag} is not available offline and no downloader was given.`, {
-        artifact: tarballUrl(source.tag),
-        hint: `Download ${tarballUrl(source.tag)} and pass it with --kubespray FILE.tar.gz, or point --kubespray at a Kubespray source folder.`,
-      });
+      throw new FerryError(
+        'NOT_FOUND',
+        `Kubespray ${source.tag} is not available offline and no downloader was given.`,
+        {
+          artifact: tarballUrl(source.tag),
+          hint: `Download ${tarballUrl(source.tag)} and pass it with --kubespray FILE.tar.gz, or point --kubespray at a Kubespray source folder.`,
+        },
+      );
     }
     const data = await loadFromTarball(file, source.tag, opts.signal);
     return data;
@@ -82,13 +89,18 @@ export async function loadKubespray(
   });
 }
 
-const ROLE_FILE = /^roles\/(kubespray[-_]defaults)\/(defaults|vars)\/(main(?:\/.+)?)$/;
+const ROLE_FILE = /^roles\/(kubespray[-_]defaults)\/(defaults|vars)\/(main(?:\/.+|\.ya?ml|\.json)?)$/;
 const VAR_EXT = /(\.ya?ml|\.json)$/;
 
-function roleFileOrder(files: { role: string; kind: string; rel: string }[], kind: string): { role: string; rel: string }[] {
+function roleFileOrder(
+  files: { role: string; kind: string; rel: string }[],
+  kind: string,
+): { role: string; rel: string }[] {
   const mine = files.filter((f) => f.kind === kind);
   // Ansible prefers the main/ folder and reads it recursively in sorted order; a lone main.yml otherwise.
-  const inDir = mine.filter((f) => f.rel.startsWith('main/') && VAR_EXT.test(f.rel) && !path.basename(f.rel).startsWith('.'));
+  const inDir = mine.filter(
+    (f) => f.rel.startsWith('main/') && VAR_EXT.test(f.rel) && !path.basename(f.rel).startsWith('.'),
+  );
   if (inDir.length) return inDir.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   for (const name of ['main.yml', 'main.yaml', 'main.json', 'main']) {
     const f = mine.find((x) => x.rel === name);
@@ -104,10 +116,14 @@ function assemble(
   src: KubesprayData['source'],
 ): KubesprayData {
   if (!entries.length) {
-    throw new FerryError('NOT_FOUND', `${where} does not contain roles/kubespray_defaults (or roles/kubespray-defaults).`, {
-      artifact: where,
-      hint: 'Point Ferry at the top folder of a Kubespray checkout or at a Kubespray release tarball.',
-    });
+    throw new FerryError(
+      'NOT_FOUND',
+      `${where} does not contain roles/kubespray_defaults (or roles/kubespray-defaults).`,
+      {
+        artifact: where,
+        hint: 'Point Ferry at the top folder of a Kubespray checkout or at a Kubespray release tarball.',
+      },
+    );
   }
   const roles = [...new Set(entries.map((e) => e.role))];
   const role = roles.includes('kubespray_defaults') ? 'kubespray_defaults' : roles[0];
@@ -189,10 +205,15 @@ async function tagOfTree(root: string): Promise<string> {
 }
 
 /** Streams a release tarball and keeps only the role's files (a few hundred KB of YAML). */
-async function loadFromTarball(file: string, tag: string | undefined, signal?: AbortSignal): Promise<KubesprayData> {
+async function loadFromTarball(
+  file: string,
+  tag: string | undefined,
+  signal?: AbortSignal,
+): Promise<KubesprayData> {
   const abs = path.resolve(file);
   const st = await fs.stat(abs).catch(() => null);
-  if (!st?.isFile()) throw new FerryError('NOT_FOUND', `Kubespray tarball ${abs} does not exist.`, { artifact: abs });
+  if (!st?.isFile())
+    throw new FerryError('NOT_FOUND', `Kubespray tarball ${abs} does not exist.`, { artifact: abs });
   const entries: { role: string; kind: string; rel: string; text: string }[] = [];
   let top: string | undefined;
   let galaxy = '';
@@ -235,7 +256,12 @@ async function loadFromTarball(file: string, tag: string | undefined, signal?: A
     signal?.addEventListener('abort', onAbort, { once: true });
     rs.on('error', reject);
     parser.on('error', (err: Error) =>
-      reject(new FerryError('INTEGRITY', `${abs} is not a readable tar archive: ${err.message}`, { artifact: abs, cause: err })),
+      reject(
+        new FerryError('INTEGRITY', `${abs} is not a readable tar archive: ${err.message}`, {
+          artifact: abs,
+          cause: err,
+        }),
+      ),
     );
     parser.on('end', () => resolve());
     rs.pipe(parser);
@@ -244,7 +270,12 @@ async function loadFromTarball(file: string, tag: string | undefined, signal?: A
   throwIfAborted(signal);
   const g = /^version:\s*["']?([0-9][^\s"']*)/m.exec(galaxy);
   const found =
-    tag ?? (g ? `v${g[1]}` : top && /^kubespray-(\d.*)$/.test(top) ? `v${top.replace(/^kubespray-/, '')}` : 'unknown');
+    tag ??
+    (g
+      ? `v${g[1]}`
+      : top && /^kubespray-(\d.*)$/.test(top)
+        ? `v${top.replace(/^kubespray-/, '')}`
+        : 'unknown');
   return assemble(entries, abs, found, { kind: 'tarball', path: abs, tag: found });
 }
 

@@ -1,7 +1,14 @@
 import { FerryError } from '../errors/index.js';
 import { evaluate, renderString, type Scope } from './jinja/evaluate.js';
 import { isTemplate, parseExpression } from './jinja/parser.js';
-import { EvalError, PyDict, Undefined, UndefinedError, UnsupportedError, type PyValue } from './jinja/values.js';
+import {
+  EvalError,
+  PyDict,
+  Undefined,
+  UndefinedError,
+  UnsupportedError,
+  type PyValue,
+} from './jinja/values.js';
 
 /**
  * Why a template could not be evaluated, with the chain of variables that led there (outermost
@@ -49,7 +56,11 @@ export class VarStore implements Scope {
     const raw = this.raw.get(name);
     if (raw === undefined) return new Undefined(name);
     if (this.active.has(name)) {
-      throw new TemplateError(new EvalError(`recursive loop detected in template: '${name}' refers to itself`), [name], describe(raw));
+      throw new TemplateError(
+        new EvalError(`recursive loop detected in template: '${name}' refers to itself`),
+        [name],
+        describe(raw),
+      );
     }
     this.active.add(name);
     let value: PyValue;
@@ -60,7 +71,8 @@ export class VarStore implements Scope {
       else if (err instanceof TemplateError) {
         err.chain.unshift(name);
         throw err;
-      } else if (err instanceof EvalError || err instanceof UnsupportedError) throw new TemplateError(err, [name], describe(raw));
+      } else if (err instanceof EvalError || err instanceof UnsupportedError)
+        throw new TemplateError(err, [name], describe(raw));
       else throw err;
     } finally {
       this.active.delete(name);

@@ -1,4 +1,14 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node,
+} from 'yaml';
 import { FerryError } from '../errors/index.js';
 import { PyDict, PyFloat, type PyValue } from './jinja/values.js';
 
@@ -53,7 +63,12 @@ function mergeInto(d: PyDict, src: PyValue): void {
   }
 }
 
-function scalarToPy(value: unknown, source: string | undefined, type: string | undefined, tag: string | undefined): PyValue {
+function scalarToPy(
+  value: unknown,
+  source: string | undefined,
+  type: string | undefined,
+  tag: string | undefined,
+): PyValue {
   const plain = type === 'PLAIN' && !tag;
   if (value === null || value === undefined) return null;
   if (typeof value === 'string') return value;
@@ -65,7 +80,8 @@ function scalarToPy(value: unknown, source: string | undefined, type: string | u
     const n = Number(value);
     if (tag === 'tag:yaml.org,2002:float') return new PyFloat(n);
     if (plain && source !== undefined) {
-      if (/^[-+]?(\.inf|\.nan)$/i.test(source) || (source.includes('.') && !/^[-+]?0x/i.test(source))) return new PyFloat(n);
+      if (/^[-+]?(\.inf|\.nan)$/i.test(source) || (source.includes('.') && !/^[-+]?0x/i.test(source)))
+        return new PyFloat(n);
       if (/^[-+]?[0-9][0-9_]*[eE]/.test(source)) return source;
     }
     return Number.isInteger(n) ? n : new PyFloat(n);

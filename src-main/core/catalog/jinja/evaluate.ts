@@ -81,12 +81,21 @@ function renderNodes(nodes: TemplateNode[], scope: Scope, out: PyValue[]): void 
   }
 }
 
-function kw(kwargs: Map<string, PyValue>, name: string, pos: PyValue[], index: number, dflt: PyValue): PyValue {
+function kw(
+  kwargs: Map<string, PyValue>,
+  name: string,
+  pos: PyValue[],
+  index: number,
+  dflt: PyValue,
+): PyValue {
   if (kwargs.has(name)) return kwargs.get(name) as PyValue;
   return index < pos.length ? pos[index] : dflt;
 }
 
-function evalArgs(e: { args: Expr[]; kwargs: [string, Expr][] }, scope: Scope): { args: PyValue[]; kwargs: Map<string, PyValue> } {
+function evalArgs(
+  e: { args: Expr[]; kwargs: [string, Expr][] },
+  scope: Scope,
+): { args: PyValue[]; kwargs: Map<string, PyValue> } {
   return {
     args: e.args.map((a) => evaluate(a, scope)),
     kwargs: new Map(e.kwargs.map(([k, v]) => [k, evaluate(v, scope)])),
@@ -106,7 +115,14 @@ function pyInt(v: PyValue, dflt: PyValue, base: number): PyValue {
   if (v instanceof PyFloat) return Math.trunc(v.value);
   if (typeof v === 'string') {
     const s = v.trim().replace(/_/g, '');
-    const digits = base === 16 ? /^[-+]?(0x)?[0-9a-f]+$/i : base === 8 ? /^[-+]?(0o)?[0-7]+$/i : base === 2 ? /^[-+]?(0b)?[01]+$/i : /^[-+]?\d+$/;
+    const digits =
+      base === 16
+        ? /^[-+]?(0x)?[0-9a-f]+$/i
+        : base === 8
+          ? /^[-+]?(0o)?[0-7]+$/i
+          : base === 2
+            ? /^[-+]?(0b)?[01]+$/i
+            : /^[-+]?\d+$/;
     if (digits.test(s)) return parseInt(s.replace(/^([-+]?)0[xob]/i, '$1'), base);
     if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) return Math.trunc(Number(s));
   }
@@ -142,13 +158,17 @@ function combine(dicts: PyValue[], recursive: boolean): PyDict {
   };
   let acc = new PyDict();
   for (const d of dicts.flat()) {
-    if (!(d instanceof PyDict)) throw new EvalError(`failed to combine variables, expected dicts but got a '${typeName(defined(d))}'`);
+    if (!(d instanceof PyDict))
+      throw new EvalError(`failed to combine variables, expected dicts but got a '${typeName(defined(d))}'`);
     acc = merge(acc, d);
   }
   return acc;
 }
 
-const FILTERS: Record<string, (v: PyValue, args: PyValue[], kwargs: Map<string, PyValue>, scope: Scope) => PyValue> = {
+const FILTERS: Record<
+  string,
+  (v: PyValue, args: PyValue[], kwargs: Map<string, PyValue>, scope: Scope) => PyValue
+> = {
   default: (v, a, k) => {
     const dflt = kw(k, 'default_value', a, 0, '');
     const boolean = truthy(kw(k, 'boolean', a, 1, false));
@@ -157,10 +177,16 @@ const FILTERS: Record<string, (v: PyValue, args: PyValue[], kwargs: Map<string, 
     return v;
   },
   dict2items: (v, a, k) => {
-    if (!(v instanceof PyDict)) throw new EvalError(`dict2items requires a dictionary, got ${typeName(v)} instead.`);
+    if (!(v instanceof PyDict))
+      throw new EvalError(`dict2items requires a dictionary, got ${typeName(v)} instead.`);
     const kn = kw(k, 'key_name', a, 0, 'key');
     const vn = kw(k, 'value_name', a, 1, 'value');
-    return v.entries().map(([key, value]) => PyDict.from([[kn, key], [vn, value]]));
+    return v.entries().map(([key, value]) =>
+      PyDict.from([
+        [kn, key],
+        [vn, value],
+      ]),
+    );
   },
   select: (v, a, k, scope) => {
     if (k.size) throw new UnsupportedError('keyword arguments to select');
@@ -177,7 +203,7 @@ const FILTERS: Record<string, (v: PyValue, args: PyValue[], kwargs: Map<string, 
     return pySplit(s, kw(k, 'seperator', a, 0, null), typeof max === 'number' ? max : -1);
   },
   join: (v, a, k) => {
-    if (k.has('attribute')) throw new UnsupportedError("join(attribute=…)");
+    if (k.has('attribute')) throw new UnsupportedError('join(attribute=…)');
     const sep = kw(k, 'd', a, 0, '');
     return pyIter(v).map(pyStr).join(pyStr(sep));
   },
@@ -204,7 +230,13 @@ const FILTERS: Record<string, (v: PyValue, args: PyValue[], kwargs: Map<string, 
 };
 FILTERS.d = FILTERS.default;
 
-function runTest(name: string, v: PyValue, args: PyValue[], kwargs: Map<string, PyValue>, _scope: Scope): boolean {
+function runTest(
+  name: string,
+  v: PyValue,
+  args: PyValue[],
+  kwargs: Map<string, PyValue>,
+  _scope: Scope,
+): boolean {
   switch (name) {
     case 'defined':
       return !(v instanceof Undefined);
@@ -236,7 +268,8 @@ function getItem(obj: PyValue, key: PyValue): PyValue {
   if (obj instanceof Undefined) return obj;
   key = defined(key);
   if (obj instanceof PyDict) {
-    if (Array.isArray(key) || key instanceof PyDict) throw new EvalError(`unhashable type: '${typeName(key)}'`);
+    if (Array.isArray(key) || key instanceof PyDict)
+      throw new EvalError(`unhashable type: '${typeName(key)}'`);
     const v = obj.get(key);
     return v === undefined ? new Undefined(pyStr(key), `'dict object' has no attribute '${pyStr(key)}'`) : v;
   }
@@ -254,7 +287,8 @@ function getItem(obj: PyValue, key: PyValue): PyValue {
 
 function slice(obj: PyValue, start: PyValue, stop: PyValue, step: PyValue): PyValue {
   obj = defined(obj);
-  if (!Array.isArray(obj) && typeof obj !== 'string') throw new EvalError(`'${typeName(obj)}' object is not subscriptable`);
+  if (!Array.isArray(obj) && typeof obj !== 'string')
+    throw new EvalError(`'${typeName(obj)}' object is not subscriptable`);
   const len = obj.length;
   const st = step === null ? 1 : numValue(defined(step) as number);
   if (st !== 1) throw new UnsupportedError('slices with a step');
@@ -377,7 +411,11 @@ export function evaluate(e: Expr, scope: Scope): PyValue {
     case 'cond':
       if (truthy(evaluate(e.test, scope))) return evaluate(e.a, scope);
       if (e.b) return evaluate(e.b, scope);
-      return new Undefined('', 'the inline if-expression evaluated to false and no else section was defined', true);
+      return new Undefined(
+        '',
+        'the inline if-expression evaluated to false and no else section was defined',
+        true,
+      );
   }
   throw new UnsupportedError(`expression '${(e as Expr).t}'`);
 }

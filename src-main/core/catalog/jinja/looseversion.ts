@@ -41,11 +41,18 @@ for (const [names, f] of [
 }
 
 /** Ansible's `version` test (version_compare) with the loose version type. */
-export function versionCompare(value: string, version: string, operator = 'eq', versionType?: string): boolean {
-  if (versionType !== undefined && versionType !== 'loose') throw new UnsupportedError(`version test with version_type='${versionType}'`);
+export function versionCompare(
+  value: string,
+  version: string,
+  operator = 'eq',
+  versionType?: string,
+): boolean {
+  if (versionType !== undefined && versionType !== 'loose')
+    throw new UnsupportedError(`version test with version_type='${versionType}'`);
   if (!value) throw new EvalError('Input version value cannot be empty');
   if (!version) throw new EvalError('Version parameter to compare against cannot be empty');
   const op = OPS[operator];
-  if (!op) throw new EvalError(`Invalid operator type (${operator}). Must be one of ${Object.keys(OPS).join(', ')}`);
+  if (!op)
+    throw new EvalError(`Invalid operator type (${operator}). Must be one of ${Object.keys(OPS).join(', ')}`);
   return op(compareLoose(value, version));
 }

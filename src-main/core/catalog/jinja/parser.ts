@@ -15,46 +15,76 @@ type Tok =
   | { k: 'op'; v: string; pos: number }
   | { k: 'end'; v: string; pos: number };
 
-const OPS = ['//', '**', '==', '!=', '<=', '>=', '+', '-', '/', '*', '%', '~', '[', ']', '(', ')', '{', '}', '<', '>', '=', '.', ':', '|', ',', ';'];
+const OPS = [
+  '//',
+  '**',
+  '==',
+  '!=',
+  '<=',
+  '>=',
+  '+',
+  '-',
+  '/',
+  '*',
+  '%',
+  '~',
+  '[',
+  ']',
+  '(',
+  ')',
+  '{',
+  '}',
+  '<',
+  '>',
+  '=',
+  '.',
+  ':',
+  '|',
+  ',',
+  ';',
+];
 
 export class TemplateSyntaxError extends UnsupportedError {}
 
 /** Python's unicode-escape decoding, as Jinja applies it to string literals. */
 function unescapePython(s: string): string {
-  return s.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|[\s\S])/g, (m, e: string) => {
-    switch (e[0]) {
-      case 'n':
-        return '\n';
-      case 't':
-        return '\t';
-      case 'r':
-        return '\r';
-      case '\\':
-        return '\\';
-      case "'":
-        return "'";
-      case '"':
-        return '"';
-      case 'a':
-        return '\x07';
-      case 'b':
-        return '\b';
-      case 'f':
-        return '\f';
-      case 'v':
-        return '\v';
-      case '\n':
-        return '';
-      case 'x':
-      case 'u':
-      case 'U':
-        if (e.length > 1) return String.fromCodePoint(parseInt(e.slice(1), 16));
-        return m;
-      default:
-        if (/^[0-7]+$/.test(e)) return String.fromCharCode(parseInt(e, 8));
-        return m;
-    }
-  });
+  return s.replace(
+    /\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|[\s\S])/g,
+    (m, e: string) => {
+      switch (e[0]) {
+        case 'n':
+          return '\n';
+        case 't':
+          return '\t';
+        case 'r':
+          return '\r';
+        case '\\':
+          return '\\';
+        case "'":
+          return "'";
+        case '"':
+          return '"';
+        case 'a':
+          return '\x07';
+        case 'b':
+          return '\b';
+        case 'f':
+          return '\f';
+        case 'v':
+          return '\v';
+        case '\n':
+          return '';
+        case 'x':
+        case 'u':
+        case 'U':
+          if (e.length > 1) return String.fromCodePoint(parseInt(e.slice(1), 16));
+          return m;
+        default:
+          if (/^[0-7]+$/.test(e)) return String.fromCharCode(parseInt(e, 8));
+          return m;
+      }
+    },
+  );
 }
 
 /**
@@ -62,7 +92,12 @@ function unescapePython(s: string): string {
  * `literalBackslashes`: inside `{{ }}` Ansible doubles backslashes in string literals before Jinja
  * unescapes them, so they come out as written (`regex_replace('\.', '_')` keeps its backslash).
  */
-function tokenize(src: string, pos: number, close: string, literalBackslashes: boolean): { toks: Tok[]; end: number; rstrip: boolean } {
+function tokenize(
+  src: string,
+  pos: number,
+  close: string,
+  literalBackslashes: boolean,
+): { toks: Tok[]; end: number; rstrip: boolean } {
   const toks: Tok[] = [];
   let depth = 0;
   const n = src.length;
@@ -189,7 +224,11 @@ class ExprParser {
         a = { t: 'cmp', op, a, b: this.parseMath1() };
       } else if (this.skipName('in')) {
         a = { t: 'cmp', op: 'in', a, b: this.parseMath1() };
-      } else if (this.isName('not') && this.toks[this.i + 1].k === 'name' && this.toks[this.i + 1].v === 'in') {
+      } else if (
+        this.isName('not') &&
+        this.toks[this.i + 1].k === 'name' &&
+        this.toks[this.i + 1].v === 'in'
+      ) {
         this.i += 2;
         a = { t: 'cmp', op: 'not in', a, b: this.parseMath1() };
       } else if (['<', '>', '<=', '>='].some((o) => this.isOp(o))) {
@@ -269,7 +308,8 @@ class ExprParser {
   private parsePostfix(e: Expr): Expr {
     for (;;) {
       if (this.skipOp('.')) {
-        if (this.cur.k === 'int') e = { t: 'getitem', obj: e, key: { t: 'const', v: this.toks[this.i++].v as number } };
+        if (this.cur.k === 'int')
+          e = { t: 'getitem', obj: e, key: { t: 'const', v: this.toks[this.i++].v as number } };
         else e = { t: 'getattr', obj: e, attr: this.expectName() };
       } else if (this.skipOp('[')) {
         e = this.parseSubscript(e);
@@ -279,7 +319,8 @@ class ExprParser {
     }
   }
   private parseSubscript(obj: Expr): Expr {
-    const part = (): Expr | undefined => (this.isOp(':') || this.isOp(']') ? undefined : this.parseExpression());
+    const part = (): Expr | undefined =>
+      this.isOp(':') || this.isOp(']') ? undefined : this.parseExpression();
     const start = part();
     if (this.skipOp(':')) {
       const stop = part();

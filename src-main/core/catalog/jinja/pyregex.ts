@@ -85,7 +85,16 @@ function parseReplacement(repl: string): Part[] {
       i += m[0].length;
       continue;
     }
-    const esc: Record<string, string> = { n: '\n', t: '\t', r: '\r', f: '\f', v: '\v', a: '\x07', b: '\b', '\\': '\\' };
+    const esc: Record<string, string> = {
+      n: '\n',
+      t: '\t',
+      r: '\r',
+      f: '\f',
+      v: '\v',
+      a: '\x07',
+      b: '\b',
+      '\\': '\\',
+    };
     if (esc[nx] !== undefined) lit += esc[nx];
     else if (/[A-Za-z]/.test(nx)) throw new EvalError(`bad escape \\${nx} in replacement '${repl}'`);
     else lit += '\\' + nx;
@@ -95,10 +104,18 @@ function parseReplacement(repl: string): Part[] {
   return parts;
 }
 
-export function pySub(pattern: string, repl: string, value: string, opts: { ignorecase?: boolean; multiline?: boolean } = {}): string {
+export function pySub(
+  pattern: string,
+  repl: string,
+  value: string,
+  opts: { ignorecase?: boolean; multiline?: boolean } = {},
+): string {
   let re: RegExp;
   try {
-    re = new RegExp(translatePattern(pattern), 'g' + (opts.ignorecase ? 'i' : '') + (opts.multiline ? 'm' : ''));
+    re = new RegExp(
+      translatePattern(pattern),
+      'g' + (opts.ignorecase ? 'i' : '') + (opts.multiline ? 'm' : ''),
+    );
   } catch (err) {
     throw new EvalError(`invalid regular expression '${pattern}': ${(err as Error).message}`);
   }
@@ -111,7 +128,8 @@ export function pySub(pattern: string, repl: string, value: string, opts: { igno
       .map((p) => {
         if (typeof p === 'string') return p;
         if (typeof p.group === 'number') {
-          if (p.group >= groups.length) throw new EvalError(`invalid group reference ${p.group} in '${repl}'`);
+          if (p.group >= groups.length)
+            throw new EvalError(`invalid group reference ${p.group} in '${repl}'`);
           return groups[p.group] ?? '';
         }
         if (!(p.group in named)) throw new EvalError(`unknown group name '${p.group}' in '${repl}'`);

@@ -155,7 +155,15 @@ export function pyRepr(v: PyValue): string {
   if (v === null) return 'None';
   if (v instanceof PyFloat) return floatRepr(v.value);
   if (Array.isArray(v)) return '[' + v.map(pyRepr).join(', ') + ']';
-  if (v instanceof PyDict) return '{' + v.entries().map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ') + '}';
+  if (v instanceof PyDict)
+    return (
+      '{' +
+      v
+        .entries()
+        .map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`)
+        .join(', ') +
+      '}'
+    );
   throw new UndefinedError(v);
 }
 
@@ -206,7 +214,8 @@ export function pyIn(a: PyValue, b: PyValue): boolean {
   if (a instanceof Undefined) throw new UndefinedError(a);
   if (b instanceof Undefined) throw new UndefinedError(b);
   if (typeof b === 'string') {
-    if (typeof a !== 'string') throw new EvalError(`'in <string>' requires string as left operand, not ${typeName(a)}`);
+    if (typeof a !== 'string')
+      throw new EvalError(`'in <string>' requires string as left operand, not ${typeName(a)}`);
     return b.includes(a);
   }
   if (Array.isArray(b)) return b.some((x) => pyEq(a, x));
