@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBundle } from '../../../src-main/core/bundle/index.js';
+import { verifyBundle } from '../../../src-main/core/verify/index.js';
+import { lacks } from '../../helpers/tools.js';
+import { inspectRaw, makeLayer, makePlan, sha256, startWorld, type World } from '../../helpers/world/index.js';
+import { runFetch } from './helpers.js';
+
+const run = promisify(execFile);
+
+describe.skipIf(lacks('docker-registry', 'skopeo'))('fetching images from a real registry', () => {
+  let world: World;
+  let tmp: string;
+  const shared = [makeLayer('base.bin', 200_000)];
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-fetch-img-'));
+    world = await startWorld({
+      images: {
+        'library/multi:1': { platforms: ['linux/amd64', 'linux/arm64'], shared },
+        'calico/node:v3': { platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7'], shared },
+        'single/app:2': { platforms: ['linux/amd64'] },
+      },
+    });
+  });
+  afterAll(async () => {
+    await world?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('keeps the upstream digests, fetches only planned platforms, fetches shared layers once, and skopeo can copy from the bundle', async () => {
+    const out = path.join(tmp, 'b1');
+    const plan = makePlan({
+      images: [
+        { key: 'multi', ref: world.ref('library/multi:1'), platforms: ['linux/arm64'] },
+        { key: 'calico', ref: world.ref('calico/node:v3'), platforms: ['linux/amd64', 'linux/arm64'] },
+        { key: 'app', ref: world.ref('single/app:2'), platforms: ['linux/amd64'] },
+      ],
+    });
+    const r = await runFetch(plan, { out, insecureRegistries: [world.registry.host] });
+    expect(r.counts).toMatchObject({ total: 3, fetched: 3, failed: 0 });
+
+    const { manifest } = await openBundle(out);
+    const images = manifest.artifacts.filter((a) => a.kind === 'image');
+    for (const [repo, want] of [
+      ['library/multi:1', ['linux/arm64']],
+      ['calico/node:v3', ['linux/amd64', 'linux/arm64']],
+      ['single/app:2', ['linux/amd64']],
+    ] as const) {
+      const a = images.find((i) => i.kind === 'image' && i.ref === world.ref(repo));
+      const upstream = await inspectRaw(world.ref(repo));
+      expect(a && a.kind === 'image' && a.digest).toBe(sha256(upstream));
+      expect(a && a.kind === 'image' && [...a.platforms].sort()).toEqual([...want].sort());
+      // The upstream bytes are kept exactly.
+      expect(fs.readFileSync(path.join(out, 'images/blobs/sha256', sha256(upstream).slice(7)))).toEqual(upstream);
+      const built = world.images[repo];
+      for (const [plat, d] of Object.entries(built.platforms)) {
+        const has = fs.existsSync(path.join(out, 'images/blobs/sha256', d.manifest.slice(7)));
+        expect(has, `${repo} ${plat}`).toBe((want as readonly string[]).includes(plat));
+      }
+    }
+    // The shared base layer is in the bundle once and listed by every image that uses it.
+    const baseDigest = world.images['library/multi:1'].platforms['linux/arm64'].layers[0];
+    expect(world.images['calico/node:v3'].platforms['linux/amd64'].layers[0]).toBe(baseDigest);
+    expect(images.filter((i) => i.paths.includes(`images/blobs/sha256/${baseDigest.slice(7)}`))).toHaveLength(2);
+
+    const report = await verifyBundle(out, { allowUnsigned: true });
+    expect(report.ok).toBe(true);
+
+    // skopeo reads the bundle's OCI layout by the full original reference.
+    const dest = path.join(tmp, 'copied');
+    await run('skopeo', ['copy', '--override-arch', 'arm64', `oci:${out}/images:${world.ref('library/multi:1')}`, `oci:${dest}:x`]);
+    const idx = JSON.parse(fs.readFileSync(path.join(dest, 'index.json'), 'utf8'));
+    expect(idx.manifests[0].digest).toBe(world.images['library/multi:1'].platforms['linux/arm64'].manifest);
+    await run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${out}/images:${world.ref('single/app:2')}`, `docker://${world.registry.host}/copied/app:2`]);
+    expect(sha256(await inspectRaw(`${world.registry.host}/copied/app:2`))).toBe(sha256(await inspectRaw(world.ref('single/app:2'))));
+  });
+});
