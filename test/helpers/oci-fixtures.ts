@@ -164,3 +164,17 @@ export async function writeTestBundle(dir: string, spec: BundleSpec): Promise<Ma
   }
   return w.finalize({ signer: spec.signer });
 }
+
+/** A plain OCI layout (not a bundle) with the images, for skopeo's oci: transport. */
+export async function writeOciLayout(dir: string, images: Array<{ ref: string; image: TestImage }>): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  await fs.mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  await fs.writeFile(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  const manifests = [];
+  for (const { ref, image } of images) {
+    for (const [d, b] of image.blobs) await fs.writeFile(path.join(dir, 'blobs', 'sha256', d.slice(7)), b);
+    manifests.push({ mediaType: image.mediaType, digest: image.digest, size: image.size, annotations: { 'org.opencontainers.image.ref.name': ref } });
+  }
+  await fs.writeFile(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
+}
