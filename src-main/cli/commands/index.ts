@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { keysCommands } from './keys.js';
 import { verify } from './verify.js';
 import { serve } from './serve.js';
+import { plan } from './plan.js';
 
 /** Every CLI command, in the order `ferry --help` lists them. Each feature adds its own line. */
-export const commands: Command[] = [verify, ...keysCommands, serve];
+export const commands: Command[] = [verify, ...keysCommands, serve, plan];

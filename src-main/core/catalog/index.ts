@@ -60,3 +60,4 @@ export function evaluateTemplate(
 export function listVariables(data: KubesprayData): string[] {
   return roleVariableNames(data);
 }
+export { kubespraySource, parseArches, parseSet, planFromRequest, type PlanRequest } from './request.js';
