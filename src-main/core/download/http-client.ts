@@ -105,7 +105,8 @@ export class HttpClient {
           signal: opts.signal,
         });
       } catch (err) {
-        throw wrapNetworkError(err, cur);
+        if (opts.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
+        throw wrapNetworkError(proxyFailure(err, cur) ?? err, cur);
       }
       const loc = res.headers.location;
       if ([301, 302, 303, 307, 308].includes(res.statusCode) && loc) {
@@ -210,6 +211,24 @@ export function httpError(status: number, url: URL, body = ''): FerryError {
         : status === 429 || status >= 500
           ? 'The server is busy or failing. Run the same command again later: finished downloads are kept.'
           : 'Check the URL, mirror and proxy settings.',
+  });
+}
+
+/**
+ * undici reports a proxy that refuses the tunnel as an abort; it is not a cancel but a proxy
+ * problem, and 407 means its credentials are wrong.
+ */
+function proxyFailure(err: unknown, url: URL): FerryError | undefined {
+  const m = /Proxy response \((\d+)\)/.exec((err as Error)?.message ?? '');
+  if (!m) return undefined;
+  const status = Number(m[1]);
+  return new FerryError(status === 407 ? 'AUTH' : 'NETWORK', `The proxy refused to connect to ${url.host} (HTTP ${status}).`, {
+    artifact: redactUrl(url.href),
+    details: { proxyStatus: status },
+    hint:
+      status === 407
+        ? 'The proxy wants other credentials: put user:password in the proxy URL (profile proxy, or HTTPS_PROXY/HTTP_PROXY).'
+        : 'Check the proxy settings, or add this host to NO_PROXY if it must be reached directly.',
   });
 }
 
