@@ -90,13 +90,27 @@ export const ClusterChoicesSchema = z
     addons: z.array(z.enum(ADDONS)).max(ADDONS.length),
     /** Image references, one per entry ('registry/name:tag'). */
     extraImages: z.array(Text(512).regex(/^[^\s]+$/, 'an image reference has no spaces')).max(500),
-    /** https URLs of extra files. */
-    extraFiles: z.array(Text(2048).regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')).max(500),
+    /** Extra files with their published sha256 (a download without a checksum cannot be verified). */
+    extraFiles: z
+      .array(
+        z
+          .object({
+            url: Text(2048).regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'),
+            sha256: z.string().regex(/^(sha256:)?[0-9a-f]{64}$/, 'must be 64 lowercase hex characters'),
+          })
+          .strict(),
+      )
+      .max(500),
   })
   .strict();
 export type ClusterChoices = z.infer<typeof ClusterChoicesSchema>;
 
-export const KubesprayVersionSchema = z.object({ version: z.string(), kubeVersions: z.array(z.string()), newest: z.boolean() });
+export const KubesprayVersionSchema = z.object({
+  version: z.string(),
+  newest: z.boolean(),
+  /** Its data is on this machine already (no download needed to plan). */
+  cached: z.boolean(),
+});
 
 export const PlanGroupSchema = z.object({
   /** 'images', 'kubeadm', 'calico'… what the renderer draws a bar for. */
@@ -176,6 +190,9 @@ export const ServeOptionsSchema = z
     filesPort: z.number().int().min(1).max(65535),
     registryPort: z.number().int().min(1).max(65535),
     tls: z.boolean(),
+    /** The technician accepted this bundle's signature state on the integrity step. */
+    allowUntrusted: z.boolean(),
+    allowUnsigned: z.boolean(),
   })
   .strict();
 
@@ -190,6 +207,7 @@ export const ServeStatusSchema = z.object({
 });
 
 export const GeneratedVarsSchema = z.object({
+  style: z.enum(['kubespray', 'mirror']),
   offlineYml: z.string(),
   containerdConfig: z.string(),
   nextCommand: z.string(),
@@ -206,8 +224,11 @@ export const SettingsSchema = z
         noProxy: Text(4096).optional(),
       })
       .strict(),
-    /** Upstream host → mirror base URL, e.g. 'docker.io' → 'https://mirror.example/docker'. */
-    mirrors: z.array(z.object({ upstream: Text(253), mirror: Text(2048).regex(/^https?:\/\/\S+$/, 'must be an http(s) URL') })).max(50),
+    /**
+     * A URL prefix → mirror prefix for files ('https://github.com' → 'https://mirror/github'), or a
+     * registry host → mirror base URL for images ('docker.io' → 'https://mirror.example').
+     */
+    mirrors: z.array(z.object({ upstream: Text(2048).min(1), mirror: Text(2048).regex(/^https?:\/\/\S+$/, 'must be an http(s) URL') })).max(50),
     /** Where the offline store lives; shown, but changed only through a folder dialog. */
     storeLabel: z.string().nullable(),
     theme: z.enum(['system', 'light', 'dark']),
@@ -241,6 +262,7 @@ export const requests = {
   'jobs.cancel': ch(z.object({ id: Id }).strict(), z.object({ cancelled: z.boolean() })),
 
   'plan.kubesprayVersions': ch(Empty, z.array(KubesprayVersionSchema)),
+  'plan.kubeVersions': ch(z.object({ kubespray: KubesprayChoiceSchema }).strict(), z.object({ versions: z.array(z.string()), kubesprayVersion: z.string() })),
   'plan.compute': ch(ClusterChoicesSchema, PlanSchema),
 
   'fetch.start': ch(z.object({ choices: ClusterChoicesSchema }).strict(), JobStartedSchema),
@@ -250,7 +272,8 @@ export const requests = {
   'fetch.retryFailed': ch(z.object({ jobId: Id }).strict(), JobStartedSchema),
 
   'drives.list': ch(Empty, z.array(DriveSchema)),
-  'export.start': ch(z.object({ target: ExportTargetSchema, readBack: z.boolean() }).strict(), JobStartedSchema),
+  /** Export always reads every byte back from the drive and checks it. */
+  'export.start': ch(z.object({ target: ExportTargetSchema }).strict(), JobStartedSchema),
 
   'media.scan': ch(Empty, MediaFoundSchema),
   'bundle.open': ch(BundleRefSchema, BundleSummarySchema),
@@ -258,14 +281,17 @@ export const requests = {
     z.object({ bundle: BundleRefSchema, allowUntrusted: z.boolean(), allowUnsigned: z.boolean() }).strict(),
     JobStartedSchema,
   ),
-  'import.start': ch(z.object({ bundle: BundleRefSchema }).strict(), JobStartedSchema),
+  'import.start': ch(z.object({ bundle: BundleRefSchema, allowUntrusted: z.boolean(), allowUnsigned: z.boolean() }).strict(), JobStartedSchema),
 
   'serve.interfaces': ch(Empty, z.array(InterfaceSchema)),
   'serve.start': ch(ServeOptionsSchema, JobStartedSchema),
   'serve.stop': ch(z.object({ jobId: Id }).strict(), z.object({ stopped: z.boolean() })),
   'serve.status': ch(Empty, ServeStatusSchema),
-  'vars.generate': ch(z.object({ jobId: Id }).strict(), GeneratedVarsSchema),
-  'vars.save': ch(z.object({ jobId: Id, which: z.enum(['offlineYml', 'containerdConfig']) }).strict(), z.object({ saved: z.string().nullable() })),
+  'vars.generate': ch(z.object({ jobId: Id, style: z.enum(['kubespray', 'mirror']) }).strict(), GeneratedVarsSchema),
+  'vars.save': ch(
+    z.object({ jobId: Id, style: z.enum(['kubespray', 'mirror']), which: z.enum(['offlineYml', 'containerdConfig']) }).strict(),
+    z.object({ saved: z.string().nullable() }),
+  ),
 
   'keys.list': ch(Empty, z.array(KeyInfoSchema)),
   'keys.generate': ch(z.object({ name: Text(200).optional(), force: z.boolean() }).strict(), KeyInfoSchema),
@@ -377,4 +403,15 @@ export const VerifySummarySchema = z.object({
 });
 export type VerifySummary = z.infer<typeof VerifySummarySchema>;
 
-export const ExportResultSchema = z.object({ fingerprint: z.string().nullable(), bundleId: z.string(), bytes: z.number(), readBack: z.boolean(), label: z.string() });
+export const ExportSummarySchema = z.object({
+  /** The signing key's fingerprint, as the offline side shows it; null when unsigned. */
+  fingerprint: z.string().nullable(),
+  signature: z.enum(['kept', 're-signed', 'unsigned']),
+  bundleId: z.string(),
+  files: z.number(),
+  bytesWritten: z.number(),
+  bytesReused: z.number(),
+  seconds: z.number(),
+  label: z.string(),
+});
+export type ExportSummary = z.infer<typeof ExportSummarySchema>;

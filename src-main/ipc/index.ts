@@ -11,6 +11,7 @@ export * from './contract.js';
 export { createDispatcher, type Dispatch } from './dispatcher.js';
 export type { AppServices, Dialogs, DriveSource } from './services.js';
 export { PickRegistry } from './picks.js';
+export { driveView } from './handlers/connected.js';
 
 export interface AppBackend {
   dispatch: Dispatch;

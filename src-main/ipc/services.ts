@@ -1,6 +1,7 @@
 import type { JobRegistry } from '../core/jobs/job.js';
 import type { KeyStore } from '../core/keys/keystore.js';
-import type { AppEvent, Drive } from './contract.js';
+import type { DriveSource } from '../core/drives/index.js';
+import type { AppEvent } from './contract.js';
 import type { PickRegistry, PickPurpose } from './picks.js';
 import type { SettingsStore } from './settings-store.js';
 
@@ -16,10 +17,7 @@ export interface Dialogs {
   saveFile(opts: { title: string; defaultName: string }): Promise<string | null>;
 }
 
-/** A drive as the handlers see it; `mount` is where its files are. */
-export interface DriveSource {
-  list(): Promise<Drive[]>;
-}
+export type { DriveSource };
 
 export interface AppServices {
   version: string;

@@ -2,9 +2,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, clipboard, ipcMain, protocol, shell, type WebContents } from 'electron';
-import { FerryError } from '../core/errors/index.js';
+import os from 'node:os';
+import { dataDir } from '../core/config/dirs.js';
+import { systemDriveSource, watchDrives } from '../core/drives/index.js';
 import { EVENT_CHANNEL } from '../ipc/channels.js';
-import { createBackend, type AppBackend } from '../ipc/index.js';
+import { createBackend, driveView, type AppBackend } from '../ipc/index.js';
 import { electronDialogs } from './dialogs.js';
 import { registerIpc } from './ipc-bridge.js';
 import { APP_SCHEME, contentType, resolveAppFile, SECURITY_HEADERS } from './policy.js';
@@ -59,20 +61,22 @@ app.on('second-instance', () => {
 
 void app.whenReady().then(() => {
   protocol.handle(APP_SCHEME, serveApp);
+  // The home folder and Ferry's own data are never offered as export targets.
+  const drives = systemDriveSource([os.homedir(), dataDir()]);
   backend = createBackend({
     version: app.getVersion(),
     dialogs: electronDialogs(() => win),
-    drives: {
-      list: async () => {
-        throw new FerryError('UNSUPPORTED', 'Drive discovery (core/drives) is not in this build.', { hint: 'Choose the folder instead.' });
-      },
-    },
+    drives,
     openExternal: (url) => shell.openExternal(url),
     copyText: (text) => clipboard.writeText(text),
     emit: (e) => contents()?.send(EVENT_CHANNEL, e),
   });
   registerIpc(ipcMain, backend.dispatch, contents);
   win = createMainWindow(preloadPath);
+  const stopWatching = watchDrives(drives, (c) => contents()?.send(EVENT_CHANNEL, { channel: 'drives', drives: c.drives.map(driveView) }), {
+    intervalMs: 3000,
+  });
+  app.once('before-quit', stopWatching);
   win.on('closed', () => {
     win = null;
   });

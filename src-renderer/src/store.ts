@@ -30,6 +30,9 @@ export interface AppState {
   plan: Loadable<Plan>;
   bundle: BundleSummary | null;
   selectedTile: string | null;
+  /** What the technician accepted about the bundle's signature on the integrity step. */
+  trust: { allowUntrusted: boolean; allowUnsigned: boolean };
+  setTrust(t: { allowUntrusted: boolean; allowUnsigned: boolean }): void;
   setSection(s: Section): void;
   setStep(side: 'connected' | 'offline', step: number): void;
   setTheme(t: Theme): void;
@@ -65,12 +68,14 @@ export const useApp = create<AppState>((set, get) => ({
   plan: { status: 'idle' },
   bundle: null,
   selectedTile: null,
+  trust: { allowUntrusted: false, allowUnsigned: false },
+  setTrust: (trust) => set({ trust }),
   setSection: (section) => set({ section }),
   setStep: (side, step) => set(side === 'connected' ? { connectedStep: step } : { offlineStep: step }),
   setTheme: (theme) => set({ theme }),
   setChoices: (patch) => set({ choices: { ...get().choices, ...patch } }),
   setPlan: (plan) => set({ plan }),
-  setBundle: (bundle) => set({ bundle, selectedTile: null }),
+  setBundle: (bundle) => set({ bundle, selectedTile: null, trust: { allowUntrusted: false, allowUnsigned: false } }),
   selectTile: (selectedTile) => set({ selectedTile }),
   track: (kind, jobId) => set({ latest: { ...get().latest, [kind]: jobId } }),
   applyEvent: (e) => {

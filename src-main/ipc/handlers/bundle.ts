@@ -95,11 +95,11 @@ export function bundleHandlers(s: AppServices): Pick<Handlers, 'media.scan' | 'b
       const bundles: BundleSummary[] = [];
       const problems: Array<{ label: string; error: ReturnType<typeof toErrorValue> }> = [];
       for (const d of drives) {
-        for (const dir of await findBundleDirs(d.mount)) {
+        for (const dir of await findBundleDirs(d.mountPoint)) {
           try {
             bundles.push(await summarize(s, dir));
           } catch (err) {
-            problems.push({ label: `${d.label}: ${path.relative(d.mount, dir) || '/'}`, error: toErrorValue(err) });
+            problems.push({ label: `${d.label}: ${path.relative(d.mountPoint, dir) || '/'}`, error: toErrorValue(err) });
           }
         }
       }

@@ -15,9 +15,8 @@ export function listInterfaces(): Array<{ name: string; address: string; family:
   return out.sort((x, y) => Number(x.internal) - Number(y.internal) || (x.family === y.family ? 0 : x.family === 'IPv4' ? -1 : 1));
 }
 
-export function serveHandlers(_s: AppServices): Pick<Handlers, 'serve.interfaces' | 'serve.status'> {
+export function serveHandlers(_s: AppServices): Pick<Handlers, 'serve.interfaces'> {
   return {
     'serve.interfaces': () => listInterfaces(),
-    'serve.status': () => ({ running: false, requests: 0, bytesServed: 0, recentClients: [] }),
   };
 }

@@ -19,6 +19,18 @@ const ADDON_LABELS: Record<string, string> = {
   krew: 'krew',
 };
 
+/** 'URL SHA256' per line; lines that do not parse are kept out and reported. */
+export function parseExtraFiles(text: string): { files: Array<{ url: string; sha256: string }>; bad: string[] } {
+  const files: Array<{ url: string; sha256: string }> = [];
+  const bad: string[] = [];
+  for (const l of lines(text)) {
+    const m = /^(https?:\/\/\S+)\s+(?:sha256:)?([0-9a-fA-F]{64})$/.exec(l);
+    if (m) files.push({ url: m[1], sha256: m[2].toLowerCase() });
+    else bad.push(l);
+  }
+  return { files, bad };
+}
+
 function lines(text: string): string[] {
   return text
     .split('\n')
@@ -104,7 +116,8 @@ export function ClusterStep() {
   const [versionsError, setVersionsError] = useState<ErrorValueT | null>(null);
   const [folderLabel, setFolderLabel] = useState('');
   const [imagesText, setImagesText] = useState(choices.extraImages.join('\n'));
-  const [filesText, setFilesText] = useState(choices.extraFiles.join('\n'));
+  const [filesText, setFilesText] = useState(choices.extraFiles.map((f) => `${f.url} ${f.sha256}`).join('\n'));
+  const [badFiles, setBadFiles] = useState<string[]>([]);
   useLivePlan();
 
   useEffect(() => {
@@ -113,7 +126,7 @@ export function ClusterStep() {
         setVersions(v);
         const cur = useApp.getState().choices.kubespray;
         if (cur.source === 'release' && !cur.version && v[0]) {
-          useApp.getState().setChoices({ kubespray: { source: 'release', version: v[0].version }, kubeVersion: v[0].kubeVersions[0] });
+          useApp.getState().setChoices({ kubespray: { source: 'release', version: v[0].version } });
         }
       },
       (err) => setVersionsError(errorOf(err)),
@@ -121,8 +134,26 @@ export function ClusterStep() {
   }, []);
 
   const ks = choices.kubespray;
-  const release = ks.source === 'release' ? versions?.find((v) => v.version === ks.version) : undefined;
-  const kubeVersions = release?.kubeVersions ?? [];
+  // The Kubernetes versions come from the chosen Kubespray's own checksum tables.
+  const [kubeVersions, setKubeVersions] = useState<string[]>([]);
+  const ksKey = JSON.stringify(ks);
+  useEffect(() => {
+    if (ks.source === 'release' && !ks.version) return;
+    let stale = false;
+    call('plan.kubeVersions', { kubespray: ks }).then(
+      (r) => {
+        if (stale) return;
+        setKubeVersions(r.versions);
+        setVersionsError(null);
+        const cur = useApp.getState().choices.kubeVersion;
+        if (!cur || !r.versions.includes(cur)) useApp.getState().setChoices({ kubeVersion: r.versions[0] });
+      },
+      (err) => !stale && setVersionsError(errorOf(err)),
+    );
+    return () => {
+      stale = true;
+    };
+  }, [ksKey]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const pickFolder = async (purpose: 'kubespray' | 'inventory') => {
     try {
@@ -154,8 +185,7 @@ export function ClusterStep() {
                 aria-label="Kubespray version"
                 value={ks.source === 'release' ? ks.version : ''}
                 onChange={(e) => {
-                  const v = versions?.find((x) => x.version === e.target.value);
-                  setChoices({ kubespray: { source: 'release', version: e.target.value }, kubeVersion: v?.kubeVersions[0] });
+                  setChoices({ kubespray: { source: 'release', version: e.target.value } });
                 }}
               >
                 {ks.source !== 'release' ? <option value="">(using a folder)</option> : null}
@@ -163,6 +193,7 @@ export function ClusterStep() {
                   <option key={v.version} value={v.version}>
                     {v.version}
                     {v.newest ? ' (newest)' : ''}
+                    {v.cached ? '' : ' · downloads its data'}
                   </option>
                 ))}
               </select>
@@ -256,16 +287,25 @@ export function ClusterStep() {
             />
           </label>
           <label className="field">
-            <span>Extra files (one URL per line)</span>
+            <span>Extra files (one per line: URL and its SHA-256)</span>
             <textarea
               aria-label="Extra files"
               rows={3}
               value={filesText}
               onChange={(e) => setFilesText(e.target.value)}
-              onBlur={() => setChoices({ extraFiles: lines(filesText) })}
-              placeholder="https://example.com/tool.tar.gz"
+              onBlur={() => {
+                const { files, bad } = parseExtraFiles(filesText);
+                setBadFiles(bad);
+                setChoices({ extraFiles: files });
+              }}
+              placeholder="https://example.com/tool.tar.gz 9f86d081884c7d65…"
             />
           </label>
+          {badFiles.length ? (
+            <p className="warn-text" role="alert">
+              Left out (needs a URL and a 64-character SHA-256): {badFiles.join(', ')}
+            </p>
+          ) : null}
         </form>
       </Section>
       <Section

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { Drive, ErrorValueT, Picked } from '../../../../src-main/ipc/contract.js';
+import type { Drive, ErrorValueT, ExportSummary, Picked } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
 import { bytes } from '../../format.js';
@@ -7,12 +7,12 @@ import { useApp, useJob } from '../../store.js';
 
 type Target = { kind: 'drive'; drive: Drive } | { kind: 'folder' | 'archive'; picked: Picked };
 
-export function ExportResult({ result }: { result: { fingerprint: string | null; bundleId: string; bytes: number; readBack: boolean; label: string } }) {
+export function ExportResult({ result }: { result: ExportSummary }) {
   return (
     <div className="result" aria-label="Export result">
       <p>
-        <StatusPill tone="good">Exported</StatusPill> {bytes(result.bytes)} to <code>{result.label}</code>
-        {result.readBack ? ' · read back and verified' : ''}
+        <StatusPill tone="good">Exported and read back</StatusPill> {result.files} files, {bytes(result.bytesWritten)} written
+        {result.bytesReused ? `, ${bytes(result.bytesReused)} already there` : ''} to <code>{result.label}</code>
       </p>
       <p className="muted">Compare this fingerprint with the one the offline side shows:</p>
       <p className="fingerprint" aria-label="Bundle fingerprint">
@@ -56,7 +56,6 @@ export function DriveStep() {
   const setStep = useApp((s) => s.setStep);
   const [drives, setDrives] = useState<Drive[] | null>(null);
   const [target, setTarget] = useState<Target | null>(null);
-  const [readBack, setReadBack] = useState(true);
   const [error, setError] = useState<ErrorValueT | null>(null);
   const [drivesError, setDrivesError] = useState<ErrorValueT | null>(null);
 
@@ -93,14 +92,14 @@ export function DriveStep() {
     try {
       const t =
         target.kind === 'drive' ? { kind: 'drive' as const, driveId: target.drive.id } : { kind: target.kind, token: target.picked.token };
-      const { jobId } = await call('export.start', { target: t, readBack });
+      const { jobId } = await call('export.start', { target: t });
       track('export', jobId);
     } catch (err) {
       setError(errorOf(err));
     }
   };
   const running = job?.state === 'running';
-  const result = job?.state === 'done' ? (job.result as Parameters<typeof ExportResult>[0]['result']) : null;
+  const result = job?.state === 'done' ? (job.result as ExportSummary) : null;
 
   return (
     <div className="stack">
@@ -123,10 +122,7 @@ export function DriveStep() {
             Target: <code>{target.picked.label}</code>
           </p>
         ) : null}
-        <label className="check">
-          <input type="checkbox" checked={readBack} onChange={(e) => setReadBack(e.target.checked)} />
-          Read everything back after writing and verify it (recommended)
-        </label>
+        <p className="muted">Everything written is read back from the drive and checked before the export counts as done.</p>
         <div className="row end">
           <button type="button" onClick={() => setStep('connected', 1)}>
             Back

@@ -159,6 +159,7 @@ export function IntegrityStep() {
   const setStep = useApp((s) => s.setStep);
   const selected = useApp((s) => s.selectedTile);
   const selectTile = useApp((s) => s.selectTile);
+  const setTrust = useApp((s) => s.setTrust);
   const [error, setError] = useState<ErrorValueT | null>(null);
   const [allowUntrusted, setAllowUntrusted] = useState(false);
   const [allowUnsigned, setAllowUnsigned] = useState(false);
@@ -178,6 +179,7 @@ export function IntegrityStep() {
     selectTile(null);
     try {
       const { jobId } = await call('verify.start', { bundle: { token: bundle.token }, allowUntrusted, allowUnsigned });
+      setTrust({ allowUntrusted, allowUnsigned });
       track('verify', jobId);
     } catch (err) {
       setError(errorOf(err));

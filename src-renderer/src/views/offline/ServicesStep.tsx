@@ -64,6 +64,8 @@ export function ServicesStep() {
   const serveJob = useJob('serve');
   const importJob = useJob('import');
   const track = useApp((s) => s.track);
+  const trust = useApp((s) => s.trust);
+  const [style, setStyle] = useState<'kubespray' | 'mirror'>('kubespray');
   const setStep = useApp((s) => s.setStep);
   const [ifaces, setIfaces] = useState<Res<'serve.interfaces'>>([]);
   const [address, setAddress] = useState('');
@@ -104,8 +106,8 @@ export function ServicesStep() {
 
   useEffect(() => {
     if (!running || !serveJob) return;
-    call('vars.generate', { jobId: serveJob.id }).then(setVars, (e) => setError(errorOf(e)));
-  }, [running, serveJob?.id]); // eslint-disable-line react-hooks/exhaustive-deps
+    call('vars.generate', { jobId: serveJob.id, style }).then(setVars, (e) => setError(errorOf(e)));
+  }, [running, serveJob?.id, style]); // eslint-disable-line react-hooks/exhaustive-deps
 
   if (!bundle) {
     return (
@@ -132,7 +134,7 @@ export function ServicesStep() {
           <button
             type="button"
             disabled={importJob?.state === 'running'}
-            onClick={() => void act(async () => track('import', (await call('import.start', { bundle: { token: bundle.token } })).jobId))}
+            onClick={() => void act(async () => track('import', (await call('import.start', { bundle: { token: bundle.token }, ...trust })).jobId))}
           >
             Import
           </button>
@@ -155,7 +157,7 @@ export function ServicesStep() {
               className="primary"
               onClick={() =>
                 void act(async () =>
-                  track('serve', (await call('serve.start', { bundle: { token: bundle.token }, address, filesPort, registryPort, tls })).jobId),
+                  track('serve', (await call('serve.start', { bundle: { token: bundle.token }, address, filesPort, registryPort, tls, ...trust })).jobId),
                 )
               }
             >
@@ -202,16 +204,27 @@ export function ServicesStep() {
         {error ? <ErrorBox error={error} /> : null}
       </Section>
       {vars ? (
-        <Section title="Point Kubespray at this machine">
+        <Section
+          title="Point Kubespray at this machine"
+          actions={
+            <label className="field narrow">
+              <span>Image names</span>
+              <select aria-label="Image naming style" value={style} onChange={(e) => setStyle(e.target.value as 'kubespray' | 'mirror')}>
+                <option value="kubespray">Kubespray style (registry_host/…)</option>
+                <option value="mirror">Mirror style (containerd mirrors)</option>
+              </select>
+            </label>
+          }
+        >
           <CopyBlock
             title="offline.yml"
             text={vars.offlineYml}
-            onSave={async () => (serveJob ? (await call('vars.save', { jobId: serveJob.id, which: 'offlineYml' })).saved : null)}
+            onSave={async () => (serveJob ? (await call('vars.save', { jobId: serveJob.id, style, which: 'offlineYml' })).saved : null)}
           />
           <CopyBlock
             title="containerd configuration"
             text={vars.containerdConfig}
-            onSave={async () => (serveJob ? (await call('vars.save', { jobId: serveJob.id, which: 'containerdConfig' })).saved : null)}
+            onSave={async () => (serveJob ? (await call('vars.save', { jobId: serveJob.id, style, which: 'containerdConfig' })).saved : null)}
           />
           <CopyBlock title="Next command" text={vars.nextCommand} />
         </Section>

@@ -1,0 +1,255 @@
+import path from 'node:path';
+import { openBundle } from '../../core/bundle/reader.js';
+import { computePlan, loadKubespray, readInventory, supportedKubeVersions, cachedTarballPath } from '../../core/catalog/index.js';
+import type { KubesprayData, Plan as CorePlan } from '../../core/catalog/index.js';
+import { dataDir } from '../../core/config/dirs.js';
+import { HttpClient } from '../../core/download/http-client.js';
+import type { Drive as CoreDrive } from '../../core/drives/index.js';
+import { FerryError } from '../../core/errors/index.js';
+import { exportBundle } from '../../core/export/index.js';
+import { fetchBundle, fetchKubesprayTarball, parsePlan, type FetchOptions } from '../../core/fetch/index.js';
+import type { JobContext } from '../../core/jobs/job.js';
+import { checkSignature } from '../../core/keys/keystore.js';
+import type { ClusterChoices, Drive, ExportSummary, Plan } from '../contract.js';
+import type { Handlers } from '../dispatcher.js';
+import type { AppServices } from '../services.js';
+import { jobOrThrow } from './jobs.js';
+import { existsSync } from 'node:fs';
+
+/**
+ * The connected side: choices → plan (catalog) → fetch into the working bundle → export to a
+ * drive or folder. The working bundle lives in Ferry's data dir and is updated in place, so a
+ * second fetch downloads only what changed and a paused fetch resumes.
+ */
+
+/** Kubespray releases this build's catalog is tested against, newest first. */
+export const KNOWN_RELEASES = ['v2.31.0', 'v2.30.0', 'v2.29.1', 'v2.28.1', 'v2.27.1', 'v2.26.1'];
+
+const ADDON_VARS: Record<string, string> = {
+  helm: 'helm_enabled',
+  metrics_server: 'metrics_server_enabled',
+  ingress_nginx: 'ingress_nginx_enabled',
+  cert_manager: 'cert_manager_enabled',
+  local_path_provisioner: 'local_path_provisioner_enabled',
+  metallb: 'metallb_enabled',
+  argocd: 'argocd_enabled',
+  krew: 'krew_enabled',
+};
+
+export function workingBundleDir(env: NodeJS.ProcessEnv): string {
+  return path.join(dataDir(env), 'outgoing', 'bundle');
+}
+
+/** The cluster choices as Kubespray extra-vars (what the user would put in the inventory). */
+export function choicesToVars(c: ClusterChoices): Record<string, unknown> {
+  const vars: Record<string, unknown> = {
+    container_manager: c.runtime,
+    kube_network_plugin: c.network,
+  };
+  for (const [addon, v] of Object.entries(ADDON_VARS)) vars[v] = c.addons.includes(addon as never);
+  return vars;
+}
+
+/** Mirror settings split into file URL prefixes and registry hosts, the way fetch takes them. */
+export async function mirrorOptions(s: AppServices): Promise<Pick<FetchOptions, 'mirrors' | 'registryMirrors' | 'proxy'>> {
+  const st = await s.settings.raw();
+  const mirrors: Record<string, string> = {};
+  const registryMirrors: Record<string, string> = {};
+  for (const m of st.mirrors) {
+    if (/^https?:\/\//.test(m.upstream)) mirrors[m.upstream] = m.mirror;
+    else registryMirrors[m.upstream] = m.mirror;
+  }
+  const proxy = Object.fromEntries(Object.entries(st.proxy).filter(([, v]) => !!v));
+  return {
+    ...(Object.keys(mirrors).length ? { mirrors } : {}),
+    ...(Object.keys(registryMirrors).length ? { registryMirrors } : {}),
+    ...(Object.keys(proxy).length ? { proxy } : {}),
+  };
+}
+
+interface Loaded {
+  data: KubesprayData;
+  inventoryVars?: Awaited<ReturnType<typeof readInventory>>['vars'];
+}
+
+export function connectedHandlers(
+  s: AppServices,
+): Pick<
+  Handlers,
+  | 'plan.kubesprayVersions'
+  | 'plan.kubeVersions'
+  | 'plan.compute'
+  | 'fetch.start'
+  | 'fetch.pause'
+  | 'fetch.resume'
+  | 'fetch.retryFailed'
+  | 'drives.list'
+  | 'export.start'
+> {
+  const dataCache = new Map<string, Promise<KubesprayData>>();
+  const fetchPlans = new Map<string, CorePlan>();
+
+  const loadRelease = (tag: string): Promise<KubesprayData> => {
+    let p = dataCache.get(`tag:${tag}`);
+    if (!p) {
+      p = (async () => {
+        const net = await mirrorOptions(s);
+        return loadKubespray(
+          { tag },
+          {
+            env: s.env,
+            fetchTarball: async (t, url) =>
+              (await fetchKubesprayTarball(new HttpClient({ proxy: net.proxy }), t, url, { env: s.env, mirrors: net.mirrors })).file,
+          },
+        );
+      })();
+      // A failed load (no network) must not stick: the next try may have a mirror.
+      p.catch(() => dataCache.delete(`tag:${tag}`));
+      dataCache.set(`tag:${tag}`, p);
+    }
+    return p;
+  };
+
+  const load = async (k: ClusterChoices['kubespray']): Promise<Loaded> => {
+    if (k.source === 'release') {
+      if (!k.version) throw new FerryError('USAGE', 'Choose a Kubespray version first.');
+      return { data: await loadRelease(k.version) };
+    }
+    if (k.source === 'folder') {
+      const dir = s.picks.resolve(k.token, 'kubespray');
+      return { data: await loadKubespray({ dir }) };
+    }
+    const inv = s.picks.resolve(k.token, 'inventory');
+    if (!k.version) throw new FerryError('USAGE', 'Choose the Kubespray version this inventory is for.');
+    return { data: await loadRelease(k.version), inventoryVars: (await readInventory(inv)).vars };
+  };
+
+  const corePlan = async (c: ClusterChoices): Promise<CorePlan> => {
+    const { data, inventoryVars } = await load(c.kubespray);
+    const vars: Record<string, unknown> = choicesToVars(c);
+    if (c.kubeVersion) vars.kube_version = c.kubeVersion;
+    return computePlan(data, {
+      arches: c.arches,
+      vars,
+      ...(inventoryVars ? { inventoryVars } : {}),
+      extraImages: c.extraImages,
+      extraFiles: c.extraFiles.map((f) => ({ url: f.url, sha256: f.sha256.replace(/^sha256:/, '') })),
+    });
+  };
+
+  const listDrives = async (): Promise<Drive[]> => (await s.drives.list()).map(driveView);
+
+  const startFetch = async (plan: CorePlan): Promise<{ jobId: string }> => {
+    const running = s.jobs.list().find((j) => j.kind === 'fetch' && j.state === 'running');
+    if (running) throw new FerryError('USAGE', 'A download is already running.', { hint: 'Pause or cancel it first.' });
+    const net = await mirrorOptions(s);
+    const out = workingBundleDir(s.env);
+    const fetchPlan = parsePlan(plan, 'the plan');
+    const job = s.jobs.start('fetch', (ctx: JobContext) => fetchBundle(fetchPlan, { out, env: s.env, ...net }, ctx));
+    fetchPlans.set(job.id, plan);
+    return { jobId: job.id };
+  };
+
+  const again = async (jobId: string): Promise<{ jobId: string }> => {
+    const old = jobOrThrow(s, jobId);
+    const plan = fetchPlans.get(old.id);
+    if (!plan || old.kind !== 'fetch') throw new FerryError('NOT_FOUND', `Job ${jobId} is not a download of this session.`);
+    if (old.state === 'running') throw new FerryError('USAGE', 'That download is still running.');
+    return startFetch(plan);
+  };
+
+  return {
+    'plan.kubesprayVersions': () =>
+      KNOWN_RELEASES.map((version, i) => ({ version, newest: i === 0, cached: existsSync(cachedTarballPath(version, { env: s.env })) })),
+    'plan.kubeVersions': async ({ kubespray }) => {
+      const { data } = await load(kubespray);
+      return { versions: supportedKubeVersions(data), kubesprayVersion: data.tag };
+    },
+    'plan.compute': async (choices) => planView(await corePlan(choices)),
+    'fetch.start': async ({ choices }) => startFetch(await corePlan(choices)),
+    'fetch.pause': ({ jobId }) => {
+      const job = jobOrThrow(s, jobId);
+      if (job.kind !== 'fetch' || job.state !== 'running') return { paused: false };
+      // Finished downloads and partial files stay in the working bundle; resume continues them.
+      job.cancel();
+      return { paused: true };
+    },
+    'fetch.resume': ({ jobId }) => again(jobId),
+    'fetch.retryFailed': ({ jobId }) => again(jobId),
+    'drives.list': () => listDrives(),
+    'export.start': async ({ target }) => {
+      const src = workingBundleDir(s.env);
+      await openBundle(src).catch((err) => {
+        throw new FerryError('NOT_FOUND', 'There is no finished bundle to export yet.', { hint: 'Finish the download step first.', cause: err });
+      });
+      let to: string;
+      if (target.kind === 'drive') {
+        const drive = (await s.drives.list()).find((d) => d.id === target.driveId);
+        if (!drive) throw new FerryError('MEDIA_REMOVED', 'That drive is no longer connected.', { hint: 'Insert it again, then refresh the list.' });
+        to = path.join(drive.mountPoint, 'ferry');
+      } else if (target.kind === 'folder') {
+        to = s.picks.resolve(target.token, 'export');
+      } else {
+        throw new FerryError('UNSUPPORTED', 'Exporting as an archive is not in this build yet.', { hint: 'Export to a drive or a folder.' });
+      }
+      const job = s.jobs.start('export', async (ctx): Promise<ExportSummary> => {
+        const r = await exportBundle(src, { to, job: ctx, drives: s.drives, keyStore: s.keyStore });
+        const out = await openBundle(r.to);
+        const sig = await checkSignature(out.manifestBytes, out.signatureBytes, await s.keyStore.list());
+        return {
+          fingerprint: 'fingerprint' in sig && sig.fingerprint ? sig.fingerprint : null,
+          signature: r.signature,
+          bundleId: r.bundleId,
+          files: r.files,
+          bytesWritten: r.bytesWritten,
+          bytesReused: r.bytesReused,
+          seconds: r.seconds,
+          label: r.to,
+        };
+      });
+      return { jobId: job.id };
+    },
+  };
+}
+
+const FAT = new Set(['vfat', 'fat32', 'fat', 'msdos', 'fat16']);
+
+export function driveView(d: CoreDrive): Drive {
+  const warnings: string[] = [];
+  if (FAT.has(d.fsType)) warnings.push('FAT32: files over 4 GiB are split into parts; exFAT or NTFS avoids that.');
+  if (d.system) warnings.push('This drive holds the system or your home folder.');
+  if (!d.removable) warnings.push('Not a removable drive.');
+  return { id: d.id, label: d.label, mount: d.mountPoint, fsType: d.fsType || 'unknown', size: d.size, free: d.free, removable: d.removable, warnings };
+}
+
+/** Group name for the room picture: the component a download key belongs to (calico_node → calico). */
+export function groupName(key: string): string {
+  return key.split(/[_-]/)[0] || key;
+}
+
+export function planView(p: CorePlan): Plan {
+  const files = p.files.filter((f) => f.enabled !== false);
+  const images = p.images.filter((i) => i.enabled !== false);
+  const groups = new Map<string, { name: string; kind: 'file' | 'image' | 'kubespray'; count: number; bytes: number | null }>();
+  const add = (name: string, kind: 'file' | 'image' | 'kubespray') => {
+    const k = `${kind}:${name}`;
+    const g = groups.get(k) ?? { name, kind, count: 0, bytes: null };
+    g.count++;
+    groups.set(k, g);
+  };
+  for (const f of files) add(f.extra ? 'extra files' : groupName(f.key), 'file');
+  for (const i of images) add(i.extra ? 'extra images' : groupName(i.key), 'image');
+  if (p.kubesprayTarball) add('kubespray', 'kubespray');
+  const warnings: string[] = [];
+  const noSum = files.filter((f) => !f.checksum);
+  if (noSum.length) warnings.push(`${noSum.length} file(s) have no published checksum: ${noSum.slice(0, 3).map((f) => f.key).join(', ')}`);
+  return {
+    kubesprayVersion: p.kubespray,
+    kubeVersion: p.kubeVersion,
+    arches: p.arches,
+    counts: { files: files.length, images: images.length, total: files.length + images.length + (p.kubesprayTarball ? 1 : 0) },
+    bytes: null,
+    groups: [...groups.values()],
+    warnings,
+  };
+}

@@ -1,0 +1,166 @@
+import path from 'node:path';
+import { configDir } from '../../core/config/dirs.js';
+import { FerryError } from '../../core/errors/index.js';
+import { writeFileAtomic } from '../../core/fs/atomic.js';
+// importFolder, not importBundle: core/import/index.ts names archive.js, which has not landed, and the bundler needs every import to resolve.
+import { importFolder } from '../../core/import/folder.js';
+import type { BundleSource } from '../../core/bundle/source.js';
+import { OfflineServer } from '../../core/serve/server.js';
+import { openVerifiedBundle } from '../../core/serve/verified-source.js';
+import { ensureServerCert, type TlsMaterial } from '../../core/tls/ca.js';
+import { bundleUpstreams, bundleVars, type NamingStyle } from '../../core/vars/index.js';
+import type { Handlers } from '../dispatcher.js';
+import type { AppServices } from '../services.js';
+import { jobOrThrow } from './jobs.js';
+import { listInterfaces } from './serve.js';
+
+/**
+ * The offline side after verification: import into the store, serve files and images straight
+ * from the verified bundle, and generate the Kubespray variables that point at this machine.
+ */
+
+interface Serving {
+  server: OfflineServer;
+  source: BundleSource;
+  tls?: TlsMaterial;
+  vars: Map<NamingStyle, { offlineYml: string; containerdConfig: string; nextCommand: string }>;
+}
+
+const CA_ON_NODE = '/usr/local/share/ca-certificates/ferry-ca.crt';
+
+/** containerd hosts.toml files (one per upstream registry) sending pulls to Ferry's registry. */
+export function containerdHosts(registryUrl: string, upstreams: string[], tls: boolean): string {
+  const host = registryUrl.replace(/\/+$/, '');
+  return upstreams
+    .map((u) =>
+      [
+        `# /etc/containerd/certs.d/${u === 'docker.io' ? 'docker.io' : u}/hosts.toml`,
+        `server = "https://${u === 'docker.io' ? 'registry-1.docker.io' : u}"`,
+        '',
+        `[host."${host}"]`,
+        '  capabilities = ["pull", "resolve"]',
+        ...(tls ? [`  ca = "${CA_ON_NODE}"`] : []),
+        '',
+      ].join('\n'),
+    )
+    .join('\n');
+}
+
+export function offlineHandlers(
+  s: AppServices,
+): Pick<Handlers, 'import.start' | 'serve.start' | 'serve.stop' | 'serve.status' | 'vars.generate' | 'vars.save'> {
+  const serving = new Map<string, Serving>();
+
+  const runningServe = (): { id: string; v: Serving } | undefined => {
+    for (const [id, v] of serving) if (s.jobs.get(id)?.state === 'running') return { id, v };
+    return undefined;
+  };
+
+  const varsFor = async (jobId: string, style: NamingStyle) => {
+    const job = jobOrThrow(s, jobId);
+    const sv = serving.get(jobId);
+    if (job.kind !== 'serve' || !sv || job.state !== 'running') {
+      throw new FerryError('USAGE', 'The services are not running.', { hint: 'Start them first: the variables name their addresses.' });
+    }
+    const cached = sv.vars.get(style);
+    if (cached) return cached;
+    const { generated } = await bundleVars({
+      source: sv.source,
+      filesUrl: sv.server.filesUrl,
+      registry: sv.server.registryHost,
+      registryTls: !!sv.tls,
+      style,
+      ...(sv.tls?.ca ? { caPem: sv.tls.ca, caPathOnNode: CA_ON_NODE } : {}),
+      madeBy: 'Ferry app',
+    });
+    const ups = [...new Set([...bundleUpstreams(sv.source)])].sort();
+    const out = {
+      offlineYml: generated.yaml,
+      containerdConfig: containerdHosts(sv.server.registryUrl, ups.length ? ups : ['registry.k8s.io'], !!sv.tls),
+      nextCommand: 'cp offline.yml inventory/mycluster/group_vars/all/offline.yml\nansible-playbook -i inventory/mycluster/hosts.yaml -b cluster.yml',
+    };
+    sv.vars.set(style, out);
+    return out;
+  };
+
+  return {
+    'import.start': async ({ bundle, allowUntrusted, allowUnsigned }) => {
+      const dir = s.picks.resolve(bundle.token, 'bundle');
+      const store = await s.settings.storeDir();
+      const job = s.jobs.start('import', (ctx) => importFolder(dir, { store, allowUntrusted, allowUnsigned, keyStore: s.keyStore, job: ctx }));
+      return { jobId: job.id };
+    },
+    'serve.start': async (o) => {
+      if (runningServe()) throw new FerryError('USAGE', 'The services are already running.', { hint: 'Stop them first to change address or ports.' });
+      if (!listInterfaces().some((i) => i.address === o.address) && o.address !== '0.0.0.0') {
+        throw new FerryError('USAGE', `${o.address} is not an address of this machine.`, { hint: 'Pick one from the list.' });
+      }
+      const dir = s.picks.resolve(o.bundle.token, 'bundle');
+      let id = '';
+      const job = s.jobs.start('serve', async (ctx) => {
+        ctx.progress.setPhase('verifying');
+        const v = await openVerifiedBundle(dir, {
+          allowUntrusted: o.allowUntrusted,
+          allowUnsigned: o.allowUnsigned,
+          keyStore: s.keyStore,
+          signal: ctx.signal,
+          progress: ctx.progress,
+          onProgress: () => ctx.report(),
+        });
+        const tls = o.tls ? await ensureServerCert(path.join(configDir(s.env), 'tls'), [o.address, 'localhost', '127.0.0.1']) : undefined;
+        const server = await OfflineServer.start({
+          sources: [v.source],
+          listen: o.address,
+          filesPort: o.filesPort,
+          registryPort: o.registryPort,
+          advertise: o.address,
+          ...(tls ? { tls } : {}),
+        });
+        serving.set(id, { server, source: v.source, ...(tls ? { tls } : {}), vars: new Map() });
+        ctx.progress.setPhase('serving');
+        ctx.report();
+        await new Promise<void>((resolve) => {
+          if (ctx.signal.aborted) resolve();
+          ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        await server.stop();
+        const end = server.status();
+        // Stopping is how serving ends, so it is a success, not a cancellation.
+        return { requests: end.files.requests + end.registry.requests, bytesServed: end.files.bytes + end.registry.bytes };
+      });
+      id = job.id;
+      return { jobId: job.id };
+    },
+    'serve.stop': ({ jobId }) => {
+      const job = jobOrThrow(s, jobId);
+      if (job.kind !== 'serve' || job.state !== 'running') return { stopped: false };
+      job.cancel();
+      return { stopped: true };
+    },
+    'serve.status': () => {
+      const r = runningServe();
+      const st = r?.v.server.status();
+      if (!r || !st) return { running: false, requests: 0, bytesServed: 0, recentClients: [] };
+      return {
+        running: st.running,
+        jobId: r.id,
+        filesUrl: st.files.url,
+        registryUrl: st.registry.url,
+        requests: st.files.requests + st.registry.requests,
+        bytesServed: st.files.bytes + st.registry.bytes,
+        recentClients: st.clients.slice(0, 10).map((c) => ({ address: c.address, lastSeen: c.lastSeen, requests: c.requests })),
+      };
+    },
+    'vars.generate': async ({ jobId, style }) => ({ style, ...(await varsFor(jobId, style)) }),
+    'vars.save': async ({ jobId, style, which }) => {
+      const v = await varsFor(jobId, style);
+      const target = await s.dialogs.saveFile({
+        title: which === 'offlineYml' ? 'Save offline.yml' : 'Save the containerd configuration',
+        defaultName: which === 'offlineYml' ? 'offline.yml' : 'containerd-hosts.toml',
+      });
+      if (!target) return { saved: null };
+      await writeFileAtomic(target, which === 'offlineYml' ? v.offlineYml : v.containerdConfig);
+      return { saved: target };
+    },
+  };
+}
