@@ -24,6 +24,8 @@ export interface DownloadRequest {
   dest: string;
   /** Published sha256 (hex). A mismatch is never accepted. */
   expectSha256?: string;
+  /** Published sha512 (hex; Kubespray uses it for gVisor). Checked as well as sha256 is computed. */
+  expectSha512?: string;
   expectSize?: number;
   /** What errors name: the original URL, or image ref and digest. */
   label: string;
@@ -79,8 +81,8 @@ async function partialSize(dest: string): Promise<number> {
   }
 }
 
-async function hashExisting(dest: string, hash: Hash, signal?: AbortSignal): Promise<void> {
-  for await (const chunk of createReadStream(dest, { highWaterMark: WRITE_BUFFER, signal })) hash.update(chunk as Buffer);
+async function hashExisting(dest: string, hashes: Hash[], signal?: AbortSignal): Promise<void> {
+  for await (const chunk of createReadStream(dest, { highWaterMark: WRITE_BUFFER, signal })) for (const h of hashes) h.update(chunk as Buffer);
 }
 
 function header(res: HttpResponse, name: string): string | undefined {
@@ -115,11 +117,13 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
     }
     firstResume ??= offset;
     const hash = createHash('sha256');
-    if (offset > 0) await hashExisting(req.dest, hash, req.signal);
+    const hash512 = req.expectSha512 ? createHash('sha512') : undefined;
+    if (offset > 0) await hashExisting(req.dest, hash512 ? [hash, hash512] : [hash], req.signal);
     // A crash between the last byte and the commit leaves a complete partial: no request needed.
     if (req.expectSize !== undefined && offset === req.expectSize && offset > 0) {
       const sha = hash.digest('hex');
-      if (!req.expectSha256 || sha === req.expectSha256) return { sha256: sha, size: offset, resumedFrom: offset, attempts };
+      const ok512 = !hash512 || hash512.digest('hex') === req.expectSha512;
+      if ((!req.expectSha256 || sha === req.expectSha256) && ok512) return { sha256: sha, size: offset, resumedFrom: offset, attempts };
       await discardPartial(req.dest);
       continue;
     }
@@ -179,6 +183,7 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
         await fs.writeFile(sidecarPath(req.dest), JSON.stringify(sc));
       }
       const h = appendAt === 0 ? createHash('sha256') : hash;
+      const h512 = hash512 ? (appendAt === 0 ? createHash('sha512') : hash512) : undefined;
       const len = header(res, 'content-length');
       const remaining = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
       req.onSize?.(remaining === undefined ? undefined : appendAt + remaining, appendAt);
@@ -192,6 +197,7 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
         for await (const chunk of res.body) {
           const b = chunk as Buffer;
           h.update(b);
+          h512?.update(b);
           got += b.length;
           req.onBytes?.(b.length);
           if (!out.write(b)) await once(out, 'drain');
@@ -207,14 +213,15 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
         throw Object.assign(new Error(`response ended after ${got} of ${remaining} bytes`), { code: 'UND_ERR_SOCKET' });
       }
       const sha = h.digest('hex');
-      if (req.expectSha256 && sha !== req.expectSha256) {
+      const sha512 = h512?.digest('hex');
+      if ((req.expectSha256 && sha !== req.expectSha256) || (req.expectSha512 && sha512 !== req.expectSha512)) {
         await discardPartial(req.dest);
         if (appendAt > 0 && !restartedAfterMismatch) {
           // The old bytes may be from another version of the file: one clean try from zero.
           restartedAfterMismatch = true;
           continue;
         }
-        throw checksumError(req, sha, size);
+        throw checksumError(req, req.expectSha512 && sha512 !== req.expectSha512 ? `sha512:${sha512}` : `sha256:${sha}`, size);
       }
       return { sha256: sha, size, resumedFrom: firstResume, attempts };
     } catch (err) {
@@ -236,12 +243,13 @@ function withLabel(err: unknown, label: string): unknown {
 
 function checksumError(req: DownloadRequest, actual: string, size: number): FerryError {
   const mirrored = req.label !== req.url ? ` (downloaded from ${redactUrl(req.url)})` : '';
+  const expected = actual.startsWith('sha512:') ? `sha512:${req.expectSha512}` : `sha256:${req.expectSha256}`;
   return new FerryError(
     'CHECKSUM',
-    `${req.label}${mirrored} does not match its published checksum: expected sha256:${req.expectSha256}, got sha256:${actual} (${size} bytes). The file was discarded.`,
+    `${req.label}${mirrored} does not match its published checksum: expected ${expected}, got ${actual} (${size} bytes). The file was discarded.`,
     {
       artifact: req.label,
-      details: { url: req.label, source: redactUrl(req.url), expected: `sha256:${req.expectSha256}`, actual: `sha256:${actual}`, size },
+      details: { url: req.label, source: redactUrl(req.url), expected, actual, size },
       hint:
         req.checksumHint ??
         'The server (or a mirror or proxy on the way) sent different bytes. Check the mirror settings and run the fetch again; if it persists, the published checksum or the upstream file is wrong — report it, do not override it.',

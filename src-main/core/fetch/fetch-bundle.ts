@@ -103,6 +103,12 @@ export function wantedArtifacts(plan: Plan, extraFiles: ExtraFile[] = []): Want[
   }
   for (const f of plan.files) {
     if (f.enabled === false || seen.has(f.url)) continue;
+    if (!f.checksum) {
+      throw new FerryError('CHECKSUM', `${f.key} (${f.url}) has no published checksum; Ferry does not carry unverified files.`, {
+        artifact: f.url,
+        hint: 'Pick a version Kubespray has a checksum for, or add the file as an extra file with its sha256 in the profile.',
+      });
+    }
     seen.add(f.url);
     out.push({ kind: 'file', id: `file:${f.url}`, key: f.key, url: f.url, ...(f.arch ? { arch: f.arch } : {}), checksum: f.checksum, path: filePath(f.path, f.url), name: `${f.key}${f.arch ? ` (${f.arch})` : ''} ${f.url}` });
   }
@@ -138,10 +144,18 @@ export function planBytes(plan: Plan): Buffer {
 /** Does the bundle hold this artifact as the plan wants it? */
 function matches(a: Artifact | undefined, w: Want): boolean {
   if (!a || a.kind !== w.kind) return false;
-  if (a.kind === 'file' && w.kind === 'file') return a.url === w.url && a.checksum === w.checksum && a.paths.length === 1 && a.paths[0] === w.path;
+  if (a.kind === 'file' && w.kind === 'file') return a.url === w.url && a.checksum === recordedChecksum(w.checksum) && a.paths.length === 1 && a.paths[0] === w.path;
   if (a.kind === 'image' && w.kind === 'image') return a.ref === w.ref && samePlatforms(a.platforms, w.platforms) && a.platforms.length === w.platforms.length;
   if (a.kind === 'kubespray' && w.kind === 'kubespray') return a.version === w.version && a.url === w.url;
   return false;
+}
+
+/**
+ * The manifest's artifact schema records sha256 checksums; a sha512-published file (gVisor) is
+ * verified against its sha512 while downloading, and its bundle entry carries the sha256.
+ */
+function recordedChecksum(c: string): string | undefined {
+  return c.startsWith('sha256:') ? c.toLowerCase() : undefined;
 }
 
 /** A single-platform image records the platform of its config ('linux/arm64/v8' for 'linux/arm64'). */
@@ -320,7 +334,8 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
             const r = await downloadToFile(client, {
               url: mirrorUrl(w.url, opts.mirrors),
               dest: tmp,
-              ...(w.kind === 'file' ? { expectSha256: w.checksum.slice('sha256:'.length) } : {}),
+              ...(w.kind === 'file' && w.checksum.startsWith('sha256:') ? { expectSha256: w.checksum.slice(7).toLowerCase() } : {}),
+              ...(w.kind === 'file' && w.checksum.startsWith('sha512:') ? { expectSha512: w.checksum.slice(7).toLowerCase() } : {}),
               label: w.url,
               checksumHint:
                 w.kind === 'file' && w.key === 'extra'
@@ -336,7 +351,15 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
         });
         const a: Artifact =
           w.kind === 'file'
-            ? { id: w.id, kind: 'file', key: w.key, url: w.url, ...(w.arch ? { arch: w.arch } : {}), checksum: w.checksum, paths: [w.path] }
+            ? {
+                id: w.id,
+                kind: 'file',
+                key: w.key,
+                url: w.url,
+                ...(w.arch ? { arch: w.arch } : {}),
+                ...(recordedChecksum(w.checksum) ? { checksum: recordedChecksum(w.checksum) } : {}),
+                paths: [w.path],
+              }
             : { id: w.id, kind: 'kubespray', version: w.version, url: w.url, paths: [w.path] };
         await writer.addArtifact(a);
       } else {

@@ -8,14 +8,15 @@ import { FerryError } from '../errors/index.js';
  * and from a bundle's plan.json, and both are boundaries.
  */
 
-const sha256Checksum = z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be 'sha256:' and 64 lowercase hex characters");
+/** sha256 normally; Kubespray publishes sha512 for gVisor; '' only on disabled entries. */
+const checksum = z.string().regex(/^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})?$/, "must be 'sha256:<64 hex>' or 'sha512:<128 hex>'");
 
 export const PlanFileSchema = z
   .object({
     key: z.string(),
     arch: z.string().optional(),
     url: z.string().url(),
-    checksum: sha256Checksum,
+    checksum,
     /** files/<host>/<path>, the files_repo layout. */
     path: z.string(),
     enabled: z.boolean().default(true),
