@@ -126,6 +126,8 @@ export interface BundleSpec {
   files?: Array<{ url: string; content: Buffer; key?: string; arch?: string }>;
   kubespray?: { version: string; tarball?: Buffer; arches?: string[] };
   signer?: ManifestSigner;
+  /** plan.json (what fetch records), filed under the meta:plan artifact. */
+  plan?: unknown;
 }
 
 /** Write a finished bundle folder holding the given images and files. */
@@ -161,6 +163,10 @@ export async function writeTestBundle(dir: string, spec: BundleSpec): Promise<Ma
     const rel = `kubespray/kubespray-${spec.kubespray.version}.tar.gz`;
     await w.addBytes(rel, spec.kubespray.tarball);
     await w.addArtifact({ id: `kubespray:${spec.kubespray.version}`, kind: 'kubespray', version: spec.kubespray.version, paths: [rel] });
+  }
+  if (spec.plan !== undefined) {
+    await w.addBytes('plan.json', JSON.stringify(spec.plan, null, 2));
+    await w.addArtifact({ id: 'meta:plan', kind: 'meta', name: 'Plan', paths: ['plan.json'] });
   }
   return w.finalize({ signer: spec.signer });
 }

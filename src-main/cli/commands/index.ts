@@ -4,7 +4,6 @@ import { verify } from './verify.js';
 import { serve } from './serve.js';
 import { vars } from './vars.js';
 import { plan } from './plan.js';
-import { fetch } from './fetch.js';
 
 /** Every CLI command, in the order `ferry --help` lists them. Each feature adds its own line. */
-export const commands: Command[] = [verify, ...keysCommands, serve, vars, plan, fetch];
+export const commands: Command[] = [verify, ...keysCommands, serve, vars, plan];
