@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -126,7 +127,8 @@ export function profileFromYaml(text: string, filename = 'ferry.yaml', baseDir?:
 }
 
 function resolvePaths(p: Profile, dir: string): void {
-  const abs = (x: string) => path.resolve(dir, x);
+  const abs = (x: string) =>
+    x === '~' || x.startsWith('~/') ? path.join(os.homedir(), x.slice(1)) : path.resolve(dir, x);
   if (p.kubespray && typeof p.kubespray === 'object') {
     if ('dir' in p.kubespray) p.kubespray = { dir: abs(p.kubespray.dir) };
     else p.kubespray = { tarball: abs(p.kubespray.tarball) };
