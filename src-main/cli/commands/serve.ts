@@ -7,6 +7,7 @@ import type { BundleSource } from '../../core/bundle/source.js';
 import { openVerifiedBundle } from '../../core/serve/verified-source.js';
 import { DEFAULT_FILES_PORT, DEFAULT_REGISTRY_PORT, OfflineServer, defaultAdvertiseAddress, type RequestLog } from '../../core/serve/server.js';
 import { ensureServerCert, loadUserCert, type TlsMaterial } from '../../core/tls/ca.js';
+import { bundleVars, generateVars } from '../../core/vars/index.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
 import { signatureOptions } from './verify.js';
@@ -102,19 +103,13 @@ export const serve: Command = {
     };
     const server = await OfflineServer.start({ sources, listen, filesPort, registryPort, tls, advertise, onRequest });
     const st = server.status();
-    const vars = {
-      files_repo: server.filesUrl,
-      registry_host: server.registryHost,
-      kube_image_repo: '{{ registry_host }}',
-      gcr_image_repo: '{{ registry_host }}',
-      docker_image_repo: '{{ registry_host }}',
-      quay_image_repo: '{{ registry_host }}',
-      github_image_repo: '{{ registry_host }}',
-      github_url: '{{ files_repo }}/github.com',
-      dl_k8s_io_url: '{{ files_repo }}/dl.k8s.io',
-      storage_googleapis_url: '{{ files_repo }}/storage.googleapis.com',
-      get_helm_url: '{{ files_repo }}/get.helm.sh',
-    };
+    // The variables for the bundle's own Kubespray version; without its tarball, just the addresses.
+    const varsInput = { filesUrl: server.filesUrl, registry: server.registryHost, registryTls: !!tls, style: 'kubespray' as const, madeBy: 'ferry serve', ...(tls?.ca ? { caPem: tls.ca } : {}) };
+    const vars = await bundleVars({ source: sources[0], ...varsInput }).then(
+      (r) => r.generated.variables,
+      () => generateVars({ ...varsInput, kubesprayVersion: 'unknown', defaults: new Map(), upstreams: [] }).variables,
+    );
+    delete vars.ferry_ca_certificate;
     if (ctx.json) {
       printJsonLine(ctx, { event: 'ready', filesUrl: server.filesUrl, registryUrl: server.registryUrl, caFile: tls?.caFile, status: st, variables: vars });
     } else {
@@ -125,7 +120,7 @@ export const serve: Command = {
       for (const s of st.skipped) println(ctx, `Not served: ${s.ref}: ${s.reason}`);
       println(ctx, '');
       println(ctx, 'Kubespray variables (run `ferry vars` for the complete offline.yml):');
-      for (const [k, v] of Object.entries(vars)) println(ctx, `  ${k}: "${v}"`);
+      for (const [k, v] of Object.entries(vars)) println(ctx, `  ${k}: "${String(v)}"`);
       println(ctx, '');
       println(ctx, 'Serving. Press Ctrl-C to stop.');
     }

@@ -40,6 +40,7 @@ export const vars: Command = {
     kubespray: { type: 'string', valueName: 'DIR|TARBALL', description: 'Kubespray to read variables from (default: the tarball in the bundle).' },
     output: { type: 'string', short: 'o', valueName: 'FILE', description: 'Write offline.yml here (default: print it).' },
     'skip-check': { type: 'boolean', description: 'Do not render and probe the plan with the variables.' },
+    'allow-damaged': { type: 'boolean', description: 'Use the intact part of a damaged bundle (the check then reports what is left out).' },
     ...signatureOptions,
   },
   async run(ctx) {

@@ -119,3 +119,45 @@ describe('the vars check fails when it should', () => {
     }
   });
 });
+
+describe('ferry vars (CLI)', () => {
+  it('writes offline.yml atomically, reports the check in JSON, and exits 1 when a needed file is not served', async () => {
+    const { runCli } = await import('../../../src-main/cli/main.js');
+    const { PassThrough } = await import('node:stream');
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-vars-cli-'));
+    try {
+      const dir = path.join(tmp, 'bundle');
+      const plan = await writePlanBundle(dir, 'v2.31.0', {});
+      const out = new PassThrough();
+      let text = '';
+      out.on('data', (c) => (text += c));
+      const env = { ...process.env, FERRY_CONFIG_DIR: path.join(tmp, 'cfg') };
+      const file = path.join(tmp, 'offline.yml');
+      const args = ['vars', '--json', '--bundle', dir, '--allow-unsigned', '--hostname', '10.0.0.5', '--style', 'mirror', '-o', file];
+      expect(await runCli(args, { stdout: out, stderr: new PassThrough(), env, signal: new AbortController().signal })).toBe(0);
+      const report = JSON.parse(text);
+      expect(report.ok).toBe(true);
+      expect(report.check.files).toBe(plan.files.filter((f) => f.enabled).length);
+      const yml = parseYaml(await fs.readFile(file, 'utf8')) as Record<string, any>;
+      expect(yml.files_repo).toBe('http://10.0.0.5:8080');
+      expect(yml.kube_image_repo).toBeUndefined();
+      const quay = yml.containerd_registries_mirrors.find((m: { prefix: string }) => m.prefix === 'quay.io');
+      expect(quay.mirrors[0]).toMatchObject({ host: 'http://10.0.0.5:5000', capabilities: ['pull', 'resolve'] });
+      expect((await fs.readdir(tmp)).filter((n) => n.includes('.tmp'))).toEqual([]);
+
+      // Damage one planned file: served without it (--allow-damaged), the check must fail.
+      const victim = plan.files.find((f) => f.enabled)!;
+      await fs.appendFile(path.join(dir, ...victim.path.split('/')), 'x');
+      text = '';
+      const err = new PassThrough();
+      let errText = '';
+      err.on('data', (c) => (errText += c));
+      const code = await runCli(['vars', '--bundle', dir, '--allow-unsigned', '--allow-damaged', '--hostname', '10.0.0.5'], { stdout: out, stderr: err, env, signal: new AbortController().signal });
+      expect(code).toBe(1);
+      expect(errText).toContain('CHECK FAILED');
+      expect(errText).toContain(victim.url.replace('https://', '').split('/').slice(1).join('/'));
+    } finally {
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
+  });
+});
