@@ -143,11 +143,18 @@ export function bundlePathForUrl(url: string): string {
   if (u.protocol !== 'https:' && u.protocol !== 'http:') {
     throw new FerryError('CONFIG', `'${url}' is not an http(s) URL.`, { artifact: url });
   }
-  const segs = u.pathname
-    .split('/')
-    .filter(Boolean)
-    .map((s) => decodeURIComponent(s));
-  if (!segs.length || segs.some((s) => s === '..' || s === '.' || s.includes('\\') || s.includes('\0'))) {
+  let segs: string[];
+  try {
+    segs = u.pathname
+      .split('/')
+      .filter(Boolean)
+      .map((s) => decodeURIComponent(s));
+  } catch {
+    segs = [];
+  }
+  // Decoded segments must stay single path components: %2F or %5C would smuggle in separators.
+  const bad = (s: string) => s === '..' || s === '.' || /[/\\\0]/.test(s);
+  if (!segs.length || segs.some(bad)) {
     throw new FerryError('HOSTILE', `URL path of '${url}' cannot be stored in a bundle.`, { artifact: url });
   }
   return ['files', u.host, ...segs].join('/');

@@ -6,7 +6,7 @@ import { EvalError, UnsupportedError } from './values.js';
  * matches before a final newline. The replacement is Python's template language (`\1`, `\g<n>`,
  * escapes), where `$` is literal — so it is expanded by hand rather than handed to String.replace.
  */
-export function translatePattern(pattern: string): string {
+export function translatePattern(pattern: string, multiline = false): string {
   let out = '';
   let inClass = false;
   for (let i = 0; i < pattern.length; i++) {
@@ -46,7 +46,8 @@ export function translatePattern(pattern: string): string {
     if (c === '(' && /^\(\?[aiLmsux]+\)/.test(pattern.slice(i))) {
       throw new UnsupportedError(`inline regex flags in '${pattern}'`);
     }
-    if (c === '$') {
+    if (c === '$' && !multiline) {
+      // Python's $ also matches right before a final newline; JavaScript's only at the very end.
       out += '(?=\\n?$)';
       continue;
     }
