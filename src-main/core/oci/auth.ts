@@ -107,10 +107,16 @@ export class CredentialStore {
     if (s?.username) {
       const password = s.password ?? (s.passwordEnv ? this.env[s.passwordEnv] : undefined);
       if (password === undefined) {
-        throw new FerryError('CONFIG', `The profile names a user for ${host} but no password.`, {
+        throw new FerryError(
+          'CONFIG',
+          s.passwordEnv
+            ? `The profile names user '${s.username}' for ${host}, but the environment variable ${s.passwordEnv} that holds the password is not set.`
+            : `The profile names user '${s.username}' for ${host} but no password.`,
+          {
           artifact: host,
-          hint: s.passwordEnv ? `Set the environment variable ${s.passwordEnv}.` : 'Add password or passwordEnv to registries.' + host,
-        });
+            hint: s.passwordEnv ? `Set the environment variable ${s.passwordEnv}.` : 'Add password or passwordEnv to registries.' + host,
+          },
+        );
       }
       return { username: s.username, password };
     }
