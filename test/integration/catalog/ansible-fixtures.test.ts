@@ -140,6 +140,14 @@ describe.each(fixtures.map((f) => [f.tag, f] as const))(
   },
 );
 
+describe('fixture coverage', () => {
+  it('has an Ansible rendering for every tag in the shared reference data (run render.sh after adding one)', () => {
+    const tags = fs.readdirSync(kubesprayDataDir).filter((t) => /^v\d/.test(t));
+    expect(fixtures.map((f) => f.tag).sort()).toEqual(tags.sort());
+    for (const f of fixtures) expect(f.configs.length).toBeGreaterThanOrEqual(20);
+  });
+});
+
 describe('several architectures in one plan', () => {
   it.each(fixtures.map((f) => [f.tag, f] as const))(
     '%s: amd64+arm64 is the union of both, images once with both platforms',
