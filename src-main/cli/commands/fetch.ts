@@ -4,7 +4,12 @@ import { HttpClient } from '../../core/download/http-client.js';
 import { parseMirrorArgs } from '../../core/download/mirrors.js';
 import { checkProxyUrl, mergeProxyConfig, proxyConfigFromEnv } from '../../core/download/proxy.js';
 import { fetchKubesprayTarball } from '../../core/fetch/tarball.js';
-import { startFetchJob, DEFAULT_CONCURRENCY, type FetchOptions, type FetchResult } from '../../core/fetch/fetch-bundle.js';
+import {
+  startFetchJob,
+  DEFAULT_CONCURRENCY,
+  type FetchOptions,
+  type FetchResult,
+} from '../../core/fetch/fetch-bundle.js';
 import { parsePlan, readPlanFile, type Plan } from '../../core/fetch/plan.js';
 import { formatBytes } from '../../core/jobs/progress.js';
 import { loadProfile } from '../../core/profile/index.js';
@@ -15,14 +20,17 @@ function parseConcurrency(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 64) {
-    throw new FerryError('USAGE', `--concurrency '${v}' is not a whole number from 1 to 64.`, { hint: 'Example: --concurrency 8' });
+    throw new FerryError('USAGE', `--concurrency '${v}' is not a whole number from 1 to 64.`, {
+      hint: 'Example: --concurrency 8',
+    });
   }
   return n;
 }
 
 export const fetch: Command = {
   name: 'fetch',
-  summary: 'Download a plan into a verified, signed bundle (resumable, parallel, through proxies and mirrors)',
+  summary:
+    'Download a plan into a verified, signed bundle (resumable, parallel, through proxies and mirrors)',
   usage: '--out DIR [--kubespray TAG|DIR|TARBALL] [--profile FILE] | --plan FILE --out DIR',
   description:
     'Computes the plan as `ferry plan` does (or reads one with --plan), downloads every file and image,\n' +
@@ -30,24 +38,73 @@ export const fetch: Command = {
     'your key (ferry keys generate). Run it again after an interruption to resume; on a finished bundle it\n' +
     'does nothing; with a new plan it downloads only what is new.',
   options: {
-    out: { type: 'string', short: 'o', valueName: 'DIR', description: 'Bundle folder to write (created if missing).' },
-    kubespray: { type: 'string', valueName: 'TAG|DIR|TARBALL', description: 'Kubespray tag, source folder or release tarball.' },
+    out: {
+      type: 'string',
+      short: 'o',
+      valueName: 'DIR',
+      description: 'Bundle folder to write (created if missing).',
+    },
+    kubespray: {
+      type: 'string',
+      valueName: 'TAG|DIR|TARBALL',
+      description: 'Kubespray tag, source folder or release tarball.',
+    },
     profile: { type: 'string', valueName: 'FILE', description: 'Profile file (ferry.yaml).' },
     inventory: { type: 'string', valueName: 'DIR', description: 'Kubespray inventory folder.' },
-    set: { type: 'string', multiple: true, valueName: 'KEY=VALUE', description: 'Set an inventory variable (value parsed as YAML).' },
+    set: {
+      type: 'string',
+      multiple: true,
+      valueName: 'KEY=VALUE',
+      description: 'Set an inventory variable (value parsed as YAML).',
+    },
     'kube-version': { type: 'string', valueName: 'X.Y.Z', description: 'Kubernetes version.' },
-    arch: { type: 'string', multiple: true, valueName: 'ARCHES', description: 'Target architectures: amd64, arm64 or amd64,arm64.' },
-    plan: { type: 'string', valueName: 'FILE', description: "A plan from 'ferry plan --json' instead of computing one." },
-    concurrency: { type: 'string', valueName: 'N', description: `Downloads at once (default: the profile's, else ${DEFAULT_CONCURRENCY}).` },
-    mirror: { type: 'string', multiple: true, valueName: 'FROM=TO', description: 'Download FROM-prefixed URLs from the TO prefix instead.' },
-    'registry-mirror': { type: 'string', multiple: true, valueName: 'HOST=URL', description: 'Pull images of registry HOST through the mirror at URL.' },
-    'insecure-registry': { type: 'string', multiple: true, valueName: 'HOST', description: 'Allow plain HTTP or an unverified certificate for HOST.' },
-    proxy: { type: 'string', valueName: 'URL', description: 'HTTP(S) proxy for every download (overrides HTTPS_PROXY/HTTP_PROXY).' },
+    arch: {
+      type: 'string',
+      multiple: true,
+      valueName: 'ARCHES',
+      description: 'Target architectures: amd64, arm64 or amd64,arm64.',
+    },
+    plan: {
+      type: 'string',
+      valueName: 'FILE',
+      description: "A plan from 'ferry plan --json' instead of computing one.",
+    },
+    concurrency: {
+      type: 'string',
+      valueName: 'N',
+      description: `Downloads at once (default: the profile's, else ${DEFAULT_CONCURRENCY}).`,
+    },
+    mirror: {
+      type: 'string',
+      multiple: true,
+      valueName: 'FROM=TO',
+      description: 'Download FROM-prefixed URLs from the TO prefix instead.',
+    },
+    'registry-mirror': {
+      type: 'string',
+      multiple: true,
+      valueName: 'HOST=URL',
+      description: 'Pull images of registry HOST through the mirror at URL.',
+    },
+    'insecure-registry': {
+      type: 'string',
+      multiple: true,
+      valueName: 'HOST',
+      description: 'Allow plain HTTP or an unverified certificate for HOST.',
+    },
+    proxy: {
+      type: 'string',
+      valueName: 'URL',
+      description: 'HTTP(S) proxy for every download (overrides HTTPS_PROXY/HTTP_PROXY).',
+    },
   },
   async run(ctx: CommandContext): Promise<number> {
     const v = ctx.values;
     const out = str(v.out);
-    if (!out) throw new FerryError('USAGE', 'Where should the bundle go? --out DIR is required.', { hint: 'ferry fetch --profile ferry.yaml --out ./bundle' });
+    if (!out)
+      throw new FerryError('USAGE', 'Where should the bundle go? --out DIR is required.', {
+        hint: 'ferry fetch --profile ferry.yaml --out ./bundle',
+      });
     const profileFile = str(v.profile);
     const profile = profileFile ? await loadProfile(profileFile) : undefined;
     const proxyFlag = str(v.proxy);
@@ -59,7 +116,10 @@ export const fetch: Command = {
       ...(proxyFlag ? { http: proxyFlag, https: proxyFlag } : {}),
     };
     const mirrors = { ...(profile?.mirrors ?? {}), ...parseMirrorArgs(strs(v.mirror)) };
-    const registryMirrors = { ...(profile?.registryMirrors ?? {}), ...parseMirrorArgs(strs(v['registry-mirror']), '--registry-mirror') };
+    const registryMirrors = {
+      ...(profile?.registryMirrors ?? {}),
+      ...parseMirrorArgs(strs(v['registry-mirror']), '--registry-mirror'),
+    };
     const opts: FetchOptions = {
       out,
       concurrency: parseConcurrency(str(v.concurrency)) ?? profile?.concurrency ?? DEFAULT_CONCURRENCY,
@@ -77,10 +137,17 @@ export const fetch: Command = {
     const planFile = str(v.plan);
     if (planFile) {
       if (v.kubespray || v.inventory || strs(v.set).length || v['kube-version'] || strs(v.arch).length) {
-        throw new FerryError('USAGE', '--plan takes a finished plan; it cannot be combined with --kubespray, --inventory, --set, --kube-version or --arch.');
+        throw new FerryError(
+          'USAGE',
+          '--plan takes a finished plan; it cannot be combined with --kubespray, --inventory, --set, --kube-version or --arch.',
+        );
       }
       plan = await readPlanFile(planFile);
-      opts.extraFiles = (profile?.extraFiles ?? []).map((e) => ({ url: e.url, sha256: e.sha256.toLowerCase(), ...(e.path ? { path: e.path } : {}) }));
+      opts.extraFiles = (profile?.extraFiles ?? []).map((e) => ({
+        url: e.url,
+        sha256: e.sha256.toLowerCase(),
+        ...(e.path ? { path: e.path } : {}),
+      }));
     } else {
       // The Kubespray tarball of a tag comes through the same proxy and mirrors as everything else.
       const client = new HttpClient({ proxy: mergeProxyConfig(proxyConfigFromEnv(ctx.env), proxy) });
@@ -99,8 +166,17 @@ export const fetch: Command = {
             env: ctx.env,
             fetchTarball: async (tag, url) => {
               if (!ctx.json && ctx.stderr.isTTY) ctx.stderr.write(`Downloading Kubespray ${tag}…\n`);
-              const r = await fetchKubesprayTarball(client, tag, url, { env: ctx.env, mirrors, signal: ctx.signal });
-              if (ctx.json) printJsonLine(ctx, { type: 'log', level: 'info', message: `Kubespray ${tag}: ${url} sha256:${r.sha256} (no published checksum; recorded)` });
+              const r = await fetchKubesprayTarball(client, tag, url, {
+                env: ctx.env,
+                mirrors,
+                signal: ctx.signal,
+              });
+              if (ctx.json)
+                printJsonLine(ctx, {
+                  type: 'log',
+                  level: 'info',
+                  message: `Kubespray ${tag}: ${url} sha256:${r.sha256} (no published checksum; recorded)`,
+                });
               return r.file;
             },
           },
@@ -138,16 +214,28 @@ export const fetch: Command = {
       const ev = toErrorValue(err);
       const failures = (ev.details?.failures as FetchResult['failures'] | undefined) ?? [];
       if (ctx.json) {
-        printJsonLine(ctx, { type: job.state === 'cancelled' ? 'cancelled' : 'failed', ok: false, error: ev, failures });
+        printJsonLine(ctx, {
+          type: job.state === 'cancelled' ? 'cancelled' : 'failed',
+          ok: false,
+          error: ev,
+          failures,
+        });
       } else if (ev.code === 'CANCELLED') {
         ctx.stderr.write(`Cancelled. Run the same command again to resume: ${opts.out}\n`);
       } else {
         if (failures.length) {
           ctx.stderr.write(`\n${failures.length} failed:\n`);
-          for (const f of failures) ctx.stderr.write(`  ${f.name}\n    ${f.error.message}\n${f.error.hint ? `    → ${f.error.hint}\n` : ''}`);
-          ctx.stderr.write(`The bundle in ${opts.out} is not finished; the rest is kept. Fix the above and run the same command again.\n`);
+          for (const f of failures)
+            ctx.stderr.write(
+              `  ${f.name}\n    ${f.error.message}\n${f.error.hint ? `    → ${f.error.hint}\n` : ''}`,
+            );
+          ctx.stderr.write(
+            `The bundle in ${opts.out} is not finished; the rest is kept. Fix the above and run the same command again.\n`,
+          );
         } else {
-          ctx.stderr.write(`ferry fetch: ${ev.artifact ? `${ev.artifact}: ` : ''}${ev.message}\n${ev.hint ? `  → ${ev.hint}\n` : ''}`);
+          ctx.stderr.write(
+            `ferry fetch: ${ev.artifact ? `${ev.artifact}: ` : ''}${ev.message}\n${ev.hint ? `  → ${ev.hint}\n` : ''}`,
+          );
         }
       }
       return ev.code === 'CANCELLED' ? EXIT.FAILURE : exitCodeFor(ev.code);
@@ -160,14 +248,20 @@ export const fetch: Command = {
       return EXIT.OK;
     }
     const c = result.counts;
-    if (result.upToDate) println(ctx, `${result.bundle} is up to date: all ${c.total} artifacts present, nothing downloaded.`);
+    if (result.upToDate)
+      println(ctx, `${result.bundle} is up to date: all ${c.total} artifacts present, nothing downloaded.`);
     else {
       println(ctx, `Bundle ${result.bundle} (${result.bundleId})`);
       println(
         ctx,
         `${c.fetched} fetched, ${c.present} already present${c.removed ? `, ${c.removed} removed (no longer planned)` : ''} · ${formatBytes(result.bytesDownloaded)} in ${result.seconds.toFixed(1)} s`,
       );
-      println(ctx, result.signedBy ? `Signed with key ${result.signedBy}.` : "Not signed: no key yet (create one with 'ferry keys generate').");
+      println(
+        ctx,
+        result.signedBy
+          ? `Signed with key ${result.signedBy}.`
+          : "Not signed: no key yet (create one with 'ferry keys generate').",
+      );
     }
     return EXIT.OK;
   },

@@ -5,7 +5,14 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { z } from 'zod';
 import { FerryError, isAbort } from '../errors/index.js';
-import { httpError, retryAfterMs, wrapNetworkError, type HeadersFor, type HttpClient, type HttpResponse } from './http-client.js';
+import {
+  httpError,
+  retryAfterMs,
+  wrapNetworkError,
+  type HeadersFor,
+  type HttpClient,
+  type HttpResponse,
+} from './http-client.js';
 import { redactUrl } from './proxy.js';
 import { backoffMs, isNetworkError, isRetriableStatus, sleep } from './retry.js';
 
@@ -50,7 +57,11 @@ export interface DownloadResult {
   attempts: number;
 }
 
-const SidecarSchema = z.object({ url: z.string(), etag: z.string().optional(), lastModified: z.string().optional() });
+const SidecarSchema = z.object({
+  url: z.string(),
+  etag: z.string().optional(),
+  lastModified: z.string().optional(),
+});
 type Sidecar = z.infer<typeof SidecarSchema>;
 
 const WRITE_BUFFER = 1 << 20;
@@ -82,7 +93,8 @@ async function partialSize(dest: string): Promise<number> {
 }
 
 async function hashExisting(dest: string, hashes: Hash[], signal?: AbortSignal): Promise<void> {
-  for await (const chunk of createReadStream(dest, { highWaterMark: WRITE_BUFFER, signal })) for (const h of hashes) h.update(chunk as Buffer);
+  for await (const chunk of createReadStream(dest, { highWaterMark: WRITE_BUFFER, signal }))
+    for (const h of hashes) h.update(chunk as Buffer);
 }
 
 function header(res: HttpResponse, name: string): string | undefined {
@@ -123,7 +135,8 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
     if (req.expectSize !== undefined && offset === req.expectSize && offset > 0) {
       const sha = hash.digest('hex');
       const ok512 = !hash512 || hash512.digest('hex') === req.expectSha512;
-      if ((!req.expectSha256 || sha === req.expectSha256) && ok512) return { sha256: sha, size: offset, resumedFrom: offset, attempts };
+      if ((!req.expectSha256 || sha === req.expectSha256) && ok512)
+        return { sha256: sha, size: offset, resumedFrom: offset, attempts };
       await discardPartial(req.dest);
       continue;
     }
@@ -131,7 +144,8 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
     const headers: Record<string, string> = { 'accept-encoding': 'identity' };
     if (offset > 0) {
       headers.range = `bytes=${offset}-`;
-      const validator = sidecar?.etag && !sidecar.etag.startsWith('W/') ? sidecar.etag : sidecar?.lastModified;
+      const validator =
+        sidecar?.etag && !sidecar.etag.startsWith('W/') ? sidecar.etag : sidecar?.lastModified;
       if (validator) headers['if-range'] = validator;
     }
     let res: HttpResponse;
@@ -154,7 +168,10 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
           // A range we did not ask for: start over rather than guess.
           await res.body.dump().catch(() => undefined);
           await discardPartial(req.dest);
-          if (++failures >= policy.attempts) throw new FerryError('HTTP', `${redactUrl(res.url.href)} sent a wrong byte range.`, { artifact: req.label });
+          if (++failures >= policy.attempts)
+            throw new FerryError('HTTP', `${redactUrl(res.url.href)} sent a wrong byte range.`, {
+              artifact: req.label,
+            });
           continue;
         }
         appendAt = offset;
@@ -210,25 +227,35 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
       if (outError) throw outError;
       const size = appendAt + got;
       if (remaining !== undefined && got !== remaining) {
-        throw Object.assign(new Error(`response ended after ${got} of ${remaining} bytes`), { code: 'UND_ERR_SOCKET' });
+        throw Object.assign(new Error(`response ended after ${got} of ${remaining} bytes`), {
+          code: 'UND_ERR_SOCKET',
+        });
       }
       const sha = h.digest('hex');
       const sha512 = h512?.digest('hex');
-      if ((req.expectSha256 && sha !== req.expectSha256) || (req.expectSha512 && sha512 !== req.expectSha512)) {
+      if (
+        (req.expectSha256 && sha !== req.expectSha256) ||
+        (req.expectSha512 && sha512 !== req.expectSha512)
+      ) {
         await discardPartial(req.dest);
         if (appendAt > 0 && !restartedAfterMismatch) {
           // The old bytes may be from another version of the file: one clean try from zero.
           restartedAfterMismatch = true;
           continue;
         }
-        throw checksumError(req, req.expectSha512 && sha512 !== req.expectSha512 ? `sha512:${sha512}` : `sha256:${sha}`, size);
+        throw checksumError(
+          req,
+          req.expectSha512 && sha512 !== req.expectSha512 ? `sha512:${sha512}` : `sha256:${sha}`,
+          size,
+        );
       }
       return { sha256: sha, size, resumedFrom: firstResume, attempts };
     } catch (err) {
       if (isAbort(err) || req.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
       if (!isNetworkError(err)) throw err instanceof FerryError ? withLabel(err, req.label) : err;
       // A connection that moved bytes is not a failure to give up on: a flaky link finishes.
-      if (got === 0 && ++failures >= policy.attempts) throw withLabel(wrapNetworkError(err, sourceUrl) as FerryError, req.label);
+      if (got === 0 && ++failures >= policy.attempts)
+        throw withLabel(wrapNetworkError(err, sourceUrl) as FerryError, req.label);
       await sleep(backoffMs(policy, Math.max(failures, 1)), req.signal);
     }
   }
@@ -236,7 +263,12 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
 
 function withLabel(err: unknown, label: string): unknown {
   if (err instanceof FerryError && err.artifact !== label) {
-    return new FerryError(err.code, err.message, { hint: err.hint, artifact: label, details: err.details, cause: err });
+    return new FerryError(err.code, err.message, {
+      hint: err.hint,
+      artifact: label,
+      details: err.details,
+      cause: err,
+    });
   }
   return err;
 }

@@ -1,7 +1,15 @@
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { FerryError, isAbort } from '../errors/index.js';
 import { proxyFor, redactUrl, type ProxyConfig } from './proxy.js';
-import { DEFAULT_RETRY, backoffMs, isNetworkError, isRetriableStatus, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
+import {
+  DEFAULT_RETRY,
+  backoffMs,
+  isNetworkError,
+  isRetriableStatus,
+  parseRetryAfter,
+  sleep,
+  type RetryPolicy,
+} from './retry.js';
 
 /**
  * The one HTTP stack of the connected side: undici agents with keep-alive (one per proxy/TLS
@@ -73,7 +81,12 @@ export class HttpClient {
       connections: this.opts.connectionsPerOrigin ?? 16,
     };
     d = proxy
-      ? new ProxyAgent({ uri: proxy, requestTls: connect, ...common, connect: { timeout: connect.timeout } } as ProxyAgent.Options)
+      ? new ProxyAgent({
+          uri: proxy,
+          requestTls: connect,
+          ...common,
+          connect: { timeout: connect.timeout },
+        } as ProxyAgent.Options)
       : new Agent({ ...common, connect });
     this.dispatchers.set(key, d);
     return d;
@@ -85,7 +98,12 @@ export class HttpClient {
    */
   async send(
     url: string | URL,
-    opts: { method?: 'GET' | 'HEAD'; headersFor?: HeadersFor; headers?: Record<string, string>; signal?: AbortSignal } = {},
+    opts: {
+      method?: 'GET' | 'HEAD';
+      headersFor?: HeadersFor;
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<HttpResponse> {
     let cur = typeof url === 'string' ? new URL(url) : url;
     for (let hop = 0; ; hop++) {
@@ -112,10 +130,14 @@ export class HttpClient {
       if ([301, 302, 303, 307, 308].includes(res.statusCode) && loc) {
         await res.body.dump().catch(() => undefined);
         if (hop >= MAX_REDIRECTS) {
-          throw new FerryError('HTTP', `${redactUrl(cur.href)} redirected more than ${MAX_REDIRECTS} times.`, {
-            artifact: redactUrl(cur.href),
-            hint: 'The server or a mirror is misconfigured (a redirect loop). Check the URL in a browser.',
-          });
+          throw new FerryError(
+            'HTTP',
+            `${redactUrl(cur.href)} redirected more than ${MAX_REDIRECTS} times.`,
+            {
+              artifact: redactUrl(cur.href),
+              hint: 'The server or a mirror is misconfigured (a redirect loop). Check the URL in a browser.',
+            },
+          );
         }
         cur = new URL(Array.isArray(loc) ? loc[0] : loc, cur);
         continue;
@@ -162,7 +184,8 @@ export class HttpClient {
         if (isAbort(err) || opts.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
         // HTTP errors arrive here already decided; only wire trouble is retried from here.
         if (!isNetworkError(err)) throw err;
-        if (++failures >= this.retry.attempts) throw wrapNetworkError(err, typeof url === 'string' ? new URL(url) : url);
+        if (++failures >= this.retry.attempts)
+          throw wrapNetworkError(err, typeof url === 'string' ? new URL(url) : url);
         waitMs = backoffMs(this.retry, failures);
       }
       await sleep(waitMs, opts.signal);
@@ -188,9 +211,13 @@ async function readLimited(res: HttpResponse, max: number): Promise<Buffer> {
     n += c.length;
     if (n > max) {
       res.body.destroy();
-      throw new FerryError('HTTP', `${redactUrl(res.url.href)} sent more than ${max} bytes where a small document was expected.`, {
-        artifact: redactUrl(res.url.href),
-      });
+      throw new FerryError(
+        'HTTP',
+        `${redactUrl(res.url.href)} sent more than ${max} bytes where a small document was expected.`,
+        {
+          artifact: redactUrl(res.url.href),
+        },
+      );
     }
     chunks.push(c);
   }
@@ -201,17 +228,21 @@ export function httpError(status: number, url: URL, body = ''): FerryError {
   const shown = redactUrl(url.href);
   const snippet = body.replace(/\s+/g, ' ').trim().slice(0, 200);
   const auth = status === 401 || status === 403;
-  return new FerryError(auth ? 'AUTH' : status === 404 ? 'NOT_FOUND' : 'HTTP', `GET ${shown} answered ${status}${snippet ? `: ${snippet}` : ''}.`, {
-    artifact: shown,
-    details: { status, url: shown },
-    hint: auth
-      ? 'The server refused access. Add credentials for this host to the profile (registries, or an auth file), or check the proxy credentials.'
-      : status === 404
-        ? 'The URL does not exist upstream (or on the mirror). Check the version in the plan and any mirror settings.'
-        : status === 429 || status >= 500
-          ? 'The server is busy or failing. Run the same command again later: finished downloads are kept.'
-          : 'Check the URL, mirror and proxy settings.',
-  });
+  return new FerryError(
+    auth ? 'AUTH' : status === 404 ? 'NOT_FOUND' : 'HTTP',
+    `GET ${shown} answered ${status}${snippet ? `: ${snippet}` : ''}.`,
+    {
+      artifact: shown,
+      details: { status, url: shown },
+      hint: auth
+        ? 'The server refused access. Add credentials for this host to the profile (registries, or an auth file), or check the proxy credentials.'
+        : status === 404
+          ? 'The URL does not exist upstream (or on the mirror). Check the version in the plan and any mirror settings.'
+          : status === 429 || status >= 500
+            ? 'The server is busy or failing. Run the same command again later: finished downloads are kept.'
+            : 'Check the URL, mirror and proxy settings.',
+    },
+  );
 }
 
 /**
@@ -222,14 +253,18 @@ function proxyFailure(err: unknown, url: URL): FerryError | undefined {
   const m = /Proxy response \((\d+)\)/.exec((err as Error)?.message ?? '');
   if (!m) return undefined;
   const status = Number(m[1]);
-  return new FerryError(status === 407 ? 'AUTH' : 'NETWORK', `The proxy refused to connect to ${url.host} (HTTP ${status}).`, {
-    artifact: redactUrl(url.href),
-    details: { proxyStatus: status },
-    hint:
-      status === 407
-        ? 'The proxy wants other credentials: put user:password in the proxy URL (profile proxy, or HTTPS_PROXY/HTTP_PROXY).'
-        : 'Check the proxy settings, or add this host to NO_PROXY if it must be reached directly.',
-  });
+  return new FerryError(
+    status === 407 ? 'AUTH' : 'NETWORK',
+    `The proxy refused to connect to ${url.host} (HTTP ${status}).`,
+    {
+      artifact: redactUrl(url.href),
+      details: { proxyStatus: status },
+      hint:
+        status === 407
+          ? 'The proxy wants other credentials: put user:password in the proxy URL (profile proxy, or HTTPS_PROXY/HTTP_PROXY).'
+          : 'Check the proxy settings, or add this host to NO_PROXY if it must be reached directly.',
+    },
+  );
 }
 
 export function wrapNetworkError(err: unknown, url: URL): unknown {
@@ -249,9 +284,13 @@ export function wrapNetworkError(err: unknown, url: URL): unknown {
     return err;
   }
   const e = err as { code?: string; message?: string };
-  return new FerryError('NETWORK', `Connection to ${url.host} failed: ${e.message ?? String(err)}${e.code ? ` (${e.code})` : ''}.`, {
-    artifact: redactUrl(url.href),
-    cause: err,
-    hint: 'Check the network, the proxy settings (HTTPS_PROXY, profile proxy) and mirrors, then run the same command again: it resumes.',
-  });
+  return new FerryError(
+    'NETWORK',
+    `Connection to ${url.host} failed: ${e.message ?? String(err)}${e.code ? ` (${e.code})` : ''}.`,
+    {
+      artifact: redactUrl(url.href),
+      cause: err,
+      hint: 'Check the network, the proxy settings (HTTPS_PROXY, profile proxy) and mirrors, then run the same command again: it resumes.',
+    },
+  );
 }

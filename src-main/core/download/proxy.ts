@@ -27,7 +27,10 @@ export function proxyConfigFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
 
 /** Profile values override the environment field by field. */
 export function mergeProxyConfig(env: ProxyConfig, profile?: ProxyConfig): ProxyConfig {
-  return { ...env, ...Object.fromEntries(Object.entries(profile ?? {}).filter(([, v]) => v !== undefined && v !== '')) };
+  return {
+    ...env,
+    ...Object.fromEntries(Object.entries(profile ?? {}).filter(([, v]) => v !== undefined && v !== '')),
+  };
 }
 
 export function checkProxyUrl(raw: string, source = 'proxy'): URL {
@@ -40,9 +43,13 @@ export function checkProxyUrl(raw: string, source = 'proxy'): URL {
     });
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new FerryError('UNSUPPORTED', `The ${source} '${redactUrl(u.href)}' uses ${u.protocol}; Ferry speaks to HTTP(S) proxies only.`, {
-      hint: 'Use an http:// or https:// proxy URL.',
-    });
+    throw new FerryError(
+      'UNSUPPORTED',
+      `The ${source} '${redactUrl(u.href)}' uses ${u.protocol}; Ferry speaks to HTTP(S) proxies only.`,
+      {
+        hint: 'Use an http:// or https:// proxy URL.',
+      },
+    );
   }
   return u;
 }

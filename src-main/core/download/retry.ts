@@ -14,7 +14,12 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseMs: 500, maxMs: 20_000, maxRetryAfterMs: 120_000 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 6,
+  baseMs: 500,
+  maxMs: 20_000,
+  maxRetryAfterMs: 120_000,
+};
 
 export function backoffMs(policy: RetryPolicy, failures: number): number {
   const exp = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, failures - 1));

@@ -79,7 +79,16 @@ export interface FetchResult {
 }
 
 type Want =
-  | { kind: 'file'; id: string; key: string; url: string; arch?: string; checksum: string; path: string; name: string }
+  | {
+      kind: 'file';
+      id: string;
+      key: string;
+      url: string;
+      arch?: string;
+      checksum: string;
+      path: string;
+      name: string;
+    }
   | { kind: 'image'; id: string; key: string; ref: string; platforms: string[]; name: string }
   | { kind: 'kubespray'; id: string; version: string; url: string; path: string; name: string };
 
@@ -99,25 +108,57 @@ export function wantedArtifacts(plan: Plan, extraFiles: ExtraFile[] = []): Want[
   const seen = new Set<string>();
   if (plan.kubesprayTarball) {
     const t = plan.kubesprayTarball;
-    out.push({ kind: 'kubespray', id: `kubespray:${plan.kubespray}`, version: plan.kubespray, url: t.url, path: filePath(t.path, t.url), name: `Kubespray ${plan.kubespray}` });
+    out.push({
+      kind: 'kubespray',
+      id: `kubespray:${plan.kubespray}`,
+      version: plan.kubespray,
+      url: t.url,
+      path: filePath(t.path, t.url),
+      name: `Kubespray ${plan.kubespray}`,
+    });
   }
   for (const f of plan.files) {
     if (f.enabled === false || seen.has(f.url)) continue;
     if (!f.checksum) {
-      throw new FerryError('CHECKSUM', `${f.key} (${f.url}) has no published checksum; Ferry does not carry unverified files.`, {
-        artifact: f.url,
-        hint: 'Pick a version Kubespray has a checksum for, or add the file as an extra file with its sha256 in the profile.',
-      });
+      throw new FerryError(
+        'CHECKSUM',
+        `${f.key} (${f.url}) has no published checksum; Ferry does not carry unverified files.`,
+        {
+          artifact: f.url,
+          hint: 'Pick a version Kubespray has a checksum for, or add the file as an extra file with its sha256 in the profile.',
+        },
+      );
     }
     seen.add(f.url);
-    out.push({ kind: 'file', id: `file:${f.url}`, key: f.key, url: f.url, ...(f.arch ? { arch: f.arch } : {}), checksum: f.checksum, path: filePath(f.path, f.url), name: `${f.key}${f.arch ? ` (${f.arch})` : ''} ${f.url}` });
+    out.push({
+      kind: 'file',
+      id: `file:${f.url}`,
+      key: f.key,
+      url: f.url,
+      ...(f.arch ? { arch: f.arch } : {}),
+      checksum: f.checksum,
+      path: filePath(f.path, f.url),
+      name: `${f.key}${f.arch ? ` (${f.arch})` : ''} ${f.url}`,
+    });
   }
   for (const e of extraFiles) {
     if (seen.has(e.url)) continue;
     seen.add(e.url);
     const checksum = e.sha256.startsWith('sha256:') ? e.sha256 : `sha256:${e.sha256}`;
-    const p = e.path ? (e.path.startsWith('files/') ? e.path : `files/${e.path.replace(/^\/+/, '')}`) : undefined;
-    out.push({ kind: 'file', id: `file:${e.url}`, key: 'extra', url: e.url, checksum, path: filePath(p, e.url), name: `extra ${e.url}` });
+    const p = e.path
+      ? e.path.startsWith('files/')
+        ? e.path
+        : `files/${e.path.replace(/^\/+/, '')}`
+      : undefined;
+    out.push({
+      kind: 'file',
+      id: `file:${e.url}`,
+      key: 'extra',
+      url: e.url,
+      checksum,
+      path: filePath(p, e.url),
+      name: `extra ${e.url}`,
+    });
   }
   const images = new Map<string, Want & { kind: 'image' }>();
   for (const i of plan.images) {
@@ -128,7 +169,14 @@ export function wantedArtifacts(plan: Plan, extraFiles: ExtraFile[] = []): Want[
       for (const p of i.platforms) if (!have.platforms.includes(p)) have.platforms.push(p);
       continue;
     }
-    images.set(ref, { kind: 'image', id: `image:${ref}`, key: i.key, ref, platforms: [...i.platforms], name: ref });
+    images.set(ref, {
+      kind: 'image',
+      id: `image:${ref}`,
+      key: i.key,
+      ref,
+      platforms: [...i.platforms],
+      name: ref,
+    });
   }
   for (const w of images.values()) {
     w.platforms.sort();
@@ -144,8 +192,17 @@ export function planBytes(plan: Plan): Buffer {
 /** Does the bundle hold this artifact as the plan wants it? */
 function matches(a: Artifact | undefined, w: Want): boolean {
   if (!a || a.kind !== w.kind) return false;
-  if (a.kind === 'file' && w.kind === 'file') return a.url === w.url && a.checksum === recordedChecksum(w.checksum) && a.paths.length === 1 && a.paths[0] === w.path;
-  if (a.kind === 'image' && w.kind === 'image') return a.ref === w.ref && samePlatforms(a.platforms, w.platforms) && a.platforms.length === w.platforms.length;
+  if (a.kind === 'file' && w.kind === 'file')
+    return (
+      a.url === w.url &&
+      a.checksum === recordedChecksum(w.checksum) &&
+      a.paths.length === 1 &&
+      a.paths[0] === w.path
+    );
+  if (a.kind === 'image' && w.kind === 'image')
+    return (
+      a.ref === w.ref && samePlatforms(a.platforms, w.platforms) && a.platforms.length === w.platforms.length
+    );
   if (a.kind === 'kubespray' && w.kind === 'kubespray') return a.version === w.version && a.url === w.url;
   return false;
 }
@@ -163,7 +220,11 @@ function samePlatforms(have: string[], want: string[]): boolean {
   return want.every((w) => have.some((h) => h === w || h.startsWith(w + '/')));
 }
 
-async function filesIntact(dir: string, paths: string[], sizeOf: (p: string) => number | undefined): Promise<boolean> {
+async function filesIntact(
+  dir: string,
+  paths: string[],
+  sizeOf: (p: string) => number | undefined,
+): Promise<boolean> {
   for (const p of paths) {
     const size = sizeOf(p);
     if (size === undefined) return false;
@@ -211,15 +272,23 @@ function clientFor(opts: FetchOptions, env: NodeJS.ProcessEnv): Promise<HttpClie
         try {
           ca = await fs.readFile(s.caFile, 'utf8');
         } catch (err) {
-          throw new FerryError('CONFIG', `Cannot read the CA file for ${h} (${s.caFile}): ${(err as Error).message}`, {
-            artifact: s.caFile,
-            hint: 'Fix registries.' + h + '.caFile in the profile.',
-          });
+          throw new FerryError(
+            'CONFIG',
+            `Cannot read the CA file for ${h} (${s.caFile}): ${(err as Error).message}`,
+            {
+              artifact: s.caFile,
+              hint: 'Fix registries.' + h + '.caFile in the profile.',
+            },
+          );
         }
         tls[h] = { ...tls[h], ca };
       }
     }
-    return new HttpClient({ ...(opts.http ?? {}), proxy: mergeProxyConfig(proxyConfigFromEnv(env), opts.proxy), tls });
+    return new HttpClient({
+      ...(opts.http ?? {}),
+      proxy: mergeProxyConfig(proxyConfigFromEnv(env), opts.proxy),
+      tls,
+    });
   })();
 }
 
@@ -232,7 +301,9 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
   if (opts.mirrors) checkMirrors(opts.mirrors);
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    throw new FerryError('USAGE', `Concurrency ${concurrency} is out of range.`, { hint: 'Use a whole number from 1 to 64.' });
+    throw new FerryError('USAGE', `Concurrency ${concurrency} is out of range.`, {
+      hint: 'Use a whole number from 1 to 64.',
+    });
   }
   const p = ctx.progress;
   p.setPhase('checking');
@@ -252,14 +323,22 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
 
   const current = await upToDate(dir, wants, planJson);
   if (current) {
-    for (const w of wants) ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'present' } satisfies FetchItemEvent);
+    for (const w of wants)
+      ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'present' } satisfies FetchItemEvent);
     p.itemsDone = wants.length;
     p.setPhase('done');
     ctx.report();
-    return { ...result, bundleId: current.id, upToDate: true, counts: { ...result.counts, present: wants.length }, seconds: (Date.now() - started) / 1000 };
+    return {
+      ...result,
+      bundleId: current.id,
+      upToDate: true,
+      counts: { ...result.counts, present: wants.length },
+      seconds: (Date.now() - started) / 1000,
+    };
   }
 
-  const signer = opts.signer === undefined ? await KeyStore.fromEnv(env).signer() : (opts.signer ?? undefined);
+  const signer =
+    opts.signer === undefined ? await KeyStore.fromEnv(env).signer() : (opts.signer ?? undefined);
   const client = await clientFor(opts, env);
   const credentials = new CredentialStore(opts.registries ?? {}, env);
   if (opts.authFile) credentials.loadAuthFile(opts.authFile, true);
@@ -334,8 +413,12 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
             const r = await downloadToFile(client, {
               url: mirrorUrl(w.url, opts.mirrors),
               dest: tmp,
-              ...(w.kind === 'file' && w.checksum.startsWith('sha256:') ? { expectSha256: w.checksum.slice(7).toLowerCase() } : {}),
-              ...(w.kind === 'file' && w.checksum.startsWith('sha512:') ? { expectSha512: w.checksum.slice(7).toLowerCase() } : {}),
+              ...(w.kind === 'file' && w.checksum.startsWith('sha256:')
+                ? { expectSha256: w.checksum.slice(7).toLowerCase() }
+                : {}),
+              ...(w.kind === 'file' && w.checksum.startsWith('sha512:')
+                ? { expectSha512: w.checksum.slice(7).toLowerCase() }
+                : {}),
               label: w.url,
               checksumHint:
                 w.kind === 'file' && w.key === 'extra'
@@ -382,7 +465,12 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
             log: (level, message) => ctx.log(level, message),
           }),
         );
-        await writer.addImageRef({ ref: w.ref, digest: img.digest, mediaType: img.mediaType, size: img.size });
+        await writer.addImageRef({
+          ref: w.ref,
+          digest: img.digest,
+          mediaType: img.mediaType,
+          size: img.size,
+        });
         await writer.addArtifact({
           id: w.id,
           kind: 'image',
@@ -411,13 +499,20 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
           result.counts.failed++;
           p.itemsFailed++;
           result.failures.push({ id: w.id, name: w.name, error: ev });
-          ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'failed', error: ev } satisfies FetchItemEvent);
+          ctx.item({
+            id: w.id,
+            kind: w.kind,
+            name: w.name,
+            status: 'failed',
+            error: ev,
+          } satisfies FetchItemEvent);
           ctx.report();
         }
       }),
     );
     result.requests = client.requests;
-    if (ctx.signal.aborted) throw new FerryError('CANCELLED', 'Cancelled; run the same command again to resume.');
+    if (ctx.signal.aborted)
+      throw new FerryError('CANCELLED', 'Cancelled; run the same command again to resume.');
     if (result.failures.length) {
       const checksum = result.failures.find((f) => f.error.code === 'CHECKSUM');
       const first = checksum ?? result.failures[0];
@@ -437,7 +532,11 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     ctx.report();
     await writer.addBytes('plan.json', planJson);
     await writer.addArtifact({ id: 'meta:plan', kind: 'meta', name: 'Plan', paths: ['plan.json'] });
-    await writer.setKubespray({ version: plan.kubespray, kubeVersion: plan.kubeVersion, arches: plan.arches });
+    await writer.setKubespray({
+      version: plan.kubespray,
+      kubeVersion: plan.kubeVersion,
+      arches: plan.arches,
+    });
     await dropUnreferenced(writer);
     const manifest = await writer.finalize(signer ? { signer } : {});
     finished = true;
@@ -461,7 +560,11 @@ async function dropUnreferenced(writer: BundleWriter): Promise<void> {
   for (const f of writer.listFiles()) if (!keep.has(f.path)) await writer.removeFile(f.path);
 }
 
-async function cachedTarball(opts: FetchOptions, w: { version: string }, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+async function cachedTarball(
+  opts: FetchOptions,
+  w: { version: string },
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
   const candidates = [opts.kubesprayTarballFile];
   try {
     candidates.push(tarballCachePath(w.version, env));

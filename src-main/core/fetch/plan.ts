@@ -9,7 +9,12 @@ import { FerryError } from '../errors/index.js';
  */
 
 /** sha256 normally; Kubespray publishes sha512 for gVisor; '' only on disabled entries. */
-const checksum = z.string().regex(/^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})?$/, "must be 'sha256:<64 hex>' or 'sha512:<128 hex>'");
+const checksum = z
+  .string()
+  .regex(
+    /^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})?$/,
+    "must be 'sha256:<64 hex>' or 'sha512:<128 hex>'",
+  );
 
 export const PlanFileSchema = z
   .object({
@@ -54,10 +59,14 @@ export function parsePlan(json: unknown, source = 'plan'): Plan {
   const r = PlanSchema.safeParse(json);
   if (!r.success) {
     const i = r.error.issues[0];
-    throw new FerryError('USAGE', `${source} is not a Ferry plan: ${i.path.join('.') || '(top)'}: ${i.message}.`, {
-      artifact: source,
-      hint: "Produce it with 'ferry plan --json', or let 'ferry fetch' compute it from --kubespray and --profile.",
-    });
+    throw new FerryError(
+      'USAGE',
+      `${source} is not a Ferry plan: ${i.path.join('.') || '(top)'}: ${i.message}.`,
+      {
+        artifact: source,
+        hint: "Produce it with 'ferry plan --json', or let 'ferry fetch' compute it from --kubespray and --profile.",
+      },
+    );
   }
   return r.data;
 }
@@ -67,7 +76,9 @@ export async function readPlanFile(file: string): Promise<Plan> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
-    throw new FerryError('USAGE', `Cannot read the plan ${file}: ${(err as Error).message}`, { artifact: file });
+    throw new FerryError('USAGE', `Cannot read the plan ${file}: ${(err as Error).message}`, {
+      artifact: file,
+    });
   }
   let json: unknown;
   try {
@@ -81,5 +92,9 @@ export async function readPlanFile(file: string): Promise<Plan> {
 }
 
 /** Profile extra files: URL and sha256, optionally where they go in the bundle. */
-export const ExtraFileSchema = z.object({ url: z.string().url(), sha256: z.string().regex(/^(sha256:)?[0-9a-f]{64}$/), path: z.string().optional() });
+export const ExtraFileSchema = z.object({
+  url: z.string().url(),
+  sha256: z.string().regex(/^(sha256:)?[0-9a-f]{64}$/),
+  path: z.string().optional(),
+});
 export type ExtraFile = z.infer<typeof ExtraFileSchema>;

@@ -19,7 +19,9 @@ export function tarballCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export function tarballCachePath(tag: string, env: NodeJS.ProcessEnv = process.env): string {
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(tag)) {
-    throw new FerryError('USAGE', `'${tag}' is not a Kubespray release tag.`, { hint: 'Use a tag such as v2.29.1.' });
+    throw new FerryError('USAGE', `'${tag}' is not a Kubespray release tag.`, {
+      hint: 'Use a tag such as v2.29.1.',
+    });
   }
   return path.join(tarballCacheDir(env), `kubespray-${tag}.tar.gz`);
 }
@@ -36,7 +38,13 @@ export async function fetchKubesprayTarball(
   client: HttpClient,
   tag: string,
   url: string,
-  opts: { env?: NodeJS.ProcessEnv; mirrors?: MirrorMap; signal?: AbortSignal; onBytes?: (n: number) => void; onSize?: (t: number | undefined, a: number) => void } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    mirrors?: MirrorMap;
+    signal?: AbortSignal;
+    onBytes?: (n: number) => void;
+    onSize?: (t: number | undefined, a: number) => void;
+  } = {},
 ): Promise<TarballResult> {
   const file = tarballCachePath(tag, opts.env);
   const shaFile = file + '.sha256';

@@ -31,7 +31,13 @@ const AuthFileSchema = z.object({
   auths: z
     .record(
       z.string(),
-      z.object({ auth: z.string().optional(), username: z.string().optional(), password: z.string().optional() }).passthrough(),
+      z
+        .object({
+          auth: z.string().optional(),
+          username: z.string().optional(),
+          password: z.string().optional(),
+        })
+        .passthrough(),
     )
     .optional(),
 });
@@ -80,10 +86,14 @@ export class CredentialStore {
     try {
       parsed = AuthFileSchema.parse(JSON.parse(text));
     } catch (err) {
-      throw new FerryError('CONFIG', `${file} is not a Docker-style auth file: ${(err as Error).message.slice(0, 200)}`, {
-        artifact: file,
-        hint: 'It must be JSON with an "auths" object, as `docker login` or `podman login` write it.',
-      });
+      throw new FerryError(
+        'CONFIG',
+        `${file} is not a Docker-style auth file: ${(err as Error).message.slice(0, 200)}`,
+        {
+          artifact: file,
+          hint: 'It must be JSON with an "auths" object, as `docker login` or `podman login` write it.',
+        },
+      );
     }
     for (const [k, v] of Object.entries(parsed.auths ?? {})) {
       let cred: Credential | undefined;
@@ -98,7 +108,9 @@ export class CredentialStore {
   }
 
   settings(host: string): RegistrySettings | undefined {
-    return this.registries[host] ?? (host === DOCKER_HUB ? this.registries['registry-1.docker.io'] : undefined);
+    return (
+      this.registries[host] ?? (host === DOCKER_HUB ? this.registries['registry-1.docker.io'] : undefined)
+    );
   }
 
   /** Credentials for a registry host (and repository, for auth.json entries scoped to a namespace). */
@@ -113,8 +125,10 @@ export class CredentialStore {
             ? `The profile names user '${s.username}' for ${host}, but the environment variable ${s.passwordEnv} that holds the password is not set.`
             : `The profile names user '${s.username}' for ${host} but no password.`,
           {
-          artifact: host,
-            hint: s.passwordEnv ? `Set the environment variable ${s.passwordEnv}.` : 'Add password or passwordEnv to registries.' + host,
+            artifact: host,
+            hint: s.passwordEnv
+              ? `Set the environment variable ${s.passwordEnv}.`
+              : 'Add password or passwordEnv to registries.' + host,
           },
         );
       }
@@ -180,7 +194,9 @@ export function parseChallenges(header: string | string[] | undefined): Challeng
   return out;
 }
 
-const TokenSchema = z.object({ token: z.string().optional(), access_token: z.string().optional() }).passthrough();
+const TokenSchema = z
+  .object({ token: z.string().optional(), access_token: z.string().optional() })
+  .passthrough();
 
 /**
  * The Authorization header for one registry endpoint and repository, refreshed on 401. It is
@@ -210,10 +226,14 @@ export class RegistryAuth {
       if (!this.credential) throw this.needCredentials();
       this.header = basic(this.credential);
     } else {
-      throw new FerryError('AUTH', `${this.what}: the registry refused access without saying how to log in.`, {
-        artifact: this.what,
-        hint: 'Check the registry URL and credentials in the profile.',
-      });
+      throw new FerryError(
+        'AUTH',
+        `${this.what}: the registry refused access without saying how to log in.`,
+        {
+          artifact: this.what,
+          hint: 'Check the registry URL and credentials in the profile.',
+        },
+      );
     }
     return this.header !== before || bearer !== undefined;
   }
@@ -223,10 +243,16 @@ export class RegistryAuth {
     try {
       realm = new URL(params.realm);
     } catch {
-      throw new FerryError('AUTH', `${this.what}: the registry names an invalid token realm '${params.realm}'.`, { artifact: this.what });
+      throw new FerryError(
+        'AUTH',
+        `${this.what}: the registry names an invalid token realm '${params.realm}'.`,
+        { artifact: this.what },
+      );
     }
     if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
-      throw new FerryError('AUTH', `${this.what}: the token realm ${realm.href} is not HTTP(S).`, { artifact: this.what });
+      throw new FerryError('AUTH', `${this.what}: the token realm ${realm.href} is not HTTP(S).`, {
+        artifact: this.what,
+      });
     }
     if (params.service) realm.searchParams.set('service', params.service);
     if (params.scope) for (const s of params.scope.split(' ')) realm.searchParams.append('scope', s);
@@ -240,30 +266,45 @@ export class RegistryAuth {
     });
     if (res.status === 401 || res.status === 403) {
       throw cred
-        ? new FerryError('AUTH', `${this.what}: the registry's token service refused the credentials for user '${cred.username}'.`, {
-            artifact: this.what,
-            hint: 'Check the username and password for this registry in the profile or the auth file.',
-          })
+        ? new FerryError(
+            'AUTH',
+            `${this.what}: the registry's token service refused the credentials for user '${cred.username}'.`,
+            {
+              artifact: this.what,
+              hint: 'Check the username and password for this registry in the profile or the auth file.',
+            },
+          )
         : this.needCredentials();
     }
     let tok: z.infer<typeof TokenSchema>;
     try {
       tok = TokenSchema.parse(JSON.parse(res.body.toString('utf8')));
     } catch {
-      throw new FerryError('AUTH', `${this.what}: the token service at ${realm.origin} answered with something that is not a token.`, {
-        artifact: this.what,
-      });
+      throw new FerryError(
+        'AUTH',
+        `${this.what}: the token service at ${realm.origin} answered with something that is not a token.`,
+        {
+          artifact: this.what,
+        },
+      );
     }
     const t = tok.token ?? tok.access_token;
-    if (!t) throw new FerryError('AUTH', `${this.what}: the token service at ${realm.origin} returned no token.`, { artifact: this.what });
+    if (!t)
+      throw new FerryError('AUTH', `${this.what}: the token service at ${realm.origin} returned no token.`, {
+        artifact: this.what,
+      });
     return t;
   }
 
   private needCredentials(): FerryError {
-    return new FerryError('AUTH', `${this.what}: the registry requires a login and Ferry has no credentials for it.`, {
-      artifact: this.what,
-      hint: 'Add registries.<host>.username and password (or passwordEnv) to the profile, or point authFile at a Docker-style auth.json.',
-    });
+    return new FerryError(
+      'AUTH',
+      `${this.what}: the registry requires a login and Ferry has no credentials for it.`,
+      {
+        artifact: this.what,
+        hint: 'Add registries.<host>.username and password (or passwordEnv) to the profile, or point authFile at a Docker-style auth.json.',
+      },
+    );
   }
 }
 

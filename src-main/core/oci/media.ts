@@ -7,7 +7,12 @@ import { MEDIA } from '../bundle/oci-layout.js';
  * schema 2. Only the fields Ferry needs are checked; the bytes themselves are kept untouched.
  */
 
-export const MANIFEST_ACCEPT = [MEDIA.ociIndex, MEDIA.dockerList, MEDIA.ociManifest, MEDIA.dockerManifest].join(', ');
+export const MANIFEST_ACCEPT = [
+  MEDIA.ociIndex,
+  MEDIA.dockerList,
+  MEDIA.ociManifest,
+  MEDIA.dockerManifest,
+].join(', ');
 
 const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 const Descriptor = z.object({
@@ -21,7 +26,11 @@ const Descriptor = z.object({
 });
 export type Descriptor = z.infer<typeof Descriptor>;
 
-const IndexSchema = z.object({ schemaVersion: z.literal(2), mediaType: z.string().optional(), manifests: z.array(Descriptor) });
+const IndexSchema = z.object({
+  schemaVersion: z.literal(2),
+  mediaType: z.string().optional(),
+  manifests: z.array(Descriptor),
+});
 const ManifestSchema = z.object({
   schemaVersion: z.literal(2),
   mediaType: z.string().optional(),
@@ -38,7 +47,11 @@ export function isIndexType(mt: string): boolean {
 }
 
 /** Parse manifest bytes; the media type comes from the document, else from Content-Type. */
-export function parseManifestBytes(bytes: Buffer, contentType: string | undefined, what: string): ParsedManifest {
+export function parseManifestBytes(
+  bytes: Buffer,
+  contentType: string | undefined,
+  what: string,
+): ParsedManifest {
   let json: any;
   try {
     json = JSON.parse(bytes.toString('utf8'));
@@ -72,8 +85,12 @@ export function parseManifestBytes(bytes: Buffer, contentType: string | undefine
 }
 
 function invalid(what: string, issue: z.core.$ZodIssue | undefined): FerryError {
-  return new FerryError('INTEGRITY', `The manifest of ${what} is malformed: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unknown problem'}.`, {
-    artifact: what,
-    hint: 'The registry (or a mirror) served a broken document. Try again, or without the mirror.',
-  });
+  return new FerryError(
+    'INTEGRITY',
+    `The manifest of ${what} is malformed: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unknown problem'}.`,
+    {
+      artifact: what,
+      hint: 'The registry (or a mirror) served a broken document. Try again, or without the mirror.',
+    },
+  );
 }

@@ -10,7 +10,9 @@ export interface Platform {
 export function parsePlatform(s: string): Platform {
   const parts = s.trim().split('/');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9._-]+$/i.test(p))) {
-    throw new FerryError('USAGE', `'${s}' is not a platform.`, { hint: "Write it as os/architecture[/variant], e.g. 'linux/amd64'." });
+    throw new FerryError('USAGE', `'${s}' is not a platform.`, {
+      hint: "Write it as os/architecture[/variant], e.g. 'linux/amd64'.",
+    });
   }
   return { os: parts[0], architecture: parts[1], ...(parts[2] ? { variant: parts[2] } : {}) };
 }
@@ -36,11 +38,15 @@ export function platformMatches(want: Platform, have: Platform | undefined): boo
  * Pick one index entry per wanted platform. Without a variant the first matching entry wins,
  * except for 32-bit arm, where v7 is what nodes run.
  */
-export function selectPlatforms<T extends { platform?: Platform }>(entries: T[], wanted: Platform[]): Array<{ want: Platform; entry: T | undefined }> {
+export function selectPlatforms<T extends { platform?: Platform }>(
+  entries: T[],
+  wanted: Platform[],
+): Array<{ want: Platform; entry: T | undefined }> {
   return wanted.map((want) => {
     const matches = entries.filter((e) => platformMatches(want, e.platform));
     let entry = matches[0];
-    if (!want.variant && want.architecture === 'arm') entry = matches.find((e) => e.platform?.variant === 'v7') ?? entry;
+    if (!want.variant && want.architecture === 'arm')
+      entry = matches.find((e) => e.platform?.variant === 'v7') ?? entry;
     return { want, entry };
   });
 }

@@ -49,7 +49,13 @@ export interface PulledImage {
   blobsFetched: number;
 }
 
-export async function pullImage(client: RegistryClient, store: BlobStore, refString: string, platforms: string[], ctx: PullContext): Promise<PulledImage> {
+export async function pullImage(
+  client: RegistryClient,
+  store: BlobStore,
+  refString: string,
+  platforms: string[],
+  ctx: PullContext,
+): Promise<PulledImage> {
   const ref = parseImageRef(refString);
   const name = formatImageRef(ref);
   const top = await client.getManifest(ref, manifestReference(ref), ctx.signal);
@@ -59,12 +65,18 @@ export async function pullImage(client: RegistryClient, store: BlobStore, refStr
     const picks = selectPlatforms(top.parsed.manifests, wanted);
     const missing = picks.filter((p) => !p.entry).map((p) => formatPlatform(p.want));
     if (missing.length) {
-      const have = top.parsed.manifests.filter((m) => m.platform && m.platform.os !== 'unknown').map((m) => formatPlatform(m.platform as Platform));
-      throw new FerryError('UNSUPPORTED', `${name} has no image for ${missing.join(', ')}; it offers ${have.join(', ') || 'no platforms'}.`, {
-        artifact: name,
-        details: { missing, available: have },
-        hint: 'Remove that architecture from the plan, or use an image (tag) that is built for it.',
-      });
+      const have = top.parsed.manifests
+        .filter((m) => m.platform && m.platform.os !== 'unknown')
+        .map((m) => formatPlatform(m.platform as Platform));
+      throw new FerryError(
+        'UNSUPPORTED',
+        `${name} has no image for ${missing.join(', ')}; it offers ${have.join(', ') || 'no platforms'}.`,
+        {
+          artifact: name,
+          details: { missing, available: have },
+          hint: 'Remove that architecture from the plan, or use an image (tag) that is built for it.',
+        },
+      );
     }
     const seen = new Set<string>();
     for (const p of picks) {
@@ -73,9 +85,13 @@ export async function pullImage(client: RegistryClient, store: BlobStore, refStr
       seen.add(d);
       const child = await client.getManifest(ref, d, ctx.signal, top.endpoint);
       if (child.parsed.kind !== 'manifest') {
-        throw new FerryError('UNSUPPORTED', `${name}: the index entry for ${formatPlatform(p.want)} is itself an index, which Ferry does not follow.`, {
-          artifact: name,
-        });
+        throw new FerryError(
+          'UNSUPPORTED',
+          `${name}: the index entry for ${formatPlatform(p.want)} is itself an index, which Ferry does not follow.`,
+          {
+            artifact: name,
+          },
+        );
       }
       manifests.push({ fetched: child, platform: formatPlatform(p.entry!.platform as Platform) });
     }
@@ -92,7 +108,8 @@ export async function pullImage(client: RegistryClient, store: BlobStore, refStr
   let fetched = 0;
   await Promise.all(
     [...blobs.values()].map(async (d) => {
-      if (await fetchBlob(client, store, top.endpoint, ref.repository, d, `${name} blob ${d.digest}`, ctx)) fetched++;
+      if (await fetchBlob(client, store, top.endpoint, ref.repository, d, `${name} blob ${d.digest}`, ctx))
+        fetched++;
     }),
   );
 
@@ -107,7 +124,10 @@ export async function pullImage(client: RegistryClient, store: BlobStore, refStr
     const p = cfg ? await readConfigPlatform(store.blobFile(cfg.digest)) : undefined;
     if (p) recorded.push(p);
     if (p && !wanted.some((w) => p.startsWith(`${w.os}/${w.architecture}`))) {
-      ctx.log?.('warn', `${name} is a single-platform image for ${p}, not ${platforms.join(', ')}; it is carried as it is.`);
+      ctx.log?.(
+        'warn',
+        `${name} is a single-platform image for ${p}, not ${platforms.join(', ')}; it is carried as it is.`,
+      );
     }
   }
 
@@ -160,7 +180,9 @@ async function fetchBlob(
     });
     if (r.size !== d.size) {
       await discardPartial(tmp);
-      throw new FerryError('INTEGRITY', `${label} is ${r.size} bytes, the manifest says ${d.size}.`, { artifact: label });
+      throw new FerryError('INTEGRITY', `${label} is ${r.size} bytes, the manifest says ${d.size}.`, {
+        artifact: label,
+      });
     }
     await store.commitBlob(tmp, d.digest, r.size);
     await fs.rm(sidecarPath(tmp), { force: true });

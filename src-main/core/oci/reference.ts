@@ -21,7 +21,8 @@ const DOCKER_HUB_API = 'registry-1.docker.io';
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
-const DOMAIN = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::\d+)?$|^\[[0-9a-fA-F:]+\](?::\d+)?$/;
+const DOMAIN =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::\d+)?$|^\[[0-9a-fA-F:]+\](?::\d+)?$/;
 
 function bad(ref: string, why: string): FerryError {
   return new FerryError('USAGE', `'${ref.slice(0, 200)}' is not an image reference: ${why}.`, {
@@ -41,7 +42,11 @@ export function parseImageRef(input: string): ImageRef {
     rest = rest.slice(0, at);
     if (!DIGEST.test(digest)) {
       if (/^[a-z0-9]+:/.test(digest)) {
-        throw new FerryError('UNSUPPORTED', `'${ref}' uses a ${digest.split(':')[0]} digest; Ferry handles sha256 digests.`, { artifact: ref });
+        throw new FerryError(
+          'UNSUPPORTED',
+          `'${ref}' uses a ${digest.split(':')[0]} digest; Ferry handles sha256 digests.`,
+          { artifact: ref },
+        );
       }
       throw bad(input, 'the digest is not sha256:<64 hex>');
     }

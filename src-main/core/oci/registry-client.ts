@@ -86,16 +86,28 @@ export class RegistryClient {
       try {
         u = new URL(/^[a-z]+:\/\//i.test(mirror) ? mirror : `https://${mirror}`);
       } catch {
-        throw new FerryError('CONFIG', `The registry mirror for ${ref.registry} ('${mirror}') is not a URL.`, {
-          hint: 'Write it as https://mirror.example[:port][/project].',
-        });
+        throw new FerryError(
+          'CONFIG',
+          `The registry mirror for ${ref.registry} ('${mirror}') is not a URL.`,
+          {
+            hint: 'Write it as https://mirror.example[:port][/project].',
+          },
+        );
       }
       const prefix = u.pathname.replace(/^\/+|\/+$/g, '').replace(/^v2\/?/, '');
-      const origin = this.isInsecure(u.host) && u.protocol === 'https:' ? `${await this.scheme(u.host, signal)}://${u.host}` : u.origin;
+      const origin =
+        this.isInsecure(u.host) && u.protocol === 'https:'
+          ? `${await this.scheme(u.host, signal)}://${u.host}`
+          : u.origin;
       out.push({ origin, prefix, host: u.host, mirror: true });
     }
     const host = apiHost(ref.registry);
-    out.push({ origin: `${await this.scheme(host, signal)}://${host}`, prefix: '', host: ref.registry, mirror: false });
+    out.push({
+      origin: `${await this.scheme(host, signal)}://${host}`,
+      prefix: '',
+      host: ref.registry,
+      mirror: false,
+    });
     return out;
   }
 
@@ -103,7 +115,12 @@ export class RegistryClient {
     const key = `${ep.origin}|${ep.prefix}|${repository}`;
     let a = this.auths.get(key);
     if (!a) {
-      a = new RegistryAuth(this.http, ep.origin, this.credentials.get(ep.host, repository), `${ep.host}/${repository}`);
+      a = new RegistryAuth(
+        this.http,
+        ep.origin,
+        this.credentials.get(ep.host, repository),
+        `${ep.host}/${repository}`,
+      );
       this.auths.set(key, a);
     }
     return a;
@@ -125,7 +142,12 @@ export class RegistryClient {
    * Fetch a manifest or index by tag or digest, verify its digest (against the reference's
    * digest or the registry's Docker-Content-Digest), and keep its bytes exactly.
    */
-  async getManifest(ref: ImageRef, reference: string, signal?: AbortSignal, only?: Endpoint): Promise<FetchedManifest> {
+  async getManifest(
+    ref: ImageRef,
+    reference: string,
+    signal?: AbortSignal,
+    only?: Endpoint,
+  ): Promise<FetchedManifest> {
     const eps = only ? [only] : await this.endpoints(ref, signal);
     const what = formatImageRef(ref);
     let lastErr: unknown;
@@ -133,15 +155,28 @@ export class RegistryClient {
       try {
         return await this.getManifestAt(ep, ref, reference, signal);
       } catch (err) {
-        if (err instanceof FerryError && (err.code === 'CANCELLED' || err.code === 'INTEGRITY' || err.code === 'UNSUPPORTED')) throw err;
+        if (
+          err instanceof FerryError &&
+          (err.code === 'CANCELLED' || err.code === 'INTEGRITY' || err.code === 'UNSUPPORTED')
+        )
+          throw err;
         lastErr = err;
-        if (ep.mirror) this.opts.log?.('warn', `${what}: mirror ${ep.origin} failed (${(err as Error).message}); trying ${ref.registry}.`);
+        if (ep.mirror)
+          this.opts.log?.(
+            'warn',
+            `${what}: mirror ${ep.origin} failed (${(err as Error).message}); trying ${ref.registry}.`,
+          );
       }
     }
     throw lastErr;
   }
 
-  private async getManifestAt(ep: Endpoint, ref: ImageRef, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
+  private async getManifestAt(
+    ep: Endpoint,
+    ref: ImageRef,
+    reference: string,
+    signal?: AbortSignal,
+  ): Promise<FetchedManifest> {
     const auth = this.auth(ep, ref.repository);
     const url = this.manifestUrl(ep, ref.repository, reference);
     const what = `${formatImageRef(ref)}${reference.startsWith('sha256:') && reference !== ref.digest ? ` (manifest ${reference})` : ''}`;
@@ -158,13 +193,19 @@ export class RegistryClient {
         continue;
       }
       const digest = 'sha256:' + createHash('sha256').update(res.body).digest('hex');
-      const expected = reference.startsWith('sha256:') ? reference : headerValue(res.headers['docker-content-digest']);
+      const expected = reference.startsWith('sha256:')
+        ? reference
+        : headerValue(res.headers['docker-content-digest']);
       if (expected && expected.startsWith('sha256:') && expected !== digest) {
-        throw new FerryError('INTEGRITY', `${what}: the registry at ${redactUrl(ep.origin)} served a manifest with digest ${digest}, expected ${expected}.`, {
-          artifact: what,
-          details: { expected, actual: digest },
-          hint: 'A proxy or mirror altered the manifest, or the registry is broken. Try without the mirror; never accept a changed manifest.',
-        });
+        throw new FerryError(
+          'INTEGRITY',
+          `${what}: the registry at ${redactUrl(ep.origin)} served a manifest with digest ${digest}, expected ${expected}.`,
+          {
+            artifact: what,
+            details: { expected, actual: digest },
+            hint: 'A proxy or mirror altered the manifest, or the registry is broken. Try without the mirror; never accept a changed manifest.',
+          },
+        );
       }
       const parsed = parseManifestBytes(res.body, headerValue(res.headers['content-type']), what);
       return { bytes: res.body, digest, mediaType: parsed.mediaType, parsed, endpoint: ep };
@@ -178,7 +219,12 @@ export class RegistryClient {
     digest: string,
     size: number | undefined,
     dest: string,
-    opts: { label: string; signal?: AbortSignal; onBytes?: (n: number) => void; onSize?: (total: number | undefined, already: number) => void },
+    opts: {
+      label: string;
+      signal?: AbortSignal;
+      onBytes?: (n: number) => void;
+      onSize?: (total: number | undefined, already: number) => void;
+    },
   ): Promise<DownloadResult> {
     const auth = this.auth(ep, repository);
     return downloadToFile(this.http, {
@@ -187,7 +233,8 @@ export class RegistryClient {
       expectSha256: digest.slice('sha256:'.length),
       ...(size !== undefined ? { expectSize: size } : {}),
       label: opts.label,
-      checksumHint: 'The registry (or a mirror or proxy) served bytes that do not match the digest in the manifest. Run the fetch again; if it persists, try without the mirror.',
+      checksumHint:
+        'The registry (or a mirror or proxy) served bytes that do not match the digest in the manifest. Run the fetch again; if it persists, try without the mirror.',
       headersFor: auth.headersFor,
       onUnauthorized: async (res) => auth.onUnauthorized(res, opts.signal),
       signal: opts.signal,

@@ -53,7 +53,10 @@ export class FileHost {
     const h = new FileHost();
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => h.handle(req, res);
     h.server = opts.tls
-      ? https.createServer({ cert: fs.readFileSync(opts.tls.cert), key: fs.readFileSync(opts.tls.key) }, handler)
+      ? https.createServer(
+          { cert: fs.readFileSync(opts.tls.cert), key: fs.readFileSync(opts.tls.key) },
+          handler,
+        )
       : http.createServer(handler);
     await new Promise<void>((r) => h.server.listen(0, '127.0.0.1', r));
     h.origin = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${(h.server.address() as AddressInfo).port}`;
@@ -61,9 +64,18 @@ export class FileHost {
   }
 
   /** Serve `body` at `urlPath`; returns its absolute URL and sha256 ('sha256:<hex>'). */
-  add(urlPath: string, body: Buffer, faults: Fault[] = []): { url: string; checksum: string; sha256: string; size: number } {
+  add(
+    urlPath: string,
+    body: Buffer,
+    faults: Fault[] = [],
+  ): { url: string; checksum: string; sha256: string; size: number } {
     const sha = createHash('sha256').update(body).digest('hex');
-    this.files.set(urlPath, { body, faults: faults.map((f) => ({ ...f })), etag: `"${sha.slice(0, 16)}"`, served: 0 });
+    this.files.set(urlPath, {
+      body,
+      faults: faults.map((f) => ({ ...f })),
+      etag: `"${sha.slice(0, 16)}"`,
+      served: 0,
+    });
     return { url: this.origin + urlPath, checksum: `sha256:${sha}`, sha256: sha, size: body.length };
   }
 
@@ -124,7 +136,11 @@ export class FileHost {
     const body = fault?.kind === 'wrongBody' ? fault.body : f.body;
     let start = 0;
     let status = 200;
-    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', etag: f.etag ?? '', 'accept-ranges': 'bytes' };
+    const headers: Record<string, string> = {
+      'content-type': 'application/octet-stream',
+      etag: f.etag ?? '',
+      'accept-ranges': 'bytes',
+    };
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const ifRangeOk = !req.headers['if-range'] || req.headers['if-range'] === f.etag;
     if (m && fault?.kind !== 'noRange' && ifRangeOk) {

@@ -89,7 +89,10 @@ export function buildImage(dir: string, tag: string, spec: TestImageSpec): Built
   const entries: unknown[] = [];
   for (const plat of spec.platforms) {
     const [os, architecture, variant] = plat.split('/');
-    const layers = [...(spec.shared ?? []), ...Array.from({ length: spec.layers ?? 2 }, (_, i) => makeLayer(`f${i}.bin`, spec.layerSize))].map((l) => put(blob(l)));
+    const layers = [
+      ...(spec.shared ?? []),
+      ...Array.from({ length: spec.layers ?? 2 }, (_, i) => makeLayer(`f${i}.bin`, spec.layerSize)),
+    ].map((l) => put(blob(l)));
     const config = put(
       blob(
         Buffer.from(
@@ -115,13 +118,24 @@ export function buildImage(dir: string, tag: string, spec: TestImageSpec): Built
         ),
       ),
     );
-    platforms[plat] = { manifest: manifest.digest, config: config.digest, layers: layers.map((l) => l.digest) };
-    entries.push({ mediaType: mt.manifest, digest: manifest.digest, size: manifest.size, platform: { os, architecture, ...(variant ? { variant } : {}) } });
+    platforms[plat] = {
+      manifest: manifest.digest,
+      config: config.digest,
+      layers: layers.map((l) => l.digest),
+    };
+    entries.push({
+      mediaType: mt.manifest,
+      digest: manifest.digest,
+      size: manifest.size,
+      platform: { os, architecture, ...(variant ? { variant } : {}) },
+    });
   }
   let top: Blob;
   let topType: string;
   if (spec.platforms.length > 1) {
-    top = put(blob(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: mt.index, manifests: entries }))));
+    top = put(
+      blob(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: mt.index, manifests: entries }))),
+    );
     topType = mt.index;
   } else {
     const e = entries[0] as { digest: string };
@@ -133,7 +147,14 @@ export function buildImage(dir: string, tag: string, spec: TestImageSpec): Built
     path.join(dir, 'index.json'),
     JSON.stringify({
       schemaVersion: 2,
-      manifests: [{ mediaType: topType, digest: top.digest, size: top.size, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+      manifests: [
+        {
+          mediaType: topType,
+          digest: top.digest,
+          size: top.size,
+          annotations: { 'org.opencontainers.image.ref.name': tag },
+        },
+      ],
     }),
   );
   return { layout: dir, tag, digest: top.digest, platforms, blobs };
@@ -153,7 +174,10 @@ export async function pushImage(img: BuiltImage, registryHost: string, repoAndTa
 
 /** What the registry says about an image, as `skopeo inspect --raw` prints it. */
 export async function inspectRaw(ref: string): Promise<Buffer> {
-  const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'buffer', maxBuffer: 16 << 20 });
+  const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], {
+    encoding: 'buffer',
+    maxBuffer: 16 << 20,
+  });
   return stdout as unknown as Buffer;
 }
 

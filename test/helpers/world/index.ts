@@ -55,7 +55,9 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(opts: { images?: Record<string, TestImageSpec>; registry?: boolean } = {}): Promise<World> {
+export async function startWorld(
+  opts: { images?: Record<string, TestImageSpec>; registry?: boolean } = {},
+): Promise<World> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-world-'));
   const files = await FileHost.start();
   const registry = opts.registry === false ? undefined : await startRegistry(dir);

@@ -8,7 +8,14 @@ import type { FileHost } from './file-host.js';
  * list files on the world's file host with the checksums of the bytes it serves.
  */
 export interface PlanSpec {
-  files?: Array<{ key: string; url: string; checksum: string; arch?: string; path?: string; enabled?: boolean }>;
+  files?: Array<{
+    key: string;
+    url: string;
+    checksum: string;
+    arch?: string;
+    path?: string;
+    enabled?: boolean;
+  }>;
   images?: Array<{ key: string; ref: string; platforms?: string[]; enabled?: boolean }>;
   kubespray?: string;
   kubesprayTarball?: { url: string; path?: string };
@@ -29,16 +36,31 @@ export function makePlan(spec: PlanSpec): Plan {
       path: f.path ?? filePathForUrl(f.url),
       enabled: f.enabled ?? true,
     })),
-    images: (spec.images ?? []).map((i) => ({ key: i.key, ref: i.ref, platforms: i.platforms ?? ['linux/amd64'], enabled: i.enabled ?? true })),
+    images: (spec.images ?? []).map((i) => ({
+      key: i.key,
+      ref: i.ref,
+      platforms: i.platforms ?? ['linux/amd64'],
+      enabled: i.enabled ?? true,
+    })),
     vars: {},
     ...(spec.kubesprayTarball
-      ? { kubesprayTarball: { url: spec.kubesprayTarball.url, path: spec.kubesprayTarball.path ?? `kubespray/kubespray-${kubespray}.tar.gz` } }
+      ? {
+          kubesprayTarball: {
+            url: spec.kubesprayTarball.url,
+            path: spec.kubesprayTarball.path ?? `kubespray/kubespray-${kubespray}.tar.gz`,
+          },
+        }
       : {}),
   };
 }
 
 /** Host `count` random files of `size` bytes under /dl/<name>-<i>.bin and return plan entries for them. */
-export function hostRandomFiles(host: FileHost, count: number, size: number, name = 'file'): NonNullable<PlanSpec['files']> {
+export function hostRandomFiles(
+  host: FileHost,
+  count: number,
+  size: number,
+  name = 'file',
+): NonNullable<PlanSpec['files']> {
   return Array.from({ length: count }, (_, i) => {
     const f = host.add(`/dl/${name}-${i}.bin`, randomBytes(size));
     return { key: `${name}${i}`, url: f.url, checksum: f.checksum };

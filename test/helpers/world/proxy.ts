@@ -17,7 +17,9 @@ export class TestProxy {
 
   static async start(opts: { username?: string; password?: string } = {}): Promise<TestProxy> {
     const p = new TestProxy();
-    const expected = opts.username ? 'Basic ' + Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64') : undefined;
+    const expected = opts.username
+      ? 'Basic ' + Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')
+      : undefined;
     const authorised = (h: http.IncomingHttpHeaders) => !expected || h['proxy-authorization'] === expected;
     p.server = http.createServer((req, res) => {
       if (!authorised(req.headers)) {
@@ -41,7 +43,9 @@ export class TestProxy {
       socket.on('close', () => p.sockets.delete(socket));
       if (!authorised(req.headers)) {
         p.refused++;
-        socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n');
+        socket.end(
+          'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n',
+        );
         return;
       }
       p.connects.push(req.url ?? '');

@@ -16,8 +16,14 @@ export interface TestRegistry {
  * Debian's docker-registry (distribution 2.8) on a free loopback port with its own storage
  * root. With `tls` it serves HTTPS with that certificate.
  */
-export async function startRegistry(workDir: string, opts: { tls?: { cert: string; key: string } } = {}): Promise<TestRegistry> {
-  const root = path.join(workDir, `registry-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`);
+export async function startRegistry(
+  workDir: string,
+  opts: { tls?: { cert: string; key: string } } = {},
+): Promise<TestRegistry> {
+  const root = path.join(
+    workDir,
+    `registry-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
+  );
   fs.mkdirSync(path.join(root, 'data'), { recursive: true });
   const port = await freePort();
   const tls = opts.tls ? `\n  tls:\n    certificate: ${opts.tls.cert}\n    key: ${opts.tls.key}` : '';
@@ -33,7 +39,9 @@ http:
 `;
   const cfgPath = path.join(root, 'config.yml');
   fs.writeFileSync(cfgPath, cfg);
-  const child: ChildProcess = spawn('docker-registry', ['serve', cfgPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('docker-registry', ['serve', cfgPath], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr += d.toString()).slice(-4000));
   const scheme = opts.tls ? 'https' : 'http';
@@ -43,7 +51,9 @@ http:
       if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
       const { request } = await import('undici');
       const { Agent } = await import('undici');
-      const res = await request(`${url}/v2/`, { dispatcher: new Agent({ connect: { rejectUnauthorized: false } }) });
+      const res = await request(`${url}/v2/`, {
+        dispatcher: new Agent({ connect: { rejectUnauthorized: false } }),
+      });
       await res.body.dump();
       return res.statusCode === 200;
     }, 'docker-registry');

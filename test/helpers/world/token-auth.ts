@@ -32,10 +32,19 @@ export class TokenAuthRegistry {
     const forward = (req: http.IncomingMessage, res: http.ServerResponse, path: string) => {
       const headers = { ...req.headers, host: opts.upstream };
       delete headers.authorization;
-      const up = http.request({ host: opts.upstream.split(':')[0], port: Number(opts.upstream.split(':')[1]), path, method: req.method, headers }, (ur) => {
-        res.writeHead(ur.statusCode ?? 502, ur.headers);
-        ur.pipe(res);
-      });
+      const up = http.request(
+        {
+          host: opts.upstream.split(':')[0],
+          port: Number(opts.upstream.split(':')[1]),
+          path,
+          method: req.method,
+          headers,
+        },
+        (ur) => {
+          res.writeHead(ur.statusCode ?? 502, ur.headers);
+          ur.pipe(res);
+        },
+      );
       up.on('error', () => res.destroy());
       req.pipe(up);
     };
@@ -59,12 +68,16 @@ export class TokenAuthRegistry {
           ok = opts.users?.[user] === rest.join(':');
         }
         if (!ok) {
-          res.writeHead(401, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+          res
+            .writeHead(401, { 'content-type': 'application/json' })
+            .end('{"errors":[{"code":"UNAUTHORIZED"}]}');
           return;
         }
         const token = randomBytes(16).toString('hex');
         t.tokens.add(token);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: 300 }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ token, expires_in: 300 }));
         return;
       }
       if (u.pathname.startsWith('/v2')) {

@@ -10,7 +10,10 @@ import { KeyStore } from '../../../src-main/core/keys/index.js';
 import { lacks } from '../../helpers/tools.js';
 import { makePlan, startWorld, type World } from '../../helpers/world/index.js';
 
-async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -29,7 +32,12 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('ferry fetch', () => {
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-cli-fetch-'));
     world = await startWorld({ images: { 'library/app:1': { platforms: ['linux/amd64', 'linux/arm64'] } } });
-    env = { HOME: tmp, FERRY_CONFIG_DIR: path.join(tmp, 'config'), FERRY_DATA_DIR: path.join(tmp, 'data'), PATH: process.env.PATH };
+    env = {
+      HOME: tmp,
+      FERRY_CONFIG_DIR: path.join(tmp, 'config'),
+      FERRY_DATA_DIR: path.join(tmp, 'data'),
+      PATH: process.env.PATH,
+    };
     await KeyStore.fromEnv(env).generate({ name: 'test' });
   });
   afterAll(async () => {
@@ -48,17 +56,37 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('ferry fetch', () => {
     const planFile = path.join(tmp, 'plan.json');
     fs.writeFileSync(planFile, JSON.stringify(plan));
     const out = path.join(tmp, 'bundle');
-    const args = ['fetch', '--plan', planFile, '--out', out, '--insecure-registry', world.registry.host, '--concurrency', '2', '--json'];
+    const args = [
+      'fetch',
+      '--plan',
+      planFile,
+      '--out',
+      out,
+      '--insecure-registry',
+      world.registry.host,
+      '--concurrency',
+      '2',
+      '--json',
+    ];
     const r = await cli(args, env);
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.some((l) => l.type === 'progress' && l.progress.phase === 'downloading')).toBe(true);
     const done = lines.filter((l) => l.type === 'item' && l.item.status === 'done').map((l) => l.item.id);
-    expect(done.sort()).toEqual([`file:${a.url}`, `image:${world.ref('library/app:1')}`, `kubespray:${plan.kubespray}`].sort());
+    expect(done.sort()).toEqual(
+      [`file:${a.url}`, `image:${world.ref('library/app:1')}`, `kubespray:${plan.kubespray}`].sort(),
+    );
     expect(lines.at(-1)).toMatchObject({ type: 'result', ok: true });
     expect(fs.existsSync(path.join(out, 'manifest.json.sig'))).toBe(true);
     const { manifest } = await openBundle(out);
-    expect(manifest.artifacts.find((x) => x.kind === 'kubespray')).toMatchObject({ version: plan.kubespray, url: tar.url, paths: [`kubespray/kubespray-${plan.kubespray}.tar.gz`] });
+    expect(manifest.artifacts.find((x) => x.kind === 'kubespray')).toMatchObject({
+      version: plan.kubespray,
+      url: tar.url,
+      paths: [`kubespray/kubespray-${plan.kubespray}.tar.gz`],
+    });
     const v = await cli(['verify', out, '--json'], env);
     expect(v.code, v.stdout).toBe(0);
 
@@ -83,7 +111,13 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('ferry fetch', () => {
 
   it('refuses bad flags with exit 2', async () => {
     expect((await cli(['fetch', '--plan', 'x.json'], env)).code).toBe(2);
-    expect((await cli(['fetch', '--out', path.join(tmp, 'x'), '--plan', 'x.json', '--concurrency', '0'], env)).code).toBe(2);
-    expect((await cli(['fetch', '--out', path.join(tmp, 'x'), '--plan', 'x.json', '--mirror', 'nonsense'], env)).code).toBe(2);
+    expect(
+      (await cli(['fetch', '--out', path.join(tmp, 'x'), '--plan', 'x.json', '--concurrency', '0'], env))
+        .code,
+    ).toBe(2);
+    expect(
+      (await cli(['fetch', '--out', path.join(tmp, 'x'), '--plan', 'x.json', '--mirror', 'nonsense'], env))
+        .code,
+    ).toBe(2);
   });
 });

@@ -41,9 +41,15 @@ describe('fetching files into a bundle', () => {
       const rel = a!.paths[0];
       expect(rel).toBe(`files/127.0.0.1_${new URL(f.url).port}${new URL(f.url).pathname}`);
     }
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'plan.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(plan)));
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'plan.json'), 'utf8'))).toEqual(
+      JSON.parse(JSON.stringify(plan)),
+    );
     expect(manifest.artifacts.find((a) => a.id === 'meta:plan')).toBeTruthy();
-    expect(manifest.kubespray).toEqual({ version: plan.kubespray, kubeVersion: plan.kubeVersion, arches: plan.arches });
+    expect(manifest.kubespray).toEqual({
+      version: plan.kubespray,
+      kubeVersion: plan.kubeVersion,
+      arches: plan.arches,
+    });
     expect((await verifyBundle(dir, { allowUnsigned: true })).ok).toBe(true);
     expect(fs.existsSync(path.join(dir, '.ferry-partial'))).toBe(false);
   });
@@ -84,7 +90,9 @@ describe('fetching files into a bundle', () => {
     const body = randomBytes(2_000_000);
     const f = host.add('/big.bin', body, [{ kind: 'cut', afterBytes: 700_000, times: 2 }]);
     const dir = out();
-    const r = await runFetch(makePlan({ files: [{ key: 'big', url: f.url, checksum: f.checksum }] }), { out: dir });
+    const r = await runFetch(makePlan({ files: [{ key: 'big', url: f.url, checksum: f.checksum }] }), {
+      out: dir,
+    });
     expect(r.counts.fetched).toBe(1);
     const reqs = host.requests.filter((q) => q.path === '/big.bin');
     expect(reqs.length).toBe(3);
@@ -100,7 +108,10 @@ describe('fetching files into a bundle', () => {
   it('starts over when the server ignores Range, and still verifies', async () => {
     await freshHost();
     const body = randomBytes(1_000_000);
-    const f = host.add('/norange.bin', body, [{ kind: 'cut', afterBytes: 300_000, times: 1 }, { kind: 'noRange' }]);
+    const f = host.add('/norange.bin', body, [
+      { kind: 'cut', afterBytes: 300_000, times: 1 },
+      { kind: 'noRange' },
+    ]);
     const dir = out();
     await runFetch(makePlan({ files: [{ key: 'nr', url: f.url, checksum: f.checksum }] }), { out: dir });
     const reqs = host.requests.filter((q) => q.path === '/norange.bin');
@@ -123,7 +134,9 @@ describe('fetching files into a bundle', () => {
       }),
       { out: dir },
     );
-    expect(host.requests.filter((q) => q.path === '/flaky.bin').map((q) => q.status)).toEqual([500, 500, 200]);
+    expect(host.requests.filter((q) => q.path === '/flaky.bin').map((q) => q.status)).toEqual([
+      500, 500, 200,
+    ]);
     const busy = host.requests.filter((q) => q.path === '/busy.bin');
     expect(busy.map((q) => q.status)).toEqual([429, 200]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
@@ -131,7 +144,9 @@ describe('fetching files into a bundle', () => {
 
   it('follows redirects, and survives slow bytes and a stalled connection (idle timeout, then resume)', async () => {
     await freshHost();
-    const real = host.add('/real.bin', randomBytes(200_000), [{ kind: 'stall', afterBytes: 50_000, ms: 10_000, times: 1 }]);
+    const real = host.add('/real.bin', randomBytes(200_000), [
+      { kind: 'stall', afterBytes: 50_000, ms: 10_000, times: 1 },
+    ]);
     host.add('/moved.bin', Buffer.alloc(0), [{ kind: 'redirect', to: '/real.bin' }]);
     const slow = host.add('/slow.bin', randomBytes(60_000), [{ kind: 'slow', bytesPerSecond: 100_000 }]);
     const dir = out();
@@ -150,13 +165,17 @@ describe('fetching files into a bundle', () => {
     expect(realReqs[1].range).toBe('bytes=50000-');
     // Recorded under the URL the plan names, not where it redirected.
     const { manifest } = await openBundle(dir);
-    expect(manifest.artifacts.find((a) => a.id === `file:${host.url('/moved.bin')}`)?.paths).toEqual([filePathForUrl(host.url('/moved.bin'))]);
+    expect(manifest.artifacts.find((a) => a.id === `file:${host.url('/moved.bin')}`)?.paths).toEqual([
+      filePathForUrl(host.url('/moved.bin')),
+    ]);
   });
 
   it('refuses a wrong body: CHECKSUM error naming URL, expected and actual digest and what to do; nothing left in the bundle', async () => {
     await freshHost();
     const good = host.add('/ok.bin', randomBytes(5000));
-    const bad = host.add('/bad.bin', randomBytes(5000), [{ kind: 'wrongBody', body: Buffer.from('evil bytes') }]);
+    const bad = host.add('/bad.bin', randomBytes(5000), [
+      { kind: 'wrongBody', body: Buffer.from('evil bytes') },
+    ]);
     const dir = out();
     const job = fetchJob(
       makePlan({
@@ -170,7 +189,11 @@ describe('fetching files into a bundle', () => {
     const err = (await job.done.catch((e) => e)) as FerryError;
     expect(err).toBeInstanceOf(FerryError);
     expect(err.code).toBe('CHECKSUM');
-    const failure = (err.details!.failures as Array<{ error: { message: string; hint: string; details: Record<string, string> } }>)[0];
+    const failure = (
+      err.details!.failures as Array<{
+        error: { message: string; hint: string; details: Record<string, string> };
+      }>
+    )[0];
     expect(failure.error.message).toContain(bad.url);
     expect(failure.error.message).toContain(bad.checksum);
     expect(failure.error.details.actual).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -180,7 +203,9 @@ describe('fetching files into a bundle', () => {
     // Not finished, and the bad bytes are nowhere: not in place, not as a partial.
     expect(fs.existsSync(path.join(dir, 'manifest.json'))).toBe(false);
     expect(fs.existsSync(path.join(dir, filePathForUrl(bad.url)))).toBe(false);
-    const partials = fs.existsSync(path.join(dir, '.ferry-partial/resume')) ? fs.readdirSync(path.join(dir, '.ferry-partial/resume')) : [];
+    const partials = fs.existsSync(path.join(dir, '.ferry-partial/resume'))
+      ? fs.readdirSync(path.join(dir, '.ferry-partial/resume'))
+      : [];
     expect(partials).toEqual([]);
     // The good file is kept: fixing the checksum and rerunning fetches only the bad one.
     const before = host.count('/ok.bin');
@@ -224,7 +249,10 @@ describe('fetching files into a bundle', () => {
       const f = host.add('/via-proxy.bin', randomBytes(20_000));
       const dir = out();
       const authUrl = proxy.url.replace('http://', 'http://u:p%40ss@');
-      await runFetch(makePlan({ files: [{ key: 'p', url: f.url, checksum: f.checksum }] }), { out: dir, proxy: { http: authUrl, https: authUrl } });
+      await runFetch(makePlan({ files: [{ key: 'p', url: f.url, checksum: f.checksum }] }), {
+        out: dir,
+        proxy: { http: authUrl, https: authUrl },
+      });
       expect(proxy.connects.length + proxy.forwards.length).toBeGreaterThan(0);
       const tunnels = proxy.connects.length + proxy.forwards.length;
       const g = host.add('/direct.bin', randomBytes(20_000));
@@ -235,7 +263,10 @@ describe('fetching files into a bundle', () => {
       expect(proxy.connects.length + proxy.forwards.length).toBe(tunnels);
       // Wrong proxy credentials are an error that says so.
       const wrong = proxy.url.replace('http://', 'http://u:nope@');
-      const err = await runFetch(makePlan({ files: [{ key: 'w', url: g.url, checksum: g.checksum }] }), { out: out(), proxy: { http: wrong } }).catch((e) => e);
+      const err = await runFetch(makePlan({ files: [{ key: 'w', url: g.url, checksum: g.checksum }] }), {
+        out: out(),
+        proxy: { http: wrong },
+      }).catch((e) => e);
       expect(err).toBeInstanceOf(FerryError);
       expect(JSON.stringify((err as FerryError).details)).toMatch(/proxy/i);
       expect(proxy.refused).toBeGreaterThan(0);
@@ -258,7 +289,10 @@ describe('fetching files into a bundle', () => {
       });
       expect(mirror.count('/gh/releases/v1/tool.tar.gz')).toBe(1);
       const { manifest } = await openBundle(dir);
-      expect(manifest.artifacts.find((a) => a.kind === 'file')).toMatchObject({ url: upstreamUrl, paths: ['files/github.example/releases/v1/tool.tar.gz'] });
+      expect(manifest.artifacts.find((a) => a.kind === 'file')).toMatchObject({
+        url: upstreamUrl,
+        paths: ['files/github.example/releases/v1/tool.tar.gz'],
+      });
     } finally {
       await mirror.close();
     }
@@ -270,6 +304,10 @@ describe('fetching files into a bundle', () => {
     const dir = out();
     await runFetch(makePlan({}), { out: dir, extraFiles: [{ url: e.url, sha256: e.sha256 }] });
     const { manifest } = await openBundle(dir);
-    expect(manifest.artifacts.find((a) => a.kind === 'file')).toMatchObject({ key: 'extra', url: e.url, checksum: e.checksum });
+    expect(manifest.artifacts.find((a) => a.kind === 'file')).toMatchObject({
+      key: 'extra',
+      url: e.url,
+      checksum: e.checksum,
+    });
   });
 });

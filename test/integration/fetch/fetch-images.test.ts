@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBundle } from '../../../src-main/core/bundle/index.js';
 import { verifyBundle } from '../../../src-main/core/verify/index.js';
 import { lacks } from '../../helpers/tools.js';
-import { inspectRaw, makeLayer, makePlan, sha256, startWorld, type World } from '../../helpers/world/index.js';
+import {
+  inspectRaw,
+  makeLayer,
+  makePlan,
+  sha256,
+  startWorld,
+  type World,
+} from '../../helpers/world/index.js';
 import { runFetch } from './helpers.js';
 
 const run = promisify(execFile);
@@ -56,7 +63,9 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('fetching images from a real
       expect(a && a.kind === 'image' && a.digest).toBe(sha256(upstream));
       expect(a && a.kind === 'image' && [...a.platforms].sort()).toEqual([...want].sort());
       // The upstream bytes are kept exactly.
-      expect(fs.readFileSync(path.join(out, 'images/blobs/sha256', sha256(upstream).slice(7)))).toEqual(upstream);
+      expect(fs.readFileSync(path.join(out, 'images/blobs/sha256', sha256(upstream).slice(7)))).toEqual(
+        upstream,
+      );
       const built = world.images[repo];
       for (const [plat, d] of Object.entries(built.platforms)) {
         const has = fs.existsSync(path.join(out, 'images/blobs/sha256', d.manifest.slice(7)));
@@ -66,17 +75,32 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('fetching images from a real
     // The shared base layer is in the bundle once and listed by every image that uses it.
     const baseDigest = world.images['library/multi:1'].platforms['linux/arm64'].layers[0];
     expect(world.images['calico/node:v3'].platforms['linux/amd64'].layers[0]).toBe(baseDigest);
-    expect(images.filter((i) => i.paths.includes(`images/blobs/sha256/${baseDigest.slice(7)}`))).toHaveLength(2);
+    expect(images.filter((i) => i.paths.includes(`images/blobs/sha256/${baseDigest.slice(7)}`))).toHaveLength(
+      2,
+    );
 
     const report = await verifyBundle(out, { allowUnsigned: true });
     expect(report.ok).toBe(true);
 
     // skopeo reads the bundle's OCI layout by the full original reference.
     const dest = path.join(tmp, 'copied');
-    await run('skopeo', ['copy', '--override-arch', 'arm64', `oci:${out}/images:${world.ref('library/multi:1')}`, `oci:${dest}:x`]);
+    await run('skopeo', [
+      'copy',
+      '--override-arch',
+      'arm64',
+      `oci:${out}/images:${world.ref('library/multi:1')}`,
+      `oci:${dest}:x`,
+    ]);
     const idx = JSON.parse(fs.readFileSync(path.join(dest, 'index.json'), 'utf8'));
     expect(idx.manifests[0].digest).toBe(world.images['library/multi:1'].platforms['linux/arm64'].manifest);
-    await run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${out}/images:${world.ref('single/app:2')}`, `docker://${world.registry.host}/copied/app:2`]);
-    expect(sha256(await inspectRaw(`${world.registry.host}/copied/app:2`))).toBe(sha256(await inspectRaw(world.ref('single/app:2'))));
+    await run('skopeo', [
+      'copy',
+      '--dest-tls-verify=false',
+      `oci:${out}/images:${world.ref('single/app:2')}`,
+      `docker://${world.registry.host}/copied/app:2`,
+    ]);
+    expect(sha256(await inspectRaw(`${world.registry.host}/copied/app:2`))).toBe(
+      sha256(await inspectRaw(world.ref('single/app:2'))),
+    );
   });
 });

@@ -37,7 +37,13 @@ describe('downloadToFile', () => {
     const d = dest();
     fs.writeFileSync(d, body);
     fs.writeFileSync(sidecarPath(d), JSON.stringify({ url: f.url }));
-    const r = await downloadToFile(client, { url: f.url, dest: d, expectSha256: f.sha256, expectSize: body.length, label: f.url });
+    const r = await downloadToFile(client, {
+      url: f.url,
+      dest: d,
+      expectSha256: f.sha256,
+      expectSize: body.length,
+      label: f.url,
+    });
     expect(r).toMatchObject({ sha256: f.sha256, size: body.length, attempts: 0 });
     expect(host.count()).toBe(0);
   });
@@ -83,7 +89,9 @@ describe('downloadToFile', () => {
     await setup();
     const url = host.url('/gone');
     await host.close();
-    const err = (await downloadToFile(client, { url, dest: dest(), label: url }).catch((e) => e)) as FerryError;
+    const err = (await downloadToFile(client, { url, dest: dest(), label: url }).catch(
+      (e) => e,
+    )) as FerryError;
     expect(err).toBeInstanceOf(FerryError);
     expect(err.code).toBe('NETWORK');
     expect(err.artifact).toBe(url);
@@ -92,7 +100,9 @@ describe('downloadToFile', () => {
 
   it('a 404 is not retried', async () => {
     await setup();
-    const err = (await downloadToFile(client, { url: host.url('/missing'), dest: dest(), label: 'x' }).catch((e) => e)) as FerryError;
+    const err = (await downloadToFile(client, { url: host.url('/missing'), dest: dest(), label: 'x' }).catch(
+      (e) => e,
+    )) as FerryError;
     expect(err.code).toBe('NOT_FOUND');
     expect(host.count('/missing')).toBe(1);
   });
@@ -104,7 +114,12 @@ describe('downloadToFile', () => {
     const sha512 = createHash('sha512').update(body).digest('hex');
     const r = await downloadToFile(client, { url: f.url, dest: dest(), expectSha512: sha512, label: f.url });
     expect(r.sha256).toBe(f.sha256);
-    const err = (await downloadToFile(client, { url: f.url, dest: dest(), expectSha512: '0'.repeat(128), label: f.url }).catch((e) => e)) as FerryError;
+    const err = (await downloadToFile(client, {
+      url: f.url,
+      dest: dest(),
+      expectSha512: '0'.repeat(128),
+      label: f.url,
+    }).catch((e) => e)) as FerryError;
     expect(err.code).toBe('CHECKSUM');
     expect(err.details?.actual).toBe(`sha512:${sha512}`);
   });

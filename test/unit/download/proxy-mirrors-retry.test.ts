@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { FerryError } from '../../../src-main/core/errors/index.js';
 import { mirrorUrl, parseMirrorArgs } from '../../../src-main/core/download/mirrors.js';
-import { mergeProxyConfig, proxyConfigFromEnv, proxyFor, redactUrl } from '../../../src-main/core/download/proxy.js';
+import {
+  mergeProxyConfig,
+  proxyConfigFromEnv,
+  proxyFor,
+  redactUrl,
+} from '../../../src-main/core/download/proxy.js';
 import { isNetworkError, isRetriableStatus, parseRetryAfter } from '../../../src-main/core/download/retry.js';
 
 describe('proxy selection', () => {
-  const cfg = { http: 'http://p:3128', https: 'http://user:pw@p:3128', noProxy: 'localhost,.corp.example,10.0.0.0/8,registry.local:5000' };
+  const cfg = {
+    http: 'http://p:3128',
+    https: 'http://user:pw@p:3128',
+    noProxy: 'localhost,.corp.example,10.0.0.0/8,registry.local:5000',
+  };
   it('uses the proxy for the URL scheme, unless NO_PROXY names the host, a domain suffix, a CIDR or host:port', () => {
     expect(proxyFor(new URL('https://github.com/x'), cfg)).toBe('http://user:pw@p:3128/');
     expect(proxyFor(new URL('http://dl.k8s.io/x'), cfg)).toBe('http://p:3128/');
@@ -22,7 +31,11 @@ describe('proxy selection', () => {
   it('reads the environment as curl does, and the profile wins field by field', () => {
     const env = proxyConfigFromEnv({ https_proxy: 'http://a:1', HTTP_PROXY: 'http://b:2', no_proxy: 'x' });
     expect(env).toEqual({ https: 'http://a:1', http: 'http://b:2', noProxy: 'x' });
-    expect(mergeProxyConfig(env, { https: 'http://c:3' })).toEqual({ https: 'http://c:3', http: 'http://b:2', noProxy: 'x' });
+    expect(mergeProxyConfig(env, { https: 'http://c:3' })).toEqual({
+      https: 'http://c:3',
+      http: 'http://b:2',
+      noProxy: 'x',
+    });
   });
 
   it('never prints a proxy password, and refuses SOCKS proxies clearly', () => {
@@ -33,9 +46,14 @@ describe('proxy selection', () => {
 
 describe('mirrors', () => {
   it('rewrites by the longest matching prefix and leaves other URLs alone', () => {
-    const m = parseMirrorArgs(['https://github.com/=https://m/gh/', 'https://github.com/kubernetes-sigs/=https://m/k8s-sigs/']);
+    const m = parseMirrorArgs([
+      'https://github.com/=https://m/gh/',
+      'https://github.com/kubernetes-sigs/=https://m/k8s-sigs/',
+    ]);
     expect(mirrorUrl('https://github.com/containerd/x.tgz', m)).toBe('https://m/gh/containerd/x.tgz');
-    expect(mirrorUrl('https://github.com/kubernetes-sigs/cri-tools/y', m)).toBe('https://m/k8s-sigs/cri-tools/y');
+    expect(mirrorUrl('https://github.com/kubernetes-sigs/cri-tools/y', m)).toBe(
+      'https://m/k8s-sigs/cri-tools/y',
+    );
     expect(mirrorUrl('https://dl.k8s.io/z', m)).toBe('https://dl.k8s.io/z');
   });
   it('refuses a --mirror without FROM=TO', () => {

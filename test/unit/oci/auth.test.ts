@@ -7,9 +7,18 @@ import { CredentialStore, parseChallenges } from '../../../src-main/core/oci/aut
 
 describe('WWW-Authenticate challenges', () => {
   it('parses Bearer with quoted parameters, including commas and spaces inside quotes', () => {
-    const c = parseChallenges('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull,push"');
+    const c = parseChallenges(
+      'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull,push"',
+    );
     expect(c).toEqual([
-      { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/nginx:pull,push' } },
+      {
+        scheme: 'bearer',
+        params: {
+          realm: 'https://auth.docker.io/token',
+          service: 'registry.docker.io',
+          scope: 'repository:library/nginx:pull,push',
+        },
+      },
     ]);
   });
 
@@ -22,7 +31,10 @@ describe('WWW-Authenticate challenges', () => {
 
 describe('registry credentials', () => {
   it('prefers the profile, reads passwords from the environment, and says when one is missing', () => {
-    const s = new CredentialStore({ 'quay.io': { username: 'u', passwordEnv: 'QUAY_PW' } }, { QUAY_PW: 'secret' });
+    const s = new CredentialStore(
+      { 'quay.io': { username: 'u', passwordEnv: 'QUAY_PW' } },
+      { QUAY_PW: 'secret' },
+    );
     expect(s.get('quay.io')).toEqual({ username: 'u', password: 'secret' });
     const missing = new CredentialStore({ 'quay.io': { username: 'u', passwordEnv: 'NOPE' } }, {});
     expect(() => missing.get('quay.io')).toThrow(/NOPE/);
@@ -50,7 +62,9 @@ describe('registry credentials', () => {
     expect(s.get('quay.io')).toBeUndefined();
     fs.writeFileSync(f, '{"auths": 5}');
     expect(() => new CredentialStore().loadAuthFile(f, true)).toThrow(FerryError);
-    expect(() => new CredentialStore().loadAuthFile(path.join(dir, 'missing.json'), true)).toThrow(/Cannot read/);
+    expect(() => new CredentialStore().loadAuthFile(path.join(dir, 'missing.json'), true)).toThrow(
+      /Cannot read/,
+    );
     expect(() => new CredentialStore().loadAuthFile(path.join(dir, 'missing.json'), false)).not.toThrow();
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -32,24 +32,53 @@ describe('platform selection from an index', () => {
 describe('manifest documents', () => {
   const desc = { digest: d('a'), size: 10 };
   it('reads OCI and Docker indexes and manifests, by document or Content-Type', () => {
-    const ociIndex = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [desc] }));
+    const ociIndex = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [desc],
+      }),
+    );
     expect(parseManifestBytes(ociIndex, undefined, 'x').kind).toBe('index');
-    const dockerList = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', manifests: [desc] }));
-    expect(parseManifestBytes(dockerList, undefined, 'x')).toMatchObject({ kind: 'index', mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json' });
+    const dockerList = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+        manifests: [desc],
+      }),
+    );
+    expect(parseManifestBytes(dockerList, undefined, 'x')).toMatchObject({
+      kind: 'index',
+      mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    });
     const noType = Buffer.from(JSON.stringify({ schemaVersion: 2, config: desc, layers: [desc] }));
-    expect(parseManifestBytes(noType, 'application/vnd.docker.distribution.manifest.v2+json', 'x')).toMatchObject({
+    expect(
+      parseManifestBytes(noType, 'application/vnd.docker.distribution.manifest.v2+json', 'x'),
+    ).toMatchObject({
       kind: 'manifest',
       mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
     });
-    expect(parseManifestBytes(noType, undefined, 'x')).toMatchObject({ kind: 'manifest', mediaType: 'application/vnd.oci.image.manifest.v1+json' });
+    expect(parseManifestBytes(noType, undefined, 'x')).toMatchObject({
+      kind: 'manifest',
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    });
   });
 
   it('refuses schema 1, unknown media types and malformed documents with errors that name the image', () => {
     const s1 = Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'x', fsLayers: [] }));
     expect(() => parseManifestBytes(s1, undefined, 'quay.io/old:1')).toThrow(/schema 1/);
-    const weird = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.example+json' }));
+    const weird = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.example+json' }),
+    );
     expect(() => parseManifestBytes(weird, undefined, 'q/w:1')).toThrow(/does not handle/);
-    const broken = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { digest: 'nope' }, layers: [] }));
+    const broken = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { digest: 'nope' },
+        layers: [],
+      }),
+    );
     try {
       parseManifestBytes(broken, undefined, 'q/w:1');
       expect.unreachable();

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { FerryError } from '../../../src-main/core/errors/index.js';
-import { apiHost, formatImageRef, manifestReference, parseImageRef } from '../../../src-main/core/oci/reference.js';
+import {
+  apiHost,
+  formatImageRef,
+  manifestReference,
+  parseImageRef,
+} from '../../../src-main/core/oci/reference.js';
 
 describe('image references', () => {
   it.each([
@@ -27,9 +32,12 @@ describe('image references', () => {
     expect(manifestReference(parseImageRef('quay.io/x/y:v1'))).toBe('v1');
   });
 
-  it.each(['', 'UPPER/case:1', 'quay.io/x/y:bad tag', 'quay.io/x/y@sha256:short', 'a//b'])('refuses %j with a usage error', (bad) => {
-    expect(() => parseImageRef(bad)).toThrow(FerryError);
-  });
+  it.each(['', 'UPPER/case:1', 'quay.io/x/y:bad tag', 'quay.io/x/y@sha256:short', 'a//b'])(
+    'refuses %j with a usage error',
+    (bad) => {
+      expect(() => parseImageRef(bad)).toThrow(FerryError);
+    },
+  );
 
   it('says which digest algorithms it handles', () => {
     try {
