@@ -71,7 +71,7 @@ export interface ImageSpec {
 }
 
 export function makeImage(spec: ImageSpec = {}): TestImage {
-  const platforms = spec.platforms ?? ['linux/amd64', 'linux/arm64'];
+  const platforms = spec.single ? [spec.platforms?.[0] ?? 'linux/amd64'] : (spec.platforms ?? ['linux/amd64', 'linux/arm64']);
   const blobs = new Map<string, Buffer>();
   const put = (b: Buffer) => {
     const d = sha256(b);
