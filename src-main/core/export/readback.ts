@@ -185,6 +185,8 @@ export class ReadBackPool {
       const w = this.idle.pop()!;
       const task = this.queue.shift()!;
       this.busy.set(task.id, { task, worker: w });
+      // Keep the process alive while a read-back is pending (idle workers are unref'd).
+      w.ref();
       w.postMessage({ id: task.id, file: task.file, direct: this.direct });
     }
   }
@@ -197,6 +199,7 @@ export class ReadBackPool {
       return;
     }
     this.busy.delete(m.id);
+    w.unref();
     this.idle.push(w);
     if (m.cancelled) b.task.reject(new FerryError('CANCELLED', 'Cancelled.'));
     else if (m.error) b.task.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));

@@ -98,7 +98,12 @@ export async function gateSignature(
 ): Promise<SignatureStatus> {
   const trusted = await (opts.keyStore ?? KeyStore.fromEnv()).list();
   const s = await checkSignature(manifestBytes, signatureBytes, trusted);
-  h.item({ type: 'signature', status: s.status, ...('fingerprint' in s && s.fingerprint ? { fingerprint: s.fingerprint } : {}), description: describeSignature(s) });
+  h.item({
+    type: 'signature',
+    status: s.status,
+    ...('fingerprint' in s && s.fingerprint ? { fingerprint: s.fingerprint } : {}),
+    description: describeSignature(s),
+  });
   h.log('info', `Signature: ${describeSignature(s)}.`);
   enforceSignature(s, opts);
   return s;
@@ -143,10 +148,14 @@ export async function checkBase(store: Store, m: Manifest): Promise<void> {
     }
   }
   if (missing.length) {
-    throw new FerryError('NOT_FOUND', `The base bundle ${m.base.id} in the store lacks ${missing.length} file(s) this delta relies on: ${missing.slice(0, 5).join(', ')}.`, {
-      artifact: m.base.id,
-      hint: 'Repair the base bundle (import a second copy of it), then import this delta again.',
-    });
+    throw new FerryError(
+      'NOT_FOUND',
+      `The base bundle ${m.base.id} in the store lacks ${missing.length} file(s) this delta relies on: ${missing.slice(0, 5).join(', ')}.`,
+      {
+        artifact: m.base.id,
+        hint: 'Repair the base bundle (import a second copy of it), then import this delta again.',
+      },
+    );
   }
 }
 
@@ -168,7 +177,8 @@ export async function completeWaitingBundles(store: Store): Promise<string[]> {
       const size = b.manifest.files.find((f) => f.path === d.path)?.size ?? -1;
       if (!(await store.hasBlob(d.sha256, size))) stillMissing.push(d);
     }
-    if (stillDamaged.length === b.record.damaged.length && stillMissing.length === b.record.missing.length) continue;
+    if (stillDamaged.length === b.record.damaged.length && stillMissing.length === b.record.missing.length)
+      continue;
     const status = stillDamaged.length === 0 && stillMissing.length === 0 ? 'complete' : 'incomplete';
     await store.writeRecord({ ...b.record, damaged: stillDamaged, missing: stillMissing, status });
     if (status === 'complete') repaired.push(b.record.bundleId);

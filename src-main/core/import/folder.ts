@@ -28,16 +28,32 @@ export async function importFolder(sourceDir: string, opts: ImportOptions): Prom
   const unlock = await store.lock();
   const ownPool = !opts.pool;
   const pool = opts.pool ?? new HashPool();
+  // The hash pool's workers are unref'd; keep a CLI process alive while it waits on them.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   try {
     await checkBase(store, bundle.manifest);
     // Links, devices and other non-files in the source are refused here, before any copy.
     const tree = await walkBundleTree(bundle.dir, h.signal);
     const onDisk = new Map(tree.map((t) => [t.path, t.size]));
     const stored = new Set(bundle.manifest.files.flatMap((f) => storedPaths(f).map((p) => p.path)));
-    const extras = tree.map((t) => t.path).filter((p) => !stored.has(p) && p !== MANIFEST_FILE && p !== SIGNATURE_FILE);
-    if (extras.length) h.log('warn', `${extras.length} file(s) on the media are not in the manifest and are not imported: ${extras.slice(0, 5).join(', ')}.`);
+    const extras = tree
+      .map((t) => t.path)
+      .filter((p) => !stored.has(p) && p !== MANIFEST_FILE && p !== SIGNATURE_FILE);
+    if (extras.length)
+      h.log(
+        'warn',
+        `${extras.length} file(s) on the media are not in the manifest and are not imported: ${extras.slice(0, 5).join(', ')}.`,
+      );
 
-    const session = new ImportSession(store, bundle.manifest, bundle.manifestBytes, bundle.signatureBytes, signature, bundle.dir, h);
+    const session = new ImportSession(
+      store,
+      bundle.manifest,
+      bundle.manifestBytes,
+      bundle.signatureBytes,
+      signature,
+      bundle.dir,
+      h,
+    );
     session.begin();
 
     const importOne = async (f: FileEntry): Promise<void> => {
@@ -63,7 +79,9 @@ export async function importFolder(sourceDir: string, opts: ImportOptions): Prom
         h.progress.addBytes(f.size);
         session.done(f, {
           state: 'damaged',
-          message: wrongSize.map((p) => `${p.path} is ${onDisk.get(p.path)} bytes, expected ${p.size}`).join('; '),
+          message: wrongSize
+            .map((p) => `${p.path} is ${onDisk.get(p.path)} bytes, expected ${p.size}`)
+            .join('; '),
         });
         return;
       }
@@ -122,6 +140,7 @@ export async function importFolder(sourceDir: string, opts: ImportOptions): Prom
     if (failure) throw failure;
     return await session.finish(extras);
   } finally {
+    clearInterval(keepAlive);
     if (ownPool) await pool.close();
     await unlock();
   }
@@ -146,7 +165,12 @@ async function copyIn(srcs: string[], tmp: string, signal?: AbortSignal): Promis
 }
 
 /** Which part of a split file is bad (only asked after the whole file failed). */
-async function namePart(pool: HashPool, dir: string, f: FileEntry, signal?: AbortSignal): Promise<string | undefined> {
+async function namePart(
+  pool: HashPool,
+  dir: string,
+  f: FileEntry,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   for (const p of f.parts ?? []) {
     const h = await pool.hash({ file: resolveInside(dir, p.path) }, signal).catch(() => undefined);
     if (!h || h.sha256 !== p.sha256) return p.path;

@@ -3,7 +3,14 @@ import type { FileEntry, Manifest } from '../bundle/manifest.js';
 import type { SignatureStatus } from '../keys/keystore.js';
 import { artifactName } from '../verify/verify-bundle.js';
 import { Store, type BundleRecord } from '../store/store.js';
-import { artifactIndex, completeWaitingBundles, repairHint, sha256, type Hooks, type ImportReport } from './common.js';
+import {
+  artifactIndex,
+  completeWaitingBundles,
+  repairHint,
+  sha256,
+  type Hooks,
+  type ImportReport,
+} from './common.js';
 
 type Outcome = { state: 'good' | 'damaged' | 'missing'; message?: string };
 
@@ -46,7 +53,14 @@ export class ImportSession {
     progress.itemsFailed = 0;
     for (const a of this.manifest.artifacts) {
       const bytes = a.paths.reduce((s, p) => s + (this.index.entries.get(p)?.size ?? 0), 0);
-      this.h.item({ type: 'artifact', id: a.id, kind: a.kind, name: artifactName(a), state: 'waiting', bytes });
+      this.h.item({
+        type: 'artifact',
+        id: a.id,
+        kind: a.kind,
+        name: artifactName(a),
+        state: 'waiting',
+        bytes,
+      });
     }
     this.h.report();
   }
@@ -56,13 +70,25 @@ export class ImportSession {
     for (const a of this.index.byPath.get(f.path) ?? []) {
       if (this.started.has(a.id)) continue;
       this.started.add(a.id);
-      this.h.item({ type: 'artifact', id: a.id, kind: a.kind, name: artifactName(a), state: 'checking', bytes: 0 });
+      this.h.item({
+        type: 'artifact',
+        id: a.id,
+        kind: a.kind,
+        name: artifactName(a),
+        state: 'checking',
+        bytes: 0,
+      });
     }
   }
 
   done(f: FileEntry, o: Outcome & { quarantined?: string }): void {
     this.outcomes.set(f.path, o);
-    if (o.state === 'damaged') this.damaged.push({ path: f.path, sha256: f.sha256, ...(o.quarantined ? { quarantined: o.quarantined } : {}) });
+    if (o.state === 'damaged')
+      this.damaged.push({
+        path: f.path,
+        sha256: f.sha256,
+        ...(o.quarantined ? { quarantined: o.quarantined } : {}),
+      });
     if (o.state === 'missing') this.missing.push({ path: f.path, sha256: f.sha256 });
     for (const a of this.index.byPath.get(f.path) ?? []) this.maybeEmit(a.id);
     this.h.report();
@@ -78,10 +104,20 @@ export class ImportSession {
     this.emitted.add(id);
     const bad = own.filter((_, i) => os[i]!.state !== 'good');
     const state = bad.length === 0 ? 'good' : os.every((o) => o!.state === 'missing') ? 'missing' : 'damaged';
-    const message = bad.length ? bad.map((p) => `${p}: ${this.outcomes.get(p)!.message ?? this.outcomes.get(p)!.state}`).join('; ') : undefined;
+    const message = bad.length
+      ? bad.map((p) => `${p}: ${this.outcomes.get(p)!.message ?? this.outcomes.get(p)!.state}`).join('; ')
+      : undefined;
     this.h.progress.itemsDone++;
     if (state !== 'good') this.h.progress.itemsFailed++;
-    this.h.item({ type: 'artifact', id, kind: a.kind, name: artifactName(a), state, bytes: 0, ...(message ? { message } : {}) });
+    this.h.item({
+      type: 'artifact',
+      id,
+      kind: a.kind,
+      name: artifactName(a),
+      state,
+      bytes: 0,
+      ...(message ? { message } : {}),
+    });
   }
 
   async finish(extras: string[]): Promise<ImportReport> {
@@ -95,7 +131,9 @@ export class ImportSession {
       source: this.source,
       signature: {
         status: this.signature.status,
-        ...('fingerprint' in this.signature && this.signature.fingerprint ? { fingerprint: this.signature.fingerprint } : {}),
+        ...('fingerprint' in this.signature && this.signature.fingerprint
+          ? { fingerprint: this.signature.fingerprint }
+          : {}),
         ...(this.signature.status === 'trusted' ? { signer: this.signature.signer } : {}),
       },
       status,
@@ -112,8 +150,19 @@ export class ImportSession {
       const own = a.paths.filter((p) => this.index.entries.has(p));
       const bad = own.filter((p) => this.outcomes.get(p)?.state !== 'good');
       const state: 'good' | 'damaged' | 'missing' =
-        bad.length === 0 ? 'good' : bad.length === own.length && bad.every((p) => this.outcomes.get(p)?.state === 'missing') ? 'missing' : 'damaged';
-      return { id: a.id, name: artifactName(a), state, ...(bad.length ? { problems: bad.map((p) => `${p}: ${this.outcomes.get(p)?.message ?? 'missing'}`) } : {}) };
+        bad.length === 0
+          ? 'good'
+          : bad.length === own.length && bad.every((p) => this.outcomes.get(p)?.state === 'missing')
+            ? 'missing'
+            : 'damaged';
+      return {
+        id: a.id,
+        name: artifactName(a),
+        state,
+        ...(bad.length
+          ? { problems: bad.map((p) => `${p}: ${this.outcomes.get(p)?.message ?? 'missing'}`) }
+          : {}),
+      };
     });
     const badIds = tiles.filter((t) => t.state !== 'good').map((t) => t.id);
     this.h.progress.setPhase('done');

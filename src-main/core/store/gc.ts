@@ -16,12 +16,22 @@ export interface GcResult {
  * temp files, and with `quarantine` the quarantined bytes. A delta's base files are listed by the
  * base's own manifest, so they stay as long as the base does.
  */
-export async function gcStore(store: Store, opts: { dryRun?: boolean; quarantine?: boolean } = {}): Promise<GcResult> {
+export async function gcStore(
+  store: Store,
+  opts: { dryRun?: boolean; quarantine?: boolean } = {},
+): Promise<GcResult> {
   const unlock = await store.lock();
   try {
     const live = new Set<string>();
     for (const b of await store.list()) for (const f of b.manifest.files) live.add(f.sha256);
-    const res: GcResult = { removedBlobs: 0, removedBytes: 0, keptBlobs: 0, removedTemp: 0, removedQuarantine: 0, dryRun: !!opts.dryRun };
+    const res: GcResult = {
+      removedBlobs: 0,
+      removedBytes: 0,
+      keptBlobs: 0,
+      removedTemp: 0,
+      removedQuarantine: 0,
+      dryRun: !!opts.dryRun,
+    };
     for (const name of await fs.readdir(store.blobsDir).catch(() => [] as string[])) {
       if (live.has(name)) {
         res.keptBlobs++;

@@ -8,16 +8,25 @@ import { Store, type StoredBundle } from './store.js';
  * The files a stored bundle consists of, with a delta's base resolved: its own files plus, for
  * every path its artifacts name that it does not list, the entry from its base (recursively).
  */
-export async function resolveFiles(store: Store, b: StoredBundle, depth = 0): Promise<Map<string, FileEntry>> {
+export async function resolveFiles(
+  store: Store,
+  b: StoredBundle,
+  depth = 0,
+): Promise<Map<string, FileEntry>> {
   const own = new Map(b.manifest.files.map((f) => [f.path, f]));
   if (!b.manifest.base) return own;
-  if (depth > 32) throw new FerryError('INTEGRITY', `The delta chain of ${b.manifest.id} is too long or circular.`);
+  if (depth > 32)
+    throw new FerryError('INTEGRITY', `The delta chain of ${b.manifest.id} is too long or circular.`);
   const base = await store.get(b.manifest.base.id, b.manifest.base.manifestSha256);
   if (!base) {
-    throw new FerryError('NOT_FOUND', `Bundle ${b.manifest.id} is a delta of ${b.manifest.base.id}, which is not in the store.`, {
-      artifact: b.manifest.base.id,
-      hint: 'Import the base bundle first.',
-    });
+    throw new FerryError(
+      'NOT_FOUND',
+      `Bundle ${b.manifest.id} is a delta of ${b.manifest.base.id}, which is not in the store.`,
+      {
+        artifact: b.manifest.base.id,
+        hint: 'Import the base bundle first.',
+      },
+    );
   }
   const baseFiles = await resolveFiles(store, base, depth + 1);
   const merged = new Map(own);
@@ -38,7 +47,10 @@ export async function resolveFiles(store: Store, b: StoredBundle, depth = 0): Pr
  */
 export async function storeSource(store: Store, b: StoredBundle): Promise<BundleSource> {
   const files = await resolveFiles(store, b);
-  const manifest: Manifest = { ...b.manifest, files: [...files.values()].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0)) };
+  const manifest: Manifest = {
+    ...b.manifest,
+    files: [...files.values()].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0)),
+  };
   delete (manifest as { base?: unknown }).base;
   return {
     id: b.manifest.id,

@@ -29,7 +29,11 @@ export const RecordSchema = z.object({
   manifestSha256: z.string(),
   importedAt: z.string(),
   source: z.string(),
-  signature: z.object({ status: z.string(), fingerprint: z.string().optional(), signer: z.string().optional() }),
+  signature: z.object({
+    status: z.string(),
+    fingerprint: z.string().optional(),
+    signer: z.string().optional(),
+  }),
   /** complete: every file present and verified; incomplete: see damaged/missing. */
   status: z.enum(['complete', 'incomplete']),
   damaged: z.array(z.object({ path: z.string(), sha256: z.string(), quarantined: z.string().optional() })),
@@ -71,7 +75,8 @@ export class Store {
     return path.join(this.root, 'tmp');
   }
   blobPath(sha256: string): string {
-    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new FerryError('HOSTILE', `'${sha256.slice(0, 80)}' is not a sha256.`);
+    if (!/^[0-9a-f]{64}$/.test(sha256))
+      throw new FerryError('HOSTILE', `'${sha256.slice(0, 80)}' is not a sha256.`);
     return path.join(this.blobsDir, sha256);
   }
   bundleDir(id: string, manifestSha256: string): string {
@@ -79,7 +84,12 @@ export class Store {
   }
 
   async init(): Promise<void> {
-    for (const d of [this.blobsDir, this.tmpDir, path.join(this.root, 'bundles'), path.join(this.root, 'quarantine')]) {
+    for (const d of [
+      this.blobsDir,
+      this.tmpDir,
+      path.join(this.root, 'bundles'),
+      path.join(this.root, 'quarantine'),
+    ]) {
       await fs.mkdir(d, { recursive: true });
     }
   }
@@ -123,7 +133,11 @@ export class Store {
     return dest;
   }
 
-  async writeBundle(manifestBytes: Buffer, signatureBytes: Buffer | undefined, record: BundleRecord): Promise<void> {
+  async writeBundle(
+    manifestBytes: Buffer,
+    signatureBytes: Buffer | undefined,
+    record: BundleRecord,
+  ): Promise<void> {
     const dir = this.bundleDir(record.bundleId, record.manifestSha256);
     await fs.mkdir(dir, { recursive: true });
     await writeFileAtomic(path.join(dir, 'manifest.json'), manifestBytes);
@@ -133,7 +147,10 @@ export class Store {
   }
 
   async writeRecord(record: BundleRecord): Promise<void> {
-    await writeFileAtomic(path.join(this.bundleDir(record.bundleId, record.manifestSha256), 'record.json'), JSON.stringify(record, null, 2) + '\n');
+    await writeFileAtomic(
+      path.join(this.bundleDir(record.bundleId, record.manifestSha256), 'record.json'),
+      JSON.stringify(record, null, 2) + '\n',
+    );
   }
 
   /** One version of a bundle (exact manifest sha256), or its latest imported version. */
@@ -181,10 +198,13 @@ export class Store {
   /** Remove one version of a bundle, or all its versions; the blobs go at the next gc. */
   async remove(id: string, manifestSha256?: string): Promise<number> {
     const victims = (await this.list()).filter(
-      (b) => b.record.bundleId === id && (!manifestSha256 || b.record.manifestSha256.startsWith(manifestSha256)),
+      (b) =>
+        b.record.bundleId === id && (!manifestSha256 || b.record.manifestSha256.startsWith(manifestSha256)),
     );
     for (const b of victims) await fs.rm(b.dir, { recursive: true, force: true });
-    await fs.rm(path.join(this.root, 'bundles', bundleDirName(id)), { recursive: false }).catch(() => undefined);
+    await fs
+      .rm(path.join(this.root, 'bundles', bundleDirName(id)), { recursive: false })
+      .catch(() => undefined);
     return victims.length;
   }
 

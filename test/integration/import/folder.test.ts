@@ -17,7 +17,10 @@ beforeAll(async () => {
   work = await tempDir('ferry-import-');
   const ks = await makeKeyStore('connected-laptop');
   keyStore = ks.store;
-  sample = await makeSampleBundle(path.join(work, 'bundle'), { signer: await keyStore.signer(), fileSizes: [1000, 200_000, 5 * MiB] });
+  sample = await makeSampleBundle(path.join(work, 'bundle'), {
+    signer: await keyStore.signer(),
+    fileSizes: [1000, 200_000, 5 * MiB],
+  });
 });
 afterAll(async () => {
   await fs.rm(work, { recursive: true, force: true });
@@ -48,7 +51,9 @@ describe('ferry import of a bundle folder', () => {
     expect(items[0]).toMatchObject({ type: 'signature', status: 'trusted' });
     expect(r.status).toBe('complete');
     expect(r.artifacts.every((a) => a.state === 'good')).toBe(true);
-    expect(items.filter((i) => i.type === 'artifact' && i.state === 'waiting').length).toBe(r.artifacts.length);
+    expect(items.filter((i) => i.type === 'artifact' && i.state === 'waiting').length).toBe(
+      r.artifacts.length,
+    );
     expect(await snapshotTree(src)).toEqual(before);
     const s = new Store(store);
     const m = (await s.list())[0].manifest;
@@ -61,7 +66,10 @@ describe('ferry import of a bundle folder', () => {
   it('stores blobs shared by several bundles once, and keeps the bundles side by side', async () => {
     const store = path.join(work, 'store-shared');
     await importBundle(sample.dir, { store, keyStore });
-    const other = await makeSampleBundle(path.join(work, 'bundle-other'), { signer: await keyStore.signer(), fileSizes: [10] });
+    const other = await makeSampleBundle(path.join(work, 'bundle-other'), {
+      signer: await keyStore.signer(),
+      fileSizes: [10],
+    });
     // Give the second bundle one of the first bundle's files.
     const r2 = await importBundle(other.dir, { store, keyStore });
     expect(r2.status).toBe('complete');
@@ -82,7 +90,8 @@ describe('ferry import of a bundle folder', () => {
     const items: ImportItem[] = [];
     const r = await importBundle(src, { store, keyStore, onItem: (i) => items.push(i) });
     expect(r.status).toBe('incomplete');
-    const state = (p: string) => r.artifacts.find((a) => a.id === `file:${sample.files.find((f) => f.path === p)!.url}`)!.state;
+    const state = (p: string) =>
+      r.artifacts.find((a) => a.id === `file:${sample.files.find((f) => f.path === p)!.url}`)!.state;
     expect(state(sample.files[0].path)).toBe('missing');
     expect(state(sample.files[1].path)).toBe('damaged');
     expect(state(sample.files[2].path)).toBe('damaged');
@@ -104,12 +113,21 @@ describe('ferry import of a bundle folder', () => {
   it('refuses an unsigned bundle or an unknown key without explicit consent', async () => {
     const unsigned = await makeSampleBundle(path.join(work, 'bundle-unsigned'), { fileSizes: [10] });
     const store = path.join(work, 'store-consent');
-    await expect(importBundle(unsigned.dir, { store, keyStore })).rejects.toMatchObject({ code: 'SIGNATURE' });
-    expect((await importBundle(unsigned.dir, { store, keyStore, allowUnsigned: true })).status).toBe('complete');
+    await expect(importBundle(unsigned.dir, { store, keyStore })).rejects.toMatchObject({
+      code: 'SIGNATURE',
+    });
+    expect((await importBundle(unsigned.dir, { store, keyStore, allowUnsigned: true })).status).toBe(
+      'complete',
+    );
     const stranger = await makeKeyStore('stranger');
-    const foreign = await makeSampleBundle(path.join(work, 'bundle-foreign'), { signer: await stranger.store.signer(), fileSizes: [10] });
+    const foreign = await makeSampleBundle(path.join(work, 'bundle-foreign'), {
+      signer: await stranger.store.signer(),
+      fileSizes: [10],
+    });
     await expect(importBundle(foreign.dir, { store, keyStore })).rejects.toMatchObject({ code: 'SIGNATURE' });
-    expect((await importBundle(foreign.dir, { store, keyStore, allowUntrusted: true })).status).toBe('complete');
+    expect((await importBundle(foreign.dir, { store, keyStore, allowUntrusted: true })).status).toBe(
+      'complete',
+    );
   });
 
   it('refuses a source with a symbolic link before copying anything', async () => {
@@ -123,7 +141,11 @@ describe('ferry import of a bundle folder', () => {
 
   it('reassembles files split into parts, and names a damaged part', async () => {
     const media = path.join(work, 'media-fat');
-    await exportBundle(sample.dir, { to: media, keyStore, target: { fsType: 'vfat', free: 1 << 30, blockSize: 32768, maxFileSize: 2 * MiB } });
+    await exportBundle(sample.dir, {
+      to: media,
+      keyStore,
+      target: { fsType: 'vfat', free: 1 << 30, blockSize: 32768, maxFileSize: 2 * MiB },
+    });
     const store = path.join(work, 'store-fat');
     const ok = await importBundle(media, { store, keyStore });
     expect(ok.status).toBe('complete');
@@ -139,7 +161,10 @@ describe('ferry import of a bundle folder', () => {
   });
 
   it('imports a delta only on top of its base, and says exactly what is missing otherwise', async () => {
-    const v1 = await makeSampleBundle(path.join(work, 'bundle-v1'), { signer: await keyStore.signer(), fileSizes: [100, 2000] });
+    const v1 = await makeSampleBundle(path.join(work, 'bundle-v1'), {
+      signer: await keyStore.signer(),
+      fileSizes: [100, 2000],
+    });
     // v2 = v1's files plus one more: copy v1 and add a file with the bundle writer.
     const { BundleWriter } = await import('../../../src-main/core/bundle/index.js');
     const v2dir = path.join(work, 'bundle-v2');
@@ -147,18 +172,31 @@ describe('ferry import of a bundle folder', () => {
     const w = await BundleWriter.open(v2dir);
     const url = 'https://dl.example.test/new/tool-new';
     await w.addBytes('files/dl.example.test/new/tool-new', Buffer.from('brand new tool'));
-    await w.addArtifact({ id: `file:${url}`, kind: 'file', key: 'new', url, paths: ['files/dl.example.test/new/tool-new'] });
+    await w.addArtifact({
+      id: `file:${url}`,
+      kind: 'file',
+      key: 'new',
+      url,
+      paths: ['files/dl.example.test/new/tool-new'],
+    });
     await w.finalize({ signer: (await keyStore.signer())! });
 
     const delta = path.join(work, 'media-delta');
-    const ex = await exportBundle(v2dir, { to: delta, keyStore, target: { fsType: 'exfat', free: 1 << 30, blockSize: 4096 }, since: v1.dir });
+    const ex = await exportBundle(v2dir, {
+      to: delta,
+      keyStore,
+      target: { fsType: 'exfat', free: 1 << 30, blockSize: 4096 },
+      since: v1.dir,
+    });
     expect(ex.delta!.omittedFiles).toBeGreaterThan(0);
     expect(ex.signature).toBe('re-signed');
 
     const store = path.join(work, 'store-delta');
     const err = await importBundle(delta, { store, keyStore }).catch((e) => e);
     expect(err.code).toBe('NOT_FOUND');
-    expect(err.message).toContain((await fs.readFile(path.join(v1.dir, 'manifest.json'), 'utf8')).match(/"id": "([^"]+)"/)![1]);
+    expect(err.message).toContain(
+      (await fs.readFile(path.join(v1.dir, 'manifest.json'), 'utf8')).match(/"id": "([^"]+)"/)![1],
+    );
     expect(err.message).toMatch(/artifact\(s\) are missing: tool0/);
 
     await importBundle(v1.dir, { store, keyStore });
@@ -168,13 +206,18 @@ describe('ferry import of a bundle folder', () => {
     const s2 = sources.find((s) => s.id === r.bundleId)!;
     expect(s2.manifest.base).toBeUndefined();
     for (const a of s2.manifest.artifacts) for (const p of a.paths) expect(s2.filePath(p)).toBeTruthy();
-    expect(await fs.readFile(s2.filePath('files/dl.example.test/new/tool-new')!, 'utf8')).toBe('brand new tool');
+    expect(await fs.readFile(s2.filePath('files/dl.example.test/new/tool-new')!, 'utf8')).toBe(
+      'brand new tool',
+    );
   });
 
   it('gc removes blobs of removed bundles and keeps shared ones', async () => {
     const store = path.join(work, 'store-gc');
     await importBundle(sample.dir, { store, keyStore });
-    const other = await makeSampleBundle(path.join(work, 'bundle-gc'), { signer: await keyStore.signer(), fileSizes: [3000] });
+    const other = await makeSampleBundle(path.join(work, 'bundle-gc'), {
+      signer: await keyStore.signer(),
+      fileSizes: [3000],
+    });
     const r = await importBundle(other.dir, { store, keyStore });
     const s = new Store(store);
     await s.remove(r.bundleId);
