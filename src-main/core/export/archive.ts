@@ -154,13 +154,20 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
       }
       h.item({ type: 'part', id: p.name, name: p.name, state: 'copying', bytes: p.size });
       h.progress.current = p.name;
-      const sha = await withMediaRetry(p.name, to, () => writePart(p, abs), {
-        retries: opts.retries,
-        delayMs: opts.retryDelayMs,
-        signal: h.signal,
-        onRetry: (err, n) =>
-          h.log('warn', `Retrying ${p.name} after ${(err as Error).message} (attempt ${n}).`),
-      });
+      let sha: string;
+      try {
+        sha = await withMediaRetry(p.name, to, () => writePart(p, abs), {
+          retries: opts.retries,
+          delayMs: opts.retryDelayMs,
+          signal: h.signal,
+          onRetry: (err, n) =>
+            h.log('warn', `Retrying ${p.name} after ${(err as Error).message} (attempt ${n}).`),
+        });
+      } catch (err) {
+        // Parts already written still get their read-back recorded, so a rerun keeps them.
+        await Promise.allSettled(inflight);
+        throw err;
+      }
       written += p.size;
       const rb = (async () => {
         const back = await pool.read(abs, { signal: h.signal, onBytes: (n) => h.progress.addBytes(n) });

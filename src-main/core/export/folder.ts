@@ -390,7 +390,13 @@ async function copyUnits(
       }
       h.progress.addBytes(-2 * u.size);
     }
-    await copy(u, abs);
+    try {
+      await copy(u, abs);
+    } catch (err) {
+      // Files already written still get their read-back recorded, so a rerun keeps them.
+      await Promise.allSettled(inflight);
+      throw err;
+    }
     const p = readBack(u, abs).then(
       (ok) => {
         if (!ok) wrong.push({ u, abs });
