@@ -74,6 +74,7 @@ export const push: Command = {
       for (const i of summary.images) {
         const mark = i.status === 'pushed' ? '↑' : i.status === 'present' ? '=' : '✗';
         println(ctx, `  ${mark} ${i.status.padEnd(7)} ${i.ref} → ${i.target}${i.error ? `  (${i.error})` : ''}`);
+        if (i.reducedIndex) println(ctx, `      index reduced to the ${i.reducedIndex.platforms} platform(s) in the bundle: ${i.reducedIndex.digest} (upstream ${i.reducedIndex.upstreamDigest})`);
       }
       println(
         ctx,

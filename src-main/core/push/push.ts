@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { Transform } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
@@ -45,6 +46,8 @@ export interface PushItem {
   blobs: { uploaded: number; mounted: number; present: number };
   bytesUploaded: number;
   error?: string;
+  /** Set when the bundle holds only some platforms of an index and a reduced index was pushed. */
+  reducedIndex?: { digest: string; upstreamDigest: string; platforms: number };
 }
 
 export interface PushSummary {
@@ -255,8 +258,23 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
     }
   };
 
-  const putManifest = async (t: string, reference: string, m: ManifestRecord) => {
-    const bytes = await fs.promises.readFile(m.file);
+  /**
+   * Registries refuse an index whose platform manifests they do not have (MANIFEST_BLOB_UNKNOWN),
+   * and a bundle usually holds only the platforms the cluster needs. Such an index is pushed
+   * reduced to the platforms present: a new digest (reported), same tag, same platform manifests.
+   */
+  const reduceIndex = async (repo: Repository, top: ManifestRecord): Promise<{ bytes: Buffer; digest: string; platforms: number } | undefined> => {
+    if (!/index|manifest\.list/.test(top.mediaType)) return undefined;
+    const json = JSON.parse(await fs.promises.readFile(top.file, 'utf8')) as { manifests: Array<{ digest: string }> };
+    const kept = json.manifests.filter((d) => repo.manifests.has(d.digest));
+    if (kept.length === json.manifests.length) return undefined;
+    const bytes = Buffer.from(JSON.stringify({ ...json, manifests: kept }));
+    return { bytes, digest: 'sha256:' + createHash('sha256').update(bytes).digest('hex'), platforms: kept.length };
+  };
+
+  const putManifest = async (t: string, reference: string, m: ManifestRecord, body?: { bytes: Buffer; digest: string }) => {
+    const bytes = body?.bytes ?? (await fs.promises.readFile(m.file));
+    m = body ? { ...m, digest: body.digest } : m;
     const r = await client.send(t, 'PUT', client.url(`/v2/${t}/manifests/${reference}`), {
       headers: { 'content-type': m.mediaType, 'content-length': String(bytes.length) },
       body: () => bytes,
@@ -291,16 +309,18 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
       tasks.push(async () => {
         try {
           const top = repo.manifests.get(digest)!;
+          const reduced = await reduceIndex(repo, top);
+          if (reduced) item.reducedIndex = { digest: reduced.digest, upstreamDigest: digest, platforms: reduced.platforms };
           const head = await client.send(t, 'HEAD', client.url(`/v2/${t}/manifests/${tag}`), { headers: { accept: top.mediaType }, expect: [200, 404] });
           await head.body.dump().catch(() => undefined);
-          if (head.statusCode === 200 && header(head.headers['docker-content-digest']) === digest) {
+          if (head.statusCode === 200 && header(head.headers['docker-content-digest']) === (reduced?.digest ?? digest)) {
             item.status = 'present';
             for (const b of repo.blobs.values()) progress?.addBytes(b.size);
             return;
           }
           for (const [d, b] of repo.blobs) await ensureBlob(t, d, b, item);
           for (const m of repo.manifests.values()) if (m.digest !== digest) await putManifest(t, m.digest, m);
-          await putManifest(t, tag, top);
+          await putManifest(t, tag, top, reduced);
         } catch (err) {
           if (err instanceof FerryError && err.code === 'CANCELLED') throw err;
           item.status = 'failed';

@@ -152,4 +152,23 @@ describe.skipIf(lacks('skopeo', 'docker-registry', 'python3'))('ferry push into 
     const usage = await runCli(['push', '--to', 'not a registry', '--bundle', path.join(tmp, 'b')], { stdout: new PassThrough(), stderr: new PassThrough(), env, signal: new AbortController().signal });
     expect(usage).toBe(2);
   });
+
+  it('pushes an index whose bundle holds only some platforms as a reduced index, and says so', async () => {
+    const img = makeImage({ platforms: ['linux/amd64', 'linux/arm64', 'linux/s390x'] });
+    const dir = path.join(tmp, 'partial');
+    await writeTestBundle(dir, { images: [{ ref: 'quay.io/cilium/cilium:v1.18.4', image: img, omitBlobs: [img.platforms.get('linux/s390x')!] }] });
+    const src = (await openVerifiedBundle(dir, { allowUnsigned: true, trusted: [] })).source;
+    const reg = new DockerRegistry(path.join(tmp, 'r6'));
+    regs.push(reg);
+    await reg.start();
+    const s = await pushImages({ sources: [src], target: parsePushTarget(reg.host), insecure: true });
+    expect(s.counts).toMatchObject({ pushed: 1, failed: 0 });
+    const item = s.images[0];
+    expect(item.reducedIndex).toMatchObject({ upstreamDigest: img.digest, platforms: 2 });
+    const raw = JSON.parse(await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/cilium/cilium:v1.18.4`]));
+    expect(raw.manifests.map((m: { digest: string }) => m.digest).sort()).toEqual([img.platforms.get('linux/amd64'), img.platforms.get('linux/arm64')].sort());
+    expect(await inspect(`${reg.host}/cilium/cilium:v1.18.4`, ['--tls-verify=false', '--override-arch', 'arm64'])).toBe(item.reducedIndex!.digest);
+    const again = await pushImages({ sources: [src], target: parsePushTarget(reg.host), insecure: true });
+    expect(again.counts.present).toBe(1);
+  });
 });
