@@ -4,6 +4,7 @@ import { configDir } from '../../core/config/dirs.js';
 import { formatBytes, ProgressTracker } from '../../core/jobs/progress.js';
 import { KeyStore } from '../../core/keys/index.js';
 import type { BundleSource } from '../../core/bundle/source.js';
+import { storeSources } from '../../core/store/index.js';
 import { openVerifiedBundle } from '../../core/serve/verified-source.js';
 import { DEFAULT_FILES_PORT, DEFAULT_REGISTRY_PORT, OfflineServer, defaultAdvertiseAddress, type RequestLog } from '../../core/serve/server.js';
 import { ensureServerCert, loadUserCert, type TlsMaterial } from '../../core/tls/ca.js';
@@ -47,10 +48,13 @@ export async function openSources(ctx: CommandContext, onVerify?: (line: string)
   const store = str(ctx.values.store);
   if (!!bundle === !!store) throw new FerryError('USAGE', 'Pass exactly one of --bundle DIR or --store DIR.');
   if (store) {
-    throw new FerryError('UNSUPPORTED', 'Serving from the local store is not available in this build yet.', {
-      artifact: store,
-      hint: 'Serve the bundle folder directly with --bundle DIR.',
-    });
+    // The store holds only content import verified (damaged artifacts are quarantined, incomplete bundles left out).
+    const sources = await storeSources(store);
+    if (sources.length === 0) {
+      throw new FerryError('NOT_FOUND', `The store at ${store} holds no complete bundle.`, { artifact: store, hint: 'Import one with `ferry import BUNDLE`, or serve a bundle folder with --bundle DIR.' });
+    }
+    onVerify?.(`Serving ${sources.length} bundle(s) from the store at ${store}`);
+    return sources;
   }
   const progress = new ProgressTracker();
   const term = new TerminalProgress(ctx);
