@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,10 +72,10 @@ function mountExfat(dev: string, mnt: string, ro = false): void {
 
 /** The PID of the FUSE daemon serving `mnt` (matched by its exact command line, nothing broader). */
 function fuseDaemonPid(dev: string, mnt: string): number | undefined {
-  for (const p of require('node:fs').readdirSync('/proc')) {
+  for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     try {
-      const cmd = require('node:fs').readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
       if (cmd.some((a: string) => a.endsWith('exfat-fuse')) && cmd.includes(dev) && cmd.includes(mnt))
         return Number(p);
     } catch {
@@ -84,9 +84,6 @@ function fuseDaemonPid(dev: string, mnt: string): number | undefined {
   }
   return undefined;
 }
-
-import { createRequire } from 'node:module';
-const require = createRequire(import.meta.url);
 
 beforeAll(async () => {
   work = await tempDir('ferry-media-');
