@@ -4,7 +4,15 @@
  */
 export const ARCHES = ['amd64', 'arm64'] as const;
 export const RUNTIMES = ['containerd', 'crio', 'docker'] as const;
-export const NETWORK_PLUGINS = ['calico', 'cilium', 'flannel', 'kube-ovn', 'kube-router', 'macvlan', 'custom_cni'] as const;
+export const NETWORK_PLUGINS = [
+  'calico',
+  'cilium',
+  'flannel',
+  'kube-ovn',
+  'kube-router',
+  'macvlan',
+  'custom_cni',
+] as const;
 export const ADDONS = [
   'helm',
   'metrics_server',
@@ -16,4 +24,7 @@ export const ADDONS = [
   'krew',
 ] as const;
 /** https URL prefixes the app may hand to the OS browser. */
-export const OPEN_EXTERNAL_ALLOWLIST = ['https://github.com/kubernetes-sigs/kubespray', 'https://kubespray.io'] as const;
+export const OPEN_EXTERNAL_ALLOWLIST = [
+  'https://github.com/kubernetes-sigs/kubespray',
+  'https://kubespray.io',
+] as const;

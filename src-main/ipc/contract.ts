@@ -181,7 +181,12 @@ export const MediaFoundSchema = z.object({
   drivesSearched: z.number().int(),
 });
 
-export const InterfaceSchema = z.object({ name: z.string(), address: z.string(), family: z.enum(['IPv4', 'IPv6']), internal: z.boolean() });
+export const InterfaceSchema = z.object({
+  name: z.string(),
+  address: z.string(),
+  family: z.enum(['IPv4', 'IPv6']),
+  internal: z.boolean(),
+});
 
 export const ServeOptionsSchema = z
   .object({
@@ -213,7 +218,12 @@ export const GeneratedVarsSchema = z.object({
   nextCommand: z.string(),
 });
 
-export const KeyInfoSchema = z.object({ fingerprint: z.string(), name: z.string(), publicKeyPem: z.string(), own: z.boolean() });
+export const KeyInfoSchema = z.object({
+  fingerprint: z.string(),
+  name: z.string(),
+  publicKeyPem: z.string(),
+  own: z.boolean(),
+});
 
 export const SettingsSchema = z
   .object({
@@ -228,7 +238,16 @@ export const SettingsSchema = z
      * A URL prefix → mirror prefix for files ('https://github.com' → 'https://mirror/github'), or a
      * registry host → mirror base URL for images ('docker.io' → 'https://mirror.example').
      */
-    mirrors: z.array(z.object({ upstream: Text(2048).min(1), mirror: Text(2048).regex(/^https?:\/\/\S+$/, 'must be an http(s) URL') })).max(50),
+    mirrors: z
+      .array(
+        z.object({
+          upstream: Text(2048).min(1),
+          mirror: Text(2048).regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'),
+        }),
+      )
+      .max(50),
+    /** Registry hosts (host:port) reached over plain HTTP, e.g. an internal mirror without TLS. */
+    insecureRegistries: z.array(Text(253).regex(/^[A-Za-z0-9.[\]:-]+$/, 'must be host or host:port')).max(50),
     /** Where the offline store lives; shown, but changed only through a folder dialog. */
     storeLabel: z.string().nullable(),
     theme: z.enum(['system', 'light', 'dark']),
@@ -240,29 +259,41 @@ export const SettingsPatchSchema = z
   .object({
     proxy: SettingsSchema.shape.proxy.optional(),
     mirrors: SettingsSchema.shape.mirrors.optional(),
+    insecureRegistries: SettingsSchema.shape.insecureRegistries.optional(),
     theme: SettingsSchema.shape.theme.optional(),
   })
   .strict();
-
 
 // ---------------------------------------------------------------- the channels
 
 const ch = <Req extends z.ZodType, Res extends z.ZodType>(req: Req, res: Res) => ({ req, res });
 
 export const requests = {
-  'app.info': ch(Empty, z.object({ version: z.string(), platform: z.string(), modules: z.record(z.string(), z.boolean()) })),
+  'app.info': ch(
+    Empty,
+    z.object({ version: z.string(), platform: z.string(), modules: z.record(z.string(), z.boolean()) }),
+  ),
   'app.openExternal': ch(z.object({ url: Text(2048) }).strict(), z.object({ opened: z.boolean() })),
   'app.copyText': ch(z.object({ text: Text(1 << 20) }).strict(), z.object({ copied: z.boolean() })),
 
-  'dialog.pickFolder': ch(z.object({ purpose: z.enum(['kubespray', 'inventory', 'bundle', 'export', 'store']) }).strict(), PickedSchema.nullable()),
-  'dialog.pickFile': ch(z.object({ purpose: z.enum(['archive', 'key', 'bundle-archive']) }).strict(), PickedSchema.nullable()),
+  'dialog.pickFolder': ch(
+    z.object({ purpose: z.enum(['kubespray', 'inventory', 'bundle', 'export', 'store']) }).strict(),
+    PickedSchema.nullable(),
+  ),
+  'dialog.pickFile': ch(
+    z.object({ purpose: z.enum(['archive', 'key', 'bundle-archive']) }).strict(),
+    PickedSchema.nullable(),
+  ),
 
   'jobs.get': ch(z.object({ id: Id }).strict(), JobSnapshotSchema),
   'jobs.list': ch(Empty, z.array(JobSnapshotSchema)),
   'jobs.cancel': ch(z.object({ id: Id }).strict(), z.object({ cancelled: z.boolean() })),
 
   'plan.kubesprayVersions': ch(Empty, z.array(KubesprayVersionSchema)),
-  'plan.kubeVersions': ch(z.object({ kubespray: KubesprayChoiceSchema }).strict(), z.object({ versions: z.array(z.string()), kubesprayVersion: z.string() })),
+  'plan.kubeVersions': ch(
+    z.object({ kubespray: KubesprayChoiceSchema }).strict(),
+    z.object({ versions: z.array(z.string()), kubesprayVersion: z.string() }),
+  ),
   'plan.compute': ch(ClusterChoicesSchema, PlanSchema),
 
   'fetch.start': ch(z.object({ choices: ClusterChoicesSchema }).strict(), JobStartedSchema),
@@ -281,15 +312,27 @@ export const requests = {
     z.object({ bundle: BundleRefSchema, allowUntrusted: z.boolean(), allowUnsigned: z.boolean() }).strict(),
     JobStartedSchema,
   ),
-  'import.start': ch(z.object({ bundle: BundleRefSchema, allowUntrusted: z.boolean(), allowUnsigned: z.boolean() }).strict(), JobStartedSchema),
+  'import.start': ch(
+    z.object({ bundle: BundleRefSchema, allowUntrusted: z.boolean(), allowUnsigned: z.boolean() }).strict(),
+    JobStartedSchema,
+  ),
 
   'serve.interfaces': ch(Empty, z.array(InterfaceSchema)),
   'serve.start': ch(ServeOptionsSchema, JobStartedSchema),
   'serve.stop': ch(z.object({ jobId: Id }).strict(), z.object({ stopped: z.boolean() })),
   'serve.status': ch(Empty, ServeStatusSchema),
-  'vars.generate': ch(z.object({ jobId: Id, style: z.enum(['kubespray', 'mirror']) }).strict(), GeneratedVarsSchema),
+  'vars.generate': ch(
+    z.object({ jobId: Id, style: z.enum(['kubespray', 'mirror']) }).strict(),
+    GeneratedVarsSchema,
+  ),
   'vars.save': ch(
-    z.object({ jobId: Id, style: z.enum(['kubespray', 'mirror']), which: z.enum(['offlineYml', 'containerdConfig']) }).strict(),
+    z
+      .object({
+        jobId: Id,
+        style: z.enum(['kubespray', 'mirror']),
+        which: z.enum(['offlineYml', 'containerdConfig']),
+      })
+      .strict(),
     z.object({ saved: z.string().nullable() }),
   ),
 
@@ -315,8 +358,19 @@ export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: ErrorVal
 
 export const JobEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('progress'), jobId: Id, seq: z.number().int(), progress: ProgressSchema }),
-  z.object({ type: z.literal('item'), jobId: Id, seq: z.number().int(), item: z.record(z.string(), z.unknown()) }),
-  z.object({ type: z.literal('log'), jobId: Id, seq: z.number().int(), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
+  z.object({
+    type: z.literal('item'),
+    jobId: Id,
+    seq: z.number().int(),
+    item: z.record(z.string(), z.unknown()),
+  }),
+  z.object({
+    type: z.literal('log'),
+    jobId: Id,
+    seq: z.number().int(),
+    level: z.enum(['info', 'warn', 'error']),
+    message: z.string(),
+  }),
   z.object({ type: z.literal('done'), jobId: Id, seq: z.number().int(), result: z.unknown() }),
   z.object({ type: z.literal('failed'), jobId: Id, seq: z.number().int(), error: ErrorValueSchema }),
   z.object({ type: z.literal('cancelled'), jobId: Id, seq: z.number().int() }),
@@ -372,12 +426,12 @@ export const VerifyItemSchema = z.discriminatedUnion('type', [
 ]);
 export type VerifyItem = z.infer<typeof VerifyItemSchema>;
 
-/** Fetch jobs emit one item per artifact as it finishes or fails. */
+/** Fetch jobs emit an item each time an artifact changes state (core/fetch FetchItemEvent). */
 export const FetchItemSchema = z.object({
-  type: z.literal('fetch.artifact'),
   id: z.string(),
+  kind: z.enum(['file', 'image', 'kubespray']),
   name: z.string(),
-  status: z.enum(['done', 'failed', 'skipped']),
+  status: z.enum(['present', 'started', 'done', 'failed', 'removed']),
   bytes: z.number().optional(),
   error: ErrorValueSchema.optional(),
 });

@@ -21,7 +21,11 @@ export function createDispatcher(handlers: Partial<Handlers>): Dispatch {
     if (!isRequestChannel(channel)) {
       return {
         ok: false,
-        error: { code: 'USAGE', message: `Unknown IPC channel '${String(channel).slice(0, 80)}'.`, hint: 'The renderer and main are out of step; reload the app.' },
+        error: {
+          code: 'USAGE',
+          message: `Unknown IPC channel '${String(channel).slice(0, 80)}'.`,
+          hint: 'The renderer and main are out of step; reload the app.',
+        },
       };
     }
     const schema = requests[channel];
@@ -33,20 +37,30 @@ export function createDispatcher(handlers: Partial<Handlers>): Dispatch {
         error: {
           code: 'USAGE',
           message: `Invalid request on ${channel}: ${issue.path.join('.') || '(request)'}: ${issue.message}`,
-          details: { issues: parsed.error.issues.slice(0, 5).map((i) => ({ path: i.path.join('.'), message: i.message })) },
+          details: {
+            issues: parsed.error.issues
+              .slice(0, 5)
+              .map((i) => ({ path: i.path.join('.'), message: i.message })),
+          },
         },
       };
     }
     const handler = handlers[channel] as ((req: unknown) => unknown) | undefined;
     if (!handler) {
-      return { ok: false, error: { code: 'UNSUPPORTED', message: `${channel} is not available in this build of Ferry.` } };
+      return {
+        ok: false,
+        error: { code: 'UNSUPPORTED', message: `${channel} is not available in this build of Ferry.` },
+      };
     }
     try {
       const value = await handler(parsed.data);
       const out = schema.res.safeParse(value);
       if (!out.success) {
         const issue = out.error.issues[0];
-        throw new FerryError('INTERNAL', `The answer on ${channel} broke the contract: ${issue.path.join('.') || '(response)'}: ${issue.message}`);
+        throw new FerryError(
+          'INTERNAL',
+          `The answer on ${channel} broke the contract: ${issue.path.join('.') || '(response)'}: ${issue.message}`,
+        );
       }
       return { ok: true, value: out.data };
     } catch (err) {

@@ -10,14 +10,7 @@ import { FerryError } from '../core/errors/index.js';
  */
 
 export type PickPurpose =
-  | 'kubespray'
-  | 'inventory'
-  | 'bundle'
-  | 'export'
-  | 'store'
-  | 'archive'
-  | 'key'
-  | 'bundle-archive';
+  'kubespray' | 'inventory' | 'bundle' | 'export' | 'store' | 'archive' | 'key' | 'bundle-archive';
 
 interface Entry {
   path: string;
@@ -30,7 +23,11 @@ export class PickRegistry {
   /** Same place, same purpose → same token, so rescans do not grow the map without end. */
   private readonly byKey = new Map<string, string>();
 
-  add(p: string, purpose: PickPurpose, kind: 'folder' | 'file'): { token: string; label: string; kind: 'folder' | 'file' } {
+  add(
+    p: string,
+    purpose: PickPurpose,
+    kind: 'folder' | 'file',
+  ): { token: string; label: string; kind: 'folder' | 'file' } {
     const abs = path.resolve(p);
     const key = `${purpose}\0${kind}\0${abs}`;
     let token = this.byKey.get(key);
@@ -46,9 +43,13 @@ export class PickRegistry {
   resolve(token: string, ...purposes: PickPurpose[]): string {
     const e = this.entries.get(token);
     if (!e || (purposes.length && !purposes.includes(e.purpose))) {
-      throw new FerryError('USAGE', 'That choice is no longer valid (the app was restarted or it was picked for something else).', {
-        hint: 'Choose the folder or drive again.',
-      });
+      throw new FerryError(
+        'USAGE',
+        'That choice is no longer valid (the app was restarted or it was picked for something else).',
+        {
+          hint: 'Choose the folder or drive again.',
+        },
+      );
     }
     return e.path;
   }

@@ -15,6 +15,7 @@ const FileSchema = z
   .object({
     proxy: SettingsSchema.shape.proxy.default({}),
     mirrors: SettingsSchema.shape.mirrors.default([]),
+    insecureRegistries: SettingsSchema.shape.insecureRegistries.default([]),
     storeDir: z.string().nullable().default(null),
     theme: SettingsSchema.shape.theme.default('system'),
   })
@@ -39,12 +40,18 @@ export class SettingsStore {
     try {
       json = JSON.parse(text);
     } catch {
-      throw new FerryError('CONFIG', `${this.file} is not valid JSON.`, { artifact: this.file, hint: 'Fix or delete the file; Ferry recreates it with defaults.' });
+      throw new FerryError('CONFIG', `${this.file} is not valid JSON.`, {
+        artifact: this.file,
+        hint: 'Fix or delete the file; Ferry recreates it with defaults.',
+      });
     }
     const parsed = FileSchema.safeParse(json);
     if (!parsed.success) {
       const i = parsed.error.issues[0];
-      throw new FerryError('CONFIG', `${this.file}: ${i.path.join('.')}: ${i.message}`, { artifact: this.file, hint: 'Fix or delete the file; Ferry recreates it with defaults.' });
+      throw new FerryError('CONFIG', `${this.file}: ${i.path.join('.')}: ${i.message}`, {
+        artifact: this.file,
+        hint: 'Fix or delete the file; Ferry recreates it with defaults.',
+      });
     }
     return parsed.data;
   }
@@ -60,10 +67,18 @@ export class SettingsStore {
 
   async get(): Promise<Settings> {
     const f = await this.read();
-    return { proxy: f.proxy, mirrors: f.mirrors, theme: f.theme, storeLabel: f.storeDir ?? path.join(dataDir(this.env), 'store') };
+    return {
+      proxy: f.proxy,
+      mirrors: f.mirrors,
+      insecureRegistries: f.insecureRegistries,
+      theme: f.theme,
+      storeLabel: f.storeDir ?? path.join(dataDir(this.env), 'store'),
+    };
   }
 
-  async update(patch: Partial<Pick<SettingsFile, 'proxy' | 'mirrors' | 'theme' | 'storeDir'>>): Promise<Settings> {
+  async update(
+    patch: Partial<Pick<SettingsFile, 'proxy' | 'mirrors' | 'insecureRegistries' | 'theme' | 'storeDir'>>,
+  ): Promise<Settings> {
     const cur = await this.read();
     const next = FileSchema.parse({ ...cur, ...patch });
     await writeFileAtomic(this.file, JSON.stringify(next, null, 2) + '\n');

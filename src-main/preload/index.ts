@@ -9,7 +9,10 @@ import { EVENT_CHANNEL, IPC_PREFIX, isRequestChannel } from '../ipc/channels.js'
 const api = {
   invoke(channel: unknown, req: unknown): Promise<unknown> {
     if (!isRequestChannel(channel)) {
-      return Promise.resolve({ ok: false, error: { code: 'USAGE', message: `Unknown IPC channel '${String(channel).slice(0, 80)}'.` } });
+      return Promise.resolve({
+        ok: false,
+        error: { code: 'USAGE', message: `Unknown IPC channel '${String(channel).slice(0, 80)}'.` },
+      });
     }
     return ipcRenderer.invoke(IPC_PREFIX + channel, req);
   },

@@ -6,7 +6,10 @@ export function electronDialogs(win: () => BrowserWindow | null): Dialogs {
   return {
     async pickFolder({ title }) {
       const w = win();
-      const opts = { title, properties: ['openDirectory', 'createDirectory'] as Array<'openDirectory' | 'createDirectory'> };
+      const opts = {
+        title,
+        properties: ['openDirectory', 'createDirectory'] as Array<'openDirectory' | 'createDirectory'>,
+      };
       const r = w ? await dialog.showOpenDialog(w, opts) : await dialog.showOpenDialog(opts);
       return r.canceled || !r.filePaths[0] ? null : r.filePaths[0];
     },
@@ -15,7 +18,9 @@ export function electronDialogs(win: () => BrowserWindow | null): Dialogs {
       const filters = extensions ? [{ name: title, extensions }] : [];
       // Writing an archive needs a save dialog (the file does not exist yet).
       if (purpose === 'archive') {
-        const r = w ? await dialog.showSaveDialog(w, { title, filters }) : await dialog.showSaveDialog({ title, filters });
+        const r = w
+          ? await dialog.showSaveDialog(w, { title, filters })
+          : await dialog.showSaveDialog({ title, filters });
         return r.canceled || !r.filePath ? null : r.filePath;
       }
       const opts = { title, filters, properties: ['openFile'] as Array<'openFile'> };
@@ -24,7 +29,9 @@ export function electronDialogs(win: () => BrowserWindow | null): Dialogs {
     },
     async saveFile({ title, defaultName }) {
       const w = win();
-      const r = w ? await dialog.showSaveDialog(w, { title, defaultPath: defaultName }) : await dialog.showSaveDialog({ title, defaultPath: defaultName });
+      const r = w
+        ? await dialog.showSaveDialog(w, { title, defaultPath: defaultName })
+        : await dialog.showSaveDialog({ title, defaultPath: defaultName });
       return r.canceled || !r.filePath ? null : r.filePath;
     },
   };

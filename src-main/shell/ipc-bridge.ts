@@ -7,12 +7,19 @@ import { isTrustedSender } from './policy.js';
  * One ipcMain.handle per contract channel. A message from anything but the app's own top frame
  * is answered with an error value and never reaches a handler.
  */
-export function registerIpc(ipcMain: IpcMain, dispatch: Dispatch, contents: () => WebContents | null): () => void {
+export function registerIpc(
+  ipcMain: IpcMain,
+  dispatch: Dispatch,
+  contents: () => WebContents | null,
+): () => void {
   for (const channel of REQUEST_CHANNELS) {
     ipcMain.handle(IPC_PREFIX + channel, async (event: IpcMainInvokeEvent, req: unknown) => {
       const wc = contents();
       if (!wc || event.sender !== wc || !isTrustedSender(event.senderFrame, wc.mainFrame)) {
-        return { ok: false, error: { code: 'USAGE', message: 'Request refused: it did not come from the Ferry window.' } };
+        return {
+          ok: false,
+          error: { code: 'USAGE', message: 'Request refused: it did not come from the Ferry window.' },
+        };
       }
       return dispatch(channel, req);
     });

@@ -23,7 +23,10 @@ const preloadPath = path.join(here, '../preload/index.cjs');
 
 // Must run before 'ready': app:// behaves like https (secure context, fetch, standard URL parsing).
 protocol.registerSchemesAsPrivileged([
-  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true } },
+  {
+    scheme: APP_SCHEME,
+    privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true },
+  },
 ]);
 app.enableSandbox();
 
@@ -41,7 +44,10 @@ async function serveApp(req: Request): Promise<Response> {
   if (!file) return new Response('Not found', { status: 404, headers: SECURITY_HEADERS });
   try {
     const body = await fs.readFile(file);
-    return new Response(body, { status: 200, headers: { ...SECURITY_HEADERS, 'Content-Type': contentType(file) } });
+    return new Response(body, {
+      status: 200,
+      headers: { ...SECURITY_HEADERS, 'Content-Type': contentType(file) },
+    });
   } catch {
     return new Response('Not found', { status: 404, headers: SECURITY_HEADERS });
   }
@@ -73,9 +79,13 @@ void app.whenReady().then(() => {
   });
   registerIpc(ipcMain, backend.dispatch, contents);
   win = createMainWindow(preloadPath);
-  const stopWatching = watchDrives(drives, (c) => contents()?.send(EVENT_CHANNEL, { channel: 'drives', drives: c.drives.map(driveView) }), {
-    intervalMs: 3000,
-  });
+  const stopWatching = watchDrives(
+    drives,
+    (c) => contents()?.send(EVENT_CHANNEL, { channel: 'drives', drives: c.drives.map(driveView) }),
+    {
+      intervalMs: 3000,
+    },
+  );
   app.once('before-quit', stopWatching);
   win.on('closed', () => {
     win = null;

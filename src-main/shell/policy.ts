@@ -94,7 +94,10 @@ export function resolveAppFile(rendererDir: string, rawUrl: string): string | nu
 }
 
 /** Only the app's own top frame may talk to main. */
-export function isTrustedSender(frame: { url: string; parent?: unknown } | null | undefined, mainFrame: unknown): boolean {
+export function isTrustedSender(
+  frame: { url: string; parent?: unknown } | null | undefined,
+  mainFrame: unknown,
+): boolean {
   if (!frame || frame !== mainFrame || frame.parent) return false;
   return typeof frame.url === 'string' && frame.url.startsWith(APP_ORIGIN + '/');
 }

@@ -78,7 +78,9 @@ export function useThemeClass(): void {
   useEffect(() => {
     const root = document.documentElement;
     const apply = () => {
-      const dark = theme === 'dark' || (theme === 'system' && window.matchMedia?.('(prefers-color-scheme: dark)').matches);
+      const dark =
+        theme === 'dark' ||
+        (theme === 'system' && window.matchMedia?.('(prefers-color-scheme: dark)').matches);
       root.dataset.theme = dark ? 'dark' : 'light';
     };
     apply();
@@ -86,6 +88,19 @@ export function useThemeClass(): void {
     mq?.addEventListener('change', apply);
     return () => mq?.removeEventListener('change', apply);
   }, [theme]);
+}
+
+/** The Ferry mark: a boat on a wave (same drawing as resources/icon.svg). */
+export function Logo() {
+  return (
+    <svg className="logo" viewBox="0 0 64 64" width="30" height="30" aria-hidden="true">
+      <rect width="64" height="64" rx="14" fill="#1f6feb" />
+      <path d="M14 36h36l-5 9H19z" fill="#fff" />
+      <path d="M22 36v-9h20v9" fill="none" stroke="#fff" strokeWidth="4" strokeLinejoin="round" />
+      <path d="M29 27v-6h6v6" fill="#fff" />
+      <path d="M10 51c4 0 4-3 8-3s4 3 8 3 4-3 8-3 4 3 8 3 4-3 8-3 4 3 8 3" fill="none" stroke="#9ec5ff" strokeWidth="3" strokeLinecap="round" />
+    </svg>
+  );
 }
 
 export function App() {
@@ -97,9 +112,7 @@ export function App() {
     <div className="app">
       <header className="topbar">
         <div className="brand">
-          <span className="logo" aria-hidden="true">
-            ⛴
-          </span>
+          <Logo />
           <span>Ferry</span>
           {info ? <span className="version">{info.version}</span> : null}
         </div>

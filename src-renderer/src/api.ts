@@ -1,4 +1,12 @@
-import type { AppEvent, ErrorValueT, FerryApi, IpcResult, Req, RequestChannel, Res } from '../../src-main/ipc/contract.js';
+import type {
+  AppEvent,
+  ErrorValueT,
+  FerryApi,
+  IpcResult,
+  Req,
+  RequestChannel,
+  Res,
+} from '../../src-main/ipc/contract.js';
 
 /**
  * The renderer's only door to main: window.ferry, installed by the preload under Electron and
@@ -22,13 +30,18 @@ export class IpcError extends Error {
 }
 
 function bridge(): FerryApi {
-  if (!window.ferry) throw new IpcError({ code: 'INTERNAL', message: 'The Ferry bridge is missing: this page must run inside the app.' });
+  if (!window.ferry)
+    throw new IpcError({
+      code: 'INTERNAL',
+      message: 'The Ferry bridge is missing: this page must run inside the app.',
+    });
   return window.ferry;
 }
 
 export async function call<C extends RequestChannel>(channel: C, req: Req<C>): Promise<Res<C>> {
   const r = (await bridge().invoke(channel, req)) as IpcResult<Res<C>>;
-  if (!r || typeof r !== 'object' || !('ok' in r)) throw new IpcError({ code: 'INTERNAL', message: `No answer on ${channel}.` });
+  if (!r || typeof r !== 'object' || !('ok' in r))
+    throw new IpcError({ code: 'INTERNAL', message: `No answer on ${channel}.` });
   if (!r.ok) throw new IpcError(r.error);
   return r.value;
 }

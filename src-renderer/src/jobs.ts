@@ -20,7 +20,16 @@ export function applyJobEvent(view: JobView | undefined, kind: JobSnapshot['kind
     kind,
     state: 'running',
     seq: 0,
-    progress: { phase: 'starting', bytesDone: 0, bytesTotal: null, itemsDone: 0, itemsTotal: null, itemsFailed: 0, speed: 0, eta: null },
+    progress: {
+      phase: 'starting',
+      bytesDone: 0,
+      bytesTotal: null,
+      itemsDone: 0,
+      itemsTotal: null,
+      itemsFailed: 0,
+      speed: 0,
+      eta: null,
+    },
     items: [],
     log: [],
   };

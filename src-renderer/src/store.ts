@@ -1,4 +1,5 @@
 import { create } from 'zustand';
+import { createJSONStorage, persist } from 'zustand/middleware';
 import type {
   AppEvent,
   BundleSummary,
@@ -15,7 +16,8 @@ export type Section = 'connected' | 'offline' | 'settings';
 export type JobKind = JobSnapshot['kind'];
 export type Theme = 'system' | 'light' | 'dark';
 
-export type Loadable<T> = { status: 'idle' | 'loading' } | { status: 'ready'; value: T } | { status: 'error'; error: ErrorValueT };
+export type Loadable<T> =
+  { status: 'idle' | 'loading' } | { status: 'ready'; value: T } | { status: 'error'; error: ErrorValueT };
 
 export interface AppState {
   info: Res<'app.info'> | null;
@@ -56,53 +58,75 @@ export const DEFAULT_CHOICES: ClusterChoices = {
   extraFiles: [],
 };
 
-export const useApp = create<AppState>((set, get) => ({
-  info: null,
-  theme: 'system',
-  section: 'connected',
-  connectedStep: 0,
-  offlineStep: 0,
-  jobs: {},
-  latest: {},
-  choices: DEFAULT_CHOICES,
-  plan: { status: 'idle' },
-  bundle: null,
-  selectedTile: null,
-  trust: { allowUntrusted: false, allowUnsigned: false },
-  setTrust: (trust) => set({ trust }),
-  setSection: (section) => set({ section }),
-  setStep: (side, step) => set(side === 'connected' ? { connectedStep: step } : { offlineStep: step }),
-  setTheme: (theme) => set({ theme }),
-  setChoices: (patch) => set({ choices: { ...get().choices, ...patch } }),
-  setPlan: (plan) => set({ plan }),
-  setBundle: (bundle) => set({ bundle, selectedTile: null, trust: { allowUntrusted: false, allowUnsigned: false } }),
-  selectTile: (selectedTile) => set({ selectedTile }),
-  track: (kind, jobId) => set({ latest: { ...get().latest, [kind]: jobId } }),
-  applyEvent: (e) => {
-    if (!isJobEvent(e)) return;
-    const { view, gap } = applyJobEvent(get().jobs[e.event.jobId], e.kind, e.event);
-    set({ jobs: { ...get().jobs, [view.id]: view } });
-    if (gap) void get().attach(view.id);
-  },
-  attach: async (id) => {
-    try {
-      const snap = await call('jobs.get', { id });
-      set({ jobs: { ...get().jobs, [id]: fromSnapshot(snap, get().jobs[id]) } });
-    } catch {
-      // The job is gone (main restarted); the step shows its start button again.
-    }
-  },
-  attachAll: async () => {
-    const list = await call('jobs.list', {});
-    const jobs = { ...get().jobs };
-    const latest = { ...get().latest };
-    for (const s of list) {
-      jobs[s.id] = fromSnapshot(s, jobs[s.id]);
-      latest[s.kind] = s.id;
-    }
-    set({ jobs, latest });
-  },
-}));
+/**
+ * Where the technician is (side, step, chosen bundle, choices) survives a renderer reload through
+ * sessionStorage; jobs are not persisted but re-attached from main (jobs.list), which owns them.
+ */
+export const useApp = create<AppState>()(
+  persist(
+    (set, get) => ({
+      info: null,
+      theme: 'system',
+      section: 'connected',
+      connectedStep: 0,
+      offlineStep: 0,
+      jobs: {},
+      latest: {},
+      choices: DEFAULT_CHOICES,
+      plan: { status: 'idle' },
+      bundle: null,
+      selectedTile: null,
+      trust: { allowUntrusted: false, allowUnsigned: false },
+      setTrust: (trust) => set({ trust }),
+      setSection: (section) => set({ section }),
+      setStep: (side, step) => set(side === 'connected' ? { connectedStep: step } : { offlineStep: step }),
+      setTheme: (theme) => set({ theme }),
+      setChoices: (patch) => set({ choices: { ...get().choices, ...patch } }),
+      setPlan: (plan) => set({ plan }),
+      setBundle: (bundle) =>
+        set({ bundle, selectedTile: null, trust: { allowUntrusted: false, allowUnsigned: false } }),
+      selectTile: (selectedTile) => set({ selectedTile }),
+      track: (kind, jobId) => set({ latest: { ...get().latest, [kind]: jobId } }),
+      applyEvent: (e) => {
+        if (!isJobEvent(e)) return;
+        const { view, gap } = applyJobEvent(get().jobs[e.event.jobId], e.kind, e.event);
+        set({ jobs: { ...get().jobs, [view.id]: view } });
+        if (gap) void get().attach(view.id);
+      },
+      attach: async (id) => {
+        try {
+          const snap = await call('jobs.get', { id });
+          set({ jobs: { ...get().jobs, [id]: fromSnapshot(snap, get().jobs[id]) } });
+        } catch {
+          // The job is gone (main restarted); the step shows its start button again.
+        }
+      },
+      attachAll: async () => {
+        const list = await call('jobs.list', {});
+        const jobs = { ...get().jobs };
+        const latest = { ...get().latest };
+        for (const s of list) {
+          jobs[s.id] = fromSnapshot(s, jobs[s.id]);
+          latest[s.kind] = s.id;
+        }
+        set({ jobs, latest });
+      },
+    }),
+    {
+      name: 'ferry-ui',
+      storage: createJSONStorage(() => sessionStorage),
+      partialize: (s) => ({
+        section: s.section,
+        connectedStep: s.connectedStep,
+        offlineStep: s.offlineStep,
+        choices: s.choices,
+        bundle: s.bundle,
+        trust: s.trust,
+        latest: s.latest,
+      }),
+    },
+  ),
+);
 
 let unsubscribe: (() => void) | null = null;
 
@@ -118,7 +142,10 @@ export async function startApp(): Promise<void> {
   } catch (err) {
     console.error(errorOf(err).message);
   }
-  await useApp.getState().attachAll().catch(() => undefined);
+  await useApp
+    .getState()
+    .attachAll()
+    .catch(() => undefined);
 }
 
 export function useJob(kind: JobKind): JobView | undefined {

@@ -15,7 +15,9 @@ export function externalAllowed(raw: string): boolean {
   }
   if (u.protocol !== 'https:' || u.username || u.password) return false;
   const href = u.href;
-  return OPEN_EXTERNAL_ALLOWLIST.some((p) => href === p || href.startsWith(p.endsWith('/') ? p : p + '/') || href === p + '/');
+  return OPEN_EXTERNAL_ALLOWLIST.some(
+    (p) => href === p || href.startsWith(p.endsWith('/') ? p : p + '/') || href === p + '/',
+  );
 }
 
 const FOLDER_TITLES: Record<string, string> = {
@@ -31,12 +33,19 @@ const FILE_TITLES: Record<string, { title: string; extensions?: string[] }> = {
   'bundle-archive': { title: 'Choose a bundle archive', extensions: ['tar'] },
 };
 
-export function appHandlers(s: AppServices): Pick<Handlers, 'app.info' | 'app.openExternal' | 'app.copyText' | 'dialog.pickFolder' | 'dialog.pickFile'> {
+export function appHandlers(
+  s: AppServices,
+): Pick<
+  Handlers,
+  'app.info' | 'app.openExternal' | 'app.copyText' | 'dialog.pickFolder' | 'dialog.pickFile'
+> {
   return {
     'app.info': () => ({ version: s.version, platform: s.platform, modules: { ...MODULES } }),
     'app.openExternal': async ({ url }) => {
       if (!externalAllowed(url)) {
-        throw new FerryError('USAGE', `Ferry opens only its documentation links, not ${url.slice(0, 200)}.`, { artifact: url.slice(0, 200) });
+        throw new FerryError('USAGE', `Ferry opens only its documentation links, not ${url.slice(0, 200)}.`, {
+          artifact: url.slice(0, 200),
+        });
       }
       await s.openExternal(url);
       return { opened: true };

@@ -55,7 +55,8 @@ export async function findBundleDirs(root: string): Promise<string[]> {
     }
     if (depth >= SCAN_DEPTH) return;
     for (const e of entries) {
-      if (e.isDirectory() && !e.name.startsWith('.') && !e.name.startsWith('$')) await walk(path.join(dir, e.name), depth + 1);
+      if (e.isDirectory() && !e.name.startsWith('.') && !e.name.startsWith('$'))
+        await walk(path.join(dir, e.name), depth + 1);
     }
   };
   await walk(root, 0);
@@ -88,7 +89,9 @@ function artifactItem(r: ArtifactResult): Record<string, unknown> {
   };
 }
 
-export function bundleHandlers(s: AppServices): Pick<Handlers, 'media.scan' | 'bundle.open' | 'verify.start'> {
+export function bundleHandlers(
+  s: AppServices,
+): Pick<Handlers, 'media.scan' | 'bundle.open' | 'verify.start'> {
   return {
     'media.scan': async () => {
       const drives = await s.drives.list();
@@ -99,7 +102,10 @@ export function bundleHandlers(s: AppServices): Pick<Handlers, 'media.scan' | 'b
           try {
             bundles.push(await summarize(s, dir));
           } catch (err) {
-            problems.push({ label: `${d.label}: ${path.relative(d.mountPoint, dir) || '/'}`, error: toErrorValue(err) });
+            problems.push({
+              label: `${d.label}: ${path.relative(d.mountPoint, dir) || '/'}`,
+              error: toErrorValue(err),
+            });
           }
         }
       }
@@ -112,7 +118,8 @@ export function bundleHandlers(s: AppServices): Pick<Handlers, 'media.scan' | 'b
         const opened = await openBundle(dir);
         // Which artifacts a file belongs to, so the first bytes hashed turn their tiles to 'checking'.
         const owners = new Map<string, string[]>();
-        for (const a of opened.manifest.artifacts) for (const p of a.paths) owners.set(p, [...(owners.get(p) ?? []), a.id]);
+        for (const a of opened.manifest.artifacts)
+          for (const p of a.paths) owners.set(p, [...(owners.get(p) ?? []), a.id]);
         const announced = new Set<string>();
         const pool = new HashPool();
         const hash = pool.hash.bind(pool);

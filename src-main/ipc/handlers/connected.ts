@@ -1,6 +1,13 @@
 import path from 'node:path';
+import { filePathForUrl } from '../../core/bundle/paths.js';
 import { openBundle } from '../../core/bundle/reader.js';
-import { computePlan, loadKubespray, readInventory, supportedKubeVersions, cachedTarballPath } from '../../core/catalog/index.js';
+import {
+  computePlan,
+  loadKubespray,
+  readInventory,
+  supportedKubeVersions,
+  cachedTarballPath,
+} from '../../core/catalog/index.js';
 import type { KubesprayData, Plan as CorePlan } from '../../core/catalog/index.js';
 import { dataDir } from '../../core/config/dirs.js';
 import { HttpClient } from '../../core/download/http-client.js';
@@ -51,7 +58,9 @@ export function choicesToVars(c: ClusterChoices): Record<string, unknown> {
 }
 
 /** Mirror settings split into file URL prefixes and registry hosts, the way fetch takes them. */
-export async function mirrorOptions(s: AppServices): Promise<Pick<FetchOptions, 'mirrors' | 'registryMirrors' | 'proxy'>> {
+export async function mirrorOptions(
+  s: AppServices,
+): Promise<Pick<FetchOptions, 'mirrors' | 'registryMirrors' | 'proxy' | 'insecureRegistries'>> {
   const st = await s.settings.raw();
   const mirrors: Record<string, string> = {};
   const registryMirrors: Record<string, string> = {};
@@ -64,6 +73,7 @@ export async function mirrorOptions(s: AppServices): Promise<Pick<FetchOptions, 
     ...(Object.keys(mirrors).length ? { mirrors } : {}),
     ...(Object.keys(registryMirrors).length ? { registryMirrors } : {}),
     ...(Object.keys(proxy).length ? { proxy } : {}),
+    ...(st.insecureRegistries.length ? { insecureRegistries: st.insecureRegistries } : {}),
   };
 }
 
@@ -99,7 +109,12 @@ export function connectedHandlers(
           {
             env: s.env,
             fetchTarball: async (t, url) =>
-              (await fetchKubesprayTarball(new HttpClient({ proxy: net.proxy }), t, url, { env: s.env, mirrors: net.mirrors })).file,
+              (
+                await fetchKubesprayTarball(new HttpClient({ proxy: net.proxy }), t, url, {
+                  env: s.env,
+                  mirrors: net.mirrors,
+                })
+              ).file,
           },
         );
       })();
@@ -141,11 +156,16 @@ export function connectedHandlers(
 
   const startFetch = async (plan: CorePlan): Promise<{ jobId: string }> => {
     const running = s.jobs.list().find((j) => j.kind === 'fetch' && j.state === 'running');
-    if (running) throw new FerryError('USAGE', 'A download is already running.', { hint: 'Pause or cancel it first.' });
+    if (running)
+      throw new FerryError('USAGE', 'A download is already running.', { hint: 'Pause or cancel it first.' });
     const net = await mirrorOptions(s);
     const out = workingBundleDir(s.env);
-    const fetchPlan = parsePlan(plan, 'the plan');
-    const job = s.jobs.start('fetch', (ctx: JobContext) => fetchBundle(fetchPlan, { out, env: s.env, ...net }, ctx));
+    // The bundle's own path rule (filePathForUrl) decides where files go; the catalog's
+    // bundlePathForUrl keeps a URL's ':port', which the bundle format refuses as unportable.
+    const fetchPlan = parsePlan({ ...plan, files: plan.files.map((f) => ({ ...f, path: filePathForUrl(f.url) })) }, 'the plan');
+    const job = s.jobs.start('fetch', (ctx: JobContext) =>
+      fetchBundle(fetchPlan, { out, env: s.env, ...net }, ctx),
+    );
     fetchPlans.set(job.id, plan);
     return { jobId: job.id };
   };
@@ -153,14 +173,19 @@ export function connectedHandlers(
   const again = async (jobId: string): Promise<{ jobId: string }> => {
     const old = jobOrThrow(s, jobId);
     const plan = fetchPlans.get(old.id);
-    if (!plan || old.kind !== 'fetch') throw new FerryError('NOT_FOUND', `Job ${jobId} is not a download of this session.`);
+    if (!plan || old.kind !== 'fetch')
+      throw new FerryError('NOT_FOUND', `Job ${jobId} is not a download of this session.`);
     if (old.state === 'running') throw new FerryError('USAGE', 'That download is still running.');
     return startFetch(plan);
   };
 
   return {
     'plan.kubesprayVersions': () =>
-      KNOWN_RELEASES.map((version, i) => ({ version, newest: i === 0, cached: existsSync(cachedTarballPath(version, { env: s.env })) })),
+      KNOWN_RELEASES.map((version, i) => ({
+        version,
+        newest: i === 0,
+        cached: existsSync(cachedTarballPath(version, { env: s.env })),
+      })),
     'plan.kubeVersions': async ({ kubespray }) => {
       const { data } = await load(kubespray);
       return { versions: supportedKubeVersions(data), kubesprayVersion: data.tag };
@@ -180,17 +205,25 @@ export function connectedHandlers(
     'export.start': async ({ target }) => {
       const src = workingBundleDir(s.env);
       await openBundle(src).catch((err) => {
-        throw new FerryError('NOT_FOUND', 'There is no finished bundle to export yet.', { hint: 'Finish the download step first.', cause: err });
+        throw new FerryError('NOT_FOUND', 'There is no finished bundle to export yet.', {
+          hint: 'Finish the download step first.',
+          cause: err,
+        });
       });
       let to: string;
       if (target.kind === 'drive') {
         const drive = (await s.drives.list()).find((d) => d.id === target.driveId);
-        if (!drive) throw new FerryError('MEDIA_REMOVED', 'That drive is no longer connected.', { hint: 'Insert it again, then refresh the list.' });
+        if (!drive)
+          throw new FerryError('MEDIA_REMOVED', 'That drive is no longer connected.', {
+            hint: 'Insert it again, then refresh the list.',
+          });
         to = path.join(drive.mountPoint, 'ferry');
       } else if (target.kind === 'folder') {
         to = s.picks.resolve(target.token, 'export');
       } else {
-        throw new FerryError('UNSUPPORTED', 'Exporting as an archive is not in this build yet.', { hint: 'Export to a drive or a folder.' });
+        throw new FerryError('UNSUPPORTED', 'Exporting as an archive is not in this build yet.', {
+          hint: 'Export to a drive or a folder.',
+        });
       }
       const job = s.jobs.start('export', async (ctx): Promise<ExportSummary> => {
         const r = await exportBundle(src, { to, job: ctx, drives: s.drives, keyStore: s.keyStore });
@@ -216,10 +249,20 @@ const FAT = new Set(['vfat', 'fat32', 'fat', 'msdos', 'fat16']);
 
 export function driveView(d: CoreDrive): Drive {
   const warnings: string[] = [];
-  if (FAT.has(d.fsType)) warnings.push('FAT32: files over 4 GiB are split into parts; exFAT or NTFS avoids that.');
+  if (FAT.has(d.fsType))
+    warnings.push('FAT32: files over 4 GiB are split into parts; exFAT or NTFS avoids that.');
   if (d.system) warnings.push('This drive holds the system or your home folder.');
   if (!d.removable) warnings.push('Not a removable drive.');
-  return { id: d.id, label: d.label, mount: d.mountPoint, fsType: d.fsType || 'unknown', size: d.size, free: d.free, removable: d.removable, warnings };
+  return {
+    id: d.id,
+    label: d.label,
+    mount: d.mountPoint,
+    fsType: d.fsType || 'unknown',
+    size: d.size,
+    free: d.free,
+    removable: d.removable,
+    warnings,
+  };
 }
 
 /** Group name for the room picture: the component a download key belongs to (calico_node → calico). */
@@ -230,7 +273,10 @@ export function groupName(key: string): string {
 export function planView(p: CorePlan): Plan {
   const files = p.files.filter((f) => f.enabled !== false);
   const images = p.images.filter((i) => i.enabled !== false);
-  const groups = new Map<string, { name: string; kind: 'file' | 'image' | 'kubespray'; count: number; bytes: number | null }>();
+  const groups = new Map<
+    string,
+    { name: string; kind: 'file' | 'image' | 'kubespray'; count: number; bytes: number | null }
+  >();
   const add = (name: string, kind: 'file' | 'image' | 'kubespray') => {
     const k = `${kind}:${name}`;
     const g = groups.get(k) ?? { name, kind, count: 0, bytes: null };
@@ -242,12 +288,22 @@ export function planView(p: CorePlan): Plan {
   if (p.kubesprayTarball) add('kubespray', 'kubespray');
   const warnings: string[] = [];
   const noSum = files.filter((f) => !f.checksum);
-  if (noSum.length) warnings.push(`${noSum.length} file(s) have no published checksum: ${noSum.slice(0, 3).map((f) => f.key).join(', ')}`);
+  if (noSum.length)
+    warnings.push(
+      `${noSum.length} file(s) have no published checksum: ${noSum
+        .slice(0, 3)
+        .map((f) => f.key)
+        .join(', ')}`,
+    );
   return {
     kubesprayVersion: p.kubespray,
     kubeVersion: p.kubeVersion,
     arches: p.arches,
-    counts: { files: files.length, images: images.length, total: files.length + images.length + (p.kubesprayTarball ? 1 : 0) },
+    counts: {
+      files: files.length,
+      images: images.length,
+      total: files.length + images.length + (p.kubesprayTarball ? 1 : 0),
+    },
     bytes: null,
     groups: [...groups.values()],
     warnings,

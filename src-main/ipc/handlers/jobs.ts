@@ -12,7 +12,11 @@ export function snapshotOf(job: Job<any>): JobSnapshot {
 
 export function jobOrThrow(s: AppServices, id: string): Job<any> {
   const job = s.jobs.get(id);
-  if (!job) throw new FerryError('NOT_FOUND', `No job ${id} in this session.`, { artifact: id, hint: 'The app was restarted; start it again.' });
+  if (!job)
+    throw new FerryError('NOT_FOUND', `No job ${id} in this session.`, {
+      artifact: id,
+      hint: 'The app was restarted; start it again.',
+    });
   return job;
 }
 

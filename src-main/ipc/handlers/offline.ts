@@ -48,7 +48,10 @@ export function containerdHosts(registryUrl: string, upstreams: string[], tls: b
 
 export function offlineHandlers(
   s: AppServices,
-): Pick<Handlers, 'import.start' | 'serve.start' | 'serve.stop' | 'serve.status' | 'vars.generate' | 'vars.save'> {
+): Pick<
+  Handlers,
+  'import.start' | 'serve.start' | 'serve.stop' | 'serve.status' | 'vars.generate' | 'vars.save'
+> {
   const serving = new Map<string, Serving>();
 
   const runningServe = (): { id: string; v: Serving } | undefined => {
@@ -60,7 +63,9 @@ export function offlineHandlers(
     const job = jobOrThrow(s, jobId);
     const sv = serving.get(jobId);
     if (job.kind !== 'serve' || !sv || job.state !== 'running') {
-      throw new FerryError('USAGE', 'The services are not running.', { hint: 'Start them first: the variables name their addresses.' });
+      throw new FerryError('USAGE', 'The services are not running.', {
+        hint: 'Start them first: the variables name their addresses.',
+      });
     }
     const cached = sv.vars.get(style);
     if (cached) return cached;
@@ -76,8 +81,13 @@ export function offlineHandlers(
     const ups = [...new Set([...bundleUpstreams(sv.source)])].sort();
     const out = {
       offlineYml: generated.yaml,
-      containerdConfig: containerdHosts(sv.server.registryUrl, ups.length ? ups : ['registry.k8s.io'], !!sv.tls),
-      nextCommand: 'cp offline.yml inventory/mycluster/group_vars/all/offline.yml\nansible-playbook -i inventory/mycluster/hosts.yaml -b cluster.yml',
+      containerdConfig: containerdHosts(
+        sv.server.registryUrl,
+        ups.length ? ups : ['registry.k8s.io'],
+        !!sv.tls,
+      ),
+      nextCommand:
+        'cp offline.yml inventory/mycluster/group_vars/all/offline.yml\nansible-playbook -i inventory/mycluster/hosts.yaml -b cluster.yml',
     };
     sv.vars.set(style, out);
     return out;
@@ -87,13 +97,20 @@ export function offlineHandlers(
     'import.start': async ({ bundle, allowUntrusted, allowUnsigned }) => {
       const dir = s.picks.resolve(bundle.token, 'bundle');
       const store = await s.settings.storeDir();
-      const job = s.jobs.start('import', (ctx) => importFolder(dir, { store, allowUntrusted, allowUnsigned, keyStore: s.keyStore, job: ctx }));
+      const job = s.jobs.start('import', (ctx) =>
+        importFolder(dir, { store, allowUntrusted, allowUnsigned, keyStore: s.keyStore, job: ctx }),
+      );
       return { jobId: job.id };
     },
     'serve.start': async (o) => {
-      if (runningServe()) throw new FerryError('USAGE', 'The services are already running.', { hint: 'Stop them first to change address or ports.' });
+      if (runningServe())
+        throw new FerryError('USAGE', 'The services are already running.', {
+          hint: 'Stop them first to change address or ports.',
+        });
       if (!listInterfaces().some((i) => i.address === o.address) && o.address !== '0.0.0.0') {
-        throw new FerryError('USAGE', `${o.address} is not an address of this machine.`, { hint: 'Pick one from the list.' });
+        throw new FerryError('USAGE', `${o.address} is not an address of this machine.`, {
+          hint: 'Pick one from the list.',
+        });
       }
       const dir = s.picks.resolve(o.bundle.token, 'bundle');
       let id = '';
@@ -107,7 +124,9 @@ export function offlineHandlers(
           progress: ctx.progress,
           onProgress: () => ctx.report(),
         });
-        const tls = o.tls ? await ensureServerCert(path.join(configDir(s.env), 'tls'), [o.address, 'localhost', '127.0.0.1']) : undefined;
+        const tls = o.tls
+          ? await ensureServerCert(path.join(configDir(s.env), 'tls'), [o.address, 'localhost', '127.0.0.1'])
+          : undefined;
         const server = await OfflineServer.start({
           sources: [v.source],
           listen: o.address,
@@ -126,7 +145,10 @@ export function offlineHandlers(
         await server.stop();
         const end = server.status();
         // Stopping is how serving ends, so it is a success, not a cancellation.
-        return { requests: end.files.requests + end.registry.requests, bytesServed: end.files.bytes + end.registry.bytes };
+        return {
+          requests: end.files.requests + end.registry.requests,
+          bytesServed: end.files.bytes + end.registry.bytes,
+        };
       });
       id = job.id;
       return { jobId: job.id };
@@ -148,7 +170,9 @@ export function offlineHandlers(
         registryUrl: st.registry.url,
         requests: st.files.requests + st.registry.requests,
         bytesServed: st.files.bytes + st.registry.bytes,
-        recentClients: st.clients.slice(0, 10).map((c) => ({ address: c.address, lastSeen: c.lastSeen, requests: c.requests })),
+        recentClients: st.clients
+          .slice(0, 10)
+          .map((c) => ({ address: c.address, lastSeen: c.lastSeen, requests: c.requests })),
       };
     },
     'vars.generate': async ({ jobId, style }) => ({ style, ...(await varsFor(jobId, style)) }),

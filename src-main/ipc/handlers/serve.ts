@@ -3,7 +3,12 @@ import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
 
 /** Listen addresses a technician can choose: every interface address, loopback last. */
-export function listInterfaces(): Array<{ name: string; address: string; family: 'IPv4' | 'IPv6'; internal: boolean }> {
+export function listInterfaces(): Array<{
+  name: string;
+  address: string;
+  family: 'IPv4' | 'IPv6';
+  internal: boolean;
+}> {
   const out = [];
   for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
     for (const a of addrs ?? []) {
@@ -12,7 +17,10 @@ export function listInterfaces(): Array<{ name: string; address: string; family:
       out.push({ name, address: a.address, family: a.family, internal: a.internal });
     }
   }
-  return out.sort((x, y) => Number(x.internal) - Number(y.internal) || (x.family === y.family ? 0 : x.family === 'IPv4' ? -1 : 1));
+  return out.sort(
+    (x, y) =>
+      Number(x.internal) - Number(y.internal) || (x.family === y.family ? 0 : x.family === 'IPv4' ? -1 : 1),
+  );
 }
 
 export function serveHandlers(_s: AppServices): Pick<Handlers, 'serve.interfaces'> {

@@ -1,7 +1,9 @@
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
 
-export function settingsHandlers(s: AppServices): Pick<Handlers, 'settings.get' | 'settings.set' | 'settings.pickStore'> {
+export function settingsHandlers(
+  s: AppServices,
+): Pick<Handlers, 'settings.get' | 'settings.set' | 'settings.pickStore'> {
   return {
     'settings.get': () => s.settings.get(),
     'settings.set': (patch) => s.settings.update(patch),

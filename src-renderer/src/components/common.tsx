@@ -18,7 +18,15 @@ export function ErrorBox({ error, title }: { error: ErrorValueT; title?: string 
   );
 }
 
-export function ProgressBar({ value, label, tone = 'accent' }: { value: number; label: string; tone?: 'accent' | 'good' | 'bad' }) {
+export function ProgressBar({
+  value,
+  label,
+  tone = 'accent',
+}: {
+  value: number;
+  label: string;
+  tone?: 'accent' | 'good' | 'bad';
+}) {
   return (
     <div
       className={`bar bar-${tone}`}
@@ -33,7 +41,15 @@ export function ProgressBar({ value, label, tone = 'accent' }: { value: number; 
   );
 }
 
-export function ProgressPanel({ progress, label, state }: { progress: Progress; label: string; state: string }) {
+export function ProgressPanel({
+  progress,
+  label,
+  state,
+}: {
+  progress: Progress;
+  label: string;
+  state: string;
+}) {
   const pct = percent(progress.bytesDone, progress.bytesTotal);
   const tone = state === 'failed' ? 'bad' : state === 'done' ? 'good' : 'accent';
   return (
@@ -73,7 +89,15 @@ export function ProgressPanel({ progress, label, state }: { progress: Progress; 
   );
 }
 
-export function Section({ title, children, actions }: { title: string; children: ReactNode; actions?: ReactNode }) {
+export function Section({
+  title,
+  children,
+  actions,
+}: {
+  title: string;
+  children: ReactNode;
+  actions?: ReactNode;
+}) {
   const id = `h-${title.replace(/\W+/g, '-').toLowerCase()}`;
   return (
     <section className="card" aria-labelledby={id}>
@@ -87,7 +111,15 @@ export function Section({ title, children, actions }: { title: string; children:
 }
 
 /** A block of generated text with Copy and Save buttons. */
-export function CopyBlock({ title, text, onSave }: { title: string; text: string; onSave?: () => Promise<string | null> }) {
+export function CopyBlock({
+  title,
+  text,
+  onSave,
+}: {
+  title: string;
+  text: string;
+  onSave?: () => Promise<string | null>;
+}) {
   const [note, setNote] = useState('');
   return (
     <div className="copy-block">
@@ -132,7 +164,13 @@ export function CopyBlock({ title, text, onSave }: { title: string; text: string
   );
 }
 
-export function StatusPill({ tone, children }: { tone: 'good' | 'bad' | 'warn' | 'muted' | 'accent'; children: ReactNode }) {
+export function StatusPill({
+  tone,
+  children,
+}: {
+  tone: 'good' | 'bad' | 'warn' | 'muted' | 'accent';
+  children: ReactNode;
+}) {
   return <span className={`pill pill-${tone}`}>{children}</span>;
 }
 
@@ -145,7 +183,9 @@ export function Missing({ what }: { what: string }) {
   return (
     <div className="notice notice-warn" role="status">
       <strong>Not in this build</strong>
-      <p>{what} is not available in this build of Ferry yet. The step is shown so you can see what comes next.</p>
+      <p>
+        {what} is not available in this build of Ferry yet. The step is shown so you can see what comes next.
+      </p>
     </div>
   );
 }

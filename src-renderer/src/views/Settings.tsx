@@ -7,14 +7,25 @@ import { useApp, type Theme } from '../store.js';
 type Keys = Res<'keys.list'>;
 
 export function KeyList({ keys }: { keys: Keys }) {
-  if (!keys.length) return <p className="muted">No keys yet. Generate one on the connected side; trust its public key on the offline side.</p>;
+  if (!keys.length)
+    return (
+      <p className="muted">
+        No keys yet. Generate one on the connected side; trust its public key on the offline side.
+      </p>
+    );
   return (
     <ul className="item-list" aria-label="Keys">
       {keys.map((k) => (
         <li key={k.fingerprint}>
           <strong>{k.name}</strong>
           <span className="fingerprint small">{k.fingerprint}</span>
-          <span>{k.own ? <StatusPill tone="accent">this machine's signing key</StatusPill> : <StatusPill tone="good">trusted</StatusPill>}</span>
+          <span>
+            {k.own ? (
+              <StatusPill tone="accent">this machine's signing key</StatusPill>
+            ) : (
+              <StatusPill tone="good">trusted</StatusPill>
+            )}
+          </span>
         </li>
       ))}
     </ul>
@@ -28,6 +39,7 @@ export function SettingsView() {
   const [note, setNote] = useState('');
   const [error, setError] = useState<ErrorValueT | null>(null);
   const [mirrorsText, setMirrorsText] = useState('');
+  const [insecureText, setInsecureText] = useState('');
   const setTheme = useApp((s) => s.setTheme);
 
   const reload = async () => {
@@ -36,6 +48,7 @@ export function SettingsView() {
       const s = await call('settings.get', {});
       setSettings(s);
       setMirrorsText(s.mirrors.map((m) => `${m.upstream} = ${m.mirror}`).join('\n'));
+      setInsecureText(s.insecureRegistries.join('\n'));
     } catch (err) {
       setError(errorOf(err));
     }
@@ -64,27 +77,48 @@ export function SettingsView() {
         <div className="row wrap">
           <button
             type="button"
-            onClick={() => void act(async () => `Generated key ${(await call('keys.generate', { force: false })).fingerprint}`)}
+            onClick={() =>
+              void act(
+                async () => `Generated key ${(await call('keys.generate', { force: false })).fingerprint}`,
+              )
+            }
             disabled={!!own}
           >
             Generate a signing key
           </button>
-          <button type="button" disabled={!own} onClick={() => void act(async () => {
-            const r = await call('keys.exportPublic', {});
-            return r.saved ? `Public key saved to ${r.saved}` : '';
-          })}>
+          <button
+            type="button"
+            disabled={!own}
+            onClick={() =>
+              void act(async () => {
+                const r = await call('keys.exportPublic', {});
+                return r.saved ? `Public key saved to ${r.saved}` : '';
+              })
+            }
+          >
             Export the public key…
           </button>
-          <button type="button" onClick={() => void act(async () => {
-            const k = await call('keys.trustFile', {});
-            return k ? `Now trusting ${k.name} (${k.fingerprint})` : '';
-          })}>
+          <button
+            type="button"
+            onClick={() =>
+              void act(async () => {
+                const k = await call('keys.trustFile', {});
+                return k ? `Now trusting ${k.name} (${k.fingerprint})` : '';
+              })
+            }
+          >
             Trust a key from a file…
           </button>
         </div>
         <label className="field">
           <span>Or paste a public key to trust</span>
-          <textarea aria-label="Public key to trust" rows={4} value={pem} onChange={(e) => setPem(e.target.value)} placeholder="-----BEGIN PUBLIC KEY-----" />
+          <textarea
+            aria-label="Public key to trust"
+            rows={4}
+            value={pem}
+            onChange={(e) => setPem(e.target.value)}
+            placeholder="-----BEGIN PUBLIC KEY-----"
+          />
         </label>
         <div className="row">
           <button
@@ -118,7 +152,11 @@ export function SettingsView() {
                   return { upstream: upstream ?? '', mirror: mirror ?? '' };
                 });
               void act(async () => {
-                await call('settings.set', { proxy: settings.proxy, mirrors });
+                const insecureRegistries = insecureText
+                  .split(/[\s,]+/)
+                  .map((x) => x.trim())
+                  .filter(Boolean);
+                await call('settings.set', { proxy: settings.proxy, mirrors, insecureRegistries });
                 return 'Saved';
               });
             }}
@@ -129,7 +167,12 @@ export function SettingsView() {
                 aria-label="HTTPS proxy"
                 value={settings.proxy.https ?? ''}
                 placeholder="http://proxy.example:3128"
-                onChange={(e) => setSettings({ ...settings, proxy: { ...settings.proxy, https: e.target.value || undefined } })}
+                onChange={(e) =>
+                  setSettings({
+                    ...settings,
+                    proxy: { ...settings.proxy, https: e.target.value || undefined },
+                  })
+                }
               />
             </label>
             <label className="field">
@@ -137,7 +180,12 @@ export function SettingsView() {
               <input
                 aria-label="HTTP proxy"
                 value={settings.proxy.http ?? ''}
-                onChange={(e) => setSettings({ ...settings, proxy: { ...settings.proxy, http: e.target.value || undefined } })}
+                onChange={(e) =>
+                  setSettings({
+                    ...settings,
+                    proxy: { ...settings.proxy, http: e.target.value || undefined },
+                  })
+                }
               />
             </label>
             <label className="field">
@@ -146,12 +194,32 @@ export function SettingsView() {
                 aria-label="No proxy"
                 value={settings.proxy.noProxy ?? ''}
                 placeholder="localhost,.internal"
-                onChange={(e) => setSettings({ ...settings, proxy: { ...settings.proxy, noProxy: e.target.value || undefined } })}
+                onChange={(e) =>
+                  setSettings({
+                    ...settings,
+                    proxy: { ...settings.proxy, noProxy: e.target.value || undefined },
+                  })
+                }
               />
             </label>
             <label className="field">
-              <span>Mirrors (one per line: upstream = mirror URL)</span>
-              <textarea aria-label="Mirrors" rows={3} value={mirrorsText} onChange={(e) => setMirrorsText(e.target.value)} placeholder="docker.io = https://mirror.example/docker" />
+              <span>Mirrors (one per line: URL prefix or registry host = mirror URL)</span>
+              <textarea
+                aria-label="Mirrors"
+                rows={3}
+                value={mirrorsText}
+                onChange={(e) => setMirrorsText(e.target.value)}
+                placeholder="docker.io = https://mirror.example/docker"
+              />
+            </label>
+            <label className="field">
+              <span>Registries without TLS (host:port, one per line)</span>
+              <textarea
+                aria-label="Registries without TLS"
+                rows={2}
+                value={insecureText}
+                onChange={(e) => setInsecureText(e.target.value)}
+              />
             </label>
             <div className="row">
               <button type="submit" className="primary">
@@ -167,7 +235,10 @@ export function SettingsView() {
             Store: <code>{settings.storeLabel}</code>
           </p>
           <div className="row wrap">
-            <button type="button" onClick={() => void act(async () => void (await call('settings.pickStore', {})))}>
+            <button
+              type="button"
+              onClick={() => void act(async () => void (await call('settings.pickStore', {})))}
+            >
               Choose another store folder…
             </button>
             <label className="field narrow">

@@ -20,7 +20,10 @@ const ADDON_LABELS: Record<string, string> = {
 };
 
 /** 'URL SHA256' per line; lines that do not parse are kept out and reported. */
-export function parseExtraFiles(text: string): { files: Array<{ url: string; sha256: string }>; bad: string[] } {
+export function parseExtraFiles(text: string): {
+  files: Array<{ url: string; sha256: string }>;
+  bad: string[];
+} {
   const files: Array<{ url: string; sha256: string }> = [];
   const bad: string[] = [];
   for (const l of lines(text)) {
@@ -61,8 +64,11 @@ function useLivePlan(): void {
 }
 
 export function PlanView({ plan }: { plan: Plan }) {
-  const total = plan.groups.reduce((n, g) => n + (g.bytes ?? 0), 0);
-  const groups = [...plan.groups].sort((a, b) => (b.bytes ?? 0) - (a.bytes ?? 0));
+  // Sizes are known only for what upstream announced; otherwise the picture weighs by count.
+  const sized = plan.groups.every((g) => g.bytes !== null);
+  const weight = (g: Plan['groups'][number]) => (sized ? (g.bytes ?? 0) : g.count);
+  const total = plan.groups.reduce((n, g) => n + weight(g), 0);
+  const groups = [...plan.groups].sort((a, b) => weight(b) - weight(a) || a.name.localeCompare(b.name));
   return (
     <div className="plan" aria-label="Plan">
       <div className="big-numbers">
@@ -75,24 +81,30 @@ export function PlanView({ plan }: { plan: Plan }) {
           <span className="label">images</span>
         </div>
         <div>
-          <span className="big">{bytes(plan.bytes)}</span>
-          <span className="label">to download</span>
+          <span className="big">{plan.bytes !== null ? bytes(plan.bytes) : plan.arches.length}</span>
+          <span className="label">{plan.bytes !== null ? 'to download' : plan.arches.length === 1 ? 'architecture' : 'architectures'}</span>
         </div>
       </div>
       <p className="muted">
         Kubespray {plan.kubesprayVersion} · Kubernetes {plan.kubeVersion} · {plan.arches.join(', ')}
       </p>
       <h3>What takes the room</h3>
-      <ul className="room" aria-label="Size by group">
+      {!sized ? <p className="muted small">By number of downloads per component; sizes are known once downloaded.</p> : null}
+      <ul className="room" aria-label="Downloads by component">
         {groups.map((g) => (
           <li key={`${g.kind}:${g.name}`}>
             <span className="room-name">
-              {g.name} <span className="muted">({g.count})</span>
+              <span className={`kind-dot kind-${g.kind}`} aria-hidden="true" /> {g.name}
             </span>
             <span className="room-bar">
-              <span className={`room-fill kind-${g.kind}`} style={{ width: `${total ? Math.max(1, (100 * (g.bytes ?? 0)) / total) : 0}%` }} />
+              <span
+                className={`room-fill kind-${g.kind}`}
+                style={{ width: `${total ? Math.max(2, (100 * weight(g)) / total) : 0}%` }}
+              />
             </span>
-            <span className="room-size">{bytes(g.bytes)}</span>
+            <span className="room-size">
+              {sized ? bytes(g.bytes) : `${g.count} ${g.kind === 'image' ? (g.count === 1 ? 'image' : 'images') : g.count === 1 ? 'file' : 'files'}`}
+            </span>
           </li>
         ))}
       </ul>
@@ -116,7 +128,9 @@ export function ClusterStep() {
   const [versionsError, setVersionsError] = useState<ErrorValueT | null>(null);
   const [folderLabel, setFolderLabel] = useState('');
   const [imagesText, setImagesText] = useState(choices.extraImages.join('\n'));
-  const [filesText, setFilesText] = useState(choices.extraFiles.map((f) => `${f.url} ${f.sha256}`).join('\n'));
+  const [filesText, setFilesText] = useState(
+    choices.extraFiles.map((f) => `${f.url} ${f.sha256}`).join('\n'),
+  );
   const [badFiles, setBadFiles] = useState<string[]>([]);
   useLivePlan();
 
@@ -164,14 +178,19 @@ export function ClusterStep() {
         kubespray:
           purpose === 'kubespray'
             ? { source: 'folder', token: picked.token }
-            : { source: 'inventory', token: picked.token, version: ks.source === 'release' ? ks.version : '' },
+            : {
+                source: 'inventory',
+                token: picked.token,
+                version: ks.source === 'release' ? ks.version : '',
+              },
       });
     } catch (err) {
       setVersionsError(errorOf(err));
     }
   };
 
-  const toggle = <T extends string>(list: T[], v: T): T[] => (list.includes(v) ? list.filter((x) => x !== v) : [...list, v]);
+  const toggle = <T extends string>(list: T[], v: T): T[] =>
+    list.includes(v) ? list.filter((x) => x !== v) : [...list, v];
 
   return (
     <div className="two-col">
@@ -249,7 +268,11 @@ export function ClusterStep() {
           <div className="row wrap">
             <label className="field">
               <span>Container runtime</span>
-              <select aria-label="Container runtime" value={choices.runtime} onChange={(e) => setChoices({ runtime: e.target.value as never })}>
+              <select
+                aria-label="Container runtime"
+                value={choices.runtime}
+                onChange={(e) => setChoices({ runtime: e.target.value as never })}
+              >
                 {RUNTIMES.map((r) => (
                   <option key={r}>{r}</option>
                 ))}
@@ -257,7 +280,11 @@ export function ClusterStep() {
             </label>
             <label className="field">
               <span>Network plugin</span>
-              <select aria-label="Network plugin" value={choices.network} onChange={(e) => setChoices({ network: e.target.value as never })}>
+              <select
+                aria-label="Network plugin"
+                value={choices.network}
+                onChange={(e) => setChoices({ network: e.target.value as never })}
+              >
                 {NETWORK_PLUGINS.map((r) => (
                   <option key={r}>{r}</option>
                 ))}
@@ -269,7 +296,11 @@ export function ClusterStep() {
             <div className="row wrap">
               {ADDONS.map((a) => (
                 <label key={a} className="check">
-                  <input type="checkbox" checked={choices.addons.includes(a)} onChange={() => setChoices({ addons: toggle(choices.addons, a) })} />
+                  <input
+                    type="checkbox"
+                    checked={choices.addons.includes(a)}
+                    onChange={() => setChoices({ addons: toggle(choices.addons, a) })}
+                  />
                   {ADDON_LABELS[a] ?? a}
                 </label>
               ))}
@@ -311,13 +342,22 @@ export function ClusterStep() {
       <Section
         title="Plan"
         actions={
-          <button type="button" className="primary" disabled={plan.status !== 'ready'} onClick={() => setStep('connected', 1)}>
+          <button
+            type="button"
+            className="primary"
+            disabled={plan.status !== 'ready'}
+            onClick={() => setStep('connected', 1)}
+          >
             Next: download
           </button>
         }
       >
         {plan.status === 'ready' ? <PlanView plan={plan.value} /> : null}
-        {plan.status === 'loading' ? <p className="muted" aria-live="polite">Working out what Kubespray will download…</p> : null}
+        {plan.status === 'loading' ? (
+          <p className="muted" aria-live="polite">
+            Working out what Kubespray will download…
+          </p>
+        ) : null}
         {plan.status === 'idle' ? <p className="muted">Choose a Kubespray version to see the plan.</p> : null}
         {plan.status === 'error' ? <ErrorBox error={plan.error} title="The plan could not be made" /> : null}
       </Section>

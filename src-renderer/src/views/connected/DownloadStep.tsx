@@ -8,8 +8,8 @@ import { useApp, useJob } from '../../store.js';
 export function fetchItems(items: Array<Record<string, unknown>>): FetchItem[] {
   // The latest news per artifact wins: a retried failure that then succeeds shows as done.
   const byId = new Map<string, FetchItem>();
-  for (const i of items) if (i.type === 'fetch.artifact') byId.set(String(i.id), i as unknown as FetchItem);
-  return [...byId.values()];
+  for (const i of items) if (typeof i.id === 'string' && typeof i.status === 'string') byId.set(i.id, i as unknown as FetchItem);
+  return [...byId.values()].filter((i) => i.status !== 'removed');
 }
 
 export function DownloadStep() {
@@ -32,7 +32,8 @@ export function DownloadStep() {
   };
   const items = job ? fetchItems(job.items) : [];
   const failed = items.filter((i) => i.status === 'failed');
-  const done = items.filter((i) => i.status !== 'failed');
+  const active = items.filter((i) => i.status === 'started');
+  const done = items.filter((i) => i.status === 'done' || i.status === 'present');
   const running = job?.state === 'running';
 
   return (
@@ -42,7 +43,11 @@ export function DownloadStep() {
         actions={
           <div className="row">
             {!job || (!running && !paused) ? (
-              <button type="button" className="primary" onClick={() => void run(() => call('fetch.start', { choices }))}>
+              <button
+                type="button"
+                className="primary"
+                onClick={() => void run(() => call('fetch.start', { choices }))}
+              >
                 {job ? 'Download again' : 'Start download'}
               </button>
             ) : null}
@@ -59,18 +64,29 @@ export function DownloadStep() {
                 >
                   Pause
                 </button>
-                <button type="button" className="danger" onClick={() => void call('jobs.cancel', { id: job.id }).catch((e) => setError(errorOf(e)))}>
+                <button
+                  type="button"
+                  className="danger"
+                  onClick={() => void call('jobs.cancel', { id: job.id }).catch((e) => setError(errorOf(e)))}
+                >
                   Cancel
                 </button>
               </>
             ) : null}
             {job && !running && (paused || job.state === 'cancelled') ? (
-              <button type="button" className="primary" onClick={() => void run(() => call('fetch.resume', { jobId: job.id }))}>
+              <button
+                type="button"
+                className="primary"
+                onClick={() => void run(() => call('fetch.resume', { jobId: job.id }))}
+              >
                 Resume
               </button>
             ) : null}
             {job && !running && failed.length ? (
-              <button type="button" onClick={() => void run(() => call('fetch.retryFailed', { jobId: job.id }))}>
+              <button
+                type="button"
+                onClick={() => void run(() => call('fetch.retryFailed', { jobId: job.id }))}
+              >
                 Retry {failed.length} failed
               </button>
             ) : null}
@@ -82,14 +98,21 @@ export function DownloadStep() {
             <p>
               {running ? <StatusPill tone="accent">Downloading</StatusPill> : null}
               {job.state === 'done' ? <StatusPill tone="good">Complete</StatusPill> : null}
-              {job.state === 'cancelled' ? <StatusPill tone="warn">{paused ? 'Paused' : 'Cancelled'}</StatusPill> : null}
+              {job.state === 'cancelled' ? (
+                <StatusPill tone="warn">{paused ? 'Paused' : 'Cancelled'}</StatusPill>
+              ) : null}
               {job.state === 'failed' ? <StatusPill tone="bad">Failed</StatusPill> : null}
             </p>
             <ProgressPanel progress={job.progress} label="Download progress" state={job.state} />
-            {job.state === 'failed' && job.error ? <ErrorBox error={job.error} title="The download stopped" /> : null}
+            {job.state === 'failed' && job.error ? (
+              <ErrorBox error={job.error} title="The download stopped" />
+            ) : null}
           </>
         ) : (
-          <p className="muted">Everything in the plan is downloaded, checked against its published checksum, and kept in a signed bundle.</p>
+          <p className="muted">
+            Everything in the plan is downloaded, checked against its published checksum, and kept in a signed
+            bundle.
+          </p>
         )}
         {error ? <ErrorBox error={error} /> : null}
       </Section>
@@ -106,13 +129,27 @@ export function DownloadStep() {
           </ul>
         </Section>
       ) : null}
+      {running && active.length ? (
+        <Section title={`Downloading now (${active.length})`}>
+          <ul className="item-list compact" aria-label="Downloading now">
+            {active.map((i) => (
+              <li key={i.id}>
+                <span>{i.name}</span>
+                <span className="muted">{i.kind}</span>
+              </li>
+            ))}
+          </ul>
+        </Section>
+      ) : null}
       {done.length ? (
         <Section title={`Finished (${done.length})`}>
           <ul className="item-list compact" aria-label="Finished downloads">
             {done.slice(-200).map((i) => (
               <li key={i.id}>
                 <span>{i.name}</span>
-                <span className="muted">{i.status === 'skipped' ? 'already here' : bytes(i.bytes ?? null)}</span>
+                <span className="muted">
+                  {i.status === 'present' ? 'already in the bundle' : bytes(i.bytes ?? null)}
+                </span>
               </li>
             ))}
           </ul>
@@ -122,7 +159,12 @@ export function DownloadStep() {
         <button type="button" onClick={() => setStep('connected', 0)}>
           Back
         </button>
-        <button type="button" className="primary" disabled={job?.state !== 'done'} onClick={() => setStep('connected', 2)}>
+        <button
+          type="button"
+          className="primary"
+          disabled={job?.state !== 'done'}
+          onClick={() => setStep('connected', 2)}
+        >
           Next: drive
         </button>
       </div>

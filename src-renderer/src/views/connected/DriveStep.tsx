@@ -11,8 +11,10 @@ export function ExportResult({ result }: { result: ExportSummary }) {
   return (
     <div className="result" aria-label="Export result">
       <p>
-        <StatusPill tone="good">Exported and read back</StatusPill> {result.files} files, {bytes(result.bytesWritten)} written
-        {result.bytesReused ? `, ${bytes(result.bytesReused)} already there` : ''} to <code>{result.label}</code>
+        <StatusPill tone="good">Exported and read back</StatusPill> {result.files} files,{' '}
+        {bytes(result.bytesWritten)} written
+        {result.bytesReused ? `, ${bytes(result.bytesReused)} already there` : ''} to{' '}
+        <code>{result.label}</code>
       </p>
       <p className="muted">Compare this fingerprint with the one the offline side shows:</p>
       <p className="fingerprint" aria-label="Bundle fingerprint">
@@ -23,7 +25,15 @@ export function ExportResult({ result }: { result: ExportSummary }) {
   );
 }
 
-export function DriveList({ drives, selected, onSelect }: { drives: Drive[]; selected?: string; onSelect(d: Drive): void }) {
+export function DriveList({
+  drives,
+  selected,
+  onSelect,
+}: {
+  drives: Drive[];
+  selected?: string;
+  onSelect(d: Drive): void;
+}) {
   return (
     <ul className="choice-list" aria-label="Drives">
       {drives.map((d) => (
@@ -79,7 +89,10 @@ export function DriveStep() {
 
   const pick = async (kind: 'folder' | 'archive') => {
     try {
-      const picked = kind === 'folder' ? await call('dialog.pickFolder', { purpose: 'export' }) : await call('dialog.pickFile', { purpose: 'archive' });
+      const picked =
+        kind === 'folder'
+          ? await call('dialog.pickFolder', { purpose: 'export' })
+          : await call('dialog.pickFile', { purpose: 'archive' });
       if (picked) setTarget({ kind, picked });
     } catch (err) {
       setError(errorOf(err));
@@ -91,7 +104,9 @@ export function DriveStep() {
     setError(null);
     try {
       const t =
-        target.kind === 'drive' ? { kind: 'drive' as const, driveId: target.drive.id } : { kind: target.kind, token: target.picked.token };
+        target.kind === 'drive'
+          ? { kind: 'drive' as const, driveId: target.drive.id }
+          : { kind: target.kind, token: target.picked.token };
       const { jobId } = await call('export.start', { target: t });
       track('export', jobId);
     } catch (err) {
@@ -103,11 +118,24 @@ export function DriveStep() {
 
   return (
     <div className="stack">
-      <Section title="Where should the bundle go?" actions={<button type="button" onClick={refresh}>Refresh drives</button>}>
+      <Section
+        title="Where should the bundle go?"
+        actions={
+          <button type="button" onClick={refresh}>
+            Refresh drives
+          </button>
+        }
+      >
         {drives && drives.length ? (
-          <DriveList drives={drives} selected={target?.kind === 'drive' ? target.drive.id : undefined} onSelect={(d) => setTarget({ kind: 'drive', drive: d })} />
+          <DriveList
+            drives={drives}
+            selected={target?.kind === 'drive' ? target.drive.id : undefined}
+            onSelect={(d) => setTarget({ kind: 'drive', drive: d })}
+          />
         ) : null}
-        {drives && !drives.length ? <p className="muted">No removable drive found. Insert one, or choose a folder or an archive.</p> : null}
+        {drives && !drives.length ? (
+          <p className="muted">No removable drive found. Insert one, or choose a folder or an archive.</p>
+        ) : null}
         {drivesError ? <ErrorBox error={drivesError} title="Drives cannot be listed" /> : null}
         <div className="row">
           <button type="button" onClick={() => void pick('folder')}>
@@ -122,12 +150,19 @@ export function DriveStep() {
             Target: <code>{target.picked.label}</code>
           </p>
         ) : null}
-        <p className="muted">Everything written is read back from the drive and checked before the export counts as done.</p>
+        <p className="muted">
+          Everything written is read back from the drive and checked before the export counts as done.
+        </p>
         <div className="row end">
           <button type="button" onClick={() => setStep('connected', 1)}>
             Back
           </button>
-          <button type="button" className="primary" disabled={!target || running} onClick={() => void start()}>
+          <button
+            type="button"
+            className="primary"
+            disabled={!target || running}
+            onClick={() => void start()}
+          >
             Export
           </button>
           {running && job ? (
@@ -141,7 +176,9 @@ export function DriveStep() {
       {job ? (
         <Section title="Export">
           <ProgressPanel progress={job.progress} label="Export progress" state={job.state} />
-          {job.state === 'failed' && job.error ? <ErrorBox error={job.error} title="The export stopped" /> : null}
+          {job.state === 'failed' && job.error ? (
+            <ErrorBox error={job.error} title="The export stopped" />
+          ) : null}
           {result ? <ExportResult result={result} /> : null}
         </Section>
       ) : null}

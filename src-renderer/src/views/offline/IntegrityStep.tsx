@@ -17,7 +17,12 @@ export interface Tile {
   detail?: Extract<VerifyItem, { type: 'verify.artifact' }>;
 }
 
-const KIND_TITLES: Record<string, string> = { image: 'Container images', file: 'Files', kubespray: 'Kubespray', meta: 'Bundle bookkeeping' };
+const KIND_TITLES: Record<string, string> = {
+  image: 'Container images',
+  file: 'Files',
+  kubespray: 'Kubespray',
+  meta: 'Bundle bookkeeping',
+};
 const KIND_ORDER = ['kubespray', 'file', 'image', 'meta'];
 
 /** The integrity map as a pure function of the verify job's items (so a reload redraws it). */
@@ -27,26 +32,55 @@ export function tilesFrom(job: Pick<JobView, 'items' | 'state'> | undefined): Ti
   for (const raw of job.items) {
     const item = raw as VerifyItem;
     if (item.type === 'verify.plan') {
-      for (const a of item.artifacts) tiles.set(a.id, { id: a.id, kind: a.kind, name: a.name, bytes: a.bytes, state: 'waiting' });
+      for (const a of item.artifacts)
+        tiles.set(a.id, { id: a.id, kind: a.kind, name: a.name, bytes: a.bytes, state: 'waiting' });
     } else if (item.type === 'verify.checking') {
       const t = tiles.get(item.id);
       if (t && t.state === 'waiting') t.state = 'checking';
     } else if (item.type === 'verify.artifact') {
-      const state: TileState = item.status === 'ok' ? 'good' : item.status === 'missing' ? 'missing' : 'damaged';
-      tiles.set(item.id, { id: item.id, kind: item.kind, name: item.name, bytes: item.bytes, state, detail: item });
+      const state: TileState =
+        item.status === 'ok' ? 'good' : item.status === 'missing' ? 'missing' : 'damaged';
+      tiles.set(item.id, {
+        id: item.id,
+        kind: item.kind,
+        name: item.name,
+        bytes: item.bytes,
+        state,
+        detail: item,
+      });
     }
   }
   return [...tiles.values()];
 }
 
 export function groupTiles(tiles: Tile[]): Array<{ kind: string; title: string; tiles: Tile[] }> {
-  const kinds = [...new Set(tiles.map((t) => t.kind))].sort((a, b) => KIND_ORDER.indexOf(a) - KIND_ORDER.indexOf(b));
-  return kinds.map((kind) => ({ kind, title: KIND_TITLES[kind] ?? kind, tiles: tiles.filter((t) => t.kind === kind) }));
+  const kinds = [...new Set(tiles.map((t) => t.kind))].sort(
+    (a, b) => KIND_ORDER.indexOf(a) - KIND_ORDER.indexOf(b),
+  );
+  return kinds.map((kind) => ({
+    kind,
+    title: KIND_TITLES[kind] ?? kind,
+    tiles: tiles.filter((t) => t.kind === kind),
+  }));
 }
 
-const STATE_LABEL: Record<TileState, string> = { waiting: 'waiting', checking: 'checking', good: 'good', damaged: 'damaged', missing: 'missing' };
+const STATE_LABEL: Record<TileState, string> = {
+  waiting: 'waiting',
+  checking: 'checking',
+  good: 'good',
+  damaged: 'damaged',
+  missing: 'missing',
+};
 
-export function IntegrityMap({ tiles, selected, onSelect }: { tiles: Tile[]; selected: string | null; onSelect(id: string | null): void }) {
+export function IntegrityMap({
+  tiles,
+  selected,
+  onSelect,
+}: {
+  tiles: Tile[];
+  selected: string | null;
+  onSelect(id: string | null): void;
+}) {
   return (
     <div className="map" aria-label="Integrity map">
       {groupTiles(tiles).map((g) => (
@@ -84,7 +118,8 @@ export function Legend({ tiles }: { tiles: Tile[] }) {
     <ul className="legend" aria-label="Legend">
       {(['waiting', 'checking', 'good', 'damaged', 'missing'] as TileState[]).map((s) => (
         <li key={s}>
-          <span className={`tile tile-${s} tile-mini`} aria-hidden="true" /> {STATE_LABEL[s]} <strong>{count(s)}</strong>
+          <span className={`tile tile-${s} tile-mini`} aria-hidden="true" /> {STATE_LABEL[s]}{' '}
+          <strong>{count(s)}</strong>
         </li>
       ))}
     </ul>
@@ -105,13 +140,19 @@ export function TileDetails({ tile }: { tile: Tile }) {
             <code>{p.path}</code>
           </dd>
           <dt>Problem</dt>
-          <dd>{p.status}{p.error ? ` (${p.error})` : ''}</dd>
+          <dd>
+            {p.status}
+            {p.error ? ` (${p.error})` : ''}
+          </dd>
           <dt>Expected</dt>
           <dd>
             <code>sha256:{p.expectedSha256}</code> · {bytes(p.expectedSize)}
           </dd>
           <dt>Actual</dt>
-          <dd>{p.actualSha256 ? <code>sha256:{p.actualSha256}</code> : 'not there'}{p.actualSize !== undefined ? ` · ${bytes(p.actualSize)}` : ''}</dd>
+          <dd>
+            {p.actualSha256 ? <code>sha256:{p.actualSha256}</code> : 'not there'}
+            {p.actualSize !== undefined ? ` · ${bytes(p.actualSize)}` : ''}
+          </dd>
         </dl>
       ))}
       {d?.hint ? <p className="hint">What to do: {d.hint}</p> : null}
@@ -133,7 +174,8 @@ export function VerifySummaryCard({ summary, label }: { summary: VerifySummary; 
         <dd>{label}</dd>
         <dt>Signature</dt>
         <dd>
-          <SignatureBadge sig={summary.signature} /> {summary.signature.fingerprint ? <code>{summary.signature.fingerprint}</code> : null}
+          <SignatureBadge sig={summary.signature} />{' '}
+          {summary.signature.fingerprint ? <code>{summary.signature.fingerprint}</code> : null}
         </dd>
         <dt>Artifacts</dt>
         <dd>{c.artifacts}</dd>
@@ -178,7 +220,11 @@ export function IntegrityStep() {
     setError(null);
     selectTile(null);
     try {
-      const { jobId } = await call('verify.start', { bundle: { token: bundle.token }, allowUntrusted, allowUnsigned });
+      const { jobId } = await call('verify.start', {
+        bundle: { token: bundle.token },
+        allowUntrusted,
+        allowUnsigned,
+      });
       setTrust({ allowUntrusted, allowUnsigned });
       track('verify', jobId);
     } catch (err) {
@@ -198,7 +244,11 @@ export function IntegrityStep() {
         actions={
           <div className="row">
             {running && job ? (
-              <button type="button" className="danger" onClick={() => void call('jobs.cancel', { id: job.id })}>
+              <button
+                type="button"
+                className="danger"
+                onClick={() => void call('jobs.cancel', { id: job.id })}
+              >
                 Stop
               </button>
             ) : (
@@ -214,18 +264,30 @@ export function IntegrityStep() {
         </p>
         {sig === 'unknown-key' ? (
           <label className="check">
-            <input type="checkbox" checked={allowUntrusted} onChange={(e) => setAllowUntrusted(e.target.checked)} />
+            <input
+              type="checkbox"
+              checked={allowUntrusted}
+              onChange={(e) => setAllowUntrusted(e.target.checked)}
+            />
             Check it anyway: I compared fingerprint {bundle.signature.fingerprint} with the connected side
           </label>
         ) : null}
         {sig === 'unsigned' ? (
           <label className="check">
-            <input type="checkbox" checked={allowUnsigned} onChange={(e) => setAllowUnsigned(e.target.checked)} />
+            <input
+              type="checkbox"
+              checked={allowUnsigned}
+              onChange={(e) => setAllowUnsigned(e.target.checked)}
+            />
             Check it anyway: I accept an unsigned bundle
           </label>
         ) : null}
-        {job ? <ProgressPanel progress={job.progress} label="Verification progress" state={job.state} /> : null}
-        {job?.state === 'failed' && job.error ? <ErrorBox error={job.error} title="Verification stopped" /> : null}
+        {job ? (
+          <ProgressPanel progress={job.progress} label="Verification progress" state={job.state} />
+        ) : null}
+        {job?.state === 'failed' && job.error ? (
+          <ErrorBox error={job.error} title="Verification stopped" />
+        ) : null}
         {error ? <ErrorBox error={error} /> : null}
       </Section>
       {tiles.length ? (
@@ -240,7 +302,12 @@ export function IntegrityStep() {
         <button type="button" onClick={() => setStep('offline', 0)}>
           Back
         </button>
-        <button type="button" className="primary" disabled={!summary?.ok} onClick={() => setStep('offline', 2)}>
+        <button
+          type="button"
+          className="primary"
+          disabled={!summary?.ok}
+          onClick={() => setStep('offline', 2)}
+        >
           Next: services
         </button>
       </div>

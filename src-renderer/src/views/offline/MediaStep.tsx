@@ -20,12 +20,19 @@ export function SignatureBadge({ sig }: { sig: BundleSummary['signature'] }) {
 
 export function BundleCard({ b, chosen, onChoose }: { b: BundleSummary; chosen: boolean; onChoose(): void }) {
   return (
-    <button type="button" className={`choice bundle-card ${chosen ? 'chosen' : ''}`} aria-pressed={chosen} onClick={onChoose} aria-label={`Bundle ${b.id}`}>
+    <button
+      type="button"
+      className={`choice bundle-card ${chosen ? 'chosen' : ''}`}
+      aria-pressed={chosen}
+      onClick={onChoose}
+      aria-label={`Bundle ${b.id}`}
+    >
       <span className="bundle-title">
         Kubespray {b.kubesprayVersion ?? '?'} · Kubernetes {b.kubeVersion ?? '?'}
       </span>
       <span className="muted">
-        {b.arches.join(', ') || 'no architecture listed'} · {bytes(b.bytes)} · {b.counts.files} files · {b.counts.images} images
+        {b.arches.join(', ') || 'no architecture listed'} · {bytes(b.bytes)} · {b.counts.files} files ·{' '}
+        {b.counts.images} images
       </span>
       <span className="muted">Created {when(b.createdAt)}</span>
       <span>
@@ -73,7 +80,10 @@ export function MediaStep() {
       setError(errorOf(err));
     }
   };
-  const all = [...(found?.bundles ?? []), ...picked.filter((p) => !found?.bundles.some((b) => b.token === p.token))];
+  const all = [
+    ...(found?.bundles ?? []),
+    ...picked.filter((p) => !found?.bundles.some((b) => b.token === p.token)),
+  ];
 
   return (
     <div className="stack">
@@ -99,9 +109,15 @@ export function MediaStep() {
             ))}
           </ul>
         ) : (
-          <p className="muted">{scanning ? 'Looking at the inserted drives…' : 'No bundle found on the inserted drives. Insert the drive, or choose the folder.'}</p>
+          <p className="muted">
+            {scanning
+              ? 'Looking at the inserted drives…'
+              : 'No bundle found on the inserted drives. Insert the drive, or choose the folder.'}
+          </p>
         )}
-        {found?.problems.map((p) => <ErrorBox key={p.label} error={p.error} title={`Cannot read ${p.label}`} />)}
+        {found?.problems.map((p) => (
+          <ErrorBox key={p.label} error={p.error} title={`Cannot read ${p.label}`} />
+        ))}
         {scanError ? <ErrorBox error={scanError} title="Drives cannot be searched" /> : null}
         {error ? <ErrorBox error={error} title="That folder is not a usable bundle" /> : null}
       </Section>

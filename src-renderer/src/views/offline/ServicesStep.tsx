@@ -12,7 +12,11 @@ export function ServeStatusView({ status }: { status: Status }) {
   return (
     <div aria-label="Service status">
       <p>
-        {status.running ? <StatusPill tone="good">Serving</StatusPill> : <StatusPill tone="muted">Stopped</StatusPill>}
+        {status.running ? (
+          <StatusPill tone="good">Serving</StatusPill>
+        ) : (
+          <StatusPill tone="muted">Stopped</StatusPill>
+        )}
       </p>
       {status.running ? (
         <>
@@ -81,7 +85,13 @@ export function ServicesStep() {
     call('serve.interfaces', {}).then(
       (list) => {
         setIfaces(list);
-        setAddress((a) => a || list.find((i) => !i.internal && i.family === 'IPv4')?.address || list[0]?.address || '127.0.0.1');
+        setAddress(
+          (a) =>
+            a ||
+            list.find((i) => !i.internal && i.family === 'IPv4')?.address ||
+            list[0]?.address ||
+            '127.0.0.1',
+        );
       },
       (e) => setError(errorOf(e)),
     );
@@ -134,21 +144,48 @@ export function ServicesStep() {
           <button
             type="button"
             disabled={importJob?.state === 'running'}
-            onClick={() => void act(async () => track('import', (await call('import.start', { bundle: { token: bundle.token }, ...trust })).jobId))}
+            onClick={() =>
+              void act(async () =>
+                track(
+                  'import',
+                  (await call('import.start', { bundle: { token: bundle.token }, ...trust })).jobId,
+                ),
+              )
+            }
           >
             Import
           </button>
         }
       >
-        <p className="muted">Optional: import keeps the bundle on this machine so the drive can go back. Serving works from the drive too.</p>
-        {importJob ? <ProgressPanel progress={importJob.progress} label="Import progress" state={importJob.state} /> : null}
+        <p className="muted">
+          Optional: import keeps the bundle on this machine so the drive can go back. Serving works from the
+          drive too.
+        </p>
+        {importJob?.state === 'done' ? (
+          <p>
+            <StatusPill
+              tone={(importJob.result as { status?: string })?.status === 'complete' ? 'good' : 'warn'}
+            >
+              {(importJob.result as { status?: string })?.status === 'complete'
+                ? 'Imported into the store'
+                : 'Imported with problems'}
+            </StatusPill>
+          </p>
+        ) : null}
+        {importJob ? (
+          <ProgressPanel progress={importJob.progress} label="Import progress" state={importJob.state} />
+        ) : null}
         {importJob?.state === 'failed' && importJob.error ? <ErrorBox error={importJob.error} /> : null}
       </Section>
       <Section
         title="Serve files and images"
         actions={
           running && serveJob ? (
-            <button type="button" className="danger" onClick={() => void act(() => call('serve.stop', { jobId: serveJob.id }))}>
+            <button
+              type="button"
+              className="danger"
+              onClick={() => void act(() => call('serve.stop', { jobId: serveJob.id }))}
+            >
               Stop
             </button>
           ) : (
@@ -157,7 +194,19 @@ export function ServicesStep() {
               className="primary"
               onClick={() =>
                 void act(async () =>
-                  track('serve', (await call('serve.start', { bundle: { token: bundle.token }, address, filesPort, registryPort, tls, ...trust })).jobId),
+                  track(
+                    'serve',
+                    (
+                      await call('serve.start', {
+                        bundle: { token: bundle.token },
+                        address,
+                        filesPort,
+                        registryPort,
+                        tls,
+                        ...trust,
+                      })
+                    ).jobId,
+                  ),
                 )
               }
             >
@@ -169,7 +218,12 @@ export function ServicesStep() {
         <form className="form row wrap" onSubmit={(e) => e.preventDefault()} aria-label="Service settings">
           <label className="field">
             <span>Listen address</span>
-            <select aria-label="Listen address" value={address} disabled={running} onChange={(e) => setAddress(e.target.value)}>
+            <select
+              aria-label="Listen address"
+              value={address}
+              disabled={running}
+              onChange={(e) => setAddress(e.target.value)}
+            >
               {ifaces.map((i) => (
                 <option key={`${i.name}-${i.address}`} value={i.address}>
                   {i.address} ({i.name}
@@ -180,7 +234,15 @@ export function ServicesStep() {
           </label>
           <label className="field narrow">
             <span>Files port</span>
-            <input aria-label="Files port" type="number" min={1} max={65535} value={filesPort} disabled={running} onChange={(e) => setFilesPort(Number(e.target.value))} />
+            <input
+              aria-label="Files port"
+              type="number"
+              min={1}
+              max={65535}
+              value={filesPort}
+              disabled={running}
+              onChange={(e) => setFilesPort(Number(e.target.value))}
+            />
           </label>
           <label className="field narrow">
             <span>Registry port</span>
@@ -195,12 +257,19 @@ export function ServicesStep() {
             />
           </label>
           <label className="check">
-            <input type="checkbox" checked={tls} disabled={running} onChange={(e) => setTls(e.target.checked)} />
+            <input
+              type="checkbox"
+              checked={tls}
+              disabled={running}
+              onChange={(e) => setTls(e.target.checked)}
+            />
             TLS (a certificate made for this address)
           </label>
         </form>
         {status ? <ServeStatusView status={status} /> : null}
-        {serveJob?.state === 'failed' && serveJob.error ? <ErrorBox error={serveJob.error} title="The services stopped" /> : null}
+        {serveJob?.state === 'failed' && serveJob.error ? (
+          <ErrorBox error={serveJob.error} title="The services stopped" />
+        ) : null}
         {error ? <ErrorBox error={error} /> : null}
       </Section>
       {vars ? (
@@ -209,7 +278,11 @@ export function ServicesStep() {
           actions={
             <label className="field narrow">
               <span>Image names</span>
-              <select aria-label="Image naming style" value={style} onChange={(e) => setStyle(e.target.value as 'kubespray' | 'mirror')}>
+              <select
+                aria-label="Image naming style"
+                value={style}
+                onChange={(e) => setStyle(e.target.value as 'kubespray' | 'mirror')}
+              >
                 <option value="kubespray">Kubespray style (registry_host/…)</option>
                 <option value="mirror">Mirror style (containerd mirrors)</option>
               </select>
@@ -219,12 +292,20 @@ export function ServicesStep() {
           <CopyBlock
             title="offline.yml"
             text={vars.offlineYml}
-            onSave={async () => (serveJob ? (await call('vars.save', { jobId: serveJob.id, style, which: 'offlineYml' })).saved : null)}
+            onSave={async () =>
+              serveJob
+                ? (await call('vars.save', { jobId: serveJob.id, style, which: 'offlineYml' })).saved
+                : null
+            }
           />
           <CopyBlock
             title="containerd configuration"
             text={vars.containerdConfig}
-            onSave={async () => (serveJob ? (await call('vars.save', { jobId: serveJob.id, style, which: 'containerdConfig' })).saved : null)}
+            onSave={async () =>
+              serveJob
+                ? (await call('vars.save', { jobId: serveJob.id, style, which: 'containerdConfig' })).saved
+                : null
+            }
           />
           <CopyBlock title="Next command" text={vars.nextCommand} />
         </Section>

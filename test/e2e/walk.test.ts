@@ -1,0 +1,242 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { staticDriveSource, type Drive } from '../../src-main/core/drives/index.js';
+import { openBundle } from '../../src-main/core/bundle/index.js';
+import { lacks } from '../helpers/tools.js';
+import { startWorld, type World } from '../helpers/world/index.js';
+import { fakeUsb, TEST_IMAGES, writeTestKubespray } from './fixtures.js';
+import { buildApp, launchBrowser, openApp, serveRenderer, type AppSession } from './harness.js';
+
+/**
+ * Both sides of the gap, walked the way a technician does it, through the real renderer in
+ * Chromium and the real dispatcher and core in this process: plan → fetch → export on the
+ * connected machine; media → verify → import → serve on the offline one. Every step leaves a
+ * screenshot in test-results/screenshots/.
+ */
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function bigNumbers(page: Page): Promise<string[]> {
+  return page.locator('.big-numbers .big').allInnerTexts();
+}
+
+async function waitText(page: Page, text: string | RegExp, timeout = 60_000): Promise<void> {
+  await page.getByText(text).first().waitFor({ state: 'visible', timeout });
+}
+
+describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both sides of the gap', () => {
+  let world: World;
+  let tmp: string;
+  let ksDir: string;
+  let usb: Drive;
+  let renderer: Awaited<ReturnType<typeof serveRenderer>>;
+  let browser: BrowserContext;
+  let closeBrowser: () => Promise<void>;
+  let connected: AppSession;
+  let offline: AppSession;
+  let pubKeyFile: string;
+  let exportedFingerprint = '';
+
+  const envFor = (name: string): NodeJS.ProcessEnv => ({
+    ...process.env,
+    HOME: path.join(tmp, name, 'home'),
+    FERRY_CONFIG_DIR: path.join(tmp, name, 'config'),
+    FERRY_DATA_DIR: path.join(tmp, name, 'data'),
+  });
+
+  beforeAll(async () => {
+    buildApp();
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-e2e-'));
+    world = await startWorld({ images: TEST_IMAGES });
+    ksDir = path.join(tmp, 'kubespray');
+    writeTestKubespray(ksDir, world);
+    // The kubelet downloads slowly, so the download step can be seen running and paused.
+    for (const [p, f] of world.files.files) if (p.endsWith('/amd64/kubelet')) f.faults = [{ kind: 'slow', bytesPerSecond: 1_000_000 }];
+    usb = fakeUsb(path.join(tmp, 'media', 'FERRY-USB'));
+    pubKeyFile = path.join(tmp, 'connected-side.pub');
+    renderer = await serveRenderer();
+    ({ browser, close: closeBrowser } = await launchBrowser());
+  });
+
+  // A failing step leaves a picture of what the page showed, next to the good ones.
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state !== 'fail') return;
+    await connected?.shot(`failed-connected`).catch(() => undefined);
+    await offline?.shot(`failed-offline`).catch(() => undefined);
+  });
+
+  afterAll(async () => {
+    await connected?.close();
+    await offline?.close();
+    await closeBrowser?.();
+    await renderer?.close();
+    await world?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('connected side: settings, cluster choices with a live plan, download with pause and resume, export to a drive', async () => {
+    connected = await openApp(browser, renderer.url, { env: envFor('connected'), drives: staticDriveSource([usb]) });
+    const { page, dialogs } = connected;
+
+    await page.getByRole('tab', { name: 'Settings' }).click();
+    await page.getByRole('button', { name: 'Generate a signing key' }).click();
+    await waitText(page, "this machine's signing key");
+    await page.getByLabel('Registries without TLS').fill(world.registry.host);
+    await page.getByRole('button', { name: 'Save network settings' }).click();
+    await waitText(page, 'Saved');
+    dialogs.saves.push(pubKeyFile);
+    await page.getByRole('button', { name: 'Export the public key…' }).click();
+    await waitText(page, `Public key saved to ${pubKeyFile}`);
+    expect(fs.readFileSync(pubKeyFile, 'utf8')).toContain('BEGIN PUBLIC KEY');
+    await connected.shot('0-settings-keys');
+
+    await page.getByRole('tab', { name: 'Connected side' }).click();
+    dialogs.folders.push(ksDir);
+    await page.getByRole('button', { name: 'Use a local Kubespray folder…' }).click();
+    await page.locator('.big-numbers').waitFor();
+    // kubeadm, kubelet, kubectl, containerd for amd64; pause, coredns, calico.
+    await page.waitForFunction(() => document.querySelector('.big-numbers .big')?.textContent === '4');
+    expect((await bigNumbers(page)).slice(0, 2)).toEqual(['4', '3']);
+    expect(await page.getByLabel('Kubernetes version').inputValue()).toBe('1.35.4');
+
+    // Choices change the plan as they are made.
+    await page.getByRole('checkbox', { name: 'arm64' }).check();
+    await page.getByRole('checkbox', { name: 'Helm' }).check();
+    await page.getByLabel('Network plugin').selectOption('cilium');
+    await page.waitForFunction(() => document.querySelector('.big-numbers .big')?.textContent === '10');
+    expect((await bigNumbers(page)).slice(0, 2)).toEqual(['10', '3']);
+    await page.locator('.room li', { hasText: 'cilium' }).waitFor();
+    expect(await page.locator('.room li', { hasText: 'calico' }).count()).toBe(0);
+    await connected.shot('1-connected-cluster');
+
+    await page.getByRole('button', { name: 'Next: download' }).click();
+    await page.getByRole('button', { name: 'Start download' }).click();
+    await page.getByRole('button', { name: 'Pause' }).waitFor({ timeout: 60_000 });
+    await page.waitForFunction(() => {
+      const bar = document.querySelector('[aria-label="Download progress"][role="progressbar"]');
+      return Number(bar?.getAttribute('aria-valuenow') ?? 0) > 0;
+    });
+    await connected.shot('2-connected-download-running');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await waitText(page, 'Paused');
+    await connected.shot('2-connected-download-paused');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await waitText(page, 'Complete', 120_000);
+    await page.getByRole('list', { name: 'Finished downloads' }).waitFor();
+    await connected.shot('2-connected-download-done');
+
+    await page.getByRole('button', { name: 'Next: drive' }).click();
+    await page.getByRole('button', { name: /FERRY-USB/ }).click();
+    await connected.shot('3-connected-drive-choose');
+    await page.getByRole('button', { name: 'Export', exact: true }).click();
+    await waitText(page, 'Exported and read back', 120_000);
+    exportedFingerprint = (await page.getByLabel('Bundle fingerprint').innerText()).trim();
+    const own = (await connected.backend.services.keyStore.ownKey())!;
+    expect(exportedFingerprint).toBe(own.fingerprint);
+    await connected.shot('3-connected-drive-exported');
+
+    const onUsb = await openBundle(path.join(usb.mountPoint, 'ferry'));
+    expect(onUsb.manifest.kubespray?.arches.sort()).toEqual(['amd64', 'arm64']);
+    expect(onUsb.manifest.artifacts.filter((a) => a.kind === 'image')).toHaveLength(3);
+  });
+
+  it('offline side: trust the key, find the bundle on the drive, verify every byte, import, serve and generate offline.yml', async () => {
+    offline = await openApp(browser, renderer.url, { env: envFor('offline'), drives: staticDriveSource([usb]) });
+    const { page, dialogs } = offline;
+
+    await page.getByRole('tab', { name: 'Settings' }).click();
+    dialogs.files.push(pubKeyFile);
+    await page.getByRole('button', { name: 'Trust a key from a file…' }).click();
+    await waitText(page, /Now trusting/);
+
+    await page.getByRole('tab', { name: 'Offline side' }).click();
+    await waitText(page, 'Signed · trusted', 30_000);
+    expect(await page.locator('.bundle-card .fingerprint').innerText()).toBe(exportedFingerprint);
+    await page.locator('.bundle-card').click();
+    await offline.shot('4-offline-media');
+
+    await page.getByRole('button', { name: 'Next: check integrity' }).click();
+    await page.getByRole('button', { name: 'Start check' }).click();
+    await waitText(page, 'Bundle verified', 60_000);
+    const tiles = page.locator('.tile[data-state]');
+    expect(await tiles.count()).toBe(await page.locator('.tile[data-state="good"]').count());
+    await offline.shot('5-offline-integrity');
+
+    // A reload re-attaches to the finished job: the map and summary come back from main.
+    await offline.reload();
+    await waitText(page, 'Bundle verified', 30_000);
+    expect(await page.locator('.tile[data-state="good"]').count()).toBeGreaterThan(5);
+
+    await page.getByRole('button', { name: 'Next: services' }).click();
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await waitText(page, 'Imported into the store', 60_000);
+
+    const filesPort = await freePort();
+    const registryPort = await freePort();
+    await page.getByLabel('Listen address').selectOption('127.0.0.1');
+    await page.getByLabel('Files port').fill(String(filesPort));
+    await page.getByLabel('Registry port').fill(String(registryPort));
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await waitText(page, 'Serving', 60_000);
+    await page.getByRole('heading', { name: 'offline.yml' }).waitFor({ timeout: 30_000 });
+    const yml = await page.getByLabel('offline.yml', { exact: true }).innerText();
+    expect(yml).toContain(`files_repo: http://127.0.0.1:${filesPort}`);
+    expect(yml).toContain(`registry_host: 127.0.0.1:${registryPort}`);
+
+    // A node pulling a file shows up as a client with its request.
+    const manifest = (await openBundle(path.join(usb.mountPoint, 'ferry'))).manifest;
+    const kubeadm = manifest.artifacts.find((a) => a.kind === 'file' && a.key === 'kubeadm')!;
+    const res = await fetch(`http://127.0.0.1:${filesPort}/${kubeadm.paths[0].replace(/^files\//, '')}`);
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    await page.getByRole('list', { name: 'Recent clients' }).waitFor({ timeout: 10_000 });
+    await page.getByRole('button', { name: 'Copy offline.yml' }).click();
+    await waitText(page, 'Copied');
+    expect(offline.copied[0]).toBe(yml);
+    await offline.shot('6-offline-services');
+
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await waitText(page, 'Stopped');
+  });
+
+  it('offline side: a damaged copy shows red tiles, and a damaged tile opens what is wrong and what to do', async () => {
+    const { page, dialogs } = offline;
+    const copy = path.join(tmp, 'damaged-copy');
+    fs.cpSync(path.join(usb.mountPoint, 'ferry'), copy, { recursive: true });
+    const { manifest } = await openBundle(copy);
+    const victim = manifest.artifacts.find((a) => a.kind === 'file' && a.key === 'kubectl')!;
+    const file = path.join(copy, victim.paths[0]);
+    const bytes = fs.readFileSync(file);
+    bytes[100] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+
+    await page.getByRole('button', { name: /Media/ }).click();
+    dialogs.folders.push(copy);
+    await page.getByRole('button', { name: 'Choose a bundle folder…' }).click();
+    await page.locator('.bundle-card.chosen').waitFor();
+    await page.getByRole('button', { name: 'Next: check integrity' }).click();
+    await page.getByRole('button', { name: /Start check|Check again/ }).click();
+    await waitText(page, 'Bundle has problems', 60_000);
+    expect(await page.locator('.tile[data-state="damaged"]').count()).toBe(1);
+    await page.locator('.tile[data-state="damaged"]').click();
+    const details = page.getByLabel('Damaged artifact details');
+    await details.waitFor();
+    const text = await details.innerText();
+    expect(text).toContain(victim.paths[0]);
+    expect(text).toContain('wrong-digest');
+    expect(text).toContain('What to do');
+    await offline.shot('5-offline-integrity-damaged');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await offline.shot('5-offline-integrity-damaged-dark');
+  });
+});
