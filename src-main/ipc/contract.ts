@@ -321,8 +321,9 @@ export const requests = {
   'serve.start': ch(ServeOptionsSchema, JobStartedSchema),
   'serve.stop': ch(z.object({ jobId: Id }).strict(), z.object({ stopped: z.boolean() })),
   'serve.status': ch(Empty, ServeStatusSchema),
+  /** `kubespray`: a Kubespray folder picked on this machine, for bundles made without the release tarball. */
   'vars.generate': ch(
-    z.object({ jobId: Id, style: z.enum(['kubespray', 'mirror']) }).strict(),
+    z.object({ jobId: Id, style: z.enum(['kubespray', 'mirror']), kubespray: Token.optional() }).strict(),
     GeneratedVarsSchema,
   ),
   'vars.save': ch(
@@ -330,6 +331,7 @@ export const requests = {
       .object({
         jobId: Id,
         style: z.enum(['kubespray', 'mirror']),
+        kubespray: Token.optional(),
         which: z.enum(['offlineYml', 'containerdConfig']),
       })
       .strict(),

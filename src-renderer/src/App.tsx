@@ -98,7 +98,13 @@ export function Logo() {
       <path d="M14 36h36l-5 9H19z" fill="#fff" />
       <path d="M22 36v-9h20v9" fill="none" stroke="#fff" strokeWidth="4" strokeLinejoin="round" />
       <path d="M29 27v-6h6v6" fill="#fff" />
-      <path d="M10 51c4 0 4-3 8-3s4 3 8 3 4-3 8-3 4 3 8 3 4-3 8-3 4 3 8 3" fill="none" stroke="#9ec5ff" strokeWidth="3" strokeLinecap="round" />
+      <path
+        d="M10 51c4 0 4-3 8-3s4 3 8 3 4-3 8-3 4 3 8 3 4-3 8-3 4 3 8 3"
+        fill="none"
+        stroke="#9ec5ff"
+        strokeWidth="3"
+        strokeLinecap="round"
+      />
     </svg>
   );
 }

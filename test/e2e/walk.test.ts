@@ -61,7 +61,8 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
     ksDir = path.join(tmp, 'kubespray');
     writeTestKubespray(ksDir, world);
     // The kubelet downloads slowly, so the download step can be seen running and paused.
-    for (const [p, f] of world.files.files) if (p.endsWith('/amd64/kubelet')) f.faults = [{ kind: 'slow', bytesPerSecond: 1_000_000 }];
+    for (const [p, f] of world.files.files)
+      if (p.endsWith('/amd64/kubelet')) f.faults = [{ kind: 'slow', bytesPerSecond: 1_000_000 }];
     usb = fakeUsb(path.join(tmp, 'media', 'FERRY-USB'));
     pubKeyFile = path.join(tmp, 'connected-side.pub');
     renderer = await serveRenderer();
@@ -85,7 +86,10 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
   });
 
   it('connected side: settings, cluster choices with a live plan, download with pause and resume, export to a drive', async () => {
-    connected = await openApp(browser, renderer.url, { env: envFor('connected'), drives: staticDriveSource([usb]) });
+    connected = await openApp(browser, renderer.url, {
+      env: envFor('connected'),
+      drives: staticDriveSource([usb]),
+    });
     const { page, dialogs } = connected;
 
     await page.getByRole('tab', { name: 'Settings' }).click();
@@ -151,7 +155,10 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
   });
 
   it('offline side: trust the key, find the bundle on the drive, verify every byte, import, serve and generate offline.yml', async () => {
-    offline = await openApp(browser, renderer.url, { env: envFor('offline'), drives: staticDriveSource([usb]) });
+    offline = await openApp(browser, renderer.url, {
+      env: envFor('offline'),
+      drives: staticDriveSource([usb]),
+    });
     const { page, dialogs } = offline;
 
     await page.getByRole('tab', { name: 'Settings' }).click();
@@ -188,6 +195,11 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
     await page.getByLabel('Registry port').fill(String(registryPort));
     await page.getByRole('button', { name: 'Start', exact: true }).click();
     await waitText(page, 'Serving', 60_000);
+    // This bundle was planned from a Kubespray folder, so it carries no release tarball: the app
+    // asks for the same Kubespray folder on this side to know which variables that version has.
+    await waitText(page, 'holds no verified Kubespray tarball');
+    dialogs.folders.push(ksDir);
+    await page.getByRole('button', { name: 'Choose the Kubespray folder…' }).click();
     await page.getByRole('heading', { name: 'offline.yml' }).waitFor({ timeout: 30_000 });
     const yml = await page.getByLabel('offline.yml', { exact: true }).innerText();
     expect(yml).toContain(`files_repo: http://127.0.0.1:${filesPort}`);

@@ -162,7 +162,10 @@ export function connectedHandlers(
     const out = workingBundleDir(s.env);
     // The bundle's own path rule (filePathForUrl) decides where files go; the catalog's
     // bundlePathForUrl keeps a URL's ':port', which the bundle format refuses as unportable.
-    const fetchPlan = parsePlan({ ...plan, files: plan.files.map((f) => ({ ...f, path: filePathForUrl(f.url) })) }, 'the plan');
+    const fetchPlan = parsePlan(
+      { ...plan, files: plan.files.map((f) => ({ ...f, path: filePathForUrl(f.url) })) },
+      'the plan',
+    );
     const job = s.jobs.start('fetch', (ctx: JobContext) =>
       fetchBundle(fetchPlan, { out, env: s.env, ...net }, ctx),
     );

@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../../core/fs/atomic.js';
 // importFolder, not importBundle: core/import/index.ts names archive.js, which has not landed, and the bundler needs every import to resolve.
 import { importFolder } from '../../core/import/folder.js';
 import type { BundleSource } from '../../core/bundle/source.js';
+import { loadKubespray } from '../../core/catalog/index.js';
 import { OfflineServer } from '../../core/serve/server.js';
 import { openVerifiedBundle } from '../../core/serve/verified-source.js';
 import { ensureServerCert, type TlsMaterial } from '../../core/tls/ca.js';
@@ -59,9 +60,14 @@ export function offlineHandlers(
     return undefined;
   };
 
-  const varsFor = async (jobId: string, style: NamingStyle) => {
+  const varsFor = async (jobId: string, style: NamingStyle, kubesprayToken?: string) => {
     const job = jobOrThrow(s, jobId);
     const sv = serving.get(jobId);
+    if (job.kind === 'serve' && job.state === 'running' && !sv) {
+      throw new FerryError('USAGE', 'The services are still starting (checking the bundle).', {
+        hint: 'Wait until they show as serving.',
+      });
+    }
     if (job.kind !== 'serve' || !sv || job.state !== 'running') {
       throw new FerryError('USAGE', 'The services are not running.', {
         hint: 'Start them first: the variables name their addresses.',
@@ -69,8 +75,12 @@ export function offlineHandlers(
     }
     const cached = sv.vars.get(style);
     if (cached) return cached;
+    const data = kubesprayToken
+      ? await loadKubespray({ dir: s.picks.resolve(kubesprayToken, 'kubespray') })
+      : undefined;
     const { generated } = await bundleVars({
       source: sv.source,
+      ...(data ? { data } : {}),
       filesUrl: sv.server.filesUrl,
       registry: sv.server.registryHost,
       registryTls: !!sv.tls,
@@ -175,9 +185,12 @@ export function offlineHandlers(
           .map((c) => ({ address: c.address, lastSeen: c.lastSeen, requests: c.requests })),
       };
     },
-    'vars.generate': async ({ jobId, style }) => ({ style, ...(await varsFor(jobId, style)) }),
-    'vars.save': async ({ jobId, style, which }) => {
-      const v = await varsFor(jobId, style);
+    'vars.generate': async ({ jobId, style, kubespray }) => ({
+      style,
+      ...(await varsFor(jobId, style, kubespray)),
+    }),
+    'vars.save': async ({ jobId, style, kubespray, which }) => {
+      const v = await varsFor(jobId, style, kubespray);
       const target = await s.dialogs.saveFile({
         title: which === 'offlineYml' ? 'Save offline.yml' : 'Save the containerd configuration',
         defaultName: which === 'offlineYml' ? 'offline.yml' : 'containerd-hosts.toml',

@@ -82,14 +82,22 @@ export function PlanView({ plan }: { plan: Plan }) {
         </div>
         <div>
           <span className="big">{plan.bytes !== null ? bytes(plan.bytes) : plan.arches.length}</span>
-          <span className="label">{plan.bytes !== null ? 'to download' : plan.arches.length === 1 ? 'architecture' : 'architectures'}</span>
+          <span className="label">
+            {plan.bytes !== null
+              ? 'to download'
+              : plan.arches.length === 1
+                ? 'architecture'
+                : 'architectures'}
+          </span>
         </div>
       </div>
       <p className="muted">
         Kubespray {plan.kubesprayVersion} · Kubernetes {plan.kubeVersion} · {plan.arches.join(', ')}
       </p>
       <h3>What takes the room</h3>
-      {!sized ? <p className="muted small">By number of downloads per component; sizes are known once downloaded.</p> : null}
+      {!sized ? (
+        <p className="muted small">By number of downloads per component; sizes are known once downloaded.</p>
+      ) : null}
       <ul className="room" aria-label="Downloads by component">
         {groups.map((g) => (
           <li key={`${g.kind}:${g.name}`}>
@@ -103,7 +111,9 @@ export function PlanView({ plan }: { plan: Plan }) {
               />
             </span>
             <span className="room-size">
-              {sized ? bytes(g.bytes) : `${g.count} ${g.kind === 'image' ? (g.count === 1 ? 'image' : 'images') : g.count === 1 ? 'file' : 'files'}`}
+              {sized
+                ? bytes(g.bytes)
+                : `${g.count} ${g.kind === 'image' ? (g.count === 1 ? 'image' : 'images') : g.count === 1 ? 'file' : 'files'}`}
             </span>
           </li>
         ))}

@@ -8,7 +8,8 @@ import { useApp, useJob } from '../../store.js';
 export function fetchItems(items: Array<Record<string, unknown>>): FetchItem[] {
   // The latest news per artifact wins: a retried failure that then succeeds shows as done.
   const byId = new Map<string, FetchItem>();
-  for (const i of items) if (typeof i.id === 'string' && typeof i.status === 'string') byId.set(i.id, i as unknown as FetchItem);
+  for (const i of items)
+    if (typeof i.id === 'string' && typeof i.status === 'string') byId.set(i.id, i as unknown as FetchItem);
   return [...byId.values()].filter((i) => i.status !== 'removed');
 }
 

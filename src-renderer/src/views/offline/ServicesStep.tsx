@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { ErrorValueT, Res } from '../../../../src-main/ipc/contract.js';
+import type { ErrorValueT, Picked, Res } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { CopyBlock, ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
 import { bytes, when } from '../../format.js';
@@ -70,6 +70,8 @@ export function ServicesStep() {
   const track = useApp((s) => s.track);
   const trust = useApp((s) => s.trust);
   const [style, setStyle] = useState<'kubespray' | 'mirror'>('kubespray');
+  const [kubespray, setKubespray] = useState<Picked | null>(null);
+  const [varsError, setVarsError] = useState<ErrorValueT | null>(null);
   const setStep = useApp((s) => s.setStep);
   const [ifaces, setIfaces] = useState<Res<'serve.interfaces'>>([]);
   const [address, setAddress] = useState('');
@@ -114,10 +116,21 @@ export function ServicesStep() {
     };
   }, [running]);
 
+  // The variables name the live addresses, so they are asked for once the servers listen.
+  const serving = !!status?.running && !!status.jobId;
   useEffect(() => {
-    if (!running || !serveJob) return;
-    call('vars.generate', { jobId: serveJob.id, style }).then(setVars, (e) => setError(errorOf(e)));
-  }, [running, serveJob?.id, style]); // eslint-disable-line react-hooks/exhaustive-deps
+    if (!serving || !status?.jobId) {
+      setVars(null);
+      return;
+    }
+    setVarsError(null);
+    call('vars.generate', {
+      jobId: status.jobId,
+      style,
+      ...(kubespray ? { kubespray: kubespray.token } : {}),
+    }).then(setVars, (e) => setVarsError(errorOf(e)));
+  }, [serving, status?.jobId, style, kubespray]); // eslint-disable-line react-hooks/exhaustive-deps
+  const needsKubespray = varsError?.code === 'NOT_FOUND' && varsError.artifact?.startsWith('kubespray');
 
   if (!bundle) {
     return (
@@ -215,7 +228,7 @@ export function ServicesStep() {
           )
         }
       >
-        <form className="form row wrap" onSubmit={(e) => e.preventDefault()} aria-label="Service settings">
+        <form className="service-form" onSubmit={(e) => e.preventDefault()} aria-label="Service settings">
           <label className="field">
             <span>Listen address</span>
             <select
@@ -266,11 +279,28 @@ export function ServicesStep() {
             TLS (a certificate made for this address)
           </label>
         </form>
+        {running && !serving ? (
+          <ProgressPanel progress={serveJob!.progress} label="Checking before serving" state="running" />
+        ) : null}
         {status ? <ServeStatusView status={status} /> : null}
         {serveJob?.state === 'failed' && serveJob.error ? (
           <ErrorBox error={serveJob.error} title="The services stopped" />
         ) : null}
         {error ? <ErrorBox error={error} /> : null}
+        {varsError ? <ErrorBox error={varsError} title="The Kubespray variables cannot be made yet" /> : null}
+        {needsKubespray ? (
+          <button
+            type="button"
+            onClick={() =>
+              void act(async () => {
+                const p = await call('dialog.pickFolder', { purpose: 'kubespray' });
+                if (p) setKubespray(p);
+              })
+            }
+          >
+            Choose the Kubespray folder…
+          </button>
+        ) : null}
       </Section>
       {vars ? (
         <Section
@@ -294,7 +324,14 @@ export function ServicesStep() {
             text={vars.offlineYml}
             onSave={async () =>
               serveJob
-                ? (await call('vars.save', { jobId: serveJob.id, style, which: 'offlineYml' })).saved
+                ? (
+                    await call('vars.save', {
+                      jobId: serveJob.id,
+                      style,
+                      ...(kubespray ? { kubespray: kubespray.token } : {}),
+                      which: 'offlineYml',
+                    })
+                  ).saved
                 : null
             }
           />
@@ -303,7 +340,14 @@ export function ServicesStep() {
             text={vars.containerdConfig}
             onSave={async () =>
               serveJob
-                ? (await call('vars.save', { jobId: serveJob.id, style, which: 'containerdConfig' })).saved
+                ? (
+                    await call('vars.save', {
+                      jobId: serveJob.id,
+                      style,
+                      ...(kubespray ? { kubespray: kubespray.token } : {}),
+                      which: 'containerdConfig',
+                    })
+                  ).saved
                 : null
             }
           />
