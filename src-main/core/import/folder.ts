@@ -1,7 +1,5 @@
-import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { MANIFEST_FILE, SIGNATURE_FILE, storedPaths, type FileEntry } from '../bundle/manifest.js';
 import { openBundle, walkBundleTree } from '../bundle/reader.js';
 import { resolveInside } from '../bundle/paths.js';
@@ -9,16 +7,17 @@ import { FerryError } from '../errors/index.js';
 import { HashPool } from '../verify/hash-pool.js';
 import { defaultStoreDir, Store } from '../store/store.js';
 import { checkBase, gateSignature, hooksFrom, type ImportOptions, type ImportReport } from './common.js';
+import { CopyHashPool } from './copy-pool.js';
 import { ImportSession } from './session.js';
 
-/** How many files are copied into the store at once: enough to keep every hashing core busy. */
-const CONCURRENCY = 4;
+/** Files in flight beyond one per copy worker, so a worker never waits on the main thread between files. */
+const EXTRA_IN_FLIGHT = 2;
 
 /**
  * Import a bundle folder (on media, or anywhere) into the store. The source is only ever opened
- * for reading. Each file is copied into the store's temp folder, hashed there on all cores
- * (what is checked is exactly what will be kept), and committed as a blob only if it matches the
- * signed manifest; anything else is quarantined and named, and the rest imports.
+ * for reading. Each file is read once by a worker thread (one per core) that hashes it while
+ * writing it to the store's temp folder; it is committed as a blob only if it matches the signed
+ * manifest; anything else is quarantined and named, and the rest imports.
  */
 export async function importFolder(sourceDir: string, opts: ImportOptions): Promise<ImportReport> {
   const h = hooksFrom(opts);
@@ -28,6 +27,7 @@ export async function importFolder(sourceDir: string, opts: ImportOptions): Prom
   const unlock = await store.lock();
   const ownPool = !opts.pool;
   const pool = opts.pool ?? new HashPool();
+  const copier = new CopyHashPool();
   // The hash pool's workers are unref'd; keep a CLI process alive while it waits on them.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   try {
@@ -87,12 +87,11 @@ export async function importFolder(sourceDir: string, opts: ImportOptions): Prom
       }
       const tmp = store.tempPath();
       try {
-        await copyIn(
+        const got = await copier.copy(
           pieces.map((p) => resolveInside(bundle.dir, p.path)),
           tmp,
-          h.signal,
+          { signal: h.signal, onBytes: (n) => h.progress.addBytes(n) },
         );
-        const got = await pool.hash({ file: tmp, onBytes: (n) => h.progress.addBytes(n) }, h.signal);
         if (got.sha256 === f.sha256 && got.size === f.size) {
           await store.commitBlob(tmp, f.sha256);
           session.filesCopied++;
@@ -126,7 +125,7 @@ export async function importFolder(sourceDir: string, opts: ImportOptions): Prom
     const queue = [...bundle.manifest.files].sort((a, b) => b.size - a.size);
     let failure: unknown;
     await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
+      Array.from({ length: copier.size + EXTRA_IN_FLIGHT }, async () => {
         while (queue.length && !failure) {
           const f = queue.shift()!;
           try {
@@ -141,27 +140,10 @@ export async function importFolder(sourceDir: string, opts: ImportOptions): Prom
     return await session.finish(extras);
   } finally {
     clearInterval(keepAlive);
+    await copier.close();
     if (ownPool) await pool.close();
     await unlock();
   }
-}
-
-/** Copy one file, or the parts of a split file in order, into `tmp` (read-only on the source). */
-async function copyIn(srcs: string[], tmp: string, signal?: AbortSignal): Promise<void> {
-  await fs.mkdir(path.dirname(tmp), { recursive: true });
-  if (srcs.length === 1) {
-    // Kernel-side copy: the bytes are hashed from the store copy afterwards.
-    await fs.copyFile(srcs[0], tmp, fs.constants.COPYFILE_EXCL);
-    return;
-  }
-  const out = createWriteStream(tmp, { flags: 'wx' });
-  await pipeline(
-    (async function* () {
-      for (const s of srcs) yield* createReadStream(s, { highWaterMark: 1 << 20, signal });
-    })(),
-    out,
-    { signal },
-  );
 }
 
 /** Which part of a split file is bad (only asked after the whole file failed). */
