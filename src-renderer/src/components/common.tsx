@@ -84,7 +84,7 @@ export function ProgressPanel({
           </dd>
         </div>
       </dl>
-      {progress.current ? <p className="current">{progress.current}</p> : null}
+      {progress.current && state === 'running' ? <p className="current">{progress.current}</p> : null}
     </section>
   );
 }

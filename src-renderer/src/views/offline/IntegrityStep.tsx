@@ -283,7 +283,12 @@ export function IntegrityStep() {
           </label>
         ) : null}
         {job ? (
-          <ProgressPanel progress={job.progress} label="Verification progress" state={job.state} />
+          <ProgressPanel
+            progress={job.progress}
+            label="Verification progress"
+            state={job.state}
+            bad={summary ? !summary.ok : false}
+          />
         ) : null}
         {job?.state === 'failed' && job.error ? (
           <ErrorBox error={job.error} title="Verification stopped" />

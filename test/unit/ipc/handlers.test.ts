@@ -1,0 +1,419 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Drive } from '../../../src-main/core/drives/index.js';
+import { KeyStore } from '../../../src-main/core/keys/index.js';
+import { externalAllowed } from '../../../src-main/ipc/handlers/app.js';
+import { choicesToVars, driveView, planView } from '../../../src-main/ipc/handlers/connected.js';
+import { makeSampleBundle } from '../../helpers/bundle-fixtures.js';
+import { testBackend } from './helpers.js';
+
+type T = ReturnType<typeof testBackend>;
+let t: T | undefined;
+afterEach(async () => {
+  await t?.cleanup();
+  t = undefined;
+});
+
+function usbAt(mountPoint: string, fsType = 'exfat'): Drive {
+  fs.mkdirSync(mountPoint, { recursive: true });
+  return {
+    id: `usb@${mountPoint}`,
+    device: '/dev/sdz1',
+    label: 'USB',
+    mountPoint,
+    size: 1e9,
+    free: 5e8,
+    fsType,
+    removable: true,
+    system: false,
+  };
+}
+
+/** A signed sample bundle on a fake USB stick, signed by the backend's own key (so trusted). */
+async function signedBundleOnUsb(tt: T, fileSizes?: number[]) {
+  const own = await tt.ok('keys.generate', { force: false });
+  const dir = path.join(tt.tmp, 'usb', 'ferry');
+  const signer = (await KeyStore.fromEnv(tt.env).signer())!;
+  await makeSampleBundle(dir, { signer, ...(fileSizes ? { fileSizes } : {}) });
+  return { dir, own };
+}
+
+describe('verify jobs over IPC', () => {
+  it('start at once, stream throttled progress and per-artifact items with rising sequence numbers, and end with exactly one terminal event', async () => {
+    t = testBackend();
+    const { dir } = await signedBundleOnUsb(t);
+    t.answers.folders.push(dir);
+    const picked = await t.ok('dialog.pickFolder', { purpose: 'bundle' });
+    expect(picked.label).toBe(dir);
+    const summary = await t.ok('bundle.open', { token: picked.token });
+    expect(summary).toMatchObject({
+      kubesprayVersion: 'v2.31.0',
+      counts: { files: 3, images: 2 },
+      signature: { status: 'trusted' },
+    });
+
+    const { jobId } = await t.ok('verify.start', {
+      bundle: { token: picked.token },
+      allowUntrusted: false,
+      allowUnsigned: false,
+    });
+    const snap = await t.waitJob(jobId);
+    const evs = t.jobEvents(jobId);
+    expect(evs.map((e) => e.seq)).toEqual(evs.map((_, i) => i + 1));
+    expect(evs.filter((e) => ['done', 'failed', 'cancelled'].includes(e.type))).toHaveLength(1);
+    expect(evs[evs.length - 1]).toMatchObject({ type: 'done', result: { ok: true, verified: true } });
+    const items = evs
+      .filter((e) => e.type === 'item')
+      .map((e) => (e as { item: Record<string, unknown> }).item);
+    expect(items[0]).toMatchObject({ type: 'verify.plan' });
+    const planned = (items[0].artifacts as unknown[]).length;
+    expect(items.filter((i) => i.type === 'verify.artifact')).toHaveLength(planned);
+    expect(items.filter((i) => i.type === 'verify.artifact').every((i) => i.status === 'ok')).toBe(true);
+    // Re-attaching after a reload gives the same picture: state, last sequence number, every item.
+    expect(snap).toMatchObject({ id: jobId, kind: 'verify', state: 'done', seq: evs.length });
+    expect(snap.items).toEqual(items);
+    expect(t.events.every((e) => e.channel !== 'job' || e.kind === 'verify')).toBe(true);
+  });
+
+  it('reports a damaged file on its artifact, with expected and actual digests and a hint', async () => {
+    t = testBackend();
+    const { dir } = await signedBundleOnUsb(t);
+    const { manifest } = JSON.parse(
+      JSON.stringify({ manifest: JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) }),
+    );
+    const victim = manifest.files.find((f: { path: string }) => f.path.includes('tool1'));
+    const abs = path.join(dir, victim.path);
+    const b = fs.readFileSync(abs);
+    b[0] ^= 1;
+    fs.writeFileSync(abs, b);
+    t.answers.folders.push(dir);
+    const { token } = await t.ok('dialog.pickFolder', { purpose: 'bundle' });
+    const { jobId } = await t.ok('verify.start', {
+      bundle: { token },
+      allowUntrusted: false,
+      allowUnsigned: false,
+    });
+    const snap = await t.waitJob(jobId);
+    expect(snap.result).toMatchObject({ ok: false, counts: { wrongDigest: 1 } });
+    const bad = snap.items.find((i: any) => i.type === 'verify.artifact' && i.status === 'damaged');
+    expect(bad.problems[0]).toMatchObject({
+      path: victim.path,
+      status: 'wrong-digest',
+      expectedSha256: victim.sha256,
+    });
+    expect(bad.problems[0].actualSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(bad.hint).toMatch(/re-export/);
+  });
+
+  it('cancels: the job ends with one cancelled event and jobs.get says so', async () => {
+    t = testBackend();
+    const { dir } = await signedBundleOnUsb(t, [64 << 20, 64 << 20]);
+    t.answers.folders.push(dir);
+    const { token } = await t.ok('dialog.pickFolder', { purpose: 'bundle' });
+    const { jobId } = await t.ok('verify.start', {
+      bundle: { token },
+      allowUntrusted: false,
+      allowUnsigned: false,
+    });
+    expect(await t.ok('jobs.cancel', { id: jobId })).toEqual({ cancelled: true });
+    const snap = await t.waitJob(jobId);
+    expect(snap.state).toBe('cancelled');
+    expect(t.jobEvents(jobId).filter((e) => e.type === 'cancelled')).toHaveLength(1);
+    expect(t.jobEvents(jobId).some((e) => e.type === 'done')).toBe(false);
+    expect(await t.ok('jobs.cancel', { id: jobId })).toEqual({ cancelled: false });
+  });
+
+  it('refuses an untrusted signature unless the technician accepted it', async () => {
+    t = testBackend();
+    const other = testBackend();
+    const { dir } = await signedBundleOnUsb(other);
+    t.answers.folders.push(dir, dir);
+    const { token } = await t.ok('dialog.pickFolder', { purpose: 'bundle' });
+    expect((await t.ok('bundle.open', { token })).signature.status).toBe('unknown-key');
+    const refused = await t.waitJob(
+      (await t.ok('verify.start', { bundle: { token }, allowUntrusted: false, allowUnsigned: false })).jobId,
+    );
+    expect(refused).toMatchObject({ state: 'failed', error: { code: 'SIGNATURE' } });
+    const accepted = await t.waitJob(
+      (await t.ok('verify.start', { bundle: { token }, allowUntrusted: true, allowUnsigned: false })).jobId,
+    );
+    expect(accepted).toMatchObject({ state: 'done', result: { ok: true, verified: false } });
+    await other.cleanup();
+  });
+});
+
+describe('paths stay in main', () => {
+  it('a token picked for one purpose cannot be used for another, and an unknown token is refused', async () => {
+    t = testBackend();
+    t.answers.files.push(path.join(t.tmp, 'some.pub'));
+    const key = await t.ok('dialog.pickFile', { purpose: 'key' });
+    expect(await t.call('bundle.open', { token: key.token })).toMatchObject({
+      ok: false,
+      error: { code: 'USAGE' },
+    });
+    expect(await t.call('bundle.open', { token: 'AAAAAAAAAAAAAAAAAAAAAAAA' })).toMatchObject({
+      ok: false,
+      error: { code: 'USAGE' },
+    });
+  });
+
+  it('a cancelled dialog answers null rather than an error', async () => {
+    t = testBackend();
+    expect(await t.ok('dialog.pickFolder', { purpose: 'export' })).toBeNull();
+  });
+
+  it('media.scan finds bundles on inserted drives and names the ones it cannot read', async () => {
+    t = testBackend();
+    const { dir } = await signedBundleOnUsb(t);
+    const broken = path.join(t.tmp, 'usb', 'old');
+    fs.mkdirSync(broken, { recursive: true });
+    fs.writeFileSync(path.join(broken, 'manifest.json'), '{ not json');
+    const t2 = testBackend({ tmp: t.tmp, drives: [usbAt(path.join(t.tmp, 'usb'))] });
+    const found = await t2.ok('media.scan');
+    expect(found.drivesSearched).toBe(1);
+    expect(found.bundles.map((b: { label: string }) => b.label)).toEqual([dir]);
+    expect(found.problems).toHaveLength(1);
+    expect(found.problems[0]).toMatchObject({ label: 'USB: old', error: { code: 'INTEGRITY' } });
+    await t2.backend.shutdown();
+  });
+});
+
+describe('app channels', () => {
+  it('opens only allowlisted https links in the OS browser', async () => {
+    t = testBackend();
+    expect(await t.ok('app.openExternal', { url: 'https://kubespray.io/#/docs/offline' })).toEqual({
+      opened: true,
+    });
+    for (const url of [
+      'http://kubespray.io/',
+      'https://kubespray.io.evil.example/',
+      'https://github.com/kubernetes-sigs/kubespray-evil',
+      'https://user:pw@kubespray.io/',
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+    ]) {
+      expect(externalAllowed(url)).toBe(false);
+      expect(await t.call('app.openExternal', { url })).toMatchObject({
+        ok: false,
+        error: { code: 'USAGE' },
+      });
+    }
+    expect(t.opened).toEqual(['https://kubespray.io/#/docs/offline']);
+    expect(externalAllowed('https://github.com/kubernetes-sigs/kubespray/releases')).toBe(true);
+  });
+
+  it('keeps settings in the config dir and validates them', async () => {
+    t = testBackend();
+    const d = await t.ok('settings.get');
+    expect(d).toMatchObject({ mirrors: [], insecureRegistries: [], theme: 'system' });
+    expect(d.storeLabel).toBe(path.join(t.tmp, 'data', 'store'));
+    await t.ok('settings.set', {
+      mirrors: [{ upstream: 'docker.io', mirror: 'https://mirror.example/docker' }],
+      theme: 'dark',
+    });
+    expect(
+      await t.call('settings.set', { mirrors: [{ upstream: 'docker.io', mirror: 'ftp://x' }] }),
+    ).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+    const store = path.join(t.tmp, 'elsewhere');
+    t.answers.folders.push(store);
+    expect((await t.ok('settings.pickStore')).storeLabel).toBe(store);
+    const file = JSON.parse(fs.readFileSync(path.join(t.tmp, 'config', 'app-settings.json'), 'utf8'));
+    expect(file).toMatchObject({ theme: 'dark', storeDir: store, mirrors: [{ upstream: 'docker.io' }] });
+  });
+
+  it('generates a key, exports its public half through a save dialog, and trusts a pasted key', async () => {
+    t = testBackend();
+    const own = await t.ok('keys.generate', { name: 'connected laptop', force: false });
+    expect(await t.call('keys.generate', { force: false })).toMatchObject({
+      ok: false,
+      error: { code: 'USAGE' },
+    });
+    const out = path.join(t.tmp, 'out.pub');
+    t.answers.saves.push(out);
+    expect(await t.ok('keys.exportPublic')).toEqual({ saved: out });
+    const other = testBackend();
+    const trusted = await other.ok('keys.trust', { pem: fs.readFileSync(out, 'utf8') });
+    expect(trusted).toMatchObject({ fingerprint: own.fingerprint, name: 'connected laptop', own: false });
+    expect((await other.ok('keys.list')).map((k: { fingerprint: string }) => k.fingerprint)).toEqual([
+      own.fingerprint,
+    ]);
+    expect(await other.call('keys.trust', { pem: 'not a key' })).toMatchObject({
+      ok: false,
+      error: { code: 'CONFIG' },
+    });
+    await other.cleanup();
+  });
+});
+
+describe('serving over IPC', () => {
+  async function freePort(): Promise<number> {
+    const s = net.createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const p = (s.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    return p;
+  }
+
+  it('serves a verified bundle on a chosen address, counts clients, and stops with one terminal event', async () => {
+    t = testBackend();
+    const { dir } = await signedBundleOnUsb(t);
+    t.answers.folders.push(dir);
+    const { token } = await t.ok('dialog.pickFolder', { purpose: 'bundle' });
+    const [filesPort, registryPort] = [await freePort(), await freePort()];
+    const bad = await t.call('serve.start', {
+      bundle: { token },
+      address: '10.254.254.254',
+      filesPort,
+      registryPort,
+      tls: false,
+      allowUntrusted: false,
+      allowUnsigned: false,
+    });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+    const { jobId } = await t.ok('serve.start', {
+      bundle: { token },
+      address: '127.0.0.1',
+      filesPort,
+      registryPort,
+      tls: false,
+      allowUntrusted: false,
+      allowUnsigned: false,
+    });
+    let st;
+    for (let i = 0; i < 100 && !(st = await t.ok('serve.status')).running; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(st).toMatchObject({
+      running: true,
+      jobId,
+      filesUrl: `http://127.0.0.1:${filesPort}`,
+      registryUrl: `http://127.0.0.1:${registryPort}`,
+    });
+    const res = await fetch(`http://127.0.0.1:${filesPort}/dl.example.test/release/v1/bin/linux/amd64/tool0`);
+    expect(res.status).toBe(200);
+    expect((await res.arrayBuffer()).byteLength).toBe(1000);
+    const after = await t.ok('serve.status');
+    expect(after.requests).toBe(1);
+    expect(after.recentClients[0]).toMatchObject({ address: '127.0.0.1', requests: 1 });
+    // The sample bundle has no Kubespray tarball: vars says what is missing instead of guessing.
+    expect(await t.call('vars.generate', { jobId, style: 'kubespray' })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND' },
+    });
+    expect(await t.ok('serve.stop', { jobId })).toEqual({ stopped: true });
+    const snap = await t.waitJob(jobId);
+    expect(snap).toMatchObject({ state: 'done', result: { requests: 1 } });
+    expect(t.jobEvents(jobId).filter((e) => ['done', 'failed', 'cancelled'].includes(e.type))).toHaveLength(
+      1,
+    );
+    expect((await t.ok('serve.status')).running).toBe(false);
+  });
+
+  it('lists this machine’s interface addresses for the listen choice', async () => {
+    t = testBackend();
+    const list = await t.ok('serve.interfaces');
+    expect(
+      list.some((i: { address: string; internal: boolean }) => i.address === '127.0.0.1' && i.internal),
+    ).toBe(true);
+  });
+});
+
+describe('connected-side helpers', () => {
+  it('turns cluster choices into the Kubespray variables they mean', () => {
+    expect(
+      choicesToVars({
+        kubespray: { source: 'release', version: 'v2.31.0' },
+        arches: ['amd64'],
+        runtime: 'crio',
+        network: 'cilium',
+        addons: ['helm'],
+        extraImages: [],
+        extraFiles: [],
+      }),
+    ).toMatchObject({
+      container_manager: 'crio',
+      kube_network_plugin: 'cilium',
+      helm_enabled: true,
+      metallb_enabled: false,
+    });
+  });
+
+  it('warns about FAT32 and system drives', () => {
+    const d = driveView({
+      id: 'a',
+      device: '/dev/sdb1',
+      label: 'STICK',
+      mountPoint: '/media/x',
+      size: 8e9,
+      free: 7e9,
+      fsType: 'vfat',
+      removable: true,
+      system: false,
+    });
+    expect(d.warnings.join(' ')).toMatch(/FAT32/);
+    expect(
+      driveView({
+        id: 'b',
+        device: '/dev/sda1',
+        label: 'root',
+        mountPoint: '/',
+        size: 1,
+        free: 1,
+        fsType: 'ext4',
+        removable: false,
+        system: true,
+      }).warnings,
+    ).toHaveLength(2);
+  });
+
+  it('groups a plan by component for the room picture', () => {
+    const v = planView({
+      kubespray: 'v2.31.0',
+      kubeVersion: '1.35.4',
+      arches: ['amd64'],
+      files: [
+        {
+          key: 'kubeadm',
+          arch: 'amd64',
+          arches: ['amd64'],
+          url: 'https://dl.k8s.io/a',
+          checksum: 'sha256:' + 'a'.repeat(64),
+          path: 'files/a',
+          enabled: true,
+        },
+        {
+          key: 'calicoctl',
+          arch: 'amd64',
+          arches: ['amd64'],
+          url: 'https://github.com/c',
+          checksum: '',
+          path: 'files/c',
+          enabled: true,
+        },
+      ],
+      images: [
+        {
+          key: 'calico_node',
+          ref: 'quay.io/calico/node:v3',
+          repo: 'quay.io/calico/node',
+          tag: 'v3',
+          platforms: ['linux/amd64'],
+          enabled: true,
+        },
+        {
+          key: 'calico_cni',
+          ref: 'quay.io/calico/cni:v3',
+          repo: 'quay.io/calico/cni',
+          tag: 'v3',
+          platforms: ['linux/amd64'],
+          enabled: true,
+        },
+      ],
+      vars: {},
+    });
+    expect(v.counts).toEqual({ files: 2, images: 2, total: 4 });
+    expect(v.groups).toContainEqual({ name: 'calico', kind: 'image', count: 2, bytes: null });
+    expect(v.warnings[0]).toMatch(/calicoctl/);
+  });
+});
