@@ -17,7 +17,6 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BundleWriter } from '../../src-main/core/bundle/index.js';
 import { exportBundle } from '../../src-main/core/export/index.js';
-import { importBundle } from '../../src-main/core/import/index.js';
 import { KeyStore } from '../../src-main/core/keys/index.js';
 import { HashPool } from '../../src-main/core/verify/index.js';
 

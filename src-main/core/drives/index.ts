@@ -41,13 +41,14 @@ const SYSTEM_MOUNTS = new Set([
   '/System/Volumes/Preboot',
 ]);
 
-export function isSystemMount(mountPoint: string, extra: string[] = []): boolean {
+export function isSystemMount(mountPoint: string): boolean {
   if (SYSTEM_MOUNTS.has(mountPoint)) return true;
+  // Windows: the drive the OS boots from.
   if (/^[A-Za-z]:\\?$/.test(mountPoint)) {
     const sysDrive = (process.env.SystemDrive ?? 'C:').toUpperCase();
-    if (mountPoint.slice(0, 2).toUpperCase() === sysDrive) return true;
+    return mountPoint.slice(0, 2).toUpperCase() === sysDrive;
   }
-  return extra.some((p) => containingMount([mountPoint], p) === mountPoint && mountPoint !== '');
+  return false;
 }
 
 /** The longest mount point that contains `p`. */

@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { MANIFEST_FILE, SIGNATURE_FILE, storedPaths, type FileEntry } from '../bundle/manifest.js';
 import { openBundle, walkBundleTree } from '../bundle/reader.js';
 import { resolveInside } from '../bundle/paths.js';
