@@ -6,7 +6,7 @@ import { exportBundle, parseSize, type ExportResult } from '../../core/export/in
 import { formatBytes, ProgressTracker } from '../../core/jobs/progress.js';
 import { KeyStore } from '../../core/keys/index.js';
 import type { Command, CommandContext } from '../command.js';
-import { printJson, println, str, TerminalProgress } from '../output.js';
+import { printJson, println, str, strs, TerminalProgress } from '../output.js';
 
 export const exportCommand: Command = {
   name: 'export',
@@ -33,6 +33,13 @@ export const exportCommand: Command = {
       description: 'Delta: leave out what the bundle with this manifest (file or folder) already has.',
       valueName: 'OLD_MANIFEST',
     },
+    only: {
+      type: 'string',
+      multiple: true,
+      description:
+        'Repair export: only this artifact (id as `ferry import` names it), for a store holding a damaged copy.',
+      valueName: 'ARTIFACT_ID',
+    },
     'no-split': { type: 'boolean', description: 'Refuse (instead of split) files too large for the target.' },
     force: { type: 'boolean', description: 'Allow a target on a system drive.' },
     'allow-untrusted': {
@@ -55,6 +62,7 @@ export const exportCommand: Command = {
       archive: ctx.values.archive === true,
       ...(split ? { split: parseSize(split) } : {}),
       ...(str(ctx.values.since) ? { since: str(ctx.values.since) } : {}),
+      ...(strs(ctx.values.only).length ? { only: strs(ctx.values.only) } : {}),
       splitLarge: ctx.values['no-split'] !== true,
       force: ctx.values.force === true,
       allowUntrusted: ctx.values['allow-untrusted'] === true,

@@ -14,6 +14,11 @@ export interface ExportOptions {
   split?: number;
   /** Delta: only what the bundle with this manifest (file or folder) does not already hold. */
   since?: string;
+  /**
+   * Repair: only these artifacts (ids), as a delta of the bundle itself, so an offline store that
+   * holds a damaged copy of the bundle is completed by importing it.
+   */
+  only?: string[];
   /** Split files the target cannot hold whole (default true); false refuses with a reformat hint. */
   splitLarge?: boolean;
   /** Part size for split files (default just under 4 GiB; tests use small ones). */

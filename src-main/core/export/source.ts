@@ -70,6 +70,44 @@ export async function prepareSource(bundleDir: string, opts: ExportOptions, h: H
       `Delta against ${old.manifest.id}: ${d.omitted.length} file(s) the offline side already has are left out.`,
     );
   }
+  if (opts.only?.length) {
+    if (opts.since) throw new FerryError('USAGE', '--only and --since cannot be combined.');
+    if (bundle.manifest.base) {
+      throw new FerryError(
+        'UNSUPPORTED',
+        `The bundle ${bundle.manifest.id} is itself a delta; re-export from the full bundle.`,
+      );
+    }
+    const byId = new Map(bundle.manifest.artifacts.map((a) => [a.id, a]));
+    const unknown = opts.only.filter((id) => !byId.has(id));
+    if (unknown.length) {
+      throw new FerryError(
+        'USAGE',
+        `The bundle has no artifact ${unknown.map((u) => `'${u}'`).join(', ')}.`,
+        {
+          artifact: unknown[0],
+          hint: 'Use the artifact ids `ferry import` printed for the damaged artifacts (or `ferry verify --json`).',
+        },
+      );
+    }
+    const wanted = new Set(opts.only.flatMap((id) => byId.get(id)!.paths));
+    files = bundle.manifest.files.filter((f) => wanted.has(f.path));
+    const omitted = bundle.manifest.files.filter((f) => !wanted.has(f.path));
+    // A repair is a delta of the very bundle it repairs: same id, base = this exact manifest, so
+    // the offline store combines it with the damaged copy it already has.
+    const own = createHash('sha256').update(bundle.manifestBytes).digest('hex');
+    manifest = { ...bundle.manifest, base: { id: bundle.manifest.id, manifestSha256: own }, files };
+    delta = {
+      baseId: bundle.manifest.id,
+      omittedFiles: omitted.length,
+      omittedBytes: omitted.reduce((s, f) => s + f.size, 0),
+    };
+    sourceKey = createHash('sha256')
+      .update(sourceKey)
+      .update('only\0' + [...opts.only].sort().join('\0'))
+      .digest('hex');
+    h.log('info', `Repair export: ${opts.only.length} artifact(s), ${files.length} file(s).`);
+  }
   // Re-signing vouches for the content: only for a source this machine trusts (or its own).
   let signer: ExportSource['signer'];
   let signerName: string | undefined;
@@ -82,7 +120,7 @@ export async function prepareSource(bundleDir: string, opts: ExportOptions, h: H
     files,
     manifest,
     sourceSignature,
-    unchanged: !opts.since,
+    unchanged: !opts.since && !opts.only?.length,
     signer,
     signerName,
     delta,

@@ -163,8 +163,10 @@ export async function checkBase(store: Store, m: Manifest): Promise<void> {
  * After an import, other stored bundles that were waiting for repair may now be whole: any blob a
  * verified import brought in is the same content their manifest names.
  */
-export async function completeWaitingBundles(store: Store): Promise<string[]> {
-  const repaired: string[] = [];
+export async function completeWaitingBundles(
+  store: Store,
+): Promise<Array<{ id: string; manifestSha256: string }>> {
+  const repaired: Array<{ id: string; manifestSha256: string }> = [];
   for (const b of await store.list()) {
     if (b.record.status === 'complete') continue;
     const stillDamaged = [];
@@ -181,7 +183,8 @@ export async function completeWaitingBundles(store: Store): Promise<string[]> {
       continue;
     const status = stillDamaged.length === 0 && stillMissing.length === 0 ? 'complete' : 'incomplete';
     await store.writeRecord({ ...b.record, damaged: stillDamaged, missing: stillMissing, status });
-    if (status === 'complete') repaired.push(b.record.bundleId);
+    if (status === 'complete')
+      repaired.push({ id: b.record.bundleId, manifestSha256: b.record.manifestSha256 });
   }
   return repaired;
 }
@@ -199,7 +202,10 @@ export function artifactIndex(m: Manifest): {
 export function repairHint(bundleId: string, ids: string[]): string {
   return (
     `Import a second copy of the media into the same store (only the damaged files are taken from it), ` +
-    `or on the connected side re-export these artifacts and import that: ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? '…' : ''}. ` +
+    `or on the connected side re-export just these artifacts (ferry export BUNDLE --to PATH ${ids
+      .slice(0, 5)
+      .map((i) => `--only '${i}'`)
+      .join(' ')}${ids.length > 5 ? ' …' : ''}) and import that. ` +
     `Bundle ${bundleId} stays marked incomplete until then.`
   );
 }

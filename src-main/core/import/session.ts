@@ -143,7 +143,9 @@ export class ImportSession {
       bytes: this.manifest.files.reduce((s, f) => s + f.size, 0),
     };
     await this.store.writeBundle(this.manifestBytes, this.signatureBytes, record);
-    const repaired = (await completeWaitingBundles(this.store)).filter((id) => id !== this.manifest.id);
+    const repaired = (await completeWaitingBundles(this.store))
+      .filter((r) => !(r.id === this.manifest.id && r.manifestSha256 === manifestSha256))
+      .map((r) => r.id);
     const after = await this.store.get(this.manifest.id, manifestSha256);
     const finalStatus = after?.record.status ?? status;
     const tiles = this.manifest.artifacts.map((a) => {

@@ -110,6 +110,43 @@ describe('ferry import of a bundle folder', () => {
     expect((await storeSources(store)).map((s) => s.id)).toEqual([r.bundleId]);
   });
 
+  it('a re-export of only the damaged artifacts repairs the stored bundle', async () => {
+    const src = await copyOf('media-for-repair');
+    await flip(path.join(src, ...sample.files[2].path.split('/')), 100);
+    const store = path.join(work, 'store-repair');
+    const r = await importBundle(src, { store, keyStore });
+    expect(r.status).toBe('incomplete');
+    const damagedIds = r.artifacts.filter((a) => a.state !== 'good').map((a) => a.id);
+    expect(damagedIds).toEqual([`file:${sample.files[2].url}`]);
+    expect(r.hint).toContain(`--only '${damagedIds[0]}'`);
+
+    const repair = path.join(work, 'media-repair-only');
+    const ex = await exportBundle(sample.dir, {
+      to: repair,
+      keyStore,
+      target: { fsType: 'exfat', free: 1 << 30, blockSize: 4096 },
+      only: damagedIds,
+    });
+    expect(ex.signature).toBe('re-signed');
+    const listed = (
+      await fs.readdir(
+        path.join(repair, 'files', 'dl.example.test', 'release', 'v1', 'bin', 'linux', 'amd64'),
+      )
+    ).sort();
+    expect(listed).toEqual(['tool2']);
+    const fixed = await importBundle(repair, { store, keyStore });
+    expect(fixed.status).toBe('complete');
+    expect(fixed.repaired).toEqual([r.bundleId]);
+    const stored = await new Store(store).list();
+    expect(stored.every((b) => b.record.status === 'complete')).toBe(true);
+    const [served] = await storeSources(store);
+    expect((await fs.readFile(served.filePath(sample.files[2].path)!)).equals(sample.files[2].bytes)).toBe(
+      true,
+    );
+    for (const a of served.manifest.artifacts)
+      for (const p of a.paths) expect(served.filePath(p)).toBeTruthy();
+  });
+
   it('refuses an unsigned bundle or an unknown key without explicit consent', async () => {
     const unsigned = await makeSampleBundle(path.join(work, 'bundle-unsigned'), { fileSizes: [10] });
     const store = path.join(work, 'store-consent');
