@@ -6,6 +6,7 @@ import { staticDriveSource, type Drive } from '../../../src-main/core/drives/ind
 import { exportBundle, type ExportItem, type MediaIo } from '../../../src-main/core/export/index.js';
 import { realIo } from '../../../src-main/core/export/media-io.js';
 import { KeyStore } from '../../../src-main/core/keys/index.js';
+import { JobRegistry, type JobEvent } from '../../../src-main/core/jobs/job.js';
 import { verifyBundle } from '../../../src-main/core/verify/index.js';
 import { makeKeyStore, makeSampleBundle, tempDir, type SampleBundle } from '../../helpers/bundle-fixtures.js';
 
@@ -211,5 +212,41 @@ describe('ferry export to a folder', () => {
     });
     const r = await exportBundle(sample.dir, { to, keyStore, target: ext4, drives, force: true });
     expect(r.signature).toBe('kept');
+  });
+
+  it('runs as a Job: progress and per-artifact item events, and cancel leaves a resumable export', async () => {
+    const jobs = new JobRegistry();
+    const events: JobEvent[] = [];
+    jobs.onEvent((e) => events.push(e));
+    const to = path.join(work, 'out-job');
+    const job = jobs.start('export', (ctx) =>
+      exportBundle(sample.dir, { to, keyStore, target: ext4, job: ctx }),
+    );
+    await job.done;
+    expect(job.state).toBe('done');
+    const items = events
+      .filter((e) => e.type === 'item')
+      .map((e) => (e as { item: { state: string } }).item.state);
+    expect(items).toContain('waiting');
+    expect(items).toContain('good');
+    expect(events.some((e) => e.type === 'progress')).toBe(true);
+
+    const to2 = path.join(work, 'out-cancel');
+    let job2: ReturnType<typeof jobs.start> | undefined = undefined;
+    const io: MediaIo = {
+      async write(fh, buf, length, position) {
+        if (length > 1 << 20) job2!.cancel();
+        await realIo.write(fh, buf, length, position);
+      },
+    };
+    job2 = jobs.start('export', (ctx) =>
+      exportBundle(sample.dir, { to: to2, keyStore, target: ext4, job: ctx, io }),
+    );
+    await job2.done.catch(() => undefined);
+    expect(job2.state).toBe('cancelled');
+    await expect(openBundle(to2)).rejects.toThrow(/unfinished/);
+    const r = await exportBundle(sample.dir, { to: to2, keyStore, target: ext4 });
+    expect((await verifyBundle(to2, { keyStore })).verified).toBe(true);
+    expect(r.bytesWritten).toBeGreaterThan(0);
   });
 });
