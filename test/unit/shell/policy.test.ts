@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CSP, isTrustedSender, resolveAppFile, webPreferences } from '../../../src-main/shell/policy.js';
+import { CSP, isTrustedSender, resolveAppFile } from '../../../src-main/shell/policy.js';
 
 describe('shell policy', () => {
   const root = path.resolve('/opt/ferry/renderer');
@@ -45,13 +45,4 @@ describe('shell policy', () => {
     expect(isTrustedSender(null, main)).toBe(false);
   });
 
-  it('webPreferences keep isolation and the sandbox on', () => {
-    expect(webPreferences('/p.cjs')).toMatchObject({
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webviewTag: false,
-      preload: '/p.cjs',
-    });
-  });
 });
