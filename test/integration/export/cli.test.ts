@@ -2,7 +2,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src-main/cli/main.js';
-import { captureStreams, makeKeyStore, makeSampleBundle, tempDir, type SampleBundle } from '../../helpers/bundle-fixtures.js';
+import {
+  captureStreams,
+  makeKeyStore,
+  makeSampleBundle,
+  tempDir,
+  type SampleBundle,
+} from '../../helpers/bundle-fixtures.js';
 
 let work: string;
 let env: NodeJS.ProcessEnv;
@@ -65,11 +71,29 @@ describe('ferry export / import / store on the command line', () => {
   });
 
   it('writes an archive with --archive --split and rejects --split without --archive', async () => {
-    expect((await cli(['export', sample.dir, '--to', path.join(work, 'x'), '--split', '1M', '--force'])).code).toBe(2);
-    const r = await cli(['export', sample.dir, '--to', path.join(work, 'arch'), '--archive', '--split', '1M', '--force', '--json']);
+    expect(
+      (await cli(['export', sample.dir, '--to', path.join(work, 'x'), '--split', '1M', '--force'])).code,
+    ).toBe(2);
+    const r = await cli([
+      'export',
+      sample.dir,
+      '--to',
+      path.join(work, 'arch'),
+      '--archive',
+      '--split',
+      '1M',
+      '--force',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).archiveParts).toBeGreaterThan(1);
-    const imp = await cli(['import', path.join(work, 'arch'), '--store', path.join(work, 'store3'), '--json']);
+    const imp = await cli([
+      'import',
+      path.join(work, 'arch'),
+      '--store',
+      path.join(work, 'store3'),
+      '--json',
+    ]);
     expect(JSON.parse(imp.out).status).toBe('complete');
   });
 

@@ -226,7 +226,7 @@ describe('ferry export to a folder', () => {
     expect(job.state).toBe('done');
     const items = events
       .filter((e) => e.type === 'item')
-      .map((e) => (e as { item: { state: string } }).item.state);
+      .map((e) => (e as { item: Record<string, unknown> }).item.state);
     expect(items).toContain('waiting');
     expect(items).toContain('good');
     expect(events.some((e) => e.type === 'progress')).toBe(true);
