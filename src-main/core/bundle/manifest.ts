@@ -174,23 +174,33 @@ function checkNoDuplicates(m: Manifest, source: string): void {
     if (f.parts) {
       const sum = f.parts.reduce((s, p) => s + p.size, 0);
       if (sum !== f.size) {
-        throw new FerryError('INTEGRITY', `${source} lists parts of '${printable(f.path)}' that add up to ${sum} bytes, not ${f.size}.`, {
-          artifact: f.path,
-          hint: 'Get a fresh copy of the bundle.',
-        });
+        throw new FerryError(
+          'INTEGRITY',
+          `${source} lists parts of '${printable(f.path)}' that add up to ${sum} bytes, not ${f.size}.`,
+          {
+            artifact: f.path,
+            hint: 'Get a fresh copy of the bundle.',
+          },
+        );
       }
       for (const part of f.parts) {
         const pk = part.path.toLowerCase();
         const had = seen.get(pk);
         if (had !== undefined) {
-          throw new FerryError('HOSTILE', `${source} lists '${printable(part.path)}' both as a part and as '${printable(had)}'.`, {
-            artifact: part.path,
-            hint: 'Get a fresh copy of the bundle.',
-          });
+          throw new FerryError(
+            'HOSTILE',
+            `${source} lists '${printable(part.path)}' both as a part and as '${printable(had)}'.`,
+            {
+              artifact: part.path,
+              hint: 'Get a fresh copy of the bundle.',
+            },
+          );
         }
         seen.set(pk, part.path);
         if (pk === MANIFEST_FILE || pk === SIGNATURE_FILE || pk.split('/')[0] === PARTIAL_DIR) {
-          throw new FerryError('HOSTILE', `${source} lists the reserved path '${part.path}' as a part.`, { artifact: part.path });
+          throw new FerryError('HOSTILE', `${source} lists the reserved path '${part.path}' as a part.`, {
+            artifact: part.path,
+          });
         }
       }
     }
