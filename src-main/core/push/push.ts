@@ -166,10 +166,9 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
   if (progress) {
     progress.setPhase('pushing');
     progress.itemsTotal = content.images.length;
-    const seen = new Set<string>();
-    let total = 0;
-    for (const r of content.repositories.values()) for (const [d, b] of r.blobs) if (!seen.has(d)) (seen.add(d), (total += b.size));
-    progress.bytesTotal = total;
+    const sizes = new Map<string, number>();
+    for (const r of content.repositories.values()) for (const [d, b] of r.blobs) sizes.set(d, b.size);
+    progress.bytesTotal = [...sizes.values()].reduce((a, b) => a + b, 0);
   }
 
   const repos = [...byTarget.entries()].sort((a, b) => a[0].localeCompare(b[0]));
