@@ -1,4 +1,3 @@
-import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import {
   type HttpResponse,
 } from './http-client.js';
 import { redactUrl } from './proxy.js';
+import { sharedHashWorkers, type HashSession, type HashWorkers } from './hash-workers.js';
 import { backoffMs, isNetworkError, isRetriableStatus, sleep } from './retry.js';
 
 /**
@@ -46,6 +46,8 @@ export interface DownloadRequest {
   onBytes?: (n: number) => void;
   /** Once per response: total size if known and how many bytes are already on disk. */
   onSize?: (total: number | undefined, already: number) => void;
+  /** Where hashing runs (default: the process-wide worker threads). */
+  hashers?: HashWorkers;
 }
 
 export interface DownloadResult {
@@ -92,9 +94,11 @@ async function partialSize(dest: string): Promise<number> {
   }
 }
 
-async function hashExisting(dest: string, hashes: Hash[], signal?: AbortSignal): Promise<void> {
-  for await (const chunk of createReadStream(dest, { highWaterMark: WRITE_BUFFER, signal }))
-    for (const h of hashes) h.update(chunk as Buffer);
+async function hashExisting(dest: string, session: HashSession, signal?: AbortSignal): Promise<void> {
+  for await (const chunk of createReadStream(dest, { highWaterMark: WRITE_BUFFER, signal })) {
+    session.update(chunk as Buffer);
+    await session.drain();
+  }
 }
 
 function header(res: HttpResponse, name: string): string | undefined {
@@ -111,6 +115,9 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
   let restartedAfterMismatch = false;
   let authRetried = false;
   let firstResume: number | undefined;
+  const hashers = req.hashers ?? sharedHashWorkers();
+  const algos = req.expectSha512 ? ['sha256', 'sha512'] : ['sha256'];
+  let session: HashSession | undefined;
 
   for (;;) {
     if (req.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
@@ -128,13 +135,13 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
       sidecar = undefined;
     }
     firstResume ??= offset;
-    const hash = createHash('sha256');
-    const hash512 = req.expectSha512 ? createHash('sha512') : undefined;
-    if (offset > 0) await hashExisting(req.dest, hash512 ? [hash, hash512] : [hash], req.signal);
+    session?.drop();
+    session = hashers.open(algos);
+    if (offset > 0) await hashExisting(req.dest, session, req.signal);
     // A crash between the last byte and the commit leaves a complete partial: no request needed.
     if (req.expectSize !== undefined && offset === req.expectSize && offset > 0) {
-      const sha = hash.digest('hex');
-      const ok512 = !hash512 || hash512.digest('hex') === req.expectSha512;
+      const [sha, s512] = await session.digest();
+      const ok512 = !req.expectSha512 || s512 === req.expectSha512;
       if ((!req.expectSha256 || sha === req.expectSha256) && ok512)
         return { sha256: sha, size: offset, resumedFrom: offset, attempts };
       await discardPartial(req.dest);
@@ -199,8 +206,11 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
         if (lm) sc.lastModified = lm;
         await fs.writeFile(sidecarPath(req.dest), JSON.stringify(sc));
       }
-      const h = appendAt === 0 ? createHash('sha256') : hash;
-      const h512 = hash512 ? (appendAt === 0 ? createHash('sha512') : hash512) : undefined;
+      if (appendAt === 0 && offset > 0) {
+        session.drop();
+        session = hashers.open(algos);
+      }
+      const h = session;
       const len = header(res, 'content-length');
       const remaining = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
       req.onSize?.(remaining === undefined ? undefined : appendAt + remaining, appendAt);
@@ -214,10 +224,10 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
         for await (const chunk of res.body) {
           const b = chunk as Buffer;
           h.update(b);
-          h512?.update(b);
           got += b.length;
           req.onBytes?.(b.length);
           if (!out.write(b)) await once(out, 'drain');
+          if (h.backlog > 0) await h.drain();
           if (outError) throw outError;
         }
       } finally {
@@ -231,8 +241,8 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
           code: 'UND_ERR_SOCKET',
         });
       }
-      const sha = h.digest('hex');
-      const sha512 = h512?.digest('hex');
+      const [sha, sha512] = await h.digest();
+      session = undefined;
       if (
         (req.expectSha256 && sha !== req.expectSha256) ||
         (req.expectSha512 && sha512 !== req.expectSha512)
@@ -251,6 +261,8 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
       }
       return { sha256: sha, size, resumedFrom: firstResume, attempts };
     } catch (err) {
+      session?.drop();
+      session = undefined;
       if (isAbort(err) || req.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
       if (!isNetworkError(err)) throw err instanceof FerryError ? withLabel(err, req.label) : err;
       // A connection that moved bytes is not a failure to give up on: a flaky link finishes.

@@ -41,6 +41,8 @@ export interface RequestRecord {
   ifRange?: string;
   authorization?: string;
   status: number;
+  /** Date.now() when the request arrived. */
+  at: number;
 }
 
 export class FileHost {
@@ -108,6 +110,7 @@ export class FileHost {
       ...(req.headers['if-range'] ? { ifRange: String(req.headers['if-range']) } : {}),
       ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
       status: 0,
+      at: Date.now(),
     };
     this.requests.push(rec);
     const f = this.files.get(p);
