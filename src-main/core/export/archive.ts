@@ -23,10 +23,10 @@ import {
 import { ExportJournal } from './journal.js';
 import { realIo, withMediaRetry } from './media-io.js';
 import { hooksFrom, type ExportOptions, type ExportResult } from './options.js';
-import { checkDrive, checkWritable, DEFAULT_FAT_PART, preflight } from './preflight.js';
+import { checkDrive, checkWritable, targetInfo, DEFAULT_FAT_PART, preflight } from './preflight.js';
 import { ReadBackPool, type ReadBackMode } from './readback.js';
 import { prepareSource, prepareTargetDir } from './source.js';
-import { maxFileSize, probeTarget } from './target.js';
+import { maxFileSize } from './target.js';
 
 const CHUNK = 4 << 20;
 
@@ -53,9 +53,9 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
   const h = hooksFrom(opts);
   const src = await prepareSource(bundleDir, opts, h);
   const to = path.resolve(opts.to);
-  await checkDrive(to, opts.drives, !!opts.force);
+  const drive = await checkDrive(to, opts.drives, !!opts.force);
   await prepareTargetDir(to, src.manifest.id);
-  const target = opts.target ?? (await probeTarget(to));
+  const target = await targetInfo(to, opts.target, drive);
   for (const f of src.files) {
     if (f.parts)
       throw new FerryError(

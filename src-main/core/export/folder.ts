@@ -18,10 +18,10 @@ import { artifactName } from '../verify/verify-bundle.js';
 import { ExportJournal } from './journal.js';
 import { copyRange, withMediaRetry } from './media-io.js';
 import { hooksFrom, type ExportOptions, type ExportResult, type Hooks } from './options.js';
-import { checkDrive, checkWritable, preflight, splitEntry } from './preflight.js';
+import { checkDrive, checkWritable, targetInfo, preflight, splitEntry } from './preflight.js';
 import { ReadBackPool, type ReadBackMode } from './readback.js';
 import { prepareSource, prepareTargetDir, type ExportSource } from './source.js';
-import { probeTarget, type TargetInfo } from './target.js';
+import type { TargetInfo } from './target.js';
 
 /** One file written to the media: a whole bundle file or one part of a split one. */
 interface Unit {
@@ -50,9 +50,9 @@ export async function exportFolder(bundleDir: string, opts: ExportOptions): Prom
       hint: 'Export to a folder outside the bundle.',
     });
   }
-  await checkDrive(to, opts.drives, !!opts.force);
+  const drive = await checkDrive(to, opts.drives, !!opts.force);
   await prepareTargetDir(to, src.manifest.id);
-  const target: TargetInfo = opts.target ?? (await probeTarget(to));
+  const target: TargetInfo = await targetInfo(to, opts.target, drive);
   const pre0 = preflight({
     target,
     files: src.files,

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { FerryError } from '../errors/index.js';
 import { formatBytes } from '../jobs/progress.js';
 import { MANIFEST_FILE, parseManifest, type FileEntry, type Manifest } from '../bundle/manifest.js';
-import { driveFor, type DriveSource } from '../drives/index.js';
-import { FAT32_MAX_FILE, maxFileSize, type TargetInfo } from './target.js';
+import { driveFor, type Drive, type DriveSource } from '../drives/index.js';
+import { FAT32_MAX_FILE, maxFileSize, probeTarget, type TargetInfo } from './target.js';
 
 /** Split parts on FAT32 stay a MiB under the limit so they stay aligned. */
 export const DEFAULT_FAT_PART = FAT32_MAX_FILE + 1 - (1 << 20);
@@ -127,9 +127,13 @@ export function preflight(input: PreflightInput): PreflightResult {
   return { split, partSize, bytesNeeded, free: target.free, limit };
 }
 
-/** Refuse a system drive as target unless forced. */
-export async function checkDrive(to: string, drives: DriveSource | undefined, force: boolean): Promise<void> {
-  if (!drives) return;
+/** Refuse a system drive as target unless forced; returns the drive the target is on, if listed. */
+export async function checkDrive(
+  to: string,
+  drives: DriveSource | undefined,
+  force: boolean,
+): Promise<Drive | undefined> {
+  if (!drives) return undefined;
   const d = driveFor(await drives.list(), to);
   if (d?.system && !force) {
     throw new FerryError('USAGE', `${to} is on ${d.label} (${d.mountPoint}), a system drive.`, {
@@ -137,6 +141,23 @@ export async function checkDrive(to: string, drives: DriveSource | undefined, fo
       hint: 'Choose a folder on the removable drive, or pass --force to write to the system drive anyway.',
     });
   }
+  return d;
+}
+
+/**
+ * The target's facts: injected, else probed; where the probe cannot name the file system (macOS,
+ * Windows, an unknown FUSE driver) the drive listing's file system type fills in.
+ */
+export async function targetInfo(
+  to: string,
+  injected: TargetInfo | undefined,
+  drive: Drive | undefined,
+): Promise<TargetInfo> {
+  if (injected) return injected;
+  const t = await probeTarget(to);
+  if ((t.fsType === 'unknown' || t.fsType === 'fuseblk') && drive?.fsType)
+    t.fsType = drive.fsType.toLowerCase();
+  return t;
 }
 
 /** Prove we can create, write, fsync and delete a file in the target folder. */

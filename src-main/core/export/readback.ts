@@ -27,23 +27,27 @@ const REPORT = 8 << 20;
 const ab = new ArrayBuffer(CHUNK + 8192);
 let alignedOffset = -1; // unknown yet
 const cancelled = new Set();
-function hashFd(fd, id, direct) {
+function hashFd(fd, id, direct, reprobed) {
   const hash = crypto.createHash('sha256');
   let size = 0, pending = 0;
   let view;
   if (direct) {
     if (alignedOffset < 0) {
+      // Only a read that returned bytes proves an offset is aligned (an empty file accepts any).
+      let probed = -1;
       for (let off = 0; off <= 8192 - 16; off += 16) {
         try {
           const v = new Uint8Array(ab, off, CHUNK);
-          fs.readSync(fd, v, 0, CHUNK, 0);
-          alignedOffset = off;
+          const got = fs.readSync(fd, v, 0, CHUNK, 0);
+          if (got === 0) return { sha256: crypto.createHash('sha256').digest('hex'), size: 0 };
+          probed = off;
           break;
         } catch (e) {
           if (e.code !== 'EINVAL') throw e;
         }
       }
-      if (alignedOffset < 0) return null;
+      if (probed < 0) return null;
+      alignedOffset = probed;
     }
     view = new Uint8Array(ab, alignedOffset, CHUNK);
   } else {
@@ -55,7 +59,12 @@ function hashFd(fd, id, direct) {
     try {
       n = fs.readSync(fd, view, 0, CHUNK, pos);
     } catch (e) {
-      if (direct && e.code === 'EINVAL' && pos === 0) return null;
+      if (direct && e.code === 'EINVAL' && pos === 0) {
+        // Another device may need a stricter alignment than the one probed before: probe again once.
+        if (reprobed) return null;
+        alignedOffset = -1;
+        return hashFd(fd, id, true, true);
+      }
       throw e;
     }
     if (n <= 0) break;
