@@ -25,11 +25,16 @@ try {
       `<html><body style="margin:0;background:transparent">${svg.replace(/width="\d+" height="\d+"/, `width="${size}" height="${size}"`)}</body></html>`,
     );
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    await page.screenshot({ path: out, omitBackground: true, clip: { x: 0, y: 0, width: size, height: size } });
+    await page.screenshot({
+      path: out,
+      omitBackground: true,
+      clip: { x: 0, y: 0, width: size, height: size },
+    });
   };
   await render(1024, path.join(root, 'build', 'icon.png'));
   await render(512, path.join(root, 'resources', 'icon.png'));
-  for (const s of [16, 32, 48, 64, 128, 256, 512]) await render(s, path.join(root, 'build', 'icons', `${s}x${s}.png`));
+  for (const s of [16, 32, 48, 64, 128, 256, 512])
+    await render(s, path.join(root, 'build', 'icons', `${s}x${s}.png`));
 } finally {
   await ctx.close();
   fs.rmSync(userDir, { recursive: true, force: true });

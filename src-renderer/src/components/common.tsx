@@ -45,13 +45,16 @@ export function ProgressPanel({
   progress,
   label,
   state,
+  bad = false,
 }: {
   progress: Progress;
   label: string;
   state: string;
+  /** Finished, but with problems (a verification that found damage). */
+  bad?: boolean;
 }) {
   const pct = percent(progress.bytesDone, progress.bytesTotal);
-  const tone = state === 'failed' ? 'bad' : state === 'done' ? 'good' : 'accent';
+  const tone = state === 'failed' || bad ? 'bad' : state === 'done' ? 'good' : 'accent';
   return (
     <section className="progress-panel" aria-label={label}>
       <div className="progress-head">

@@ -7,7 +7,11 @@ import { repoRoot } from '../../helpers/tools.js';
 
 /** The CI gate really fails: electronegativity itself always exits 0. */
 describe('scripts/electronegativity.sh', () => {
-  const run = (dir: string) => spawnSync(path.join(repoRoot, 'scripts', 'electronegativity.sh'), [dir], { encoding: 'utf8', timeout: 120_000 });
+  const run = (dir: string) =>
+    spawnSync(path.join(repoRoot, 'scripts', 'electronegativity.sh'), [dir], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
 
   it('fails on a window with Node integration and no context isolation', { timeout: 120_000 }, () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-egn-'));

@@ -42,7 +42,10 @@ describe('electron-builder configuration', () => {
     expect(pngSize(path.join(repoRoot, config.win.icon))).toEqual({ width: 1024, height: 1024 });
     expect(pngSize(path.join(repoRoot, config.mac.icon)).width).toBeGreaterThanOrEqual(512);
     for (const s of [16, 32, 48, 64, 128, 256, 512]) {
-      expect(pngSize(path.join(repoRoot, config.linux.icon, `${s}x${s}.png`))).toEqual({ width: s, height: s });
+      expect(pngSize(path.join(repoRoot, config.linux.icon, `${s}x${s}.png`))).toEqual({
+        width: s,
+        height: s,
+      });
     }
   });
 

@@ -44,5 +44,4 @@ describe('shell policy', () => {
     ).toBe(false);
     expect(isTrustedSender(null, main)).toBe(false);
   });
-
 });

@@ -177,7 +177,7 @@ export function ClusterStep() {
     return () => {
       stale = true;
     };
-  }, [ksKey]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [ksKey]);
 
   const pickFolder = async (purpose: 'kubespray' | 'inventory') => {
     try {

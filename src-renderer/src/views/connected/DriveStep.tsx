@@ -64,6 +64,7 @@ export function DriveStep() {
   const job = useJob('export');
   const track = useApp((s) => s.track);
   const setStep = useApp((s) => s.setStep);
+  const archiveOk = useApp((s) => s.info?.modules.archive !== false);
   const [drives, setDrives] = useState<Drive[] | null>(null);
   const [target, setTarget] = useState<Target | null>(null);
   const [error, setError] = useState<ErrorValueT | null>(null);
@@ -141,9 +142,11 @@ export function DriveStep() {
           <button type="button" onClick={() => void pick('folder')}>
             Choose a folder…
           </button>
-          <button type="button" onClick={() => void pick('archive')}>
-            Save as an archive…
-          </button>
+          {archiveOk ? (
+            <button type="button" onClick={() => void pick('archive')}>
+              Save as an archive…
+            </button>
+          ) : null}
         </div>
         {target && target.kind !== 'drive' ? (
           <p>

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { ErrorValueT, VerifyItem, VerifySummary } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
-import { ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
+import { ErrorBox, ProgressPanel, Section } from '../../components/common.js';
 import { bytes, when } from '../../format.js';
 import { useApp, useJob } from '../../store.js';
 import type { JobView } from '../../jobs.js';

@@ -129,7 +129,7 @@ export function ServicesStep() {
       style,
       ...(kubespray ? { kubespray: kubespray.token } : {}),
     }).then(setVars, (e) => setVarsError(errorOf(e)));
-  }, [serving, status?.jobId, style, kubespray]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [serving, status?.jobId, style, kubespray]);
   const needsKubespray = varsError?.code === 'NOT_FOUND' && varsError.artifact?.startsWith('kubespray');
 
   if (!bundle) {
