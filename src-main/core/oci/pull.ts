@@ -99,37 +99,59 @@ export async function pullImage(
     manifests.push({ fetched: top });
   }
 
+  // A single-platform image says which platform it is in its config: read that first (it is
+  // small), so an image built for another architecture is refused before its layers are fetched.
+  const recorded: string[] = [];
+  let fetched = 0;
+  for (const m of manifests) {
+    if (m.platform) {
+      recorded.push(m.platform);
+      continue;
+    }
+    if (m.fetched.parsed.kind !== 'manifest') continue;
+    const cfg = m.fetched.parsed.config;
+    if (await fetchBlob(client, store, top.endpoint, ref.repository, cfg, `${name} blob ${cfg.digest}`, ctx))
+      fetched++;
+    const p = await readConfigPlatform(store.blobFile(cfg.digest));
+    if (!p) {
+      recorded.push(...platforms);
+      continue;
+    }
+    recorded.push(p);
+    const matching = wanted.filter(
+      (w) => p === formatPlatform(w) || p.startsWith(`${w.os}/${w.architecture}`),
+    );
+    if (matching.length === 0) {
+      throw new FerryError(
+        'UNSUPPORTED',
+        `${name} is built only for ${p}, not for ${platforms.join(', ')}.`,
+        {
+          artifact: name,
+          details: { available: [p], missing: platforms },
+          hint: 'Remove that architecture from the plan, or use an image (tag) that is built for it.',
+        },
+      );
+    }
+    if (matching.length < wanted.length) {
+      ctx.log?.(
+        'warn',
+        `${name} is built only for ${p}; nodes of the other planned platforms cannot run it.`,
+      );
+    }
+  }
+
   const blobs = new Map<string, Descriptor>();
   for (const m of manifests) {
     if (m.fetched.parsed.kind !== 'manifest') continue;
     for (const d of [m.fetched.parsed.config, ...m.fetched.parsed.layers]) blobs.set(d.digest, d);
   }
   ctx.onBlobsPlanned?.([...blobs.values()].filter((d) => !store.hasBlob(d.digest)));
-  let fetched = 0;
   await Promise.all(
     [...blobs.values()].map(async (d) => {
       if (await fetchBlob(client, store, top.endpoint, ref.repository, d, `${name} blob ${d.digest}`, ctx))
         fetched++;
     }),
   );
-
-  // A single-platform image says which platform it is in its config.
-  const recorded: string[] = [];
-  for (const m of manifests) {
-    if (m.platform) {
-      recorded.push(m.platform);
-      continue;
-    }
-    const cfg = m.fetched.parsed.kind === 'manifest' ? m.fetched.parsed.config : undefined;
-    const p = cfg ? await readConfigPlatform(store.blobFile(cfg.digest)) : undefined;
-    if (p) recorded.push(p);
-    if (p && !wanted.some((w) => p.startsWith(`${w.os}/${w.architecture}`))) {
-      ctx.log?.(
-        'warn',
-        `${name} is a single-platform image for ${p}, not ${platforms.join(', ')}; it is carried as it is.`,
-      );
-    }
-  }
 
   // Manifests last, so the layout never names a manifest whose blobs are missing.
   for (const m of manifests) if (m.fetched !== top) await store.addBlobBytes(m.fetched.bytes);
@@ -143,7 +165,7 @@ export async function pullImage(
     digest: top.digest,
     mediaType: top.mediaType,
     size: top.bytes.length,
-    platforms: recorded.length ? recorded : platforms,
+    platforms: [...new Set(recorded)].sort(),
     paths: [...paths],
     blobsFetched: fetched,
   };

@@ -172,6 +172,51 @@ export async function pushImage(img: BuiltImage, registryHost: string, repoAndTa
   ]);
 }
 
+/**
+ * Push with plain distribution API calls (monolithic blob uploads, then manifests, children
+ * first). skopeo's oci: transport ignores index.json entries with Docker media types, so
+ * Docker-typed test images take this path.
+ */
+export async function pushRaw(img: BuiltImage, registryHost: string, repoAndTag: string): Promise<void> {
+  const i = repoAndTag.lastIndexOf(':');
+  const repo = repoAndTag.slice(0, i);
+  const tag = repoAndTag.slice(i + 1);
+  const base = `http://${registryHost}/v2/${repo}`;
+  const manifests = new Set<string>([img.digest, ...Object.values(img.platforms).map((p) => p.manifest)]);
+  for (const b of img.blobs) {
+    if (manifests.has(b.digest)) continue;
+    const start = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
+    if (start.status !== 202) throw new Error(`upload start: ${start.status}`);
+    const loc = new URL(start.headers.get('location')!, base);
+    loc.searchParams.set('digest', b.digest);
+    const put = await fetch(loc, {
+      method: 'PUT',
+      body: new Uint8Array(b.bytes),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    if (put.status !== 201) throw new Error(`blob ${b.digest}: ${put.status} ${await put.text()}`);
+  }
+  const putManifest = async (b: Blob, ref: string) => {
+    const mt = JSON.parse(b.bytes.toString('utf8')).mediaType as string;
+    const res = await fetch(`${base}/manifests/${ref}`, {
+      method: 'PUT',
+      body: new Uint8Array(b.bytes),
+      headers: { 'content-type': mt },
+    });
+    if (res.status !== 201) throw new Error(`manifest ${ref}: ${res.status} ${await res.text()}`);
+  };
+  for (const p of Object.values(img.platforms))
+    if (p.manifest !== img.digest)
+      await putManifest(
+        img.blobs.find((b) => b.digest === p.manifest)!,
+        p.manifest,
+      );
+  await putManifest(
+    img.blobs.find((b) => b.digest === img.digest)!,
+    tag,
+  );
+}
+
 /** What the registry says about an image, as `skopeo inspect --raw` prints it. */
 export async function inspectRaw(ref: string): Promise<Buffer> {
   const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], {

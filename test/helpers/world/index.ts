@@ -16,7 +16,9 @@
  * - buildImage(dir, tag, spec)     an OCI layout written by hand: random gzip tar layers, config,
  *                                  manifest, and an image index for several platforms; `shared`
  *                                  layers give several images the same blobs; `docker: true` uses
- *                                  Docker media types. pushImage() copies it with `skopeo copy --all`.
+ *                                  Docker media types. pushImage() copies it with `skopeo copy --all`;
+ *                                  Docker-typed images go up with pushRaw() (skopeo's oci: transport
+ *                                  skips Docker media types in index.json).
  * - FileHost.start({tls?})         HTTP(S) file host; faults per path: cut mid-body, error status,
  *                                  429 + Retry-After, slow bytes, stall, no Range, wrong body, redirect
  * - TestProxy.start({username?})   CONNECT + forwarding proxy, optional Basic proxy auth; counts tunnels
@@ -31,7 +33,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FileHost } from './file-host.js';
-import { buildImage, pushImage, type BuiltImage, type TestImageSpec } from './images.js';
+import { buildImage, pushImage, pushRaw, type BuiltImage, type TestImageSpec } from './images.js';
 import { startRegistry, type TestRegistry } from './registry.js';
 
 export * from './file-host.js';
@@ -72,7 +74,7 @@ export async function startWorld(
     async addImage(repoAndTag, spec) {
       if (!registry) throw new Error('this world has no registry');
       const img = buildImage(path.join(dir, `layout-${n++}`), 'img', spec);
-      await pushImage(img, registry.host, repoAndTag);
+      await (spec.docker ? pushRaw : pushImage)(img, registry.host, repoAndTag);
       images[repoAndTag] = img;
       return img;
     },

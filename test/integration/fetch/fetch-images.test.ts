@@ -31,6 +31,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('fetching images from a real
         'library/multi:1': { platforms: ['linux/amd64', 'linux/arm64'], shared },
         'calico/node:v3': { platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7'], shared },
         'single/app:2': { platforms: ['linux/amd64'] },
+        'docker/list:1': { platforms: ['linux/amd64', 'linux/arm64'], docker: true },
       },
     });
   });
@@ -102,5 +103,57 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('fetching images from a real
     expect(sha256(await inspectRaw(`${world.registry.host}/copied/app:2`))).toBe(
       sha256(await inspectRaw(world.ref('single/app:2'))),
     );
+  });
+
+  it('reruns on the finished bundle without a request, and a new plan fetches only the new blobs', async () => {
+    const out = path.join(tmp, 'b2');
+    const first = makePlan({
+      images: [{ key: 'multi', ref: world.ref('library/multi:1'), platforms: ['linux/amd64'] }],
+    });
+    await runFetch(first, { out, insecureRegistries: [world.registry.host] });
+    const again = await runFetch(first, { out, insecureRegistries: [world.registry.host] });
+    expect(again).toMatchObject({ upToDate: true, requests: 0 });
+
+    // calico shares the base layer with multi: the new plan downloads calico's own blobs only.
+    const second = makePlan({
+      images: [
+        { key: 'multi', ref: world.ref('library/multi:1'), platforms: ['linux/amd64'] },
+        { key: 'calico', ref: world.ref('calico/node:v3'), platforms: ['linux/amd64'] },
+      ],
+    });
+    const r = await runFetch(second, { out, insecureRegistries: [world.registry.host] });
+    expect(r.counts).toMatchObject({ present: 1, fetched: 1 });
+    const calico = world.images['calico/node:v3'];
+    const own = [calico.platforms['linux/amd64'].config, ...calico.platforms['linux/amd64'].layers.slice(1)];
+    const ownBytes = own.reduce((n, d) => n + calico.blobs.find((b) => b.digest === d)!.size, 0);
+    expect(r.bytesDownloaded).toBe(ownBytes);
+    expect((await verifyBundle(out, { allowUnsigned: true })).ok).toBe(true);
+  });
+
+  it('carries Docker manifest lists and schema 2 manifests with their media types', async () => {
+    const out = path.join(tmp, 'b3');
+    const ref = world.ref('docker/list:1');
+    await runFetch(makePlan({ images: [{ key: 'd', ref, platforms: ['linux/arm64'] }] }), {
+      out,
+      insecureRegistries: [world.registry.host],
+    });
+    const { manifest } = await openBundle(out);
+    expect(manifest.artifacts.find((a) => a.kind === 'image')).toMatchObject({
+      ref,
+      digest: sha256(await inspectRaw(ref)),
+      mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+      platforms: ['linux/arm64'],
+    });
+  });
+
+  it('names the platforms an image lacks', async () => {
+    const err = await runFetch(
+      makePlan({ images: [{ key: 'a', ref: world.ref('single/app:2'), platforms: ['linux/arm64'] }] }),
+      {
+        out: path.join(tmp, 'b4'),
+        insecureRegistries: [world.registry.host],
+      },
+    ).catch((e) => e);
+    expect(String(err.message)).toMatch(/linux\/arm64/);
   });
 });
