@@ -240,7 +240,9 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
     await page.getByRole('button', { name: /Start check|Check again/ }).click();
     await waitText(page, 'Bundle has problems', 60_000);
     expect(await page.locator('.tile[data-state="damaged"]').count()).toBe(1);
-    await page.locator('.tile[data-state="damaged"]').click();
+    // Keyboard: the damaged tile is a button; Enter opens its details.
+    await page.locator('.tile[data-state="damaged"]').focus();
+    await page.keyboard.press('Enter');
     const details = page.getByLabel('Damaged artifact details');
     await details.waitFor();
     const text = await details.innerText();
