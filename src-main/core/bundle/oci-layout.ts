@@ -33,6 +33,11 @@ export function ociBlobPath(digest: string): string {
 /**
  * index.json with each image's full reference in both annotations: skopeo's oci: transport
  * matches org.opencontainers.image.ref.name, `ctr images import` reads io.containerd.image.name.
+ * skopeo 1.9 accepts a full reference there: `oci:DIR:127.0.0.1:5000/library/test:1` splits at
+ * the first colon and the rest passes its ref.name grammar (test/integration/fetch/fetch-images.test.ts
+ * copies images out of a fetched bundle that way). Its oci: transport only considers entries
+ * with OCI media types, though: an upstream Docker manifest list is listed with its own type and
+ * is found by Ferry's registry, ctr and containerd, but not by `skopeo copy oci:`.
  */
 export function buildOciIndex(entries: OciIndexEntry[]): Buffer {
   const manifests = [...entries]
