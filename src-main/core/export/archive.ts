@@ -53,7 +53,7 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
   const h = hooksFrom(opts);
   const src = await prepareSource(bundleDir, opts, h);
   const to = path.resolve(opts.to);
-  const drive = await checkDrive(to, opts.drives, !!opts.force);
+  const drive = await checkDrive(to, opts.drives, !!opts.force, (m) => h.log('warn', m));
   await prepareTargetDir(to, src.manifest.id);
   const target = await targetInfo(to, opts.target, drive);
   for (const f of src.files) {

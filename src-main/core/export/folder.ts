@@ -50,7 +50,7 @@ export async function exportFolder(bundleDir: string, opts: ExportOptions): Prom
       hint: 'Export to a folder outside the bundle.',
     });
   }
-  const drive = await checkDrive(to, opts.drives, !!opts.force);
+  const drive = await checkDrive(to, opts.drives, !!opts.force, (m) => h.log('warn', m));
   await prepareTargetDir(to, src.manifest.id);
   const target: TargetInfo = await targetInfo(to, opts.target, drive);
   const pre0 = preflight({
