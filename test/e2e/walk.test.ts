@@ -169,6 +169,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
     await page.getByRole('tab', { name: 'Offline side' }).click();
     await waitText(page, 'Signed · trusted', 30_000);
     expect(await page.locator('.bundle-card .fingerprint').innerText()).toBe(exportedFingerprint);
+    expect(await page.locator('.bundle-card').innerText()).toContain('Key fingerprint');
     await page.locator('.bundle-card').click();
     await offline.shot('4-offline-media');
 

@@ -71,7 +71,13 @@ export function SettingsView() {
   const own = keys.find((k) => k.own);
 
   return (
-    <div className="stack">
+    <div className="stack settings">
+      {note ? (
+        <p className="status-line" role="status">
+          {note}
+        </p>
+      ) : null}
+      {error ? <ErrorBox error={error} /> : null}
       <Section title="Keys">
         <KeyList keys={keys} />
         <div className="row wrap">
@@ -261,10 +267,6 @@ export function SettingsView() {
           </div>
         </Section>
       ) : null}
-      <p className="note" aria-live="polite">
-        {note}
-      </p>
-      {error ? <ErrorBox error={error} /> : null}
     </div>
   );
 }

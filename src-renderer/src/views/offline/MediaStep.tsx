@@ -38,7 +38,12 @@ export function BundleCard({ b, chosen, onChoose }: { b: BundleSummary; chosen: 
       <span>
         <SignatureBadge sig={b.signature} />
       </span>
-      {b.signature.fingerprint ? <span className="fingerprint small">{b.signature.fingerprint}</span> : null}
+      {b.signature.fingerprint ? (
+        <span>
+          <span className="muted small">Key fingerprint </span>
+          <span className="fingerprint small">{b.signature.fingerprint}</span>
+        </span>
+      ) : null}
       <span className="muted small">{b.label}</span>
     </button>
   );
