@@ -132,9 +132,20 @@ export async function checkDrive(
   to: string,
   drives: DriveSource | undefined,
   force: boolean,
+  warn: (m: string) => void = () => undefined,
 ): Promise<Drive | undefined> {
   if (!drives) return undefined;
-  const d = driveFor(await drives.list(), to);
+  let list: Drive[];
+  try {
+    list = await drives.list();
+  } catch (err) {
+    // Listing drives is a safety check, not a reason to refuse a target the user named.
+    warn(
+      `Could not list drives (${(err as Error).message}); not checking whether ${to} is on a system drive.`,
+    );
+    return undefined;
+  }
+  const d = driveFor(list, to);
   if (d?.system && !force) {
     throw new FerryError('USAGE', `${to} is on ${d.label} (${d.mountPoint}), a system drive.`, {
       artifact: to,
