@@ -90,6 +90,30 @@ describe('archive export and import', () => {
     });
   });
 
+  it('on a FAT32 target splits by default under the file limit, and refuses a --split above it', async () => {
+    const fat = { fsType: 'vfat', free: 1e12, blockSize: 32768, maxFileSize: MiB };
+    const r = await exportBundle(sample.dir, {
+      to: path.join(work, 'arch-fat'),
+      keyStore,
+      target: fat,
+      archive: true,
+    });
+    expect(r.archiveParts).toBe(4);
+    const idx: ArchiveIndex = JSON.parse(
+      await fs.readFile(path.join(work, 'arch-fat', 'ferry-archive.json'), 'utf8'),
+    );
+    expect(Math.max(...idx.parts.map((p) => p.size))).toBeLessThanOrEqual(MiB);
+    await expect(
+      exportBundle(sample.dir, {
+        to: path.join(work, 'arch-fat2'),
+        keyStore,
+        target: fat,
+        archive: true,
+        split: 2 * MiB,
+      }),
+    ).rejects.toMatchObject({ code: 'USAGE' });
+  });
+
   it('resumes an interrupted archive export part by part', async () => {
     const to = path.join(work, 'arch-resume');
     let n = 0;
