@@ -13,7 +13,7 @@ import {
 import { parsePlan, readPlanFile, type Plan } from '../../core/fetch/plan.js';
 import { formatBytes } from '../../core/jobs/progress.js';
 import { loadProfile } from '../../core/profile/index.js';
-import type { Command, CommandContext } from '../command.js';
+import type { Command, CommandContext, OptionSpec } from '../command.js';
 import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
 
 function parseConcurrency(v: string | undefined): number | undefined {
@@ -37,66 +37,70 @@ export const fetch: Command = {
     "verifies each against Kubespray's checksum or the registry's digest, and writes a bundle signed with\n" +
     'your key (ferry keys generate). Run it again after an interruption to resume; on a finished bundle it\n' +
     'does nothing; with a new plan it downloads only what is new.',
-  options: {
-    out: {
-      type: 'string',
-      short: 'o',
-      valueName: 'DIR',
-      description: 'Bundle folder to write (created if missing).',
-    },
-    kubespray: {
-      type: 'string',
-      valueName: 'TAG|DIR|TARBALL',
-      description: 'Kubespray tag, source folder or release tarball.',
-    },
-    profile: { type: 'string', valueName: 'FILE', description: 'Profile file (ferry.yaml).' },
-    inventory: { type: 'string', valueName: 'DIR', description: 'Kubespray inventory folder.' },
-    set: {
-      type: 'string',
-      multiple: true,
-      valueName: 'KEY=VALUE',
-      description: 'Set an inventory variable (value parsed as YAML).',
-    },
-    'kube-version': { type: 'string', valueName: 'X.Y.Z', description: 'Kubernetes version.' },
-    arch: {
-      type: 'string',
-      multiple: true,
-      valueName: 'ARCHES',
-      description: 'Target architectures: amd64, arm64 or amd64,arm64.',
-    },
-    plan: {
-      type: 'string',
-      valueName: 'FILE',
-      description: "A plan from 'ferry plan --json' instead of computing one.",
-    },
-    concurrency: {
-      type: 'string',
-      valueName: 'N',
-      description: `Downloads at once (default: the profile's, else ${DEFAULT_CONCURRENCY}).`,
-    },
-    mirror: {
-      type: 'string',
-      multiple: true,
-      valueName: 'FROM=TO',
-      description: 'Download FROM-prefixed URLs from the TO prefix instead.',
-    },
-    'registry-mirror': {
-      type: 'string',
-      multiple: true,
-      valueName: 'HOST=URL',
-      description: 'Pull images of registry HOST through the mirror at URL.',
-    },
-    'insecure-registry': {
-      type: 'string',
-      multiple: true,
-      valueName: 'HOST',
-      description: 'Allow plain HTTP or an unverified certificate for HOST.',
-    },
-    proxy: {
-      type: 'string',
-      valueName: 'URL',
-      description: 'HTTP(S) proxy for every download (overrides HTTPS_PROXY/HTTP_PROXY).',
-    },
+  // A getter: main.ts strips descriptions from the option objects it parses with, and fresh
+  // objects keep `ferry fetch --help` intact.
+  get options(): Record<string, OptionSpec> {
+    return {
+      out: {
+        type: 'string',
+        short: 'o',
+        valueName: 'DIR',
+        description: 'Bundle folder to write (created if missing).',
+      },
+      kubespray: {
+        type: 'string',
+        valueName: 'TAG|DIR|TARBALL',
+        description: 'Kubespray tag, source folder or release tarball.',
+      },
+      profile: { type: 'string', valueName: 'FILE', description: 'Profile file (ferry.yaml).' },
+      inventory: { type: 'string', valueName: 'DIR', description: 'Kubespray inventory folder.' },
+      set: {
+        type: 'string',
+        multiple: true,
+        valueName: 'KEY=VALUE',
+        description: 'Set an inventory variable (value parsed as YAML).',
+      },
+      'kube-version': { type: 'string', valueName: 'X.Y.Z', description: 'Kubernetes version.' },
+      arch: {
+        type: 'string',
+        multiple: true,
+        valueName: 'ARCHES',
+        description: 'Target architectures: amd64, arm64 or amd64,arm64.',
+      },
+      plan: {
+        type: 'string',
+        valueName: 'FILE',
+        description: "A plan from 'ferry plan --json' instead of computing one.",
+      },
+      concurrency: {
+        type: 'string',
+        valueName: 'N',
+        description: `Downloads at once (default: the profile's, else ${DEFAULT_CONCURRENCY}).`,
+      },
+      mirror: {
+        type: 'string',
+        multiple: true,
+        valueName: 'FROM=TO',
+        description: 'Download FROM-prefixed URLs from the TO prefix instead.',
+      },
+      'registry-mirror': {
+        type: 'string',
+        multiple: true,
+        valueName: 'HOST=URL',
+        description: 'Pull images of registry HOST through the mirror at URL.',
+      },
+      'insecure-registry': {
+        type: 'string',
+        multiple: true,
+        valueName: 'HOST',
+        description: 'Allow plain HTTP or an unverified certificate for HOST.',
+      },
+      proxy: {
+        type: 'string',
+        valueName: 'URL',
+        description: 'HTTP(S) proxy for every download (overrides HTTPS_PROXY/HTTP_PROXY).',
+      },
+    };
   },
   async run(ctx: CommandContext): Promise<number> {
     const v = ctx.values;
