@@ -148,6 +148,7 @@ export type Drive = z.infer<typeof DriveSchema>;
 export const ExportTargetSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('drive'), driveId: Id }),
   z.object({ kind: z.literal('folder'), token: Token }),
+  /** Tar parts (split to fit the file system) plus an index, in a folder picked for export. */
   z.object({ kind: z.literal('archive'), token: Token }),
 ]);
 

@@ -37,8 +37,13 @@ export async function summarize(s: AppServices, dir: string): Promise<BundleSumm
   };
 }
 
-/** Folders under root (to SCAN_DEPTH) that hold a manifest.json; hidden folders are skipped. */
-export async function findBundleDirs(root: string): Promise<string[]> {
+const ARCHIVE_INDEX = 'ferry-archive.json';
+
+/**
+ * Folders under root (to SCAN_DEPTH) that hold a manifest.json (bundle folders) or a
+ * ferry-archive.json (archive exports); hidden folders are skipped.
+ */
+export async function findBundleDirs(root: string, archives: string[] = []): Promise<string[]> {
   const found: string[] = [];
   let visited = 0;
   const walk = async (dir: string, depth: number): Promise<void> => {
@@ -51,6 +56,10 @@ export async function findBundleDirs(root: string): Promise<string[]> {
     }
     if (entries.some((e) => e.isFile() && e.name === MANIFEST_FILE)) {
       found.push(dir);
+      return;
+    }
+    if (entries.some((e) => e.isFile() && e.name === ARCHIVE_INDEX)) {
+      archives.push(dir);
       return;
     }
     if (depth >= SCAN_DEPTH) return;
@@ -98,7 +107,19 @@ export function bundleHandlers(
       const bundles: BundleSummary[] = [];
       const problems: Array<{ label: string; error: ReturnType<typeof toErrorValue> }> = [];
       for (const d of drives) {
-        for (const dir of await findBundleDirs(d.mountPoint)) {
+        const archives: string[] = [];
+        const dirs = await findBundleDirs(d.mountPoint, archives);
+        for (const a of archives) {
+          problems.push({
+            label: `${d.label}: ${path.relative(d.mountPoint, a) || '/'}`,
+            error: {
+              code: 'UNSUPPORTED',
+              message: 'This is an archive export (tar parts); the app opens bundle folders.',
+              hint: `Import it with \`ferry import ${a}\` (every part and file is verified), or export a bundle folder on the connected side.`,
+            },
+          });
+        }
+        for (const dir of dirs) {
           try {
             bundles.push(await summarize(s, dir));
           } catch (err) {

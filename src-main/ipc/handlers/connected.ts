@@ -224,14 +224,18 @@ export function connectedHandlers(
       } else if (target.kind === 'folder') {
         to = s.picks.resolve(target.token, 'export');
       } else {
-        throw new FerryError('UNSUPPORTED', 'Exporting as an archive is not in this build yet.', {
-          hint: 'Export to a drive or a folder.',
-        });
+        to = s.picks.resolve(target.token, 'export');
       }
+      const archive = target.kind === 'archive';
       const job = s.jobs.start('export', async (ctx): Promise<ExportSummary> => {
-        const r = await exportBundle(src, { to, job: ctx, drives: s.drives, keyStore: s.keyStore });
-        const out = await openBundle(r.to);
-        const sig = await checkSignature(out.manifestBytes, out.signatureBytes, await s.keyStore.list());
+        const r = await exportBundle(src, { to, archive, job: ctx, drives: s.drives, keyStore: s.keyStore });
+        // The fingerprint shown is the one the offline side will see. A folder export is read
+        // back as written; an archive keeps the source's signature or is re-signed by this machine.
+        const out = await openBundle(archive ? src : r.to);
+        const sig =
+          archive && r.signature === 're-signed'
+            ? { fingerprint: (await s.keyStore.ownKey())?.fingerprint }
+            : await checkSignature(out.manifestBytes, out.signatureBytes, await s.keyStore.list());
         return {
           fingerprint: 'fingerprint' in sig && sig.fingerprint ? sig.fingerprint : null,
           signature: r.signature,

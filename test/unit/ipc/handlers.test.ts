@@ -170,12 +170,23 @@ describe('paths stay in main', () => {
     const broken = path.join(t.tmp, 'usb', 'old');
     fs.mkdirSync(broken, { recursive: true });
     fs.writeFileSync(path.join(broken, 'manifest.json'), '{ not json');
+    fs.mkdirSync(path.join(t.tmp, 'usb', 'parts'));
+    fs.writeFileSync(path.join(t.tmp, 'usb', 'parts', 'ferry-archive.json'), '{}');
     const t2 = testBackend({ tmp: t.tmp, drives: [usbAt(path.join(t.tmp, 'usb'))] });
     const found = await t2.ok('media.scan');
     expect(found.drivesSearched).toBe(1);
     expect(found.bundles.map((b: { label: string }) => b.label)).toEqual([dir]);
-    expect(found.problems).toHaveLength(1);
-    expect(found.problems[0]).toMatchObject({ label: 'USB: old', error: { code: 'INTEGRITY' } });
+    expect(found.problems).toHaveLength(2);
+    expect(found.problems).toContainEqual(
+      expect.objectContaining({ label: 'USB: old', error: expect.objectContaining({ code: 'INTEGRITY' }) }),
+    );
+    // Archive exports are named with what to do, not silently skipped.
+    expect(found.problems).toContainEqual(
+      expect.objectContaining({
+        label: 'USB: parts',
+        error: expect.objectContaining({ code: 'UNSUPPORTED', hint: expect.stringMatching(/ferry import/) }),
+      }),
+    );
     await t2.backend.shutdown();
   });
 });
@@ -415,5 +426,58 @@ describe('connected-side helpers', () => {
     expect(v.counts).toEqual({ files: 2, images: 2, total: 4 });
     expect(v.groups).toContainEqual({ name: 'calico', kind: 'image', count: 2, bytes: null });
     expect(v.warnings[0]).toMatch(/calicoctl/);
+  });
+});
+
+describe('export over IPC', () => {
+  async function workingBundle(tt: T) {
+    const own = await tt.ok('keys.generate', { force: false });
+    const signer = (await KeyStore.fromEnv(tt.env).signer())!;
+    await makeSampleBundle(path.join(tt.tmp, 'data', 'outgoing', 'bundle'), { signer });
+    return own;
+  }
+
+  it('refuses to export before anything was fetched', async () => {
+    t = testBackend();
+    t.answers.folders.push(path.join(t.tmp, 'out'));
+    const { token } = await t.ok('dialog.pickFolder', { purpose: 'export' });
+    expect(await t.call('export.start', { target: { kind: 'folder', token } })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND' },
+    });
+  });
+
+  it('exports the working bundle to a drive, reads it back, and reports the signing key fingerprint', async () => {
+    const tmp = fs.mkdtempSync(path.join((await import('node:os')).tmpdir(), 'ferry-ipc-'));
+    const usb = usbAt(path.join(tmp, 'usb'));
+    t = testBackend({ tmp, drives: [usb] });
+    const own = await workingBundle(t);
+    const drives = await t.ok('drives.list');
+    expect(drives).toEqual([
+      expect.objectContaining({ id: usb.id, label: 'USB', fsType: 'exfat', warnings: [] }),
+    ]);
+    const { jobId } = await t.ok('export.start', { target: { kind: 'drive', driveId: usb.id } });
+    const snap = await t.waitJob(jobId);
+    expect(snap).toMatchObject({
+      state: 'done',
+      result: { fingerprint: own.fingerprint, label: path.join(usb.mountPoint, 'ferry') },
+    });
+    expect(fs.existsSync(path.join(usb.mountPoint, 'ferry', 'manifest.json.sig'))).toBe(true);
+    expect(await t.call('export.start', { target: { kind: 'drive', driveId: 'gone' } })).toMatchObject({
+      ok: false,
+      error: { code: 'MEDIA_REMOVED' },
+    });
+  });
+
+  it('exports as archive parts with an index into a picked folder', async () => {
+    t = testBackend();
+    const own = await workingBundle(t);
+    const out = path.join(t.tmp, 'archive-out');
+    t.answers.folders.push(out);
+    const { token } = await t.ok('dialog.pickFolder', { purpose: 'export' });
+    const snap = await t.waitJob((await t.ok('export.start', { target: { kind: 'archive', token } })).jobId);
+    expect(snap).toMatchObject({ state: 'done', result: { fingerprint: own.fingerprint } });
+    expect(fs.readdirSync(out)).toEqual(expect.arrayContaining(['ferry-archive.json']));
+    expect(fs.readdirSync(out).some((n) => /^bundle\.tar\.\d{3}$/.test(n))).toBe(true);
   });
 });
