@@ -108,6 +108,7 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
   }));
   const pseudo = parts.map((p) => ({ path: p.name, size: p.size, sha256: '0'.repeat(64) }));
   preflight({ target, files: pseudo, alreadyThere: 0, split: false, marginBytes: opts.marginBytes });
+  await checkWritable(to);
   const journal = await ExportJournal.open(to, {
     bundleId: src.manifest.id,
     sourceKey: src.sourceKey,
@@ -120,7 +121,6 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
   // without a second read; a resumed export that skipped some of its bytes hashes it afresh.
   const fileHash = new Map<string, { hash: Hash; next: number } | null>();
   try {
-    await checkWritable(to);
     await fs.rm(path.join(to, ARCHIVE_INDEX), { force: true });
     await fsyncDir(to);
 

@@ -61,6 +61,7 @@ export async function exportFolder(bundleDir: string, opts: ExportOptions): Prom
     partSize: opts.partSize,
     marginBytes: opts.marginBytes,
   });
+  await checkWritable(to);
   const journal = await ExportJournal.open(to, {
     bundleId: src.manifest.id,
     sourceKey: src.sourceKey,
@@ -81,7 +82,6 @@ export async function exportFolder(bundleDir: string, opts: ExportOptions): Prom
       partSize: opts.partSize,
       marginBytes: opts.marginBytes,
     });
-    await checkWritable(to);
     // Parts verified by an earlier finished export of this bundle keep their sha256, so a rerun
     // reads them back instead of copying them again.
     const earlierParts = new Map<string, string>();

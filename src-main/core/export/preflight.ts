@@ -3,7 +3,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError } from '../errors/index.js';
 import { formatBytes } from '../jobs/progress.js';
-import { MANIFEST_FILE, parseManifest, type FileEntry, type Manifest } from '../bundle/manifest.js';
+import {
+  MANIFEST_FILE,
+  PARTIAL_DIR,
+  parseManifest,
+  type FileEntry,
+  type Manifest,
+} from '../bundle/manifest.js';
 import { driveFor, type Drive, type DriveSource } from '../drives/index.js';
 import { FAT32_MAX_FILE, maxFileSize, probeTarget, type TargetInfo } from './target.js';
 
@@ -173,8 +179,10 @@ export async function targetInfo(
 
 /** Prove we can create, write, fsync and delete a file in the target folder. */
 export async function checkWritable(dir: string): Promise<void> {
-  const probe = path.join(dir, `.ferry-write-probe-${process.pid}`);
+  // Inside the export's own working folder, so a crash cannot leave a stray file in the bundle.
+  const probe = path.join(dir, PARTIAL_DIR, `write-probe-${process.pid}`);
   try {
+    await fs.mkdir(path.dirname(probe), { recursive: true });
     const fh = await fs.open(probe, 'w');
     try {
       await fh.write(Buffer.from('ferry'));

@@ -126,6 +126,13 @@ describe.skipIf(noFuse || lacks('mkfs.exfat', 'losetup', 'mount.exfat-fuse'))(
       mountExfat(dev, mnt, true);
       const imp = await importBundle(to, { store: path.join(work, 'store-exfat'), keyStore });
       expect(imp.status).toBe('complete');
+      // A write-protected stick is refused up front, with a message that says so.
+      await expect(exportBundle(sample.dir, { to: path.join(mnt, 'again'), keyStore })).rejects.toMatchObject(
+        {
+          code: 'IO',
+          hint: expect.stringMatching(/writable|write-protect/),
+        },
+      );
     });
 
     it('a drive that goes away mid-copy (FUSE daemon killed) gives MEDIA_REMOVED and the rerun resumes', async () => {
