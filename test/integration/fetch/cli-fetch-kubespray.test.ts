@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +15,9 @@ import { startWorld, TestProxy, type World } from '../../helpers/world/index.js'
  * catalog, every registry is mirrored to the world's registry (which holds test images under the
  * planned names) and every download host to the world's file host. Real checksums cannot match
  * the world's bytes, so the files must all be refused, by URL and checksum, while the images land.
- * A proxy that refuses everything stands between Ferry and the internet: nothing may reach it.
+ * Kubespray itself is asked for by tag, so its release tarball comes through the GitHub mirror
+ * (fetchTarball) and goes into the bundle. A proxy that refuses everything stands between Ferry
+ * and the internet: nothing may reach it.
  */
 const KS = path.join(kubesprayDataDir, 'v2.29.1');
 
@@ -42,6 +45,12 @@ describe.skipIf(lacks('docker-registry', 'skopeo') || !fs.existsSync(KS))(
         const u = new URL(f.url);
         world.files.add(`/${u.host}${u.pathname}`, Buffer.from(`not really ${f.key}`));
       }
+      const tgz = path.join(tmp, 'ks.tar.gz');
+      execFileSync('tar', ['czf', tgz, '--transform', 's,^,kubespray-2.29.1/,', '-C', KS, 'roles']);
+      world.files.add(
+        '/github.com/kubernetes-sigs/kubespray/archive/refs/tags/v2.29.1.tar.gz',
+        fs.readFileSync(tgz),
+      );
       proxy = await TestProxy.start({ username: 'nobody', password: 'never' });
     });
     afterAll(async () => {
@@ -57,7 +66,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo') || !fs.existsSync(KS))(
       const args = [
         'fetch',
         '--kubespray',
-        KS,
+        'v2.29.1',
         '--out',
         out,
         '--json',
@@ -112,6 +121,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo') || !fs.existsSync(KS))(
           items.some((x) => x.id === `image:${i.ref}` && x.status === 'done'),
           i.ref,
         ).toBe(true);
+      expect(items.some((x) => x.id === 'kubespray:v2.29.1' && x.status === 'done')).toBe(true);
       expect(first.lines.at(-1)).toMatchObject({ type: 'failed', ok: false, error: { code: 'CHECKSUM' } });
       expect(fs.existsSync(path.join(out, 'manifest.json'))).toBe(false);
       expect(proxy.connects.length + proxy.forwards.length + proxy.refused).toBe(0);
@@ -123,6 +133,11 @@ describe.skipIf(lacks('docker-registry', 'skopeo') || !fs.existsSync(KS))(
       for (const i of images)
         expect(again.some((x) => x.id === `image:${i.ref}` && x.status === 'present')).toBe(true);
       expect(again.filter((x) => x.status === 'failed')).toHaveLength(files.length);
+      expect(again.some((x) => x.id === 'kubespray:v2.29.1' && x.status === 'present')).toBe(true);
+      // The tarball was downloaded once, through the mirror, and cached for the catalog.
+      expect(
+        world.files.count('/github.com/kubernetes-sigs/kubespray/archive/refs/tags/v2.29.1.tar.gz'),
+      ).toBe(1);
     });
   },
 );

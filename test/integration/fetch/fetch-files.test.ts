@@ -32,8 +32,21 @@ describe('fetching files into a bundle', () => {
     const files = hostRandomFiles(host, 5, 300_000);
     const plan = makePlan({ files });
     const dir = out();
-    const r = await runFetch(plan, { out: dir, concurrency: 3 });
+    const job = fetchJob(plan, { out: dir, concurrency: 3 });
+    const r = await job.done;
     expect(r.counts).toMatchObject({ total: 5, fetched: 5, failed: 0, present: 0 });
+    // Progress for the app: every artifact started and done, bytes counted against a known total.
+    expect(job.items.filter((i) => i.status === 'started')).toHaveLength(5);
+    expect(job.items.filter((i) => i.status === 'done')).toHaveLength(5);
+    const snap = job.snapshot().progress;
+    expect(snap).toMatchObject({
+      phase: 'done',
+      itemsDone: 5,
+      itemsTotal: 5,
+      itemsFailed: 0,
+      bytesDone: 5 * 300_000,
+      bytesTotal: 5 * 300_000,
+    });
     const { manifest } = await openBundle(dir);
     for (const f of files) {
       const a = manifest.artifacts.find((x) => x.id === `file:${f.url}`);
