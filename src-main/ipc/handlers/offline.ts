@@ -2,8 +2,7 @@ import path from 'node:path';
 import { configDir } from '../../core/config/dirs.js';
 import { FerryError } from '../../core/errors/index.js';
 import { writeFileAtomic } from '../../core/fs/atomic.js';
-// importFolder, not importBundle: core/import/index.ts names archive.js, which has not landed, and the bundler needs every import to resolve.
-import { importFolder } from '../../core/import/folder.js';
+import { importBundle } from '../../core/import/index.js';
 import type { BundleSource } from '../../core/bundle/source.js';
 import { loadKubespray } from '../../core/catalog/index.js';
 import { OfflineServer } from '../../core/serve/server.js';
@@ -108,7 +107,7 @@ export function offlineHandlers(
       const dir = s.picks.resolve(bundle.token, 'bundle');
       const store = await s.settings.storeDir();
       const job = s.jobs.start('import', (ctx) =>
-        importFolder(dir, { store, allowUntrusted, allowUnsigned, keyStore: s.keyStore, job: ctx }),
+        importBundle(dir, { store, allowUntrusted, allowUnsigned, keyStore: s.keyStore, job: ctx }),
       );
       return { jobId: job.id };
     },
