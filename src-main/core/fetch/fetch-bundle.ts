@@ -407,7 +407,13 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
         await transfers.run(async () => {
           const cached = w.kind === 'kubespray' ? await cachedTarball(opts, w, env) : undefined;
           if (cached) {
-            await writer.addFileFromPath(cached, w.path, { signal: ctx.signal });
+            // The sha256 recorded when the tarball was first downloaded guards the cached copy.
+            const recorded = await fs.readFile(cached + '.sha256', 'utf8').catch(() => '');
+            const sha = /^([0-9a-f]{64}) /.exec(recorded)?.[1];
+            await writer.addFileFromPath(cached, w.path, {
+              signal: ctx.signal,
+              ...(sha ? { expectSha256: sha } : {}),
+            });
           } else {
             const tmp = writer.resumePath(w.url);
             const r = await downloadToFile(client, {

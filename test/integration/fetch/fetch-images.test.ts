@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -155,5 +156,35 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('fetching images from a real
       },
     ).catch((e) => e);
     expect(String(err.message)).toMatch(/linux\/arm64/);
+  });
+
+  it('resumes a half-downloaded layer from the registry with a Range request', async () => {
+    const out = path.join(tmp, 'b5');
+    const img = world.images['single/app:2'];
+    const layer = img.blobs.find((b) => b.digest === img.platforms['linux/amd64'].layers[1])!;
+    // What an interrupted run leaves behind: half the layer in its stable partial file.
+    const part = path.join(
+      out,
+      '.ferry-partial',
+      'resume',
+      createHash('sha256').update(layer.digest).digest('hex').slice(0, 32) + '.part',
+    );
+    fs.mkdirSync(path.dirname(part), { recursive: true });
+    const half = Math.floor(layer.size / 2);
+    fs.writeFileSync(part, layer.bytes.subarray(0, half));
+    fs.writeFileSync(
+      part + '.json',
+      JSON.stringify({ url: `http://${world.registry.host}/v2/single/app/blobs/${layer.digest}` }),
+    );
+    const r = await runFetch(makePlan({ images: [{ key: 'a', ref: world.ref('single/app:2') }] }), {
+      out,
+      insecureRegistries: [world.registry.host],
+    });
+    const all = [img.platforms['linux/amd64'].config, ...img.platforms['linux/amd64'].layers].reduce(
+      (n, d) => n + img.blobs.find((b) => b.digest === d)!.size,
+      0,
+    );
+    expect(r.bytesDownloaded).toBe(all - half);
+    expect((await verifyBundle(out, { allowUnsigned: true })).ok).toBe(true);
   });
 });
