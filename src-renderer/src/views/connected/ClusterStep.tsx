@@ -212,12 +212,21 @@ export function ClusterStep() {
               <span>Release (newest first)</span>
               <select
                 aria-label="Kubespray version"
-                value={ks.source === 'release' ? ks.version : ''}
+                value={ks.source === 'folder' ? '' : ks.version}
                 onChange={(e) => {
-                  setChoices({ kubespray: { source: 'release', version: e.target.value } });
+                  // An inventory keeps its folder and takes the release it is for.
+                  setChoices({
+                    kubespray:
+                      ks.source === 'inventory'
+                        ? { source: 'inventory', token: ks.token, version: e.target.value }
+                        : { source: 'release', version: e.target.value },
+                  });
                 }}
               >
-                {ks.source !== 'release' ? <option value="">(using a folder)</option> : null}
+                {ks.source === 'folder' ? <option value="">(using a folder)</option> : null}
+                {ks.source === 'inventory' && !ks.version ? (
+                  <option value="">Choose the release this inventory is for</option>
+                ) : null}
                 {(versions ?? []).map((v) => (
                   <option key={v.version} value={v.version}>
                     {v.version}
