@@ -59,11 +59,18 @@ export async function importArchive(sourceDir: string, opts: ImportOptions): Pro
   // Worker threads are unref'd; keep a CLI process alive while it waits on them.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   try {
-    await checkParts(dir, index, pool, h);
     const partFiles = index.parts.map((p) => path.join(dir, p.name));
 
-    // Signature first: read just the manifest and signature entries at the head of the stream.
-    const head = await readHead(partFiles, h.signal);
+    // Signature first: read just the manifest and signature entries at the head of the stream
+    // (their bytes are pinned by the signature and by the index's manifest sha256).
+    let head: { manifest: Buffer; signature?: Buffer };
+    try {
+      head = await readHead(partFiles, h.signal);
+    } catch (err) {
+      // A head that does not parse is most often a damaged or misplaced part: name it if so.
+      await checkParts(dir, index, pool, h);
+      throw err;
+    }
     if (sha256(head.manifest) !== index.manifestSha256) {
       throw new FerryError('INTEGRITY', `The manifest inside the archive does not match ${ARCHIVE_INDEX}.`, {
         artifact: MANIFEST_FILE,
@@ -79,6 +86,8 @@ export async function importArchive(sourceDir: string, opts: ImportOptions): Pro
       );
     }
     const signature = await gateSignature(head.manifest, head.signature, opts, h);
+    // Then every part on all cores: a damaged or missing one is named before anything is imported.
+    await checkParts(dir, index, pool, h);
     const store = new Store(opts.store ?? defaultStoreDir());
     const unlock = await store.lock();
     try {
@@ -296,7 +305,20 @@ async function streamEntries(
         });
       }
     });
-    parser.on('error', fail);
+    parser.on('error', (err: unknown) =>
+      fail(
+        err instanceof FerryError
+          ? err
+          : new FerryError(
+              'HOSTILE',
+              `The archive is malformed (${(err as Error).message}); Ferry refuses it.`,
+              {
+                hint: 'Copy the archive again from the connected side.',
+                cause: err,
+              },
+            ),
+      ),
+    );
     parser.on('end', () => {
       void chain.then(() => {
         if (!failed) {

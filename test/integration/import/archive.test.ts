@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportBundle, type ArchiveIndex } from '../../../src-main/core/export/index.js';
 import { importBundle, type ImportItem } from '../../../src-main/core/import/index.js';
 import { KeyStore } from '../../../src-main/core/keys/index.js';
+import { BundleWriter } from '../../../src-main/core/bundle/index.js';
+import { JobRegistry } from '../../../src-main/core/jobs/job.js';
 import { Store, storeSources } from '../../../src-main/core/store/index.js';
 import { makeKeyStore, makeSampleBundle, tempDir, type SampleBundle } from '../../helpers/bundle-fixtures.js';
 import { snapshotTree } from '../../helpers/tree-snapshot.js';
@@ -112,6 +114,48 @@ describe('archive export and import', () => {
         split: 2 * MiB,
       }),
     ).rejects.toMatchObject({ code: 'USAGE' });
+  });
+
+  it('carries a delta as an archive, and imports it as a Job on top of its base', async () => {
+    const v1 = await makeSampleBundle(path.join(work, 'arch-v1'), {
+      signer: await keyStore.signer(),
+      fileSizes: [100, 2000],
+    });
+    const v2dir = path.join(work, 'arch-v2');
+    await fs.cp(v1.dir, v2dir, { recursive: true });
+    const w = await BundleWriter.open(v2dir);
+    const url = 'https://dl.example.test/new/tool-new';
+    await w.addBytes('files/dl.example.test/new/tool-new', Buffer.from('brand new tool'));
+    await w.addArtifact({
+      id: `file:${url}`,
+      kind: 'file',
+      key: 'new',
+      url,
+      paths: ['files/dl.example.test/new/tool-new'],
+    });
+    await w.finalize({ signer: (await keyStore.signer())! });
+    const to = path.join(work, 'arch-delta');
+    const ex = await exportBundle(v2dir, {
+      to,
+      keyStore,
+      target: ext4,
+      archive: true,
+      since: path.join(v1.dir, 'manifest.json'),
+    });
+    expect(ex.delta!.omittedFiles).toBeGreaterThan(0);
+    const store = path.join(work, 'store-arch-delta');
+    await importBundle(v1.dir, { store, keyStore });
+    const jobs = new JobRegistry();
+    const job = jobs.start('import', (ctx) => importBundle(to, { store, keyStore, job: ctx }));
+    const r = await job.done;
+    expect(r.status).toBe('complete');
+    expect(job.items[0]).toMatchObject({ type: 'signature', status: 'trusted' });
+    expect(job.items.some((i) => i.type === 'part' && i.state === 'good')).toBe(true);
+    expect(job.items.filter((i) => i.type === 'artifact' && i.state === 'good').length).toBe(
+      r.artifacts.length,
+    );
+    const src = (await storeSources(store)).find((s) => s.id === r.bundleId)!;
+    for (const a of src.manifest.artifacts) for (const p of a.paths) expect(src.filePath(p)).toBeTruthy();
   });
 
   it('resumes an interrupted archive export part by part', async () => {
