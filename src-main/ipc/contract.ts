@@ -281,10 +281,7 @@ export const requests = {
     z.object({ purpose: z.enum(['kubespray', 'inventory', 'bundle', 'export', 'store']) }).strict(),
     PickedSchema.nullable(),
   ),
-  'dialog.pickFile': ch(
-    z.object({ purpose: z.enum(['archive', 'key', 'bundle-archive']) }).strict(),
-    PickedSchema.nullable(),
-  ),
+  'dialog.pickFile': ch(z.object({ purpose: z.enum(['key']) }).strict(), PickedSchema.nullable()),
 
   'jobs.get': ch(z.object({ id: Id }).strict(), JobSnapshotSchema),
   'jobs.list': ch(Empty, z.array(JobSnapshotSchema)),

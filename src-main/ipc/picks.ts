@@ -9,8 +9,7 @@ import { FerryError } from '../core/errors/index.js';
  * an export target.
  */
 
-export type PickPurpose =
-  'kubespray' | 'inventory' | 'bundle' | 'export' | 'store' | 'archive' | 'key' | 'bundle-archive';
+export type PickPurpose = 'kubespray' | 'inventory' | 'bundle' | 'export' | 'store' | 'key';
 
 interface Entry {
   path: string;

@@ -13,16 +13,9 @@ export function electronDialogs(win: () => BrowserWindow | null): Dialogs {
       const r = w ? await dialog.showOpenDialog(w, opts) : await dialog.showOpenDialog(opts);
       return r.canceled || !r.filePaths[0] ? null : r.filePaths[0];
     },
-    async pickFile({ title, extensions, purpose }) {
+    async pickFile({ title, extensions }) {
       const w = win();
       const filters = extensions ? [{ name: title, extensions }] : [];
-      // Writing an archive needs a save dialog (the file does not exist yet).
-      if (purpose === 'archive') {
-        const r = w
-          ? await dialog.showSaveDialog(w, { title, filters })
-          : await dialog.showSaveDialog({ title, filters });
-        return r.canceled || !r.filePath ? null : r.filePath;
-      }
       const opts = { title, filters, properties: ['openFile'] as Array<'openFile'> };
       const r = w ? await dialog.showOpenDialog(w, opts) : await dialog.showOpenDialog(opts);
       return r.canceled || !r.filePaths[0] ? null : r.filePaths[0];

@@ -28,9 +28,7 @@ const FOLDER_TITLES: Record<string, string> = {
   store: 'Choose the store folder',
 };
 const FILE_TITLES: Record<string, { title: string; extensions?: string[] }> = {
-  archive: { title: 'Choose the archive to write', extensions: ['tar'] },
   key: { title: 'Choose a public key to trust', extensions: ['pub', 'pem'] },
-  'bundle-archive': { title: 'Choose a bundle archive', extensions: ['tar'] },
 };
 
 export function appHandlers(

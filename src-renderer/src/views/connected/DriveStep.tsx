@@ -90,10 +90,8 @@ export function DriveStep() {
 
   const pick = async (kind: 'folder' | 'archive') => {
     try {
-      const picked =
-        kind === 'folder'
-          ? await call('dialog.pickFolder', { purpose: 'export' })
-          : await call('dialog.pickFile', { purpose: 'archive' });
+      // Both go into a folder: a bundle folder, or tar parts with their index.
+      const picked = await call('dialog.pickFolder', { purpose: 'export' });
       if (picked) setTarget({ kind, picked });
     } catch (err) {
       setError(errorOf(err));
@@ -144,13 +142,14 @@ export function DriveStep() {
           </button>
           {archiveOk ? (
             <button type="button" onClick={() => void pick('archive')}>
-              Save as an archive…
+              Archive parts in a folder…
             </button>
           ) : null}
         </div>
         {target && target.kind !== 'drive' ? (
           <p>
-            Target: <code>{target.picked.label}</code>
+            {target.kind === 'archive' ? 'Archive parts into' : 'Bundle folder'}:{' '}
+            <code>{target.picked.label}</code>
           </p>
         ) : null}
         <p className="muted">
