@@ -56,13 +56,6 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
   const drive = await checkDrive(to, opts.drives, !!opts.force, (m) => h.log('warn', m));
   await prepareTargetDir(to, src.manifest.id);
   const target = await targetInfo(to, opts.target, drive);
-  for (const f of src.files) {
-    if (f.parts)
-      throw new FerryError(
-        'UNSUPPORTED',
-        `${f.path} is stored split in the source bundle; export from the original bundle.`,
-      );
-  }
 
   let manifestBytes: Buffer;
   let sigBytes: Buffer | undefined;

@@ -103,15 +103,6 @@ export async function exportFolder(bundleDir: string, opts: ExportOptions): Prom
     const units: Unit[] = [];
     for (const f of src.files) {
       const abs = resolveInside(src.bundle.dir, f.path);
-      if (f.parts) {
-        throw new FerryError(
-          'UNSUPPORTED',
-          `${f.path} is stored split in the source bundle; export from the original bundle.`,
-          {
-            artifact: f.path,
-          },
-        );
-      }
       if (splitSet.has(f.path)) {
         for (const p of splitEntry(f, pre.partSize)) {
           const known = earlierParts.get(`${f.sha256}\0${p.path}\0${p.size}`);
@@ -137,6 +128,7 @@ export async function exportFolder(bundleDir: string, opts: ExportOptions): Prom
         });
     }
     const result = await copyUnits(units, { to, journal, pool, src, h, opts });
+    await removeStale(to, units, src.manifest, h);
 
     // Manifest last: unchanged bytes when nothing changed, else the new manifest, re-signed.
     let manifestBytes: Buffer;
@@ -452,4 +444,29 @@ async function copyUnits(
     }
   }
   return { written, reused, modes, hashes };
+}
+
+/**
+ * A rerun with another split decision (other file system, other part size) leaves the old form of
+ * a file behind: its parts, or the whole file. Those are Ferry's own leftovers and go; anything
+ * else in the folder is left alone and reported by verify as extra.
+ */
+async function removeStale(to: string, units: Unit[], m: Manifest, h: Hooks): Promise<void> {
+  const planned = new Set(units.map((u) => u.rel));
+  const ours = new Set(m.files.map((f) => f.path));
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    for (const e of await fs.readdir(dir, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (!rel && (e.name === PARTIAL_DIR || e.name === MANIFEST_FILE || e.name === SIGNATURE_FILE)) continue;
+      if (e.isDirectory()) await walk(path.join(dir, e.name), r);
+      else if (e.isFile() && !planned.has(r)) {
+        const base = r.replace(/\.ferry-part-\d{3,}$/, '');
+        if (ours.has(base)) {
+          await fs.rm(path.join(dir, e.name), { force: true });
+          h.log('info', `Removed ${r}, left over from an earlier export in another layout.`);
+        }
+      }
+    }
+  };
+  await walk(to, '');
 }

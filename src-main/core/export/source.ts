@@ -108,6 +108,17 @@ export async function prepareSource(bundleDir: string, opts: ExportOptions, h: H
       .digest('hex');
     h.log('info', `Repair export: ${opts.only.length} artifact(s), ${files.length} file(s).`);
   }
+  const split = files.find((f) => f.parts);
+  if (split) {
+    throw new FerryError(
+      'UNSUPPORTED',
+      `${split.path} is stored split in the source bundle (a FAT32 export); Ferry exports from the original bundle.`,
+      {
+        artifact: split.path,
+        hint: 'Export the bundle folder on the connected machine, or import this one into a store first.',
+      },
+    );
+  }
   // Re-signing vouches for the content: only for a source this machine trusts (or its own).
   let signer: ExportSource['signer'];
   let signerName: string | undefined;

@@ -144,6 +144,17 @@ describe('ferry export to a folder', () => {
     expect((await verifyBundle(to, { keyStore })).verified).toBe(true);
   });
 
+  it('re-exporting in another layout removes the old parts, leaving no extras', async () => {
+    const to = path.join(work, 'out-relayout');
+    const fat = { fsType: 'vfat', free: 1024 ** 3, blockSize: 32768, maxFileSize: 4 * MiB };
+    await exportBundle(sample.dir, { to, keyStore, target: fat });
+    const r = await exportBundle(sample.dir, { to, keyStore, target: ext4 });
+    expect(r.split).toEqual([]);
+    const v = await verifyBundle(to, { keyStore });
+    expect(v.extras).toEqual([]);
+    expect(v.verified).toBe(true);
+  });
+
   it('refuses to split with --no-split and tells the user to reformat as exFAT, before writing', async () => {
     const to = path.join(work, 'out-nosplit');
     const fat = { fsType: 'vfat', free: 1024 ** 3, blockSize: 32768, maxFileSize: 4 * MiB };
