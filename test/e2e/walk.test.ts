@@ -161,6 +161,12 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
     });
     const { page, dialogs } = offline;
 
+    // Before the connected side's key is trusted, the bundle shows as signed by an unknown key.
+    await page.getByRole('tab', { name: 'Offline side' }).click();
+    await waitText(page, 'Signed · unknown key', 30_000);
+    expect(await page.locator('.bundle-card .fingerprint').innerText()).toBe(exportedFingerprint);
+    await offline.shot('4-offline-media-unknown-key');
+
     await page.getByRole('tab', { name: 'Settings' }).click();
     dialogs.files.push(pubKeyFile);
     await page.getByRole('button', { name: 'Trust a key from a file…' }).click();
