@@ -120,6 +120,25 @@ export function MediaStep() {
               : 'No bundle found on the inserted drives. Insert the drive, or choose the folder.'}
           </p>
         )}
+        {bundle?.signature.status === 'unknown-key' ? (
+          <div className="notice notice-warn" role="note">
+            <strong>Is this the key of your connected side?</strong>
+            <p>
+              Compare <code>{bundle.signature.fingerprint}</code> with the fingerprint the connected side
+              showed after exporting. If they match, trust its public key in Settings → Keys, or accept it for
+              this bundle on the next step.
+            </p>
+          </div>
+        ) : null}
+        {bundle?.signature.status === 'bad-signature' ? (
+          <div className="notice notice-bad" role="alert">
+            <strong>Do not use this bundle</strong>
+            <p>
+              Its signature does not match its contents ({bundle.signature.reason}). Get a fresh copy from the
+              connected side.
+            </p>
+          </div>
+        ) : null}
         {found?.problems.map((p) => (
           <ErrorBox key={p.label} error={p.error} title={`Cannot read ${p.label}`} />
         ))}
