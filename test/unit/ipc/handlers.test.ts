@@ -485,3 +485,53 @@ describe('export over IPC', () => {
     expect(fs.readdirSync(out).some((n) => /^bundle\.tar\.\d{3}$/.test(n))).toBe(true);
   });
 });
+
+describe('serving with TLS over IPC', () => {
+  it(
+    'issues a certificate from Ferry’s CA for the chosen address and serves HTTPS that the CA validates',
+    { timeout: 30_000 },
+    async () => {
+      t = testBackend();
+      const { dir } = await signedBundleOnUsb(t);
+      t.answers.folders.push(dir);
+      const { token } = await t.ok('dialog.pickFolder', { purpose: 'bundle' });
+      const ports: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const s = net.createServer();
+        await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+        ports.push((s.address() as net.AddressInfo).port);
+        await new Promise<void>((r) => s.close(() => r()));
+      }
+      const { jobId } = await t.ok('serve.start', {
+        bundle: { token },
+        address: '127.0.0.1',
+        filesPort: ports[0],
+        registryPort: ports[1],
+        tls: true,
+        allowUntrusted: false,
+        allowUnsigned: false,
+      });
+      let st;
+      for (let i = 0; i < 200 && !(st = await t.ok('serve.status')).running; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(st.filesUrl).toBe(`https://127.0.0.1:${ports[0]}`);
+      const caFile = fs
+        .readdirSync(path.join(t.tmp, 'config', 'tls'))
+        .find((f) => /ca.*\.(crt|pem)$/.test(f));
+      expect(caFile).toBeTruthy();
+      const ca = fs.readFileSync(path.join(t.tmp, 'config', 'tls', caFile!));
+      const https = await import('node:https');
+      const status = await new Promise<number>((resolve, reject) => {
+        https
+          .get(`${st.filesUrl}/dl.example.test/release/v1/bin/linux/amd64/tool0`, { ca }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          })
+          .on('error', reject);
+      });
+      expect(status).toBe(200);
+      await t.ok('serve.stop', { jobId });
+      await t.waitJob(jobId);
+    },
+  );
+});
