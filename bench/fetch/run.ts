@@ -136,9 +136,9 @@ async function main(): Promise<void> {
   let nginx: { port: number; stop: () => void } | undefined;
   try {
     // 1. Throttled file set.
-    const n = 8;
+    const n = 12;
     const size = 16 * MiB * scale;
-    const rate = '16m';
+    const rate = '8m';
     const files = Array.from({ length: n }, (_, i) => ({
       name: `f${i}.bin`,
       checksum: writeRandomFile(path.join(docroot, `f${i}.bin`), size),
@@ -231,7 +231,7 @@ async function main(): Promise<void> {
         platforms: ['linux/amd64', 'linux/arm64'],
         shared,
         layers: 2,
-        layerSize: 6 * MiB * scale,
+        layerSize: 16 * MiB * scale,
       });
       imgs.push(repo);
     }

@@ -217,6 +217,26 @@ export class RegistryAuth {
 
   /** Answer a 401: returns true when new credentials are in place and the request may be retried. */
   async onUnauthorized(res: Pick<HttpResponse, 'headers' | 'url'>, signal?: AbortSignal): Promise<boolean> {
+    // Parallel requests that hit 401 together share one token request.
+    if (this.refreshing) {
+      await this.refreshing;
+      return true;
+    }
+    const p = this.refresh(res, signal);
+    this.refreshing = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      return await p;
+    } finally {
+      this.refreshing = undefined;
+    }
+  }
+
+  private refreshing?: Promise<void>;
+
+  private async refresh(res: Pick<HttpResponse, 'headers' | 'url'>, signal?: AbortSignal): Promise<boolean> {
     const challenges = parseChallenges(res.headers['www-authenticate']);
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     const before = this.header;

@@ -78,13 +78,13 @@ export async function pullImage(
         },
       );
     }
-    const seen = new Set<string>();
-    for (const p of picks) {
-      const d = p.entry!.digest;
-      if (seen.has(d)) continue;
-      seen.add(d);
-      const child = await client.getManifest(ref, d, ctx.signal, top.endpoint);
-      if (child.parsed.kind !== 'manifest') {
+    const unique = picks.filter((p, i) => picks.findIndex((q) => q.entry!.digest === p.entry!.digest) === i);
+    // The platform manifests are independent: ask for them together.
+    const children = await Promise.all(
+      unique.map((p) => client.getManifest(ref, p.entry!.digest, ctx.signal, top.endpoint)),
+    );
+    unique.forEach((p, i) => {
+      if (children[i].parsed.kind !== 'manifest') {
         throw new FerryError(
           'UNSUPPORTED',
           `${name}: the index entry for ${formatPlatform(p.want)} is itself an index, which Ferry does not follow.`,
@@ -93,8 +93,8 @@ export async function pullImage(
           },
         );
       }
-      manifests.push({ fetched: child, platform: formatPlatform(p.entry!.platform as Platform) });
-    }
+      manifests.push({ fetched: children[i], platform: formatPlatform(p.entry!.platform as Platform) });
+    });
   } else {
     manifests.push({ fetched: top });
   }
