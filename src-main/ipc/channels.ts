@@ -13,7 +13,7 @@ export const REQUEST_CHANNELS = [
   'jobs.list',
   'jobs.cancel',
   'plan.kubesprayVersions',
-  'plan.kubeVersions',
+  'plan.prepare',
   'plan.compute',
   'fetch.start',
   'fetch.pause',

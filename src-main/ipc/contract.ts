@@ -121,6 +121,13 @@ export const PlanGroupSchema = z.object({
   bytes: z.number().nullable(),
 });
 
+/** Result of a plan.prepare job: the Kubernetes versions that Kubespray has checksums for, newest first. */
+export const PlanPreparedSchema = z.object({
+  kubesprayVersion: z.string(),
+  kubeVersions: z.array(z.string()),
+});
+export type PlanPrepared = z.infer<typeof PlanPreparedSchema>;
+
 export const PlanSchema = z.object({
   kubesprayVersion: z.string(),
   kubeVersion: z.string(),
@@ -288,10 +295,11 @@ export const requests = {
   'jobs.cancel': ch(z.object({ id: Id }).strict(), z.object({ cancelled: z.boolean() })),
 
   'plan.kubesprayVersions': ch(Empty, z.array(KubesprayVersionSchema)),
-  'plan.kubeVersions': ch(
-    z.object({ kubespray: KubesprayChoiceSchema }).strict(),
-    z.object({ versions: z.array(z.string()), kubesprayVersion: z.string() }),
-  ),
+  /**
+   * Get the chosen Kubespray's data ready (a release's tarball is downloaded once and cached), as
+   * a 'plan' job with download progress; its result is a PlanPrepared. Planning is instant after.
+   */
+  'plan.prepare': ch(z.object({ kubespray: KubesprayChoiceSchema }).strict(), JobStartedSchema),
   'plan.compute': ch(ClusterChoicesSchema, PlanSchema),
 
   'fetch.start': ch(z.object({ choices: ClusterChoicesSchema }).strict(), JobStartedSchema),

@@ -17,7 +17,7 @@ import { exportBundle } from '../../core/export/index.js';
 import { fetchBundle, fetchKubesprayTarball, parsePlan, type FetchOptions } from '../../core/fetch/index.js';
 import type { JobContext } from '../../core/jobs/job.js';
 import { checkSignature } from '../../core/keys/keystore.js';
-import type { ClusterChoices, Drive, ExportSummary, Plan } from '../contract.js';
+import type { ClusterChoices, Drive, ExportSummary, Plan, PlanPrepared } from '../contract.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
 import { jobOrThrow } from './jobs.js';
@@ -87,7 +87,7 @@ export function connectedHandlers(
 ): Pick<
   Handlers,
   | 'plan.kubesprayVersions'
-  | 'plan.kubeVersions'
+  | 'plan.prepare'
   | 'plan.compute'
   | 'fetch.start'
   | 'fetch.pause'
@@ -99,7 +99,8 @@ export function connectedHandlers(
   const dataCache = new Map<string, Promise<KubesprayData>>();
   const fetchPlans = new Map<string, CorePlan>();
 
-  const loadRelease = (tag: string): Promise<KubesprayData> => {
+  /** `ctx`: the plan job whose progress shows the tarball download (the first caller's). */
+  const loadRelease = (tag: string, ctx?: JobContext): Promise<KubesprayData> => {
     let p = dataCache.get(`tag:${tag}`);
     if (!p) {
       p = (async () => {
@@ -108,13 +109,29 @@ export function connectedHandlers(
           { tag },
           {
             env: s.env,
-            fetchTarball: async (t, url) =>
-              (
-                await fetchKubesprayTarball(new HttpClient({ proxy: net.proxy }), t, url, {
-                  env: s.env,
-                  mirrors: net.mirrors,
-                })
-              ).file,
+            ...(ctx ? { signal: ctx.signal } : {}),
+            fetchTarball: async (t, url) => {
+              ctx?.progress.setPhase(`downloading Kubespray ${t}`);
+              if (ctx) ctx.progress.current = url;
+              ctx?.report();
+              const r = await fetchKubesprayTarball(new HttpClient({ proxy: net.proxy }), t, url, {
+                env: s.env,
+                mirrors: net.mirrors,
+                ...(ctx
+                  ? {
+                      signal: ctx.signal,
+                      onSize: (total: number | undefined) => {
+                        if (total !== undefined) ctx.progress.bytesTotal = total;
+                      },
+                      onBytes: (n: number) => {
+                        ctx.progress.addBytes(n);
+                        ctx.report();
+                      },
+                    }
+                  : {}),
+              });
+              return r.file;
+            },
           },
         );
       })();
@@ -125,10 +142,10 @@ export function connectedHandlers(
     return p;
   };
 
-  const load = async (k: ClusterChoices['kubespray']): Promise<Loaded> => {
+  const load = async (k: ClusterChoices['kubespray'], ctx?: JobContext): Promise<Loaded> => {
     if (k.source === 'release') {
       if (!k.version) throw new FerryError('USAGE', 'Choose a Kubespray version first.');
-      return { data: await loadRelease(k.version) };
+      return { data: await loadRelease(k.version, ctx) };
     }
     if (k.source === 'folder') {
       const dir = s.picks.resolve(k.token, 'kubespray');
@@ -136,7 +153,7 @@ export function connectedHandlers(
     }
     const inv = s.picks.resolve(k.token, 'inventory');
     if (!k.version) throw new FerryError('USAGE', 'Choose the Kubespray version this inventory is for.');
-    return { data: await loadRelease(k.version), inventoryVars: (await readInventory(inv)).vars };
+    return { data: await loadRelease(k.version, ctx), inventoryVars: (await readInventory(inv)).vars };
   };
 
   const corePlan = async (c: ClusterChoices): Promise<CorePlan> => {
@@ -189,9 +206,15 @@ export function connectedHandlers(
         newest: i === 0,
         cached: existsSync(cachedTarballPath(version, { env: s.env })),
       })),
-    'plan.kubeVersions': async ({ kubespray }) => {
-      const { data } = await load(kubespray);
-      return { versions: supportedKubeVersions(data), kubesprayVersion: data.tag };
+    'plan.prepare': ({ kubespray }) => {
+      const job = s.jobs.start('plan', async (ctx): Promise<PlanPrepared> => {
+        ctx.progress.setPhase('reading Kubespray');
+        ctx.report();
+        const { data } = await load(kubespray, ctx);
+        ctx.progress.setPhase('ready');
+        return { kubesprayVersion: data.tag, kubeVersions: supportedKubeVersions(data) };
+      });
+      return { jobId: job.id };
     },
     'plan.compute': async (choices) => planView(await corePlan(choices)),
     'fetch.start': async ({ choices }) => startFetch(await corePlan(choices)),

@@ -296,7 +296,7 @@ describe('serving over IPC', () => {
       allowUntrusted: false,
       allowUnsigned: false,
     });
-    let st;
+    let st: any;
     for (let i = 0; i < 100 && !(st = await t.ok('serve.status')).running; i++)
       await new Promise((r) => setTimeout(r, 50));
     expect(st).toMatchObject({
@@ -511,7 +511,7 @@ describe('serving with TLS over IPC', () => {
         allowUntrusted: false,
         allowUnsigned: false,
       });
-      let st;
+      let st: any;
       for (let i = 0; i < 200 && !(st = await t.ok('serve.status')).running; i++)
         await new Promise((r) => setTimeout(r, 50));
       expect(st.filesUrl).toBe(`https://127.0.0.1:${ports[0]}`);
@@ -532,6 +532,91 @@ describe('serving with TLS over IPC', () => {
       expect(status).toBe(200);
       await t.ok('serve.stop', { jobId });
       await t.waitJob(jobId);
+    },
+  );
+});
+
+describe('planning over IPC', () => {
+  it('prepares a Kubespray folder as a plan job whose result lists its Kubernetes versions, then plans from it', async () => {
+    t = testBackend();
+    const ks = path.join(t.tmp, 'ks');
+    const role = path.join(ks, 'roles', 'kubespray_defaults', 'defaults', 'main');
+    fs.mkdirSync(role, { recursive: true });
+    fs.mkdirSync(path.join(ks, 'roles', 'kubespray_defaults', 'vars', 'main'), { recursive: true });
+    fs.writeFileSync(path.join(ks, 'roles', 'kubespray_defaults', 'vars', 'main', 'main.yml'), '---\n{}\n');
+    const sum = (c: string) => `sha256:${c.repeat(64)}`;
+    fs.writeFileSync(
+      path.join(role, 'main.yml'),
+      [
+        'kube_version: "1.35.4"',
+        'kube_image_repo: "registry.k8s.io"',
+        'skip_kubeadm_images: true',
+        'kube_network_plugin: calico',
+        'kubelet_checksums:',
+        '  amd64:',
+        `    1.35.4: "${sum('a')}"`,
+        `    1.34.2: "${sum('b')}"`,
+        'downloads:',
+        '  kubelet:',
+        '    enabled: true',
+        '    file: true',
+        '    container: false',
+        '    url: "https://dl.k8s.io/release/v{{ kube_version }}/bin/linux/amd64/kubelet"',
+        '    checksum: "{{ kubelet_checksums.amd64[kube_version] }}"',
+        '  calico_node:',
+        '    enabled: "{{ kube_network_plugin == \'calico\' }}"',
+        '    container: true',
+        '    repo: "quay.io/calico/node"',
+        '    tag: "v3.30.3"',
+        '',
+      ].join('\n'),
+    );
+    t.answers.folders.push(ks);
+    const { token } = await t.ok('dialog.pickFolder', { purpose: 'kubespray' });
+    const { jobId } = await t.ok('plan.prepare', { kubespray: { source: 'folder', token } });
+    const snap = await t.waitJob(jobId);
+    expect(snap).toMatchObject({
+      kind: 'plan',
+      state: 'done',
+      result: { kubeVersions: ['1.35.4', '1.34.2'] },
+    });
+    const choices = {
+      kubespray: { source: 'folder', token },
+      arches: ['amd64'],
+      runtime: 'containerd',
+      network: 'calico',
+      addons: [],
+      extraImages: [],
+      extraFiles: [],
+    };
+    expect((await t.ok('plan.compute', choices)).counts).toEqual({ files: 1, images: 1, total: 2 });
+    expect((await t.ok('plan.compute', { ...choices, network: 'cilium' })).counts).toEqual({
+      files: 1,
+      images: 0,
+      total: 1,
+    });
+    expect(await t.call('plan.compute', { ...choices, kubeVersion: '1.20.0' })).toMatchObject({
+      ok: false,
+      error: { code: 'CONFIG' },
+    });
+  });
+
+  it(
+    'a release that is neither cached nor reachable fails its plan job with a network error, not a hang',
+    { timeout: 60_000 },
+    async () => {
+      t = testBackend();
+      // A mirror on a closed loopback port: nothing leaves the machine.
+      const s = net.createServer();
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      const port = (s.address() as net.AddressInfo).port;
+      await new Promise<void>((r) => s.close(() => r()));
+      await t.ok('settings.set', {
+        mirrors: [{ upstream: 'https://github.com', mirror: `http://127.0.0.1:${port}/github` }],
+      });
+      const { jobId } = await t.ok('plan.prepare', { kubespray: { source: 'release', version: 'v2.31.0' } });
+      const snap = await t.waitJob(jobId);
+      expect(snap).toMatchObject({ state: 'failed', error: { code: 'NETWORK' } });
     },
   );
 });

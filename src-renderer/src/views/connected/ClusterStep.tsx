@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'react';
 import { ADDONS, ARCHES, NETWORK_PLUGINS, RUNTIMES } from '../../../../src-main/ipc/choices.js';
-import type { ErrorValueT, Plan, Res } from '../../../../src-main/ipc/contract.js';
+import type { ErrorValueT, Plan, PlanPrepared, Res } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
-import { ErrorBox, Section } from '../../components/common.js';
+import { ErrorBox, ProgressPanel, Section } from '../../components/common.js';
 import { bytes } from '../../format.js';
-import { useApp } from '../../store.js';
+import { useApp, useJob } from '../../store.js';
 
 type Versions = Res<'plan.kubesprayVersions'>;
 
@@ -158,26 +158,31 @@ export function ClusterStep() {
   }, []);
 
   const ks = choices.kubespray;
-  // The Kubernetes versions come from the chosen Kubespray's own checksum tables.
-  const [kubeVersions, setKubeVersions] = useState<string[]>([]);
+  // Getting the chosen Kubespray ready is a job (a release's data may be downloaded first); the
+  // Kubernetes versions come from that Kubespray's own checksum tables.
+  const track = useApp((s) => s.track);
+  const prepJob = useJob('plan');
+  const prepared = prepJob?.state === 'done' ? (prepJob.result as PlanPrepared) : null;
+  const kubeVersions = prepared?.kubeVersions ?? [];
   const ksKey = JSON.stringify(ks);
   useEffect(() => {
     if (ks.source === 'release' && !ks.version) return;
     let stale = false;
-    call('plan.kubeVersions', { kubespray: ks }).then(
-      (r) => {
-        if (stale) return;
-        setKubeVersions(r.versions);
-        setVersionsError(null);
-        const cur = useApp.getState().choices.kubeVersion;
-        if (!cur || !r.versions.includes(cur)) useApp.getState().setChoices({ kubeVersion: r.versions[0] });
-      },
+    call('plan.prepare', { kubespray: ks }).then(
+      (r) => !stale && track('plan', r.jobId),
       (err) => !stale && setVersionsError(errorOf(err)),
     );
     return () => {
       stale = true;
     };
   }, [ksKey]);
+  useEffect(() => {
+    if (!prepared) return;
+    setVersionsError(null);
+    const cur = useApp.getState().choices.kubeVersion;
+    if (!cur || !prepared.kubeVersions.includes(cur))
+      useApp.getState().setChoices({ kubeVersion: prepared.kubeVersions[0] });
+  }, [prepared]);
 
   const pickFolder = async (purpose: 'kubespray' | 'inventory') => {
     try {
@@ -248,6 +253,12 @@ export function ClusterStep() {
               <p className="muted">
                 Using {ks.source === 'folder' ? 'Kubespray folder' : 'inventory'} <code>{folderLabel}</code>
               </p>
+            ) : null}
+            {prepJob?.state === 'running' ? (
+              <ProgressPanel progress={prepJob.progress} label="Getting Kubespray ready" state="running" />
+            ) : null}
+            {prepJob?.state === 'failed' && prepJob.error ? (
+              <ErrorBox error={prepJob.error} title="This Kubespray cannot be read" />
             ) : null}
             {versionsError ? <ErrorBox error={versionsError} /> : null}
           </fieldset>
