@@ -187,4 +187,32 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('fetching images from a real
     expect(r.bytesDownloaded).toBe(all - half);
     expect((await verifyBundle(out, { allowUnsigned: true })).ok).toBe(true);
   });
+
+  it('a plan without an image drops it from the layout and deletes its blobs, keeping the ones others share', async () => {
+    const out = path.join(tmp, 'b6');
+    const both = makePlan({
+      images: [
+        { key: 'multi', ref: world.ref('library/multi:1'), platforms: ['linux/amd64'] },
+        { key: 'calico', ref: world.ref('calico/node:v3'), platforms: ['linux/amd64'] },
+      ],
+    });
+    await runFetch(both, { out, insecureRegistries: [world.registry.host] });
+    const r = await runFetch(makePlan({ images: [both.images[1]] }), {
+      out,
+      insecureRegistries: [world.registry.host],
+    });
+    expect(r.counts).toMatchObject({ present: 1, removed: 1, fetched: 0 });
+    const blob = (d: string) => fs.existsSync(path.join(out, 'images/blobs/sha256', d.slice(7)));
+    const multi = world.images['library/multi:1'];
+    expect(blob(multi.digest)).toBe(false);
+    expect(blob(multi.platforms['linux/amd64'].layers[1])).toBe(false);
+    expect(blob(multi.platforms['linux/amd64'].layers[0])).toBe(true); // the shared base layer
+    const index = JSON.parse(fs.readFileSync(path.join(out, 'images/index.json'), 'utf8'));
+    expect(
+      index.manifests.map(
+        (m: { annotations: Record<string, string> }) => m.annotations['org.opencontainers.image.ref.name'],
+      ),
+    ).toEqual([world.ref('calico/node:v3')]);
+    expect((await verifyBundle(out, { allowUnsigned: true })).ok).toBe(true);
+  });
 });
