@@ -30,7 +30,9 @@ protocol.registerSchemesAsPrivileged([
 ]);
 app.enableSandbox();
 
-if (!app.requestSingleInstanceLock()) app.quit();
+// A second copy hands over to the first (its window comes to the front) and starts nothing.
+const primary = app.requestSingleInstanceLock();
+if (!primary) app.quit();
 
 let win: BrowserWindow | null = null;
 let backend: AppBackend | null = null;
@@ -66,6 +68,7 @@ app.on('second-instance', () => {
 });
 
 void app.whenReady().then(() => {
+  if (!primary) return;
   protocol.handle(APP_SCHEME, serveApp);
   // The home folder and Ferry's own data are never offered as export targets.
   const drives = systemDriveSource([os.homedir(), dataDir()]);
