@@ -87,12 +87,13 @@ export async function runCli(argv: string[], opts: RunOptions = {}): Promise<num
     stderr.write(`ferry: unknown command '${argv[0]}'. Run 'ferry --help' for the list.\n`);
     return EXIT.USAGE;
   }
-  const options: Record<string, any> = { ...(cmd.options ?? {}), help: { type: 'boolean', short: 'h' } };
-  if (cmd.json !== false) options.json = { type: 'boolean' };
-  for (const o of Object.values(options)) {
-    delete o.description;
-    delete o.valueName;
+  // parseArgs wants only its own keys; copy each spec so the command's help text stays intact.
+  const options: Record<string, any> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, spec] of Object.entries(cmd.options ?? {})) {
+    const { description: _d, valueName: _v, ...rest } = spec;
+    options[name] = rest;
   }
+  if (cmd.json !== false) options.json = { type: 'boolean' };
   let parsed;
   try {
     parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });

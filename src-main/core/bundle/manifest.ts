@@ -55,8 +55,11 @@ export const FileArtifactSchema = z.object({
   key: z.string(),
   url: z.string(),
   arch: z.string().optional(),
-  /** The published checksum the download was verified against ('sha256:<hex>'). */
-  checksum: digest.optional(),
+  /** The published checksum the download was verified against ('sha256:<hex>', or 'sha512:<hex>' as Kubespray gives for gVisor). */
+  checksum: z
+    .string()
+    .regex(/^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/, "must be 'sha256:<64 hex>' or 'sha512:<128 hex>'")
+    .optional(),
 });
 
 export const ImageArtifactSchema = z.object({

@@ -110,7 +110,7 @@ export const ProfileSchema = z
       .optional()
       .describe('Per-registry credentials and TLS settings.'),
     authFile: nonEmpty.optional().describe('A Docker/Podman-style auth.json with registry credentials.'),
-    concurrency: z.number().int().min(1).max(64).optional().describe('Parallel downloads. Default: 4.'),
+    concurrency: z.number().int().min(1).max(64).optional().describe('Parallel downloads. Default: 6.'),
   })
   .describe('Ferry profile (ferry.yaml): the cluster to carry across the air gap.');
 
