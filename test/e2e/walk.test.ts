@@ -137,6 +137,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
     await page.getByRole('button', { name: 'Resume' }).click();
     await waitText(page, 'Complete', 120_000);
     await page.getByRole('list', { name: 'Finished downloads' }).waitFor();
+    await page.getByRole('list', { name: 'Downloaded by component' }).waitFor();
     await connected.shot('2-connected-download-done');
 
     await page.getByRole('button', { name: 'Next: drive' }).click();

@@ -9,7 +9,11 @@ import {
   PlanView,
   parseExtraFiles,
 } from '../../../src-renderer/src/views/connected/ClusterStep.js';
-import { DownloadStep, fetchItems } from '../../../src-renderer/src/views/connected/DownloadStep.js';
+import {
+  DownloadStep,
+  fetchItems,
+  roomFromItems,
+} from '../../../src-renderer/src/views/connected/DownloadStep.js';
 import { DriveList, DriveStep, ExportResult } from '../../../src-renderer/src/views/connected/DriveStep.js';
 import { IntegrityStep, tilesFrom } from '../../../src-renderer/src/views/offline/IntegrityStep.js';
 import { BundleCard, MediaStep } from '../../../src-renderer/src/views/offline/MediaStep.js';
@@ -200,6 +204,36 @@ describe('connected side', () => {
         { id: 'a', status: 'done' },
       ]).map((i) => i.status),
     ).toEqual(['done']);
+  });
+
+  it('download: once done, shows what took the room by component, with real sizes', () => {
+    const items = [
+      {
+        id: 'f1',
+        kind: 'file',
+        name: 'kubelet (amd64) https://dl.k8s.io/v1/kubelet',
+        status: 'done',
+        bytes: 60e6,
+      },
+      {
+        id: 'f2',
+        kind: 'file',
+        name: 'kubelet (arm64) https://dl.k8s.io/v1/arm64/kubelet',
+        status: 'done',
+        bytes: 58e6,
+      },
+      { id: 'i1', kind: 'image', name: 'quay.io/calico/node:v3.30.3', status: 'done', bytes: 150e6 },
+      { id: 'i2', kind: 'image', name: 'registry.k8s.io/pause@sha256:abc', status: 'present' },
+    ];
+    expect(roomFromItems(items as never)).toEqual([
+      { name: 'kubelet', kind: 'file', count: 2, bytes: 118e6 },
+      { name: 'calico/node', kind: 'image', count: 1, bytes: 150e6 },
+    ]);
+    job('fetch', { state: 'done', items });
+    const html = renderToStaticMarkup(<DownloadStep />);
+    expect(html).toContain('What took the room');
+    expect(html.indexOf('calico/node')).toBeLessThan(html.indexOf('118 MB'));
+    expect(html).toContain('150 MB');
   });
 
   it('drive: lists drives with free space and FAT32 warnings; the result shows the fingerprint big', () => {

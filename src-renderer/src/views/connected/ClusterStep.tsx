@@ -63,12 +63,44 @@ function useLivePlan(): void {
   }, [choices, setPlan]);
 }
 
+type RoomGroup = { name: string; kind: 'file' | 'image' | 'kubespray'; count: number; bytes: number | null };
+
+/** Bars per component: by size when every size is known, else by number of downloads. */
+export function RoomChart({ groups, label }: { groups: RoomGroup[]; label: string }) {
+  const sized = groups.length > 0 && groups.every((g) => g.bytes !== null);
+  const weight = (g: RoomGroup) => (sized ? (g.bytes ?? 0) : g.count);
+  const total = groups.reduce((n, g) => n + weight(g), 0);
+  const sorted = [...groups].sort((a, b) => weight(b) - weight(a) || a.name.localeCompare(b.name));
+  return (
+    <>
+      {!sized ? (
+        <p className="muted small">By number of downloads per component; sizes are known once downloaded.</p>
+      ) : null}
+      <ul className="room" aria-label={label}>
+        {sorted.map((g) => (
+          <li key={`${g.kind}:${g.name}`}>
+            <span className="room-name">
+              <span className={`kind-dot kind-${g.kind}`} aria-hidden="true" /> {g.name}
+            </span>
+            <span className="room-bar">
+              <span
+                className={`room-fill kind-${g.kind}`}
+                style={{ width: `${total ? Math.max(2, (100 * weight(g)) / total) : 0}%` }}
+              />
+            </span>
+            <span className="room-size">
+              {sized
+                ? bytes(g.bytes)
+                : `${g.count} ${g.kind === 'image' ? (g.count === 1 ? 'image' : 'images') : g.count === 1 ? 'file' : 'files'}`}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 export function PlanView({ plan }: { plan: Plan }) {
-  // Sizes are known only for what upstream announced; otherwise the picture weighs by count.
-  const sized = plan.groups.every((g) => g.bytes !== null);
-  const weight = (g: Plan['groups'][number]) => (sized ? (g.bytes ?? 0) : g.count);
-  const total = plan.groups.reduce((n, g) => n + weight(g), 0);
-  const groups = [...plan.groups].sort((a, b) => weight(b) - weight(a) || a.name.localeCompare(b.name));
   return (
     <div className="plan" aria-label="Plan">
       <div className="big-numbers">
@@ -95,29 +127,7 @@ export function PlanView({ plan }: { plan: Plan }) {
         Kubespray {plan.kubesprayVersion} · Kubernetes {plan.kubeVersion} · {plan.arches.join(', ')}
       </p>
       <h3>What takes the room</h3>
-      {!sized ? (
-        <p className="muted small">By number of downloads per component; sizes are known once downloaded.</p>
-      ) : null}
-      <ul className="room" aria-label="Downloads by component">
-        {groups.map((g) => (
-          <li key={`${g.kind}:${g.name}`}>
-            <span className="room-name">
-              <span className={`kind-dot kind-${g.kind}`} aria-hidden="true" /> {g.name}
-            </span>
-            <span className="room-bar">
-              <span
-                className={`room-fill kind-${g.kind}`}
-                style={{ width: `${total ? Math.max(2, (100 * weight(g)) / total) : 0}%` }}
-              />
-            </span>
-            <span className="room-size">
-              {sized
-                ? bytes(g.bytes)
-                : `${g.count} ${g.kind === 'image' ? (g.count === 1 ? 'image' : 'images') : g.count === 1 ? 'file' : 'files'}`}
-            </span>
-          </li>
-        ))}
-      </ul>
+      <RoomChart groups={plan.groups} label="Downloads by component" />
       {plan.warnings.length ? (
         <ul className="warnings">
           {plan.warnings.map((w) => (

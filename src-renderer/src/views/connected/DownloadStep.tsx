@@ -4,6 +4,7 @@ import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
 import { bytes } from '../../format.js';
 import { useApp, useJob } from '../../store.js';
+import { RoomChart } from './ClusterStep.js';
 
 export function fetchItems(items: Array<Record<string, unknown>>): FetchItem[] {
   // The latest news per artifact wins: a retried failure that then succeeds shows as done.
@@ -11,6 +12,35 @@ export function fetchItems(items: Array<Record<string, unknown>>): FetchItem[] {
   for (const i of items)
     if (typeof i.id === 'string' && typeof i.status === 'string') byId.set(i.id, i as unknown as FetchItem);
   return [...byId.values()].filter((i) => i.status !== 'removed');
+}
+
+/** What the finished download took, per component: files by download key, images by repository. */
+export function roomFromItems(
+  items: FetchItem[],
+): Array<{ name: string; kind: 'file' | 'image' | 'kubespray'; count: number; bytes: number | null }> {
+  const groups = new Map<
+    string,
+    { name: string; kind: 'file' | 'image' | 'kubespray'; count: number; bytes: number | null }
+  >();
+  for (const i of items) {
+    if (i.status !== 'done' || i.bytes === undefined) continue;
+    const name =
+      i.kind === 'image'
+        ? i.name
+            .replace(/[@:][^/]*$/, '')
+            .split('/')
+            .slice(-2)
+            .join('/')
+        : i.kind === 'kubespray'
+          ? 'kubespray'
+          : i.name.split(/[\s_-]/)[0];
+    const k = `${i.kind}:${name}`;
+    const g = groups.get(k) ?? { name, kind: i.kind, count: 0, bytes: 0 };
+    g.count++;
+    g.bytes = (g.bytes ?? 0) + i.bytes;
+    groups.set(k, g);
+  }
+  return [...groups.values()];
 }
 
 export function DownloadStep() {
@@ -117,6 +147,11 @@ export function DownloadStep() {
         )}
         {error ? <ErrorBox error={error} /> : null}
       </Section>
+      {job?.state === 'done' && roomFromItems(items).length ? (
+        <Section title="What took the room">
+          <RoomChart groups={roomFromItems(items)} label="Downloaded by component" />
+        </Section>
+      ) : null}
       {failed.length ? (
         <Section title={`Failed (${failed.length})`}>
           <ul className="item-list" aria-label="Failed downloads">
