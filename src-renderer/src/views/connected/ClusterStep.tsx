@@ -69,7 +69,8 @@ type RoomGroup = { name: string; kind: 'file' | 'image' | 'kubespray'; count: nu
 export function RoomChart({ groups, label }: { groups: RoomGroup[]; label: string }) {
   const sized = groups.length > 0 && groups.every((g) => g.bytes !== null);
   const weight = (g: RoomGroup) => (sized ? (g.bytes ?? 0) : g.count);
-  const total = groups.reduce((n, g) => n + weight(g), 0);
+  // Bars are scaled to the largest group so small differences stay visible.
+  const top = groups.reduce((n, g) => Math.max(n, weight(g)), 0);
   const sorted = [...groups].sort((a, b) => weight(b) - weight(a) || a.name.localeCompare(b.name));
   return (
     <>
@@ -85,7 +86,7 @@ export function RoomChart({ groups, label }: { groups: RoomGroup[]; label: strin
             <span className="room-bar">
               <span
                 className={`room-fill kind-${g.kind}`}
-                style={{ width: `${total ? Math.max(2, (100 * weight(g)) / total) : 0}%` }}
+                style={{ width: `${top ? Math.max(2, (100 * weight(g)) / top) : 0}%` }}
               />
             </span>
             <span className="room-size">

@@ -62,6 +62,15 @@ export function DownloadStep() {
     }
   };
   const items = job ? fetchItems(job.items) : [];
+  // A resumed download only fetches what was left: the room picture sums every fetch of the session.
+  const allJobs = useApp((s) => s.jobs);
+  const downloaded = new Map<string, FetchItem>();
+  for (const j of Object.values(allJobs)) {
+    if (j.kind !== 'fetch') continue;
+    for (const i of fetchItems(j.items))
+      if (i.status === 'done' && i.bytes !== undefined) downloaded.set(i.id, i);
+  }
+  const room = roomFromItems([...downloaded.values()]);
   const failed = items.filter((i) => i.status === 'failed');
   const active = items.filter((i) => i.status === 'started');
   const done = items.filter((i) => i.status === 'done' || i.status === 'present');
@@ -147,9 +156,9 @@ export function DownloadStep() {
         )}
         {error ? <ErrorBox error={error} /> : null}
       </Section>
-      {job?.state === 'done' && roomFromItems(items).length ? (
+      {job?.state === 'done' && room.length ? (
         <Section title="What took the room">
-          <RoomChart groups={roomFromItems(items)} label="Downloaded by component" />
+          <RoomChart groups={room} label="Downloaded by component" />
         </Section>
       ) : null}
       {failed.length ? (
