@@ -9,16 +9,30 @@ export interface Reply {
 }
 
 /** A plain request that keeps the path exactly as given (no URL normalisation, unlike fetch). */
-export function request(base: string, path: string, opts: { method?: string; headers?: Record<string, string>; ca?: string } = {}): Promise<Reply> {
+export function request(
+  base: string,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; ca?: string } = {},
+): Promise<Reply> {
   const u = new URL(base);
   const mod = u.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = mod.request(
-      { host: u.hostname, port: u.port, path, method: opts.method ?? 'GET', headers: opts.headers, ...(opts.ca ? { ca: opts.ca } : {}), agent: false },
+      {
+        host: u.hostname,
+        port: u.port,
+        path,
+        method: opts.method ?? 'GET',
+        headers: opts.headers,
+        ...(opts.ca ? { ca: opts.ca } : {}),
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
         res.on('error', reject);
       },
     );

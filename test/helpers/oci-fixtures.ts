@@ -1,6 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { BundleWriter, filePathForUrl, ociBlobPath, type Manifest, type ManifestSigner } from '../../src-main/core/bundle/index.js';
+import {
+  BundleWriter,
+  filePathForUrl,
+  ociBlobPath,
+  type Manifest,
+  type ManifestSigner,
+} from '../../src-main/core/bundle/index.js';
 
 /**
  * Real multi-arch OCI images made from scratch for tests: gzip tar layers with random content,
@@ -23,7 +29,12 @@ function tarHeader(name: string, size: number): Buffer {
   h.write('0000000\0', 108);
   h.write('0000000\0', 116);
   h.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  h.write(Math.floor(Date.UTC(2024, 0, 1) / 1000).toString(8).padStart(11, '0') + '\0', 136);
+  h.write(
+    Math.floor(Date.UTC(2024, 0, 1) / 1000)
+      .toString(8)
+      .padStart(11, '0') + '\0',
+    136,
+  );
   h.write('        ', 148);
   h.write('0', 156);
   h.write('ustar\0', 257);
@@ -38,7 +49,11 @@ function tarHeader(name: string, size: number): Buffer {
 export function makeTar(files: Array<{ name: string; content: Buffer }>): Buffer {
   const parts: Buffer[] = [];
   for (const f of files) {
-    parts.push(tarHeader(f.name, f.content.length), f.content, Buffer.alloc((512 - (f.content.length % 512)) % 512));
+    parts.push(
+      tarHeader(f.name, f.content.length),
+      f.content,
+      Buffer.alloc((512 - (f.content.length % 512)) % 512),
+    );
   }
   parts.push(Buffer.alloc(1024));
   return Buffer.concat(parts);
@@ -71,7 +86,9 @@ export interface ImageSpec {
 }
 
 export function makeImage(spec: ImageSpec = {}): TestImage {
-  const platforms = spec.single ? [spec.platforms?.[0] ?? 'linux/amd64'] : (spec.platforms ?? ['linux/amd64', 'linux/arm64']);
+  const platforms = spec.single
+    ? [spec.platforms?.[0] ?? 'linux/amd64']
+    : (spec.platforms ?? ['linux/amd64', 'linux/arm64']);
   const blobs = new Map<string, Buffer>();
   const put = (b: Buffer) => {
     const d = sha256(b);
@@ -85,7 +102,9 @@ export function makeImage(spec: ImageSpec = {}): TestImage {
     const layers: Descriptor[] = [];
     const diffIds: string[] = [];
     for (let i = 0; i < (spec.layers ?? 2); i++) {
-      const tar = makeTar([{ name: `data/${plat.replace(/\//g, '-')}-${i}.bin`, content: randomBytes(spec.layerBytes ?? 2048) }]);
+      const tar = makeTar([
+        { name: `data/${plat.replace(/\//g, '-')}-${i}.bin`, content: randomBytes(spec.layerBytes ?? 2048) },
+      ]);
       diffIds.push(sha256(tar));
       const gz = gzipSync(tar);
       layers.push({ mediaType: OCI_LAYER, digest: put(gz), size: gz.length });
@@ -110,7 +129,12 @@ export function makeImage(spec: ImageSpec = {}): TestImage {
     );
     const md = put(manifest);
     perPlatform.set(plat, md);
-    manifests.push({ mediaType: OCI_MANIFEST, digest: md, size: manifest.length, platform: { os, architecture, ...(variant ? { variant } : {}) } });
+    manifests.push({
+      mediaType: OCI_MANIFEST,
+      digest: md,
+      size: manifest.length,
+      platform: { os, architecture, ...(variant ? { variant } : {}) },
+    });
   }
   if (spec.single) {
     const only = manifests[0];
@@ -133,7 +157,11 @@ export interface BundleSpec {
 /** Write a finished bundle folder holding the given images and files. */
 export async function writeTestBundle(dir: string, spec: BundleSpec): Promise<Manifest> {
   const w = await BundleWriter.open(dir);
-  if (spec.kubespray) await w.setKubespray({ version: spec.kubespray.version, arches: spec.kubespray.arches ?? ['amd64', 'arm64'] });
+  if (spec.kubespray)
+    await w.setKubespray({
+      version: spec.kubespray.version,
+      arches: spec.kubespray.arches ?? ['amd64', 'arm64'],
+    });
   for (const img of spec.images ?? []) {
     const paths: string[] = [];
     for (const [d, b] of img.image.blobs) {
@@ -141,7 +169,12 @@ export async function writeTestBundle(dir: string, spec: BundleSpec): Promise<Ma
       await w.addBlobBytes(b);
       paths.push(ociBlobPath(d));
     }
-    await w.addImageRef({ ref: img.ref, digest: img.image.digest, mediaType: img.image.mediaType, size: img.image.size });
+    await w.addImageRef({
+      ref: img.ref,
+      digest: img.image.digest,
+      mediaType: img.image.mediaType,
+      size: img.image.size,
+    });
     await w.addArtifact({
       id: `image:${img.ref}`,
       kind: 'image',
@@ -157,12 +190,25 @@ export async function writeTestBundle(dir: string, spec: BundleSpec): Promise<Ma
   for (const f of spec.files ?? []) {
     const rel = filePathForUrl(f.url);
     const e = await w.addBytes(rel, f.content);
-    await w.addArtifact({ id: `file:${f.url}`, kind: 'file', key: f.key ?? rel.split('/').pop()!, url: f.url, ...(f.arch ? { arch: f.arch } : {}), checksum: `sha256:${e.sha256}`, paths: [rel] });
+    await w.addArtifact({
+      id: `file:${f.url}`,
+      kind: 'file',
+      key: f.key ?? rel.split('/').pop()!,
+      url: f.url,
+      ...(f.arch ? { arch: f.arch } : {}),
+      checksum: `sha256:${e.sha256}`,
+      paths: [rel],
+    });
   }
   if (spec.kubespray?.tarball) {
     const rel = `kubespray/kubespray-${spec.kubespray.version}.tar.gz`;
     await w.addBytes(rel, spec.kubespray.tarball);
-    await w.addArtifact({ id: `kubespray:${spec.kubespray.version}`, kind: 'kubespray', version: spec.kubespray.version, paths: [rel] });
+    await w.addArtifact({
+      id: `kubespray:${spec.kubespray.version}`,
+      kind: 'kubespray',
+      version: spec.kubespray.version,
+      paths: [rel],
+    });
   }
   if (spec.plan !== undefined) {
     await w.addBytes('plan.json', JSON.stringify(spec.plan, null, 2));
@@ -172,7 +218,10 @@ export async function writeTestBundle(dir: string, spec: BundleSpec): Promise<Ma
 }
 
 /** A plain OCI layout (not a bundle) with the images, for skopeo's oci: transport. */
-export async function writeOciLayout(dir: string, images: Array<{ ref: string; image: TestImage }>): Promise<void> {
+export async function writeOciLayout(
+  dir: string,
+  images: Array<{ ref: string; image: TestImage }>,
+): Promise<void> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   await fs.mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
@@ -180,7 +229,12 @@ export async function writeOciLayout(dir: string, images: Array<{ ref: string; i
   const manifests = [];
   for (const { ref, image } of images) {
     for (const [d, b] of image.blobs) await fs.writeFile(path.join(dir, 'blobs', 'sha256', d.slice(7)), b);
-    manifests.push({ mediaType: image.mediaType, digest: image.digest, size: image.size, annotations: { 'org.opencontainers.image.ref.name': ref } });
+    manifests.push({
+      mediaType: image.mediaType,
+      digest: image.digest,
+      size: image.size,
+      annotations: { 'org.opencontainers.image.ref.name': ref },
+    });
   }
   await fs.writeFile(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
 }

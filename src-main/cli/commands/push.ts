@@ -17,16 +17,42 @@ export const push: Command = {
     'pushed in this run are mounted across repositories, large blobs go up in chunks. Credentials: --username\n' +
     'with --password-env, or a Docker/Podman auth.json (--auth-file, else the usual locations).',
   options: {
-    to: { type: 'string', valueName: 'REGISTRY[/PREFIX]', description: 'Target registry and optional repository prefix.' },
+    to: {
+      type: 'string',
+      valueName: 'REGISTRY[/PREFIX]',
+      description: 'Target registry and optional repository prefix.',
+    },
     bundle: { type: 'string', valueName: 'DIR', description: 'The bundle whose images to push.' },
     store: { type: 'string', valueName: 'DIR', description: 'The local store (imported bundles).' },
-    ca: { type: 'string', valueName: 'FILE', description: 'CA certificate (PEM) that issued the registry’s certificate.' },
-    insecure: { type: 'boolean', description: 'Plain HTTP (or HTTPS without verification with --ca absent and --https).' },
-    https: { type: 'boolean', description: 'With --insecure: HTTPS without certificate verification instead of plain HTTP.' },
+    ca: {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'CA certificate (PEM) that issued the registry’s certificate.',
+    },
+    insecure: {
+      type: 'boolean',
+      description: 'Plain HTTP (or HTTPS without verification with --ca absent and --https).',
+    },
+    https: {
+      type: 'boolean',
+      description: 'With --insecure: HTTPS without certificate verification instead of plain HTTP.',
+    },
     username: { type: 'string', valueName: 'USER', description: 'Registry user.' },
-    'password-env': { type: 'string', valueName: 'VAR', description: 'Environment variable holding the password (never on the command line).' },
-    'auth-file': { type: 'string', valueName: 'FILE', description: 'Docker/Podman auth.json with credentials.' },
-    'chunk-size': { type: 'string', valueName: 'MiB', description: 'Blobs above this go up in chunks of this size (default 32).' },
+    'password-env': {
+      type: 'string',
+      valueName: 'VAR',
+      description: 'Environment variable holding the password (never on the command line).',
+    },
+    'auth-file': {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'Docker/Podman auth.json with credentials.',
+    },
+    'chunk-size': {
+      type: 'string',
+      valueName: 'MiB',
+      description: 'Blobs above this go up in chunks of this size (default 32).',
+    },
     'allow-damaged': { type: 'boolean', description: 'Push the intact images of a damaged bundle.' },
     ...signatureOptions,
   },
@@ -35,19 +61,32 @@ export const push: Command = {
     if (!to) throw new FerryError('USAGE', 'ferry push needs --to REGISTRY[/PREFIX].');
     const target = parsePushTarget(to);
     const chunkRaw = str(ctx.values['chunk-size']);
-    if (chunkRaw !== undefined && !/^\d{1,5}$/.test(chunkRaw)) throw new FerryError('USAGE', `--chunk-size is a number of MiB, not '${chunkRaw}'.`);
+    if (chunkRaw !== undefined && !/^\d{1,5}$/.test(chunkRaw))
+      throw new FerryError('USAGE', `--chunk-size is a number of MiB, not '${chunkRaw}'.`);
     const user = str(ctx.values.username);
     const passEnv = str(ctx.values['password-env']);
-    if (user && !passEnv) throw new FerryError('USAGE', '--username needs --password-env VAR (the password is read from that variable).');
-    if (passEnv && ctx.env[passEnv] === undefined) throw new FerryError('USAGE', `The environment variable ${passEnv} is not set.`);
-    const creds = new CredentialStore(user ? { [target.host]: { username: user, passwordEnv: passEnv } } : {}, ctx.env);
+    if (user && !passEnv)
+      throw new FerryError(
+        'USAGE',
+        '--username needs --password-env VAR (the password is read from that variable).',
+      );
+    if (passEnv && ctx.env[passEnv] === undefined)
+      throw new FerryError('USAGE', `The environment variable ${passEnv} is not set.`);
+    const creds = new CredentialStore(
+      user ? { [target.host]: { username: user, passwordEnv: passEnv } } : {},
+      ctx.env,
+    );
     const authFile = str(ctx.values['auth-file']);
     if (authFile) creds.loadAuthFile(authFile, true);
     else for (const f of defaultAuthFiles(ctx.env)) creds.loadAuthFile(f, false);
     const caFile = str(ctx.values.ca);
     const ca = caFile
       ? await fs.readFile(caFile, 'utf8').catch((err) => {
-          throw new FerryError('CONFIG', `Cannot read the CA certificate ${caFile}: ${(err as Error).message}`, { artifact: caFile });
+          throw new FerryError(
+            'CONFIG',
+            `Cannot read the CA certificate ${caFile}: ${(err as Error).message}`,
+            { artifact: caFile },
+          );
         })
       : undefined;
     const insecure = ctx.values.insecure === true;
@@ -73,14 +112,25 @@ export const push: Command = {
     else {
       for (const i of summary.images) {
         const mark = i.status === 'pushed' ? '↑' : i.status === 'present' ? '=' : '✗';
-        println(ctx, `  ${mark} ${i.status.padEnd(7)} ${i.ref} → ${i.target}${i.error ? `  (${i.error})` : ''}`);
-        if (i.reducedIndex) println(ctx, `      index reduced to the ${i.reducedIndex.platforms} platform(s) in the bundle: ${i.reducedIndex.digest} (upstream ${i.reducedIndex.upstreamDigest})`);
+        println(
+          ctx,
+          `  ${mark} ${i.status.padEnd(7)} ${i.ref} → ${i.target}${i.error ? `  (${i.error})` : ''}`,
+        );
+        if (i.reducedIndex)
+          println(
+            ctx,
+            `      index reduced to the ${i.reducedIndex.platforms} platform(s) in the bundle: ${i.reducedIndex.digest} (upstream ${i.reducedIndex.upstreamDigest})`,
+          );
       }
       println(
         ctx,
         `${c.pushed} pushed, ${c.present} already there, ${c.failed} failed, ${c.skipped} skipped · blobs: ${c.blobsUploaded} uploaded (${formatBytes(c.bytesUploaded)}), ${c.blobsMounted} mounted, ${c.blobsPresent} already there · ${summary.seconds.toFixed(1)} s`,
       );
-      if (c.failed + c.skipped === 0) println(ctx, `Next: ferry vars --registry ${to.replace(/^[a-z]+:\/\//i, '')}${ca ? ` --ca ${caFile}` : ''} …`);
+      if (c.failed + c.skipped === 0)
+        println(
+          ctx,
+          `Next: ferry vars --registry ${to.replace(/^[a-z]+:\/\//i, '')}${ca ? ` --ca ${caFile}` : ''} …`,
+        );
     }
     return c.failed + c.skipped > 0 ? EXIT.FAILURE : EXIT.OK;
   },

@@ -4,9 +4,14 @@ import { configDir } from '../../core/config/dirs.js';
 import { formatBytes, ProgressTracker } from '../../core/jobs/progress.js';
 import { KeyStore } from '../../core/keys/index.js';
 import type { BundleSource } from '../../core/bundle/source.js';
-import { storeSources } from '../../core/store/index.js';
-import { openVerifiedBundle } from '../../core/serve/verified-source.js';
-import { DEFAULT_FILES_PORT, DEFAULT_REGISTRY_PORT, OfflineServer, defaultAdvertiseAddress, type RequestLog } from '../../core/serve/server.js';
+import { openServeSources } from '../../core/serve/sources.js';
+import {
+  DEFAULT_FILES_PORT,
+  DEFAULT_REGISTRY_PORT,
+  OfflineServer,
+  defaultAdvertiseAddress,
+  type RequestLog,
+} from '../../core/serve/server.js';
 import { ensureServerCert, loadUserCert, type TlsMaterial } from '../../core/tls/ca.js';
 import { bundleVars, generateVars } from '../../core/vars/index.js';
 import type { Command, CommandContext } from '../command.js';
@@ -14,18 +19,36 @@ import { printJsonLine, println, str, strs, TerminalProgress } from '../output.j
 import { signatureOptions } from './verify.js';
 
 export const tlsOptions = {
-  tls: { type: 'boolean', description: "Serve HTTPS with a certificate from Ferry's local CA (made once, kept in the config dir)." },
-  hostname: { type: 'string', multiple: true, valueName: 'NAME', description: 'Name or address nodes use to reach this machine (first one goes into the URLs and the certificate).' },
-  'tls-cert': { type: 'string', valueName: 'FILE', description: 'Use your own certificate (PEM) instead of Ferry’s CA.' },
+  tls: {
+    type: 'boolean',
+    description: "Serve HTTPS with a certificate from Ferry's local CA (made once, kept in the config dir).",
+  },
+  hostname: {
+    type: 'string',
+    multiple: true,
+    valueName: 'NAME',
+    description:
+      'Name or address nodes use to reach this machine (first one goes into the URLs and the certificate).',
+  },
+  'tls-cert': {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'Use your own certificate (PEM) instead of Ferry’s CA.',
+  },
   'tls-key': { type: 'string', valueName: 'FILE', description: 'Key of --tls-cert (PEM).' },
   'tls-ca': { type: 'string', valueName: 'FILE', description: 'CA that issued --tls-cert, handed to nodes.' },
-  'tls-dir': { type: 'string', valueName: 'DIR', description: 'Where Ferry keeps its CA and server certificate (default: <config dir>/tls).' },
+  'tls-dir': {
+    type: 'string',
+    valueName: 'DIR',
+    description: 'Where Ferry keeps its CA and server certificate (default: <config dir>/tls).',
+  },
 } as const;
 
 export function parsePort(v: unknown, flag: string, dflt: number): number {
   const s = str(v);
   if (s === undefined) return dflt;
-  if (!/^\d{1,5}$/.test(s) || Number(s) > 65535) throw new FerryError('USAGE', `--${flag} must be a port number (0–65535), not '${s}'.`);
+  if (!/^\d{1,5}$/.test(s) || Number(s) > 65535)
+    throw new FerryError('USAGE', `--${flag} must be a port number (0–65535), not '${s}'.`);
   return Number(s);
 }
 
@@ -43,22 +66,15 @@ export async function tlsFromFlags(ctx: CommandContext, advertise: string): Prom
   return ensureServerCert(str(ctx.values['tls-dir']) ?? path.join(configDir(ctx.env), 'tls'), all);
 }
 
-export async function openSources(ctx: CommandContext, onVerify?: (line: string) => void): Promise<BundleSource[]> {
-  const bundle = str(ctx.values.bundle);
-  const store = str(ctx.values.store);
-  if (!!bundle === !!store) throw new FerryError('USAGE', 'Pass exactly one of --bundle DIR or --store DIR.');
-  if (store) {
-    // The store holds only content import verified (damaged artifacts are quarantined, incomplete bundles left out).
-    const sources = await storeSources(store);
-    if (sources.length === 0) {
-      throw new FerryError('NOT_FOUND', `The store at ${store} holds no complete bundle.`, { artifact: store, hint: 'Import one with `ferry import BUNDLE`, or serve a bundle folder with --bundle DIR.' });
-    }
-    onVerify?.(`Serving ${sources.length} bundle(s) from the store at ${store}`);
-    return sources;
-  }
+export async function openSources(
+  ctx: CommandContext,
+  onVerify?: (line: string) => void,
+): Promise<BundleSource[]> {
   const progress = new ProgressTracker();
   const term = new TerminalProgress(ctx);
-  const v = await openVerifiedBundle(bundle!, {
+  const opened = await openServeSources({
+    bundle: str(ctx.values.bundle),
+    store: str(ctx.values.store),
     allowUntrusted: ctx.values['allow-untrusted'] === true,
     allowUnsigned: ctx.values['allow-unsigned'] === true,
     allowDamaged: ctx.values['allow-damaged'] === true,
@@ -68,8 +84,8 @@ export async function openSources(ctx: CommandContext, onVerify?: (line: string)
     onProgress: () => term.update(progress.snapshot()),
   });
   term.done();
-  onVerify?.(`Verified ${v.report.counts.files} files (${formatBytes(v.report.bytes)}) in ${v.report.seconds.toFixed(1)} s` + (v.excluded.length ? `; ${v.excluded.length} damaged file(s) left out` : ''));
-  return [v.source];
+  onVerify?.(opened.summary);
+  return opened.sources;
 }
 
 export const serve: Command = {
@@ -82,12 +98,27 @@ export const serve: Command = {
     'names (?ns=quay.io). Prints the URLs and the variables to use, logs requests, stops on Ctrl-C.',
   options: {
     bundle: { type: 'string', valueName: 'DIR', description: 'The bundle folder to serve.' },
-    store: { type: 'string', valueName: 'DIR', description: 'The local store to serve (every imported bundle).' },
+    store: {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'The local store to serve (every imported bundle).',
+    },
     listen: { type: 'string', valueName: 'ADDR', description: 'Address to listen on (default: all).' },
-    'files-port': { type: 'string', valueName: 'N', description: `File server port (default ${DEFAULT_FILES_PORT}).` },
-    'registry-port': { type: 'string', valueName: 'N', description: `Registry port (default ${DEFAULT_REGISTRY_PORT}).` },
+    'files-port': {
+      type: 'string',
+      valueName: 'N',
+      description: `File server port (default ${DEFAULT_FILES_PORT}).`,
+    },
+    'registry-port': {
+      type: 'string',
+      valueName: 'N',
+      description: `Registry port (default ${DEFAULT_REGISTRY_PORT}).`,
+    },
     ...tlsOptions,
-    'allow-damaged': { type: 'boolean', description: 'Serve the intact part of a damaged bundle (damaged images and files are left out).' },
+    'allow-damaged': {
+      type: 'boolean',
+      description: 'Serve the intact part of a damaged bundle (damaged images and files are left out).',
+    },
     quiet: { type: 'boolean', short: 'q', description: 'Do not log each request.' },
     ...signatureOptions,
   },
@@ -103,24 +134,55 @@ export const serve: Command = {
     const onRequest = (r: RequestLog) => {
       if (quiet) return;
       if (ctx.json) printJsonLine(ctx, { event: 'request', ...r });
-      else ctx.stderr.write(`${r.time} ${r.client} ${r.service} ${r.method} ${r.path} ${r.status} ${formatBytes(r.bytes)} ${r.ms}ms\n`);
+      else
+        ctx.stderr.write(
+          `${r.time} ${r.client} ${r.service} ${r.method} ${r.path} ${r.status} ${formatBytes(r.bytes)} ${r.ms}ms\n`,
+        );
     };
-    const server = await OfflineServer.start({ sources, listen, filesPort, registryPort, tls, advertise, onRequest });
+    const server = await OfflineServer.start({
+      sources,
+      listen,
+      filesPort,
+      registryPort,
+      tls,
+      advertise,
+      onRequest,
+    });
     const st = server.status();
     // The variables for the bundle's own Kubespray version; without its tarball, just the addresses.
-    const varsInput = { filesUrl: server.filesUrl, registry: server.registryHost, registryTls: !!tls, style: 'kubespray' as const, madeBy: 'ferry serve', ...(tls?.ca ? { caPem: tls.ca } : {}) };
+    const varsInput = {
+      filesUrl: server.filesUrl,
+      registry: server.registryHost,
+      registryTls: !!tls,
+      style: 'kubespray' as const,
+      madeBy: 'ferry serve',
+      ...(tls?.ca ? { caPem: tls.ca } : {}),
+    };
     const vars = await bundleVars({ source: sources[0], ...varsInput }).then(
       (r) => r.generated.variables,
-      () => generateVars({ ...varsInput, kubesprayVersion: 'unknown', defaults: new Map(), upstreams: [] }).variables,
+      () =>
+        generateVars({ ...varsInput, kubesprayVersion: 'unknown', defaults: new Map(), upstreams: [] })
+          .variables,
     );
     delete vars.ferry_ca_certificate;
     if (ctx.json) {
-      printJsonLine(ctx, { event: 'ready', filesUrl: server.filesUrl, registryUrl: server.registryUrl, caFile: tls?.caFile, status: st, variables: vars });
+      printJsonLine(ctx, {
+        event: 'ready',
+        filesUrl: server.filesUrl,
+        registryUrl: server.registryUrl,
+        caFile: tls?.caFile,
+        status: st,
+        variables: vars,
+      });
     } else {
       println(ctx, `Files:    ${server.filesUrl}/   (${st.fileCount} files)`);
       println(ctx, `Registry: ${server.registryUrl}   (${st.images} images)`);
       if (tls?.caFile) println(ctx, `CA:       ${tls.caFile}  (also at ${server.filesUrl}/ca.crt)`);
-      for (const c of st.collisions) println(ctx, `Warning: '${c.name}' exists at ${c.upstreams.join(' and ')}; Kubespray-style name not served, use original names (mirror style).`);
+      for (const c of st.collisions)
+        println(
+          ctx,
+          `Warning: '${c.name}' exists at ${c.upstreams.join(' and ')}; Kubespray-style name not served, use original names (mirror style).`,
+        );
       for (const s of st.skipped) println(ctx, `Not served: ${s.ref}: ${s.reason}`);
       println(ctx, '');
       println(ctx, 'Kubespray variables (run `ferry vars` for the complete offline.yml):');
@@ -135,7 +197,11 @@ export const serve: Command = {
     await server.stop();
     const end = server.status();
     if (ctx.json) printJsonLine(ctx, { event: 'stopped', status: end });
-    else println(ctx, `Stopped. ${end.files.requests + end.registry.requests} requests, ${formatBytes(end.files.bytes + end.registry.bytes)} served.`);
+    else
+      println(
+        ctx,
+        `Stopped. ${end.files.requests + end.registry.requests} requests, ${formatBytes(end.files.bytes + end.registry.bytes)} served.`,
+      );
     return EXIT.OK;
   },
 };

@@ -4,7 +4,11 @@ import { EXIT, FerryError } from '../../core/errors/index.js';
 import { configDir } from '../../core/config/dirs.js';
 import { writeFileAtomic } from '../../core/fs/atomic.js';
 import { loadKubespray } from '../../core/catalog/index.js';
-import { DEFAULT_FILES_PORT, DEFAULT_REGISTRY_PORT, defaultAdvertiseAddress } from '../../core/serve/server.js';
+import {
+  DEFAULT_FILES_PORT,
+  DEFAULT_REGISTRY_PORT,
+  defaultAdvertiseAddress,
+} from '../../core/serve/server.js';
 import { ensureCa } from '../../core/tls/ca.js';
 import { bundleVars, checkBundleVars, type NamingStyle } from '../../core/vars/index.js';
 import type { Command } from '../command.js';
@@ -26,44 +30,123 @@ export const vars: Command = {
   options: {
     bundle: { type: 'string', valueName: 'DIR', description: 'The bundle the cluster installs from.' },
     store: { type: 'string', valueName: 'DIR', description: 'The local store (imported bundles).' },
-    style: { type: 'string', valueName: 'kubespray|mirror', description: 'Image naming: kubespray (registry_host/<path>, default) or mirror (original names via containerd mirrors).' },
-    hostname: { type: 'string', multiple: true, valueName: 'NAME', description: 'Name or address nodes reach Ferry by (default: this machine’s first address).' },
-    'files-port': { type: 'string', valueName: 'N', description: `Ferry file server port (default ${DEFAULT_FILES_PORT}).` },
-    'registry-port': { type: 'string', valueName: 'N', description: `Ferry registry port (default ${DEFAULT_REGISTRY_PORT}).` },
-    'files-url': { type: 'string', valueName: 'URL', description: 'files_repo, if not Ferry’s file server (e.g. https://files.example.com/k8s).' },
-    registry: { type: 'string', valueName: 'HOST[/PREFIX]', description: 'A registry you pushed to with `ferry push` instead of Ferry’s.' },
-    tls: { type: 'boolean', description: 'Ferry serves with --tls: https URLs, and the CA goes into the variables.' },
-    'tls-dir': { type: 'string', valueName: 'DIR', description: 'Where Ferry keeps its CA (default: <config dir>/tls).' },
-    ca: { type: 'string', valueName: 'FILE', description: 'CA certificate of --registry / --files-url, carried into the variables.' },
-    'ca-path': { type: 'string', valueName: 'PATH', description: `Where nodes keep the CA (default ${DEFAULT_CA_ON_NODE}).` },
-    'skip-verify': { type: 'boolean', description: 'Tell containerd not to verify the registry certificate (instead of trusting a CA).' },
-    kubespray: { type: 'string', valueName: 'DIR|TARBALL', description: 'Kubespray to read variables from (default: the tarball in the bundle).' },
-    output: { type: 'string', short: 'o', valueName: 'FILE', description: 'Write offline.yml here (default: print it).' },
+    style: {
+      type: 'string',
+      valueName: 'kubespray|mirror',
+      description:
+        'Image naming: kubespray (registry_host/<path>, default) or mirror (original names via containerd mirrors).',
+    },
+    hostname: {
+      type: 'string',
+      multiple: true,
+      valueName: 'NAME',
+      description: 'Name or address nodes reach Ferry by (default: this machine’s first address).',
+    },
+    'files-port': {
+      type: 'string',
+      valueName: 'N',
+      description: `Ferry file server port (default ${DEFAULT_FILES_PORT}).`,
+    },
+    'registry-port': {
+      type: 'string',
+      valueName: 'N',
+      description: `Ferry registry port (default ${DEFAULT_REGISTRY_PORT}).`,
+    },
+    'files-url': {
+      type: 'string',
+      valueName: 'URL',
+      description: 'files_repo, if not Ferry’s file server (e.g. https://files.example.com/k8s).',
+    },
+    registry: {
+      type: 'string',
+      valueName: 'HOST[/PREFIX]',
+      description: 'A registry you pushed to with `ferry push` instead of Ferry’s.',
+    },
+    tls: {
+      type: 'boolean',
+      description: 'Ferry serves with --tls: https URLs, and the CA goes into the variables.',
+    },
+    'tls-dir': {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'Where Ferry keeps its CA (default: <config dir>/tls).',
+    },
+    ca: {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'CA certificate of --registry / --files-url, carried into the variables.',
+    },
+    'ca-path': {
+      type: 'string',
+      valueName: 'PATH',
+      description: `Where nodes keep the CA (default ${DEFAULT_CA_ON_NODE}).`,
+    },
+    'skip-verify': {
+      type: 'boolean',
+      description: 'Tell containerd not to verify the registry certificate (instead of trusting a CA).',
+    },
+    kubespray: {
+      type: 'string',
+      valueName: 'DIR|TARBALL',
+      description: 'Kubespray to read variables from (default: the tarball in the bundle).',
+    },
+    output: {
+      type: 'string',
+      short: 'o',
+      valueName: 'FILE',
+      description: 'Write offline.yml here (default: print it).',
+    },
     'skip-check': { type: 'boolean', description: 'Do not render and probe the plan with the variables.' },
-    'allow-damaged': { type: 'boolean', description: 'Use the intact part of a damaged bundle (the check then reports what is left out).' },
+    'allow-damaged': {
+      type: 'boolean',
+      description: 'Use the intact part of a damaged bundle (the check then reports what is left out).',
+    },
     ...signatureOptions,
   },
   async run(ctx) {
     const style = (str(ctx.values.style) ?? 'kubespray') as NamingStyle;
-    if (style !== 'kubespray' && style !== 'mirror') throw new FerryError('USAGE', `--style is kubespray or mirror, not '${style}'.`);
+    if (style !== 'kubespray' && style !== 'mirror')
+      throw new FerryError('USAGE', `--style is kubespray or mirror, not '${style}'.`);
     const host = strs(ctx.values.hostname)[0] ?? defaultAdvertiseAddress();
     const tls = ctx.values.tls === true;
     const scheme = tls ? 'https' : 'http';
     const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-    const filesUrl = str(ctx.values['files-url']) ?? `${scheme}://${hostPart}:${parsePort(ctx.values['files-port'], 'files-port', DEFAULT_FILES_PORT)}`;
+    const filesUrl =
+      str(ctx.values['files-url']) ??
+      `${scheme}://${hostPart}:${parsePort(ctx.values['files-port'], 'files-port', DEFAULT_FILES_PORT)}`;
     const external = str(ctx.values.registry);
-    const registry = external ?? `${hostPart}:${parsePort(ctx.values['registry-port'], 'registry-port', DEFAULT_REGISTRY_PORT)}`;
-    if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(filesUrl)) throw new FerryError('USAGE', `--files-url '${filesUrl}' is not an http(s) URL.`);
+    const registry =
+      external ??
+      `${hostPart}:${parsePort(ctx.values['registry-port'], 'registry-port', DEFAULT_REGISTRY_PORT)}`;
+    if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(filesUrl))
+      throw new FerryError('USAGE', `--files-url '${filesUrl}' is not an http(s) URL.`);
     let caPem: string | undefined;
     const caFile = str(ctx.values.ca);
-    if (caFile) caPem = await fs.readFile(caFile, 'utf8').catch((err) => {
-      throw new FerryError('CONFIG', `Cannot read the CA certificate ${caFile}: ${(err as Error).message}`, { artifact: caFile });
-    });
-    else if (tls && ctx.values['skip-verify'] !== true) caPem = (await ensureCa(str(ctx.values['tls-dir']) ?? path.join(configDir(ctx.env), 'tls'))).certPem;
+    if (caFile)
+      caPem = await fs.readFile(caFile, 'utf8').catch((err) => {
+        throw new FerryError(
+          'CONFIG',
+          `Cannot read the CA certificate ${caFile}: ${(err as Error).message}`,
+          { artifact: caFile },
+        );
+      });
+    else if (tls && ctx.values['skip-verify'] !== true)
+      caPem = (await ensureCa(str(ctx.values['tls-dir']) ?? path.join(configDir(ctx.env), 'tls'))).certPem;
     const [source] = await openSources(ctx, (line) => (ctx.json ? undefined : ctx.stderr.write(line + '\n')));
     const ks = str(ctx.values.kubespray);
-    const data = ks ? await loadKubespray((await fs.stat(ks)).isDirectory() ? { dir: ks } : { tarball: ks }, { signal: ctx.signal }) : undefined;
-    const madeBy = ['ferry vars', ...Object.entries(ctx.values).flatMap(([k, v]) => (v === true ? [`--${k}`] : strs(v).map((x) => `--${k} ${x}`)))].join(' ').slice(0, 300);
+    const data = ks
+      ? await loadKubespray((await fs.stat(ks)).isDirectory() ? { dir: ks } : { tarball: ks }, {
+          signal: ctx.signal,
+        })
+      : undefined;
+    const madeBy = [
+      'ferry vars',
+      ...Object.entries(ctx.values).flatMap(([k, v]) =>
+        v === true ? [`--${k}`] : strs(v).map((x) => `--${k} ${x}`),
+      ),
+    ]
+      .join(' ')
+      .slice(0, 300);
     const { generated, data: loaded } = await bundleVars({
       source,
       data,
@@ -77,19 +160,37 @@ export const vars: Command = {
       madeBy,
       signal: ctx.signal,
     });
-    const check = ctx.values['skip-check'] === true ? undefined : await checkBundleVars({ source, data: loaded, style });
+    const check =
+      ctx.values['skip-check'] === true ? undefined : await checkBundleVars({ source, data: loaded, style });
     const out = str(ctx.values.output);
     if (out) await writeFileAtomic(path.resolve(out), generated.yaml);
-    if (ctx.json) printJson(ctx, { ok: check?.ok ?? true, output: out, variables: generated.variables, overridden: generated.overridden, check, yaml: out ? undefined : generated.yaml });
+    if (ctx.json)
+      printJson(ctx, {
+        ok: check?.ok ?? true,
+        output: out,
+        variables: generated.variables,
+        overridden: generated.overridden,
+        check,
+        yaml: out ? undefined : generated.yaml,
+      });
     else {
       if (!out) ctx.stdout.write(generated.yaml);
       const say = (l: string) => (out ? println(ctx, l) : ctx.stderr.write(l + '\n'));
-      if (out) say(`Wrote ${out} (${generated.overridden.length} Kubespray variables overridden, ${style} naming).`);
+      if (out)
+        say(`Wrote ${out} (${generated.overridden.length} Kubespray variables overridden, ${style} naming).`);
       if (check) {
-        if (check.ok) say(`Checked: all ${check.files} files and ${check.images} images Kubespray's templates need with these variables resolve to Ferry and are served.`);
+        if (check.ok)
+          say(
+            `Checked: all ${check.files} files and ${check.images} images Kubespray's templates need with these variables resolve to Ferry and are served.`,
+          );
         else {
-          say(`CHECK FAILED: ${check.problems.length} of ${check.files + check.images} downloads would not come from Ferry:`);
-          for (const p of check.problems.slice(0, 30)) say(`  ${p.problem === 'not-ferry' ? 'bypasses Ferry' : 'not served'}: ${p.kind} ${p.key} ${p.target}`);
+          say(
+            `CHECK FAILED: ${check.problems.length} of ${check.files + check.images} downloads would not come from Ferry:`,
+          );
+          for (const p of check.problems.slice(0, 30))
+            say(
+              `  ${p.problem === 'not-ferry' ? 'bypasses Ferry' : 'not served'}: ${p.kind} ${p.key} ${p.target}`,
+            );
         }
       }
     }

@@ -47,7 +47,10 @@ export function contentTypeFor(name: string): string {
 }
 
 function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 /** The URL path (without leading slash) a bundle path is served at, or undefined if not served. */
@@ -109,7 +112,11 @@ export class FileServerHandler {
     this.dir(cur).files.add(segs[segs.length - 1]);
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, meter: { onBytes(n: number): void }): Promise<number> {
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    meter: { onBytes(n: number): void },
+  ): Promise<number> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       return sendError(res, 405, 'method not allowed: this file server is read-only');
@@ -124,7 +131,8 @@ export class FileServerHandler {
       } catch {
         return sendError(res, 400, 'bad percent-encoding in path');
       }
-      if (d === '..' || d === '.' || d.includes('/') || d.includes('\\') || d.includes('\0')) return sendError(res, 400, 'path traversal refused');
+      if (d === '..' || d === '.' || d.includes('/') || d.includes('\\') || d.includes('\0'))
+        return sendError(res, 400, 'path traversal refused');
       segs.push(d);
     }
     const trailing = segs.length > 0 && segs[segs.length - 1] === '';
@@ -166,7 +174,8 @@ export class FileServerHandler {
     const title = `Index of /${u ? u + '/' : ''}`;
     const rows: string[] = [];
     if (u) rows.push('<li><a href="../">../</a></li>');
-    for (const d of [...dir.dirs].sort()) rows.push(`<li><a href="${escapeHtml(encodeURIComponent(d))}/">${escapeHtml(d)}/</a></li>`);
+    for (const d of [...dir.dirs].sort())
+      rows.push(`<li><a href="${escapeHtml(encodeURIComponent(d))}/">${escapeHtml(d)}/</a></li>`);
     for (const f of [...dir.files].sort()) {
       const full = u ? `${u}/${f}` : f;
       const size = this.files.get(full)?.size ?? this.docs.get(full)?.body.length ?? 0;

@@ -1,5 +1,4 @@
-import fs from 'node:fs/promises';
-import { constants as FS } from 'node:fs';
+import fs, { constants as FS, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
@@ -21,7 +20,10 @@ export type ByteRange = { start: number; end: number };
  * 'unsatisfiable' for a syntactically valid range that misses the file. Multi-range requests
  * are answered with the whole file, which RFC 9110 allows.
  */
-export function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): ByteRange | 'unsatisfiable' | undefined {
   if (!header) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m) return undefined;
@@ -52,7 +54,10 @@ export interface SendFileOptions {
 
 function notModified(req: IncomingMessage, etag: string | undefined, mtime: Date): boolean {
   const inm = req.headers['if-none-match'];
-  if (inm !== undefined) return !!etag && inm.split(',').some((t) => t.trim() === etag || t.trim() === '*' || t.trim() === `W/${etag}`);
+  if (inm !== undefined)
+    return (
+      !!etag && inm.split(',').some((t) => t.trim() === etag || t.trim() === '*' || t.trim() === `W/${etag}`)
+    );
   const ims = req.headers['if-modified-since'];
   if (ims) {
     const t = Date.parse(ims);
@@ -61,18 +66,32 @@ function notModified(req: IncomingMessage, etag: string | undefined, mtime: Date
   return false;
 }
 
-/** Sends the file; resolves when the response is finished or aborted. Returns the status sent. */
-export async function sendFile(req: IncomingMessage, res: ServerResponse, o: SendFileOptions): Promise<number> {
-  let fh: fs.FileHandle;
-  try {
+function openNoFollow(file: string): Promise<number> {
+  return new Promise((resolve, reject) =>
     // O_NOFOLLOW: a symlink planted after verification is never followed.
-    fh = await fs.open(o.file, FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0));
+    fs.open(file, FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0), (err, fd) => (err ? reject(err) : resolve(fd))),
+  );
+}
+
+function fstat(fd: number): Promise<Stats> {
+  return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
+}
+
+/** Sends the file; resolves when the response is finished or aborted. Returns the status sent. */
+export async function sendFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  o: SendFileOptions,
+): Promise<number> {
+  let fd: number;
+  try {
+    fd = await openNoFollow(o.file);
   } catch {
     return sendError(res, 404, 'not found');
   }
   let handedOff = false;
   try {
-    const st = await fh.stat();
+    const st = await fstat(fd);
     if (!st.isFile() || st.size !== o.size) return sendError(res, 500, 'file changed since it was verified');
     const headers: Record<string, string | number> = {
       'Content-Type': o.contentType,
@@ -105,24 +124,31 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, o: Sen
       res.end();
       return status;
     }
-    const stream = fh.createReadStream({ start, end, highWaterMark: CHUNK, autoClose: true });
+    // The fd-based fs stream is measurably faster than FileHandle streams, and bytes are counted
+    // once at the end rather than by a per-chunk 'data' listener, which also costs throughput.
+    const stream = fs.createReadStream('', { fd, start, end, highWaterMark: CHUNK, autoClose: true });
     handedOff = true;
     await new Promise<void>((resolve) => {
-      const done = () => resolve();
-      stream.on('data', (chunk) => o.onBytes?.((chunk as Buffer).length));
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        o.onBytes?.(res.writableFinished ? length : Math.min(stream.bytesRead, length));
+        resolve();
+      };
       stream.on('error', () => {
         res.destroy();
-        done();
+        finish();
       });
       res.on('close', () => {
         stream.destroy();
-        done();
+        finish();
       });
       stream.pipe(res);
     });
     return status;
   } finally {
-    if (!handedOff) await fh.close().catch(() => undefined);
+    if (!handedOff) fs.close(fd, () => undefined);
   }
 }
 

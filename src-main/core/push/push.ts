@@ -8,7 +8,12 @@ import { HttpClient } from '../download/http-client.js';
 import { redactUrl } from '../download/proxy.js';
 import { CredentialStore, RegistryAuth } from '../oci/auth.js';
 import type { ProgressTracker } from '../jobs/progress.js';
-import { loadRegistryContent, type BlobLocation, type ManifestRecord, type Repository } from '../registry/content.js';
+import {
+  loadRegistryContent,
+  type BlobLocation,
+  type ManifestRecord,
+  type Repository,
+} from '../registry/content.js';
 import { targetRepository, type PushTarget } from './target.js';
 
 /**
@@ -54,7 +59,16 @@ export interface PushSummary {
   registry: string;
   prefix: string;
   images: PushItem[];
-  counts: { pushed: number; present: number; failed: number; skipped: number; blobsUploaded: number; blobsMounted: number; blobsPresent: number; bytesUploaded: number };
+  counts: {
+    pushed: number;
+    present: number;
+    failed: number;
+    skipped: number;
+    blobsUploaded: number;
+    blobsMounted: number;
+    blobsPresent: number;
+    bytesUploaded: number;
+  };
   seconds: number;
 }
 
@@ -81,7 +95,12 @@ class TargetClient {
   private auth(repo: string): RegistryAuth {
     let a = this.auths.get(repo);
     if (!a) {
-      a = new RegistryAuth(this.http, this.origin, this.o.credentials?.get(this.o.target.host, repo), `${this.o.target.host}/${repo}`);
+      a = new RegistryAuth(
+        this.http,
+        this.origin,
+        this.o.credentials?.get(this.o.target.host, repo),
+        `${this.o.target.host}/${repo}`,
+      );
       this.auths.set(repo, a);
     }
     return a;
@@ -116,7 +135,9 @@ class TargetClient {
         throw new FerryError('NETWORK', `${method} ${redactUrl(url.href)} failed: ${e.message}`, {
           artifact: this.o.target.host,
           cause: err,
-          hint: tls ? 'Pass the registry’s CA certificate with --ca FILE (or --insecure for a test registry).' : 'Check that the registry is reachable from this machine.',
+          hint: tls
+            ? 'Pass the registry’s CA certificate with --ca FILE (or --insecure for a test registry).'
+            : 'Check that the registry is reachable from this machine.',
         });
       }
       if (res.statusCode === 401 && round < 2) {
@@ -127,10 +148,17 @@ class TargetClient {
       if (!opts.expect.includes(res.statusCode)) {
         const text = (await res.body.text().catch(() => '')).slice(0, 500);
         const code = res.statusCode === 401 || res.statusCode === 403 ? 'AUTH' : 'HTTP';
-        throw new FerryError(code, `${method} ${redactUrl(url.href)} answered ${res.statusCode}${text ? `: ${text.replace(/\s+/g, ' ')}` : ''}`, {
-          artifact: `${this.o.target.host}/${repo}`,
-          hint: code === 'AUTH' ? 'Check the credentials for this registry (--username/--password-env or an auth.json) and that the user may push to this project.' : undefined,
-        });
+        throw new FerryError(
+          code,
+          `${method} ${redactUrl(url.href)} answered ${res.statusCode}${text ? `: ${text.replace(/\s+/g, ' ')}` : ''}`,
+          {
+            artifact: `${this.o.target.host}/${repo}`,
+            hint:
+              code === 'AUTH'
+                ? 'Check the credentials for this registry (--username/--password-env or an auth.json) and that the user may push to this project.'
+                : undefined,
+          },
+        );
       }
       return res;
     }
@@ -191,7 +219,10 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
       startUrl.searchParams.set('mount', digest);
       startUrl.searchParams.set('from', from);
     }
-    const start = await client.send(t, 'POST', startUrl, { headers: { 'content-length': '0' }, expect: [201, 202] });
+    const start = await client.send(t, 'POST', startUrl, {
+      headers: { 'content-length': '0' },
+      expect: [201, 202],
+    });
     await start.body.dump().catch(() => undefined);
     if (start.statusCode === 201) {
       item.blobs.mounted++;
@@ -200,7 +231,10 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
       return;
     }
     let loc = header(start.headers.location);
-    if (!loc) throw new FerryError('HTTP', `${o.target.host} started an upload for ${t} without a Location.`, { artifact: `${o.target.host}/${t}` });
+    if (!loc)
+      throw new FerryError('HTTP', `${o.target.host} started an upload for ${t} without a Location.`, {
+        artifact: `${o.target.host}/${t}`,
+      });
     startUrl = new URL(loc, client.origin);
     // Counting through a Transform: a 'data' listener on the file stream would start it flowing
     // before undici reads it, and the first chunks would be lost.
@@ -227,7 +261,11 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
       for (let off = 0; off < b.size; off += chunk) {
         const end = Math.min(off + chunk, b.size) - 1;
         const r = await client.send(t, 'PATCH', cur, {
-          headers: { 'content-type': 'application/octet-stream', 'content-length': String(end - off + 1), 'content-range': `${off}-${end}` },
+          headers: {
+            'content-type': 'application/octet-stream',
+            'content-length': String(end - off + 1),
+            'content-range': `${off}-${end}`,
+          },
           body: () => counted(fs.createReadStream(b.file, { start: off, end, highWaterMark: 1 << 20 })),
           expect: [202],
         });
@@ -262,16 +300,30 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
    * and a bundle usually holds only the platforms the cluster needs. Such an index is pushed
    * reduced to the platforms present: a new digest (reported), same tag, same platform manifests.
    */
-  const reduceIndex = async (repo: Repository, top: ManifestRecord): Promise<{ bytes: Buffer; digest: string; platforms: number } | undefined> => {
+  const reduceIndex = async (
+    repo: Repository,
+    top: ManifestRecord,
+  ): Promise<{ bytes: Buffer; digest: string; platforms: number } | undefined> => {
     if (!/index|manifest\.list/.test(top.mediaType)) return undefined;
-    const json = JSON.parse(await fs.promises.readFile(top.file, 'utf8')) as { manifests: Array<{ digest: string }> };
+    const json = JSON.parse(await fs.promises.readFile(top.file, 'utf8')) as {
+      manifests: Array<{ digest: string }>;
+    };
     const kept = json.manifests.filter((d) => repo.manifests.has(d.digest));
     if (kept.length === json.manifests.length) return undefined;
     const bytes = Buffer.from(JSON.stringify({ ...json, manifests: kept }));
-    return { bytes, digest: 'sha256:' + createHash('sha256').update(bytes).digest('hex'), platforms: kept.length };
+    return {
+      bytes,
+      digest: 'sha256:' + createHash('sha256').update(bytes).digest('hex'),
+      platforms: kept.length,
+    };
   };
 
-  const putManifest = async (t: string, reference: string, m: ManifestRecord, body?: { bytes: Buffer; digest: string }) => {
+  const putManifest = async (
+    t: string,
+    reference: string,
+    m: ManifestRecord,
+    body?: { bytes: Buffer; digest: string },
+  ) => {
     const bytes = body?.bytes ?? (await fs.promises.readFile(m.file));
     m = body ? { ...m, digest: body.digest } : m;
     const r = await client.send(t, 'PUT', client.url(`/v2/${t}/manifests/${reference}`), {
@@ -282,10 +334,14 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
     await r.body.dump().catch(() => undefined);
     const got = header(r.headers['docker-content-digest']);
     if (got && got !== m.digest) {
-      throw new FerryError('INTEGRITY', `${o.target.host}/${t}: the registry stored manifest ${m.digest} as ${got}.`, {
-        artifact: `${o.target.host}/${t}:${reference}`,
-        hint: 'The registry rewrites manifests (some convert formats); nodes pulling by digest would fail. Use another registry or project.',
-      });
+      throw new FerryError(
+        'INTEGRITY',
+        `${o.target.host}/${t}: the registry stored manifest ${m.digest} as ${got}.`,
+        {
+          artifact: `${o.target.host}/${t}:${reference}`,
+          hint: 'The registry rewrites manifests (some convert formats); nodes pulling by digest would fail. Use another registry or project.',
+        },
+      );
     }
   };
 
@@ -294,7 +350,14 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
     if (group.length > 1) {
       for (const repo of group) {
         for (const tag of repo.tags.keys()) {
-          const item: PushItem = { ref: `${repo.fullName}:${tag}`, target: `${o.target.host}/${t}:${tag}`, status: 'skipped', blobs: { uploaded: 0, mounted: 0, present: 0 }, bytesUploaded: 0, error: `${group.map((g) => g.fullName).join(' and ')} would both become ${t}` };
+          const item: PushItem = {
+            ref: `${repo.fullName}:${tag}`,
+            target: `${o.target.host}/${t}:${tag}`,
+            status: 'skipped',
+            blobs: { uploaded: 0, mounted: 0, present: 0 },
+            bytesUploaded: 0,
+            error: `${group.map((g) => g.fullName).join(' and ')} would both become ${t}`,
+          };
           items.push(item);
           o.onItem?.(item);
         }
@@ -303,16 +366,33 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
     }
     const repo = group[0];
     for (const [tag, digest] of repo.tags) {
-      const item: PushItem = { ref: `${repo.fullName}:${tag}`, target: `${o.target.host}/${t}:${tag}`, status: 'pushed', blobs: { uploaded: 0, mounted: 0, present: 0 }, bytesUploaded: 0 };
+      const item: PushItem = {
+        ref: `${repo.fullName}:${tag}`,
+        target: `${o.target.host}/${t}:${tag}`,
+        status: 'pushed',
+        blobs: { uploaded: 0, mounted: 0, present: 0 },
+        bytesUploaded: 0,
+      };
       items.push(item);
       tasks.push(async () => {
         try {
           const top = repo.manifests.get(digest)!;
           const reduced = await reduceIndex(repo, top);
-          if (reduced) item.reducedIndex = { digest: reduced.digest, upstreamDigest: digest, platforms: reduced.platforms };
-          const head = await client.send(t, 'HEAD', client.url(`/v2/${t}/manifests/${tag}`), { headers: { accept: top.mediaType }, expect: [200, 404] });
+          if (reduced)
+            item.reducedIndex = {
+              digest: reduced.digest,
+              upstreamDigest: digest,
+              platforms: reduced.platforms,
+            };
+          const head = await client.send(t, 'HEAD', client.url(`/v2/${t}/manifests/${tag}`), {
+            headers: { accept: top.mediaType },
+            expect: [200, 404],
+          });
           await head.body.dump().catch(() => undefined);
-          if (head.statusCode === 200 && header(head.headers['docker-content-digest']) === (reduced?.digest ?? digest)) {
+          if (
+            head.statusCode === 200 &&
+            header(head.headers['docker-content-digest']) === (reduced?.digest ?? digest)
+          ) {
             item.status = 'present';
             for (const b of repo.blobs.values()) progress?.addBytes(b.size);
             return;
@@ -363,5 +443,11 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
     blobsPresent: items.reduce((s, i) => s + i.blobs.present, 0),
     bytesUploaded: items.reduce((s, i) => s + i.bytesUploaded, 0),
   };
-  return { registry: o.target.host, prefix: o.target.prefix, images: items.sort((a, b) => a.ref.localeCompare(b.ref)), counts, seconds: (Date.now() - started) / 1000 };
+  return {
+    registry: o.target.host,
+    prefix: o.target.prefix,
+    images: items.sort((a, b) => a.ref.localeCompare(b.ref)),
+    counts,
+    seconds: (Date.now() - started) / 1000,
+  };
 }

@@ -15,10 +15,17 @@ export function parsePushTarget(raw: string): PushTarget {
   const host = slash < 0 ? s : s.slice(0, slash);
   const prefix = slash < 0 ? '' : s.slice(slash + 1);
   if (!host || !isValidHost(host)) {
-    throw new FerryError('USAGE', `'${raw}' does not start with a registry host.`, { artifact: raw, hint: 'Write it as HOST[:PORT][/PREFIX], e.g. harbor.example.com/kubespray.' });
+    throw new FerryError('USAGE', `'${raw}' does not start with a registry host.`, {
+      artifact: raw,
+      hint: 'Write it as HOST[:PORT][/PREFIX], e.g. harbor.example.com/kubespray.',
+    });
   }
   if (prefix && !REPO_NAME_RE.test(prefix)) {
-    throw new FerryError('USAGE', `'${prefix}' is not a valid repository prefix (lowercase letters, digits, '.', '_', '-' and '/').`, { artifact: raw });
+    throw new FerryError(
+      'USAGE',
+      `'${prefix}' is not a valid repository prefix (lowercase letters, digits, '.', '_', '-' and '/').`,
+      { artifact: raw },
+    );
   }
   return { host, prefix };
 }

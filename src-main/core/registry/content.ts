@@ -17,15 +17,24 @@ import { DIGEST_RE, TAG_RE } from './reference.js';
 /** Manifests larger than this are refused; real ones are a few KiB. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
-const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
-const MANIFEST_TYPES = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
+const INDEX_TYPES = new Set([
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
+const MANIFEST_TYPES = new Set([
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+]);
 
 const DescriptorSchema = z.object({
   mediaType: z.string().optional(),
   digest: z.string().regex(DIGEST_RE),
   size: z.number().int().nonnegative(),
   annotations: z.record(z.string(), z.string()).optional(),
-  platform: z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).passthrough().optional(),
+  platform: z
+    .object({ os: z.string(), architecture: z.string(), variant: z.string().optional() })
+    .passthrough()
+    .optional(),
 });
 const LayoutIndexSchema = z.object({ manifests: z.array(DescriptorSchema) });
 const ImageManifestSchema = z.object({
@@ -78,12 +87,19 @@ export interface RegistryContent {
 }
 
 async function readJson(file: string, size: number, what: string): Promise<unknown> {
-  if (size > MAX_MANIFEST_BYTES) throw new FerryError('HOSTILE', `${what} is ${size} bytes; Ferry refuses manifests over ${MAX_MANIFEST_BYTES}.`, { artifact: what });
+  if (size > MAX_MANIFEST_BYTES)
+    throw new FerryError(
+      'HOSTILE',
+      `${what} is ${size} bytes; Ferry refuses manifests over ${MAX_MANIFEST_BYTES}.`,
+      { artifact: what },
+    );
   const text = await fs.readFile(file, 'utf8');
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new FerryError('INTEGRITY', `${what} is not valid JSON: ${(err as Error).message}`, { artifact: what });
+    throw new FerryError('INTEGRITY', `${what} is not valid JSON: ${(err as Error).message}`, {
+      artifact: what,
+    });
   }
 }
 
@@ -99,7 +115,9 @@ function mediaTypeOf(descType: string | undefined, json: unknown): string {
   const own = (json as { mediaType?: unknown })?.mediaType;
   if (typeof own === 'string' && own) return own;
   if (descType) return descType;
-  return Array.isArray((json as { manifests?: unknown })?.manifests) ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.oci.image.manifest.v1+json';
+  return Array.isArray((json as { manifests?: unknown })?.manifests)
+    ? 'application/vnd.oci.image.index.v1+json'
+    : 'application/vnd.oci.image.manifest.v1+json';
 }
 
 interface Walked {
@@ -109,7 +127,12 @@ interface Walked {
 }
 
 /** Walk one image (manifest or index) and collect what is needed to serve it; throws when the top is unservable. */
-async function walkImage(src: BundleSource, digest: string, descType: string | undefined, ref: string): Promise<Walked> {
+async function walkImage(
+  src: BundleSource,
+  digest: string,
+  descType: string | undefined,
+  ref: string,
+): Promise<Walked> {
   const out: Walked = { manifests: [], blobs: new Map(), missingPlatforms: [] };
   const top = locate(src, digest);
   if (!top) throw new Error(`its manifest ${digest} is not in the verified content`);
@@ -120,7 +143,9 @@ async function walkImage(src: BundleSource, digest: string, descType: string | u
     if (!idx.success) throw new Error(`its index ${digest} is malformed`);
     let served = 0;
     for (const child of idx.data.manifests) {
-      const platform = child.platform ? [child.platform.os, child.platform.architecture, child.platform.variant].filter(Boolean).join('/') : undefined;
+      const platform = child.platform
+        ? [child.platform.os, child.platform.architecture, child.platform.variant].filter(Boolean).join('/')
+        : undefined;
       try {
         const sub = await walkManifest(src, child.digest, child.mediaType, ref);
         out.manifests.push(sub.manifest);
@@ -161,20 +186,36 @@ async function walkManifest(src: BundleSource, digest: string, descType: string 
 
 /** Build the registry's view of the images in the given sources (first source wins on a duplicate ref). */
 export async function loadRegistryContent(sources: BundleSource[]): Promise<RegistryContent> {
-  const content: RegistryContent = { repositories: new Map(), shortNames: new Map(), collisions: [], skipped: [], missingPlatforms: [], images: [] };
+  const content: RegistryContent = {
+    repositories: new Map(),
+    shortNames: new Map(),
+    collisions: [],
+    skipped: [],
+    missingPlatforms: [],
+    images: [],
+  };
   const seenRefs = new Set<string>();
   for (const src of sources) {
     const idxRel = `${OCI_DIR}/${OCI_INDEX_FILE}`;
     const idxEntry = src.entry(idxRel);
     const idxFile = src.filePath(idxRel);
     if (!idxEntry || !idxFile) {
-      for (const a of src.manifest.artifacts) if (a.kind === 'image') content.skipped.push({ ref: a.ref, reason: `${idxRel} of bundle ${src.id} is not verified` });
+      for (const a of src.manifest.artifacts)
+        if (a.kind === 'image')
+          content.skipped.push({ ref: a.ref, reason: `${idxRel} of bundle ${src.id} is not verified` });
       continue;
     }
-    const parsed = LayoutIndexSchema.safeParse(await readJson(idxFile, idxEntry.size, `${idxRel} of bundle ${src.id}`));
-    if (!parsed.success) throw new FerryError('INTEGRITY', `${idxRel} of bundle ${src.id} is not an OCI image index.`, { artifact: idxRel });
+    const parsed = LayoutIndexSchema.safeParse(
+      await readJson(idxFile, idxEntry.size, `${idxRel} of bundle ${src.id}`),
+    );
+    if (!parsed.success)
+      throw new FerryError('INTEGRITY', `${idxRel} of bundle ${src.id} is not an OCI image index.`, {
+        artifact: idxRel,
+      });
     for (const desc of parsed.data.manifests) {
-      const ref = desc.annotations?.['io.containerd.image.name'] ?? desc.annotations?.['org.opencontainers.image.ref.name'];
+      const ref =
+        desc.annotations?.['io.containerd.image.name'] ??
+        desc.annotations?.['org.opencontainers.image.ref.name'];
       if (!ref) continue;
       let r;
       try {
@@ -197,19 +238,31 @@ export async function loadRegistryContent(sources: BundleSource[]): Promise<Regi
       seenRefs.add(key);
       let repo = content.repositories.get(fullName);
       if (!repo) {
-        repo = { fullName, host: r.registry, path: r.repository, tags: new Map(), manifests: new Map(), blobs: new Map() };
+        repo = {
+          fullName,
+          host: r.registry,
+          path: r.repository,
+          tags: new Map(),
+          manifests: new Map(),
+          blobs: new Map(),
+        };
         content.repositories.set(fullName, repo);
       }
       if (r.tag && TAG_RE.test(r.tag) && !repo.tags.has(r.tag)) repo.tags.set(r.tag, desc.digest);
       for (const m of walked.manifests) repo.manifests.set(m.digest, m);
       for (const [d, b] of walked.blobs) repo.blobs.set(d, b);
       for (const mp of walked.missingPlatforms) content.missingPlatforms.push({ ref, ...mp });
-      content.images.push({ ref, digest: desc.digest, mediaType: walked.manifests[walked.manifests.length - 1].mediaType });
+      content.images.push({
+        ref,
+        digest: desc.digest,
+        mediaType: walked.manifests[walked.manifests.length - 1].mediaType,
+      });
     }
   }
   // Kubespray-style names drop the host; two hosts with the same path cannot share one name.
   const byPath = new Map<string, string[]>();
-  for (const repo of content.repositories.values()) byPath.set(repo.path, [...(byPath.get(repo.path) ?? []), repo.fullName]);
+  for (const repo of content.repositories.values())
+    byPath.set(repo.path, [...(byPath.get(repo.path) ?? []), repo.fullName]);
   for (const [p, fulls] of [...byPath].sort((a, b) => a[0].localeCompare(b[0]))) {
     if (fulls.length === 1) content.shortNames.set(p, fulls[0]);
     else content.collisions.push({ name: p, upstreams: fulls.sort() });

@@ -29,15 +29,40 @@ const API_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 const READ_METHODS = 'GET, HEAD';
 const MAX_PAGE = 10_000;
 
-function sendJson(req: IncomingMessage, res: ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}): number {
+function sendJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  extra: Record<string, string> = {},
+): number {
   const body = Buffer.from(JSON.stringify(value));
-  res.writeHead(status, { ...API_HEADER, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length, ...extra });
+  res.writeHead(status, {
+    ...API_HEADER,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': body.length,
+    ...extra,
+  });
   res.end(req.method === 'HEAD' ? undefined : body);
   return status;
 }
 
-function regError(req: IncomingMessage, res: ServerResponse, status: number, code: ErrorCode, message: string, detail?: unknown, extra?: Record<string, string>): number {
-  return sendJson(req, res, status, { errors: [{ code, message, ...(detail !== undefined ? { detail } : {}) }] }, extra);
+function regError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  detail?: unknown,
+  extra?: Record<string, string>,
+): number {
+  return sendJson(
+    req,
+    res,
+    status,
+    { errors: [{ code, message, ...(detail !== undefined ? { detail } : {}) }] },
+    extra,
+  );
 }
 
 export class RegistryHandler {
@@ -68,10 +93,20 @@ export class RegistryHandler {
     }
     // Route on the raw path: URL parsing would resolve '..' and turn a hostile name into another path.
     const p = (req.url ?? '/').split('?')[0];
-    if (p.split('/').some((seg) => seg === '..' || seg === '.')) return regError(req, res, 400, 'NAME_INVALID', 'dot segments are not allowed in names');
-    if (p !== '/v2' && !p.startsWith('/v2/')) return regError(req, res, 404, 'NAME_UNKNOWN', 'not a registry API path');
+    if (p.split('/').some((seg) => seg === '..' || seg === '.'))
+      return regError(req, res, 400, 'NAME_INVALID', 'dot segments are not allowed in names');
+    if (p !== '/v2' && !p.startsWith('/v2/'))
+      return regError(req, res, 404, 'NAME_UNKNOWN', 'not a registry API path');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return regError(req, res, 405, 'UNSUPPORTED', `${String(req.method).slice(0, 20)} is not supported: this registry is read-only`, undefined, { Allow: READ_METHODS });
+      return regError(
+        req,
+        res,
+        405,
+        'UNSUPPORTED',
+        `${String(req.method).slice(0, 20)} is not supported: this registry is read-only`,
+        undefined,
+        { Allow: READ_METHODS },
+      );
     }
     if (p === '/v2' || p === '/v2/') return sendJson(req, res, 200, {});
     if (p === '/v2/_catalog') return this.catalog(req, res, url);
@@ -81,16 +116,27 @@ export class RegistryHandler {
     if ((m = /^(.+)\/tags\/list$/.exec(rest))) return this.tags(req, res, url, m[1]);
     if ((m = /^(.+)\/manifests\/([^/]+)$/.exec(rest))) return this.manifest(req, res, url, m[1], m[2]);
     if ((m = /^(.+)\/blobs\/([^/]+)$/.exec(rest))) return this.blob(req, res, url, m[1], m[2], meter);
-    if (/\/blobs\/uploads\/?/.test(rest)) return regError(req, res, 405, 'UNSUPPORTED', 'uploads are not supported: this registry is read-only', undefined, { Allow: READ_METHODS });
+    if (/\/blobs\/uploads\/?/.test(rest))
+      return regError(
+        req,
+        res,
+        405,
+        'UNSUPPORTED',
+        'uploads are not supported: this registry is read-only',
+        undefined,
+        { Allow: READ_METHODS },
+      );
     return regError(req, res, 404, 'NAME_UNKNOWN', 'unknown API endpoint');
   }
 
   private name(req: IncomingMessage, res: ServerResponse, url: URL, raw: string): Repository | number {
     // No decoding: a valid name never needs percent-escapes, and '%2e%2e' must not become '..'.
     const ns = url.searchParams.get('ns');
-    if (ns !== null && !isValidHost(ns)) return regError(req, res, 400, 'NAME_INVALID', 'the ns parameter is not a registry host');
+    if (ns !== null && !isValidHost(ns))
+      return regError(req, res, 400, 'NAME_INVALID', 'the ns parameter is not a registry host');
     const name = raw;
-    if (name.length > 255 || !isNameOrFullName(name)) return regError(req, res, 400, 'NAME_INVALID', 'invalid repository name', { name: name.slice(0, 255) });
+    if (name.length > 255 || !isNameOrFullName(name))
+      return regError(req, res, 400, 'NAME_INVALID', 'invalid repository name', { name: name.slice(0, 255) });
     const repo = this.resolve(name, ns);
     if (!repo) {
       const col = ns === null ? this.content.collisions.find((c) => c.name === name) : undefined;
@@ -105,40 +151,73 @@ export class RegistryHandler {
   private catalog(req: IncomingMessage, res: ServerResponse, url: URL): number {
     const names = new Set<string>(this.content.shortNames.keys());
     for (const c of this.content.collisions) for (const u of c.upstreams) names.add(u);
-    return this.paginate(req, res, url, [...names].sort(), (items) => ({ repositories: items }), '/v2/_catalog');
+    return this.paginate(
+      req,
+      res,
+      url,
+      [...names].sort(),
+      (items) => ({ repositories: items }),
+      '/v2/_catalog',
+    );
   }
 
   private tags(req: IncomingMessage, res: ServerResponse, url: URL, raw: string): number {
     const repo = this.name(req, res, url, raw);
     if (typeof repo === 'number') return repo;
-    return this.paginate(req, res, url, [...repo.tags.keys()].sort(), (items) => ({ name: raw, tags: items }), `/v2/${raw}/tags/list`);
+    return this.paginate(
+      req,
+      res,
+      url,
+      [...repo.tags.keys()].sort(),
+      (items) => ({ name: raw, tags: items }),
+      `/v2/${raw}/tags/list`,
+    );
   }
 
-  private paginate(req: IncomingMessage, res: ServerResponse, url: URL, all: string[], shape: (items: string[]) => unknown, base: string): number {
+  private paginate(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    all: string[],
+    shape: (items: string[]) => unknown,
+    base: string,
+  ): number {
     const nRaw = url.searchParams.get('n');
     const last = url.searchParams.get('last');
     let n = all.length;
     if (nRaw !== null) {
-      if (!/^\d{1,9}$/.test(nRaw)) return regError(req, res, 400, 'PAGINATION_NUMBER_INVALID', 'n must be a non-negative integer');
+      if (!/^\d{1,9}$/.test(nRaw))
+        return regError(req, res, 400, 'PAGINATION_NUMBER_INVALID', 'n must be a non-negative integer');
       n = Math.min(Number(nRaw), MAX_PAGE);
     }
     let items = last !== null ? all.filter((x) => x > last) : all;
     const more = items.length > n;
     items = items.slice(0, n);
     const extra: Record<string, string> = {};
-    if (more && items.length) extra.Link = `<${base}?n=${n}&last=${encodeURIComponent(items[items.length - 1])}>; rel="next"`;
+    if (more && items.length)
+      extra.Link = `<${base}?n=${n}&last=${encodeURIComponent(items[items.length - 1])}>; rel="next"`;
     return sendJson(req, res, 200, shape(items), extra);
   }
 
-  private async manifest(req: IncomingMessage, res: ServerResponse, url: URL, raw: string, reference: string): Promise<number> {
+  private async manifest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    raw: string,
+    reference: string,
+  ): Promise<number> {
     const repo = this.name(req, res, url, raw);
     if (typeof repo === 'number') return repo;
     let digest: string | undefined;
     if (reference.startsWith('sha256:') || reference.includes(':')) {
-      if (!DIGEST_RE.test(reference)) return regError(req, res, 400, 'DIGEST_INVALID', 'invalid digest', { digest: reference.slice(0, 100) });
+      if (!DIGEST_RE.test(reference))
+        return regError(req, res, 400, 'DIGEST_INVALID', 'invalid digest', {
+          digest: reference.slice(0, 100),
+        });
       digest = reference;
     } else {
-      if (!TAG_RE.test(reference)) return regError(req, res, 400, 'TAG_INVALID', 'invalid tag', { tag: reference.slice(0, 128) });
+      if (!TAG_RE.test(reference))
+        return regError(req, res, 400, 'TAG_INVALID', 'invalid tag', { tag: reference.slice(0, 128) });
       digest = repo.tags.get(reference);
       if (!digest) return regError(req, res, 404, 'MANIFEST_UNKNOWN', 'manifest unknown', { tag: reference });
     }
@@ -151,7 +230,10 @@ export class RegistryHandler {
       return regError(req, res, 404, 'MANIFEST_UNKNOWN', 'manifest unreadable', { digest });
     }
     // Manifests are small and were verified at start; a changed size means someone changed the file since.
-    if (body.length !== rec.size) return regError(req, res, 404, 'MANIFEST_UNKNOWN', 'manifest changed since it was verified', { digest });
+    if (body.length !== rec.size)
+      return regError(req, res, 404, 'MANIFEST_UNKNOWN', 'manifest changed since it was verified', {
+        digest,
+      });
     const headers = {
       ...API_HEADER,
       'Content-Type': rec.mediaType,
@@ -164,10 +246,18 @@ export class RegistryHandler {
     return 200;
   }
 
-  private async blob(req: IncomingMessage, res: ServerResponse, url: URL, raw: string, digest: string, meter: RequestMeter): Promise<number> {
+  private async blob(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    raw: string,
+    digest: string,
+    meter: RequestMeter,
+  ): Promise<number> {
     const repo = this.name(req, res, url, raw);
     if (typeof repo === 'number') return repo;
-    if (!DIGEST_RE.test(digest)) return regError(req, res, 400, 'DIGEST_INVALID', 'invalid digest', { digest: digest.slice(0, 100) });
+    if (!DIGEST_RE.test(digest))
+      return regError(req, res, 400, 'DIGEST_INVALID', 'invalid digest', { digest: digest.slice(0, 100) });
     // Manifests are blobs too (skopeo and containerd fetch them that way sometimes).
     const loc = repo.blobs.get(digest) ?? repo.manifests.get(digest);
     if (!loc) return regError(req, res, 404, 'BLOB_UNKNOWN', 'blob unknown to registry', { digest });
@@ -188,5 +278,9 @@ function isNameOrFullName(name: string): boolean {
   const slash = name.indexOf('/');
   if (slash <= 0) return false;
   const host = name.slice(0, slash);
-  return (host.includes('.') || host.includes(':') || host === 'localhost') && isValidHost(host) && REPO_NAME_RE.test(name.slice(slash + 1));
+  return (
+    (host.includes('.') || host.includes(':') || host === 'localhost') &&
+    isValidHost(host) &&
+    REPO_NAME_RE.test(name.slice(slash + 1))
+  );
 }

@@ -89,20 +89,42 @@ function hostForUrl(h: string): string {
   return net.isIPv6(h) ? `[${h}]` : h;
 }
 
-async function listen(server: net.Server, port: number, host: string | undefined, what: string): Promise<number> {
+async function listen(
+  server: net.Server,
+  port: number,
+  host: string | undefined,
+  what: string,
+): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
       if (err.code === 'EADDRINUSE') {
-        reject(new FerryError('PORT_IN_USE', `Port ${port} (${what}) is already in use${host ? ` on ${host}` : ''}.`, {
-          artifact: `port ${port}`,
-          hint: `Stop the program using port ${port} (e.g. a registry or nginx container), or pick another port with --${what === 'registry' ? 'registry' : 'files'}-port.`,
-          details: { port, service: what },
-        }));
+        reject(
+          new FerryError(
+            'PORT_IN_USE',
+            `Port ${port} (${what}) is already in use${host ? ` on ${host}` : ''}.`,
+            {
+              artifact: `port ${port}`,
+              hint: `Stop the program using port ${port} (e.g. a registry or nginx container), or pick another port with --${what === 'registry' ? 'registry' : 'files'}-port.`,
+              details: { port, service: what },
+            },
+          ),
+        );
       } else if (err.code === 'EACCES') {
-        reject(new FerryError('IO', `Not allowed to listen on port ${port} (${what}).`, { artifact: `port ${port}`, hint: 'Ports below 1024 need administrator rights; pick a higher port.' }));
+        reject(
+          new FerryError('IO', `Not allowed to listen on port ${port} (${what}).`, {
+            artifact: `port ${port}`,
+            hint: 'Ports below 1024 need administrator rights; pick a higher port.',
+          }),
+        );
       } else if (err.code === 'EADDRNOTAVAIL') {
-        reject(new FerryError('USAGE', `The address ${host} is not on this machine, so Ferry cannot listen on it.`, { artifact: host, hint: 'Pass one of this machine\'s addresses with --listen, or 0.0.0.0.' }));
+        reject(
+          new FerryError(
+            'USAGE',
+            `The address ${host} is not on this machine, so Ferry cannot listen on it.`,
+            { artifact: host, hint: "Pass one of this machine's addresses with --listen, or 0.0.0.0." },
+          ),
+        );
       } else reject(err);
     };
     const onListening = () => {
@@ -134,11 +156,20 @@ export class OfflineServer {
   }
 
   static async start(opts: ServeOptions): Promise<OfflineServer> {
-    if (opts.sources.length === 0) throw new FerryError('USAGE', 'Nothing to serve: no bundle given.', { hint: 'Pass --bundle DIR or --store DIR.' });
+    if (opts.sources.length === 0)
+      throw new FerryError('USAGE', 'Nothing to serve: no bundle given.', {
+        hint: 'Pass --bundle DIR or --store DIR.',
+      });
     const content = await loadRegistryContent(opts.sources);
     const extras: Record<string, ExtraDocument> = {};
-    if (opts.tls?.ca) extras['ca.crt'] = { body: Buffer.from(opts.tls.ca), contentType: 'application/x-x509-ca-cert' };
-    const s = new OfflineServer(opts, content, new FileServerHandler(opts.sources, extras), new RegistryHandler(content));
+    if (opts.tls?.ca)
+      extras['ca.crt'] = { body: Buffer.from(opts.tls.ca), contentType: 'application/x-x509-ca-cert' };
+    const s = new OfflineServer(
+      opts,
+      content,
+      new FileServerHandler(opts.sources, extras),
+      new RegistryHandler(content),
+    );
     try {
       await s.listenAll();
     } catch (err) {
@@ -152,13 +183,19 @@ export class OfflineServer {
   private makeServer(service: ServiceName): net.Server {
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.dispatch(service, req, res);
     const tls = this.opts.tls;
-    const server = tls ? https.createServer({ cert: tls.cert + (tls.ca && !tls.cert.includes(tls.ca.trim()) ? tls.ca : ''), key: tls.key }, handler) : http.createServer(handler);
+    const server = tls
+      ? https.createServer(
+          { cert: tls.cert + (tls.ca && !tls.cert.includes(tls.ca.trim()) ? tls.ca : ''), key: tls.key },
+          handler,
+        )
+      : http.createServer(handler);
     server.keepAliveTimeout = 30_000;
     server.headersTimeout = 60_000;
     server.requestTimeout = 0; // large downloads over slow links must not be cut
     server.on('clientError', (_err, socket) => {
       this.counters[service].errors++;
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      if (socket.writable)
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();
     });
     if (tls) server.on('tlsClientError', () => this.counters[service].errors++);
@@ -191,7 +228,10 @@ export class OfflineServer {
     const meter = { onBytes: (n: number) => (bytes += n) };
     let status = 500;
     try {
-      status = service === 'registry' ? await this.registry.handle(req, res, meter) : await this.files.handle(req, res, meter);
+      status =
+        service === 'registry'
+          ? await this.registry.handle(req, res, meter)
+          : await this.files.handle(req, res, meter);
     } catch {
       // A handler bug must cost one request, never the server.
       status = 500;
@@ -205,7 +245,14 @@ export class OfflineServer {
       if (status >= 500) c.errors++;
       const now = new Date().toISOString();
       const path = (req.url ?? '').slice(0, 500);
-      const cl = this.clients.get(client) ?? { address: client, firstSeen: now, lastSeen: now, requests: 0, bytes: 0, lastPath: '' };
+      const cl = this.clients.get(client) ?? {
+        address: client,
+        firstSeen: now,
+        lastSeen: now,
+        requests: 0,
+        bytes: 0,
+        lastPath: '',
+      };
       cl.lastSeen = now;
       cl.requests++;
       cl.bytes += bytes;
@@ -213,7 +260,16 @@ export class OfflineServer {
       this.clients.delete(client);
       this.clients.set(client, cl); // Map order = recency
       if (this.clients.size > RECENT_CLIENTS) this.clients.delete(this.clients.keys().next().value!);
-      this.opts.onRequest?.({ time: now, service, client, method: String(req.method).slice(0, 16), path, status, bytes, ms: Date.now() - t0 });
+      this.opts.onRequest?.({
+        time: now,
+        service,
+        client,
+        method: String(req.method).slice(0, 16),
+        path,
+        status,
+        bytes,
+        ms: Date.now() - t0,
+      });
     }
   }
 

@@ -26,20 +26,35 @@ export interface VerifiedBundle {
  * any damaged blob is left out whole by the registry (a partial image is worse than none: the
  * pull fails on a node halfway through instead of at once with 'manifest unknown').
  */
-export async function openVerifiedBundle(dir: string, opts: VerifyOptions & { allowDamaged?: boolean } = {}): Promise<VerifiedBundle> {
+export async function openVerifiedBundle(
+  dir: string,
+  opts: VerifyOptions & { allowDamaged?: boolean } = {},
+): Promise<VerifiedBundle> {
   const report = await verifyBundle(dir, opts);
   const bad = new Set<string>();
   for (const a of report.artifacts) for (const p of a.problems) bad.add(p.path);
   if (bad.size > 0 && !opts.allowDamaged) {
     const names = report.artifacts.filter((a) => a.status !== 'ok').map((a) => a.name);
-    throw new FerryError('INTEGRITY', `The bundle at ${report.bundle} has ${bad.size} damaged or missing file(s) (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}); Ferry serves only verified content.`, {
-      artifact: report.bundle,
-      hint: 'Copy the bundle again, or pass --allow-damaged to serve the intact part (damaged images and files are left out).',
-      details: { damaged: names },
-    });
+    throw new FerryError(
+      'INTEGRITY',
+      `The bundle at ${report.bundle} has ${bad.size} damaged or missing file(s) (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}); Ferry serves only verified content.`,
+      {
+        artifact: report.bundle,
+        hint: 'Copy the bundle again, or pass --allow-damaged to serve the intact part (damaged images and files are left out).',
+        details: { damaged: names },
+      },
+    );
   }
   const src = directorySource(await openBundle(dir));
   const listed = new Set(report.bundleId === src.id ? src.manifest.files.map((f) => f.path) : []);
-  if (report.bundleId !== src.id) throw new FerryError('INTEGRITY', `The bundle at ${dir} changed while it was verified.`, { artifact: dir, hint: 'Run the command again.' });
-  return { source: restrictSource(src, (rel) => listed.has(rel) && !bad.has(rel)), report, excluded: [...bad].sort() };
+  if (report.bundleId !== src.id)
+    throw new FerryError('INTEGRITY', `The bundle at ${dir} changed while it was verified.`, {
+      artifact: dir,
+      hint: 'Run the command again.',
+    });
+  return {
+    source: restrictSource(src, (rel) => listed.has(rel) && !bad.has(rel)),
+    report,
+    excluded: [...bad].sort(),
+  };
 }

@@ -47,14 +47,21 @@ async function importKey(keyPem: string): Promise<{ privateKey: CryptoKey; publi
   const pkcs8 = ko.export({ format: 'der', type: 'pkcs8' });
   const jwk = ko.export({ format: 'jwk' }) as JsonWebKey;
   const s = webcrypto.subtle;
-  const privateKey = (await s.importKey('pkcs8', pkcs8, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign'])) as unknown as CryptoKey;
+  const privateKey = (await s.importKey('pkcs8', pkcs8, { name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'sign',
+  ])) as unknown as CryptoKey;
   const pubJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
-  const publicKey = (await s.importKey('jwk', pubJwk, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify'])) as unknown as CryptoKey;
+  const publicKey = (await s.importKey('jwk', pubJwk, { name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'verify',
+  ])) as unknown as CryptoKey;
   return { privateKey, publicKey };
 }
 
 async function newKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+  return (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'sign',
+    'verify',
+  ])) as unknown as CryptoKeyPair;
 }
 
 async function exportKeyPem(k: CryptoKey): Promise<string> {
@@ -71,7 +78,9 @@ async function readIfExists(file: string): Promise<string | undefined> {
 }
 
 /** Load the CA from dir, or create it. */
-export async function ensureCa(dir: string): Promise<{ certPem: string; keyPem: string; certFile: string; created: boolean }> {
+export async function ensureCa(
+  dir: string,
+): Promise<{ certPem: string; keyPem: string; certFile: string; created: boolean }> {
   const certFile = path.join(dir, 'ca.crt');
   const keyFile = path.join(dir, 'ca.key');
   const certPem = await readIfExists(certFile);
@@ -79,7 +88,8 @@ export async function ensureCa(dir: string): Promise<{ certPem: string; keyPem: 
   if (certPem && keyPem) {
     try {
       const c = new X509Certificate(certPem);
-      if (!c.checkPrivateKey(createPrivateKey(keyPem))) throw new Error('the key does not match the certificate');
+      if (!c.checkPrivateKey(createPrivateKey(keyPem)))
+        throw new Error('the key does not match the certificate');
       if (!c.ca) throw new Error('it is not a CA certificate');
     } catch (err) {
       throw new FerryError('CONFIG', `The Ferry CA in ${dir} is unusable: ${(err as Error).message}.`, {
@@ -90,9 +100,15 @@ export async function ensureCa(dir: string): Promise<{ certPem: string; keyPem: 
     return { certPem, keyPem, certFile, created: false };
   }
   const keys = await newKeys();
-  const host = os.hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 40) || 'host';
+  const host =
+    os
+      .hostname()
+      .replace(/[^A-Za-z0-9.-]/g, '-')
+      .slice(0, 40) || 'host';
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(16).toString('hex').replace(/^[89a-f]/, '1'),
+    serialNumber: randomBytes(16)
+      .toString('hex')
+      .replace(/^[89a-f]/, '1'),
     name: `CN=Ferry local CA (${host} ${new Date().toISOString().slice(0, 10)}), O=Ferry`,
     notBefore: new Date(Date.now() - DAY),
     notAfter: new Date(Date.now() + CA_DAYS * DAY),
@@ -100,7 +116,10 @@ export async function ensureCa(dir: string): Promise<{ certPem: string; keyPem: 
     signingAlgorithm: ALG,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
@@ -126,10 +145,16 @@ function sanNames(c: X509Certificate): string[] {
 export function normalizeNames(names: string[]): string[] {
   const out = new Set<string>();
   for (const n of names) {
-    const v = n.trim().toLowerCase().replace(/^\[|\]$/g, '');
+    const v = n
+      .trim()
+      .toLowerCase()
+      .replace(/^\[|\]$/g, '');
     if (!v) continue;
     if (!net.isIP(v) && !/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(v)) {
-      throw new FerryError('USAGE', `'${n}' is neither an IP address nor a host name.`, { artifact: n, hint: 'Pass --hostname with a DNS name or an IP address the nodes use to reach this machine.' });
+      throw new FerryError('USAGE', `'${n}' is neither an IP address nor a host name.`, {
+        artifact: n,
+        hint: 'Pass --hostname with a DNS name or an IP address the nodes use to reach this machine.',
+      });
     }
     out.add(v);
   }
@@ -142,7 +167,10 @@ export function normalizeNames(names: string[]): string[] {
  */
 export async function ensureServerCert(dir: string, names: string[]): Promise<TlsMaterial> {
   const wanted = normalizeNames(names);
-  if (wanted.length === 0) throw new FerryError('USAGE', 'A TLS certificate needs at least one host name or address.', { hint: 'Pass --hostname NAME (repeatable).' });
+  if (wanted.length === 0)
+    throw new FerryError('USAGE', 'A TLS certificate needs at least one host name or address.', {
+      hint: 'Pass --hostname NAME (repeatable).',
+    });
   const ca = await ensureCa(dir);
   const caCert = new X509Certificate(ca.certPem);
   const certFile = path.join(dir, 'server.crt');
@@ -154,8 +182,22 @@ export async function ensureServerCert(dir: string, names: string[]): Promise<Tl
       const c = new X509Certificate(oldCert);
       const covers = wanted.every((n) => sanNames(c).includes(n));
       const fresh = Date.parse(c.validTo) - Date.now() > RENEW_BEFORE_DAYS * DAY;
-      if (covers && fresh && c.checkIssued(caCert) && c.verify(caCert.publicKey) && c.checkPrivateKey(createPrivateKey(oldKey))) {
-        return { cert: oldCert, key: oldKey, ca: ca.certPem, caFile: ca.certFile, certFile, names: sanNames(c), issued: false };
+      if (
+        covers &&
+        fresh &&
+        c.checkIssued(caCert) &&
+        c.verify(caCert.publicKey) &&
+        c.checkPrivateKey(createPrivateKey(oldKey))
+      ) {
+        return {
+          cert: oldCert,
+          key: oldKey,
+          ca: ca.certPem,
+          caFile: ca.certFile,
+          certFile,
+          names: sanNames(c),
+          issued: false,
+        };
       }
     } catch {
       // An unreadable old certificate is simply replaced.
@@ -165,7 +207,9 @@ export async function ensureServerCert(dir: string, names: string[]): Promise<Tl
   const keys = await newKeys();
   const caX = new x509.X509Certificate(ca.certPem);
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomBytes(16).toString('hex').replace(/^[89a-f]/, '1'),
+    serialNumber: randomBytes(16)
+      .toString('hex')
+      .replace(/^[89a-f]/, '1'),
     subject: `CN=${wanted.find((n) => !net.isIP(n)) ?? wanted[0]}, O=Ferry`,
     issuer: caX.subject,
     notBefore: new Date(Date.now() - DAY),
@@ -175,9 +219,16 @@ export async function ensureServerCert(dir: string, names: string[]): Promise<Tl
     signingAlgorithm: ALG,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+        true,
+      ),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(wanted.map((n) => (net.isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n }))),
+      new x509.SubjectAlternativeNameExtension(
+        wanted.map((n) =>
+          net.isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n },
+        ),
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
     ],
@@ -186,7 +237,15 @@ export async function ensureServerCert(dir: string, names: string[]): Promise<Tl
   const certPem = cert.toString('pem') + '\n';
   await writeFileAtomic(keyFile, keyPem, 0o600);
   await writeFileAtomic(certFile, certPem);
-  return { cert: certPem, key: keyPem, ca: ca.certPem, caFile: ca.certFile, certFile, names: wanted, issued: true };
+  return {
+    cert: certPem,
+    key: keyPem,
+    ca: ca.certPem,
+    caFile: ca.certFile,
+    certFile,
+    names: wanted,
+    issued: true,
+  };
 }
 
 /** The user's own certificate and key (and optionally the CA that issued it). */
@@ -195,7 +254,9 @@ export async function loadUserCert(certFile: string, keyFile: string, caFile?: s
     try {
       return await fs.readFile(f, 'utf8');
     } catch (err) {
-      throw new FerryError('CONFIG', `Cannot read the TLS ${what} ${f}: ${(err as Error).message}`, { artifact: f });
+      throw new FerryError('CONFIG', `Cannot read the TLS ${what} ${f}: ${(err as Error).message}`, {
+        artifact: f,
+      });
     }
   };
   const cert = await read(certFile, 'certificate');
@@ -205,13 +266,21 @@ export async function loadUserCert(certFile: string, keyFile: string, caFile?: s
   try {
     c = new X509Certificate(cert);
   } catch (err) {
-    throw new FerryError('CONFIG', `${certFile} is not a PEM certificate: ${(err as Error).message}`, { artifact: certFile });
+    throw new FerryError('CONFIG', `${certFile} is not a PEM certificate: ${(err as Error).message}`, {
+      artifact: certFile,
+    });
   }
   try {
     if (!c.checkPrivateKey(createPrivateKey(key))) throw new Error('it does not belong to the certificate');
   } catch (err) {
-    throw new FerryError('CONFIG', `The key ${keyFile} does not fit ${certFile}: ${(err as Error).message}`, { artifact: keyFile, hint: 'Pass the key that belongs to the certificate.' });
+    throw new FerryError('CONFIG', `The key ${keyFile} does not fit ${certFile}: ${(err as Error).message}`, {
+      artifact: keyFile,
+      hint: 'Pass the key that belongs to the certificate.',
+    });
   }
-  if (Date.parse(c.validTo) < Date.now()) throw new FerryError('CONFIG', `The certificate ${certFile} expired on ${c.validTo}.`, { artifact: certFile });
+  if (Date.parse(c.validTo) < Date.now())
+    throw new FerryError('CONFIG', `The certificate ${certFile} expired on ${c.validTo}.`, {
+      artifact: certFile,
+    });
   return { cert, key, ...(ca ? { ca, caFile } : {}), certFile, names: sanNames(c), issued: false };
 }

@@ -39,7 +39,10 @@ export interface CheckInput {
 }
 
 export async function checkVars(input: CheckInput): Promise<VarsCheck> {
-  const plan = computePlan(input.data, { arches: input.arches, vars: { ...(input.planVars ?? {}), ...input.generated } });
+  const plan = computePlan(input.data, {
+    arches: input.arches,
+    vars: { ...(input.planVars ?? {}), ...input.generated },
+  });
   const problems: VarsProblem[] = [];
   const jobs: Array<() => Promise<void>> = [];
   const files = plan.files.filter((f) => f.enabled);
@@ -51,7 +54,8 @@ export async function checkVars(input: CheckInput): Promise<VarsCheck> {
       continue;
     }
     jobs.push(async () => {
-      if (!(await input.probeFile(f.url))) problems.push({ kind: 'file', key: f.key, target: f.url, problem: 'not-served' });
+      if (!(await input.probeFile(f.url)))
+        problems.push({ kind: 'file', key: f.key, target: f.url, problem: 'not-served' });
     });
   }
   for (const i of images) {
@@ -60,7 +64,8 @@ export async function checkVars(input: CheckInput): Promise<VarsCheck> {
       continue;
     }
     jobs.push(async () => {
-      if (!(await input.probeImage(i.ref))) problems.push({ kind: 'image', key: i.key, target: i.ref, problem: 'not-served' });
+      if (!(await input.probeImage(i.ref)))
+        problems.push({ kind: 'image', key: i.key, target: i.ref, problem: 'not-served' });
     });
   }
   const width = input.concurrency ?? 8;

@@ -58,7 +58,10 @@ export function generateVars(input: VarsInput): GeneratedVars {
   const overridden: string[] = [];
   const registryHost = input.registry.replace(/\/+$/, '');
   if (!/^[A-Za-z0-9.[\]:-]+(\/[a-z0-9._/-]+)?$/.test(registryHost)) {
-    throw new FerryError('USAGE', `'${input.registry}' is not a registry address.`, { artifact: input.registry, hint: 'Write it as HOST[:PORT][/PREFIX], e.g. registry.example.com:5000/k8s.' });
+    throw new FerryError('USAGE', `'${input.registry}' is not a registry address.`, {
+      artifact: input.registry,
+      hint: 'Write it as HOST[:PORT][/PREFIX], e.g. registry.example.com:5000/k8s.',
+    });
   }
   const registryAddr = registryHost.split('/')[0];
   if (input.filesUrl) v.files_repo = input.filesUrl.replace(/\/+$/, '');
@@ -95,7 +98,9 @@ export function generateVars(input: VarsInput): GeneratedVars {
           capabilities: ['pull', 'resolve'],
           skip_verify: !!input.skipVerify,
           ...(path ? { override_path: true } : {}),
-          ...(input.registryTls && input.caPathOnNode && !input.skipVerify ? { ca: [input.caPathOnNode] } : {}),
+          ...(input.registryTls && input.caPathOnNode && !input.skipVerify
+            ? { ca: [input.caPathOnNode] }
+            : {}),
         },
       ],
     }));

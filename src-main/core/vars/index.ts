@@ -6,7 +6,13 @@ import { checkVars, type VarsCheck } from './check.js';
 import { generateVars, type GeneratedVars, type NamingStyle } from './generate.js';
 import { loadBundleKubespray, rawDefaults, readBundlePlan } from './kubespray.js';
 
-export { generateVars, STANDARD_UPSTREAMS, type GeneratedVars, type NamingStyle, type VarsInput } from './generate.js';
+export {
+  generateVars,
+  STANDARD_UPSTREAMS,
+  type GeneratedVars,
+  type NamingStyle,
+  type VarsInput,
+} from './generate.js';
 export { checkVars, type VarsCheck, type VarsProblem } from './check.js';
 export { loadBundleKubespray, rawDefaults, readBundlePlan } from './kubespray.js';
 
@@ -39,7 +45,9 @@ export function bundleUpstreams(src: BundleSource): string[] {
   return [...hosts].sort();
 }
 
-export async function bundleVars(o: BundleVarsOptions): Promise<{ generated: GeneratedVars; data: KubesprayData }> {
+export async function bundleVars(
+  o: BundleVarsOptions,
+): Promise<{ generated: GeneratedVars; data: KubesprayData }> {
   const data = o.data ?? (await loadBundleKubespray(o.source, o.signal));
   const version = o.source.manifest.kubespray?.version ?? data.tag;
   const generated = generateVars({
@@ -64,13 +72,36 @@ export async function bundleVars(o: BundleVarsOptions): Promise<{ generated: Gen
  * loopback serving this bundle, and probe every file and image the plan needs on it. The
  * variables differ from the user's only in the address, which is what the check is not about.
  */
-export async function checkBundleVars(o: { source: BundleSource; data: KubesprayData; style: NamingStyle; arches?: string[] }): Promise<VarsCheck> {
-  const server = await OfflineServer.start({ sources: [o.source], listen: '127.0.0.1', filesPort: 0, registryPort: 0, advertise: '127.0.0.1' });
+export async function checkBundleVars(o: {
+  source: BundleSource;
+  data: KubesprayData;
+  style: NamingStyle;
+  arches?: string[];
+}): Promise<VarsCheck> {
+  const server = await OfflineServer.start({
+    sources: [o.source],
+    listen: '127.0.0.1',
+    filesPort: 0,
+    registryPort: 0,
+    advertise: '127.0.0.1',
+  });
   try {
     const plan = await readBundlePlan(o.source);
-    const { generated } = await bundleVars({ source: o.source, data: o.data, filesUrl: server.filesUrl, registry: server.registryHost, registryTls: false, style: o.style, madeBy: 'ferry vars --check' });
+    const { generated } = await bundleVars({
+      source: o.source,
+      data: o.data,
+      filesUrl: server.filesUrl,
+      registry: server.registryHost,
+      registryTls: false,
+      style: o.style,
+      madeBy: 'ferry vars --check',
+    });
     const mirrors = new Set<string>(
-      o.style === 'mirror' ? ((generated.variables.containerd_registries_mirrors as Array<{ prefix: string }>) ?? []).map((m) => m.prefix) : [],
+      o.style === 'mirror'
+        ? ((generated.variables.containerd_registries_mirrors as Array<{ prefix: string }>) ?? []).map(
+            (m) => m.prefix,
+          )
+        : [],
     );
     const regHost = server.registryHost;
     const head = async (url: string) => {
@@ -83,7 +114,8 @@ export async function checkBundleVars(o: { source: BundleSource; data: Kubespray
       planVars: plan?.vars,
       generated: generated.variables,
       filesPrefix: server.filesUrl,
-      imageGoesToFerry: (ref) => (o.style === 'kubespray' ? ref.startsWith(regHost + '/') : mirrors.has(safeRegistry(ref))),
+      imageGoesToFerry: (ref) =>
+        o.style === 'kubespray' ? ref.startsWith(regHost + '/') : mirrors.has(safeRegistry(ref)),
       probeFile: head,
       probeImage: async (ref) => {
         const r = parseImageRef(ref);

@@ -10,12 +10,19 @@ export async function loadBundleKubespray(src: BundleSource, signal?: AbortSigna
   const rel = art?.paths[0];
   const file = rel ? src.filePath(rel) : undefined;
   if (!art || !rel || !file) {
-    throw new FerryError('NOT_FOUND', `Bundle ${src.id} holds no verified Kubespray tarball, so Ferry cannot tell which variables its Kubespray version has.`, {
-      artifact: 'kubespray/',
-      hint: 'Fetch the bundle with its Kubespray release (the default), or pass --kubespray DIR|TARBALL.',
-    });
+    throw new FerryError(
+      'NOT_FOUND',
+      `Bundle ${src.id} holds no verified Kubespray tarball, so Ferry cannot tell which variables its Kubespray version has.`,
+      {
+        artifact: 'kubespray/',
+        hint: 'Fetch the bundle with its Kubespray release (the default), or pass --kubespray DIR|TARBALL.',
+      },
+    );
   }
-  return loadKubespray({ tarball: file, tag: art.kind === 'kubespray' ? art.version : undefined }, { signal });
+  return loadKubespray(
+    { tarball: file, tag: art.kind === 'kubespray' ? art.version : undefined },
+    { signal },
+  );
 }
 
 /** The plan the bundle was made from (plan.json), if it has one. */
@@ -23,12 +30,17 @@ export async function readBundlePlan(src: BundleSource): Promise<Plan | undefine
   const file = src.filePath('plan.json');
   const e = src.entry('plan.json');
   if (!file || !e) return undefined;
-  if (e.size > 16 * 1024 * 1024) throw new FerryError('HOSTILE', 'plan.json of the bundle is oversized.', { artifact: 'plan.json' });
+  if (e.size > 16 * 1024 * 1024)
+    throw new FerryError('HOSTILE', 'plan.json of the bundle is oversized.', { artifact: 'plan.json' });
   let json: unknown;
   try {
     json = JSON.parse(await fs.readFile(file, 'utf8'));
   } catch (err) {
-    throw new FerryError('INTEGRITY', `plan.json of bundle ${src.id} is not JSON: ${(err as Error).message}`, { artifact: 'plan.json' });
+    throw new FerryError(
+      'INTEGRITY',
+      `plan.json of bundle ${src.id} is not JSON: ${(err as Error).message}`,
+      { artifact: 'plan.json' },
+    );
   }
   return parsePlan(json, 'plan.json');
 }

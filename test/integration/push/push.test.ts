@@ -48,7 +48,8 @@ describe.skipIf(lacks('skopeo', 'docker-registry', 'python3'))('ferry push into 
     await fs.rm(tmp, { recursive: true, force: true });
   });
 
-  const inspect = async (ref: string, extra: string[] = []) => JSON.parse(await run('skopeo', ['inspect', ...extra, `docker://${ref}`])).Digest as string;
+  const inspect = async (ref: string, extra: string[] = []) =>
+    JSON.parse(await run('skopeo', ['inspect', ...extra, `docker://${ref}`])).Digest as string;
 
   it('pushes Kubespray-style names under the prefix over HTTP, mounts shared blobs, and a second run finds everything present', async () => {
     const reg = new DockerRegistry(path.join(tmp, 'r1'));
@@ -70,47 +71,114 @@ describe.skipIf(lacks('skopeo', 'docker-registry', 'python3'))('ferry push into 
     expect(await inspect(`${reg.host}/k8s/pause:3.10`, t)).toBe(pause.digest);
     expect(await inspect(`${reg.host}/k8s/library/nginx:1.27`, t)).toBe(nginx.digest);
     // Pull everything back, every platform.
-    await run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${reg.host}/k8s/calico/node:v3.30.3`, `oci:${path.join(tmp, 'back')}:x`]);
+    await run('skopeo', [
+      'copy',
+      '--all',
+      '--src-tls-verify=false',
+      `docker://${reg.host}/k8s/calico/node:v3.30.3`,
+      `oci:${path.join(tmp, 'back')}:x`,
+    ]);
     const idx = JSON.parse(await fs.readFile(path.join(tmp, 'back', 'index.json'), 'utf8'));
     expect(idx.manifests[0].digest).toBe(calico.digest);
 
     const again = await pushImages({ sources: [source], target, insecure: true });
     expect(again.counts).toMatchObject({ pushed: 0, present: 4, blobsUploaded: 0 });
-    expect(uploaded).toBe(new Set([...calico.blobs.keys(), ...pause.blobs.keys(), ...nginx.blobs.keys()].filter((d) => ![calico.digest, pause.digest, ...calico.platforms.values(), ...pause.platforms.values(), nginx.digest].includes(d))).size);
+    expect(uploaded).toBe(
+      new Set(
+        [...calico.blobs.keys(), ...pause.blobs.keys(), ...nginx.blobs.keys()].filter(
+          (d) =>
+            ![
+              calico.digest,
+              pause.digest,
+              ...calico.platforms.values(),
+              ...pause.platforms.values(),
+              nginx.digest,
+            ].includes(d),
+        ),
+      ).size,
+    );
   });
 
   it('uploads in chunks when blobs exceed the chunk size, and the result pulls', async () => {
     const reg = new DockerRegistry(path.join(tmp, 'r2'));
     regs.push(reg);
     await reg.start();
-    const s = await pushImages({ sources: [source], target: parsePushTarget(reg.host), insecure: true, chunkSize: 64 * 1024 });
+    const s = await pushImages({
+      sources: [source],
+      target: parsePushTarget(reg.host),
+      insecure: true,
+      chunkSize: 64 * 1024,
+    });
     expect(s.counts.failed).toBe(0);
-    await run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${reg.host}/calico/node:v3.30.3`, `oci:${path.join(tmp, 'back2')}:x`]);
+    await run('skopeo', [
+      'copy',
+      '--all',
+      '--src-tls-verify=false',
+      `docker://${reg.host}/calico/node:v3.30.3`,
+      `oci:${path.join(tmp, 'back2')}:x`,
+    ]);
     expect(await inspect(`${reg.host}/calico/node:v3.30.3`, ['--tls-verify=false'])).toBe(calico.digest);
-    const forced = await pushImages({ sources: [source], target: parsePushTarget(`${reg.host}/all-chunked`), insecure: true, alwaysChunked: true });
+    const forced = await pushImages({
+      sources: [source],
+      target: parsePushTarget(`${reg.host}/all-chunked`),
+      insecure: true,
+      alwaysChunked: true,
+    });
     expect(forced.counts.failed).toBe(0);
     expect(await inspect(`${reg.host}/all-chunked/pause:3.10`, ['--tls-verify=false'])).toBe(pause.digest);
   });
 
   it('speaks TLS with a custom CA and Basic auth, and refuses a wrong password with an AUTH error', async () => {
     const tls = await ensureServerCert(path.join(tmp, 'tls'), ['127.0.0.1', 'localhost']);
-    const hash = execFileSync('python3', ['-W', 'ignore', '-c', "import crypt; print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))"]).toString().trim();
+    const hash = execFileSync('python3', [
+      '-W',
+      'ignore',
+      '-c',
+      "import crypt; print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))",
+    ])
+      .toString()
+      .trim();
     const htpasswd = path.join(tmp, 'htpasswd');
     await fs.writeFile(htpasswd, `pusher:${hash}\n`);
-    const reg = new DockerRegistry(path.join(tmp, 'r3'), { cert: path.join(tmp, 'tls', 'server.crt'), key: path.join(tmp, 'tls', 'server.key') }, { htpasswd });
+    const reg = new DockerRegistry(
+      path.join(tmp, 'r3'),
+      { cert: path.join(tmp, 'tls', 'server.crt'), key: path.join(tmp, 'tls', 'server.key') },
+      { htpasswd },
+    );
     regs.push(reg);
     await reg.start();
     const good = new CredentialStore({ [reg.host]: { username: 'pusher', password: 's3cret' } });
-    const s = await pushImages({ sources: [source], target: parsePushTarget(`${reg.host}/site`), ca: tls.ca, credentials: good });
+    const s = await pushImages({
+      sources: [source],
+      target: parsePushTarget(`${reg.host}/site`),
+      ca: tls.ca,
+      credentials: good,
+    });
     expect(s.images.map((i) => i.error).filter(Boolean)).toEqual([]);
     expect(s.counts).toMatchObject({ pushed: 4, failed: 0 });
     await fs.mkdir(path.join(tmp, 'certs'), { recursive: true });
     await fs.writeFile(path.join(tmp, 'certs', 'ca.crt'), tls.ca!);
-    expect(await inspect(`${reg.host}/site/pause:3.10`, ['--cert-dir', path.join(tmp, 'certs'), '--creds', 'pusher:s3cret'])).toBe(pause.digest);
+    expect(
+      await inspect(`${reg.host}/site/pause:3.10`, [
+        '--cert-dir',
+        path.join(tmp, 'certs'),
+        '--creds',
+        'pusher:s3cret',
+      ]),
+    ).toBe(pause.digest);
     const bad = new CredentialStore({ [reg.host]: { username: 'pusher', password: 'wrong' } });
-    await expect(pushImages({ sources: [source], target: parsePushTarget(`${reg.host}/site`), ca: tls.ca, credentials: bad })).rejects.toMatchObject({ code: 'AUTH' });
+    await expect(
+      pushImages({
+        sources: [source],
+        target: parsePushTarget(`${reg.host}/site`),
+        ca: tls.ca,
+        credentials: bad,
+      }),
+    ).rejects.toMatchObject({ code: 'AUTH' });
     // Without the CA the certificate is refused, with a hint.
-    await expect(pushImages({ sources: [source], target: parsePushTarget(reg.host), credentials: good })).rejects.toMatchObject({ code: 'NETWORK', hint: expect.stringContaining('--ca') });
+    await expect(
+      pushImages({ sources: [source], target: parsePushTarget(reg.host), credentials: good }),
+    ).rejects.toMatchObject({ code: 'NETWORK', hint: expect.stringContaining('--ca') });
   });
 
   it('gets Bearer tokens from the registry’s token service', async () => {
@@ -120,10 +188,17 @@ describe.skipIf(lacks('skopeo', 'docker-registry', 'python3'))('ferry push into 
     const front = await TokenAuthRegistry.start({ upstream: reg.host, users: { ci: 'tok-pass' } });
     try {
       const creds = new CredentialStore({ [front.host]: { username: 'ci', password: 'tok-pass' } });
-      const s = await pushImages({ sources: [source], target: parsePushTarget(`${front.host}/proj`), insecure: true, credentials: creds });
+      const s = await pushImages({
+        sources: [source],
+        target: parsePushTarget(`${front.host}/proj`),
+        insecure: true,
+        credentials: creds,
+      });
       expect(s.counts).toMatchObject({ pushed: 4, failed: 0 });
       expect(front.tokenRequests).toBeGreaterThan(0);
-      expect(await inspect(`${reg.host}/proj/calico/node:v3.30.3`, ['--tls-verify=false'])).toBe(calico.digest);
+      expect(await inspect(`${reg.host}/proj/calico/node:v3.30.3`, ['--tls-verify=false'])).toBe(
+        calico.digest,
+      );
     } finally {
       await front.close();
     }
@@ -139,24 +214,47 @@ describe.skipIf(lacks('skopeo', 'docker-registry', 'python3'))('ferry push into 
     let text = '';
     out.on('data', (c) => (text += c));
     const env = { ...process.env, FERRY_CONFIG_DIR: path.join(tmp, 'cfg'), HOME: tmp };
-    const code = await runCli(['push', '--json', '--to', `${reg.host}/kubespray`, '--bundle', path.join(tmp, 'b'), '--allow-unsigned', '--insecure'], {
-      stdout: out,
+    const code = await runCli(
+      [
+        'push',
+        '--json',
+        '--to',
+        `${reg.host}/kubespray`,
+        '--bundle',
+        path.join(tmp, 'b'),
+        '--allow-unsigned',
+        '--insecure',
+      ],
+      {
+        stdout: out,
+        stderr: new PassThrough(),
+        env,
+        signal: new AbortController().signal,
+      },
+    );
+    expect(code).toBe(0);
+    const summary = JSON.parse(text);
+    expect(summary.counts).toMatchObject({ pushed: 4, failed: 0 });
+    expect(await inspect(`${reg.host}/kubespray/calico/node:v3.30.3`, ['--tls-verify=false'])).toBe(
+      calico.digest,
+    );
+    const usage = await runCli(['push', '--to', 'not a registry', '--bundle', path.join(tmp, 'b')], {
+      stdout: new PassThrough(),
       stderr: new PassThrough(),
       env,
       signal: new AbortController().signal,
     });
-    expect(code).toBe(0);
-    const summary = JSON.parse(text);
-    expect(summary.counts).toMatchObject({ pushed: 4, failed: 0 });
-    expect(await inspect(`${reg.host}/kubespray/calico/node:v3.30.3`, ['--tls-verify=false'])).toBe(calico.digest);
-    const usage = await runCli(['push', '--to', 'not a registry', '--bundle', path.join(tmp, 'b')], { stdout: new PassThrough(), stderr: new PassThrough(), env, signal: new AbortController().signal });
     expect(usage).toBe(2);
   });
 
   it('pushes an index whose bundle holds only some platforms as a reduced index, and says so', async () => {
     const img = makeImage({ platforms: ['linux/amd64', 'linux/arm64', 'linux/s390x'] });
     const dir = path.join(tmp, 'partial');
-    await writeTestBundle(dir, { images: [{ ref: 'quay.io/cilium/cilium:v1.18.4', image: img, omitBlobs: [img.platforms.get('linux/s390x')!] }] });
+    await writeTestBundle(dir, {
+      images: [
+        { ref: 'quay.io/cilium/cilium:v1.18.4', image: img, omitBlobs: [img.platforms.get('linux/s390x')!] },
+      ],
+    });
     const src = (await openVerifiedBundle(dir, { allowUnsigned: true, trusted: [] })).source;
     const reg = new DockerRegistry(path.join(tmp, 'r6'));
     regs.push(reg);
@@ -165,9 +263,20 @@ describe.skipIf(lacks('skopeo', 'docker-registry', 'python3'))('ferry push into 
     expect(s.counts).toMatchObject({ pushed: 1, failed: 0 });
     const item = s.images[0];
     expect(item.reducedIndex).toMatchObject({ upstreamDigest: img.digest, platforms: 2 });
-    const raw = JSON.parse(await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/cilium/cilium:v1.18.4`]));
-    expect(raw.manifests.map((m: { digest: string }) => m.digest).sort()).toEqual([img.platforms.get('linux/amd64'), img.platforms.get('linux/arm64')].sort());
-    expect(await inspect(`${reg.host}/cilium/cilium:v1.18.4`, ['--tls-verify=false', '--override-arch', 'arm64'])).toBe(item.reducedIndex!.digest);
+    const raw = JSON.parse(
+      await run('skopeo', [
+        'inspect',
+        '--raw',
+        '--tls-verify=false',
+        `docker://${reg.host}/cilium/cilium:v1.18.4`,
+      ]),
+    );
+    expect(raw.manifests.map((m: { digest: string }) => m.digest).sort()).toEqual(
+      [img.platforms.get('linux/amd64'), img.platforms.get('linux/arm64')].sort(),
+    );
+    expect(
+      await inspect(`${reg.host}/cilium/cilium:v1.18.4`, ['--tls-verify=false', '--override-arch', 'arm64']),
+    ).toBe(item.reducedIndex!.digest);
     const again = await pushImages({ sources: [src], target: parsePushTarget(reg.host), insecure: true });
     expect(again.counts.present).toBe(1);
   });

@@ -34,7 +34,12 @@ describe('ferry serve (CLI)', () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-serve-cli-'));
     await writeTestBundle(path.join(tmp, 'b'), {
       images: [{ ref: 'quay.io/calico/node:v3.30.3', image: makeImage() }],
-      files: [{ url: 'https://github.com/etcd-io/etcd/releases/download/v3.5.25/etcd-v3.5.25-linux-amd64.tar.gz', content: big }],
+      files: [
+        {
+          url: 'https://github.com/etcd-io/etcd/releases/download/v3.5.25/etcd-v3.5.25-linux-amd64.tar.gz',
+          content: big,
+        },
+      ],
     });
   });
   afterAll(async () => {
@@ -46,12 +51,26 @@ describe('ferry serve (CLI)', () => {
     const err = capture();
     const ac = new AbortController();
     const [fp, rp] = [await freePort(), await freePort()];
-    const done = runCli(['serve', '--bundle', path.join(tmp, 'b'), '--allow-unsigned', '--listen', '127.0.0.1', '--files-port', String(fp), '--registry-port', String(rp)], {
-      stdout: out.stream,
-      stderr: err.stream,
-      env: env(),
-      signal: ac.signal,
-    });
+    const done = runCli(
+      [
+        'serve',
+        '--bundle',
+        path.join(tmp, 'b'),
+        '--allow-unsigned',
+        '--listen',
+        '127.0.0.1',
+        '--files-port',
+        String(fp),
+        '--registry-port',
+        String(rp),
+      ],
+      {
+        stdout: out.stream,
+        stderr: err.stream,
+        env: env(),
+        signal: ac.signal,
+      },
+    );
     await until(() => out.text().includes('Press Ctrl-C'));
     expect(out.text()).toContain(`Files:    http://127.0.0.1:${fp}/`);
     expect(out.text()).toContain(`Registry: http://127.0.0.1:${rp}`);
@@ -76,12 +95,27 @@ describe('ferry serve (CLI)', () => {
   it('with --json prints only JSON lines on stdout', async () => {
     const out = capture();
     const ac = new AbortController();
-    const done = runCli(['serve', '--json', '--bundle', path.join(tmp, 'b'), '--allow-unsigned', '--listen', '127.0.0.1', '--files-port', '0', '--registry-port', '0'], {
-      stdout: out.stream,
-      stderr: capture().stream,
-      env: env(),
-      signal: ac.signal,
-    });
+    const done = runCli(
+      [
+        'serve',
+        '--json',
+        '--bundle',
+        path.join(tmp, 'b'),
+        '--allow-unsigned',
+        '--listen',
+        '127.0.0.1',
+        '--files-port',
+        '0',
+        '--registry-port',
+        '0',
+      ],
+      {
+        stdout: out.stream,
+        stderr: capture().stream,
+        env: env(),
+        signal: ac.signal,
+      },
+    );
     await until(() => out.text().includes('"ready"'));
     const ready = JSON.parse(out.text().trim().split('\n')[0]);
     expect(ready.event).toBe('ready');
@@ -97,12 +131,26 @@ describe('ferry serve (CLI)', () => {
     const port = (blocker.address() as net.AddressInfo).port;
     const err = capture();
     try {
-      const code = await runCli(['serve', '--bundle', path.join(tmp, 'b'), '--allow-unsigned', '--listen', '127.0.0.1', '--files-port', String(port), '--registry-port', '0'], {
-        stdout: capture().stream,
-        stderr: err.stream,
-        env: env(),
-        signal: new AbortController().signal,
-      });
+      const code = await runCli(
+        [
+          'serve',
+          '--bundle',
+          path.join(tmp, 'b'),
+          '--allow-unsigned',
+          '--listen',
+          '127.0.0.1',
+          '--files-port',
+          String(port),
+          '--registry-port',
+          '0',
+        ],
+        {
+          stdout: capture().stream,
+          stderr: err.stream,
+          env: env(),
+          signal: new AbortController().signal,
+        },
+      );
       expect(code).toBe(3);
       expect(err.text()).toContain(`Port ${port} (files) is already in use`);
     } finally {
@@ -112,34 +160,67 @@ describe('ferry serve (CLI)', () => {
 
   it('refuses an unsigned bundle unless told, and bad flags are usage errors', async () => {
     const err = capture();
-    const code = await runCli(['serve', '--bundle', path.join(tmp, 'b'), '--files-port', '0', '--registry-port', '0'], {
+    const code = await runCli(
+      ['serve', '--bundle', path.join(tmp, 'b'), '--files-port', '0', '--registry-port', '0'],
+      {
+        stdout: capture().stream,
+        stderr: err.stream,
+        env: env(),
+        signal: new AbortController().signal,
+      },
+    );
+    expect(code).toBe(1);
+    expect(err.text()).toContain('not signed');
+    const usage = await runCli(['serve', '--bundle', path.join(tmp, 'b'), '--files-port', '70000'], {
       stdout: capture().stream,
-      stderr: err.stream,
+      stderr: capture().stream,
       env: env(),
       signal: new AbortController().signal,
     });
-    expect(code).toBe(1);
-    expect(err.text()).toContain('not signed');
-    const usage = await runCli(['serve', '--bundle', path.join(tmp, 'b'), '--files-port', '70000'], { stdout: capture().stream, stderr: capture().stream, env: env(), signal: new AbortController().signal });
     expect(usage).toBe(2);
-    const none = await runCli(['serve'], { stdout: capture().stream, stderr: capture().stream, env: env(), signal: new AbortController().signal });
+    const none = await runCli(['serve'], {
+      stdout: capture().stream,
+      stderr: capture().stream,
+      env: env(),
+      signal: new AbortController().signal,
+    });
     expect(none).toBe(2);
   });
 
   it('--tls serves HTTPS with the kept CA, which curl trusts', async () => {
     const out = capture();
     const ac = new AbortController();
-    const done = runCli(['serve', '--bundle', path.join(tmp, 'b'), '--allow-unsigned', '--listen', '127.0.0.1', '--files-port', '0', '--registry-port', '0', '--tls', '--hostname', '127.0.0.1'], {
-      stdout: out.stream,
-      stderr: capture().stream,
-      env: env(),
-      signal: ac.signal,
-    });
+    const done = runCli(
+      [
+        'serve',
+        '--bundle',
+        path.join(tmp, 'b'),
+        '--allow-unsigned',
+        '--listen',
+        '127.0.0.1',
+        '--files-port',
+        '0',
+        '--registry-port',
+        '0',
+        '--tls',
+        '--hostname',
+        '127.0.0.1',
+      ],
+      {
+        stdout: out.stream,
+        stderr: capture().stream,
+        env: env(),
+        signal: ac.signal,
+      },
+    );
     await until(() => out.text().includes('Press Ctrl-C'));
     const reg = /Registry: (https:\/\/127\.0\.0\.1:\d+)/.exec(out.text())![1];
     const ca = path.join(tmp, 'config', 'tls', 'ca.crt');
     expect(out.text()).toContain(`CA:       ${ca}`);
-    if (!lacks('curl')) expect(await run('curl', ['-sf', '--cacert', ca, `${reg}/v2/calico/node/tags/list`])).toContain('v3.30.3');
+    if (!lacks('curl'))
+      expect(await run('curl', ['-sf', '--cacert', ca, `${reg}/v2/calico/node/tags/list`])).toContain(
+        'v3.30.3',
+      );
     ac.abort();
     expect(await done).toBe(0);
   });

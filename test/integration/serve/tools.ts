@@ -6,9 +6,17 @@ import { promisify } from 'node:util';
 const pexec = promisify(execFile);
 
 /** Run a program, returning stdout; the error carries stderr so failures say why. */
-export async function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<string> {
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeout?: number } = {},
+): Promise<string> {
   try {
-    const { stdout } = await pexec(cmd, args, { env: opts.env ?? process.env, timeout: opts.timeout ?? 120_000, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await pexec(cmd, args, {
+      env: opts.env ?? process.env,
+      timeout: opts.timeout ?? 120_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
@@ -80,7 +88,11 @@ export class Containerd {
 export class DockerRegistry {
   private proc?: ChildProcess;
   port = 0;
-  constructor(readonly dir: string, private readonly tls?: { cert: string; key: string }, private readonly auth?: { htpasswd: string }) {}
+  constructor(
+    readonly dir: string,
+    private readonly tls?: { cert: string; key: string },
+    private readonly auth?: { htpasswd: string },
+  ) {}
   get url(): string {
     return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
@@ -98,7 +110,9 @@ export class DockerRegistry {
       'http:',
       `  addr: 127.0.0.1:${this.port}`,
       ...(this.tls ? ['  tls:', `    certificate: ${this.tls.cert}`, `    key: ${this.tls.key}`] : []),
-      ...(this.auth ? ['auth:', '  htpasswd:', '    realm: ferry-test', `    path: ${this.auth.htpasswd}`] : []),
+      ...(this.auth
+        ? ['auth:', '  htpasswd:', '    realm: ferry-test', `    path: ${this.auth.htpasswd}`]
+        : []),
       '',
     ];
     await fs.writeFile(cfg, lines.join('\n'));

@@ -33,7 +33,12 @@ describe('file server (files_repo) from a bundle', () => {
       kubespray: { version: 'v2.29.1', tarball: randomBytes(500) },
     });
     const v = await openVerifiedBundle(dir, { allowUnsigned: true, trusted: [] });
-    server = await OfflineServer.start({ sources: [v.source], listen: '127.0.0.1', filesPort: 0, registryPort: 0 });
+    server = await OfflineServer.start({
+      sources: [v.source],
+      listen: '127.0.0.1',
+      filesPort: 0,
+      registryPort: 0,
+    });
     F = server.filesUrl;
   });
   afterAll(async () => {
@@ -48,8 +53,17 @@ describe('file server (files_repo) from a bundle', () => {
     expect(r.headers['content-type']).toBe('application/gzip');
     expect(r.headers['etag']).toBe(`"sha256:${createHash('sha256').update(etcd).digest('hex')}"`);
     expect(Date.parse(String(r.headers['last-modified']))).not.toBeNaN();
-    expect((await request(F, '/dl.k8s.io/release/v1.33.7/bin/linux/amd64/kubeadm')).body.equals(kubeadm)).toBe(true);
-    expect((await request(F, '/github.com/kubernetes-sigs/gateway-api/releases/download/v1.2.1/standard-install.yaml')).headers['content-type']).toBe('application/yaml');
+    expect(
+      (await request(F, '/dl.k8s.io/release/v1.33.7/bin/linux/amd64/kubeadm')).body.equals(kubeadm),
+    ).toBe(true);
+    expect(
+      (
+        await request(
+          F,
+          '/github.com/kubernetes-sigs/gateway-api/releases/download/v1.2.1/standard-install.yaml',
+        )
+      ).headers['content-type'],
+    ).toBe('application/yaml');
   });
 
   it('answers HEAD with the length and no body', async () => {
@@ -68,16 +82,25 @@ describe('file server (files_repo) from a bundle', () => {
     const open = await request(F, p, { headers: { Range: `bytes=${etcd.length - 10}-` } });
     expect(open.body.equals(etcd.subarray(etcd.length - 10))).toBe(true);
     expect((await request(F, p, { headers: { Range: `bytes=${etcd.length}-` } })).status).toBe(416);
-    expect((await request(F, p, { headers: { Range: 'bytes=123456789012345678901234567890-' } })).status).toBe(416);
+    expect(
+      (await request(F, p, { headers: { Range: 'bytes=123456789012345678901234567890-' } })).status,
+    ).toBe(416);
     // A stale If-Range means the client's partial copy is of another file: send it whole.
-    expect((await request(F, p, { headers: { Range: 'bytes=0-9', 'If-Range': '"sha256:other"' } })).status).toBe(200);
+    expect(
+      (await request(F, p, { headers: { Range: 'bytes=0-9', 'If-Range': '"sha256:other"' } })).status,
+    ).toBe(200);
   });
 
   it('honours If-None-Match and If-Modified-Since', async () => {
     const p = '/dl.k8s.io/release/v1.33.7/bin/linux/amd64/kubeadm';
     const first = await request(F, p);
-    expect((await request(F, p, { headers: { 'If-None-Match': String(first.headers.etag) } })).status).toBe(304);
-    expect((await request(F, p, { headers: { 'If-Modified-Since': String(first.headers['last-modified']) } })).status).toBe(304);
+    expect((await request(F, p, { headers: { 'If-None-Match': String(first.headers.etag) } })).status).toBe(
+      304,
+    );
+    expect(
+      (await request(F, p, { headers: { 'If-Modified-Since': String(first.headers['last-modified']) } }))
+        .status,
+    ).toBe(304);
     expect((await request(F, p, { headers: { 'If-None-Match': '"sha256:nope"' } })).status).toBe(200);
   });
 
@@ -101,7 +124,9 @@ describe('file server (files_repo) from a bundle', () => {
   });
 
   it('refuses traversal, encoded traversal and writes', async () => {
-    expect(await rawRequest(F, 'GET /../manifest.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
+    expect(
+      await rawRequest(F, 'GET /../manifest.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    ).toMatch(/^HTTP\/1\.1 400/);
     expect((await request(F, '/github.com/%2e%2e/%2e%2e/manifest.json')).status).toBe(400);
     expect((await request(F, '/github.com/..%2f..%2fmanifest.json')).status).toBe(400);
     expect((await request(F, '/%E0%A4%A')).status).toBe(400);
@@ -115,7 +140,17 @@ describe('file server (files_repo) from a bundle', () => {
   it('never serves a file the manifest does not list, nor follows a symlink planted after verification', async () => {
     await fs.writeFile(path.join(dir, 'files', 'dl.k8s.io', 'planted'), 'x');
     expect((await request(F, '/dl.k8s.io/planted')).status).toBe(404);
-    const target = path.join(dir, 'files', 'dl.k8s.io', 'release', 'v1.33.7', 'bin', 'linux', 'amd64', 'kubeadm');
+    const target = path.join(
+      dir,
+      'files',
+      'dl.k8s.io',
+      'release',
+      'v1.33.7',
+      'bin',
+      'linux',
+      'amd64',
+      'kubeadm',
+    );
     await fs.rename(target, target + '.orig');
     await fs.symlink('/etc/passwd', target);
     try {
@@ -129,7 +164,17 @@ describe('file server (files_repo) from a bundle', () => {
   });
 
   it('refuses to serve a file whose size changed since verification', async () => {
-    const target = path.join(dir, 'files', 'dl.k8s.io', 'release', 'v1.33.7', 'bin', 'linux', 'amd64', 'kubeadm');
+    const target = path.join(
+      dir,
+      'files',
+      'dl.k8s.io',
+      'release',
+      'v1.33.7',
+      'bin',
+      'linux',
+      'amd64',
+      'kubeadm',
+    );
     await fs.appendFile(target, 'tampered');
     try {
       expect((await request(F, '/dl.k8s.io/release/v1.33.7/bin/linux/amd64/kubeadm')).status).toBe(500);

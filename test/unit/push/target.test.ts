@@ -4,7 +4,10 @@ import { parsePushTarget, targetRepository } from '../../../src-main/core/push/t
 describe('push targets', () => {
   it('splits REGISTRY[/PREFIX] and drops a scheme', () => {
     expect(parsePushTarget('harbor.corp')).toEqual({ host: 'harbor.corp', prefix: '' });
-    expect(parsePushTarget('harbor.corp:8443/k8s/offline/')).toEqual({ host: 'harbor.corp:8443', prefix: 'k8s/offline' });
+    expect(parsePushTarget('harbor.corp:8443/k8s/offline/')).toEqual({
+      host: 'harbor.corp:8443',
+      prefix: 'k8s/offline',
+    });
     expect(parsePushTarget('https://127.0.0.1:5000/x')).toEqual({ host: '127.0.0.1:5000', prefix: 'x' });
   });
   it('refuses malformed hosts and prefixes', () => {

@@ -35,7 +35,12 @@ describe('registry served from a bundle', () => {
       ],
     });
     const v = await openVerifiedBundle(path.join(tmp, 'b'), { allowUnsigned: true, trusted: [] });
-    server = await OfflineServer.start({ sources: [v.source], listen: '127.0.0.1', filesPort: 0, registryPort: 0 });
+    server = await OfflineServer.start({
+      sources: [v.source],
+      listen: '127.0.0.1',
+      filesPort: 0,
+      registryPort: 0,
+    });
     R = server.registryUrl;
   });
   afterAll(async () => {
@@ -52,7 +57,9 @@ describe('registry served from a bundle', () => {
   it('lists Kubespray-style names, and full names where two upstreams collide', async () => {
     const r = JSON.parse((await request(R, '/v2/_catalog')).body.toString());
     expect(r.repositories).toEqual(['calico/node', 'docker.io/foo/bar', 'library/nginx', 'quay.io/foo/bar']);
-    expect(server.status().collisions).toEqual([{ name: 'foo/bar', upstreams: ['docker.io/foo/bar', 'quay.io/foo/bar'] }]);
+    expect(server.status().collisions).toEqual([
+      { name: 'foo/bar', upstreams: ['docker.io/foo/bar', 'quay.io/foo/bar'] },
+    ]);
   });
 
   it('paginates the catalog with n and last, and a Link header', async () => {
@@ -93,9 +100,15 @@ describe('registry served from a bundle', () => {
   it('serves original names through containerd mirror requests (?ns=) and full names', async () => {
     const m = await request(R, '/v2/calico/node/manifests/v3.30.3?ns=quay.io');
     expect(m.headers['docker-content-digest']).toBe(calico.digest);
-    expect((await request(R, '/v2/library/nginx/manifests/1.25?ns=docker.io')).headers['docker-content-digest']).toBe(nginx.digest);
-    expect((await request(R, '/v2/nginx/manifests/1.25?ns=registry-1.docker.io')).headers['docker-content-digest']).toBe(nginx.digest);
-    expect((await request(R, '/v2/quay.io/calico/node/manifests/v3.30.3')).headers['docker-content-digest']).toBe(calico.digest);
+    expect(
+      (await request(R, '/v2/library/nginx/manifests/1.25?ns=docker.io')).headers['docker-content-digest'],
+    ).toBe(nginx.digest);
+    expect(
+      (await request(R, '/v2/nginx/manifests/1.25?ns=registry-1.docker.io')).headers['docker-content-digest'],
+    ).toBe(nginx.digest);
+    expect(
+      (await request(R, '/v2/quay.io/calico/node/manifests/v3.30.3')).headers['docker-content-digest'],
+    ).toBe(calico.digest);
     // The wrong upstream does not find it: mirror names are exact.
     expect((await request(R, '/v2/calico/node/manifests/v3.30.3?ns=ghcr.io')).status).toBe(404);
   });
@@ -105,8 +118,12 @@ describe('registry served from a bundle', () => {
     expect(r.status).toBe(404);
     expect(JSON.parse(r.body.toString()).errors[0]).toMatchObject({ code: 'NAME_UNKNOWN' });
     expect(r.body.toString()).toContain('ambiguous');
-    expect((await request(R, '/v2/foo/bar/manifests/1?ns=quay.io')).headers['docker-content-digest']).toBe(fooQuay.digest);
-    expect((await request(R, '/v2/foo/bar/manifests/2?ns=docker.io')).headers['docker-content-digest']).toBe(fooHub.digest);
+    expect((await request(R, '/v2/foo/bar/manifests/1?ns=quay.io')).headers['docker-content-digest']).toBe(
+      fooQuay.digest,
+    );
+    expect((await request(R, '/v2/foo/bar/manifests/2?ns=docker.io')).headers['docker-content-digest']).toBe(
+      fooHub.digest,
+    );
     expect((await request(R, '/v2/foo/bar/manifests/2?ns=quay.io')).status).toBe(404);
   });
 
@@ -136,7 +153,10 @@ describe('registry served from a bundle', () => {
   it('answers malformed requests with the right 4xx and keeps running', async () => {
     const code = async (p: string, init?: { method?: string; headers?: Record<string, string> }) => {
       const r = await request(R, p, init);
-      return [r.status, r.status < 500 && r.body.length ? JSON.parse(r.body.toString()).errors?.[0]?.code : undefined];
+      return [
+        r.status,
+        r.status < 500 && r.body.length ? JSON.parse(r.body.toString()).errors?.[0]?.code : undefined,
+      ];
     };
     expect(await code('/v2/calico/node/blobs/sha256:xyz')).toEqual([400, 'DIGEST_INVALID']);
     expect(await code('/v2/calico/node/manifests/sha256:abc')).toEqual([400, 'DIGEST_INVALID']);
@@ -150,12 +170,19 @@ describe('registry served from a bundle', () => {
     expect(await code(`/v2/calico/node/blobs/sha256:${'0'.repeat(64)}`)).toEqual([404, 'BLOB_UNKNOWN']);
     expect(await code('/v2/calico/node/manifests/v3.30.3', { method: 'PUT' })).toEqual([405, 'UNSUPPORTED']);
     expect(await code('/v2/calico/node/blobs/uploads/', { method: 'POST' })).toEqual([405, 'UNSUPPORTED']);
-    expect(await code('/v2/calico/node/manifests/v3.30.3', { method: 'DELETE' })).toEqual([405, 'UNSUPPORTED']);
+    expect(await code('/v2/calico/node/manifests/v3.30.3', { method: 'DELETE' })).toEqual([
+      405,
+      'UNSUPPORTED',
+    ]);
     expect(await code('/v2/calico/node/manifests/v3.30.3?ns=bad%20host')).toEqual([400, 'NAME_INVALID']);
     const [digest] = [...calico.blobs].find(([, b]) => b[0] === 0x1f)!;
-    const huge = await request(R, `/v2/calico/node/blobs/${digest}`, { headers: { Range: 'bytes=99999999999999999999999999-' } });
+    const huge = await request(R, `/v2/calico/node/blobs/${digest}`, {
+      headers: { Range: 'bytes=99999999999999999999999999-' },
+    });
     expect(huge.status).toBe(416);
-    expect((await request(R, `/v2/calico/node/blobs/${digest}`, { headers: { Range: 'bytes=5000000-' } })).status).toBe(416);
+    expect(
+      (await request(R, `/v2/calico/node/blobs/${digest}`, { headers: { Range: 'bytes=5000000-' } })).status,
+    ).toBe(416);
     const garbage = await rawRequest(R, 'GARBAGE\r\n\r\n');
     expect(garbage).toMatch(/^HTTP\/1\.1 400/);
     const unknown = await rawRequest(R, 'BREW /v2/ HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -182,16 +209,28 @@ describe('only verified content is served', () => {
       const good = makeImage({ platforms: ['linux/amd64'] });
       const bad = makeImage({ platforms: ['linux/amd64'] });
       const dir = path.join(tmp, 'b');
-      await writeTestBundle(dir, { images: [{ ref: 'quay.io/a/good:1', image: good }, { ref: 'quay.io/a/bad:1', image: bad }] });
+      await writeTestBundle(dir, {
+        images: [
+          { ref: 'quay.io/a/good:1', image: good },
+          { ref: 'quay.io/a/bad:1', image: bad },
+        ],
+      });
       const [layer] = [...bad.blobs].find(([, b]) => b[0] === 0x1f)!;
       const file = path.join(dir, ...ociBlobPath(layer).split('/'));
       const buf = await fs.readFile(file);
       buf[buf.length - 1] ^= 0xff;
       await fs.writeFile(file, buf);
-      await expect(openVerifiedBundle(dir, { allowUnsigned: true, trusted: [] })).rejects.toMatchObject({ code: 'INTEGRITY' });
+      await expect(openVerifiedBundle(dir, { allowUnsigned: true, trusted: [] })).rejects.toMatchObject({
+        code: 'INTEGRITY',
+      });
       const v = await openVerifiedBundle(dir, { allowUnsigned: true, trusted: [], allowDamaged: true });
       expect(v.excluded).toEqual([ociBlobPath(layer)]);
-      const s = await OfflineServer.start({ sources: [v.source], listen: '127.0.0.1', filesPort: 0, registryPort: 0 });
+      const s = await OfflineServer.start({
+        sources: [v.source],
+        listen: '127.0.0.1',
+        filesPort: 0,
+        registryPort: 0,
+      });
       try {
         expect((await request(s.registryUrl, '/v2/a/good/manifests/1')).status).toBe(200);
         expect((await request(s.registryUrl, '/v2/a/bad/manifests/1')).status).toBe(404);
@@ -211,12 +250,21 @@ describe('only verified content is served', () => {
       const img = makeImage();
       const arm = img.platforms.get('linux/arm64')!;
       const dir = path.join(tmp, 'b');
-      await writeTestBundle(dir, { images: [{ ref: 'registry.k8s.io/pause:3.10', image: img, omitBlobs: [arm] }] });
+      await writeTestBundle(dir, {
+        images: [{ ref: 'registry.k8s.io/pause:3.10', image: img, omitBlobs: [arm] }],
+      });
       const v = await openVerifiedBundle(dir, { allowUnsigned: true, trusted: [] });
-      const s = await OfflineServer.start({ sources: [v.source], listen: '127.0.0.1', filesPort: 0, registryPort: 0 });
+      const s = await OfflineServer.start({
+        sources: [v.source],
+        listen: '127.0.0.1',
+        filesPort: 0,
+        registryPort: 0,
+      });
       try {
         expect((await request(s.registryUrl, '/v2/pause/manifests/3.10')).status).toBe(200);
-        expect((await request(s.registryUrl, `/v2/pause/manifests/${img.platforms.get('linux/amd64')}`)).status).toBe(200);
+        expect(
+          (await request(s.registryUrl, `/v2/pause/manifests/${img.platforms.get('linux/amd64')}`)).status,
+        ).toBe(200);
         expect((await request(s.registryUrl, `/v2/pause/manifests/${arm}`)).status).toBe(404);
       } finally {
         await s.stop();
@@ -229,12 +277,24 @@ describe('only verified content is served', () => {
   it('reports a taken port as PORT_IN_USE naming the port', async () => {
     const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-port-'));
     try {
-      await writeTestBundle(path.join(tmp, 'b'), { images: [{ ref: 'quay.io/a/b:1', image: makeImage({ single: true }) }] });
+      await writeTestBundle(path.join(tmp, 'b'), {
+        images: [{ ref: 'quay.io/a/b:1', image: makeImage({ single: true }) }],
+      });
       const v = await openVerifiedBundle(path.join(tmp, 'b'), { allowUnsigned: true, trusted: [] });
-      const first = await OfflineServer.start({ sources: [v.source], listen: '127.0.0.1', filesPort: 0, registryPort: 0 });
+      const first = await OfflineServer.start({
+        sources: [v.source],
+        listen: '127.0.0.1',
+        filesPort: 0,
+        registryPort: 0,
+      });
       try {
         const port = first.status().registry.port;
-        const err = await OfflineServer.start({ sources: [v.source], listen: '127.0.0.1', filesPort: 0, registryPort: port }).catch((e) => e);
+        const err = await OfflineServer.start({
+          sources: [v.source],
+          listen: '127.0.0.1',
+          filesPort: 0,
+          registryPort: port,
+        }).catch((e) => e);
         expect(err).toMatchObject({ code: 'PORT_IN_USE' });
         expect(err.message).toContain(String(port));
       } finally {

@@ -61,21 +61,34 @@ describe('local CA and server certificates', () => {
     const two = await ensureServerCert(path.join(tmp, 'two'), ['b.lan']);
     const ok = await loadUserCert(one.certFile, path.join(tmp, 'one', 'server.key'), one.caFile);
     expect(ok.names).toEqual(['a.lan']);
-    await expect(loadUserCert(one.certFile, path.join(tmp, 'two', 'server.key'))).rejects.toMatchObject({ code: 'CONFIG' });
+    await expect(loadUserCert(one.certFile, path.join(tmp, 'two', 'server.key'))).rejects.toMatchObject({
+      code: 'CONFIG',
+    });
     expect(two.names).toEqual(['b.lan']);
   });
 
   it('serves HTTPS that a client trusting only the CA accepts, and the CA at /ca.crt', async () => {
-    await writeTestBundle(path.join(tmp, 'b'), { images: [{ ref: 'quay.io/a/b:1', image: makeImage({ single: true }) }] });
+    await writeTestBundle(path.join(tmp, 'b'), {
+      images: [{ ref: 'quay.io/a/b:1', image: makeImage({ single: true }) }],
+    });
     const v = await openVerifiedBundle(path.join(tmp, 'b'), { allowUnsigned: true, trusted: [] });
     const tls = await ensureServerCert(path.join(tmp, 'tls'), ['localhost', '127.0.0.1']);
-    const s = await OfflineServer.start({ sources: [v.source], listen: '127.0.0.1', filesPort: 0, registryPort: 0, tls, advertise: '127.0.0.1' });
+    const s = await OfflineServer.start({
+      sources: [v.source],
+      listen: '127.0.0.1',
+      filesPort: 0,
+      registryPort: 0,
+      tls,
+      advertise: '127.0.0.1',
+    });
     try {
       expect(s.registryUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
       expect((await request(s.registryUrl, '/v2/', { ca: tls.ca })).status).toBe(200);
       const ca = await request(s.filesUrl, '/ca.crt', { ca: tls.ca });
       expect(ca.body.toString()).toBe(tls.ca);
-      await expect(request(s.registryUrl, '/v2/')).rejects.toThrow(/self.signed|unable to verify|certificate/i);
+      await expect(request(s.registryUrl, '/v2/')).rejects.toThrow(
+        /self.signed|unable to verify|certificate/i,
+      );
     } finally {
       await s.stop();
     }

@@ -5,9 +5,15 @@ import { generateVars } from '../../../src-main/core/vars/generate.js';
 const defaults = new Map<string, unknown>([
   ['github_url', 'https://github.com'],
   ['dl_k8s_io_url', 'https://dl.k8s.io'],
-  ['argocd_install_url', 'https://raw.githubusercontent.com/argoproj/argo-cd/v{{ argocd_version }}/manifests/install.yaml'],
+  [
+    'argocd_install_url',
+    'https://raw.githubusercontent.com/argoproj/argo-cd/v{{ argocd_version }}/manifests/install.yaml',
+  ],
   ['etcd_peer_url', 'https://{{ etcd_access_address }}:2380'],
-  ['kubelet_download_url', '{{ dl_k8s_io_url }}/release/v{{ kube_version }}/bin/linux/{{ image_arch }}/kubelet'],
+  [
+    'kubelet_download_url',
+    '{{ dl_k8s_io_url }}/release/v{{ kube_version }}/bin/linux/{{ image_arch }}/kubelet',
+  ],
   ['kube_image_repo', 'registry.k8s.io'],
   ['quay_image_repo', 'quay.io'],
   ['calico_node_image_repo', '{{ quay_image_repo }}/calico/node'],
@@ -15,7 +21,15 @@ const defaults = new Map<string, unknown>([
   ['download_validate_certs', true],
 ]);
 
-const base = { kubesprayVersion: 'v2.29.1', defaults, filesUrl: 'http://10.0.0.5:8080', registry: '10.0.0.5:5000', registryTls: false, upstreams: ['quay.io', 'registry.k8s.io', 'nvcr.io'], madeBy: 'test' };
+const base = {
+  kubesprayVersion: 'v2.29.1',
+  defaults,
+  filesUrl: 'http://10.0.0.5:8080',
+  registry: '10.0.0.5:5000',
+  registryTls: false,
+  upstreams: ['quay.io', 'registry.k8s.io', 'nvcr.io'],
+  madeBy: 'test',
+};
 
 describe('generateVars', () => {
   it('Kubespray style: literal registries and literal URLs are redirected, templates built on them are left alone', () => {
@@ -24,7 +38,8 @@ describe('generateVars', () => {
       files_repo: 'http://10.0.0.5:8080',
       registry_host: '10.0.0.5:5000',
       registry_addr: '10.0.0.5:5000',
-      argocd_install_url: '{{ files_repo }}/raw.githubusercontent.com/argoproj/argo-cd/v{{ argocd_version }}/manifests/install.yaml',
+      argocd_install_url:
+        '{{ files_repo }}/raw.githubusercontent.com/argoproj/argo-cd/v{{ argocd_version }}/manifests/install.yaml',
       dl_k8s_io_url: '{{ files_repo }}/dl.k8s.io',
       github_url: '{{ files_repo }}/github.com',
       azure_csi_image_repo: '{{ registry_host }}/oss/kubernetes-csi',
@@ -38,24 +53,62 @@ describe('generateVars', () => {
   });
 
   it('mirror style: image variables untouched, a containerd mirror per upstream, with the CA path under TLS', () => {
-    const g = generateVars({ ...base, style: 'mirror', registryTls: true, caPem: '-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n', caPathOnNode: '/etc/ferry/ca.crt' });
+    const g = generateVars({
+      ...base,
+      style: 'mirror',
+      registryTls: true,
+      caPem: '-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n',
+      caPathOnNode: '/etc/ferry/ca.crt',
+    });
     expect(g.variables.kube_image_repo).toBeUndefined();
-    const mirrors = g.variables.containerd_registries_mirrors as Array<{ prefix: string; mirrors: Array<Record<string, unknown>> }>;
-    expect(mirrors.map((m) => m.prefix)).toEqual(['docker.io', 'gcr.io', 'ghcr.io', 'nvcr.io', 'quay.io', 'registry.k8s.io']);
-    expect(mirrors[0].mirrors[0]).toEqual({ host: 'https://10.0.0.5:5000', capabilities: ['pull', 'resolve'], skip_verify: false, ca: ['/etc/ferry/ca.crt'] });
+    const mirrors = g.variables.containerd_registries_mirrors as Array<{
+      prefix: string;
+      mirrors: Array<Record<string, unknown>>;
+    }>;
+    expect(mirrors.map((m) => m.prefix)).toEqual([
+      'docker.io',
+      'gcr.io',
+      'ghcr.io',
+      'nvcr.io',
+      'quay.io',
+      'registry.k8s.io',
+    ]);
+    expect(mirrors[0].mirrors[0]).toEqual({
+      host: 'https://10.0.0.5:5000',
+      capabilities: ['pull', 'resolve'],
+      skip_verify: false,
+      ca: ['/etc/ferry/ca.crt'],
+    });
     expect(g.variables.ferry_ca_certificate).toContain('BEGIN CERTIFICATE');
     expect(g.yaml).toContain('Naming style: mirror');
   });
 
   it('skip_verify instead of a CA when asked, and a prefixed registry keeps its path', () => {
-    const g = generateVars({ ...base, style: 'mirror', registry: 'harbor.corp/k8s', registryTls: true, skipVerify: true });
-    const m = (g.variables.containerd_registries_mirrors as Array<{ mirrors: Array<Record<string, unknown>> }>)[0].mirrors[0];
-    expect(m).toEqual({ host: 'https://harbor.corp/v2/k8s', capabilities: ['pull', 'resolve'], skip_verify: true, override_path: true });
+    const g = generateVars({
+      ...base,
+      style: 'mirror',
+      registry: 'harbor.corp/k8s',
+      registryTls: true,
+      skipVerify: true,
+    });
+    const m = (
+      g.variables.containerd_registries_mirrors as Array<{ mirrors: Array<Record<string, unknown>> }>
+    )[0].mirrors[0];
+    expect(m).toEqual({
+      host: 'https://harbor.corp/v2/k8s',
+      capabilities: ['pull', 'resolve'],
+      skip_verify: true,
+      override_path: true,
+    });
     expect(g.variables.registry_addr).toBe('harbor.corp');
-    expect(generateVars({ ...base, style: 'kubespray', registry: 'harbor.corp/k8s' }).variables.registry_host).toBe('harbor.corp/k8s');
+    expect(
+      generateVars({ ...base, style: 'kubespray', registry: 'harbor.corp/k8s' }).variables.registry_host,
+    ).toBe('harbor.corp/k8s');
   });
 
   it('refuses a registry that is not HOST[:PORT][/PREFIX]', () => {
-    expect(() => generateVars({ ...base, style: 'kubespray', registry: 'http://x y' })).toThrow(/not a registry address/);
+    expect(() => generateVars({ ...base, style: 'kubespray', registry: 'http://x y' })).toThrow(
+      /not a registry address/,
+    );
   });
 });
