@@ -1,3 +1,4 @@
+import { filePathForUrl } from '../bundle/paths.js';
 import { FerryError } from '../errors/index.js';
 import { compareLoose } from './jinja/looseversion.js';
 import { fromPlain, PyDict, pyStr, toPlain, truthy, Undefined, type PyValue } from './jinja/values.js';
@@ -157,7 +158,8 @@ export function bundlePathForUrl(url: string): string {
   if (!segs.length || segs.some(bad)) {
     throw new FerryError('HOSTILE', `URL path of '${url}' cannot be stored in a bundle.`, { artifact: url });
   }
-  return ['files', u.host, ...segs].join('/');
+  // One rule for where a URL lands in a bundle (':port' becomes '_port', portable to FAT/exFAT).
+  return filePathForUrl(url);
 }
 
 /** Fills in a registry host (docker.io, library/) and a tag (latest), as container tools do. */

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { filePathForUrl } from '../../core/bundle/paths.js';
 import { openBundle } from '../../core/bundle/reader.js';
 import {
   computePlan,
@@ -177,12 +176,7 @@ export function connectedHandlers(
       throw new FerryError('USAGE', 'A download is already running.', { hint: 'Pause or cancel it first.' });
     const net = await mirrorOptions(s);
     const out = workingBundleDir(s.env);
-    // The bundle's own path rule (filePathForUrl) decides where files go; the catalog's
-    // bundlePathForUrl keeps a URL's ':port', which the bundle format refuses as unportable.
-    const fetchPlan = parsePlan(
-      { ...plan, files: plan.files.map((f) => ({ ...f, path: filePathForUrl(f.url) })) },
-      'the plan',
-    );
+    const fetchPlan = parsePlan(plan, 'the plan');
     const job = s.jobs.start('fetch', (ctx: JobContext) =>
       fetchBundle(fetchPlan, { out, env: s.env, ...net }, ctx),
     );
