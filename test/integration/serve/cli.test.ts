@@ -224,4 +224,50 @@ describe('ferry serve (CLI)', () => {
     ac.abort();
     expect(await done).toBe(0);
   });
+
+  it('--tls-cert/--tls-key serve the user’s own certificate and hand out its CA', async () => {
+    const { ensureServerCert } = await import('../../../src-main/core/tls/ca.js');
+    const own = await ensureServerCert(path.join(tmp, 'own-pki'), ['127.0.0.1']);
+    const out = capture();
+    const ac = new AbortController();
+    const done = runCli(
+      [
+        'serve',
+        '--bundle',
+        path.join(tmp, 'b'),
+        '--allow-unsigned',
+        '--listen',
+        '127.0.0.1',
+        '--files-port',
+        '0',
+        '--registry-port',
+        '0',
+        '--hostname',
+        '127.0.0.1',
+        '--tls-cert',
+        own.certFile,
+        '--tls-key',
+        path.join(tmp, 'own-pki', 'server.key'),
+        '--tls-ca',
+        own.caFile!,
+      ],
+      { stdout: out.stream, stderr: capture().stream, env: env(), signal: ac.signal },
+    );
+    await until(() => out.text().includes('Press Ctrl-C'));
+    const files = /Files: +(https:\/\/127\.0\.0\.1:\d+)/.exec(out.text())![1];
+    if (!lacks('curl'))
+      expect(await run('curl', ['-sf', '--cacert', own.caFile!, `${files}/ca.crt`])).toBe(own.ca);
+    ac.abort();
+    expect(await done).toBe(0);
+    const bad = await runCli(
+      ['serve', '--bundle', path.join(tmp, 'b'), '--allow-unsigned', '--tls-cert', own.certFile],
+      {
+        stdout: capture().stream,
+        stderr: capture().stream,
+        env: env(),
+        signal: new AbortController().signal,
+      },
+    );
+    expect(bad).toBe(2);
+  });
 });

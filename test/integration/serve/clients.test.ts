@@ -208,6 +208,41 @@ describe.skipIf(lacks('skopeo', 'podman', 'containerd', 'ctr', 'docker-registry'
       ).rejects.toThrow(/not found/i);
     });
 
+    it('containerd pulls by Kubespray-style name over TLS, trusting the CA through hosts.toml', async () => {
+      const hosts = path.join(tmp, 'hosts-self');
+      await fs.mkdir(path.join(hosts, S()), { recursive: true });
+      await fs.writeFile(
+        path.join(hosts, S(), 'hosts.toml'),
+        [
+          `server = "https://${S()}"`,
+          '',
+          `[host."https://${S()}"]`,
+          '  capabilities = ["pull", "resolve"]',
+          `  ca = "${path.join(tmp, 'certdir-ca.crt')}"`,
+          '',
+        ].join('\n'),
+      );
+      await ctrd.ctr([
+        'images',
+        'pull',
+        '--hosts-dir',
+        hosts,
+        '--snapshotter',
+        'native',
+        '--platform',
+        'linux/arm64',
+        `${S()}/calico/node:v3.30.3`,
+      ]);
+      const ls = await ctrd.ctr(['images', 'ls']);
+      expect(ls.split('\n').find((l) => l.startsWith(`${S()}/calico/node:v3.30.3 `))).toContain(
+        calico.digest,
+      );
+      // Without the hosts.toml (no CA; containerd assumes plain HTTP for loopback) the pull fails.
+      await expect(
+        ctrd.ctr(['images', 'pull', '--snapshotter', 'native', `${S()}/pause:3.10`]),
+      ).rejects.toThrow(/failed/);
+    });
+
     it('containerd pulls original names through a hosts.toml mirror (ns=upstream), over HTTP and over TLS with the CA', async () => {
       const hostsHttp = path.join(tmp, 'hosts-http');
       const hostsTls = path.join(tmp, 'hosts-tls');
