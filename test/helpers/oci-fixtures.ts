@@ -238,3 +238,27 @@ export async function writeOciLayout(
   }
   await fs.writeFile(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
 }
+
+/** Split bundle files into parts the way export does on FAT32 media, and rewrite the (unsigned) manifest. */
+export async function splitBundleFiles(dir: string, rels: string[], partSize: number): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const { MANIFEST_FILE, parseManifest, serializeManifest } =
+    await import('../../src-main/core/bundle/index.js');
+  const { partPath } = await import('../../src-main/core/export/index.js');
+  const m = parseManifest(await fs.readFile(path.join(dir, MANIFEST_FILE)));
+  for (const f of m.files) {
+    if (!rels.includes(f.path)) continue;
+    const whole = await fs.readFile(path.join(dir, ...f.path.split('/')));
+    const parts = [];
+    for (let i = 0, off = 0; off < whole.length; i++, off += partSize) {
+      const bytes = whole.subarray(off, off + partSize);
+      const p = partPath(f.path, i);
+      await fs.writeFile(path.join(dir, ...p.split('/')), bytes);
+      parts.push({ path: p, size: bytes.length, sha256: sha256(bytes).slice(7) });
+    }
+    await fs.rm(path.join(dir, ...f.path.split('/')));
+    f.parts = parts;
+  }
+  await fs.writeFile(path.join(dir, MANIFEST_FILE), serializeManifest(m));
+}

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BundleSource } from '../bundle/source.js';
+import { locateFile, type FileLocation } from './location.js';
 import { sendError, sendFile } from './send.js';
 
 /**
@@ -10,11 +11,7 @@ import { sendError, sendFile } from './send.js';
  * stray file, nothing outside the bundle — can be reached.
  */
 
-export interface ServedFile {
-  file: string;
-  size: number;
-  sha256: string;
-}
+export type ServedFile = FileLocation;
 
 export interface ExtraDocument {
   body: Buffer;
@@ -71,10 +68,9 @@ export class FileServerHandler {
       for (const f of src.manifest.files) {
         const u = urlPathFor(f.path);
         if (u === undefined || this.files.has(u)) continue;
-        const entry = src.entry(f.path);
-        const abs = src.filePath(f.path);
-        if (!entry || !abs) continue; // not verified: not served
-        this.files.set(u, { file: abs, size: entry.size, sha256: entry.sha256 });
+        const loc = locateFile(src, f.path);
+        if (!loc) continue; // not verified: not served
+        this.files.set(u, loc);
         this.addToTree(u);
       }
     }
@@ -155,6 +151,7 @@ export class FileServerHandler {
         contentType: contentTypeFor(u),
         etag: `"sha256:${f.sha256}"`,
         headers: { 'X-Checksum-Sha256': f.sha256 },
+        ...(f.parts ? { parts: f.parts } : {}),
         onBytes: (n) => meter.onBytes(n),
       });
     }

@@ -48,6 +48,8 @@ export interface SendFileOptions {
   /** Strong ETag (quoted), e.g. the sha256 the manifest promises. */
   etag?: string;
   headers?: Record<string, string>;
+  /** A file stored split (FAT32 media): its parts in order, which together are `size` bytes. */
+  parts?: Array<{ file: string; size: number }>;
   /** Counts body bytes actually written, for the status counters. */
   onBytes?: (n: number) => void;
 }
@@ -83,6 +85,7 @@ export async function sendFile(
   res: ServerResponse,
   o: SendFileOptions,
 ): Promise<number> {
+  if (o.parts) return sendParts(req, res, o, o.parts);
   let fd: number;
   try {
     fd = await openNoFollow(o.file);
@@ -149,6 +152,118 @@ export async function sendFile(
     return status;
   } finally {
     if (!handedOff) fs.close(fd, () => undefined);
+  }
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      res.off('close', onClose);
+      resolve();
+    };
+    const onClose = () => {
+      res.off('drain', onDrain);
+      reject(new Error('connection closed'));
+    };
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}
+
+/** The bytes [start, end] of a file stored as consecutive parts, read part by part. */
+async function* partsRange(
+  fds: number[],
+  parts: Array<{ size: number }>,
+  start: number,
+  end: number,
+): AsyncGenerator<Buffer> {
+  let offset = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const pStart = offset;
+    const pEnd = offset + parts[i].size - 1;
+    offset += parts[i].size;
+    if (pEnd < start || pStart > end || parts[i].size === 0) continue;
+    const s = fs.createReadStream('', {
+      fd: fds[i],
+      start: Math.max(start, pStart) - pStart,
+      end: Math.min(end, pEnd) - pStart,
+      highWaterMark: CHUNK,
+      autoClose: false,
+    });
+    for await (const chunk of s) yield chunk as Buffer;
+  }
+}
+
+async function sendParts(
+  req: IncomingMessage,
+  res: ServerResponse,
+  o: SendFileOptions,
+  parts: Array<{ file: string; size: number }>,
+): Promise<number> {
+  const fds: number[] = [];
+  try {
+    let mtime = new Date(0);
+    for (const p of parts) {
+      let fd: number;
+      try {
+        fd = await openNoFollow(p.file);
+      } catch {
+        return sendError(res, 404, 'not found');
+      }
+      fds.push(fd);
+      const st = await fstat(fd);
+      if (!st.isFile() || st.size !== p.size)
+        return sendError(res, 500, 'file changed since it was verified');
+      if (st.mtime > mtime) mtime = st.mtime;
+    }
+    if (parts.reduce((a, p) => a + p.size, 0) !== o.size)
+      return sendError(res, 500, 'parts do not add up to the file');
+    const headers: Record<string, string | number> = {
+      'Content-Type': o.contentType,
+      'Accept-Ranges': 'bytes',
+      'Last-Modified': mtime.toUTCString(),
+      ...(o.etag ? { ETag: o.etag } : {}),
+      ...(o.headers ?? {}),
+    };
+    if (notModified(req, o.etag, mtime)) {
+      res.writeHead(304, headers);
+      res.end();
+      return 304;
+    }
+    let range = parseRange(req.headers.range, o.size);
+    const ifRange = req.headers['if-range'];
+    if (range && ifRange && ifRange !== o.etag && ifRange !== headers['Last-Modified']) range = undefined;
+    if (range === 'unsatisfiable') {
+      res.writeHead(416, { ...headers, 'Content-Range': `bytes */${o.size}`, 'Content-Length': 0 });
+      res.end();
+      return 416;
+    }
+    const start = range ? range.start : 0;
+    const end = range ? range.end : o.size - 1;
+    const length = o.size === 0 ? 0 : end - start + 1;
+    if (range) headers['Content-Range'] = `bytes ${start}-${end}/${o.size}`;
+    headers['Content-Length'] = length;
+    const status = range ? 206 : 200;
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD' || length === 0) {
+      res.end();
+      return status;
+    }
+    let sent = 0;
+    try {
+      for await (const chunk of partsRange(fds, parts, start, end)) {
+        sent += chunk.length;
+        if (!res.write(chunk)) await drained(res);
+        if (res.destroyed) break;
+      }
+      res.end();
+    } catch {
+      res.destroy();
+    }
+    o.onBytes?.(Math.min(sent, length));
+    return status;
+  } finally {
+    for (const fd of fds) fs.close(fd, () => undefined);
   }
 }
 

@@ -8,6 +8,7 @@ import { HttpClient } from '../download/http-client.js';
 import { redactUrl } from '../download/proxy.js';
 import { CredentialStore, RegistryAuth } from '../oci/auth.js';
 import type { ProgressTracker } from '../jobs/progress.js';
+import { readLocated } from '../fileserver/location.js';
 import {
   loadRegistryContent,
   type BlobLocation,
@@ -238,7 +239,7 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
     startUrl = new URL(loc, client.origin);
     // Counting through a Transform: a 'data' listener on the file stream would start it flowing
     // before undici reads it, and the first chunks would be lost.
-    const counted = (s: fs.ReadStream) =>
+    const counted = (s: NodeJS.ReadableStream) =>
       s.pipe(
         new Transform({
           transform(c: Buffer, _e, cb) {
@@ -252,7 +253,7 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
       put.searchParams.set('digest', digest);
       const r = await client.send(t, 'PUT', put, {
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(b.size) },
-        body: () => counted(fs.createReadStream(b.file, { highWaterMark: 1 << 20 })),
+        body: () => counted(readLocated(b)),
         expect: [201],
       });
       await r.body.dump().catch(() => undefined);
@@ -266,7 +267,7 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
             'content-length': String(end - off + 1),
             'content-range': `${off}-${end}`,
           },
-          body: () => counted(fs.createReadStream(b.file, { start: off, end, highWaterMark: 1 << 20 })),
+          body: () => counted(readLocated(b, off, end)),
           expect: [202],
         });
         await r.body.dump().catch(() => undefined);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { FerryError } from '../errors/index.js';
 import { OCI_DIR, OCI_INDEX_FILE, ociBlobPath } from '../bundle/oci-layout.js';
 import type { BundleSource } from '../bundle/source.js';
+import { locateFile } from '../fileserver/location.js';
 import { parseImageRef } from '../oci/reference.js';
 import { DIGEST_RE, TAG_RE } from './reference.js';
 
@@ -47,6 +48,8 @@ const ImageIndexSchema = z.object({ mediaType: z.string().optional(), manifests:
 export interface BlobLocation {
   size: number;
   file: string;
+  /** Parts of a blob stored split on FAT32 media. */
+  parts?: Array<{ file: string; size: number }>;
 }
 export interface ManifestRecord extends BlobLocation {
   mediaType: string;
@@ -104,10 +107,8 @@ async function readJson(file: string, size: number, what: string): Promise<unkno
 }
 
 function locate(src: BundleSource, digest: string): BlobLocation | undefined {
-  const rel = ociBlobPath(digest);
-  const e = src.entry(rel);
-  const file = src.filePath(rel);
-  return e && file ? { size: e.size, file } : undefined;
+  const loc = locateFile(src, ociBlobPath(digest));
+  return loc ? { size: loc.size, file: loc.file, ...(loc.parts ? { parts: loc.parts } : {}) } : undefined;
 }
 
 /** Media type of a manifest: its descriptor's, else the one the JSON declares, else by shape. */

@@ -264,6 +264,7 @@ export class RegistryHandler {
     return sendFile(req, res, {
       file: loc.file,
       size: loc.size,
+      ...('parts' in loc && loc.parts ? { parts: loc.parts } : {}),
       contentType: 'application/octet-stream',
       etag: `"${digest}"`,
       headers: { ...API_HEADER, 'Docker-Content-Digest': digest, 'Cache-Control': 'max-age=31536000' },

@@ -8,7 +8,8 @@ import { parsePushTarget, pushImages } from '../../../src-main/core/push/index.j
 import { openVerifiedBundle } from '../../../src-main/core/serve/verified-source.js';
 import { ensureServerCert } from '../../../src-main/core/tls/ca.js';
 import type { BundleSource } from '../../../src-main/core/bundle/source.js';
-import { makeImage, writeTestBundle, type TestImage } from '../../helpers/oci-fixtures.js';
+import { makeImage, splitBundleFiles, writeTestBundle, type TestImage } from '../../helpers/oci-fixtures.js';
+import { ociBlobPath } from '../../../src-main/core/bundle/index.js';
 import { lacks } from '../../helpers/tools.js';
 import { TokenAuthRegistry } from '../../helpers/world/token-auth.js';
 import { DockerRegistry, run } from '../serve/tools.js';
@@ -279,5 +280,31 @@ describe.skipIf(lacks('skopeo', 'docker-registry', 'python3'))('ferry push into 
     ).toBe(item.reducedIndex!.digest);
     const again = await pushImages({ sources: [src], target: parsePushTarget(reg.host), insecure: true });
     expect(again.counts.present).toBe(1);
+  });
+
+  it('pushes from a bundle whose blobs are stored split (FAT32 media)', async () => {
+    const img = makeImage({ platforms: ['linux/amd64'], layerBytes: 300 * 1024 });
+    const dir = path.join(tmp, 'split');
+    await writeTestBundle(dir, { images: [{ ref: 'quay.io/a/split:1', image: img }] });
+    const layers = [...img.blobs].filter(([, b]) => b[0] === 0x1f).map(([d]) => ociBlobPath(d));
+    await splitBundleFiles(dir, layers, 100 * 1024);
+    const src = (await openVerifiedBundle(dir, { allowUnsigned: true, trusted: [] })).source;
+    const reg = new DockerRegistry(path.join(tmp, 'r7'));
+    regs.push(reg);
+    await reg.start();
+    const s = await pushImages({
+      sources: [src],
+      target: parsePushTarget(reg.host),
+      insecure: true,
+      chunkSize: 128 * 1024,
+    });
+    expect(s.counts).toMatchObject({ pushed: 1, failed: 0 });
+    await run('skopeo', [
+      'copy',
+      '--src-tls-verify=false',
+      `docker://${reg.host}/a/split:1`,
+      `oci:${path.join(tmp, 'back-split')}:x`,
+    ]);
+    expect(await inspect(`${reg.host}/a/split:1`, ['--tls-verify=false'])).toBe(img.digest);
   });
 });
