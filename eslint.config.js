@@ -7,7 +7,9 @@ import globals from 'globals';
 const noElectron = {
   'no-restricted-imports': [
     'error',
-    { paths: [{ name: 'electron', message: 'Only src-main/shell and src-main/preload may import electron.' }] },
+    {
+      paths: [{ name: 'electron', message: 'Only src-main/shell and src-main/preload may import electron.' }],
+    },
   ],
 };
 

@@ -135,8 +135,8 @@ export class BundleWriter {
         if (j.artifact) this.artifacts.delete(j.artifact);
         if (j.file) this.files.delete(j.file);
         if (j.image) this.images.delete(j.image);
-      }
-      else if (j.t === 'meta') this.meta = { id: j.id ?? this.meta.id, kubespray: j.kubespray, base: j.base };
+      } else if (j.t === 'meta')
+        this.meta = { id: j.id ?? this.meta.id, kubespray: j.kubespray, base: j.base };
     }
     // A journaled file that is gone or has another size since is forgotten and fetched again.
     for (const [p, f] of [...this.files]) {
