@@ -171,6 +171,13 @@ export const SignatureViewSchema = z.object({
 export const BundleSummarySchema = z.object({
   token: Token,
   label: z.string(),
+  /**
+   * A bundle folder is verified in place and can be served from the media; an archive export
+   * (tar parts plus ferry-archive.json) is checked part by part while it is imported into the store.
+   */
+  format: z.enum(['folder', 'archive']),
+  /** Archive exports: how many bundle.tar.NNN parts the index lists. */
+  parts: z.number().int().optional(),
   id: z.string(),
   kubesprayVersion: z.string().nullable(),
   kubeVersion: z.string().nullable(),
@@ -196,9 +203,20 @@ export const InterfaceSchema = z.object({
   internal: z.boolean(),
 });
 
+/**
+ * What the services read from: the bundle folder on the media (verified again as the services
+ * start, nothing copied), or this machine's store (what import verified on the way in).
+ * `bundleId` names the imported bundle the generated variables are for.
+ */
+export const ServeFromSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('media'), bundle: BundleRefSchema }).strict(),
+  z.object({ kind: z.literal('store'), bundleId: Id }).strict(),
+]);
+export type ServeFrom = z.infer<typeof ServeFromSchema>;
+
 export const ServeOptionsSchema = z
   .object({
-    bundle: BundleRefSchema,
+    from: ServeFromSchema,
     address: z.union([z.ipv4(), z.ipv6()]),
     filesPort: z.number().int().min(1).max(65535),
     registryPort: z.number().int().min(1).max(65535),
@@ -212,6 +230,9 @@ export const ServeOptionsSchema = z
 export const ServeStatusSchema = z.object({
   running: z.boolean(),
   jobId: z.string().optional(),
+  /** Where the running services read from, and how many bundles they serve. */
+  from: z.enum(['media', 'store']).optional(),
+  bundles: z.number().int().optional(),
   filesUrl: z.string().optional(),
   registryUrl: z.string().optional(),
   requests: z.number(),
@@ -477,3 +498,53 @@ export const ExportSummarySchema = z.object({
   label: z.string(),
 });
 export type ExportSummary = z.infer<typeof ExportSummarySchema>;
+
+/**
+ * Import jobs (core/import ImportItem): the signature verdict first, archive parts as they are
+ * hashed, then one 'waiting' item per artifact and its changes (checking, good, damaged, missing).
+ */
+export const ImportItemSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('signature'),
+    status: SignatureViewSchema.shape.status,
+    fingerprint: z.string().optional(),
+    description: z.string(),
+  }),
+  z.object({
+    type: z.literal('part'),
+    name: z.string(),
+    state: z.enum(['checking', 'good', 'damaged', 'missing']),
+    message: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal('artifact'),
+    id: z.string(),
+    kind: z.string(),
+    name: z.string(),
+    state: z.enum(['waiting', 'checking', 'good', 'damaged', 'missing']),
+    bytes: z.number(),
+    message: z.string().optional(),
+  }),
+]);
+export type ImportItem = z.infer<typeof ImportItemSchema>;
+
+/** What an import job returns (core/import ImportReport), as far as the renderer reads it. */
+export const ImportSummarySchema = z.object({
+  bundleId: z.string(),
+  status: z.enum(['complete', 'incomplete']),
+  signature: SignatureViewSchema,
+  artifacts: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      state: z.enum(['good', 'damaged', 'missing']),
+      problems: z.array(z.string()).optional(),
+    }),
+  ),
+  filesCopied: z.number(),
+  bytesCopied: z.number(),
+  filesShared: z.number(),
+  seconds: z.number(),
+  hint: z.string().optional(),
+});
+export type ImportSummary = z.infer<typeof ImportSummarySchema>;

@@ -2,26 +2,32 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { MANIFEST_FILE } from '../../core/bundle/manifest.js';
 import { openBundle } from '../../core/bundle/reader.js';
-import { toErrorValue } from '../../core/errors/index.js';
+import { FerryError, toErrorValue } from '../../core/errors/index.js';
+import { ARCHIVE_INDEX as ARCHIVE_INDEX_FILE } from '../../core/export/archive-format.js';
 import { checkSignature } from '../../core/keys/keystore.js';
 import { HashPool } from '../../core/verify/hash-pool.js';
 import { verifyBundle, type ArtifactResult, type VerifyReport } from '../../core/verify/verify-bundle.js';
 import type { BundleSummary, VerifySummary } from '../contract.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
+import { isArchiveDir, readArchiveHead } from '../archive-head.js';
 
 /** How deep below a drive's root a bundle folder is looked for (root, ferry/, ferry/<id>/). */
 const SCAN_DEPTH = 2;
 const SCAN_MAX_DIRS = 200;
 
+/** A bundle folder or an archive export (read from its index and the head of its parts). */
 export async function summarize(s: AppServices, dir: string): Promise<BundleSummary> {
-  const b = await openBundle(dir);
+  const head = (await isArchiveDir(dir)) ? await readArchiveHead(dir) : undefined;
+  const b = head ?? (await openBundle(dir));
   const sig = await checkSignature(b.manifestBytes, b.signatureBytes, await s.keyStore.list());
   const m = b.manifest;
   const picked = s.picks.add(b.dir, 'bundle', 'folder');
   return {
     token: picked.token,
     label: picked.label,
+    format: head ? 'archive' : 'folder',
+    ...(head ? { parts: head.index.parts.length } : {}),
     id: m.id,
     kubesprayVersion: m.kubespray?.version ?? null,
     kubeVersion: m.kubespray?.kubeVersion ?? null,
@@ -36,8 +42,6 @@ export async function summarize(s: AppServices, dir: string): Promise<BundleSumm
     signature: { ...sig },
   };
 }
-
-const ARCHIVE_INDEX = 'ferry-archive.json';
 
 /**
  * Folders under root (to SCAN_DEPTH) that hold a manifest.json (bundle folders) or a
@@ -58,7 +62,7 @@ export async function findBundleDirs(root: string, archives: string[] = []): Pro
       found.push(dir);
       return;
     }
-    if (entries.some((e) => e.isFile() && e.name === ARCHIVE_INDEX)) {
+    if (entries.some((e) => e.isFile() && e.name === ARCHIVE_INDEX_FILE)) {
       archives.push(dir);
       return;
     }
@@ -109,17 +113,7 @@ export function bundleHandlers(
       for (const d of drives) {
         const archives: string[] = [];
         const dirs = await findBundleDirs(d.mountPoint, archives);
-        for (const a of archives) {
-          problems.push({
-            label: `${d.label}: ${path.relative(d.mountPoint, a) || '/'}`,
-            error: {
-              code: 'UNSUPPORTED',
-              message: 'This is an archive export (tar parts); the app opens bundle folders.',
-              hint: `Import it with \`ferry import ${a}\` (every part and file is verified), or export a bundle folder on the connected side.`,
-            },
-          });
-        }
-        for (const dir of dirs) {
+        for (const dir of [...dirs, ...archives]) {
           try {
             bundles.push(await summarize(s, dir));
           } catch (err) {
@@ -135,6 +129,13 @@ export function bundleHandlers(
     'bundle.open': ({ token }) => summarize(s, s.picks.resolve(token, 'bundle')),
     'verify.start': async ({ bundle, allowUntrusted, allowUnsigned }) => {
       const dir = s.picks.resolve(bundle.token, 'bundle');
+      if (await isArchiveDir(dir)) {
+        // Checking an archive in place would read every part twice; import checks it once.
+        throw new FerryError('USAGE', 'An archive export is checked while it is imported into the store.', {
+          artifact: dir,
+          hint: 'Use "Import and check": the signature first, then every part and every file.',
+        });
+      }
       const job = s.jobs.start('verify', async (ctx) => {
         const opened = await openBundle(dir);
         // Which artifacts a file belongs to, so the first bytes hashed turn their tiles to 'checking'.

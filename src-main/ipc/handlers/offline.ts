@@ -6,7 +6,10 @@ import { importBundle } from '../../core/import/index.js';
 import type { BundleSource } from '../../core/bundle/source.js';
 import { loadKubespray } from '../../core/catalog/index.js';
 import { OfflineServer } from '../../core/serve/server.js';
+import { openServeSources } from '../../core/serve/sources.js';
 import { openVerifiedBundle } from '../../core/serve/verified-source.js';
+import { storeSources } from '../../core/store/sources.js';
+import { isArchiveDir } from '../archive-head.js';
 import { ensureServerCert, type TlsMaterial } from '../../core/tls/ca.js';
 import { bundleUpstreams, bundleVars, type NamingStyle } from '../../core/vars/index.js';
 import type { Handlers } from '../dispatcher.js';
@@ -21,7 +24,10 @@ import { listInterfaces } from './serve.js';
 
 interface Serving {
   server: OfflineServer;
+  /** The bundle the generated variables are for (its Kubespray tarball, its upstreams). */
   source: BundleSource;
+  from: 'media' | 'store';
+  bundles: number;
   tls?: TlsMaterial;
   vars: Map<NamingStyle, { offlineYml: string; containerdConfig: string; nextCommand: string }>;
 }
@@ -44,6 +50,28 @@ export function containerdHosts(registryUrl: string, upstreams: string[], tls: b
       ].join('\n'),
     )
     .join('\n');
+}
+
+/**
+ * The stored bundle `bundleId` as a source, or a NOT_FOUND naming why it cannot be served (not
+ * imported, or imported incomplete and waiting for repair).
+ */
+export async function storedBundleSource(
+  store: string,
+  bundleId: string,
+  sources?: BundleSource[],
+): Promise<BundleSource> {
+  const all = sources ?? (await storeSources(store));
+  const found = all.find((b) => b.id === bundleId);
+  if (found) return found;
+  throw new FerryError(
+    'NOT_FOUND',
+    `Bundle ${bundleId} is not complete in this machine's store (${store}).`,
+    {
+      artifact: bundleId,
+      hint: 'Import it first; a bundle imported with damaged or missing artifacts is served once a second copy repaired it. Or serve the bundle folder from the media.',
+    },
+  );
 }
 
 export function offlineHandlers(
@@ -121,30 +149,64 @@ export function offlineHandlers(
           hint: 'Pick one from the list.',
         });
       }
-      const dir = s.picks.resolve(o.bundle.token, 'bundle');
+      const from = o.from;
+      const store = await s.settings.storeDir();
+      let dir = '';
+      if (from.kind === 'media') {
+        dir = s.picks.resolve(from.bundle.token, 'bundle');
+        if (await isArchiveDir(dir)) {
+          throw new FerryError('USAGE', 'An archive export cannot be served from the media.', {
+            artifact: dir,
+            hint: 'Import it into the store (the integrity step does), then serve from the store.',
+          });
+        }
+      } else {
+        await storedBundleSource(store, from.bundleId);
+      }
       let id = '';
       const job = s.jobs.start('serve', async (ctx) => {
-        ctx.progress.setPhase('verifying');
-        const v = await openVerifiedBundle(dir, {
-          allowUntrusted: o.allowUntrusted,
-          allowUnsigned: o.allowUnsigned,
-          keyStore: s.keyStore,
-          signal: ctx.signal,
-          progress: ctx.progress,
-          onProgress: () => ctx.report(),
-        });
+        let sources: BundleSource[];
+        let source: BundleSource;
+        if (from.kind === 'media') {
+          ctx.progress.setPhase('verifying');
+          const v = await openVerifiedBundle(dir, {
+            allowUntrusted: o.allowUntrusted,
+            allowUnsigned: o.allowUnsigned,
+            keyStore: s.keyStore,
+            signal: ctx.signal,
+            progress: ctx.progress,
+            onProgress: () => ctx.report(),
+          });
+          sources = [v.source];
+          source = v.source;
+        } else {
+          ctx.progress.setPhase('opening the store');
+          ctx.report();
+          // Every complete bundle in the store is served (a cluster may install from an older
+          // one); the variables are made for the one the technician imported.
+          sources = (await openServeSources({ store })).sources;
+          source = await storedBundleSource(store, from.bundleId, sources);
+          ctx.log('info', `Serving ${sources.length} bundle(s) from the store at ${store}.`);
+        }
         const tls = o.tls
           ? await ensureServerCert(path.join(configDir(s.env), 'tls'), [o.address, 'localhost', '127.0.0.1'])
           : undefined;
         const server = await OfflineServer.start({
-          sources: [v.source],
+          sources,
           listen: o.address,
           filesPort: o.filesPort,
           registryPort: o.registryPort,
           advertise: o.address,
           ...(tls ? { tls } : {}),
         });
-        serving.set(id, { server, source: v.source, ...(tls ? { tls } : {}), vars: new Map() });
+        serving.set(id, {
+          server,
+          source,
+          from: from.kind,
+          bundles: sources.length,
+          ...(tls ? { tls } : {}),
+          vars: new Map(),
+        });
         ctx.progress.setPhase('serving');
         ctx.report();
         await new Promise<void>((resolve) => {
@@ -175,6 +237,8 @@ export function offlineHandlers(
       return {
         running: st.running,
         jobId: r.id,
+        from: r.v.from,
+        bundles: r.v.bundles,
         filesUrl: st.files.url,
         registryUrl: st.registry.url,
         requests: st.files.requests + st.registry.requests,

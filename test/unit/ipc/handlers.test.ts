@@ -184,11 +184,11 @@ describe('paths stay in main', () => {
     expect(found.problems).toContainEqual(
       expect.objectContaining({ label: 'USB: old', error: expect.objectContaining({ code: 'INTEGRITY' }) }),
     );
-    // Archive exports are named with what to do, not silently skipped.
+    // An archive export whose index does not parse is named, not silently skipped.
     expect(found.problems).toContainEqual(
       expect.objectContaining({
         label: 'USB: parts',
-        error: expect.objectContaining({ code: 'UNSUPPORTED', hint: expect.stringMatching(/ferry import/) }),
+        error: expect.objectContaining({ code: 'HOSTILE', artifact: 'ferry-archive.json' }),
       }),
     );
     await t2.backend.shutdown();
@@ -278,7 +278,7 @@ describe('serving over IPC', () => {
     const { token } = await t.ok('dialog.pickFolder', { purpose: 'bundle' });
     const [filesPort, registryPort] = [await freePort(), await freePort()];
     const bad = await t.call('serve.start', {
-      bundle: { token },
+      from: { kind: 'media', bundle: { token } },
       address: '10.254.254.254',
       filesPort,
       registryPort,
@@ -288,7 +288,7 @@ describe('serving over IPC', () => {
     });
     expect(bad).toMatchObject({ ok: false, error: { code: 'USAGE' } });
     const { jobId } = await t.ok('serve.start', {
-      bundle: { token },
+      from: { kind: 'media', bundle: { token } },
       address: '127.0.0.1',
       filesPort,
       registryPort,
@@ -503,7 +503,7 @@ describe('serving with TLS over IPC', () => {
         await new Promise<void>((r) => s.close(() => r()));
       }
       const { jobId } = await t.ok('serve.start', {
-        bundle: { token },
+        from: { kind: 'media', bundle: { token } },
         address: '127.0.0.1',
         filesPort: ports[0],
         registryPort: ports[1],

@@ -15,9 +15,17 @@ import {
   roomFromItems,
 } from '../../../src-renderer/src/views/connected/DownloadStep.js';
 import { DriveList, DriveStep, ExportResult } from '../../../src-renderer/src/views/connected/DriveStep.js';
-import { IntegrityStep, tilesFrom } from '../../../src-renderer/src/views/offline/IntegrityStep.js';
+import {
+  IntegrityStep,
+  partsFrom,
+  tilesFrom,
+} from '../../../src-renderer/src/views/offline/IntegrityStep.js';
 import { BundleCard, MediaStep } from '../../../src-renderer/src/views/offline/MediaStep.js';
-import { ServeStatusView, ServicesStep } from '../../../src-renderer/src/views/offline/ServicesStep.js';
+import {
+  ServeStatusView,
+  ServicesStep,
+  serveChoices,
+} from '../../../src-renderer/src/views/offline/ServicesStep.js';
 import { KeyList, SettingsView } from '../../../src-renderer/src/views/Settings.js';
 
 /**
@@ -65,6 +73,7 @@ function job(kind: JobSnapshot['kind'], over: Partial<JobSnapshot> = {}) {
 const bundle: BundleSummary = {
   token: 'tok_abcdefghijklmnop',
   label: '/media/usb/ferry',
+  format: 'folder',
   id: 'b-1',
   kubesprayVersion: 'v2.31.0',
   kubeVersion: '1.35.4',
@@ -425,6 +434,134 @@ describe('offline side', () => {
     expect(step).toContain('aria-label="Listen address"');
     expect(step).toContain('aria-label="Files port"');
     expect(step).toContain('TLS');
+  });
+
+  const archive: BundleSummary = {
+    ...bundle,
+    format: 'archive',
+    parts: 3,
+    label: '/media/usb/ferry-archive',
+  };
+  const importItems = [
+    { type: 'signature', status: 'trusted', fingerprint: 'KVX1', description: 'trusted' },
+    { type: 'part', name: 'bundle.tar.000', state: 'checking' },
+    { type: 'part', name: 'bundle.tar.000', state: 'good' },
+    { type: 'part', name: 'bundle.tar.001', state: 'damaged', message: 'sha256 differs' },
+    { type: 'artifact', id: 'f1', kind: 'file', name: 'kubeadm', state: 'waiting', bytes: 10 },
+    { type: 'artifact', id: 'f2', kind: 'file', name: 'kubectl', state: 'waiting', bytes: 10 },
+    { type: 'artifact', id: 'i1', kind: 'image', name: 'pause', state: 'waiting', bytes: 10 },
+    { type: 'artifact', id: 'f1', kind: 'file', name: 'kubeadm', state: 'checking', bytes: 0 },
+    { type: 'artifact', id: 'f1', kind: 'file', name: 'kubeadm', state: 'good', bytes: 0 },
+    { type: 'artifact', id: 'f2', kind: 'file', name: 'kubectl', state: 'checking', bytes: 0 },
+    {
+      type: 'artifact',
+      id: 'f2',
+      kind: 'file',
+      name: 'kubectl',
+      state: 'damaged',
+      bytes: 0,
+      message: 'x: sha256',
+    },
+  ];
+
+  it('integrity of an archive: import fills the same map, and every part shows its state by name', () => {
+    const tiles = tilesFrom({ items: importItems, state: 'running' });
+    expect(tiles.map((t) => [t.id, t.state, t.bytes])).toEqual([
+      ['f1', 'good', 10],
+      ['f2', 'damaged', 10],
+      ['i1', 'waiting', 10],
+    ]);
+    expect(tiles[1].message).toBe('x: sha256');
+    expect(partsFrom({ items: importItems })).toEqual([
+      { name: 'bundle.tar.000', state: 'good' },
+      { name: 'bundle.tar.001', state: 'damaged', message: 'sha256 differs' },
+    ]);
+    setState({ bundle: archive });
+    job('import', { items: importItems });
+    const html = renderToStaticMarkup(<IntegrityStep />);
+    expect(html).toContain('Import and check every byte');
+    expect(html).toContain('Archive in 3 parts');
+    expect(html).toContain('aria-label="Archive parts"');
+    expect(html).toMatch(/bundle\.tar\.001.*damaged · sha256 differs/);
+    expect(html).toContain('aria-label="Integrity map"');
+    expect(html).toContain('aria-label="kubectl: damaged"');
+  });
+
+  it('integrity of an archive: the import summary, and services only after the import is whole', () => {
+    setState({ bundle: archive });
+    const result = {
+      bundleId: 'b-1',
+      status: 'complete',
+      signature: bundle.signature,
+      artifacts: [{ id: 'f1', name: 'kubeadm', state: 'good' }],
+      filesCopied: 7,
+      bytesCopied: 2e6,
+      filesShared: 1,
+      seconds: 1.5,
+    };
+    job('import', { state: 'done', result });
+    const html = renderToStaticMarkup(<IntegrityStep />);
+    expect(html).toContain('Bundle imported and verified');
+    expect(html).toContain('1 of 1 intact');
+    expect(html).toContain('7 files copied (2.0 MB) · 1 already there');
+    expect(html).not.toMatch(/disabled=""[^>]*>Next: services/);
+    job('import', { state: 'done', result: { ...result, status: 'incomplete' } });
+    expect(renderToStaticMarkup(<IntegrityStep />)).toMatch(/disabled=""[^>]*>Next: services/);
+  });
+
+  it('services: serve from the store after an import (the default), from the media folder only once it verified', () => {
+    const verified = { state: 'done', result: { ok: true, bundleId: 'b-1' } } as never;
+    const imported = { state: 'done', result: { bundleId: 'b-1', status: 'complete' } } as never;
+    const otherImport = { state: 'done', result: { bundleId: 'b-2', status: 'complete' } } as never;
+    expect(serveChoices(bundle, undefined, undefined, null)).toEqual({
+      store: false,
+      media: false,
+      from: null,
+    });
+    expect(serveChoices(bundle, verified, undefined, null)).toEqual({
+      store: false,
+      media: true,
+      from: 'media',
+    });
+    expect(serveChoices(bundle, verified, imported, null)).toEqual({
+      store: true,
+      media: true,
+      from: 'store',
+    });
+    expect(serveChoices(bundle, verified, imported, 'media').from).toBe('media');
+    expect(serveChoices(bundle, verified, otherImport, 'store').from).toBe('media');
+    // An archive is never served from the media.
+    expect(serveChoices(archive, verified, imported, 'media')).toEqual({
+      store: true,
+      media: false,
+      from: 'store',
+    });
+
+    setState({ bundle, jobs: {}, latest: {} });
+    job('verify', verified);
+    let html = renderToStaticMarkup(<ServicesStep />);
+    expect(html).toContain('Serve from');
+    expect(html).toMatch(/<input[^>]*disabled=""[^>]*value="store"/);
+    expect(html).toMatch(/<input[^>]*checked=""[^>]*value="media"/);
+    expect(html).toContain('(import the bundle first)');
+    job('import', imported);
+    html = renderToStaticMarkup(<ServicesStep />);
+    expect(html).toMatch(/<input[^>]*checked=""[^>]*value="store"/);
+    expect(html).toContain('Imported into the store');
+    expect(
+      renderToStaticMarkup(
+        <ServeStatusView
+          status={{
+            running: true,
+            from: 'store',
+            bundles: 2,
+            requests: 0,
+            bytesServed: 0,
+            recentClients: [],
+          }}
+        />,
+      ),
+    ).toContain('from this machine&#x27;s store (2 bundles)');
   });
 
   it('settings: keys with their fingerprints and roles', () => {

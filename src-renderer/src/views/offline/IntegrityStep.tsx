@@ -1,7 +1,14 @@
 import { useState } from 'react';
-import type { ErrorValueT, VerifyItem, VerifySummary } from '../../../../src-main/ipc/contract.js';
+import type {
+  BundleSummary,
+  ErrorValueT,
+  ImportItem,
+  ImportSummary,
+  VerifyItem,
+  VerifySummary,
+} from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
-import { ErrorBox, ProgressPanel, Section } from '../../components/common.js';
+import { ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
 import { bytes, when } from '../../format.js';
 import { useApp, useJob } from '../../store.js';
 import type { JobView } from '../../jobs.js';
@@ -15,6 +22,8 @@ export interface Tile {
   bytes: number;
   state: TileState;
   detail?: Extract<VerifyItem, { type: 'verify.artifact' }>;
+  /** From an import: what was wrong with its files, in one line. */
+  message?: string;
 }
 
 const KIND_TITLES: Record<string, string> = {
@@ -25,13 +34,31 @@ const KIND_TITLES: Record<string, string> = {
 };
 const KIND_ORDER = ['kubespray', 'file', 'image', 'meta'];
 
-/** The integrity map as a pure function of the verify job's items (so a reload redraws it). */
+/**
+ * The integrity map as a pure function of a verify or import job's items (so a reload redraws
+ * it). Both jobs announce every artifact as waiting, then mark it checking and then its outcome.
+ */
 export function tilesFrom(job: Pick<JobView, 'items' | 'state'> | undefined): Tile[] {
   if (!job) return [];
   const tiles = new Map<string, Tile>();
   for (const raw of job.items) {
-    const item = raw as VerifyItem;
-    if (item.type === 'verify.plan') {
+    const item = raw as VerifyItem | ImportItem;
+    if (item.type === 'artifact') {
+      const t = tiles.get(item.id);
+      if (item.state === 'waiting' || !t) {
+        tiles.set(item.id, {
+          id: item.id,
+          kind: item.kind,
+          name: item.name,
+          bytes: item.bytes,
+          state: item.state,
+          ...(item.message ? { message: item.message } : {}),
+        });
+      } else if (item.state !== 'checking' || t.state === 'waiting') {
+        t.state = item.state;
+        if (item.message) t.message = item.message;
+      }
+    } else if (item.type === 'verify.plan') {
       for (const a of item.artifacts)
         tiles.set(a.id, { id: a.id, kind: a.kind, name: a.name, bytes: a.bytes, state: 'waiting' });
     } else if (item.type === 'verify.checking') {
@@ -51,6 +78,41 @@ export function tilesFrom(job: Pick<JobView, 'items' | 'state'> | undefined): Ti
     }
   }
   return [...tiles.values()];
+}
+
+export type PartState = Extract<ImportItem, { type: 'part' }>['state'];
+
+/** Archive parts and their last known state, in index order, from an import job's items. */
+export function partsFrom(
+  job: Pick<JobView, 'items'> | undefined,
+): Array<{ name: string; state: PartState; message?: string }> {
+  const parts = new Map<string, { name: string; state: PartState; message?: string }>();
+  for (const raw of job?.items ?? []) {
+    const item = raw as ImportItem;
+    if (item.type === 'part')
+      parts.set(item.name, {
+        name: item.name,
+        state: item.state,
+        ...(item.message ? { message: item.message } : {}),
+      });
+  }
+  return [...parts.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export function PartsList({ parts }: { parts: ReturnType<typeof partsFrom> }) {
+  return (
+    <ul className="parts" aria-label="Archive parts">
+      {parts.map((p) => (
+        <li key={p.name} className={`part part-${p.state}`} data-state={p.state}>
+          <code>{p.name}</code>{' '}
+          <StatusPill tone={p.state === 'good' ? 'good' : p.state === 'checking' ? 'accent' : 'bad'}>
+            {p.state}
+            {p.message ? ` · ${p.message}` : ''}
+          </StatusPill>
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 export function groupTiles(tiles: Tile[]): Array<{ kind: string; title: string; tiles: Tile[] }> {
@@ -155,7 +217,14 @@ export function TileDetails({ tile }: { tile: Tile }) {
           </dd>
         </dl>
       ))}
+      {!d && tile.message ? <p>{tile.message}</p> : null}
       {d?.hint ? <p className="hint">What to do: {d.hint}</p> : null}
+      {!d ? (
+        <p className="hint">
+          What to do: import a second copy of the media (only the damaged files are taken from it), or export
+          this artifact again on the connected side.
+        </p>
+      ) : null}
     </section>
   );
 }
@@ -194,7 +263,199 @@ export function VerifySummaryCard({ summary, label }: { summary: VerifySummary; 
   );
 }
 
+/** The same card for an archive, whose check is its import into the store. */
+export function ImportSummaryCard({ summary, label }: { summary: ImportSummary; label: string }) {
+  const count = (st: 'good' | 'damaged' | 'missing') =>
+    summary.artifacts.filter((a) => a.state === st).length;
+  const good = summary.status === 'complete';
+  return (
+    <section className={`summary ${good ? 'summary-good' : 'summary-bad'}`} aria-label="Import summary">
+      <h3>{good ? 'Bundle imported and verified' : 'Bundle imported with problems'}</h3>
+      <dl className="kv">
+        <dt>Bundle</dt>
+        <dd>{summary.bundleId}</dd>
+        <dt>Archive</dt>
+        <dd>{label}</dd>
+        <dt>Signature</dt>
+        <dd>
+          <SignatureBadge sig={summary.signature} />{' '}
+          {summary.signature.fingerprint ? <code>{summary.signature.fingerprint}</code> : null}
+        </dd>
+        <dt>Artifacts</dt>
+        <dd>
+          {count('good')} of {summary.artifacts.length} intact
+          {count('damaged') ? ` · ${count('damaged')} damaged` : ''}
+          {count('missing') ? ` · ${count('missing')} missing` : ''}
+        </dd>
+        <dt>Store</dt>
+        <dd>
+          {summary.filesCopied} files copied ({bytes(summary.bytesCopied)})
+          {summary.filesShared ? ` · ${summary.filesShared} already there` : ''}, in{' '}
+          {summary.seconds.toFixed(1)} s (SHA-256), {when(new Date().toISOString())}
+        </dd>
+      </dl>
+      {summary.hint ? <p className="hint">What to do: {summary.hint}</p> : null}
+    </section>
+  );
+}
+
+/** Whether the store holds this bundle whole, from the newest import job. */
+export function importedWhole(job: JobView | undefined, b: BundleSummary | null): boolean {
+  const r = job?.state === 'done' ? (job.result as ImportSummary | undefined) : undefined;
+  return !!b && r?.bundleId === b.id && r.status === 'complete';
+}
+
 export function IntegrityStep() {
+  const bundle = useApp((s) => s.bundle);
+  return bundle?.format === 'archive' ? <ArchiveIntegrity bundle={bundle} /> : <FolderIntegrity />;
+}
+
+/**
+ * An archive cannot be read in place, so its check is its import: the signature first, every
+ * part hashed (a bad one named), then every file into the store, the map filling in as it goes.
+ */
+function ArchiveIntegrity({ bundle }: { bundle: BundleSummary }) {
+  const job = useJob('import');
+  const track = useApp((s) => s.track);
+  const setStep = useApp((s) => s.setStep);
+  const selected = useApp((s) => s.selectedTile);
+  const selectTile = useApp((s) => s.selectTile);
+  const setTrust = useApp((s) => s.setTrust);
+  const [error, setError] = useState<ErrorValueT | null>(null);
+  const [allowUntrusted, setAllowUntrusted] = useState(false);
+  const [allowUnsigned, setAllowUnsigned] = useState(false);
+
+  const start = async () => {
+    setError(null);
+    selectTile(null);
+    try {
+      const { jobId } = await call('import.start', {
+        bundle: { token: bundle.token },
+        allowUntrusted,
+        allowUnsigned,
+      });
+      setTrust({ allowUntrusted, allowUnsigned });
+      track('import', jobId);
+    } catch (err) {
+      setError(errorOf(err));
+    }
+  };
+  const tiles = tilesFrom(job);
+  const parts = partsFrom(job);
+  const sel = tiles.find((t) => t.id === selected);
+  const running = job?.state === 'running';
+  const summary = job?.state === 'done' ? (job.result as ImportSummary) : null;
+
+  return (
+    <div className="stack">
+      <Section
+        title="Import and check every byte"
+        actions={
+          <div className="row">
+            {running && job ? (
+              <button
+                type="button"
+                className="danger"
+                onClick={() => void call('jobs.cancel', { id: job.id })}
+              >
+                Stop
+              </button>
+            ) : (
+              <button type="button" className="primary" onClick={() => void start()}>
+                {job ? 'Import again' : 'Import and check'}
+              </button>
+            )}
+          </div>
+        }
+      >
+        <p>
+          <SignatureBadge sig={bundle.signature} />{' '}
+          <span className="muted">
+            Archive in {bundle.parts ?? '?'} part{bundle.parts === 1 ? '' : 's'} · {bundle.label}
+          </span>
+        </p>
+        <p className="muted">
+          The signature is checked first, then every part, then every file as it is copied into this
+          machine&apos;s store. A damaged or missing part is named so that only it needs copying again.
+        </p>
+        <TrustChecks
+          bundle={bundle}
+          allowUntrusted={allowUntrusted}
+          allowUnsigned={allowUnsigned}
+          setAllowUntrusted={setAllowUntrusted}
+          setAllowUnsigned={setAllowUnsigned}
+        />
+        {job ? (
+          <ProgressPanel
+            progress={job.progress}
+            label="Import progress"
+            state={job.state}
+            bad={summary ? summary.status !== 'complete' : false}
+          />
+        ) : null}
+        {parts.length ? <PartsList parts={parts} /> : null}
+        {job?.state === 'failed' && job.error ? <ErrorBox error={job.error} title="Import stopped" /> : null}
+        {error ? <ErrorBox error={error} /> : null}
+      </Section>
+      {tiles.length ? (
+        <Section title="Integrity map">
+          <Legend tiles={tiles} />
+          <IntegrityMap tiles={tiles} selected={selected} onSelect={selectTile} />
+          {sel ? <TileDetails tile={sel} /> : null}
+        </Section>
+      ) : null}
+      {summary ? <ImportSummaryCard summary={summary} label={bundle.label} /> : null}
+      <div className="row end">
+        <button type="button" onClick={() => setStep('offline', 0)}>
+          Back
+        </button>
+        <button
+          type="button"
+          className="primary"
+          disabled={!importedWhole(job, bundle)}
+          onClick={() => setStep('offline', 2)}
+        >
+          Next: services
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function TrustChecks(p: {
+  bundle: BundleSummary;
+  allowUntrusted: boolean;
+  allowUnsigned: boolean;
+  setAllowUntrusted(v: boolean): void;
+  setAllowUnsigned(v: boolean): void;
+}) {
+  const sig = p.bundle.signature.status;
+  if (sig === 'unknown-key')
+    return (
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={p.allowUntrusted}
+          onChange={(e) => p.setAllowUntrusted(e.target.checked)}
+        />
+        Check it anyway: I compared fingerprint {p.bundle.signature.fingerprint} with the connected side
+      </label>
+    );
+  if (sig === 'unsigned')
+    return (
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={p.allowUnsigned}
+          onChange={(e) => p.setAllowUnsigned(e.target.checked)}
+        />
+        Check it anyway: I accept an unsigned bundle
+      </label>
+    );
+  return null;
+}
+
+function FolderIntegrity() {
   const bundle = useApp((s) => s.bundle);
   const job = useJob('verify');
   const track = useApp((s) => s.track);
@@ -235,7 +496,6 @@ export function IntegrityStep() {
   const sel = tiles.find((t) => t.id === selected);
   const running = job?.state === 'running';
   const summary = job?.state === 'done' ? (job.result as VerifySummary) : null;
-  const sig = bundle.signature.status;
 
   return (
     <div className="stack">
@@ -262,26 +522,13 @@ export function IntegrityStep() {
         <p>
           <SignatureBadge sig={bundle.signature} /> <span className="muted">{bundle.label}</span>
         </p>
-        {sig === 'unknown-key' ? (
-          <label className="check">
-            <input
-              type="checkbox"
-              checked={allowUntrusted}
-              onChange={(e) => setAllowUntrusted(e.target.checked)}
-            />
-            Check it anyway: I compared fingerprint {bundle.signature.fingerprint} with the connected side
-          </label>
-        ) : null}
-        {sig === 'unsigned' ? (
-          <label className="check">
-            <input
-              type="checkbox"
-              checked={allowUnsigned}
-              onChange={(e) => setAllowUnsigned(e.target.checked)}
-            />
-            Check it anyway: I accept an unsigned bundle
-          </label>
-        ) : null}
+        <TrustChecks
+          bundle={bundle}
+          allowUntrusted={allowUntrusted}
+          allowUnsigned={allowUnsigned}
+          setAllowUntrusted={setAllowUntrusted}
+          setAllowUnsigned={setAllowUnsigned}
+        />
         {job ? (
           <ProgressPanel
             progress={job.progress}

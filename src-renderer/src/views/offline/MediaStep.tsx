@@ -34,7 +34,12 @@ export function BundleCard({ b, chosen, onChoose }: { b: BundleSummary; chosen: 
         {b.arches.join(', ') || 'no architecture listed'} · {bytes(b.bytes)} · {b.counts.files} files ·{' '}
         {b.counts.images} images
       </span>
-      <span className="muted">Created {when(b.createdAt)}</span>
+      <span className="muted">
+        Created {when(b.createdAt)} ·{' '}
+        {b.format === 'archive'
+          ? `archive in ${b.parts ?? '?'} part${b.parts === 1 ? '' : 's'} (imported while checked)`
+          : 'bundle folder'}
+      </span>
       <span>
         <SignatureBadge sig={b.signature} />
       </span>
@@ -117,7 +122,7 @@ export function MediaStep() {
           <p className="muted">
             {scanning
               ? 'Looking at the inserted drives…'
-              : 'No bundle found on the inserted drives. Insert the drive, or choose the folder.'}
+              : 'No bundle found on the inserted drives. Insert the drive, or choose the folder (a bundle folder, or the folder holding ferry-archive.json and its parts).'}
           </p>
         )}
         {bundle?.signature.status === 'unknown-key' ? (

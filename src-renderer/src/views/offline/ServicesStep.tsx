@@ -1,12 +1,42 @@
 import { useEffect, useState } from 'react';
-import type { ErrorValueT, Picked, Res } from '../../../../src-main/ipc/contract.js';
+import type {
+  BundleSummary,
+  ErrorValueT,
+  ImportSummary,
+  Picked,
+  Res,
+  VerifySummary,
+} from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { CopyBlock, ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
 import { bytes, when } from '../../format.js';
+import type { JobView } from '../../jobs.js';
 import { useApp, useJob } from '../../store.js';
+import { importedWhole } from './IntegrityStep.js';
 
 type Status = Res<'serve.status'>;
 type Vars = Res<'vars.generate'>;
+
+export type ServeFromKind = 'store' | 'media';
+
+/**
+ * Where the services may read from for this bundle: the store once it is imported whole, the
+ * media folder once it verified (it is checked again as the services start). An archive cannot
+ * be served from the media. The default is the store after an import, so the drive can go back.
+ */
+export function serveChoices(
+  b: BundleSummary,
+  verifyJob: JobView | undefined,
+  importJob: JobView | undefined,
+  chosen: ServeFromKind | null,
+): { store: boolean; media: boolean; from: ServeFromKind | null } {
+  const store = importedWhole(importJob, b);
+  const v = verifyJob?.state === 'done' ? (verifyJob.result as VerifySummary | undefined) : undefined;
+  const media = b.format === 'folder' && !!v?.ok && v.bundleId === b.id;
+  const ok = (k: ServeFromKind | null) => (k === 'store' ? store : k === 'media' ? media : false);
+  const from = ok(chosen) ? chosen : store ? 'store' : media ? 'media' : null;
+  return { store, media, from };
+}
 
 export function ServeStatusView({ status }: { status: Status }) {
   return (
@@ -16,7 +46,14 @@ export function ServeStatusView({ status }: { status: Status }) {
           <StatusPill tone="good">Serving</StatusPill>
         ) : (
           <StatusPill tone="muted">Stopped</StatusPill>
-        )}
+        )}{' '}
+        {status.running && status.from ? (
+          <span className="muted">
+            {status.from === 'store'
+              ? `from this machine's store (${status.bundles ?? 1} bundle${status.bundles === 1 ? '' : 's'})`
+              : 'from the bundle folder on the media'}
+          </span>
+        ) : null}
       </p>
       {status.running ? (
         <>
@@ -67,6 +104,8 @@ export function ServicesStep() {
   const bundle = useApp((s) => s.bundle);
   const serveJob = useJob('serve');
   const importJob = useJob('import');
+  const verifyJob = useJob('verify');
+  const [chosenFrom, setChosenFrom] = useState<ServeFromKind | null>(null);
   const track = useApp((s) => s.track);
   const trust = useApp((s) => s.trust);
   const [style, setStyle] = useState<'kubespray' | 'mirror'>('kubespray');
@@ -140,6 +179,10 @@ export function ServicesStep() {
     );
   }
 
+  const choice = serveChoices(bundle, verifyJob, importJob, chosenFrom);
+  const importResult = importJob?.state === 'done' ? (importJob.result as ImportSummary) : undefined;
+  const importedHere = importResult?.bundleId === bundle.id;
+
   const act = async (fn: () => Promise<unknown>) => {
     setError(null);
     try {
@@ -171,17 +214,14 @@ export function ServicesStep() {
         }
       >
         <p className="muted">
-          Optional: import keeps the bundle on this machine so the drive can go back. Serving works from the
-          drive too.
+          {bundle.format === 'archive'
+            ? 'The archive was imported while it was checked.'
+            : 'Import keeps the bundle on this machine so the drive can go back; the services then serve from the store. Serving straight from the drive works too, without copying.'}
         </p>
-        {importJob?.state === 'done' ? (
+        {importedHere ? (
           <p>
-            <StatusPill
-              tone={(importJob.result as { status?: string })?.status === 'complete' ? 'good' : 'warn'}
-            >
-              {(importJob.result as { status?: string })?.status === 'complete'
-                ? 'Imported into the store'
-                : 'Imported with problems'}
+            <StatusPill tone={importResult.status === 'complete' ? 'good' : 'warn'}>
+              {importResult.status === 'complete' ? 'Imported into the store' : 'Imported with problems'}
             </StatusPill>
           </p>
         ) : null}
@@ -205,13 +245,17 @@ export function ServicesStep() {
             <button
               type="button"
               className="primary"
+              disabled={!choice.from}
               onClick={() =>
                 void act(async () =>
                   track(
                     'serve',
                     (
                       await call('serve.start', {
-                        bundle: { token: bundle.token },
+                        from:
+                          choice.from === 'store'
+                            ? { kind: 'store', bundleId: bundle.id }
+                            : { kind: 'media', bundle: { token: bundle.token } },
                         address,
                         filesPort,
                         registryPort,
@@ -228,6 +272,41 @@ export function ServicesStep() {
           )
         }
       >
+        <fieldset className="serve-from" disabled={running}>
+          <legend>Serve from</legend>
+          <label className="check">
+            <input
+              type="radio"
+              name="serve-from"
+              value="store"
+              checked={choice.from === 'store'}
+              disabled={!choice.store}
+              onChange={() => setChosenFrom('store')}
+            />
+            This machine&apos;s store{' '}
+            <span className="muted">
+              {choice.store ? '(imported and verified; the drive can go back)' : '(import the bundle first)'}
+            </span>
+          </label>
+          <label className="check">
+            <input
+              type="radio"
+              name="serve-from"
+              value="media"
+              checked={choice.from === 'media'}
+              disabled={!choice.media}
+              onChange={() => setChosenFrom('media')}
+            />
+            The bundle folder on the media{' '}
+            <span className="muted">
+              {bundle.format === 'archive'
+                ? '(an archive is served only after its import)'
+                : choice.media
+                  ? '(nothing copied; checked again as the services start)'
+                  : '(check its integrity first)'}
+            </span>
+          </label>
+        </fieldset>
         <form className="service-form" onSubmit={(e) => e.preventDefault()} aria-label="Service settings">
           <label className="field">
             <span>Listen address</span>
