@@ -1,7 +1,6 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { once } from 'node:events';
 import { z } from 'zod';
 import { FerryError, isAbort } from '../errors/index.js';
 import {
@@ -13,7 +12,8 @@ import {
   type HttpResponse,
 } from './http-client.js';
 import { redactUrl } from './proxy.js';
-import { sharedHashWorkers, type HashSession, type HashWorkers } from './hash-workers.js';
+import { InlineHash, sharedHashWorkers, type Hasher, type HashWorkers } from './hash-workers.js';
+import { pumpBodyToFile } from './body-pump.js';
 import { backoffMs, isNetworkError, isRetriableStatus, sleep } from './retry.js';
 
 /**
@@ -46,7 +46,10 @@ export interface DownloadRequest {
   onBytes?: (n: number) => void;
   /** Once per response: total size if known and how many bytes are already on disk. */
   onSize?: (total: number | undefined, already: number) => void;
-  /** Where hashing runs (default: the process-wide worker threads). */
+  /**
+   * Where hashing runs. Default: in this thread while this is the only download in the
+   * process, in the process-wide worker threads while several run at once.
+   */
   hashers?: HashWorkers;
 }
 
@@ -94,7 +97,7 @@ async function partialSize(dest: string): Promise<number> {
   }
 }
 
-async function hashExisting(dest: string, session: HashSession, signal?: AbortSignal): Promise<void> {
+async function hashExisting(dest: string, session: Hasher, signal?: AbortSignal): Promise<void> {
   for await (const chunk of createReadStream(dest, { highWaterMark: WRITE_BUFFER, signal })) {
     session.update(chunk as Buffer);
     await session.drain();
@@ -106,7 +109,24 @@ function header(res: HttpResponse, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** Downloads running in this process: the hashing placement follows it. */
+let active = 0;
+
 export async function downloadToFile(client: HttpClient, req: DownloadRequest): Promise<DownloadResult> {
+  active++;
+  try {
+    return await download(client, req);
+  } finally {
+    active--;
+  }
+}
+
+function openHasher(req: DownloadRequest, algos: string[]): Hasher {
+  if (req.hashers) return req.hashers.open(algos);
+  return active <= 1 ? new InlineHash(algos) : sharedHashWorkers().open(algos);
+}
+
+async function download(client: HttpClient, req: DownloadRequest): Promise<DownloadResult> {
   const policy = client.retry;
   const sourceUrl = new URL(req.url);
   await fs.mkdir(path.dirname(req.dest), { recursive: true });
@@ -115,9 +135,8 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
   let restartedAfterMismatch = false;
   let authRetried = false;
   let firstResume: number | undefined;
-  const hashers = req.hashers ?? sharedHashWorkers();
   const algos = req.expectSha512 ? ['sha256', 'sha512'] : ['sha256'];
-  let session: HashSession | undefined;
+  let session: Hasher | undefined;
 
   for (;;) {
     if (req.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
@@ -136,7 +155,7 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
     }
     firstResume ??= offset;
     session?.drop();
-    session = hashers.open(algos);
+    session = openHasher(req, algos);
     if (offset > 0) await hashExisting(req.dest, session, req.signal);
     // A crash between the last byte and the commit leaves a complete partial: no request needed.
     if (req.expectSize !== undefined && offset === req.expectSize && offset > 0) {
@@ -208,7 +227,7 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
       }
       if (appendAt === 0 && offset > 0) {
         session.drop();
-        session = hashers.open(algos);
+        session = openHasher(req, algos);
       }
       const h = session;
       const len = header(res, 'content-length');
@@ -216,25 +235,18 @@ export async function downloadToFile(client: HttpClient, req: DownloadRequest): 
       req.onSize?.(remaining === undefined ? undefined : appendAt + remaining, appendAt);
 
       const fh = await fs.open(req.dest, appendAt === 0 ? 'w' : 'r+');
-      await fh.truncate(appendAt);
-      const out = createWriteStream('', { fd: fh, start: appendAt, highWaterMark: WRITE_BUFFER });
-      let outError: unknown;
-      out.on('error', (e) => (outError = e));
       try {
-        for await (const chunk of res.body) {
-          const b = chunk as Buffer;
-          h.update(b);
-          got += b.length;
-          req.onBytes?.(b.length);
-          if (!out.write(b)) await once(out, 'drain');
-          if (h.backlog > 0) await h.drain();
-          if (outError) throw outError;
-        }
+        await fh.truncate(appendAt);
+        await pumpBodyToFile(res.body, fh, h, {
+          at: appendAt,
+          onBytes: (n) => {
+            got += n;
+            req.onBytes?.(n);
+          },
+        });
       } finally {
-        out.end();
-        await once(out, 'close').catch(() => undefined);
+        await fh.close();
       }
-      if (outError) throw outError;
       const size = appendAt + got;
       if (remaining !== undefined && got !== remaining) {
         throw Object.assign(new Error(`response ended after ${got} of ${remaining} bytes`), {

@@ -61,9 +61,18 @@ export interface FetchItemEvent {
   kind: 'file' | 'image' | 'kubespray';
   name: string;
   status: ItemStatus;
+  /**
+   * 'started': bytes of this artifact on disk so far (resumed ones included), repeated while it
+   * downloads; 'done': bytes this run downloaded for it.
+   */
   bytes?: number;
+  /** 'started': the artifact's size once a response (Content-Length) or the image's blob list said it. */
+  total?: number;
   error?: ErrorValue;
 }
+
+/** Per-artifact progress events: often enough for a moving bar, rarely enough to keep job.items small. */
+const ITEM_PROGRESS_MS = 1000;
 
 export interface FetchResult {
   bundle: string;
@@ -207,12 +216,10 @@ function matches(a: Artifact | undefined, w: Want): boolean {
   return false;
 }
 
-/**
- * The manifest's artifact schema records sha256 checksums; a sha512-published file (gVisor) is
- * verified against its sha512 while downloading, and its bundle entry carries the sha256.
- */
+/** The published checksum as the manifest records it: 'sha256:<hex>' or 'sha512:<hex>' (gVisor). */
 function recordedChecksum(c: string): string | undefined {
-  return c.startsWith('sha256:') ? c.toLowerCase() : undefined;
+  const v = c.toLowerCase();
+  return /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/.test(v) ? v : undefined;
 }
 
 /** A single-platform image records the platform of its config ('linux/arm64/v8' for 'linux/arm64'). */
@@ -378,7 +385,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     const transfers = new Limiter(concurrency);
     const imageSlots = new Limiter(Math.max(2, concurrency));
     const inflight = new Map<string, Promise<void>>();
-    const counted = new Set<string>();
+    const countedBlobs = new Set<string>();
     const onBytes = (n: number) => {
       result.bytesDownloaded += n;
       p.addBytes(n);
@@ -393,18 +400,50 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     };
 
     const runOne = async (w: Want): Promise<void> => {
-      ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'started' } satisfies FetchItemEvent);
-      p.current = w.name;
       let bytes = 0;
+      // This artifact's own bar: bytes on disk of its total, sent as 'started' items.
+      let have = 0;
+      let total: number | undefined;
+      let lastItem = 0;
+      const started = (force: boolean) => {
+        const now = Date.now();
+        if (!force && now - lastItem < ITEM_PROGRESS_MS) return;
+        lastItem = now;
+        ctx.item({
+          id: w.id,
+          kind: w.kind,
+          name: w.name,
+          status: 'started',
+          ...(force && have === 0 && total === undefined ? {} : { bytes: have }),
+          ...(total !== undefined ? { total } : {}),
+        } satisfies FetchItemEvent);
+      };
+      const begin = () => {
+        p.current = w.name;
+        started(true);
+      };
       const track = (n: number) => {
         bytes += n;
+        have += n;
         onBytes(n);
+        started(false);
       };
-      const grow = (total: number | undefined, already: number) => {
-        if (total !== undefined) p.bytesTotal = (p.bytesTotal ?? 0) + total - already;
+      // What this artifact adds to the overall total; replaced (not added to) when a retry's
+      // response says it again, so a dropped connection does not inflate the total.
+      let counted = 0;
+      const grow = (size: number | undefined, already: number) => {
+        have = already;
+        if (size === undefined) return;
+        total = size;
+        const adds = size - already + bytes;
+        p.bytesTotal = (p.bytesTotal ?? 0) + adds - counted;
+        counted = adds;
+        started(true);
+        ctx.report();
       };
       if (w.kind === 'file' || w.kind === 'kubespray') {
         await transfers.run(async () => {
+          begin();
           const cached = w.kind === 'kubespray' ? await cachedTarball(opts, w, env) : undefined;
           if (cached) {
             // The sha256 recorded when the tarball was first downloaded guards the cached copy.
@@ -452,25 +491,30 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
             : { id: w.id, kind: 'kubespray', version: w.version, url: w.url, paths: [w.path] };
         await writer.addArtifact(a);
       } else {
-        const img = await imageSlots.run(() =>
-          pullImage(registry, store, w.ref, w.platforms, {
+        const img = await imageSlots.run(() => {
+          begin();
+          return pullImage(registry, store, w.ref, w.platforms, {
             transfers,
             inflight,
             signal: ctx.signal,
             onBytes: track,
             onBlobsPlanned: (blobs) => {
+              total = (total ?? 0) + blobs.reduce((a, b) => a + b.size, 0);
               for (const b of blobs) {
-                if (counted.has(b.digest)) continue;
-                counted.add(b.digest);
+                if (countedBlobs.has(b.digest)) continue;
+                countedBlobs.add(b.digest);
                 p.bytesTotal = (p.bytesTotal ?? 0) + b.size;
               }
+              started(true);
+              ctx.report();
             },
             onResumed: (_d, already) => {
+              have += already;
               p.bytesTotal = Math.max(0, (p.bytesTotal ?? 0) - already);
             },
             log: (level, message) => ctx.log(level, message),
-          }),
-        );
+          });
+        });
         await writer.addImageRef({
           ref: w.ref,
           digest: img.digest,

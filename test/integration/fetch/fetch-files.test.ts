@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,7 +36,7 @@ describe('fetching files into a bundle', () => {
     const r = await job.done;
     expect(r.counts).toMatchObject({ total: 5, fetched: 5, failed: 0, present: 0 });
     // Progress for the app: every artifact started and done, bytes counted against a known total.
-    expect(job.items.filter((i) => i.status === 'started')).toHaveLength(5);
+    expect(new Set(job.items.filter((i) => i.status === 'started').map((i) => i.id)).size).toBe(5);
     expect(job.items.filter((i) => i.status === 'done')).toHaveLength(5);
     const snap = job.snapshot().progress;
     expect(snap).toMatchObject({
@@ -65,6 +65,63 @@ describe('fetching files into a bundle', () => {
     });
     expect((await verifyBundle(dir, { allowUnsigned: true })).ok).toBe(true);
     expect(fs.existsSync(path.join(dir, '.ferry-partial'))).toBe(false);
+  });
+
+  it("reports each artifact's bytes of its Content-Length while it downloads, and the overall total from the first response on", async () => {
+    await freshHost();
+    const size = 3_000_000;
+    const f = host.add('/bar.bin', randomBytes(size), [{ kind: 'slow', bytesPerSecond: 1_500_000 }]);
+    const dir = out();
+    const job = fetchJob(makePlan({ files: [{ key: 'bar', url: f.url, checksum: f.checksum }] }), {
+      out: dir,
+    });
+    const totals: Array<number | null> = [];
+    job.subscribe((e) => {
+      if (e.type === 'progress' && e.progress.phase === 'downloading' && e.progress.bytesDone < size)
+        totals.push(e.progress.bytesTotal);
+    });
+    await job.done;
+    const bars = job.items.filter((i) => i.id === `file:${f.url}` && i.status === 'started');
+    const moving = bars.filter((i) => typeof i.bytes === 'number' && (i.bytes as number) > 0);
+    // The bar moves: at least one event mid-way through the ~2 s transfer, before the 'done'.
+    expect(moving.some((i) => (i.bytes as number) < size && i.total === size)).toBe(true);
+    const seq = moving.map((i) => i.bytes as number);
+    expect(seq).toEqual([...seq].sort((a, b) => a - b));
+    // The overall total holds the file's size while its bytes are still arriving.
+    expect(totals.some((t) => t === size)).toBe(true);
+    expect(job.snapshot().progress).toMatchObject({ bytesDone: size, bytesTotal: size });
+  });
+
+  it('a cut connection does not count the file twice in the overall total', async () => {
+    await freshHost();
+    const body = randomBytes(1_500_000);
+    const f = host.add('/twice.bin', body, [{ kind: 'cut', afterBytes: 500_000, times: 1 }]);
+    const job = fetchJob(makePlan({ files: [{ key: 't', url: f.url, checksum: f.checksum }] }), {
+      out: out(),
+    });
+    const r = await job.done;
+    const snap = job.snapshot().progress;
+    expect(snap.bytesDone).toBe(r.bytesDownloaded);
+    expect(snap.bytesTotal).toBe(r.bytesDownloaded);
+    expect(r.bytesDownloaded).toBeLessThan(body.length * 1.5);
+  });
+
+  it('records a file verified against a sha512 checksum (gVisor) with that checksum, and reruns find it present', async () => {
+    await freshHost();
+    const body = randomBytes(100_000);
+    const f = host.add('/runsc', body);
+    const sha512 = 'sha512:' + createHash('sha512').update(body).digest('hex');
+    const plan = makePlan({ files: [{ key: 'gvisor_runsc', url: f.url, checksum: sha512 }] });
+    const dir = out();
+    await runFetch(plan, { out: dir });
+    const { manifest } = await openBundle(dir);
+    expect(manifest.artifacts.find((a) => a.id === `file:${f.url}`)).toMatchObject({
+      kind: 'file',
+      checksum: sha512,
+    });
+    expect((await verifyBundle(dir, { allowUnsigned: true })).ok).toBe(true);
+    const again = await runFetch(plan, { out: dir });
+    expect(again.upToDate).toBe(true);
   });
 
   it('reruns on a finished bundle without a single request and without touching it', async () => {
