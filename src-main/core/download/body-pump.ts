@@ -29,6 +29,13 @@ export interface PumpOptions {
   onBytes?: (n: number) => void;
   /** Bytes the hasher may lag behind before the body is paused. */
   maxHashBacklog?: number;
+  /**
+   * Start an fdatasync each time this many more bytes were written (one at a time, never
+   * waited on by the body). The caller fsyncs before it commits the file anyway; flushing while
+   * the bytes arrive overlaps the disk with the network, so that final fsync finds little left
+   * (measured: a lone 0.6 s fsync of 1 GiB at the end was a third of the download's time).
+   */
+  syncEvery?: number;
 }
 
 const BATCH_BYTES = 1 << 20;
@@ -50,6 +57,8 @@ export function pumpBodyToFile(
     let pos = opts.at;
     let received = 0;
     let writing = 0;
+    let syncing = false;
+    let sinceSync = 0;
     let waitingForHasher = false;
     let ended = false;
     let bodyError: unknown;
@@ -57,7 +66,13 @@ export function pumpBodyToFile(
     let settled = false;
 
     const settle = () => {
-      if (settled || writing > 0 || !(ended || bodyError !== undefined || writeError !== undefined)) return;
+      if (
+        settled ||
+        writing > 0 ||
+        syncing ||
+        !(ended || bodyError !== undefined || writeError !== undefined)
+      )
+        return;
       settled = true;
       body.off('data', onData);
       if (writeError !== undefined) reject(writeError);
@@ -81,6 +96,19 @@ export function pumpBodyToFile(
       void writeAll(fh, bufs, at).then(
         () => {
           writing--;
+          sinceSync += bufs.reduce((a, b) => a + b.length, 0);
+          if (opts.syncEvery && sinceSync >= opts.syncEvery && !syncing) {
+            sinceSync = 0;
+            syncing = true;
+            // A failed early flush is not the caller's problem: its own fsync reports a bad disk.
+            void fh
+              .datasync()
+              .catch(() => undefined)
+              .then(() => {
+                syncing = false;
+                settle();
+              });
+          }
           maybeResume();
           settle();
         },
