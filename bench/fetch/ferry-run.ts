@@ -17,11 +17,17 @@ const job = startFetchJob(plan, {
   env: { HOME: '/nonexistent', FERRY_DATA_DIR: out + '-data' },
   ...(insecure ? { insecureRegistries: [insecure] } : {}),
 });
+// When the last artifact finished downloading: what follows is committing and the manifest.
+let lastDone = 0;
+job.subscribe((e) => {
+  if (e.type === 'item' && e.item.status === 'done') lastDone = Number(process.hrtime.bigint() - t0) / 1e9;
+});
 const r = await job.done;
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 process.stdout.write(
   JSON.stringify({
     seconds,
+    lastDone,
     bytes: r.bytesDownloaded,
     fetched: r.counts.fetched,
     maxRssMB: process.resourceUsage().maxRSS / 1024,
