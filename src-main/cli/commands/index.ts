@@ -1,14 +1,27 @@
 import type { Command } from '../command.js';
-import { exportCommand } from './export.js';
-import { importCommand } from './import.js';
-import { storeCommands } from './store.js';
 import { drives } from './drives.js';
+import { exportCommand } from './export.js';
+import { fetch } from './fetch.js';
+import { importCommand } from './import.js';
 import { keysCommands } from './keys.js';
-import { verify } from './verify.js';
-import { serve } from './serve.js';
-import { vars } from './vars.js';
-import { push } from './push.js';
 import { plan } from './plan.js';
+import { push } from './push.js';
+import { serve } from './serve.js';
+import { storeCommands } from './store.js';
+import { vars } from './vars.js';
+import { verify } from './verify.js';
 
-/** Every CLI command, in the order `ferry --help` lists them. Each feature adds its own line. */
-export const commands: Command[] = [verify, ...keysCommands, serve, vars, push, plan, exportCommand, importCommand, ...storeCommands, drives];
+/** Every CLI command, in the order of the journey: plan and fetch, carry, verify and serve. */
+export const commands: Command[] = [
+  plan,
+  fetch,
+  exportCommand,
+  importCommand,
+  verify,
+  serve,
+  vars,
+  push,
+  ...storeCommands,
+  drives,
+  ...keysCommands,
+];
