@@ -23,7 +23,11 @@ export const push: Command = {
       description: 'Target registry and optional repository prefix.',
     },
     bundle: { type: 'string', valueName: 'DIR', description: 'The bundle whose images to push.' },
-    store: { type: 'string', valueName: 'DIR', description: 'The local store (imported bundles).' },
+    store: {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'The local store (imported bundles; the default when no --bundle is given).',
+    },
     ca: {
       type: 'string',
       valueName: 'FILE',

@@ -14,6 +14,7 @@ import {
 } from '../../core/serve/server.js';
 import { ensureServerCert, loadUserCert, type TlsMaterial } from '../../core/tls/ca.js';
 import { bundleVars, generateVars } from '../../core/vars/index.js';
+import { defaultStoreDir } from '../../core/store/index.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
 import { signatureOptions } from './verify.js';
@@ -72,9 +73,12 @@ export async function openSources(
 ): Promise<BundleSource[]> {
   const progress = new ProgressTracker();
   const term = new TerminalProgress(ctx);
+  const bundle = str(ctx.values.bundle);
+  // After `ferry import`, the default store is what a technician means when naming nothing.
+  const store = str(ctx.values.store) ?? (bundle ? undefined : defaultStoreDir(ctx.env));
   const opened = await openServeSources({
-    bundle: str(ctx.values.bundle),
-    store: str(ctx.values.store),
+    bundle,
+    store,
     allowUntrusted: ctx.values['allow-untrusted'] === true,
     allowUnsigned: ctx.values['allow-unsigned'] === true,
     allowDamaged: ctx.values['allow-damaged'] === true,
@@ -101,7 +105,7 @@ export const serve: Command = {
     store: {
       type: 'string',
       valueName: 'DIR',
-      description: 'The local store to serve (every imported bundle).',
+      description: 'The local store to serve (every imported bundle; the default when no --bundle is given).',
     },
     listen: { type: 'string', valueName: 'ADDR', description: 'Address to listen on (default: all).' },
     'files-port': {

@@ -29,7 +29,11 @@ export const vars: Command = {
     'image the plan needs must resolve to Ferry and be served (exit 1 if not).',
   options: {
     bundle: { type: 'string', valueName: 'DIR', description: 'The bundle the cluster installs from.' },
-    store: { type: 'string', valueName: 'DIR', description: 'The local store (imported bundles).' },
+    store: {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'The local store (imported bundles; the default when no --bundle is given).',
+    },
     style: {
       type: 'string',
       valueName: 'kubespray|mirror',
