@@ -178,13 +178,24 @@ describe('ferry serve (CLI)', () => {
       signal: new AbortController().signal,
     });
     expect(usage).toBe(2);
-    const none = await runCli(['serve'], {
+    const both = await runCli(['serve', '--bundle', path.join(tmp, 'b'), '--store', tmp], {
       stdout: capture().stream,
       stderr: capture().stream,
       env: env(),
       signal: new AbortController().signal,
     });
-    expect(none).toBe(2);
+    expect(both).toBe(2);
+    // Naming nothing serves the default store, which says plainly that nothing was imported yet.
+    const noneErr = capture();
+    const none = await runCli(['serve'], {
+      stdout: capture().stream,
+      stderr: noneErr.stream,
+      env: { ...env(), FERRY_DATA_DIR: path.join(tmp, 'data') },
+      signal: new AbortController().signal,
+    });
+    expect(none).toBe(3);
+    expect(noneErr.text()).toContain(path.join(tmp, 'data', 'store'));
+    expect(noneErr.text()).toContain('ferry import');
   });
 
   it('--tls serves HTTPS with the kept CA, which curl trusts', async () => {
