@@ -1,9 +1,7 @@
 import { planFromRequest, parseArches } from '../../core/catalog/index.js';
 import { EXIT, exitCodeFor, FerryError, toErrorValue, type ErrorValue } from '../../core/errors/index.js';
-import { HttpClient } from '../../core/download/http-client.js';
 import { parseMirrorArgs } from '../../core/download/mirrors.js';
-import { checkProxyUrl, mergeProxyConfig, proxyConfigFromEnv } from '../../core/download/proxy.js';
-import { fetchKubesprayTarball } from '../../core/fetch/tarball.js';
+import { checkProxyUrl } from '../../core/download/proxy.js';
 import {
   startFetchJob,
   DEFAULT_CONCURRENCY,
@@ -14,6 +12,7 @@ import { parsePlan, readPlanFile, type Plan } from '../../core/fetch/plan.js';
 import { formatBytes } from '../../core/jobs/progress.js';
 import { loadProfile } from '../../core/profile/index.js';
 import type { Command, CommandContext, OptionSpec } from '../command.js';
+import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
 import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
 
 function parseConcurrency(v: string | undefined): number | undefined {
@@ -153,8 +152,7 @@ export const fetch: Command = {
         ...(e.path ? { path: e.path } : {}),
       }));
     } else {
-      // The Kubespray tarball of a tag comes through the same proxy and mirrors as everything else.
-      const client = new HttpClient({ proxy: mergeProxyConfig(proxyConfigFromEnv(ctx.env), proxy) });
+      const tarballs = kubesprayTarballFetcher(ctx, { mirrors, proxy }, { jsonLines: true });
       try {
         const { plan: computed, data } = await planFromRequest(
           {
@@ -165,30 +163,12 @@ export const fetch: Command = {
             kubeVersion: str(v['kube-version']),
             arches: parseArches(strs(v.arch)),
           },
-          {
-            signal: ctx.signal,
-            env: ctx.env,
-            fetchTarball: async (tag, url) => {
-              if (!ctx.json && ctx.stderr.isTTY) ctx.stderr.write(`Downloading Kubespray ${tag}…\n`);
-              const r = await fetchKubesprayTarball(client, tag, url, {
-                env: ctx.env,
-                mirrors,
-                signal: ctx.signal,
-              });
-              if (ctx.json)
-                printJsonLine(ctx, {
-                  type: 'log',
-                  level: 'info',
-                  message: `Kubespray ${tag}: ${url} sha256:${r.sha256} (no published checksum; recorded)`,
-                });
-              return r.file;
-            },
-          },
+          { signal: ctx.signal, env: ctx.env, fetchTarball: tarballs.fetchTarball },
         );
         plan = parsePlan(computed, 'the computed plan');
         if (data.source.kind === 'tarball') opts.kubesprayTarballFile = data.source.path;
       } finally {
-        await client.close();
+        await tarballs.close();
       }
     }
 

@@ -1,6 +1,7 @@
 import { computePlan, planFromRequest, parseArches, type Plan } from '../../core/catalog/index.js';
 import { EXIT } from '../../core/errors/index.js';
 import { loadProfile } from '../../core/profile/index.js';
+import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJson, println, str, strs } from '../output.js';
 
@@ -119,7 +120,24 @@ export const plan: Command = {
       arches: parseArches(strs(v.arch)),
       all: v.all === true,
     };
-    const { plan: result, data, options } = await planFromRequest(req, { signal: ctx.signal, env: ctx.env });
+    // A tag's release tarball is downloaded (and cached) through the profile's proxy and mirrors.
+    const tarballs = kubesprayTarballFetcher(ctx, {
+      mirrors: profile?.mirrors,
+      proxy: {
+        ...(profile?.proxy?.http ? { http: profile.proxy.http } : {}),
+        ...(profile?.proxy?.https ? { https: profile.proxy.https } : {}),
+        ...(profile?.proxy?.noProxy ? { noProxy: profile.proxy.noProxy.join(',') } : {}),
+      },
+    });
+    const {
+      plan: result,
+      data,
+      options,
+    } = await planFromRequest(req, {
+      signal: ctx.signal,
+      env: ctx.env,
+      fetchTarball: tarballs.fetchTarball,
+    }).finally(() => tarballs.close());
     if (ctx.json) {
       printJson(ctx, result);
       return EXIT.OK;

@@ -142,10 +142,15 @@ describe('ferry plan', () => {
   });
 
   it('a tag that is neither cached nor downloadable fails with the URL to fetch', async () => {
-    const r = await ferry(['plan', '--kubespray', 'v2.31.0', '--json'], { FERRY_DATA_DIR: tmp });
+    // A dead proxy on loopback stands in for the missing internet: nothing leaves the machine.
+    const r = await ferry(['plan', '--kubespray', 'v2.31.0', '--json'], {
+      FERRY_DATA_DIR: tmp,
+      HTTPS_PROXY: 'http://127.0.0.1:9',
+    });
     expect(r.code).toBe(3);
     const err = JSON.parse(r.out).error;
-    expect(err.code).toBe('NOT_FOUND');
+    expect(err.code).toBe('NETWORK');
+    expect(err.message).toContain('127.0.0.1:9');
     expect(err.artifact).toBe(
       'https://github.com/kubernetes-sigs/kubespray/archive/refs/tags/v2.31.0.tar.gz',
     );

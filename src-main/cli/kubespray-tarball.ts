@@ -1,0 +1,41 @@
+import { HttpClient } from '../core/download/http-client.js';
+import type { MirrorMap } from '../core/download/mirrors.js';
+import { mergeProxyConfig, proxyConfigFromEnv, type ProxyConfig } from '../core/download/proxy.js';
+import { fetchKubesprayTarball } from '../core/fetch/tarball.js';
+import type { CommandContext } from './command.js';
+import { printJsonLine } from './output.js';
+
+/**
+ * The `fetchTarball` hook that `plan` and `fetch` hand to the catalog: a Kubespray tag's release
+ * tarball comes through the same download layer, proxy and mirrors as every other file, and is
+ * cached, so planning by tag works on any machine that can fetch.
+ */
+export function kubesprayTarballFetcher(
+  ctx: CommandContext,
+  net: { mirrors?: MirrorMap; proxy?: ProxyConfig },
+  /** Commands whose --json output is a stream of JSON lines report the download as one; others keep stdout for their single JSON document. */
+  opts: { jsonLines?: boolean } = {},
+): { fetchTarball: (tag: string, url: string) => Promise<string>; close: () => Promise<void> } {
+  let client: HttpClient | undefined;
+  return {
+    fetchTarball: async (tag, url) => {
+      client ??= new HttpClient({ proxy: mergeProxyConfig(proxyConfigFromEnv(ctx.env), net.proxy) });
+      if (!ctx.json && ctx.stderr.isTTY) ctx.stderr.write(`Downloading Kubespray ${tag}…\n`);
+      const r = await fetchKubesprayTarball(client, tag, url, {
+        env: ctx.env,
+        mirrors: net.mirrors,
+        signal: ctx.signal,
+      });
+      if (ctx.json && opts.jsonLines && r.downloaded)
+        printJsonLine(ctx, {
+          type: 'log',
+          level: 'info',
+          message: `Kubespray ${tag}: ${url} sha256:${r.sha256} (no published checksum; recorded)`,
+        });
+      return r.file;
+    },
+    close: async () => {
+      await client?.close();
+    },
+  };
+}
