@@ -236,9 +236,16 @@ async function download(client: HttpClient, req: DownloadRequest): Promise<Downl
       const remaining = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
       req.onSize?.(remaining === undefined ? undefined : appendAt + remaining, appendAt);
 
-      const fh = await fs.open(req.dest, appendAt === 0 ? 'w' : 'r+');
+      const fh = await fs.open(req.dest, appendAt === 0 ? 'w' : 'r+').catch((err: unknown) => {
+        res.body.destroy();
+        throw err;
+      });
       try {
-        await fh.truncate(appendAt);
+        await fh.truncate(appendAt).catch((err: unknown) => {
+          // Nobody will read this body: free the connection rather than leave it parked.
+          res.body.destroy();
+          throw err;
+        });
         await pumpBodyToFile(res.body, fh, h, {
           at: appendAt,
           syncEvery: SYNC_EVERY,
