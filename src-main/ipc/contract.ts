@@ -461,7 +461,10 @@ export const FetchItemSchema = z.object({
   kind: z.enum(['file', 'image', 'kubespray']),
   name: z.string(),
   status: z.enum(['present', 'started', 'done', 'failed', 'removed']),
+  /** 'started': bytes on disk so far (repeated about once a second); 'done': bytes this run downloaded. */
   bytes: z.number().optional(),
+  /** 'started': the artifact's size, once a response or the image's blob list said it. */
+  total: z.number().optional(),
   error: ErrorValueSchema.optional(),
 });
 export type FetchItem = z.infer<typeof FetchItemSchema>;

@@ -39,11 +39,15 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
   let tmp: string;
   let ksDir: string;
   let usb: Drive;
+  /** A second stick that carries the same bundle as archive parts. */
+  let usb2: Drive;
+  let archiveDir: string;
   let renderer: Awaited<ReturnType<typeof serveRenderer>>;
   let browser: BrowserContext;
   let closeBrowser: () => Promise<void>;
   let connected: AppSession;
   let offline: AppSession;
+  let archiveSide: AppSession;
   let pubKeyFile: string;
   let exportedFingerprint = '';
 
@@ -64,6 +68,8 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
     for (const [p, f] of world.files.files)
       if (p.endsWith('/amd64/kubelet')) f.faults = [{ kind: 'slow', bytesPerSecond: 1_000_000 }];
     usb = fakeUsb(path.join(tmp, 'media', 'FERRY-USB'));
+    usb2 = fakeUsb(path.join(tmp, 'media', 'FERRY-ARCH'), 'FERRY-ARCH');
+    archiveDir = path.join(usb2.mountPoint, 'ferry-archive');
     pubKeyFile = path.join(tmp, 'connected-side.pub');
     renderer = await serveRenderer();
     ({ browser, close: closeBrowser } = await launchBrowser());
@@ -74,11 +80,13 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
     if (ctx.task.result?.state !== 'fail') return;
     await connected?.shot(`failed-connected`).catch(() => undefined);
     await offline?.shot(`failed-offline`).catch(() => undefined);
+    await archiveSide?.shot(`failed-offline-archive`).catch(() => undefined);
   });
 
   afterAll(async () => {
     await connected?.close();
     await offline?.close();
+    await archiveSide?.close();
     await closeBrowser?.();
     await renderer?.close();
     await world?.stop();
@@ -130,6 +138,16 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
       const bar = document.querySelector('[aria-label="Download progress"][role="progressbar"]');
       return Number(bar?.getAttribute('aria-valuenow') ?? 0) > 0;
     });
+    // The slow kubelet shows its own byte bar, moving, while it downloads.
+    await page.waitForFunction(
+      () => {
+        const bar = document.querySelector('.inflight [role="progressbar"][aria-label*="kubelet"]');
+        return Number(bar?.getAttribute('aria-valuenow') ?? 0) > 0;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    expect(await page.locator('.inflight li', { hasText: 'kubelet' }).innerText()).toMatch(/MB of .*MB/);
     await connected.shot('2-connected-download-running');
     await page.getByRole('button', { name: 'Pause' }).click();
     await waitText(page, 'Paused');
@@ -153,6 +171,21 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
     const onUsb = await openBundle(path.join(usb.mountPoint, 'ferry'));
     expect(onUsb.manifest.kubespray?.arches.sort()).toEqual(['amd64', 'arm64']);
     expect(onUsb.manifest.artifacts.filter((a) => a.kind === 'image')).toHaveLength(3);
+
+    // The same bundle once more, as tar parts with their index, onto a second stick.
+    dialogs.folders.push(archiveDir);
+    await page.getByRole('button', { name: 'Archive parts in a folder…' }).click();
+    await waitText(page, 'Archive parts into');
+    await page.getByRole('button', { name: 'Export', exact: true }).click();
+    await page
+      .getByLabel('Export result')
+      .locator('code', { hasText: archiveDir })
+      .waitFor({ timeout: 120_000 });
+    expect((await page.getByLabel('Bundle fingerprint').innerText()).trim()).toBe(exportedFingerprint);
+    expect(fs.readdirSync(archiveDir)).toEqual(
+      expect.arrayContaining(['ferry-archive.json', 'bundle.tar.000']),
+    );
+    await connected.shot('3-connected-archive-exported');
   });
 
   it('offline side: trust the key, find the bundle on the drive, verify every byte, import, serve and generate offline.yml', async () => {
@@ -193,8 +226,15 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
     expect(await page.locator('.tile[data-state="good"]').count()).toBeGreaterThan(5);
 
     await page.getByRole('button', { name: 'Next: services' }).click();
+    // Verified, not yet imported: the services can serve the folder on the media as it is.
+    expect(await page.getByRole('radio', { name: /bundle folder on the media/ }).isChecked()).toBe(true);
+    expect(await page.getByRole('radio', { name: /store/ }).isDisabled()).toBe(true);
     await page.getByRole('button', { name: 'Import', exact: true }).click();
     await waitText(page, 'Imported into the store', 60_000);
+    // Once imported, the store is the default: the drive can go back.
+    await page.waitForFunction(
+      () => (document.querySelector('input[name="serve-from"][value="store"]') as HTMLInputElement)?.checked,
+    );
 
     const filesPort = await freePort();
     const registryPort = await freePort();
@@ -203,6 +243,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
     await page.getByLabel('Registry port').fill(String(registryPort));
     await page.getByRole('button', { name: 'Start', exact: true }).click();
     await waitText(page, 'Serving', 60_000);
+    await waitText(page, "from this machine's store (1 bundle)");
     // This bundle was planned from a Kubespray folder, so it carries no release tarball: the app
     // asks for the same Kubespray folder on this side to know which variables that version has.
     await waitText(page, 'holds no verified Kubespray tarball');
@@ -260,5 +301,79 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
     await offline.shot('5-offline-integrity-damaged');
     await page.emulateMedia({ colorScheme: 'dark' });
     await offline.shot('5-offline-integrity-damaged-dark');
+  });
+
+  it('offline side, archive: another machine finds the archive on its drive, imports it part by part with the map filling in, serves from its store; a damaged part is named', async () => {
+    archiveSide = await openApp(browser, renderer.url, {
+      env: envFor('offline-archive'),
+      drives: staticDriveSource([usb2]),
+    });
+    const { page, dialogs } = archiveSide;
+    await page.getByRole('tab', { name: 'Settings' }).click();
+    dialogs.files.push(pubKeyFile);
+    await page.getByRole('button', { name: 'Trust a key from a file…' }).click();
+    await waitText(page, /Now trusting/);
+
+    await page.getByRole('tab', { name: 'Offline side' }).click();
+    await waitText(page, 'Signed · trusted', 30_000);
+    const card = page.locator('.bundle-card');
+    expect(await card.innerText()).toMatch(/Archive export · 1 part/);
+    expect(await card.locator('.fingerprint').innerText()).toBe(exportedFingerprint);
+    await card.click();
+    await archiveSide.shot('7-offline-archive-media');
+
+    await page.getByRole('button', { name: 'Next: check integrity' }).click();
+    await page.getByRole('button', { name: 'Import and check' }).click();
+    await waitText(page, 'Bundle imported and verified', 60_000);
+    const tiles = page.locator('.tile[data-state]');
+    expect(await tiles.count()).toBeGreaterThan(5);
+    expect(await tiles.count()).toBe(await page.locator('.tile[data-state="good"]').count());
+    expect(await page.locator('.parts .part[data-state="good"]').count()).toBe(1);
+    await archiveSide.shot('7-offline-archive-import');
+
+    await page.getByRole('button', { name: 'Next: services' }).click();
+    expect(await page.getByRole('radio', { name: /store/ }).isChecked()).toBe(true);
+    expect(await page.getByRole('radio', { name: /bundle folder on the media/ }).isDisabled()).toBe(true);
+    const filesPort = await freePort();
+    const registryPort = await freePort();
+    await page.getByLabel('Listen address').selectOption('127.0.0.1');
+    await page.getByLabel('Files port').fill(String(filesPort));
+    await page.getByLabel('Registry port').fill(String(registryPort));
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await waitText(page, "from this machine's store (1 bundle)", 60_000);
+    await waitText(page, 'holds no verified Kubespray tarball');
+    dialogs.folders.push(ksDir);
+    await page.getByRole('button', { name: 'Choose the Kubespray folder…' }).click();
+    await page.getByRole('heading', { name: 'offline.yml' }).waitFor({ timeout: 30_000 });
+    expect(await page.getByLabel('offline.yml', { exact: true }).innerText()).toContain(
+      `registry_host: 127.0.0.1:${registryPort}`,
+    );
+    const manifest = (await openBundle(path.join(usb.mountPoint, 'ferry'))).manifest;
+    const kubeadm = manifest.artifacts.find((a) => a.kind === 'file' && a.key === 'kubeadm')!;
+    const res = await fetch(`http://127.0.0.1:${filesPort}/${kubeadm.paths[0].replace(/^files\//, '')}`);
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    await page.getByRole('list', { name: 'Recent clients' }).waitFor({ timeout: 10_000 });
+    await archiveSide.shot('7-offline-archive-services');
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await waitText(page, 'Stopped');
+
+    // A copy whose part went bad on the way: the import names the part to copy again.
+    const copy = path.join(tmp, 'damaged-archive');
+    fs.cpSync(archiveDir, copy, { recursive: true });
+    const part = path.join(copy, 'bundle.tar.000');
+    const bytes = fs.readFileSync(part);
+    bytes[Math.floor(bytes.length * 0.7)] ^= 0xff;
+    fs.writeFileSync(part, bytes);
+    await page.getByRole('button', { name: /Media/ }).click();
+    dialogs.folders.push(copy);
+    await page.getByRole('button', { name: 'Choose a bundle folder…' }).click();
+    await page.locator('.bundle-card.chosen', { hasText: copy }).waitFor();
+    await page.getByRole('button', { name: 'Next: check integrity' }).click();
+    await page.getByRole('button', { name: 'Import again' }).click();
+    await waitText(page, 'Import stopped', 60_000);
+    await waitText(page, 'bundle.tar.000 is damaged');
+    expect(await page.locator('.parts .part[data-state="damaged"]').count()).toBe(1);
+    await archiveSide.shot('7-offline-archive-damaged-part');
   });
 });

@@ -14,6 +14,6 @@ export const MODULES = {
   import: true,
   serve: true,
   vars: true,
-  /** Export to and import from tar-archive parts (core/export and core/import have folder mode only so far). */
-  archive: false,
+  /** Export to and import from tar-archive parts (core/export archive.ts, core/import archive.ts). */
+  archive: true,
 } as const;

@@ -197,6 +197,43 @@ describe('connected side', () => {
     expect(html).toContain('aria-valuenow="50"');
   });
 
+  it('download: every in-flight artifact has its own byte bar once its size is known', () => {
+    job('fetch', {
+      items: [
+        { id: 'file:k', kind: 'file', name: 'kubelet', status: 'started' },
+        { id: 'image:c', kind: 'image', name: 'quay.io/calico/node:v3', status: 'started' },
+        // Repeated 'started' items carry the bytes on disk and the total: the latest wins.
+        {
+          id: 'file:k',
+          kind: 'file',
+          name: 'kubelet',
+          status: 'started',
+          bytes: 1_000_000,
+          total: 4_000_000,
+        },
+        {
+          id: 'file:k',
+          kind: 'file',
+          name: 'kubelet',
+          status: 'started',
+          bytes: 3_000_000,
+          total: 4_000_000,
+        },
+        { id: 'image:c', kind: 'image', name: 'quay.io/calico/node:v3', status: 'started', bytes: 500_000 },
+        { id: 'file:d', kind: 'file', name: 'kubectl', status: 'started' },
+        { id: 'file:d', kind: 'file', name: 'kubectl', status: 'done', bytes: 9 },
+      ],
+    });
+    const html = renderToStaticMarkup(<DownloadStep />);
+    expect(html).toContain('Downloading now (2)');
+    expect(html).toMatch(/aria-label="kubelet progress"[^>]*aria-valuenow="75"/);
+    expect(html).toContain('3.0 MB of 4.0 MB');
+    // No total yet: the bytes so far, and no bar that pretends to know the share.
+    expect(html).not.toContain('quay.io/calico/node:v3 progress');
+    expect(html).toContain('500 KB');
+    expect(html).not.toContain('kubectl progress');
+  });
+
   it('download: a finished download with failures offers to retry them', () => {
     job('fetch', {
       state: 'done',

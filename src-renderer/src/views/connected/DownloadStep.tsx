@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { ErrorValueT, FetchItem } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
-import { ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
+import { ErrorBox, ProgressBar, ProgressPanel, Section, StatusPill } from '../../components/common.js';
 import { bytes } from '../../format.js';
 import { useApp, useJob } from '../../store.js';
 import { RoomChart } from './ClusterStep.js';
@@ -41,6 +41,38 @@ export function roomFromItems(
     groups.set(k, g);
   }
   return [...groups.values()];
+}
+
+/**
+ * One in-flight artifact with its own byte bar. Fetch repeats its 'started' item about once a
+ * second with the bytes on disk (resumed ones included) and, once a response or the image's blob
+ * list said it, the total; until then only the bytes so far are shown.
+ */
+export function InFlight({ items }: { items: FetchItem[] }) {
+  return (
+    <ul className="inflight" aria-label="Downloading now">
+      {items.map((i) => {
+        const have = i.bytes ?? 0;
+        const pct = i.total ? Math.min(100, (have / i.total) * 100) : null;
+        return (
+          <li key={i.id}>
+            <span className="inflight-name" title={i.name}>
+              {i.name}
+            </span>
+            <span className="muted small">{i.kind}</span>
+            {pct !== null ? (
+              <ProgressBar value={pct} label={`${i.name} progress`} />
+            ) : (
+              <span className="bar bar-waiting" aria-hidden="true" />
+            )}
+            <span className="muted small inflight-bytes">
+              {i.total ? `${bytes(have)} of ${bytes(i.total)}` : have ? bytes(have) : 'starting'}
+            </span>
+          </li>
+        );
+      })}
+    </ul>
+  );
 }
 
 export function DownloadStep() {
@@ -176,14 +208,7 @@ export function DownloadStep() {
       ) : null}
       {running && active.length ? (
         <Section title={`Downloading now (${active.length})`}>
-          <ul className="item-list compact" aria-label="Downloading now">
-            {active.map((i) => (
-              <li key={i.id}>
-                <span>{i.name}</span>
-                <span className="muted">{i.kind}</span>
-              </li>
-            ))}
-          </ul>
+          <InFlight items={active} />
         </Section>
       ) : null}
       {done.length ? (

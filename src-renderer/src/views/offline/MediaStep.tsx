@@ -34,11 +34,11 @@ export function BundleCard({ b, chosen, onChoose }: { b: BundleSummary; chosen: 
         {b.arches.join(', ') || 'no architecture listed'} · {bytes(b.bytes)} · {b.counts.files} files ·{' '}
         {b.counts.images} images
       </span>
+      <span className="muted">Created {when(b.createdAt)}</span>
       <span className="muted">
-        Created {when(b.createdAt)} ·{' '}
         {b.format === 'archive'
-          ? `archive in ${b.parts ?? '?'} part${b.parts === 1 ? '' : 's'} (imported while checked)`
-          : 'bundle folder'}
+          ? `Archive export · ${b.parts ?? '?'} part${b.parts === 1 ? '' : 's'}, imported as it is checked`
+          : 'Bundle folder'}
       </span>
       <span>
         <SignatureBadge sig={b.signature} />

@@ -197,20 +197,23 @@ export function ServicesStep() {
       <Section
         title="Copy into this machine's store"
         actions={
-          <button
-            type="button"
-            disabled={importJob?.state === 'running'}
-            onClick={() =>
-              void act(async () =>
-                track(
-                  'import',
-                  (await call('import.start', { bundle: { token: bundle.token }, ...trust })).jobId,
-                ),
-              )
-            }
-          >
-            Import
-          </button>
+          // An archive's import is its check, on the integrity step; here it only shows the outcome.
+          bundle.format === 'archive' ? undefined : (
+            <button
+              type="button"
+              disabled={importJob?.state === 'running'}
+              onClick={() =>
+                void act(async () =>
+                  track(
+                    'import',
+                    (await call('import.start', { bundle: { token: bundle.token }, ...trust })).jobId,
+                  ),
+                )
+              }
+            >
+              Import
+            </button>
+          )
         }
       >
         <p className="muted">
@@ -225,10 +228,12 @@ export function ServicesStep() {
             </StatusPill>
           </p>
         ) : null}
-        {importJob ? (
+        {importJob && bundle.format === 'folder' ? (
           <ProgressPanel progress={importJob.progress} label="Import progress" state={importJob.state} />
         ) : null}
-        {importJob?.state === 'failed' && importJob.error ? <ErrorBox error={importJob.error} /> : null}
+        {importJob?.state === 'failed' && importJob.error && bundle.format === 'folder' ? (
+          <ErrorBox error={importJob.error} />
+        ) : null}
       </Section>
       <Section
         title="Serve files and images"
