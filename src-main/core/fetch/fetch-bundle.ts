@@ -499,7 +499,10 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
             signal: ctx.signal,
             onBytes: track,
             onBlobsPlanned: (blobs) => {
-              total = (total ?? 0) + blobs.reduce((a, b) => a + b.size, 0);
+              // Configs are read before the blob list exists: their bytes are part of the image too.
+              const early = total === undefined ? bytes : 0;
+              total = (total ?? 0) + early + blobs.reduce((a, b) => a + b.size, 0);
+              p.bytesTotal = (p.bytesTotal ?? 0) + early;
               for (const b of blobs) {
                 if (countedBlobs.has(b.digest)) continue;
                 countedBlobs.add(b.digest);

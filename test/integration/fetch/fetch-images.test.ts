@@ -16,7 +16,7 @@ import {
   startWorld,
   type World,
 } from '../../helpers/world/index.js';
-import { runFetch } from './helpers.js';
+import { fetchJob, runFetch } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -176,15 +176,22 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('fetching images from a real
       part + '.json',
       JSON.stringify({ url: `http://${world.registry.host}/v2/single/app/blobs/${layer.digest}` }),
     );
-    const r = await runFetch(makePlan({ images: [{ key: 'a', ref: world.ref('single/app:2') }] }), {
+    const job = fetchJob(makePlan({ images: [{ key: 'a', ref: world.ref('single/app:2') }] }), {
       out,
       insecureRegistries: [world.registry.host],
     });
+    const r = await job.done;
     const all = [img.platforms['linux/amd64'].config, ...img.platforms['linux/amd64'].layers].reduce(
       (n, d) => n + img.blobs.find((b) => b.digest === d)!.size,
       0,
     );
     expect(r.bytesDownloaded).toBe(all - half);
+    // Progress: the image's own bar is its blobs' bytes, the resumed half counted as already there.
+    const bars = job.items.filter(
+      (i) => i.id === `image:${world.ref('single/app:2')}` && i.status === 'started',
+    );
+    expect(bars.some((i) => i.total === all)).toBe(true);
+    expect(job.snapshot().progress).toMatchObject({ bytesDone: all - half, bytesTotal: all - half });
     expect((await verifyBundle(out, { allowUnsigned: true })).ok).toBe(true);
   });
 
