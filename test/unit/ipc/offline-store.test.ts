@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { filePathForUrl } from '../../../src-main/core/bundle/index.js';
+import { filePathForUrl, openBundle } from '../../../src-main/core/bundle/index.js';
 import type { Drive } from '../../../src-main/core/drives/index.js';
 import { parseArchiveIndex } from '../../../src-main/core/export/archive-format.js';
 import { exportBundle } from '../../../src-main/core/export/index.js';
@@ -190,6 +190,64 @@ describe('archive exports on the offline side', () => {
         error: expect.objectContaining({ code: 'NOT_FOUND', artifact: a.index.parts[0].name }),
       }),
     ]);
+  });
+
+  it('a file altered inside a part whose index was rewritten to match still turns its tile damaged, with what is wrong', async () => {
+    const a = await offlineWithArchive();
+    t = a.tt;
+    // Find the "tool1" bytes in the tar stream and flip one; then make the (unsigned)
+    // index agree with the altered part, as someone covering their tracks would.
+    const { manifest } = await openBundle(path.join(t.tmp, 'made', 'bundle'));
+    const tool = manifest.artifacts.find((x) => x.kind === 'file' && x.key === 'tool1')!;
+    const needle = fs.readFileSync(path.join(t.tmp, 'made', 'bundle', tool.paths[0])).subarray(0, 64);
+    let patched: string | undefined;
+    for (const p of a.index.parts) {
+      const file = path.join(a.archive, p.name);
+      const buf = fs.readFileSync(file);
+      const at = buf.indexOf(needle);
+      if (at < 0 || at + 100 >= buf.length) continue;
+      buf[at + 100] ^= 0xff;
+      fs.writeFileSync(file, buf);
+      p.sha256 = createHash('sha256').update(buf).digest('hex');
+      patched = p.name;
+      break;
+    }
+    expect(patched).toBeDefined();
+    fs.writeFileSync(path.join(a.archive, 'ferry-archive.json'), JSON.stringify(a.index));
+
+    const [b] = (await t.ok('media.scan')).bundles;
+    const snap = await t.waitJob(
+      (
+        await t.ok('import.start', {
+          bundle: { token: b.token },
+          allowUntrusted: false,
+          allowUnsigned: false,
+        })
+      ).jobId,
+    );
+    expect(snap).toMatchObject({ state: 'done', result: { status: 'incomplete' } });
+    expect(snap.result.hint).toMatch(/second copy/);
+    const arts = itemsOf(t, snap.id).filter(
+      (i): i is Extract<ImportItem, { type: 'artifact' }> => i.type === 'artifact',
+    );
+    const last = new Map(arts.map((i) => [i.id, i]));
+    expect(last.get(tool.id)).toMatchObject({
+      state: 'damaged',
+      message: expect.stringContaining(tool.paths[0]),
+    });
+    expect([...last.values()].filter((i) => i.state !== 'good').map((i) => i.id)).toEqual([tool.id]);
+    // An incomplete bundle is not served from the store until a second copy repairs it.
+    expect(
+      await t.call('serve.start', {
+        from: { kind: 'store', bundleId: a.index.bundleId },
+        address: '127.0.0.1',
+        filesPort: await freePort(),
+        registryPort: await freePort(),
+        tls: false,
+        allowUntrusted: false,
+        allowUnsigned: false,
+      }),
+    ).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
   });
 
   it('an archive signed by an unknown key stops at the signature until the technician accepts it', async () => {

@@ -32,7 +32,7 @@ export function serveChoices(
 ): { store: boolean; media: boolean; from: ServeFromKind | null } {
   const store = importedWhole(importJob, b);
   const v = verifyJob?.state === 'done' ? (verifyJob.result as VerifySummary | undefined) : undefined;
-  const media = b.format === 'folder' && !!v?.ok && v.bundleId === b.id;
+  const media = b.format !== 'archive' && !!v?.ok && v.bundleId === b.id;
   const ok = (k: ServeFromKind | null) => (k === 'store' ? store : k === 'media' ? media : false);
   const from = ok(chosen) ? chosen : store ? 'store' : media ? 'media' : null;
   return { store, media, from };
@@ -228,10 +228,10 @@ export function ServicesStep() {
             </StatusPill>
           </p>
         ) : null}
-        {importJob && bundle.format === 'folder' ? (
+        {importJob && bundle.format !== 'archive' ? (
           <ProgressPanel progress={importJob.progress} label="Import progress" state={importJob.state} />
         ) : null}
-        {importJob?.state === 'failed' && importJob.error && bundle.format === 'folder' ? (
+        {importJob?.state === 'failed' && importJob.error && bundle.format !== 'archive' ? (
           <ErrorBox error={importJob.error} />
         ) : null}
       </Section>
