@@ -180,6 +180,18 @@ describe('archive exports on the offline side', () => {
     expect(parts).toContainEqual(expect.objectContaining({ name: third.name, state: 'missing' }));
     expect(await storeSources(path.join(t.tmp, 'data', 'store'))).toEqual([]);
 
+    // A manifest altered at the head of the first part is caught before anything is shown as
+    // trustworthy: the summary names the part to copy again.
+    const firstPart = path.join(a.archive, a.index.parts[0].name);
+    const head = fs.readFileSync(firstPart);
+    head[512 + 20] ^= 0x01;
+    fs.writeFileSync(firstPart, head);
+    expect((await t.ok('media.scan')).problems).toEqual([
+      expect.objectContaining({
+        error: expect.objectContaining({ code: 'INTEGRITY', artifact: a.index.parts[0].name }),
+      }),
+    ]);
+
     // Without its first part, the archive cannot even be summarised: that part is named.
     fs.rmSync(path.join(a.archive, a.index.parts[0].name));
     const again = await t.ok('media.scan');
