@@ -1,6 +1,4 @@
-import os from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { FerryError } from '../errors/index.js';
+import { WorkerPool, coreCount } from '../workers/pool.js';
 
 /**
  * Reads what was written back from the media and hashes it, in worker threads so hashing the
@@ -117,107 +115,30 @@ export interface ReadBackResult {
   mode: ReadBackMode;
 }
 
-interface Task {
-  id: number;
-  file: string;
-  onBytes?: (n: number) => void;
-  resolve: (r: ReadBackResult) => void;
-  reject: (e: unknown) => void;
-}
-
 export class ReadBackPool {
-  private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
-  private readonly queue: Task[] = [];
-  private readonly busy = new Map<number, { task: Task; worker: Worker }>();
-  private nextId = 1;
+  private readonly pool: WorkerPool<string, ReadBackResult>;
 
   constructor(
-    readonly size = Math.max(
-      1,
-      typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
-    ),
+    readonly size = coreCount(),
     private readonly direct = true,
   ) {
-    for (let i = 0; i < size; i++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
-      w.on('message', (m) => this.onMessage(w, m));
-      w.on('error', (err) => {
-        for (const [id, b] of this.busy) {
-          if (b.worker === w) {
-            this.busy.delete(id);
-            b.task.reject(err);
-          }
-        }
-      });
-      w.unref();
-      this.workers.push(w);
-      this.idle.push(w);
-    }
+    this.pool = new WorkerPool({
+      source: WORKER_SOURCE,
+      size,
+      name: 'Read-back pool',
+      message: (file) => ({ file, direct: this.direct }),
+      result: (m) => ({ sha256: m.sha256 as string, size: m.size as number, mode: m.mode as ReadBackMode }),
+    });
   }
 
   read(
     file: string,
     opts: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
   ): Promise<ReadBackResult> {
-    if (opts.signal?.aborted) return Promise.reject(new FerryError('CANCELLED', 'Cancelled.'));
-    return new Promise((resolve, reject) => {
-      const id = this.nextId++;
-      const onAbort = () => {
-        const b = this.busy.get(id);
-        if (b) b.worker.postMessage({ cancel: id });
-        const qi = this.queue.findIndex((q) => q.id === id);
-        if (qi >= 0) this.queue.splice(qi, 1);
-        reject(new FerryError('CANCELLED', 'Cancelled.'));
-      };
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      const off = () => opts.signal?.removeEventListener('abort', onAbort);
-      this.queue.push({
-        id,
-        file,
-        onBytes: opts.onBytes,
-        resolve: (r) => {
-          off();
-          resolve(r);
-        },
-        reject: (e) => {
-          off();
-          reject(e);
-        },
-      });
-      this.pump();
-    });
+    return this.pool.run(file, opts);
   }
 
-  private pump(): void {
-    while (this.idle.length && this.queue.length) {
-      const w = this.idle.pop()!;
-      const task = this.queue.shift()!;
-      this.busy.set(task.id, { task, worker: w });
-      // Keep the process alive while a read-back is pending (idle workers are unref'd).
-      w.ref();
-      w.postMessage({ id: task.id, file: task.file, direct: this.direct });
-    }
-  }
-
-  private onMessage(w: Worker, m: any): void {
-    const b = this.busy.get(m.id);
-    if (!b) return;
-    if (m.bytes !== undefined) {
-      b.task.onBytes?.(m.bytes);
-      return;
-    }
-    this.busy.delete(m.id);
-    w.unref();
-    this.idle.push(w);
-    if (m.cancelled) b.task.reject(new FerryError('CANCELLED', 'Cancelled.'));
-    else if (m.error) b.task.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
-    else b.task.resolve({ sha256: m.sha256, size: m.size, mode: m.mode });
-    this.pump();
-  }
-
-  async close(): Promise<void> {
-    for (const q of this.queue.splice(0)) q.reject(new FerryError('CANCELLED', 'Cancelled.'));
-    await Promise.all(this.workers.map((w) => w.terminate()));
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }
