@@ -12,6 +12,9 @@ const fs = require('node:fs');
 const crypto = require('node:crypto');
 const CHUNK = 1 << 20;
 const REPORT = 8 << 20;
+// One read buffer per thread, reused: a fresh 1 MiB per file piles up as external memory the
+// small worker heap rarely collects, which made each thread cost ~40 MB on bundles of many files.
+const buf = Buffer.allocUnsafe(CHUNK);
 const cancelled = new Set();
 parentPort.on('message', (msg) => {
   if (msg.cancel !== undefined) { cancelled.add(msg.cancel); return; }
@@ -23,7 +26,6 @@ parentPort.on('message', (msg) => {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
     const hash = crypto.createHash('sha256');
-    const buf = Buffer.allocUnsafe(CHUNK);
     let size = 0, pending = 0, n;
     while ((n = fs.readSync(fd, buf, 0, CHUNK, null)) > 0) {
       if (cancelled.has(id)) { cancelled.delete(id); parentPort.postMessage({ id, cancelled: true }); return; }
