@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import type {
   BundleSummary,
   ErrorValueT,
@@ -315,9 +315,84 @@ export function IntegrityStep() {
  * part hashed (a bad one named), then every file into the store, the map filling in as it goes.
  */
 function ArchiveIntegrity({ bundle }: { bundle: BundleSummary }) {
-  const job = useJob('import');
-  const track = useApp((s) => s.track);
+  const check = useCheckJob('import', 'import.start');
+  const summary = check.job?.state === 'done' ? (check.job.result as ImportSummary) : null;
+  const parts = partsFrom(check.job);
+  return (
+    <CheckPanel
+      check={check}
+      bundle={bundle}
+      title="Import and check every byte"
+      startLabel="Import and check"
+      againLabel="Import again"
+      progressLabel="Import progress"
+      stoppedTitle="Import stopped"
+      bad={summary ? summary.status !== 'complete' : false}
+      intro={
+        <>
+          <p>
+            <SignatureBadge sig={bundle.signature} />{' '}
+            <span className="muted">
+              Archive in {bundle.parts ?? '?'} part{bundle.parts === 1 ? '' : 's'} · {bundle.label}
+            </span>
+          </p>
+          <p className="muted">
+            The signature is checked first, then every part, then every file as it is copied into this
+            machine&apos;s store. A damaged or missing part is named so that only it needs copying again.
+          </p>
+        </>
+      }
+      extra={parts.length ? <PartsList parts={parts} /> : null}
+      summary={summary ? <ImportSummaryCard summary={summary} label={bundle.label} /> : null}
+      canContinue={importedWhole(check.job, bundle)}
+    />
+  );
+}
+
+function FolderIntegrity() {
+  const bundle = useApp((s) => s.bundle);
   const setStep = useApp((s) => s.setStep);
+  const check = useCheckJob('verify', 'verify.start');
+
+  if (!bundle) {
+    return (
+      <Section title="Integrity">
+        <p className="muted">Choose a bundle first.</p>
+        <button type="button" onClick={() => setStep('offline', 0)}>
+          Back to media
+        </button>
+      </Section>
+    );
+  }
+  const summary = check.job?.state === 'done' ? (check.job.result as VerifySummary) : null;
+  return (
+    <CheckPanel
+      check={check}
+      bundle={bundle}
+      title="Check every byte"
+      startLabel="Start check"
+      againLabel="Check again"
+      progressLabel="Verification progress"
+      stoppedTitle="Verification stopped"
+      bad={summary ? !summary.ok : false}
+      intro={
+        <p>
+          <SignatureBadge sig={bundle.signature} /> <span className="muted">{bundle.label}</span>
+        </p>
+      }
+      summary={summary ? <VerifySummaryCard summary={summary} label={bundle.label} /> : null}
+      canContinue={!!summary?.ok}
+    />
+  );
+}
+
+/**
+ * A bundle check run as a job (a folder's verify, an archive's import): both take the same
+ * trust choices, remember them for the services step, and feed the same integrity map.
+ */
+function useCheckJob(kind: 'import' | 'verify', channel: 'import.start' | 'verify.start') {
+  const job = useJob(kind);
+  const track = useApp((s) => s.track);
   const selected = useApp((s) => s.selectedTile);
   const selectTile = useApp((s) => s.selectTile);
   const setTrust = useApp((s) => s.setTrust);
@@ -325,31 +400,58 @@ function ArchiveIntegrity({ bundle }: { bundle: BundleSummary }) {
   const [allowUntrusted, setAllowUntrusted] = useState(false);
   const [allowUnsigned, setAllowUnsigned] = useState(false);
 
-  const start = async () => {
+  const start = async (bundle: BundleSummary) => {
     setError(null);
     selectTile(null);
     try {
-      const { jobId } = await call('import.start', {
+      const { jobId } = await call(channel, {
         bundle: { token: bundle.token },
         allowUntrusted,
         allowUnsigned,
       });
       setTrust({ allowUntrusted, allowUnsigned });
-      track('import', jobId);
+      track(kind, jobId);
     } catch (err) {
       setError(errorOf(err));
     }
   };
+  return {
+    job,
+    error,
+    start,
+    selected,
+    selectTile,
+    trust: { allowUntrusted, allowUnsigned, setAllowUntrusted, setAllowUnsigned },
+  };
+}
+
+/** The frame both checks share: start/stop, trust choices, progress, the map, the summary. */
+function CheckPanel(p: {
+  check: ReturnType<typeof useCheckJob>;
+  bundle: BundleSummary;
+  title: string;
+  startLabel: string;
+  againLabel: string;
+  progressLabel: string;
+  stoppedTitle: string;
+  /** Finished, but with problems. */
+  bad: boolean;
+  intro: ReactNode;
+  /** Shown under the progress, such as the archive's parts. */
+  extra?: ReactNode;
+  summary: ReactNode;
+  canContinue: boolean;
+}) {
+  const { job, error, selected, selectTile } = p.check;
+  const setStep = useApp((s) => s.setStep);
   const tiles = tilesFrom(job);
-  const parts = partsFrom(job);
   const sel = tiles.find((t) => t.id === selected);
   const running = job?.state === 'running';
-  const summary = job?.state === 'done' ? (job.result as ImportSummary) : null;
 
   return (
     <div className="stack">
       <Section
-        title="Import and check every byte"
+        title={p.title}
         actions={
           <div className="row">
             {running && job ? (
@@ -361,40 +463,20 @@ function ArchiveIntegrity({ bundle }: { bundle: BundleSummary }) {
                 Stop
               </button>
             ) : (
-              <button type="button" className="primary" onClick={() => void start()}>
-                {job ? 'Import again' : 'Import and check'}
+              <button type="button" className="primary" onClick={() => void p.check.start(p.bundle)}>
+                {job ? p.againLabel : p.startLabel}
               </button>
             )}
           </div>
         }
       >
-        <p>
-          <SignatureBadge sig={bundle.signature} />{' '}
-          <span className="muted">
-            Archive in {bundle.parts ?? '?'} part{bundle.parts === 1 ? '' : 's'} · {bundle.label}
-          </span>
-        </p>
-        <p className="muted">
-          The signature is checked first, then every part, then every file as it is copied into this
-          machine&apos;s store. A damaged or missing part is named so that only it needs copying again.
-        </p>
-        <TrustChecks
-          bundle={bundle}
-          allowUntrusted={allowUntrusted}
-          allowUnsigned={allowUnsigned}
-          setAllowUntrusted={setAllowUntrusted}
-          setAllowUnsigned={setAllowUnsigned}
-        />
+        {p.intro}
+        <TrustChecks bundle={p.bundle} {...p.check.trust} />
         {job ? (
-          <ProgressPanel
-            progress={job.progress}
-            label="Import progress"
-            state={job.state}
-            bad={summary ? summary.status !== 'complete' : false}
-          />
+          <ProgressPanel progress={job.progress} label={p.progressLabel} state={job.state} bad={p.bad} />
         ) : null}
-        {parts.length ? <PartsList parts={parts} /> : null}
-        {job?.state === 'failed' && job.error ? <ErrorBox error={job.error} title="Import stopped" /> : null}
+        {p.extra}
+        {job?.state === 'failed' && job.error ? <ErrorBox error={job.error} title={p.stoppedTitle} /> : null}
         {error ? <ErrorBox error={error} /> : null}
       </Section>
       {tiles.length ? (
@@ -404,7 +486,7 @@ function ArchiveIntegrity({ bundle }: { bundle: BundleSummary }) {
           {sel ? <TileDetails tile={sel} /> : null}
         </Section>
       ) : null}
-      {summary ? <ImportSummaryCard summary={summary} label={bundle.label} /> : null}
+      {p.summary}
       <div className="row end">
         <button type="button" onClick={() => setStep('offline', 0)}>
           Back
@@ -412,7 +494,7 @@ function ArchiveIntegrity({ bundle }: { bundle: BundleSummary }) {
         <button
           type="button"
           className="primary"
-          disabled={!importedWhole(job, bundle)}
+          disabled={!p.canContinue}
           onClick={() => setStep('offline', 2)}
         >
           Next: services
@@ -453,116 +535,4 @@ function TrustChecks(p: {
       </label>
     );
   return null;
-}
-
-function FolderIntegrity() {
-  const bundle = useApp((s) => s.bundle);
-  const job = useJob('verify');
-  const track = useApp((s) => s.track);
-  const setStep = useApp((s) => s.setStep);
-  const selected = useApp((s) => s.selectedTile);
-  const selectTile = useApp((s) => s.selectTile);
-  const setTrust = useApp((s) => s.setTrust);
-  const [error, setError] = useState<ErrorValueT | null>(null);
-  const [allowUntrusted, setAllowUntrusted] = useState(false);
-  const [allowUnsigned, setAllowUnsigned] = useState(false);
-
-  if (!bundle) {
-    return (
-      <Section title="Integrity">
-        <p className="muted">Choose a bundle first.</p>
-        <button type="button" onClick={() => setStep('offline', 0)}>
-          Back to media
-        </button>
-      </Section>
-    );
-  }
-  const start = async () => {
-    setError(null);
-    selectTile(null);
-    try {
-      const { jobId } = await call('verify.start', {
-        bundle: { token: bundle.token },
-        allowUntrusted,
-        allowUnsigned,
-      });
-      setTrust({ allowUntrusted, allowUnsigned });
-      track('verify', jobId);
-    } catch (err) {
-      setError(errorOf(err));
-    }
-  };
-  const tiles = tilesFrom(job);
-  const sel = tiles.find((t) => t.id === selected);
-  const running = job?.state === 'running';
-  const summary = job?.state === 'done' ? (job.result as VerifySummary) : null;
-
-  return (
-    <div className="stack">
-      <Section
-        title="Check every byte"
-        actions={
-          <div className="row">
-            {running && job ? (
-              <button
-                type="button"
-                className="danger"
-                onClick={() => void call('jobs.cancel', { id: job.id })}
-              >
-                Stop
-              </button>
-            ) : (
-              <button type="button" className="primary" onClick={() => void start()}>
-                {job ? 'Check again' : 'Start check'}
-              </button>
-            )}
-          </div>
-        }
-      >
-        <p>
-          <SignatureBadge sig={bundle.signature} /> <span className="muted">{bundle.label}</span>
-        </p>
-        <TrustChecks
-          bundle={bundle}
-          allowUntrusted={allowUntrusted}
-          allowUnsigned={allowUnsigned}
-          setAllowUntrusted={setAllowUntrusted}
-          setAllowUnsigned={setAllowUnsigned}
-        />
-        {job ? (
-          <ProgressPanel
-            progress={job.progress}
-            label="Verification progress"
-            state={job.state}
-            bad={summary ? !summary.ok : false}
-          />
-        ) : null}
-        {job?.state === 'failed' && job.error ? (
-          <ErrorBox error={job.error} title="Verification stopped" />
-        ) : null}
-        {error ? <ErrorBox error={error} /> : null}
-      </Section>
-      {tiles.length ? (
-        <Section title="Integrity map">
-          <Legend tiles={tiles} />
-          <IntegrityMap tiles={tiles} selected={selected} onSelect={selectTile} />
-          {sel ? <TileDetails tile={sel} /> : null}
-        </Section>
-      ) : null}
-      {summary ? <VerifySummaryCard summary={summary} label={bundle.label} /> : null}
-      <div className="row end">
-        <button type="button" onClick={() => setStep('offline', 0)}>
-          Back
-        </button>
-        <button
-          type="button"
-          className="primary"
-          disabled={!summary?.ok}
-          onClick={() => setStep('offline', 2)}
-        >
-          Next: services
-        </button>
-      </div>
-    </div>
-  );
 }
