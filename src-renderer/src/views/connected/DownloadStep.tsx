@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { ErrorValueT, FetchItem } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressBar, ProgressPanel, Section, StatusPill } from '../../components/common.js';
+import { CancelJobButton, StepNav } from '../../components/step-controls.js';
 import { bytes } from '../../format.js';
 import { useApp, useJob } from '../../store.js';
 import { RoomChart } from './ClusterStep.js';
@@ -136,13 +137,7 @@ export function DownloadStep() {
                 >
                   Pause
                 </button>
-                <button
-                  type="button"
-                  className="danger"
-                  onClick={() => void call('jobs.cancel', { id: job.id }).catch((e) => setError(errorOf(e)))}
-                >
-                  Cancel
-                </button>
+                <CancelJobButton jobId={job.id} label="Cancel" onError={(e) => setError(errorOf(e))} />
               </>
             ) : null}
             {job && !running && (paused || job.state === 'cancelled') ? (
@@ -225,19 +220,14 @@ export function DownloadStep() {
           </ul>
         </Section>
       ) : null}
-      <div className="row end">
-        <button type="button" onClick={() => setStep('connected', 0)}>
-          Back
-        </button>
-        <button
-          type="button"
-          className="primary"
-          disabled={job?.state !== 'done'}
-          onClick={() => setStep('connected', 2)}
-        >
-          Next: drive
-        </button>
-      </div>
+      <StepNav
+        onBack={() => setStep('connected', 0)}
+        next={{
+          label: 'Next: drive',
+          disabled: job?.state !== 'done',
+          onClick: () => setStep('connected', 2),
+        }}
+      />
     </div>
   );
 }

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { Drive, ErrorValueT, ExportSummary, Picked } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
+import { CancelJobButton } from '../../components/step-controls.js';
 import { bytes } from '../../format.js';
 import { useApp, useJob } from '../../store.js';
 
@@ -167,11 +168,7 @@ export function DriveStep() {
           >
             Export
           </button>
-          {running && job ? (
-            <button type="button" className="danger" onClick={() => void call('jobs.cancel', { id: job.id })}>
-              Cancel
-            </button>
-          ) : null}
+          {running && job ? <CancelJobButton jobId={job.id} label="Cancel" /> : null}
         </div>
         {error ? <ErrorBox error={error} /> : null}
       </Section>

@@ -9,6 +9,7 @@ import type {
 } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
+import { CancelJobButton, StepNav } from '../../components/step-controls.js';
 import { bytes, when } from '../../format.js';
 import { useApp, useJob } from '../../store.js';
 import type { JobView } from '../../jobs.js';
@@ -455,13 +456,7 @@ function CheckPanel(p: {
         actions={
           <div className="row">
             {running && job ? (
-              <button
-                type="button"
-                className="danger"
-                onClick={() => void call('jobs.cancel', { id: job.id })}
-              >
-                Stop
-              </button>
+              <CancelJobButton jobId={job.id} label="Stop" />
             ) : (
               <button type="button" className="primary" onClick={() => void p.check.start(p.bundle)}>
                 {job ? p.againLabel : p.startLabel}
@@ -487,19 +482,10 @@ function CheckPanel(p: {
         </Section>
       ) : null}
       {p.summary}
-      <div className="row end">
-        <button type="button" onClick={() => setStep('offline', 0)}>
-          Back
-        </button>
-        <button
-          type="button"
-          className="primary"
-          disabled={!p.canContinue}
-          onClick={() => setStep('offline', 2)}
-        >
-          Next: services
-        </button>
-      </div>
+      <StepNav
+        onBack={() => setStep('offline', 0)}
+        next={{ label: 'Next: services', disabled: !p.canContinue, onClick: () => setStep('offline', 2) }}
+      />
     </div>
   );
 }

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { BundleSummary, ErrorValueT, Res } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, Section, StatusPill } from '../../components/common.js';
+import { StepNav } from '../../components/step-controls.js';
 import { bytes, when } from '../../format.js';
 import { useApp } from '../../store.js';
 
@@ -150,11 +151,9 @@ export function MediaStep() {
         {scanError ? <ErrorBox error={scanError} title="Drives cannot be searched" /> : null}
         {error ? <ErrorBox error={error} title="That folder is not a usable bundle" /> : null}
       </Section>
-      <div className="row end">
-        <button type="button" className="primary" disabled={!bundle} onClick={() => setStep('offline', 1)}>
-          Next: check integrity
-        </button>
-      </div>
+      <StepNav
+        next={{ label: 'Next: check integrity', disabled: !bundle, onClick: () => setStep('offline', 1) }}
+      />
     </div>
   );
 }

@@ -9,6 +9,7 @@ import type {
 } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { CopyBlock, ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
+import { PortField, StepNav } from '../../components/step-controls.js';
 import { bytes, when } from '../../format.js';
 import type { JobView } from '../../jobs.js';
 import { useApp, useJob } from '../../store.js';
@@ -329,30 +330,13 @@ export function ServicesStep() {
               ))}
             </select>
           </label>
-          <label className="field narrow">
-            <span>Files port</span>
-            <input
-              aria-label="Files port"
-              type="number"
-              min={1}
-              max={65535}
-              value={filesPort}
-              disabled={running}
-              onChange={(e) => setFilesPort(Number(e.target.value))}
-            />
-          </label>
-          <label className="field narrow">
-            <span>Registry port</span>
-            <input
-              aria-label="Registry port"
-              type="number"
-              min={1}
-              max={65535}
-              value={registryPort}
-              disabled={running}
-              onChange={(e) => setRegistryPort(Number(e.target.value))}
-            />
-          </label>
+          <PortField label="Files port" value={filesPort} disabled={running} onChange={setFilesPort} />
+          <PortField
+            label="Registry port"
+            value={registryPort}
+            disabled={running}
+            onChange={setRegistryPort}
+          />
           <label className="check">
             <input
               type="checkbox"
@@ -438,11 +422,7 @@ export function ServicesStep() {
           <CopyBlock title="Next command" text={vars.nextCommand} />
         </Section>
       ) : null}
-      <div className="row end">
-        <button type="button" onClick={() => setStep('offline', 1)}>
-          Back
-        </button>
-      </div>
+      <StepNav onBack={() => setStep('offline', 1)} />
     </div>
   );
 }
