@@ -58,6 +58,46 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
     FERRY_DATA_DIR: path.join(tmp, name, 'data'),
   });
 
+  /** Settings → trust the connected side's public key, as a technician does once per machine. */
+  async function trustConnectedKey({ page, dialogs }: AppSession): Promise<void> {
+    await page.getByRole('tab', { name: 'Settings' }).click();
+    dialogs.files.push(pubKeyFile);
+    await page.getByRole('button', { name: 'Trust a key from a file…' }).click();
+    await waitText(page, /Now trusting/);
+  }
+
+  /** Fills the service form for loopback on two free ports and presses Start. */
+  async function startServicesOnLoopback(page: Page): Promise<{ filesPort: number; registryPort: number }> {
+    const filesPort = await freePort();
+    const registryPort = await freePort();
+    await page.getByLabel('Listen address').selectOption('127.0.0.1');
+    await page.getByLabel('Files port').fill(String(filesPort));
+    await page.getByLabel('Registry port').fill(String(registryPort));
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    return { filesPort, registryPort };
+  }
+
+  /**
+   * The bundle was planned from a Kubespray folder, so it carries no release tarball: the app asks
+   * for the same folder on this side to know which variables that version has.
+   */
+  async function chooseKubesprayFolder(page: Page, dialogs: AppSession['dialogs']): Promise<void> {
+    await waitText(page, 'holds no verified Kubespray tarball');
+    dialogs.folders.push(ksDir);
+    await page.getByRole('button', { name: 'Choose the Kubespray folder…' }).click();
+    await page.getByRole('heading', { name: 'offline.yml' }).waitFor({ timeout: 30_000 });
+  }
+
+  /** A node pulling kubeadm from the file server, which then shows up as a recent client. */
+  async function pullKubeadmAsANode(page: Page, filesPort: number): Promise<void> {
+    const manifest = (await openBundle(path.join(usb.mountPoint, 'ferry'))).manifest;
+    const kubeadm = manifest.artifacts.find((a) => a.kind === 'file' && a.key === 'kubeadm')!;
+    const res = await fetch(`http://127.0.0.1:${filesPort}/${kubeadm.paths[0].replace(/^files\//, '')}`);
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    await page.getByRole('list', { name: 'Recent clients' }).waitFor({ timeout: 10_000 });
+  }
+
   beforeAll(async () => {
     buildApp();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-e2e-'));
@@ -201,10 +241,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
     expect(await page.locator('.bundle-card .fingerprint').innerText()).toBe(exportedFingerprint);
     await offline.shot('4-offline-media-unknown-key');
 
-    await page.getByRole('tab', { name: 'Settings' }).click();
-    dialogs.files.push(pubKeyFile);
-    await page.getByRole('button', { name: 'Trust a key from a file…' }).click();
-    await waitText(page, /Now trusting/);
+    await trustConnectedKey(offline);
 
     await page.getByRole('tab', { name: 'Offline side' }).click();
     await waitText(page, 'Signed · trusted', 30_000);
@@ -236,31 +273,16 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
       () => (document.querySelector('input[name="serve-from"][value="store"]') as HTMLInputElement)?.checked,
     );
 
-    const filesPort = await freePort();
-    const registryPort = await freePort();
-    await page.getByLabel('Listen address').selectOption('127.0.0.1');
-    await page.getByLabel('Files port').fill(String(filesPort));
-    await page.getByLabel('Registry port').fill(String(registryPort));
-    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    const { filesPort, registryPort } = await startServicesOnLoopback(page);
     await waitText(page, 'Serving', 60_000);
     await waitText(page, "from this machine's store (1 bundle)");
-    // This bundle was planned from a Kubespray folder, so it carries no release tarball: the app
-    // asks for the same Kubespray folder on this side to know which variables that version has.
-    await waitText(page, 'holds no verified Kubespray tarball');
-    dialogs.folders.push(ksDir);
-    await page.getByRole('button', { name: 'Choose the Kubespray folder…' }).click();
-    await page.getByRole('heading', { name: 'offline.yml' }).waitFor({ timeout: 30_000 });
+    await chooseKubesprayFolder(page, dialogs);
     const yml = await page.getByLabel('offline.yml', { exact: true }).innerText();
     expect(yml).toContain(`files_repo: http://127.0.0.1:${filesPort}`);
     expect(yml).toContain(`registry_host: 127.0.0.1:${registryPort}`);
 
     // A node pulling a file shows up as a client with its request.
-    const manifest = (await openBundle(path.join(usb.mountPoint, 'ferry'))).manifest;
-    const kubeadm = manifest.artifacts.find((a) => a.kind === 'file' && a.key === 'kubeadm')!;
-    const res = await fetch(`http://127.0.0.1:${filesPort}/${kubeadm.paths[0].replace(/^files\//, '')}`);
-    expect(res.status).toBe(200);
-    await res.arrayBuffer();
-    await page.getByRole('list', { name: 'Recent clients' }).waitFor({ timeout: 10_000 });
+    await pullKubeadmAsANode(page, filesPort);
     await page.getByRole('button', { name: 'Copy offline.yml' }).click();
     await waitText(page, 'Copied');
     expect(offline.copied[0]).toBe(yml);
@@ -309,10 +331,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
       drives: staticDriveSource([usb2]),
     });
     const { page, dialogs } = archiveSide;
-    await page.getByRole('tab', { name: 'Settings' }).click();
-    dialogs.files.push(pubKeyFile);
-    await page.getByRole('button', { name: 'Trust a key from a file…' }).click();
-    await waitText(page, /Now trusting/);
+    await trustConnectedKey(archiveSide);
 
     await page.getByRole('tab', { name: 'Offline side' }).click();
     await waitText(page, 'Signed · trusted', 30_000);
@@ -334,26 +353,13 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
     await page.getByRole('button', { name: 'Next: services' }).click();
     expect(await page.getByRole('radio', { name: /store/ }).isChecked()).toBe(true);
     expect(await page.getByRole('radio', { name: /bundle folder on the media/ }).isDisabled()).toBe(true);
-    const filesPort = await freePort();
-    const registryPort = await freePort();
-    await page.getByLabel('Listen address').selectOption('127.0.0.1');
-    await page.getByLabel('Files port').fill(String(filesPort));
-    await page.getByLabel('Registry port').fill(String(registryPort));
-    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    const { filesPort, registryPort } = await startServicesOnLoopback(page);
     await waitText(page, "from this machine's store (1 bundle)", 60_000);
-    await waitText(page, 'holds no verified Kubespray tarball');
-    dialogs.folders.push(ksDir);
-    await page.getByRole('button', { name: 'Choose the Kubespray folder…' }).click();
-    await page.getByRole('heading', { name: 'offline.yml' }).waitFor({ timeout: 30_000 });
+    await chooseKubesprayFolder(page, dialogs);
     expect(await page.getByLabel('offline.yml', { exact: true }).innerText()).toContain(
       `registry_host: 127.0.0.1:${registryPort}`,
     );
-    const manifest = (await openBundle(path.join(usb.mountPoint, 'ferry'))).manifest;
-    const kubeadm = manifest.artifacts.find((a) => a.kind === 'file' && a.key === 'kubeadm')!;
-    const res = await fetch(`http://127.0.0.1:${filesPort}/${kubeadm.paths[0].replace(/^files\//, '')}`);
-    expect(res.status).toBe(200);
-    await res.arrayBuffer();
-    await page.getByRole('list', { name: 'Recent clients' }).waitFor({ timeout: 10_000 });
+    await pullKubeadmAsANode(page, filesPort);
     await archiveSide.shot('7-offline-archive-services');
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
     await waitText(page, 'Stopped');
