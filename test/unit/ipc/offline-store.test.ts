@@ -51,13 +51,18 @@ async function freePort(): Promise<number> {
   return p;
 }
 
-/** An offline backend with a USB stick; the sample bundle is signed by the backend's own key. */
-async function offlineWithArchive() {
+/** An offline backend with an empty USB stick and a signing key of its own. */
+async function offlineWithUsb() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-ipc-'));
   const usb = usbAt(path.join(tmp, 'usb'));
   const tt = testBackend({ tmp, drives: [usb] });
   await tt.ok('keys.generate', { force: false });
-  const keyStore = KeyStore.fromEnv(tt.env);
+  return { tmp, usb, tt, keyStore: KeyStore.fromEnv(tt.env) };
+}
+
+/** An offline backend with a USB stick; the sample bundle is signed by the backend's own key. */
+async function offlineWithArchive() {
+  const { tmp, usb, tt, keyStore } = await offlineWithUsb();
   const src = path.join(tmp, 'made', 'bundle');
   await makeSampleBundle(src, { signer: (await keyStore.signer())! });
   const archive = path.join(usb.mountPoint, 'ferry-archive');
@@ -65,6 +70,33 @@ async function offlineWithArchive() {
   await exportBundle(src, { to: archive, archive: true, split: 1 << 20, keyStore });
   const index = parseArchiveIndex(fs.readFileSync(path.join(archive, 'ferry-archive.json')), 'index');
   return { tt, usb, archive, index };
+}
+
+/** Starts an import of a scanned bundle and waits for the job to end. */
+async function importAndWait(
+  tt: Pick<T, 'ok' | 'waitJob'>,
+  token: string,
+  trust: { allowUntrusted?: boolean; allowUnsigned?: boolean } = {},
+) {
+  const { jobId } = await tt.ok('import.start', {
+    bundle: { token },
+    allowUntrusted: false,
+    allowUnsigned: false,
+    ...trust,
+  });
+  return tt.waitJob(jobId);
+}
+
+/** serve.start options for loopback on two free ports, without TLS and trusting nothing extra. */
+async function loopbackServe() {
+  return {
+    address: '127.0.0.1',
+    filesPort: await freePort(),
+    registryPort: await freePort(),
+    tls: false,
+    allowUntrusted: false,
+    allowUnsigned: false,
+  };
 }
 
 const itemsOf = (tt: T, jobId: string): ImportItem[] =>
@@ -104,21 +136,12 @@ describe('archive exports on the offline side', () => {
     expect(
       await t.call('serve.start', {
         from: { kind: 'media', bundle: { token: b.token } },
-        address: '127.0.0.1',
-        filesPort: await freePort(),
-        registryPort: await freePort(),
-        tls: false,
-        allowUntrusted: false,
-        allowUnsigned: false,
+        ...(await loopbackServe()),
       }),
     ).toMatchObject({ ok: false, error: { code: 'USAGE' } });
 
-    const { jobId } = await t.ok('import.start', {
-      bundle: { token: b.token },
-      allowUntrusted: false,
-      allowUnsigned: false,
-    });
-    const snap = await t.waitJob(jobId);
+    const snap = await importAndWait(t, b.token);
+    const jobId: string = snap.id;
     expect(snap).toMatchObject({
       kind: 'import',
       state: 'done',
@@ -164,12 +187,8 @@ describe('archive exports on the offline side', () => {
     // The head is in the first part, so the summary still shows; the import names the parts.
     const [b] = (await t.ok('media.scan')).bundles;
     expect(b.format).toBe('archive');
-    const { jobId } = await t.ok('import.start', {
-      bundle: { token: b.token },
-      allowUntrusted: false,
-      allowUnsigned: false,
-    });
-    const snap = await t.waitJob(jobId);
+    const snap = await importAndWait(t, b.token);
+    const jobId: string = snap.id;
     expect(snap.state).toBe('failed');
     expect(snap.error.code).toBe('INTEGRITY');
     expect(snap.error.message).toContain(`${second.name} is damaged`);
@@ -228,15 +247,7 @@ describe('archive exports on the offline side', () => {
     fs.writeFileSync(path.join(a.archive, 'ferry-archive.json'), JSON.stringify(a.index));
 
     const [b] = (await t.ok('media.scan')).bundles;
-    const snap = await t.waitJob(
-      (
-        await t.ok('import.start', {
-          bundle: { token: b.token },
-          allowUntrusted: false,
-          allowUnsigned: false,
-        })
-      ).jobId,
-    );
+    const snap = await importAndWait(t, b.token);
     expect(snap).toMatchObject({ state: 'done', result: { status: 'incomplete' } });
     expect(snap.result.hint).toMatch(/second copy/);
     const arts = itemsOf(t, snap.id).filter(
@@ -252,12 +263,7 @@ describe('archive exports on the offline side', () => {
     expect(
       await t.call('serve.start', {
         from: { kind: 'store', bundleId: a.index.bundleId },
-        address: '127.0.0.1',
-        filesPort: await freePort(),
-        registryPort: await freePort(),
-        tls: false,
-        allowUntrusted: false,
-        allowUnsigned: false,
+        ...(await loopbackServe()),
       }),
     ).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
   });
@@ -270,27 +276,11 @@ describe('archive exports on the offline side', () => {
     try {
       const [b] = (await other.ok('media.scan')).bundles;
       expect(b.signature.status).toBe('unknown-key');
-      const refused = await other.waitJob(
-        (
-          await other.ok('import.start', {
-            bundle: { token: b.token },
-            allowUntrusted: false,
-            allowUnsigned: false,
-          })
-        ).jobId,
-      );
+      const refused = await importAndWait(other, b.token);
       expect(refused.state).toBe('failed');
       // Nothing was hashed before the signature was judged.
       expect(refused.items.filter((i: { type: string }) => i.type === 'part')).toEqual([]);
-      const accepted = await other.waitJob(
-        (
-          await other.ok('import.start', {
-            bundle: { token: b.token },
-            allowUntrusted: true,
-            allowUnsigned: false,
-          })
-        ).jobId,
-      );
+      const accepted = await importAndWait(other, b.token, { allowUntrusted: true });
       expect(accepted).toMatchObject({ state: 'done', result: { status: 'complete' } });
     } finally {
       await other.cleanup();
@@ -300,11 +290,9 @@ describe('archive exports on the offline side', () => {
 
 describe('services from the store', () => {
   it('serve an imported bundle with the media gone, and offline.yml comes from the Kubespray tarball in the store', async () => {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-ipc-'));
-    const usb = usbAt(path.join(tmp, 'usb'));
-    t = testBackend({ tmp, drives: [usb] });
-    await t.ok('keys.generate', { force: false });
-    const signer = (await KeyStore.fromEnv(t.env).signer())!;
+    const { tmp, usb, tt, keyStore } = await offlineWithUsb();
+    t = tt;
+    const signer = (await keyStore.signer())!;
     const tag = 'v2.31.0';
     const tarball = await kubesprayTarball(tag, path.join(tmp, `kubespray-${tag}.tar.gz`));
     const url = 'https://dl.k8s.io/release/v1.35.4/bin/linux/amd64/kubeadm';
@@ -316,23 +304,14 @@ describe('services from the store', () => {
     });
 
     // Nothing imported yet: the store cannot serve it, and says so before any job starts.
-    const ports = { filesPort: await freePort(), registryPort: await freePort() };
-    const opts = { address: '127.0.0.1', tls: false, allowUntrusted: false, allowUnsigned: false, ...ports };
+    const opts = await loopbackServe();
     expect(
       await t.call('serve.start', { from: { kind: 'store', bundleId: manifest.id }, ...opts }),
     ).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', artifact: manifest.id } });
 
     const [b] = (await t.ok('media.scan')).bundles;
     expect(b).toMatchObject({ format: 'folder', id: manifest.id });
-    const imported = await t.waitJob(
-      (
-        await t.ok('import.start', {
-          bundle: { token: b.token },
-          allowUntrusted: false,
-          allowUnsigned: false,
-        })
-      ).jobId,
-    );
+    const imported = await importAndWait(t, b.token);
     expect(imported).toMatchObject({ state: 'done', result: { status: 'complete' } });
     // The drive goes back to the connected side.
     fs.rmSync(path.join(usb.mountPoint, 'ferry'), { recursive: true });
@@ -344,15 +323,15 @@ describe('services from the store', () => {
     expect(st).toMatchObject({ running: true, jobId, from: 'store', bundles: 1 });
 
     const res = await fetch(
-      `http://127.0.0.1:${ports.filesPort}/${filePathForUrl(url).replace(/^files\//, '')}`,
+      `http://127.0.0.1:${opts.filesPort}/${filePathForUrl(url).replace(/^files\//, '')}`,
     );
     expect(res.status).toBe(200);
     expect(Buffer.from(await res.arrayBuffer()).equals(content)).toBe(true);
 
     // No Kubespray folder is given: the variables come from the release tarball in the store.
     const vars = await t.ok('vars.generate', { jobId, style: 'kubespray' });
-    expect(vars.offlineYml).toContain(`files_repo: http://127.0.0.1:${ports.filesPort}`);
-    expect(vars.offlineYml).toContain(`registry_host: 127.0.0.1:${ports.registryPort}`);
+    expect(vars.offlineYml).toContain(`files_repo: http://127.0.0.1:${opts.filesPort}`);
+    expect(vars.offlineYml).toContain(`registry_host: 127.0.0.1:${opts.registryPort}`);
     expect(vars.offlineYml).toContain(tag);
     // Variables only that Kubespray version defines (read from its roles in the stored tarball).
     expect(vars.offlineYml).toContain('dl_k8s_io_url: "{{ files_repo }}/dl.k8s.io"');
