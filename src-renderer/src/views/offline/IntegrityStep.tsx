@@ -230,6 +230,31 @@ export function TileDetails({ tile }: { tile: Tile }) {
   );
 }
 
+/** The rows both summary cards open with: which bundle, where it was read, who signed it. */
+function BundleRows({
+  summary,
+  where,
+  label,
+}: {
+  summary: Pick<VerifySummary, 'bundleId' | 'signature'>;
+  where: string;
+  label: string;
+}) {
+  return (
+    <>
+      <dt>Bundle</dt>
+      <dd>{summary.bundleId}</dd>
+      <dt>{where}</dt>
+      <dd>{label}</dd>
+      <dt>Signature</dt>
+      <dd>
+        <SignatureBadge sig={summary.signature} />{' '}
+        {summary.signature.fingerprint ? <code>{summary.signature.fingerprint}</code> : null}
+      </dd>
+    </>
+  );
+}
+
 /** A card meant to be screenshotted and handed to a security officer. */
 export function VerifySummaryCard({ summary, label }: { summary: VerifySummary; label: string }) {
   const c = summary.counts;
@@ -238,15 +263,7 @@ export function VerifySummaryCard({ summary, label }: { summary: VerifySummary; 
     <section className={`summary ${good ? 'summary-good' : 'summary-bad'}`} aria-label="Verification summary">
       <h3>{good ? (summary.verified ? 'Bundle verified' : 'Bundle intact') : 'Bundle has problems'}</h3>
       <dl className="kv">
-        <dt>Bundle</dt>
-        <dd>{summary.bundleId}</dd>
-        <dt>Location</dt>
-        <dd>{label}</dd>
-        <dt>Signature</dt>
-        <dd>
-          <SignatureBadge sig={summary.signature} />{' '}
-          {summary.signature.fingerprint ? <code>{summary.signature.fingerprint}</code> : null}
-        </dd>
+        <BundleRows summary={summary} where="Location" label={label} />
         <dt>Artifacts</dt>
         <dd>{c.artifacts}</dd>
         <dt>Files</dt>
@@ -273,15 +290,7 @@ export function ImportSummaryCard({ summary, label }: { summary: ImportSummary; 
     <section className={`summary ${good ? 'summary-good' : 'summary-bad'}`} aria-label="Import summary">
       <h3>{good ? 'Bundle imported and verified' : 'Bundle imported with problems'}</h3>
       <dl className="kv">
-        <dt>Bundle</dt>
-        <dd>{summary.bundleId}</dd>
-        <dt>Archive</dt>
-        <dd>{label}</dd>
-        <dt>Signature</dt>
-        <dd>
-          <SignatureBadge sig={summary.signature} />{' '}
-          {summary.signature.fingerprint ? <code>{summary.signature.fingerprint}</code> : null}
-        </dd>
+        <BundleRows summary={summary} where="Archive" label={label} />
         <dt>Artifacts</dt>
         <dd>
           {count('good')} of {summary.artifacts.length} intact

@@ -192,6 +192,17 @@ export function ServicesStep() {
       setError(errorOf(err));
     }
   };
+  const saveVars = async (which: 'offlineYml' | 'containerdConfig') =>
+    serveJob
+      ? (
+          await call('vars.save', {
+            jobId: serveJob.id,
+            style,
+            ...(kubespray ? { kubespray: kubespray.token } : {}),
+            which,
+          })
+        ).saved
+      : null;
 
   return (
     <div className="stack">
@@ -387,37 +398,11 @@ export function ServicesStep() {
             </label>
           }
         >
-          <CopyBlock
-            title="offline.yml"
-            text={vars.offlineYml}
-            onSave={async () =>
-              serveJob
-                ? (
-                    await call('vars.save', {
-                      jobId: serveJob.id,
-                      style,
-                      ...(kubespray ? { kubespray: kubespray.token } : {}),
-                      which: 'offlineYml',
-                    })
-                  ).saved
-                : null
-            }
-          />
+          <CopyBlock title="offline.yml" text={vars.offlineYml} onSave={() => saveVars('offlineYml')} />
           <CopyBlock
             title="containerd configuration"
             text={vars.containerdConfig}
-            onSave={async () =>
-              serveJob
-                ? (
-                    await call('vars.save', {
-                      jobId: serveJob.id,
-                      style,
-                      ...(kubespray ? { kubespray: kubespray.token } : {}),
-                      which: 'containerdConfig',
-                    })
-                  ).saved
-                : null
-            }
+            onSave={() => saveVars('containerdConfig')}
           />
           <CopyBlock title="Next command" text={vars.nextCommand} />
         </Section>
