@@ -79,59 +79,16 @@ function fstat(fd: number): Promise<Stats> {
   return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
 }
 
-/** Sends the file; resolves when the response is finished or aborted. Returns the status sent. */
+/**
+ * Sends the file; resolves when the response is finished or aborted. Returns the status sent. A
+ * whole file is sent as a file of one part, so split files (FAT32 media) take the same path.
+ */
 export async function sendFile(
   req: IncomingMessage,
   res: ServerResponse,
   o: SendFileOptions,
 ): Promise<number> {
-  if (o.parts) return sendParts(req, res, o, o.parts);
-  let fd: number;
-  try {
-    fd = await openNoFollow(o.file);
-  } catch {
-    return sendError(res, 404, 'not found');
-  }
-  try {
-    const st = await fstat(fd);
-    if (!st.isFile() || st.size !== o.size) return sendError(res, 500, 'file changed since it was verified');
-    const headers: Record<string, string | number> = {
-      'Content-Type': o.contentType,
-      'Accept-Ranges': 'bytes',
-      'Last-Modified': st.mtime.toUTCString(),
-      ...(o.etag ? { ETag: o.etag } : {}),
-      ...(o.headers ?? {}),
-    };
-    if (notModified(req, o.etag, st.mtime)) {
-      res.writeHead(304, headers);
-      res.end();
-      return 304;
-    }
-    let range = parseRange(req.headers.range, o.size);
-    const ifRange = req.headers['if-range'];
-    if (range && ifRange && ifRange !== o.etag && ifRange !== headers['Last-Modified']) range = undefined;
-    if (range === 'unsatisfiable') {
-      res.writeHead(416, { ...headers, 'Content-Range': `bytes */${o.size}`, 'Content-Length': 0 });
-      res.end();
-      return 416;
-    }
-    const status = range ? 206 : 200;
-    const start = range ? range.start : 0;
-    const end = range ? range.end : o.size - 1;
-    const length = o.size === 0 ? 0 : end - start + 1;
-    if (range) headers['Content-Range'] = `bytes ${start}-${end}/${o.size}`;
-    headers['Content-Length'] = length;
-    res.writeHead(status, headers);
-    if (req.method === 'HEAD' || length === 0) {
-      res.end();
-      return status;
-    }
-    const sent = await send(res, [{ fd, start, length }]);
-    o.onBytes?.(sent);
-    return status;
-  } finally {
-    fs.close(fd, () => undefined);
-  }
+  return sendParts(req, res, o, o.parts ?? [{ file: o.file, size: o.size }]);
 }
 
 function drained(res: ServerResponse): Promise<void> {
