@@ -101,7 +101,6 @@ async function main() {
     for (const { ref, image } of all) {
       const paths = [];
       for (const [, b] of image.blobs) paths.push(ociBlobPath((await w.addBlobBytes(b)).digest));
-      await w.addImageRef({ ref, digest: image.digest, mediaType: image.mediaType, size: image.size });
       await w.addArtifact({
         id: `image:${ref}`,
         kind: 'image',

@@ -67,12 +67,6 @@ export async function makeSampleBundle(
     );
     const m = await w.addBlobBytes(manifest);
     const ref = `registry.example.test/team/${name}:v1`;
-    await w.addImageRef({
-      ref,
-      digest: m.digest,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      size: manifest.length,
-    });
     await w.addArtifact({
       id: `image:${ref}`,
       kind: 'image',

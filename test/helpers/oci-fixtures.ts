@@ -169,12 +169,6 @@ export async function writeTestBundle(dir: string, spec: BundleSpec): Promise<Ma
       await w.addBlobBytes(b);
       paths.push(ociBlobPath(d));
     }
-    await w.addImageRef({
-      ref: img.ref,
-      digest: img.image.digest,
-      mediaType: img.image.mediaType,
-      size: img.image.size,
-    });
     await w.addArtifact({
       id: `image:${img.ref}`,
       kind: 'image',

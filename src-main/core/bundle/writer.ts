@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError } from '../errors/index.js';
 import { copyFileHashed, fsyncDir, fsyncFile, writeFileAtomic } from '../fs/atomic.js';
-import { createHash } from 'node:crypto';
 import {
   MANIFEST_FILE,
   PARTIAL_DIR,
@@ -34,8 +33,7 @@ export interface ManifestSigner {
 type JournalLine =
   | { t: 'file'; entry: FileEntry }
   | { t: 'artifact'; artifact: Artifact }
-  | { t: 'image'; entry: OciIndexEntry }
-  | { t: 'drop'; artifact?: string; file?: string; image?: string }
+  | { t: 'drop'; artifact?: string; file?: string }
   | { t: 'meta'; kubespray?: Manifest['kubespray']; base?: Manifest['base']; id?: string };
 
 /**
@@ -48,7 +46,6 @@ type JournalLine =
 export class BundleWriter {
   private files = new Map<string, FileEntry>();
   private artifacts = new Map<string, Artifact>();
-  private images = new Map<string, OciIndexEntry>();
   private meta: { id: string; kubespray?: Manifest['kubespray']; base?: Manifest['base'] };
   private journal?: fs.FileHandle;
 
@@ -83,24 +80,12 @@ export class BundleWriter {
       w.meta = { id: existing.id, kubespray: existing.kubespray, base: existing.base };
       for (const f of existing.files) w.files.set(f.path, f);
       for (const a of existing.artifacts) w.artifacts.set(a.id, a);
-      // Re-read the OCI index the manifest vouched for, so images survive an incremental fetch.
-      const idx = existing.files.find((f) => f.path === `${OCI_DIR}/${OCI_INDEX_FILE}`);
-      if (idx) {
-        const index = JSON.parse(await fs.readFile(path.join(w.dir, OCI_DIR, OCI_INDEX_FILE), 'utf8'));
-        for (const m of index.manifests ?? []) {
-          const ref =
-            m.annotations?.['io.containerd.image.name'] ??
-            m.annotations?.['org.opencontainers.image.ref.name'];
-          if (ref) w.images.set(ref, { ref, digest: m.digest, mediaType: m.mediaType, size: m.size });
-        }
-      }
       // Journal first, then drop the manifest: the state is never lost.
       await fs.rm(journalPath, { force: true });
       w.journal = await fs.open(journalPath, 'a');
       await w.append({ t: 'meta', id: w.meta.id, kubespray: w.meta.kubespray, base: w.meta.base });
       for (const f of w.files.values()) await w.append({ t: 'file', entry: f }, false);
       for (const a of w.artifacts.values()) await w.append({ t: 'artifact', artifact: a }, false);
-      for (const i of w.images.values()) await w.append({ t: 'image', entry: i }, false);
       await w.journal.sync();
       await fs.rm(manifestPath, { force: true });
       await fs.rm(path.join(w.dir, SIGNATURE_FILE), { force: true });
@@ -130,11 +115,9 @@ export class BundleWriter {
       }
       if (j.t === 'file') this.files.set(j.entry.path, j.entry);
       else if (j.t === 'artifact') this.artifacts.set(j.artifact.id, j.artifact);
-      else if (j.t === 'image') this.images.set(j.entry.ref, j.entry);
       else if (j.t === 'drop') {
         if (j.artifact) this.artifacts.delete(j.artifact);
         if (j.file) this.files.delete(j.file);
-        if (j.image) this.images.delete(j.image);
       } else if (j.t === 'meta')
         this.meta = { id: j.id ?? this.meta.id, kubespray: j.kubespray, base: j.base };
     }
@@ -286,29 +269,13 @@ export class BundleWriter {
     await fs.rm(await resolveNoSymlinks(this.dir, relPath), { force: true });
   }
 
-  /** Remove an image name from the OCI layout's index.json. */
-  async removeImageRef(ref: string): Promise<void> {
-    if (!this.images.delete(ref)) return;
-    await this.append({ t: 'drop', image: ref });
-  }
-
   listFiles(): FileEntry[] {
     return [...this.files.values()];
-  }
-
-  listImageRefs(): OciIndexEntry[] {
-    return [...this.images.values()];
   }
 
   /** Absolute path of a committed blob, for producers that read back what they wrote (configs). */
   blobFile(digest: string): string {
     return path.join(this.dir, ...ociBlobPath(digest).split('/'));
-  }
-
-  /** Name an image in the OCI layout's index.json (its blobs must already be committed). */
-  async addImageRef(entry: OciIndexEntry): Promise<void> {
-    this.images.set(entry.ref, entry);
-    await this.append({ t: 'image', entry });
   }
 
   /**
@@ -317,9 +284,15 @@ export class BundleWriter {
    * to an artifact; the OCI layout files and plan are filed under 'meta' artifacts here.
    */
   async finalize(opts: { signer?: ManifestSigner; createdAt?: Date } = {}): Promise<Manifest> {
-    if (this.images.size > 0 || this.files.has(`${OCI_DIR}/${OCI_INDEX_FILE}`)) {
+    // index.json names exactly the image artifacts (blobs committed by their producer), each
+    // under its full original reference.
+    const images: OciIndexEntry[] = [];
+    for (const a of this.artifacts.values())
+      if (a.kind === 'image')
+        images.push({ ref: a.ref, digest: a.digest, mediaType: a.mediaType, size: a.size });
+    if (images.length > 0 || this.files.has(`${OCI_DIR}/${OCI_INDEX_FILE}`)) {
       const layout = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }) + '\n');
-      const index = buildOciIndex([...this.images.values()]);
+      const index = buildOciIndex(images);
       await this.addBytes(`${OCI_DIR}/${OCI_LAYOUT_FILE}`, layout);
       await this.addBytes(`${OCI_DIR}/${OCI_INDEX_FILE}`, index);
       await this.addArtifact({

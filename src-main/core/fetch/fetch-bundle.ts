@@ -365,7 +365,6 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     for (const a of writer.listArtifacts()) {
       if (!FETCHED_KINDS.has(a.kind) || wantIds.has(a.id)) continue;
       await writer.removeArtifact(a.id);
-      if (a.kind === 'image') await writer.removeImageRef(a.ref);
       result.counts.removed++;
       ctx.item({ id: a.id, kind: a.kind as FetchItemEvent['kind'], name: a.id, status: 'removed' });
     }
@@ -518,12 +517,6 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
             log: (level, message) => ctx.log(level, message),
           });
         });
-        await writer.addImageRef({
-          ref: w.ref,
-          digest: img.digest,
-          mediaType: img.mediaType,
-          size: img.size,
-        });
         await writer.addArtifact({
           id: w.id,
           kind: 'image',
@@ -608,8 +601,10 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
 /** Files no artifact names any more (a replanned bundle) go, so the bundle is what the plan says. */
 async function dropUnreferenced(writer: BundleWriter): Promise<void> {
   const keep = new Set<string>(['plan.json', 'images/oci-layout', 'images/index.json']);
-  for (const a of writer.listArtifacts()) for (const q of a.paths) keep.add(q);
-  for (const i of writer.listImageRefs()) keep.add(ociBlobPath(i.digest));
+  for (const a of writer.listArtifacts()) {
+    for (const q of a.paths) keep.add(q);
+    if (a.kind === 'image') keep.add(ociBlobPath(a.digest));
+  }
   for (const f of writer.listFiles()) if (!keep.has(f.path)) await writer.removeFile(f.path);
 }
 
