@@ -4,8 +4,8 @@
  *   npx tsx bench/export/import-step.ts SOURCE STORE KEYS_DIR
  */
 import fs from 'node:fs/promises';
-import { importBundle } from '../../src-main/core/import/index.js';
-import { KeyStore } from '../../src-main/core/keys/index.js';
+import { importBundle } from '../../src-main/core/media/import/index.js';
+import { KeyStore } from '../../src-main/core/bundle/keys/index.js';
 
 const [source, store, keys] = process.argv.slice(2);
 await fs.rm(store, { recursive: true, force: true });

@@ -16,9 +16,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BundleWriter } from '../../src-main/core/bundle/index.js';
-import { exportBundle } from '../../src-main/core/export/index.js';
-import { KeyStore } from '../../src-main/core/keys/index.js';
-import { HashPool } from '../../src-main/core/verify/index.js';
+import { exportBundle } from '../../src-main/core/media/export/index.js';
+import { KeyStore } from '../../src-main/core/bundle/keys/index.js';
+import { HashPool } from '../../src-main/core/bundle/verify/index.js';
 
 const { values } = parseArgs({
   options: { gib: { type: 'string', default: '3' }, dir: { type: 'string' }, keep: { type: 'boolean' } },

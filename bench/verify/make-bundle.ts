@@ -6,8 +6,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import { BundleWriter, filePathForUrl } from '../../src-main/core/bundle/index.js';
-import { hashFile } from '../../src-main/core/fs/atomic.js';
-import { KeyStore } from '../../src-main/core/keys/index.js';
+import { hashFile } from '../../src-main/core/base/fs/atomic.js';
+import { KeyStore } from '../../src-main/core/bundle/keys/index.js';
 
 const [dir, totalMbArg] = process.argv.slice(2);
 const totalBytes = Number(totalMbArg ?? 3072) * 1024 * 1024;

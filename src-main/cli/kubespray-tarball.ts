@@ -1,6 +1,6 @@
-import { HttpClient } from '../core/download/http-client.js';
-import type { MirrorMap } from '../core/download/mirrors.js';
-import { mergeProxyConfig, proxyConfigFromEnv, type ProxyConfig } from '../core/download/proxy.js';
+import { HttpClient } from '../core/fetch/download/http-client.js';
+import type { MirrorMap } from '../core/fetch/download/mirrors.js';
+import { mergeProxyConfig, proxyConfigFromEnv, type ProxyConfig } from '../core/fetch/download/proxy.js';
 import { fetchKubesprayTarball } from '../core/fetch/tarball.js';
 import type { CommandContext } from './command.js';
 import { printJsonLine } from './output.js';

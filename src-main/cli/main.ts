@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { EXIT, exitCodeFor, FerryError, toErrorValue } from '../core/errors/index.js';
+import { EXIT, exitCodeFor, FerryError, toErrorValue } from '../core/base/errors/index.js';
 import type { Command, CommandContext } from './command.js';
 import { commands } from './commands/index.js';
 

@@ -1,4 +1,4 @@
-import { formatBytes, formatEta, type ProgressSnapshot } from '../core/jobs/progress.js';
+import { formatBytes, formatEta, type ProgressSnapshot } from '../core/base/jobs/progress.js';
 import type { CommandContext } from './command.js';
 
 export function printJson(ctx: CommandContext, value: unknown): void {

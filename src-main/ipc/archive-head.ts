@@ -4,13 +4,13 @@ import path from 'node:path';
 import { Header } from 'tar';
 import { MANIFEST_FILE, MAX_MANIFEST_BYTES, SIGNATURE_FILE, parseManifest } from '../core/bundle/manifest.js';
 import type { Manifest } from '../core/bundle/manifest.js';
-import { FerryError } from '../core/errors/index.js';
+import { FerryError } from '../core/base/errors/index.js';
 import {
   ARCHIVE_INDEX,
   ARCHIVE_INDEX_MAX,
   parseArchiveIndex,
   type ArchiveIndex,
-} from '../core/export/archive-format.js';
+} from '../core/bundle/archive-format.js';
 
 /**
  * The media step shows a summary of an archive export before anything is imported: its index,

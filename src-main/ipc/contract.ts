@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ERROR_CODES } from '../core/errors/index.js';
+import { ERROR_CODES } from '../core/base/errors/index.js';
 import { ADDONS, ARCHES, NETWORK_PLUGINS, OPEN_EXTERNAL_ALLOWLIST, RUNTIMES } from './choices.js';
 import { EVENT_CHANNEL, REQUEST_CHANNELS, type RequestChannel } from './channels.js';
 

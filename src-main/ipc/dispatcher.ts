@@ -1,4 +1,4 @@
-import { FerryError, toErrorValue } from '../core/errors/index.js';
+import { FerryError, toErrorValue } from '../core/base/errors/index.js';
 import { isRequestChannel, type RequestChannel } from './channels.js';
 import type { z } from 'zod';
 import { requests, type IpcResult, type Res } from './contract.js';

@@ -1,5 +1,5 @@
-import { JobRegistry } from '../core/jobs/job.js';
-import { KeyStore } from '../core/keys/keystore.js';
+import { JobRegistry } from '../core/base/jobs/job.js';
+import { KeyStore } from '../core/bundle/keys/keystore.js';
 import type { AppEvent } from './contract.js';
 import { createDispatcher, type Dispatch } from './dispatcher.js';
 import { createHandlers } from './handlers/index.js';

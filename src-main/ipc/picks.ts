@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { FerryError } from '../core/errors/index.js';
+import { FerryError } from '../core/base/errors/index.js';
 
 /**
  * Paths live only in main. When a native dialog or a drive scan yields a folder or file, main

@@ -1,6 +1,6 @@
-import type { JobRegistry } from '../core/jobs/job.js';
-import type { KeyStore } from '../core/keys/keystore.js';
-import type { DriveSource } from '../core/drives/index.js';
+import type { JobRegistry } from '../core/base/jobs/job.js';
+import type { KeyStore } from '../core/bundle/keys/keystore.js';
+import type { DriveSource } from '../core/media/drives/index.js';
 import type { AppEvent } from './contract.js';
 import type { PickRegistry, PickPurpose } from './picks.js';
 import type { SettingsStore } from './settings-store.js';

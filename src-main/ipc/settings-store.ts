@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { configDir, dataDir } from '../core/config/dirs.js';
-import { FerryError } from '../core/errors/index.js';
-import { writeFileAtomic } from '../core/fs/atomic.js';
+import { configDir, dataDir } from '../core/base/config/dirs.js';
+import { FerryError } from '../core/base/errors/index.js';
+import { writeFileAtomic } from '../core/base/fs/atomic.js';
 import { SettingsSchema, type Settings } from './contract.js';
 
 /**

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Drive } from '../../src-main/core/drives/index.js';
+import type { Drive } from '../../src-main/core/media/drives/index.js';
 import type { World } from '../helpers/world/index.js';
 
 /**

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import type { DriveSource } from '../../src-main/core/drives/index.js';
+import type { DriveSource } from '../../src-main/core/media/drives/index.js';
 import { createBackend, type AppBackend, type AppEvent, type Dialogs } from '../../src-main/ipc/index.js';
 import { contentType, CSP, resolveAppFile } from '../../src-main/shell/policy.js';
 import { repoRoot } from '../helpers/tools.js';

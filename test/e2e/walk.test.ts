@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { staticDriveSource, type Drive } from '../../src-main/core/drives/index.js';
+import { staticDriveSource, type Drive } from '../../src-main/core/media/drives/index.js';
 import { openBundle } from '../../src-main/core/bundle/index.js';
 import { lacks } from '../helpers/tools.js';
 import { startWorld, type World } from '../helpers/world/index.js';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BundleWriter, filePathForUrl } from '../../src-main/core/bundle/index.js';
 import type { ManifestSigner } from '../../src-main/core/bundle/index.js';
-import { KeyStore } from '../../src-main/core/keys/index.js';
+import { KeyStore } from '../../src-main/core/bundle/keys/index.js';
 
 export async function tempDir(prefix = 'ferry-test-'): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), prefix));

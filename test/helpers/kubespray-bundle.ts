@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { create as tarCreate } from 'tar';
-import { computePlan, loadKubespray, type Plan } from '../../src-main/core/catalog/index.js';
+import { computePlan, loadKubespray, type Plan } from '../../src-main/core/plan/catalog/index.js';
 import { kubesprayDataDir } from './tools.js';
 import { makeImage, writeTestBundle } from './oci-fixtures.js';
 

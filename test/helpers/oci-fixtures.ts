@@ -239,7 +239,7 @@ export async function splitBundleFiles(dir: string, rels: string[], partSize: nu
   const path = await import('node:path');
   const { MANIFEST_FILE, parseManifest, serializeManifest } =
     await import('../../src-main/core/bundle/index.js');
-  const { partPath } = await import('../../src-main/core/export/index.js');
+  const { partPath } = await import('../../src-main/core/media/export/index.js');
   const m = parseManifest(await fs.readFile(path.join(dir, MANIFEST_FILE)));
   for (const f of m.files) {
     if (!rels.includes(f.path)) continue;

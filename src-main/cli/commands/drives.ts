@@ -1,7 +1,7 @@
-import { EXIT } from '../../core/errors/index.js';
-import { dataDir } from '../../core/config/dirs.js';
-import { systemDriveSource, watchDrives, type Drive } from '../../core/drives/index.js';
-import { formatBytes } from '../../core/jobs/progress.js';
+import { EXIT } from '../../core/base/errors/index.js';
+import { dataDir } from '../../core/base/config/dirs.js';
+import { systemDriveSource, watchDrives, type Drive } from '../../core/media/drives/index.js';
+import { formatBytes } from '../../core/base/jobs/progress.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJson, printJsonLine, println } from '../output.js';
 

@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { EXIT, FerryError } from '../../core/errors/index.js';
-import { dataDir } from '../../core/config/dirs.js';
-import { systemDriveSource } from '../../core/drives/index.js';
-import { exportBundle, parseSize, type ExportResult } from '../../core/export/index.js';
-import { formatBytes, ProgressTracker } from '../../core/jobs/progress.js';
-import { KeyStore } from '../../core/keys/index.js';
+import { EXIT, FerryError } from '../../core/base/errors/index.js';
+import { dataDir } from '../../core/base/config/dirs.js';
+import { systemDriveSource } from '../../core/media/drives/index.js';
+import { exportBundle, parseSize, type ExportResult } from '../../core/media/export/index.js';
+import { formatBytes, ProgressTracker } from '../../core/base/jobs/progress.js';
+import { KeyStore } from '../../core/bundle/keys/index.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJson, println, str, strs, TerminalProgress } from '../output.js';
 

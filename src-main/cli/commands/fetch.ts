@@ -1,7 +1,13 @@
-import { planFromRequest, parseArches } from '../../core/catalog/index.js';
-import { EXIT, exitCodeFor, FerryError, toErrorValue, type ErrorValue } from '../../core/errors/index.js';
-import { parseMirrorArgs } from '../../core/download/mirrors.js';
-import { checkProxyUrl } from '../../core/download/proxy.js';
+import { planFromRequest, parseArches } from '../../core/plan/catalog/index.js';
+import {
+  EXIT,
+  exitCodeFor,
+  FerryError,
+  toErrorValue,
+  type ErrorValue,
+} from '../../core/base/errors/index.js';
+import { parseMirrorArgs } from '../../core/fetch/download/mirrors.js';
+import { checkProxyUrl } from '../../core/fetch/download/proxy.js';
 import {
   startFetchJob,
   DEFAULT_CONCURRENCY,
@@ -9,8 +15,8 @@ import {
   type FetchResult,
 } from '../../core/fetch/fetch-bundle.js';
 import { parsePlan, readPlanFile, type Plan } from '../../core/fetch/plan.js';
-import { formatBytes } from '../../core/jobs/progress.js';
-import { loadProfile } from '../../core/profile/index.js';
+import { formatBytes } from '../../core/base/jobs/progress.js';
+import { loadProfile } from '../../core/plan/profile/index.js';
 import type { Command, CommandContext, OptionSpec } from '../command.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
 import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';

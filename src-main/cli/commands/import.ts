@@ -1,9 +1,9 @@
-import { EXIT, FerryError } from '../../core/errors/index.js';
-import { importBundle, type ImportReport } from '../../core/import/index.js';
-import { formatBytes, ProgressTracker } from '../../core/jobs/progress.js';
-import { KeyStore } from '../../core/keys/index.js';
-import { describeSignature } from '../../core/verify/index.js';
-import { defaultStoreDir } from '../../core/store/index.js';
+import { EXIT, FerryError } from '../../core/base/errors/index.js';
+import { importBundle, type ImportReport } from '../../core/media/import/index.js';
+import { formatBytes, ProgressTracker } from '../../core/base/jobs/progress.js';
+import { KeyStore } from '../../core/bundle/keys/index.js';
+import { describeSignature } from '../../core/bundle/verify/index.js';
+import { defaultStoreDir } from '../../core/media/store/index.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJson, println, str, TerminalProgress } from '../output.js';
 

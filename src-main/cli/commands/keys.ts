@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
-import { FerryError, EXIT } from '../../core/errors/index.js';
-import { KeyStore } from '../../core/keys/index.js';
+import { FerryError, EXIT } from '../../core/base/errors/index.js';
+import { KeyStore } from '../../core/bundle/keys/index.js';
 import type { Command } from '../command.js';
 import { printJson, println, str } from '../output.js';
 

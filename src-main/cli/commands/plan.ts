@@ -1,6 +1,6 @@
-import { computePlan, planFromRequest, parseArches, type Plan } from '../../core/catalog/index.js';
-import { EXIT } from '../../core/errors/index.js';
-import { loadProfile } from '../../core/profile/index.js';
+import { computePlan, planFromRequest, parseArches, type Plan } from '../../core/plan/catalog/index.js';
+import { EXIT } from '../../core/base/errors/index.js';
+import { loadProfile } from '../../core/plan/profile/index.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJson, println, str, strs } from '../output.js';

@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
-import { EXIT, FerryError } from '../../core/errors/index.js';
-import { formatBytes, ProgressTracker } from '../../core/jobs/progress.js';
-import { CredentialStore, defaultAuthFiles } from '../../core/oci/auth.js';
-import { parsePushTarget, pushImages } from '../../core/push/index.js';
+import { EXIT, FerryError } from '../../core/base/errors/index.js';
+import { formatBytes, ProgressTracker } from '../../core/base/jobs/progress.js';
+import { CredentialStore, defaultAuthFiles } from '../../core/fetch/oci/auth.js';
+import { parsePushTarget, pushImages } from '../../core/serve/push/index.js';
 import type { Command } from '../command.js';
 import { printJson, println, str, TerminalProgress } from '../output.js';
 import { openSources } from './serve.js';

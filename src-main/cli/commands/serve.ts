@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { EXIT, FerryError } from '../../core/errors/index.js';
-import { configDir } from '../../core/config/dirs.js';
-import { formatBytes, ProgressTracker } from '../../core/jobs/progress.js';
-import { KeyStore } from '../../core/keys/index.js';
+import { EXIT, FerryError } from '../../core/base/errors/index.js';
+import { configDir } from '../../core/base/config/dirs.js';
+import { formatBytes, ProgressTracker } from '../../core/base/jobs/progress.js';
+import { KeyStore } from '../../core/bundle/keys/index.js';
 import type { BundleSource } from '../../core/bundle/source.js';
 import { openServeSources } from '../../core/serve/sources.js';
 import {
@@ -12,9 +12,9 @@ import {
   defaultAdvertiseAddress,
   type RequestLog,
 } from '../../core/serve/server.js';
-import { ensureServerCert, loadUserCert, type TlsMaterial } from '../../core/tls/ca.js';
-import { bundleVars, generateVars } from '../../core/vars/index.js';
-import { defaultStoreDir } from '../../core/store/index.js';
+import { ensureServerCert, loadUserCert, type TlsMaterial } from '../../core/serve/tls/ca.js';
+import { bundleVars, generateVars } from '../../core/serve/vars/index.js';
+import { defaultStoreDir } from '../../core/media/store/index.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
 import { signatureOptions } from './verify.js';

@@ -1,6 +1,6 @@
-import { EXIT, FerryError } from '../../core/errors/index.js';
-import { formatBytes } from '../../core/jobs/progress.js';
-import { defaultStoreDir, gcStore, Store } from '../../core/store/index.js';
+import { EXIT, FerryError } from '../../core/base/errors/index.js';
+import { formatBytes } from '../../core/base/jobs/progress.js';
+import { defaultStoreDir, gcStore, Store } from '../../core/media/store/index.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJson, println, str } from '../output.js';
 import { storeOption } from './import.js';

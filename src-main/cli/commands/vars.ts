@@ -1,16 +1,16 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { EXIT, FerryError } from '../../core/errors/index.js';
-import { configDir } from '../../core/config/dirs.js';
-import { writeFileAtomic } from '../../core/fs/atomic.js';
-import { loadKubespray } from '../../core/catalog/index.js';
+import { EXIT, FerryError } from '../../core/base/errors/index.js';
+import { configDir } from '../../core/base/config/dirs.js';
+import { writeFileAtomic } from '../../core/base/fs/atomic.js';
+import { loadKubespray } from '../../core/plan/catalog/index.js';
 import {
   DEFAULT_FILES_PORT,
   DEFAULT_REGISTRY_PORT,
   defaultAdvertiseAddress,
 } from '../../core/serve/server.js';
-import { ensureCa } from '../../core/tls/ca.js';
-import { bundleVars, checkBundleVars, type NamingStyle } from '../../core/vars/index.js';
+import { ensureCa } from '../../core/serve/tls/ca.js';
+import { bundleVars, checkBundleVars, type NamingStyle } from '../../core/serve/vars/index.js';
 import type { Command } from '../command.js';
 import { printJson, println, str, strs } from '../output.js';
 import { openSources, parsePort } from './serve.js';

@@ -1,8 +1,8 @@
-import { EXIT, FerryError } from '../../core/errors/index.js';
-import { formatBytes } from '../../core/jobs/progress.js';
-import { ProgressTracker } from '../../core/jobs/progress.js';
-import { KeyStore } from '../../core/keys/index.js';
-import { describeSignature, verifyBundle, type VerifyReport } from '../../core/verify/index.js';
+import { EXIT, FerryError } from '../../core/base/errors/index.js';
+import { formatBytes } from '../../core/base/jobs/progress.js';
+import { ProgressTracker } from '../../core/base/jobs/progress.js';
+import { KeyStore } from '../../core/bundle/keys/index.js';
+import { describeSignature, verifyBundle, type VerifyReport } from '../../core/bundle/verify/index.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJson, println, TerminalProgress } from '../output.js';
 

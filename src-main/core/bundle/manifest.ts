@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FerryError } from '../errors/index.js';
+import { FerryError } from '../base/errors/index.js';
 import { checkBundlePath, printable } from './paths.js';
 
 /**

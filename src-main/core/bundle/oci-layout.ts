@@ -1,4 +1,4 @@
-import { FerryError } from '../errors/index.js';
+import { FerryError } from '../base/errors/index.js';
 
 /** The bundle keeps every container image in one OCI image layout under images/. */
 export const OCI_DIR = 'images';

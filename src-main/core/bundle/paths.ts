@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { FerryError } from '../errors/index.js';
+import { FerryError } from '../base/errors/index.js';
 
 /**
  * Bundle paths are relative, forward-slash, normalised, and portable to every file system a USB

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { FerryError } from '../errors/index.js';
+import { FerryError } from '../base/errors/index.js';
 import {
   MANIFEST_FILE,
   MAX_MANIFEST_BYTES,

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { FerryError } from '../errors/index.js';
-import { copyFileHashed, fsyncDir, fsyncFile, writeFileAtomic } from '../fs/atomic.js';
+import { FerryError } from '../base/errors/index.js';
+import { copyFileHashed, fsyncDir, fsyncFile, writeFileAtomic } from '../base/fs/atomic.js';
 import {
   MANIFEST_FILE,
   PARTIAL_DIR,

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { z } from 'zod';
-import { FerryError } from '../errors/index.js';
+import { FerryError } from '../base/errors/index.js';
 
 /**
  * The plan fetch consumes: what `ferry plan` computes from Kubespray (core/catalog). Declared

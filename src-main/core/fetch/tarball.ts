@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { dataDir } from '../config/dirs.js';
-import { FerryError } from '../errors/index.js';
-import { fsyncDir, fsyncFile } from '../fs/atomic.js';
-import { discardPartial, downloadToFile } from '../download/download-file.js';
-import type { HttpClient } from '../download/http-client.js';
-import { mirrorUrl, type MirrorMap } from '../download/mirrors.js';
+import { dataDir } from '../base/config/dirs.js';
+import { FerryError } from '../base/errors/index.js';
+import { fsyncDir, fsyncFile } from '../base/fs/atomic.js';
+import { discardPartial, downloadToFile } from './download/download-file.js';
+import type { HttpClient } from './download/http-client.js';
+import { mirrorUrl, type MirrorMap } from './download/mirrors.js';
 
 /**
  * Kubespray release tarballs (GitHub archive URLs) have no published checksum, so the first

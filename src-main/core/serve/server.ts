@@ -3,12 +3,12 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FerryError } from '../errors/index.js';
+import { FerryError } from '../base/errors/index.js';
 import type { BundleSource } from '../bundle/source.js';
-import { FileServerHandler, type ExtraDocument } from '../fileserver/handler.js';
-import { loadRegistryContent, type RegistryContent } from '../registry/content.js';
-import { RegistryHandler } from '../registry/handler.js';
-import type { TlsMaterial } from '../tls/ca.js';
+import { FileServerHandler, type ExtraDocument } from './fileserver/handler.js';
+import { loadRegistryContent, type RegistryContent } from './registry/content.js';
+import { RegistryHandler } from './registry/handler.js';
+import type { TlsMaterial } from './tls/ca.js';
 
 /**
  * The offline services as one start/stop object: a file server (Kubespray's files_repo) and a

@@ -1,7 +1,7 @@
 import type { BundleSource } from '../bundle/source.js';
-import { FerryError } from '../errors/index.js';
-import { storeSources } from '../store/index.js';
-import type { VerifyOptions } from '../verify/index.js';
+import { FerryError } from '../base/errors/index.js';
+import { storeSources } from '../media/store/index.js';
+import type { VerifyOptions } from '../bundle/verify/index.js';
 import { openVerifiedBundle } from './verified-source.js';
 
 export interface ServeSourceOptions extends VerifyOptions {

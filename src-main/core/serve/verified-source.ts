@@ -1,7 +1,7 @@
-import { FerryError } from '../errors/index.js';
+import { FerryError } from '../base/errors/index.js';
 import { openBundle } from '../bundle/reader.js';
 import { directorySource, type BundleSource } from '../bundle/source.js';
-import { verifyBundle, type VerifyOptions, type VerifyReport } from '../verify/index.js';
+import { verifyBundle, type VerifyOptions, type VerifyReport } from '../bundle/verify/index.js';
 
 /** A source that only exposes the given bundle paths: what is not verified does not exist. */
 export function restrictSource(src: BundleSource, allowed: (rel: string) => boolean): BundleSource {

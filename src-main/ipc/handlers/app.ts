@@ -1,4 +1,4 @@
-import { FerryError } from '../../core/errors/index.js';
+import { FerryError } from '../../core/base/errors/index.js';
 import { OPEN_EXTERNAL_ALLOWLIST } from '../contract.js';
 import type { Handlers } from '../dispatcher.js';
 import type { PickPurpose } from '../picks.js';

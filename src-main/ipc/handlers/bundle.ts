@@ -2,11 +2,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { MANIFEST_FILE } from '../../core/bundle/manifest.js';
 import { openBundle } from '../../core/bundle/reader.js';
-import { FerryError, toErrorValue } from '../../core/errors/index.js';
-import { ARCHIVE_INDEX as ARCHIVE_INDEX_FILE } from '../../core/export/archive-format.js';
-import { checkSignature } from '../../core/keys/keystore.js';
-import { HashPool } from '../../core/verify/hash-pool.js';
-import { verifyBundle, type ArtifactResult, type VerifyReport } from '../../core/verify/verify-bundle.js';
+import { FerryError, toErrorValue } from '../../core/base/errors/index.js';
+import { ARCHIVE_INDEX as ARCHIVE_INDEX_FILE } from '../../core/bundle/archive-format.js';
+import { checkSignature } from '../../core/bundle/keys/keystore.js';
+import { HashPool } from '../../core/bundle/verify/hash-pool.js';
+import {
+  verifyBundle,
+  type ArtifactResult,
+  type VerifyReport,
+} from '../../core/bundle/verify/verify-bundle.js';
 import type { BundleSummary, VerifySummary } from '../contract.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';

@@ -6,16 +6,16 @@ import {
   readInventory,
   supportedKubeVersions,
   cachedTarballPath,
-} from '../../core/catalog/index.js';
-import type { KubesprayData, Plan as CorePlan } from '../../core/catalog/index.js';
-import { dataDir } from '../../core/config/dirs.js';
-import { HttpClient } from '../../core/download/http-client.js';
-import type { Drive as CoreDrive } from '../../core/drives/index.js';
-import { FerryError } from '../../core/errors/index.js';
-import { exportBundle } from '../../core/export/index.js';
+} from '../../core/plan/catalog/index.js';
+import type { KubesprayData, Plan as CorePlan } from '../../core/plan/catalog/index.js';
+import { dataDir } from '../../core/base/config/dirs.js';
+import { HttpClient } from '../../core/fetch/download/http-client.js';
+import type { Drive as CoreDrive } from '../../core/media/drives/index.js';
+import { FerryError } from '../../core/base/errors/index.js';
+import { exportBundle } from '../../core/media/export/index.js';
 import { fetchBundle, fetchKubesprayTarball, parsePlan, type FetchOptions } from '../../core/fetch/index.js';
-import type { JobContext } from '../../core/jobs/job.js';
-import { checkSignature } from '../../core/keys/keystore.js';
+import type { JobContext } from '../../core/base/jobs/job.js';
+import { checkSignature } from '../../core/bundle/keys/keystore.js';
 import type { ClusterChoices, Drive, ExportSummary, Plan, PlanPrepared } from '../contract.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';

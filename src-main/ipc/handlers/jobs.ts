@@ -1,5 +1,5 @@
-import { FerryError } from '../../core/errors/index.js';
-import type { Job } from '../../core/jobs/job.js';
+import { FerryError } from '../../core/base/errors/index.js';
+import type { Job } from '../../core/base/jobs/job.js';
 import type { JobSnapshot } from '../contract.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
-import { FerryError } from '../../core/errors/index.js';
-import { writeFileAtomic } from '../../core/fs/atomic.js';
+import { FerryError } from '../../core/base/errors/index.js';
+import { writeFileAtomic } from '../../core/base/fs/atomic.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
 

@@ -6,7 +6,7 @@ import {
   loadKubespray,
   renderDownloads,
   type KubesprayData,
-} from '../../../src-main/core/catalog/index.js';
+} from '../../../src-main/core/plan/catalog/index.js';
 import { kubesprayDataDir, repoRoot } from '../../helpers/tools.js';
 
 /**

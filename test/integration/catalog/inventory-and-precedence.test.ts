@@ -8,8 +8,8 @@ import {
   planFromRequest,
   readInventory,
   type KubesprayData,
-} from '../../../src-main/core/catalog/index.js';
-import { profileFromYaml } from '../../../src-main/core/profile/index.js';
+} from '../../../src-main/core/plan/catalog/index.js';
+import { profileFromYaml } from '../../../src-main/core/plan/profile/index.js';
 import { kubesprayDataDir } from '../../helpers/tools.js';
 
 /**

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src-main/cli/main.js';
-import { computePlan, loadKubespray } from '../../../src-main/core/catalog/index.js';
+import { computePlan, loadKubespray } from '../../../src-main/core/plan/catalog/index.js';
 import { kubesprayDataDir } from '../../helpers/tools.js';
 
 async function ferry(

@@ -1,7 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { computePlan, loadKubespray, supportedKubeVersions } from '../../../src-main/core/catalog/index.js';
+import {
+  computePlan,
+  loadKubespray,
+  supportedKubeVersions,
+} from '../../../src-main/core/plan/catalog/index.js';
 import { kubesprayDataDir } from '../../helpers/tools.js';
 
 /**

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { create } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computePlan, loadKubespray, tarballUrl } from '../../../src-main/core/catalog/index.js';
-import { FerryError } from '../../../src-main/core/errors/index.js';
+import { computePlan, loadKubespray, tarballUrl } from '../../../src-main/core/plan/catalog/index.js';
+import { FerryError } from '../../../src-main/core/base/errors/index.js';
 import { kubesprayDataDir } from '../../helpers/tools.js';
 
 /**

@@ -2,12 +2,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBundle } from '../../../src-main/core/bundle/index.js';
-import { staticDriveSource, type Drive } from '../../../src-main/core/drives/index.js';
-import { exportBundle, type ExportItem, type MediaIo } from '../../../src-main/core/export/index.js';
-import { realIo } from '../../../src-main/core/export/media-io.js';
-import { KeyStore } from '../../../src-main/core/keys/index.js';
-import { JobRegistry, type JobEvent } from '../../../src-main/core/jobs/job.js';
-import { verifyBundle } from '../../../src-main/core/verify/index.js';
+import { staticDriveSource, type Drive } from '../../../src-main/core/media/drives/index.js';
+import { exportBundle, type ExportItem, type MediaIo } from '../../../src-main/core/media/export/index.js';
+import { realIo } from '../../../src-main/core/media/export/media-io.js';
+import { KeyStore } from '../../../src-main/core/bundle/keys/index.js';
+import { JobRegistry, type JobEvent } from '../../../src-main/core/base/jobs/job.js';
+import { verifyBundle } from '../../../src-main/core/bundle/verify/index.js';
 import { makeKeyStore, makeSampleBundle, tempDir, type SampleBundle } from '../../helpers/bundle-fixtures.js';
 
 let work: string;

@@ -9,11 +9,11 @@ import {
   preflight,
   probeTarget,
   type MediaIo,
-} from '../../../src-main/core/export/index.js';
-import { realIo } from '../../../src-main/core/export/media-io.js';
-import { importBundle } from '../../../src-main/core/import/index.js';
-import { KeyStore } from '../../../src-main/core/keys/index.js';
-import { verifyBundle } from '../../../src-main/core/verify/index.js';
+} from '../../../src-main/core/media/export/index.js';
+import { realIo } from '../../../src-main/core/media/export/media-io.js';
+import { importBundle } from '../../../src-main/core/media/import/index.js';
+import { KeyStore } from '../../../src-main/core/bundle/keys/index.js';
+import { verifyBundle } from '../../../src-main/core/bundle/verify/index.js';
 import { lacks } from '../../helpers/tools.js';
 import { makeKeyStore, makeSampleBundle, tempDir, type SampleBundle } from '../../helpers/bundle-fixtures.js';
 

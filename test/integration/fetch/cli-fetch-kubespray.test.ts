@@ -5,9 +5,9 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src-main/cli/main.js';
-import { planFromRequest } from '../../../src-main/core/catalog/index.js';
+import { planFromRequest } from '../../../src-main/core/plan/catalog/index.js';
 import { kubesprayDataDir, lacks } from '../../helpers/tools.js';
-import { parseImageRef } from '../../../src-main/core/oci/reference.js';
+import { parseImageRef } from '../../../src-main/core/fetch/oci/reference.js';
 import { startWorld, TestProxy, type World } from '../../helpers/world/index.js';
 
 /**

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src-main/cli/main.js';
 import { openBundle } from '../../../src-main/core/bundle/index.js';
-import { KeyStore } from '../../../src-main/core/keys/index.js';
+import { KeyStore } from '../../../src-main/core/bundle/keys/index.js';
 import { lacks } from '../../helpers/tools.js';
 import { makePlan, startWorld, type World } from '../../helpers/world/index.js';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBundle } from '../../../src-main/core/bundle/index.js';
-import { verifyBundle } from '../../../src-main/core/verify/index.js';
+import { verifyBundle } from '../../../src-main/core/bundle/verify/index.js';
 import { lacks } from '../../helpers/tools.js';
 import {
   inspectRaw,

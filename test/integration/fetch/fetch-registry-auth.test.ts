@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBundle } from '../../../src-main/core/bundle/index.js';
-import { FerryError } from '../../../src-main/core/errors/index.js';
+import { FerryError } from '../../../src-main/core/base/errors/index.js';
 import { lacks } from '../../helpers/tools.js';
 import {
   makePlan,

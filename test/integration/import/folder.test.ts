@@ -1,10 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportBundle } from '../../../src-main/core/export/index.js';
-import { importBundle, type ImportItem } from '../../../src-main/core/import/index.js';
-import { KeyStore } from '../../../src-main/core/keys/index.js';
-import { gcStore, Store, storeSources } from '../../../src-main/core/store/index.js';
+import { exportBundle } from '../../../src-main/core/media/export/index.js';
+import { importBundle, type ImportItem } from '../../../src-main/core/media/import/index.js';
+import { KeyStore } from '../../../src-main/core/bundle/keys/index.js';
+import { gcStore, Store, storeSources } from '../../../src-main/core/media/store/index.js';
 import { makeKeyStore, makeSampleBundle, tempDir, type SampleBundle } from '../../helpers/bundle-fixtures.js';
 import { snapshotTree } from '../../helpers/tree-snapshot.js';
 

@@ -237,7 +237,7 @@ describe('ferry serve (CLI)', () => {
   });
 
   it('--tls-cert/--tls-key serve the user’s own certificate and hand out its CA', async () => {
-    const { ensureServerCert } = await import('../../../src-main/core/tls/ca.js');
+    const { ensureServerCert } = await import('../../../src-main/core/serve/tls/ca.js');
     const own = await ensureServerCert(path.join(tmp, 'own-pki'), ['127.0.0.1']);
     const out = capture();
     const ac = new AbortController();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openVerifiedBundle } from '../../../src-main/core/serve/verified-source.js';
 import { OfflineServer } from '../../../src-main/core/serve/server.js';
-import { ensureServerCert, type TlsMaterial } from '../../../src-main/core/tls/ca.js';
+import { ensureServerCert, type TlsMaterial } from '../../../src-main/core/serve/tls/ca.js';
 import { makeImage, writeOciLayout, writeTestBundle, type TestImage } from '../../helpers/oci-fixtures.js';
 import { lacks } from '../../helpers/tools.js';
 import { Containerd, DockerRegistry, run } from './tools.js';

@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { listVariables, loadKubespray } from '../../../src-main/core/catalog/index.js';
+import { listVariables, loadKubespray } from '../../../src-main/core/plan/catalog/index.js';
 import { openVerifiedBundle } from '../../../src-main/core/serve/verified-source.js';
-import { bundleVars, checkBundleVars } from '../../../src-main/core/vars/index.js';
+import { bundleVars, checkBundleVars } from '../../../src-main/core/serve/vars/index.js';
 import { writePlanBundle } from '../../helpers/kubespray-bundle.js';
 import { kubesprayDataDir } from '../../helpers/tools.js';
 
@@ -110,7 +110,7 @@ describe('the vars check fails when it should', () => {
       expect(plan.images.some((i) => i.enabled && i.ref.startsWith('docker.io/library/'))).toBe(true);
       const v = await openVerifiedBundle(dir, { allowUnsigned: true, trusted: [] });
       const data = await loadKubespray({ dir: path.join(kubesprayDataDir, tag), tag });
-      const { checkVars } = await import('../../../src-main/core/vars/index.js');
+      const { checkVars } = await import('../../../src-main/core/serve/vars/index.js');
       const { generated } = await bundleVars({
         source: v.source,
         data,

@@ -3,8 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BundleWriter, MANIFEST_FILE, PARTIAL_DIR } from '../../../src-main/core/bundle/index.js';
-import { KeyStore } from '../../../src-main/core/keys/index.js';
-import { verifyBundle } from '../../../src-main/core/verify/index.js';
+import { KeyStore } from '../../../src-main/core/bundle/keys/index.js';
+import { verifyBundle } from '../../../src-main/core/bundle/verify/index.js';
 import { runCli } from '../../../src-main/cli/main.js';
 import { captureStreams, makeKeyStore, makeSampleBundle, tempDir } from '../../helpers/bundle-fixtures.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_MANIFEST_BYTES, parseManifest } from '../../../src-main/core/bundle/manifest.js';
-import { FerryError } from '../../../src-main/core/errors/index.js';
+import { FerryError } from '../../../src-main/core/base/errors/index.js';
 
 const sha = 'a'.repeat(64);
 function manifest(

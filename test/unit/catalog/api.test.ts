@@ -8,8 +8,8 @@ import {
   loadKubespray,
   normalizeImageRef,
   type KubesprayData,
-} from '../../../src-main/core/catalog/index.js';
-import { pySub } from '../../../src-main/core/catalog/jinja/pyregex.js';
+} from '../../../src-main/core/plan/catalog/index.js';
+import { pySub } from '../../../src-main/core/plan/catalog/jinja/pyregex.js';
 import { kubesprayDataDir } from '../../helpers/tools.js';
 
 let data: KubesprayData;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { FerryError } from '../../../src-main/core/errors/index.js';
-import { renderString } from '../../../src-main/core/catalog/jinja/evaluate.js';
-import { compareLoose, looseComponents } from '../../../src-main/core/catalog/jinja/looseversion.js';
-import { pySub } from '../../../src-main/core/catalog/jinja/pyregex.js';
-import { PyDict, PyFloat, toPlain, Undefined } from '../../../src-main/core/catalog/jinja/values.js';
-import { VarStore, withTemplateErrors } from '../../../src-main/core/catalog/variables.js';
-import { parseYaml11 } from '../../../src-main/core/catalog/yaml11.js';
+import { FerryError } from '../../../src-main/core/base/errors/index.js';
+import { renderString } from '../../../src-main/core/plan/catalog/jinja/evaluate.js';
+import { compareLoose, looseComponents } from '../../../src-main/core/plan/catalog/jinja/looseversion.js';
+import { pySub } from '../../../src-main/core/plan/catalog/jinja/pyregex.js';
+import { PyDict, PyFloat, toPlain, Undefined } from '../../../src-main/core/plan/catalog/jinja/values.js';
+import { VarStore, withTemplateErrors } from '../../../src-main/core/plan/catalog/variables.js';
+import { parseYaml11 } from '../../../src-main/core/plan/catalog/yaml11.js';
 
 /** A store from YAML text, the way Kubespray's role files define variables. */
 function store(yaml: string, extra: Record<string, unknown> = {}): VarStore {

@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pumpBodyToFile } from '../../../src-main/core/download/body-pump.js';
-import { HashWorkers, InlineHash } from '../../../src-main/core/download/hash-workers.js';
+import { pumpBodyToFile } from '../../../src-main/core/fetch/download/body-pump.js';
+import { HashWorkers, InlineHash } from '../../../src-main/core/fetch/download/hash-workers.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-pump-'));
 let n = 0;

@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { downloadToFile, sidecarPath } from '../../../src-main/core/download/download-file.js';
-import { HttpClient } from '../../../src-main/core/download/http-client.js';
-import { FerryError } from '../../../src-main/core/errors/index.js';
+import { downloadToFile, sidecarPath } from '../../../src-main/core/fetch/download/download-file.js';
+import { HttpClient } from '../../../src-main/core/fetch/download/http-client.js';
+import { FerryError } from '../../../src-main/core/base/errors/index.js';
 import { FileHost } from '../../helpers/world/file-host.js';
 
 const hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HashWorkers } from '../../../src-main/core/download/hash-workers.js';
+import { HashWorkers } from '../../../src-main/core/fetch/download/hash-workers.js';
 
 describe('hashing in worker threads', () => {
   const pool = new HashWorkers(2);

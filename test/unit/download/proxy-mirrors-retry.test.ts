@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { FerryError } from '../../../src-main/core/errors/index.js';
-import { mirrorUrl, parseMirrorArgs } from '../../../src-main/core/download/mirrors.js';
+import { FerryError } from '../../../src-main/core/base/errors/index.js';
+import { mirrorUrl, parseMirrorArgs } from '../../../src-main/core/fetch/download/mirrors.js';
 import {
   mergeProxyConfig,
   proxyConfigFromEnv,
   proxyFor,
   redactUrl,
-} from '../../../src-main/core/download/proxy.js';
-import { isNetworkError, isRetriableStatus, parseRetryAfter } from '../../../src-main/core/download/retry.js';
+} from '../../../src-main/core/fetch/download/proxy.js';
+import {
+  isNetworkError,
+  isRetriableStatus,
+  parseRetryAfter,
+} from '../../../src-main/core/fetch/download/retry.js';
 
 describe('proxy selection', () => {
   const cfg = {

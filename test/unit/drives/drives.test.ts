@@ -6,7 +6,7 @@ import {
   staticDriveSource,
   watchDrives,
   type Drive,
-} from '../../../src-main/core/drives/index.js';
+} from '../../../src-main/core/media/drives/index.js';
 
 const drive = (over: Partial<Drive>): Drive => ({
   id: over.mountPoint ?? 'x',

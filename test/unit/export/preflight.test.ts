@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { FerryError } from '../../../src-main/core/errors/index.js';
+import { FerryError } from '../../../src-main/core/base/errors/index.js';
 import {
   deltaFiles,
   FAT32_MAX_FILE,
   maxFileSize,
   partPath,
   preflight,
-} from '../../../src-main/core/export/index.js';
-import { parseSize } from '../../../src-main/core/export/archive.js';
+} from '../../../src-main/core/media/export/index.js';
+import { parseSize } from '../../../src-main/core/media/export/archive.js';
 import {
   archivePartName,
   parseArchiveIndex,
   tarLayout,
-} from '../../../src-main/core/export/archive-format.js';
+} from '../../../src-main/core/bundle/archive-format.js';
 import { checkBundlePath } from '../../../src-main/core/bundle/paths.js';
 import type { Manifest } from '../../../src-main/core/bundle/manifest.js';
 

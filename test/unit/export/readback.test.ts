@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ReadBackPool } from '../../../src-main/core/export/readback.js';
-import { probeTarget } from '../../../src-main/core/export/target.js';
+import { ReadBackPool } from '../../../src-main/core/media/export/readback.js';
+import { probeTarget } from '../../../src-main/core/media/export/target.js';
 import { tempDir } from '../../helpers/bundle-fixtures.js';
 
 const pool = new ReadBackPool(2);

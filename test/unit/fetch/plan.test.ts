@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FerryError } from '../../../src-main/core/errors/index.js';
+import { FerryError } from '../../../src-main/core/base/errors/index.js';
 import { wantedArtifacts } from '../../../src-main/core/fetch/fetch-bundle.js';
 import { parsePlan } from '../../../src-main/core/fetch/plan.js';
 

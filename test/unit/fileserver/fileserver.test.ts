@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openVerifiedBundle } from '../../../src-main/core/serve/verified-source.js';
 import { OfflineServer } from '../../../src-main/core/serve/server.js';
-import { parseRange } from '../../../src-main/core/fileserver/send.js';
+import { parseRange } from '../../../src-main/core/serve/fileserver/send.js';
 import { writeTestBundle } from '../../helpers/oci-fixtures.js';
 import { rawRequest, request } from '../../helpers/http-get.js';
 

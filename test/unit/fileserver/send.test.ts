@@ -4,7 +4,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendFile } from '../../../src-main/core/fileserver/send.js';
+import { sendFile } from '../../../src-main/core/serve/fileserver/send.js';
 import { request } from '../../helpers/http-get.js';
 
 /** sendFile on its own: bodies larger than its read buffers, many at once, with and without a byte counter. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { FerryError } from '../../../src-main/core/errors/index.js';
+import { FerryError } from '../../../src-main/core/base/errors/index.js';
 import { REQUEST_CHANNELS } from '../../../src-main/ipc/channels.js';
 import { requests } from '../../../src-main/ipc/contract.js';
 import { createDispatcher } from '../../../src-main/ipc/dispatcher.js';

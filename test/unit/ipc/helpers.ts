@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { staticDriveSource, type Drive } from '../../../src-main/core/drives/index.js';
+import { staticDriveSource, type Drive } from '../../../src-main/core/media/drives/index.js';
 import type { JobEventT } from '../../../src-main/ipc/contract.js';
 import { createBackend, type AppBackend, type AppEvent } from '../../../src-main/ipc/index.js';
 

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FerryError } from '../../../src-main/core/errors/index.js';
-import { CredentialStore, parseChallenges } from '../../../src-main/core/oci/auth.js';
+import { FerryError } from '../../../src-main/core/base/errors/index.js';
+import { CredentialStore, parseChallenges } from '../../../src-main/core/fetch/oci/auth.js';
 
 describe('WWW-Authenticate challenges', () => {
   it('parses Bearer with quoted parameters, including commas and spaces inside quotes', () => {

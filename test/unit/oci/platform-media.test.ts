@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FerryError } from '../../../src-main/core/errors/index.js';
-import { parseManifestBytes } from '../../../src-main/core/oci/media.js';
-import { parsePlatform, selectPlatforms } from '../../../src-main/core/oci/platform.js';
+import { FerryError } from '../../../src-main/core/base/errors/index.js';
+import { parseManifestBytes } from '../../../src-main/core/fetch/oci/media.js';
+import { parsePlatform, selectPlatforms } from '../../../src-main/core/fetch/oci/platform.js';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const entries = [

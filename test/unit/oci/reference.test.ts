@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { FerryError } from '../../../src-main/core/errors/index.js';
+import { FerryError } from '../../../src-main/core/base/errors/index.js';
 import {
   apiHost,
   formatImageRef,
   manifestReference,
   parseImageRef,
-} from '../../../src-main/core/oci/reference.js';
+} from '../../../src-main/core/fetch/oci/reference.js';
 
 describe('image references', () => {
   it.each([

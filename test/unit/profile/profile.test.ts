@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PyDict, PyFloat } from '../../../src-main/core/catalog/index.js';
-import { FerryError } from '../../../src-main/core/errors/index.js';
-import { schemaFileText, SCHEMA_FILE } from '../../../src-main/core/profile/export-schema.js';
-import { loadProfile, profileFromYaml, profileVars } from '../../../src-main/core/profile/index.js';
+import { PyDict, PyFloat } from '../../../src-main/core/plan/catalog/index.js';
+import { FerryError } from '../../../src-main/core/base/errors/index.js';
+import { schemaFileText, SCHEMA_FILE } from '../../../src-main/core/plan/profile/export-schema.js';
+import { loadProfile, profileFromYaml, profileVars } from '../../../src-main/core/plan/profile/index.js';
 
 const FULL = `# every field
 kubespray: v2.31.0
@@ -129,7 +129,7 @@ describe('ferry.yaml', () => {
   });
 
   it('the committed JSON Schema is generated from the current schema', () => {
-    // Regenerate with: npx tsx src-main/core/profile/export-schema.ts
+    // Regenerate with: npx tsx src-main/core/plan/profile/export-schema.ts
     expect(JSON.parse(fs.readFileSync(SCHEMA_FILE, 'utf8'))).toEqual(JSON.parse(schemaFileText()));
     const schema = JSON.parse(schemaFileText());
     expect(schema.additionalProperties).toBe(false);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePushTarget, targetRepository } from '../../../src-main/core/push/target.js';
+import { parsePushTarget, targetRepository } from '../../../src-main/core/serve/push/target.js';
 
 describe('push targets', () => {
   it('splits REGISTRY[/PREFIX] and drops a scheme', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bundleDirName, Store } from '../../../src-main/core/store/index.js';
+import { bundleDirName, Store } from '../../../src-main/core/media/store/index.js';
 
 describe('store naming', () => {
   it('uses tame bundle ids as folder names and hashes anything else', () => {

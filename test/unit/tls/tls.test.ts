@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureCa, ensureServerCert, loadUserCert } from '../../../src-main/core/tls/ca.js';
+import { ensureCa, ensureServerCert, loadUserCert } from '../../../src-main/core/serve/tls/ca.js';
 import { OfflineServer } from '../../../src-main/core/serve/server.js';
 import { openVerifiedBundle } from '../../../src-main/core/serve/verified-source.js';
 import { makeImage, writeTestBundle } from '../../helpers/oci-fixtures.js';

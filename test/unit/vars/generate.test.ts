@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { generateVars } from '../../../src-main/core/vars/generate.js';
+import { generateVars } from '../../../src-main/core/serve/vars/generate.js';
 
 const defaults = new Map<string, unknown>([
   ['github_url', 'https://github.com'],

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WorkerPool } from '../../../src-main/core/workers/pool.js';
+import { WorkerPool } from '../../../src-main/core/base/workers/pool.js';
 import { repoRoot } from '../../helpers/tools.js';
 
 /**
@@ -195,7 +195,7 @@ describe('WorkerPool', () => {
 async function runScript(body: string): Promise<{ code: number | null; out: string; ms: number }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-pool-'));
   const file = path.join(dir, 'script.mts');
-  const poolPath = path.join(repoRoot, 'src-main/core/workers/pool.ts');
+  const poolPath = path.join(repoRoot, 'src-main/core/base/workers/pool.ts');
   await fs.writeFile(
     file,
     `import { WorkerPool } from ${JSON.stringify(poolPath)};\n` +

@@ -1,0 +1,104 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { PARTIAL_DIR } from '../../bundle/manifest.js';
+import { writeFileAtomic } from '../../base/fs/atomic.js';
+
+/**
+ * What an unfinished export has already written and read back, kept on the media itself under
+ * `.ferry-partial/` so that rerunning `ferry export` (on any machine) copies only what is missing
+ * or wrong. A file counts as done only if it still has the size and mtime it had when verified.
+ */
+
+const HeaderSchema = z.object({
+  bundleId: z.string(),
+  /** Identifies the exact source (manifest bytes, delta base): a different one starts over. */
+  sourceKey: z.string(),
+  mode: z.enum(['folder', 'archive']),
+  partSize: z.number(),
+});
+export type JournalHeader = z.infer<typeof HeaderSchema>;
+
+const LineSchema = z.object({ path: z.string(), size: z.number(), sha256: z.string(), mtimeMs: z.number() });
+type Line = z.infer<typeof LineSchema>;
+
+export class ExportJournal {
+  private done = new Map<string, Line>();
+  private fh?: fs.FileHandle;
+
+  private constructor(
+    readonly dir: string,
+    readonly header: JournalHeader,
+  ) {}
+
+  get partialDir(): string {
+    return path.join(this.dir, PARTIAL_DIR);
+  }
+
+  static async open(dir: string, header: JournalHeader): Promise<ExportJournal> {
+    const j = new ExportJournal(dir, header);
+    await fs.mkdir(j.partialDir, { recursive: true });
+    const hPath = path.join(j.partialDir, 'export.json');
+    const lPath = path.join(j.partialDir, 'export.jsonl');
+    let same = false;
+    try {
+      const old = HeaderSchema.parse(JSON.parse(await fs.readFile(hPath, 'utf8')));
+      same =
+        old.sourceKey === header.sourceKey && old.mode === header.mode && old.partSize === header.partSize;
+    } catch {
+      same = false;
+    }
+    if (same) {
+      const text = await fs.readFile(lPath, 'utf8').catch(() => '');
+      for (const raw of text.split('\n')) {
+        if (!raw.trim()) continue;
+        try {
+          const l = LineSchema.parse(JSON.parse(raw));
+          j.done.set(l.path, l);
+        } catch {
+          // a torn last line from a pulled drive
+        }
+      }
+    } else {
+      await fs.rm(lPath, { force: true });
+      await writeFileAtomic(hPath, JSON.stringify(header) + '\n');
+    }
+    // Temp files of an interrupted copy are never reused: their content was not verified.
+    for (const n of await fs.readdir(j.partialDir))
+      if (n.endsWith('.tmp')) await fs.rm(path.join(j.partialDir, n), { force: true });
+    j.fh = await fs.open(lPath, 'a');
+    return j;
+  }
+
+  /** Bytes the journal says are on the media and verified (used by preflight before checking). */
+  get journaledBytes(): number {
+    let n = 0;
+    for (const l of this.done.values()) n += l.size;
+    return n;
+  }
+
+  /** The sha256 `rel` had when it was verified, if it still looks untouched since. */
+  async verifiedHash(abs: string, rel: string, size: number): Promise<string | undefined> {
+    const l = this.done.get(rel);
+    if (!l || l.size !== size) return undefined;
+    try {
+      const st = await fs.lstat(abs);
+      return st.isFile() && st.size === size && Math.abs(st.mtimeMs - l.mtimeMs) < 1 ? l.sha256 : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async record(abs: string, rel: string, size: number, sha256: string): Promise<void> {
+    const st = await fs.lstat(abs);
+    const l: Line = { path: rel, size, sha256, mtimeMs: st.mtimeMs };
+    this.done.set(rel, l);
+    await this.fh!.write(JSON.stringify(l) + '\n');
+    await this.fh!.sync();
+  }
+
+  async close(): Promise<void> {
+    await this.fh?.close().catch(() => undefined);
+    this.fh = undefined;
+  }
+}

@@ -1,0 +1,454 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { Transform } from 'node:stream';
+import { request, type Dispatcher } from 'undici';
+import { FerryError, throwIfAborted } from '../../base/errors/index.js';
+import type { BundleSource } from '../../bundle/source.js';
+import { HttpClient } from '../../fetch/download/http-client.js';
+import { redactUrl } from '../../fetch/download/proxy.js';
+import { CredentialStore, RegistryAuth } from '../../fetch/oci/auth.js';
+import type { ProgressTracker } from '../../base/jobs/progress.js';
+import { readLocated } from '../fileserver/location.js';
+import {
+  loadRegistryContent,
+  type BlobLocation,
+  type ManifestRecord,
+  type Repository,
+} from '../registry/content.js';
+import { targetRepository, type PushTarget } from './target.js';
+
+/**
+ * `ferry push`: copy every verified image of the bundle into a registry the site already runs.
+ * Per blob: HEAD first (already there → skip), else a cross-repository mount from a repository
+ * this run already filled, else an upload — monolithic (POST + one PUT) up to `chunkSize`,
+ * chunked (POST, PATCH…, PUT) above it. Manifests go by digest first, then the tag, so a tag
+ * never points at something incomplete. Names are Kubespray style under the target prefix.
+ */
+
+export interface PushOptions {
+  sources: BundleSource[];
+  target: PushTarget;
+  credentials?: CredentialStore;
+  /** Extra CA (PEM) for the target registry. */
+  ca?: string;
+  /** Plain HTTP (or HTTPS without verification when `scheme` is https). */
+  insecure?: boolean;
+  scheme?: 'https' | 'http';
+  /** Blobs larger than this are uploaded in chunks of this size. Default 32 MiB. */
+  chunkSize?: number;
+  /** Force every blob through chunked upload (registries that refuse monolithic PUTs). */
+  alwaysChunked?: boolean;
+  concurrency?: number;
+  signal?: AbortSignal;
+  progress?: ProgressTracker;
+  onItem?: (item: PushItem) => void;
+  log?: (level: 'info' | 'warn', message: string) => void;
+}
+
+export interface PushItem {
+  ref: string;
+  target: string;
+  status: 'pushed' | 'present' | 'failed' | 'skipped';
+  blobs: { uploaded: number; mounted: number; present: number };
+  bytesUploaded: number;
+  error?: string;
+  /** Set when the bundle holds only some platforms of an index and a reduced index was pushed. */
+  reducedIndex?: { digest: string; upstreamDigest: string; platforms: number };
+}
+
+export interface PushSummary {
+  registry: string;
+  prefix: string;
+  images: PushItem[];
+  counts: {
+    pushed: number;
+    present: number;
+    failed: number;
+    skipped: number;
+    blobsUploaded: number;
+    blobsMounted: number;
+    blobsPresent: number;
+    bytesUploaded: number;
+  };
+  seconds: number;
+}
+
+const DEFAULT_CHUNK = 32 * 1024 * 1024;
+
+type Body = () => NodeJS.ReadableStream | Buffer | undefined;
+
+class TargetClient {
+  readonly http: HttpClient;
+  private readonly auths = new Map<string, RegistryAuth>();
+  readonly origin: string;
+
+  constructor(
+    private readonly o: PushOptions,
+    scheme: 'https' | 'http',
+  ) {
+    this.origin = `${scheme}://${o.target.host}`;
+    this.http = new HttpClient({
+      tls: { [o.target.host]: { ...(o.ca ? { ca: o.ca } : {}), ...(o.insecure ? { insecure: true } : {}) } },
+      connectionsPerOrigin: 8,
+    });
+  }
+
+  private auth(repo: string): RegistryAuth {
+    let a = this.auths.get(repo);
+    if (!a) {
+      a = new RegistryAuth(
+        this.http,
+        this.origin,
+        this.o.credentials?.get(this.o.target.host, repo),
+        `${this.o.target.host}/${repo}`,
+      );
+      this.auths.set(repo, a);
+    }
+    return a;
+  }
+
+  /**
+   * One request with the auth dance: on 401 the challenge is answered (Basic or a Bearer token
+   * for the scope the registry asks, e.g. pull,push) and the request is sent again with a fresh body.
+   */
+  async send(
+    repo: string,
+    method: Dispatcher.HttpMethod,
+    url: URL,
+    opts: { headers?: Record<string, string>; body?: Body; expect: number[] },
+  ): Promise<Dispatcher.ResponseData> {
+    const auth = this.auth(repo);
+    for (let round = 0; ; round++) {
+      throwIfAborted(this.o.signal);
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(url, {
+          method,
+          headers: { 'user-agent': 'ferry/0.1', ...(opts.headers ?? {}), ...(auth.headersFor(url) ?? {}) },
+          body: opts.body?.() as never,
+          dispatcher: this.http.dispatcherFor(url),
+          signal: this.o.signal,
+        });
+      } catch (err) {
+        if (this.o.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
+        const e = err as NodeJS.ErrnoException;
+        const tls = /certificate|self.signed|CERT|SSL/i.test(`${e.code} ${e.message}`);
+        throw new FerryError('NETWORK', `${method} ${redactUrl(url.href)} failed: ${e.message}`, {
+          artifact: this.o.target.host,
+          cause: err,
+          hint: tls
+            ? 'Pass the registry’s CA certificate with --ca FILE (or --insecure for a test registry).'
+            : 'Check that the registry is reachable from this machine.',
+        });
+      }
+      if (res.statusCode === 401 && round < 2) {
+        await res.body.dump().catch(() => undefined);
+        await auth.onUnauthorized({ headers: res.headers, url }, this.o.signal);
+        continue;
+      }
+      if (!opts.expect.includes(res.statusCode)) {
+        const text = (await res.body.text().catch(() => '')).slice(0, 500);
+        const code = res.statusCode === 401 || res.statusCode === 403 ? 'AUTH' : 'HTTP';
+        throw new FerryError(
+          code,
+          `${method} ${redactUrl(url.href)} answered ${res.statusCode}${text ? `: ${text.replace(/\s+/g, ' ')}` : ''}`,
+          {
+            artifact: `${this.o.target.host}/${repo}`,
+            hint:
+              code === 'AUTH'
+                ? 'Check the credentials for this registry (--username/--password-env or an auth.json) and that the user may push to this project.'
+                : undefined,
+          },
+        );
+      }
+      return res;
+    }
+  }
+
+  url(path: string): URL {
+    return new URL(path, this.origin);
+  }
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export async function pushImages(o: PushOptions): Promise<PushSummary> {
+  const started = Date.now();
+  const content = await loadRegistryContent(o.sources);
+  const scheme = o.scheme ?? (o.insecure && !o.ca ? 'http' : 'https');
+  const client = new TargetClient(o, scheme);
+  const chunk = Math.max(1024, o.chunkSize ?? DEFAULT_CHUNK);
+  const items: PushItem[] = [];
+  // Where each blob already lives on the target in this run, for cross-repository mounts.
+  const placed = new Map<string, string>();
+  const inflight = new Map<string, Promise<unknown>>();
+
+  // Kubespray-style names under the prefix: two upstreams with one path would land on one name.
+  const byTarget = new Map<string, Repository[]>();
+  for (const repo of content.repositories.values()) {
+    const t = targetRepository(o.target, repo.path);
+    byTarget.set(t, [...(byTarget.get(t) ?? []), repo]);
+  }
+  const progress = o.progress;
+  if (progress) {
+    progress.setPhase('pushing');
+    progress.itemsTotal = content.images.length;
+    const sizes = new Map<string, number>();
+    for (const r of content.repositories.values()) for (const [d, b] of r.blobs) sizes.set(d, b.size);
+    progress.bytesTotal = [...sizes.values()].reduce((a, b) => a + b, 0);
+  }
+
+  const repos = [...byTarget.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+  const blobStatus = async (t: string, digest: string) => {
+    const r = await client.send(t, 'HEAD', client.url(`/v2/${t}/blobs/${digest}`), { expect: [200, 404] });
+    await r.body.dump().catch(() => undefined);
+    return r.statusCode === 200;
+  };
+
+  const uploadBlob = async (t: string, digest: string, b: BlobLocation, item: PushItem): Promise<void> => {
+    if (await blobStatus(t, digest)) {
+      item.blobs.present++;
+      progress?.addBytes(b.size);
+      placed.set(digest, t);
+      return;
+    }
+    let startUrl = client.url(`/v2/${t}/blobs/uploads/`);
+    const from = placed.get(digest);
+    if (from && from !== t) {
+      startUrl.searchParams.set('mount', digest);
+      startUrl.searchParams.set('from', from);
+    }
+    const start = await client.send(t, 'POST', startUrl, {
+      headers: { 'content-length': '0' },
+      expect: [201, 202],
+    });
+    await start.body.dump().catch(() => undefined);
+    if (start.statusCode === 201) {
+      item.blobs.mounted++;
+      progress?.addBytes(b.size);
+      placed.set(digest, t);
+      return;
+    }
+    let loc = header(start.headers.location);
+    if (!loc)
+      throw new FerryError('HTTP', `${o.target.host} started an upload for ${t} without a Location.`, {
+        artifact: `${o.target.host}/${t}`,
+      });
+    startUrl = new URL(loc, client.origin);
+    // Counting through a Transform: a 'data' listener on the file stream would start it flowing
+    // before undici reads it, and the first chunks would be lost.
+    const counted = (s: NodeJS.ReadableStream) =>
+      s.pipe(
+        new Transform({
+          transform(c: Buffer, _e, cb) {
+            progress?.addBytes(c.length);
+            cb(null, c);
+          },
+        }),
+      );
+    if (!o.alwaysChunked && b.size <= chunk) {
+      const put = new URL(startUrl);
+      put.searchParams.set('digest', digest);
+      const r = await client.send(t, 'PUT', put, {
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(b.size) },
+        body: () => counted(readLocated(b)),
+        expect: [201],
+      });
+      await r.body.dump().catch(() => undefined);
+    } else {
+      let cur = startUrl;
+      for (let off = 0; off < b.size; off += chunk) {
+        const end = Math.min(off + chunk, b.size) - 1;
+        const r = await client.send(t, 'PATCH', cur, {
+          headers: {
+            'content-type': 'application/octet-stream',
+            'content-length': String(end - off + 1),
+            'content-range': `${off}-${end}`,
+          },
+          body: () => counted(readLocated(b, off, end)),
+          expect: [202],
+        });
+        await r.body.dump().catch(() => undefined);
+        loc = header(r.headers.location);
+        if (loc) cur = new URL(loc, client.origin);
+      }
+      const put = new URL(cur);
+      put.searchParams.set('digest', digest);
+      const r = await client.send(t, 'PUT', put, { headers: { 'content-length': '0' }, expect: [201] });
+      await r.body.dump().catch(() => undefined);
+    }
+    item.blobs.uploaded++;
+    item.bytesUploaded += b.size;
+    placed.set(digest, t);
+  };
+
+  // One upload per blob at a time across the run: a layer shared by ten images is sent once and mounted nine times.
+  const ensureBlob = async (t: string, digest: string, b: BlobLocation, item: PushItem) => {
+    const prev = inflight.get(digest) ?? Promise.resolve();
+    const p = prev.catch(() => undefined).then(() => uploadBlob(t, digest, b, item));
+    inflight.set(digest, p);
+    try {
+      await p;
+    } finally {
+      if (inflight.get(digest) === p) inflight.delete(digest);
+    }
+  };
+
+  /**
+   * Registries refuse an index whose platform manifests they do not have (MANIFEST_BLOB_UNKNOWN),
+   * and a bundle usually holds only the platforms the cluster needs. Such an index is pushed
+   * reduced to the platforms present: a new digest (reported), same tag, same platform manifests.
+   */
+  const reduceIndex = async (
+    repo: Repository,
+    top: ManifestRecord,
+  ): Promise<{ bytes: Buffer; digest: string; platforms: number } | undefined> => {
+    if (!/index|manifest\.list/.test(top.mediaType)) return undefined;
+    const json = JSON.parse(await fs.promises.readFile(top.file, 'utf8')) as {
+      manifests: Array<{ digest: string }>;
+    };
+    const kept = json.manifests.filter((d) => repo.manifests.has(d.digest));
+    if (kept.length === json.manifests.length) return undefined;
+    const bytes = Buffer.from(JSON.stringify({ ...json, manifests: kept }));
+    return {
+      bytes,
+      digest: 'sha256:' + createHash('sha256').update(bytes).digest('hex'),
+      platforms: kept.length,
+    };
+  };
+
+  const putManifest = async (
+    t: string,
+    reference: string,
+    m: ManifestRecord,
+    body?: { bytes: Buffer; digest: string },
+  ) => {
+    const bytes = body?.bytes ?? (await fs.promises.readFile(m.file));
+    m = body ? { ...m, digest: body.digest } : m;
+    const r = await client.send(t, 'PUT', client.url(`/v2/${t}/manifests/${reference}`), {
+      headers: { 'content-type': m.mediaType, 'content-length': String(bytes.length) },
+      body: () => bytes,
+      expect: [201],
+    });
+    await r.body.dump().catch(() => undefined);
+    const got = header(r.headers['docker-content-digest']);
+    if (got && got !== m.digest) {
+      throw new FerryError(
+        'INTEGRITY',
+        `${o.target.host}/${t}: the registry stored manifest ${m.digest} as ${got}.`,
+        {
+          artifact: `${o.target.host}/${t}:${reference}`,
+          hint: 'The registry rewrites manifests (some convert formats); nodes pulling by digest would fail. Use another registry or project.',
+        },
+      );
+    }
+  };
+
+  const tasks: Array<() => Promise<void>> = [];
+  for (const [t, group] of repos) {
+    if (group.length > 1) {
+      for (const repo of group) {
+        for (const tag of repo.tags.keys()) {
+          const item: PushItem = {
+            ref: `${repo.fullName}:${tag}`,
+            target: `${o.target.host}/${t}:${tag}`,
+            status: 'skipped',
+            blobs: { uploaded: 0, mounted: 0, present: 0 },
+            bytesUploaded: 0,
+            error: `${group.map((g) => g.fullName).join(' and ')} would both become ${t}`,
+          };
+          items.push(item);
+          o.onItem?.(item);
+        }
+      }
+      continue;
+    }
+    const repo = group[0];
+    for (const [tag, digest] of repo.tags) {
+      const item: PushItem = {
+        ref: `${repo.fullName}:${tag}`,
+        target: `${o.target.host}/${t}:${tag}`,
+        status: 'pushed',
+        blobs: { uploaded: 0, mounted: 0, present: 0 },
+        bytesUploaded: 0,
+      };
+      items.push(item);
+      tasks.push(async () => {
+        try {
+          const top = repo.manifests.get(digest)!;
+          const reduced = await reduceIndex(repo, top);
+          if (reduced)
+            item.reducedIndex = {
+              digest: reduced.digest,
+              upstreamDigest: digest,
+              platforms: reduced.platforms,
+            };
+          const head = await client.send(t, 'HEAD', client.url(`/v2/${t}/manifests/${tag}`), {
+            headers: { accept: top.mediaType },
+            expect: [200, 404],
+          });
+          await head.body.dump().catch(() => undefined);
+          if (
+            head.statusCode === 200 &&
+            header(head.headers['docker-content-digest']) === (reduced?.digest ?? digest)
+          ) {
+            item.status = 'present';
+            for (const b of repo.blobs.values()) progress?.addBytes(b.size);
+            return;
+          }
+          for (const [d, b] of repo.blobs) await ensureBlob(t, d, b, item);
+          for (const m of repo.manifests.values()) if (m.digest !== digest) await putManifest(t, m.digest, m);
+          await putManifest(t, tag, top, reduced);
+        } catch (err) {
+          if (err instanceof FerryError && err.code === 'CANCELLED') throw err;
+          item.status = 'failed';
+          item.error = (err as Error).message;
+          o.log?.('warn', `${item.ref}: ${item.error}`);
+        } finally {
+          if (progress) {
+            progress.itemsDone++;
+            if (item.status === 'failed') progress.itemsFailed++;
+          }
+          o.onItem?.(item);
+        }
+      });
+    }
+  }
+  // Fail fast on an unreachable registry or bad credentials instead of once per image.
+  try {
+    const ping = await client.send('', 'GET', client.url('/v2/'), { expect: [200] });
+    await ping.body.dump().catch(() => undefined);
+  } catch (err) {
+    await client.http.close();
+    throw err;
+  }
+  let next = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: Math.max(1, o.concurrency ?? 3) }, async () => {
+        while (next < tasks.length) await tasks[next++]();
+      }),
+    );
+  } finally {
+    await client.http.close();
+  }
+  const counts = {
+    pushed: items.filter((i) => i.status === 'pushed').length,
+    present: items.filter((i) => i.status === 'present').length,
+    failed: items.filter((i) => i.status === 'failed').length,
+    skipped: items.filter((i) => i.status === 'skipped').length,
+    blobsUploaded: items.reduce((s, i) => s + i.blobs.uploaded, 0),
+    blobsMounted: items.reduce((s, i) => s + i.blobs.mounted, 0),
+    blobsPresent: items.reduce((s, i) => s + i.blobs.present, 0),
+    bytesUploaded: items.reduce((s, i) => s + i.bytesUploaded, 0),
+  };
+  return {
+    registry: o.target.host,
+    prefix: o.target.prefix,
+    images: items.sort((a, b) => a.ref.localeCompare(b.ref)),
+    counts,
+    seconds: (Date.now() - started) / 1000,
+  };
+}

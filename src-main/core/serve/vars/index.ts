@@ -1,0 +1,141 @@
+import type { BundleSource } from '../../bundle/source.js';
+import type { KubesprayData } from '../../plan/catalog/index.js';
+import { parseImageRef } from '../../fetch/oci/reference.js';
+import { OfflineServer } from '../server.js';
+import { checkVars, type VarsCheck } from './check.js';
+import { generateVars, type GeneratedVars, type NamingStyle } from './generate.js';
+import { loadBundleKubespray, rawDefaults, readBundlePlan } from './kubespray.js';
+
+export {
+  generateVars,
+  STANDARD_UPSTREAMS,
+  type GeneratedVars,
+  type NamingStyle,
+  type VarsInput,
+} from './generate.js';
+export { checkVars, type VarsCheck, type VarsProblem } from './check.js';
+export { loadBundleKubespray, rawDefaults, readBundlePlan } from './kubespray.js';
+
+export interface BundleVarsOptions {
+  source: BundleSource;
+  /** Kubespray data; default: loaded from the bundle's own tarball. */
+  data?: KubesprayData;
+  filesUrl?: string;
+  registry: string;
+  registryTls: boolean;
+  style: NamingStyle;
+  caPem?: string;
+  caPathOnNode?: string;
+  skipVerify?: boolean;
+  madeBy: string;
+  signal?: AbortSignal;
+}
+
+/** Upstream registry hosts of the bundle's images. */
+export function bundleUpstreams(src: BundleSource): string[] {
+  const hosts = new Set<string>();
+  for (const a of src.manifest.artifacts) {
+    if (a.kind !== 'image') continue;
+    try {
+      hosts.add(parseImageRef(a.ref).registry);
+    } catch {
+      // an unparsable ref is not served either
+    }
+  }
+  return [...hosts].sort();
+}
+
+export async function bundleVars(
+  o: BundleVarsOptions,
+): Promise<{ generated: GeneratedVars; data: KubesprayData }> {
+  const data = o.data ?? (await loadBundleKubespray(o.source, o.signal));
+  const version = o.source.manifest.kubespray?.version ?? data.tag;
+  const generated = generateVars({
+    kubesprayVersion: version,
+    defaults: rawDefaults(data),
+    ...(o.filesUrl ? { filesUrl: o.filesUrl } : {}),
+    registry: o.registry,
+    registryTls: o.registryTls,
+    style: o.style,
+    upstreams: bundleUpstreams(o.source),
+    ...(o.caPem ? { caPem: o.caPem } : {}),
+    ...(o.caPathOnNode ? { caPathOnNode: o.caPathOnNode } : {}),
+    skipVerify: o.skipVerify,
+    madeBy: o.madeBy,
+    bundleId: o.source.id,
+  });
+  return { generated, data };
+}
+
+/**
+ * Render Kubespray's download templates with variables generated for a throw-away Ferry on
+ * loopback serving this bundle, and probe every file and image the plan needs on it. The
+ * variables differ from the user's only in the address, which is what the check is not about.
+ */
+export async function checkBundleVars(o: {
+  source: BundleSource;
+  data: KubesprayData;
+  style: NamingStyle;
+  arches?: string[];
+}): Promise<VarsCheck> {
+  const server = await OfflineServer.start({
+    sources: [o.source],
+    listen: '127.0.0.1',
+    filesPort: 0,
+    registryPort: 0,
+    advertise: '127.0.0.1',
+  });
+  try {
+    const plan = await readBundlePlan(o.source);
+    const { generated } = await bundleVars({
+      source: o.source,
+      data: o.data,
+      filesUrl: server.filesUrl,
+      registry: server.registryHost,
+      registryTls: false,
+      style: o.style,
+      madeBy: 'ferry vars --check',
+    });
+    const mirrors = new Set<string>(
+      o.style === 'mirror'
+        ? ((generated.variables.containerd_registries_mirrors as Array<{ prefix: string }>) ?? []).map(
+            (m) => m.prefix,
+          )
+        : [],
+    );
+    const regHost = server.registryHost;
+    const head = async (url: string) => {
+      const r = await fetch(url, { method: 'HEAD' });
+      return r.status === 200;
+    };
+    return await checkVars({
+      data: o.data,
+      arches: o.arches ?? plan?.arches ?? o.source.manifest.kubespray?.arches ?? ['amd64'],
+      planVars: plan?.vars,
+      generated: generated.variables,
+      filesPrefix: server.filesUrl,
+      imageGoesToFerry: (ref) =>
+        o.style === 'kubespray' ? ref.startsWith(regHost + '/') : mirrors.has(safeRegistry(ref)),
+      probeFile: head,
+      probeImage: async (ref) => {
+        const r = parseImageRef(ref);
+        const tag = r.digest ?? r.tag ?? 'latest';
+        const url =
+          o.style === 'kubespray'
+            ? `${server.registryUrl}/v2/${r.repository}/manifests/${tag}`
+            : `${server.registryUrl}/v2/${r.repository}/manifests/${tag}?ns=${encodeURIComponent(r.registry)}`;
+        return head(url);
+      },
+    });
+  } finally {
+    await server.stop();
+  }
+}
+
+function safeRegistry(ref: string): string {
+  try {
+    return parseImageRef(ref).registry;
+  } catch {
+    return '';
+  }
+}
