@@ -13,6 +13,13 @@ export {
   type NamingStyle,
   type VarsInput,
 } from './generate.js';
+export {
+  containerdHostsFiles,
+  containerdHostsText,
+  hostsTomlRendersCa,
+  renderHostsToml,
+  type RegistryMirrorEntry,
+} from './hosts-toml.js';
 export { checkVars, type VarsCheck, type VarsProblem } from './check.js';
 export { loadBundleKubespray, rawDefaults, readBundlePlan } from './kubespray.js';
 
