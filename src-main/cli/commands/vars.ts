@@ -216,7 +216,7 @@ export const vars: Command = {
           );
           for (const p of check.problems.slice(0, 30))
             say(
-              `  ${p.problem === 'not-ferry' ? 'bypasses Ferry' : 'not served'}: ${p.kind} ${p.key} ${p.target}`,
+              `  ${p.problem === 'not-ferry' ? 'bypasses Ferry' : p.problem === 'containerd-https' ? 'containerd would speak HTTPS (no http:// mirror)' : 'not served'}: ${p.kind} ${p.key} ${p.target}`,
             );
         }
       }

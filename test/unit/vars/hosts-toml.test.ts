@@ -87,3 +87,20 @@ describe('containerd hosts.toml from the generated variables', () => {
     );
   });
 });
+
+describe('the vars check sees what containerd on a node does', () => {
+  it('flags a registry with no http:// hosts.toml entry, passes the generated variables', async () => {
+    const { containerdProblems } = await import('../../../src-main/core/serve/vars/index.js');
+    const g = generateVars({ ...base, registryTls: false, style: 'kubespray' });
+    expect(containerdProblems(g.variables, 'v2.31.0', '10.0.0.5:5000', ['10.0.0.5:5000'])).toEqual([]);
+    const { containerd_registries_mirrors: _, ...without } = g.variables;
+    expect(containerdProblems(without, 'v2.31.0', '10.0.0.5:5000', ['10.0.0.5:5000'])).toEqual([
+      {
+        kind: 'containerd',
+        key: '10.0.0.5:5000',
+        target: 'certs.d/10.0.0.5:5000/hosts.toml',
+        problem: 'containerd-https',
+      },
+    ]);
+  });
+});
