@@ -128,8 +128,8 @@ export async function runCli(argv: string[], opts: RunOptions = {}): Promise<num
   } catch (err) {
     const ev = toErrorValue(err);
     if (json) stdout.write(JSON.stringify({ ok: false, error: ev }, null, 2) + '\n');
-    // Messages that already start with their artifact (a profile's `file:line: …`) get no second copy.
-    const prefix = ev.artifact && !ev.message.startsWith(ev.artifact) ? `${ev.artifact}: ` : '';
+    // Messages that already name their artifact (a profile's `file:line: …`) get no second copy.
+    const prefix = ev.artifact && !ev.message.includes(ev.artifact) ? `${ev.artifact}: ` : '';
     stderr.write(`ferry ${cmd.name}: ${prefix}${ev.message}\n${ev.hint ? `  → ${ev.hint}\n` : ''}`);
     if (ev.code === 'CANCELLED') return EXIT.FAILURE;
     if (!(err instanceof FerryError) && ev.code === 'INTERNAL' && env.FERRY_DEBUG)
