@@ -86,3 +86,24 @@ describe('the ferry process without a terminal', () => {
     await fs.rm(path.dirname(dir), { recursive: true, force: true });
   });
 });
+
+describe('the ferry command', () => {
+  it('bin/ferry.mjs and npm run ferry resolve relative paths against the user folder', async () => {
+    const cwd = await tempDir();
+    const bin = spawnSync(path.join(repoRoot, 'bin/ferry.mjs'), ['verify', './nope'], {
+      cwd,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(bin.status).toBe(2);
+    expect(bin.stderr).toContain(`No bundle at ${path.join(cwd, 'nope')}.`);
+    const npm = spawnSync('npm', ['--prefix', repoRoot, 'run', '-s', 'ferry', '--', 'verify', './nope'], {
+      cwd,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(npm.status).toBe(2);
+    expect(npm.stderr).toContain(`No bundle at ${path.join(cwd, 'nope')}.`);
+    await fs.rm(cwd, { recursive: true, force: true });
+  });
+});
