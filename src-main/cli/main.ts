@@ -155,7 +155,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     });
   // npm runs scripts in the package folder; INIT_CWD is where the user typed the command, so
   // relative paths (`npm --prefix ~/ferry run ferry -- verify ./bundle`) mean the user's folder.
-  if (process.env.npm_lifecycle_event && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+  if (process.env.npm_lifecycle_event === 'ferry' && process.env.INIT_CWD)
+    process.chdir(process.env.INIT_CWD);
   try {
     process.exitCode = await runCli(argv);
   } catch (err) {
