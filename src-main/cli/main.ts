@@ -128,7 +128,8 @@ export async function runCli(argv: string[], opts: RunOptions = {}): Promise<num
   } catch (err) {
     const ev = toErrorValue(err);
     if (json) stdout.write(JSON.stringify({ ok: false, error: ev }, null, 2) + '\n');
-    const prefix = ev.artifact ? `${ev.artifact}: ` : '';
+    // Messages that already name their artifact (a profile's `file:line: …`) get no second copy.
+    const prefix = ev.artifact && !ev.message.includes(ev.artifact) ? `${ev.artifact}: ` : '';
     stderr.write(`ferry ${cmd.name}: ${prefix}${ev.message}\n${ev.hint ? `  → ${ev.hint}\n` : ''}`);
     if (ev.code === 'CANCELLED') return EXIT.FAILURE;
     if (!(err instanceof FerryError) && ev.code === 'INTERNAL' && env.FERRY_DEBUG)
@@ -140,15 +141,29 @@ export async function runCli(argv: string[], opts: RunOptions = {}): Promise<num
   }
 }
 
-const isMain = process.argv[1] && /[\\/]cli[\\/]main\.(ts|js|mjs|cjs)$/.test(process.argv[1]);
-if (isMain) {
-  runCli(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      process.stderr.write(`ferry: ${(err as Error).stack ?? err}\n`);
-      process.exitCode = EXIT.FAILURE;
-    },
-  );
+/**
+ * The process entry (tsx src-main/cli/main.ts, `npm run ferry`, bin/ferry.mjs): runs the CLI on
+ * process.argv and sets the exit code.
+ */
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  // `ferry plan | head -2`: the reader has gone, so there is no one left to tell; end quietly,
+  // as a tool killed by SIGPIPE would, instead of an unhandled 'error' stack trace.
+  for (const s of [process.stdout, process.stderr])
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
+      throw err;
+    });
+  // npm runs scripts in the package folder; INIT_CWD is where the user typed the command, so
+  // relative paths (`npm --prefix ~/ferry run ferry -- verify ./bundle`) mean the user's folder.
+  if (process.env.npm_lifecycle_event === 'ferry' && process.env.INIT_CWD)
+    process.chdir(process.env.INIT_CWD);
+  try {
+    process.exitCode = await runCli(argv);
+  } catch (err) {
+    process.stderr.write(`ferry: ${(err as Error).stack ?? err}\n`);
+    process.exitCode = EXIT.FAILURE;
+  }
 }
+
+const isMain = process.argv[1] && /[\\/]cli[\\/]main\.(ts|js|mjs|cjs)$/.test(process.argv[1]);
+if (isMain) void main();

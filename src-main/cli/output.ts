@@ -23,8 +23,9 @@ export function progressLine(p: ProgressSnapshot): string {
 }
 
 /**
- * Draws a single self-overwriting progress line on a terminal (stderr, so stdout stays clean);
- * silent when stderr is not a TTY or when the command prints JSON.
+ * Draws a single self-overwriting progress line on a terminal (stderr, so stdout stays clean).
+ * Without a terminal (a file, a CI log) it prints a plain line every few seconds instead, so a
+ * long job is visibly alive (FERRY_PROGRESS_SECONDS, default 5). Silent with --json.
  */
 export class TerminalProgress {
   private last = 0;
@@ -32,12 +33,20 @@ export class TerminalProgress {
   constructor(private readonly ctx: CommandContext) {}
 
   get enabled(): boolean {
-    return !this.ctx.json && !!this.ctx.stderr.isTTY;
+    return !this.ctx.json;
   }
 
   update(p: ProgressSnapshot, force = false): void {
     if (!this.enabled) return;
     const now = Date.now();
+    if (!this.ctx.stderr.isTTY) {
+      const every = 1000 * (Number(this.ctx.env.FERRY_PROGRESS_SECONDS) || 5);
+      if (this.last === 0) this.last = now; // the first line after one interval, not at once
+      if (now - this.last < every) return;
+      this.last = now;
+      this.ctx.stderr.write(progressLine(p) + '\n');
+      return;
+    }
     if (!force && now - this.last < 200) return;
     this.last = now;
     const cols = (this.ctx.stderr as { columns?: number }).columns ?? 100;

@@ -27,7 +27,8 @@ export async function openBundle(dir: string): Promise<OpenedBundle> {
   try {
     st = await fs.lstat(root);
   } catch {
-    throw new FerryError('NOT_FOUND', `No bundle at ${root}.`, {
+    // A path the user gave that is not there is a usage error, like a path that is a file.
+    throw new FerryError('USAGE', `No bundle at ${root}.`, {
       artifact: root,
       hint: 'Check the path to the bundle folder.',
     });

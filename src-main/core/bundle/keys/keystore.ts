@@ -1,3 +1,4 @@
+import os from 'node:os';
 import {
   createPrivateKey,
   createPublicKey,
@@ -110,7 +111,7 @@ export class KeyStore {
       });
     }
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    const name = opts.name ?? `ferry@${process.env.HOSTNAME ?? 'this machine'}`;
+    const name = opts.name ?? `ferry@${os.hostname() || 'this machine'}`;
     const pubPem = `# ${name}\n` + (publicKey.export({ format: 'pem', type: 'spki' }) as string);
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
     await writeFileAtomic(

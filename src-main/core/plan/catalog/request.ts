@@ -34,7 +34,17 @@ export function parseSet(pair: string): [string, PyValue] {
   }
   const text = pair.slice(eq + 1);
   if (text.trim() === '') return [key, ''];
-  return [key, parseYaml11(text, `--set ${key}`)];
+  try {
+    return [key, parseYaml11(text, `--set ${key}`)];
+  } catch (err) {
+    // A malformed value on the command line is a usage error (exit 2), not a broken file.
+    if (err instanceof FerryError && err.code === 'CONFIG')
+      throw new FerryError('USAGE', err.message, {
+        artifact: `--set ${key}`,
+        hint: `Quote the value for YAML, e.g. --set '${key}=[a, b]' or --set '${key}="text"'.`,
+      });
+    throw err;
+  }
 }
 
 /** Interprets --kubespray: an existing folder, an existing file (tarball), or a tag. */
