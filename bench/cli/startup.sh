@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Start-up of the standalone executable against the tsx path a developer runs, on the same
+# machine in one run: `ferry --help` and `ferry plan` on a shared Kubespray folder, median wall
+# time of N runs and the largest peak RSS (GNU time). Builds the executable if it is missing.
+#   bash bench/cli/startup.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+n=${1:-7}
+exe=out/cli/ferry-linux-x64
+[ -x "$exe" ] || node scripts/build-cli.mjs --targets linux-x64 >/dev/null
+ks=${FERRY_SHARED_DIR:-../shared}/kubespray/v2.31.0
+measure() { # label, command...
+  local label=$1; shift
+  local times=() rss=0
+  for _ in $(seq "$n"); do
+    local line
+    /usr/bin/time -o "/tmp/ferry-bench-$$-t" -f '%e %M' "$@" >/dev/null 2>&1
+    line=$(tail -1 "/tmp/ferry-bench-$$-t")
+    times+=("${line% *}"); local m=${line#* }; [ "$m" -gt "$rss" ] && rss=$m
+  done
+  local med
+  med=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (n + 1) / 2 ))p")
+  printf '%-32s %6.2f s  %6d MB\n' "$label" "$med" "$(( rss / 1024 ))"
+  echo "$med" >"/tmp/ferry-bench-$$-${label// /_}"
+}
+measure "standalone --help" "$exe" --help
+measure "tsx --help" node node_modules/tsx/dist/cli.mjs src-main/cli/main.ts --help
+measure "standalone plan" "$exe" plan --kubespray "$ks"
+measure "tsx plan" node node_modules/tsx/dist/cli.mjs src-main/cli/main.ts plan --kubespray "$ks"
+for what in --help plan; do
+  a=$(cat "/tmp/ferry-bench-$$-standalone_$what"); b=$(cat "/tmp/ferry-bench-$$-tsx_$what")
+  echo "ratio tsx/standalone ($what): $(echo "scale=2; $b / $a" | bc)"
+done
+rm -f /tmp/ferry-bench-$$-*

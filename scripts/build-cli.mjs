@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// Builds the ferry CLI as one CommonJS file (out/cli/ferry.cjs, runnable with any Node >= 22.19)
+// and, unless --bundle-only, standalone executables with Node's single-executable-application
+// support: out/cli/ferry-linux-x64, ferry-linux-arm64 (and others named with --targets). Each
+// target's Node binary comes from the npm registry's official node-<os>-<arch> package, cached
+// under out/cli/.node/, so the build needs no Node download site and works from any build host.
+//
+//   node scripts/build-cli.mjs [--bundle-only] [--targets linux-x64,linux-arm64]
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const out = path.join(root, 'out', 'cli');
+const args = process.argv.slice(2);
+const bundleOnly = args.includes('--bundle-only');
+const targetsArg = args.includes('--targets') ? args[args.indexOf('--targets') + 1] : 'linux-x64,linux-arm64';
+const targets = targetsArg.split(',').filter(Boolean);
+// The Node release the executables embed: Node 22 LTS, what the tests run on.
+const NODE_VERSION = process.env.FERRY_SEA_NODE ?? '22.23.5';
+const SENTINEL = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+fs.mkdirSync(out, { recursive: true });
+const bundle = path.join(out, 'ferry.cjs');
+await build({
+  entryPoints: [path.join(root, 'src-main/cli/bin.ts')],
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'cjs',
+  outfile: bundle,
+  banner: { js: '#!/usr/bin/env node' },
+  legalComments: 'none',
+  minify: true,
+  keepNames: true,
+  logLevel: 'warning',
+});
+fs.chmodSync(bundle, 0o755);
+console.log(`built ${path.relative(root, bundle)} (${(fs.statSync(bundle).size / 1e6).toFixed(1)} MB)`);
+if (bundleOnly) process.exit(0);
+
+const hostTarget = `${process.platform}-${process.arch}`;
+function nodeBinary(target) {
+  const [os, arch] = target.split('-');
+  const pkg = `node-${os === 'win32' ? 'win' : os}-${arch}`;
+  const dir = path.join(out, '.node', `${pkg}-${NODE_VERSION}`);
+  const exe = path.join(dir, 'package', 'bin', os === 'win32' ? 'node.exe' : 'node');
+  if (!fs.existsSync(exe)) {
+    fs.mkdirSync(dir, { recursive: true });
+    // npm pack fetches the package tarball without installing it (the package's os/cpu fields
+    // would refuse an install for another platform).
+    const tgz = execFileSync('npm', ['pack', '--silent', `${pkg}@${NODE_VERSION}`], {
+      cwd: dir,
+      encoding: 'utf8',
+    }).trim();
+    execFileSync('tar', ['-xzf', tgz], { cwd: dir });
+    fs.rmSync(path.join(dir, tgz));
+  }
+  return exe;
+}
+
+for (const target of targets) {
+  const name = `ferry-${target}${target.startsWith('win32') ? '.exe' : ''}`;
+  const blob = path.join(out, `${name}.blob`);
+  const config = path.join(out, `${name}.sea.json`);
+  // The code cache is V8-version and architecture specific: only for the build host's own target.
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      main: bundle,
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: target === hostTarget,
+    }),
+  );
+  execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: 'inherit' });
+  const exe = path.join(out, name);
+  const tmp = `${exe}.tmp`;
+  fs.copyFileSync(nodeBinary(target), tmp);
+  fs.chmodSync(tmp, 0o755);
+  execFileSync(
+    process.execPath,
+    [
+      path.join(root, 'node_modules/postject/dist/cli.js'),
+      tmp,
+      'NODE_SEA_BLOB',
+      blob,
+      '--sentinel-fuse',
+      SENTINEL,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  fs.renameSync(tmp, exe);
+  fs.rmSync(blob);
+  fs.rmSync(config);
+  console.log(`built ${path.relative(root, exe)} (${(fs.statSync(exe).size / 1e6).toFixed(0)} MB)`);
+}

@@ -1,0 +1,131 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeKeyStore, makeSampleBundle, tempDir } from '../../helpers/bundle-fixtures.js';
+import { makeImage, writeTestBundle } from '../../helpers/oci-fixtures.js';
+import { kubesprayDataDir, lacks, missingTools, repoRoot } from '../../helpers/tools.js';
+import { freePort } from '../../helpers/world/net.js';
+
+/**
+ * The standalone executable a technician carries to an offline server with no Node.js: built by
+ * scripts/build-cli.mjs (esbuild bundle + Node's single-executable-application support), run
+ * here as a real process, never through tsx — hash workers, the catalog and the servers included.
+ */
+const exe = path.join(repoRoot, 'out/cli/ferry-linux-x64');
+const arm = path.join(repoRoot, 'out/cli/ferry-linux-arm64');
+
+function ferry(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const r = spawnSync(exe, args, { env, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64')(
+  'the standalone ferry executable',
+  () => {
+    let tmp: string;
+    beforeAll(async () => {
+      tmp = await tempDir('ferry-standalone-');
+      execFileSync(process.execPath, ['scripts/build-cli.mjs', '--targets', 'linux-x64,linux-arm64'], {
+        cwd: repoRoot,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: 300_000,
+      });
+    }, 320_000);
+    afterAll(async () => {
+      await fs.rm(tmp, { recursive: true, force: true });
+    });
+
+    it.skipIf(lacks('file'))(
+      'is a self-contained ELF for each architecture, with no Node.js needed beside it',
+      () => {
+        const x64 = execFileSync('file', ['-b', exe], { encoding: 'utf8' });
+        const a64 = execFileSync('file', ['-b', arm], { encoding: 'utf8' });
+        expect(x64).toMatch(/ELF 64-bit.*x86-64/);
+        expect(a64).toMatch(/ELF 64-bit.*aarch64/);
+        // Run with an empty PATH: nothing outside the file is used to start.
+        const help = ferry(['--help'], { PATH: '' });
+        expect(help.err).toBe('');
+        expect(help.code).toBe(0);
+        expect(help.out).toContain('Exit codes');
+        expect(ferry(['no-such-command']).code).toBe(2);
+      },
+    );
+
+    it('plans from a Kubespray folder like the tsx CLI does', () => {
+      const dir = path.join(kubesprayDataDir, 'v2.31.0');
+      const r = ferry(['plan', '--kubespray', dir, '--json']);
+      expect(r.code).toBe(0);
+      const plan = JSON.parse(r.out);
+      const tsx = spawnSync(
+        process.execPath,
+        [
+          path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'),
+          'src-main/cli/main.ts',
+          'plan',
+          '--kubespray',
+          dir,
+          '--json',
+        ],
+        { cwd: repoRoot, encoding: 'utf8' },
+      );
+      expect(plan).toEqual(JSON.parse(tsx.stdout));
+      expect(plan.files.length).toBeGreaterThan(10);
+    });
+
+    it('verifies a signed bundle on its hash worker threads, and names a damaged file', async () => {
+      const { store, env } = await makeKeyStore('standalone');
+      const dir = path.join(tmp, 'b');
+      const sample = await makeSampleBundle(dir, {
+        signer: await store.signer(),
+        fileSizes: [1000, 5 << 20, 9 << 20],
+      });
+      const ok = ferry(['verify', '--json', dir], { ...env, FERRY_HASH_THREADS: '2' });
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.out).verified).toBe(true);
+      const victim = path.join(dir, sample.files[2].path);
+      const fh = await fs.open(victim, 'r+');
+      await fh.write(Buffer.from('x'), 0, 1, 4 << 20);
+      await fh.close();
+      const bad = ferry(['verify', dir], { ...env, FERRY_HASH_THREADS: '2' });
+      expect(bad.code).toBe(1);
+      expect(bad.out + bad.err).toContain('tool2');
+    });
+
+    it.skipIf(lacks('skopeo'))('serves a bundle that skopeo copies from', async () => {
+      missingTools('skopeo');
+      const dir = path.join(tmp, 'img');
+      await writeTestBundle(dir, {
+        images: [{ ref: 'registry.k8s.io/pause:3.10', image: makeImage() }],
+        files: [],
+      });
+      const [fp, rp] = [await freePort(), await freePort()];
+      const env = { ...process.env, FERRY_CONFIG_DIR: path.join(tmp, 'cfg') };
+      const args = ['serve', '--bundle', dir, '--allow-unsigned', '--listen', '127.0.0.1'];
+      const child = spawn(exe, [...args, '--files-port', String(fp), '--registry-port', String(rp)], { env });
+      let out = '';
+      child.stdout.on('data', (c) => (out += c));
+      child.stderr.on('data', (c) => (out += c));
+      try {
+        const end = Date.now() + 30_000;
+        while (!out.includes('Press Ctrl-C')) {
+          if (Date.now() > end || child.exitCode !== null) throw new Error(`serve did not start:\n${out}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const target = path.join(tmp, 'copy');
+        execFileSync('skopeo', [
+          'copy',
+          '--src-tls-verify=false',
+          `docker://127.0.0.1:${rp}/pause:3.10`,
+          `oci:${target}:pause`,
+        ]);
+        const index = JSON.parse(await fs.readFile(path.join(target, 'index.json'), 'utf8'));
+        expect(index.manifests).toHaveLength(1);
+      } finally {
+        child.kill('SIGINT');
+        await new Promise((r) => child.once('exit', r));
+      }
+      expect(child.exitCode).toBe(0);
+    });
+  },
+);
