@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { FerryError } from '../../base/errors/index.js';
 import { PyDict } from '../catalog/jinja/values.js';
@@ -18,6 +18,48 @@ export interface LoadedProfileInfo {
 }
 
 const info = new WeakMap<Profile, LoadedProfileInfo>();
+
+/**
+ * A profile is hand-written settings plus some inventory variables: a few KB. The cap refuses a
+ * wrong file (a log, an image) before it is read, and bounds what parsing can cost.
+ */
+export const MAX_PROFILE_BYTES = 4 * 1024 * 1024;
+
+function tooBig(filename: string, size: number): FerryError {
+  return new FerryError(
+    'CONFIG',
+    `${filename} is ${size} bytes, over the ${MAX_PROFILE_BYTES}-byte limit for a profile; Ferry refuses it.`,
+    {
+      artifact: filename,
+      hint: 'Check that --profile names the profile (ferry.yaml); keep large variable sets in the Kubespray inventory instead.',
+      details: { size, limit: MAX_PROFILE_BYTES },
+    },
+  );
+}
+
+/**
+ * Duplicate keys, found with one Set per map. The parser's own `uniqueKeys` check compares each
+ * key with every earlier one, which made an 8 MB profile take 154 s.
+ */
+function duplicateKey(doc: Document, lc: LineCounter): { line: number; key: string } | undefined {
+  let found: { line: number; key: string } | undefined;
+  visit(doc, {
+    Map: (_k, map) => {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const k = pair.key.value;
+        if (seen.has(k)) {
+          found = { line: lc.linePos(pair.key.range?.[0] ?? 0).line, key: String(k) };
+          return visit.BREAK;
+        }
+        seen.add(k);
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
 
 /** `vars` of a loaded profile with YAML 1.1 typing and key order intact (empty for a hand-built profile). */
 export function profileVars(profile: Profile): PyDict {
@@ -75,9 +117,24 @@ function describeIssue(issue: z.core.$ZodIssue): {
  * once: `ferry.yaml:7: arch[1]: Invalid option: expected one of "amd64"|"arm64"`.
  */
 export function profileFromYaml(text: string, filename = 'ferry.yaml', baseDir?: string): Profile {
+  const size = Buffer.byteLength(text);
+  if (size > MAX_PROFILE_BYTES) throw tooBig(filename, size);
   const lc = new LineCounter();
   // YAML 1.1 like Ansible: `vars` are inventory variables and must type as group_vars would.
-  const doc = parseDocument(text, { version: '1.1', lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, {
+    version: '1.1',
+    lineCounter: lc,
+    uniqueKeys: false,
+    prettyErrors: false,
+  });
+  const dup = doc.errors.length ? undefined : duplicateKey(doc, lc);
+  if (dup) {
+    throw new FerryError('CONFIG', `${filename}:${dup.line}: Map keys must be unique ('${dup.key}')`, {
+      artifact: filename,
+      hint: 'Remove or rename the repeated key at that line.',
+      details: { line: dup.line },
+    });
+  }
   if (doc.errors.length) {
     const e = doc.errors[0];
     const line = lc.linePos(e.pos[0]).line;
@@ -87,6 +144,10 @@ export function profileFromYaml(text: string, filename = 'ferry.yaml', baseDir?:
       details: { line },
     });
   }
+  // Expanding every alias once with a budget refuses an alias bomb at its line before toJS,
+  // whose own limit below names neither file nor line.
+  const where = { lineCounter: lc, source: filename };
+  nodeToPy(doc.contents as Node | null, doc, where);
   const raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
   const parsed = ProfileSchema.safeParse(raw);
   if (!parsed.success) {
@@ -117,7 +178,7 @@ export function profileFromYaml(text: string, filename = 'ferry.yaml', baseDir?:
   const dir = path.resolve(baseDir ?? path.dirname(path.resolve(filename)));
   resolvePaths(profile, dir);
   const varsNode = doc.get('vars', true) as Node | undefined;
-  const vars = varsNode ? nodeToPy(varsNode, doc) : null;
+  const vars = varsNode ? nodeToPy(varsNode, doc, where) : null;
   info.set(profile, {
     file: filename ? path.resolve(filename) : '',
     dir,
@@ -143,8 +204,17 @@ export async function loadProfile(file: string): Promise<Profile> {
   const abs = path.resolve(file);
   let text: string;
   try {
-    text = await fs.readFile(abs, 'utf8');
+    // Size first, from the open file: a 50 MB file is refused without reading it.
+    const fh = await fs.open(abs, 'r');
+    try {
+      const { size } = await fh.stat();
+      if (size > MAX_PROFILE_BYTES) throw tooBig(abs, size);
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
+    if (err instanceof FerryError) throw err;
     const e = err as NodeJS.ErrnoException;
     throw new FerryError(
       e.code === 'ENOENT' ? 'NOT_FOUND' : 'IO',
