@@ -33,3 +33,13 @@ export function missingTools(...names: string[]): string[] {
 export function lacks(...names: string[]): boolean {
   return missingTools(...names).length > 0;
 }
+
+/**
+ * describe.skipIf / it.skipIf helper for a condition other than a missing program (the shared
+ * Kubespray data, root, a Linux-only kernel feature): on a developer machine that lacks it the
+ * test is skipped; in CI it is a failure naming what is missing, since CI must provide it.
+ */
+export function lacksCondition(missing: boolean, what: string): boolean {
+  if (missing && process.env.CI === 'true') throw new Error(`CI must provide ${what} (see .ci/run)`);
+  return missing;
+}

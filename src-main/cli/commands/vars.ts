@@ -10,7 +10,12 @@ import {
   defaultAdvertiseAddress,
 } from '../../core/serve/server.js';
 import { ensureCa } from '../../core/serve/tls/ca.js';
-import { bundleVars, checkBundleVars, type NamingStyle } from '../../core/serve/vars/index.js';
+import {
+  bundleVars,
+  checkBundleVars,
+  containerdHostsFiles,
+  type NamingStyle,
+} from '../../core/serve/vars/index.js';
 import type { Command } from '../command.js';
 import { printJson, println, str, strs } from '../output.js';
 import { openSources, parsePort } from './serve.js';
@@ -100,6 +105,12 @@ export const vars: Command = {
       valueName: 'FILE',
       description: 'Write offline.yml here (default: print it).',
     },
+    containerd: {
+      type: 'string',
+      valueName: 'DIR',
+      description:
+        'Also write DIR/<registry>/hosts.toml, as Kubespray’s containerd role renders them from these variables (for /etc/containerd/certs.d).',
+    },
     'skip-check': { type: 'boolean', description: 'Do not render and probe the plan with the variables.' },
     'allow-damaged': {
       type: 'boolean',
@@ -168,6 +179,13 @@ export const vars: Command = {
       ctx.values['skip-check'] === true ? undefined : await checkBundleVars({ source, data: loaded, style });
     const out = str(ctx.values.output);
     if (out) await writeFileAtomic(path.resolve(out), generated.yaml);
+    const hostsDir = str(ctx.values.containerd);
+    const hostsFiles = hostsDir ? containerdHostsFiles(generated.variables, loaded.tag) : [];
+    for (const f of hostsFiles) {
+      const target = path.resolve(hostsDir ?? '.', f.path);
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      await writeFileAtomic(target, f.text);
+    }
     if (ctx.json)
       printJson(ctx, {
         ok: check?.ok ?? true,
@@ -175,6 +193,7 @@ export const vars: Command = {
         variables: generated.variables,
         overridden: generated.overridden,
         check,
+        containerd: hostsDir ? hostsFiles.map((f) => path.join(hostsDir, f.path)) : undefined,
         yaml: out ? undefined : generated.yaml,
       });
     else {
@@ -182,6 +201,10 @@ export const vars: Command = {
       const say = (l: string) => (out ? println(ctx, l) : ctx.stderr.write(l + '\n'));
       if (out)
         say(`Wrote ${out} (${generated.overridden.length} Kubespray variables overridden, ${style} naming).`);
+      if (hostsDir)
+        say(
+          `Wrote ${hostsFiles.length} containerd hosts.toml file(s) under ${hostsDir} (copy to /etc/containerd/certs.d).`,
+        );
       if (check) {
         if (check.ok)
           say(
@@ -193,7 +216,7 @@ export const vars: Command = {
           );
           for (const p of check.problems.slice(0, 30))
             say(
-              `  ${p.problem === 'not-ferry' ? 'bypasses Ferry' : 'not served'}: ${p.kind} ${p.key} ${p.target}`,
+              `  ${p.problem === 'not-ferry' ? 'bypasses Ferry' : p.problem === 'containerd-https' ? 'containerd would speak HTTPS (no http:// mirror)' : 'not served'}: ${p.kind} ${p.key} ${p.target}`,
             );
         }
       }

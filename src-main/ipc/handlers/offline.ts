@@ -11,7 +11,7 @@ import { openVerifiedBundle } from '../../core/serve/verified-source.js';
 import { storeSources } from '../../core/media/store/sources.js';
 import { isArchiveDir } from '../archive-head.js';
 import { ensureServerCert, type TlsMaterial } from '../../core/serve/tls/ca.js';
-import { bundleUpstreams, bundleVars, type NamingStyle } from '../../core/serve/vars/index.js';
+import { bundleVars, containerdHostsText, type NamingStyle } from '../../core/serve/vars/index.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
 import { jobOrThrow } from './jobs.js';
@@ -33,24 +33,6 @@ interface Serving {
 }
 
 const CA_ON_NODE = '/usr/local/share/ca-certificates/ferry-ca.crt';
-
-/** containerd hosts.toml files (one per upstream registry) sending pulls to Ferry's registry. */
-export function containerdHosts(registryUrl: string, upstreams: string[], tls: boolean): string {
-  const host = registryUrl.replace(/\/+$/, '');
-  return upstreams
-    .map((u) =>
-      [
-        `# /etc/containerd/certs.d/${u === 'docker.io' ? 'docker.io' : u}/hosts.toml`,
-        `server = "https://${u === 'docker.io' ? 'registry-1.docker.io' : u}"`,
-        '',
-        `[host."${host}"]`,
-        '  capabilities = ["pull", "resolve"]',
-        ...(tls ? [`  ca = "${CA_ON_NODE}"`] : []),
-        '',
-      ].join('\n'),
-    )
-    .join('\n');
-}
 
 /**
  * The stored bundle `bundleId` as a source, or a NOT_FOUND naming why it cannot be served (not
@@ -105,7 +87,7 @@ export function offlineHandlers(
     const data = kubesprayToken
       ? await loadKubespray({ dir: s.picks.resolve(kubesprayToken, 'kubespray') })
       : undefined;
-    const { generated } = await bundleVars({
+    const { generated, data: used } = await bundleVars({
       source: sv.source,
       ...(data ? { data } : {}),
       filesUrl: sv.server.filesUrl,
@@ -115,14 +97,10 @@ export function offlineHandlers(
       ...(sv.tls?.ca ? { caPem: sv.tls.ca, caPathOnNode: CA_ON_NODE } : {}),
       madeBy: 'Ferry app',
     });
-    const ups = [...new Set([...bundleUpstreams(sv.source)])].sort();
     const out = {
       offlineYml: generated.yaml,
-      containerdConfig: containerdHosts(
-        sv.server.registryUrl,
-        ups.length ? ups : ['registry.k8s.io'],
-        !!sv.tls,
-      ),
+      // The same files Kubespray's containerd role writes on each node from these variables.
+      containerdConfig: containerdHostsText(generated.variables, used.tag),
       nextCommand:
         'cp offline.yml inventory/mycluster/group_vars/all/offline.yml\nansible-playbook -i inventory/mycluster/hosts.yaml -b cluster.yml',
     };

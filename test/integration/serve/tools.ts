@@ -37,7 +37,11 @@ async function waitFor(check: () => Promise<boolean>, what: string, ms = 20_000)
 export class Containerd {
   private proc?: ChildProcess;
   readonly socket: string;
-  constructor(readonly dir: string) {
+  /** `wrap` runs containerd and ctr under a prefix, e.g. ['ip', 'netns', 'exec', NS]. */
+  constructor(
+    readonly dir: string,
+    readonly wrap: string[] = [],
+  ) {
     this.socket = path.join(dir, 'containerd.sock');
   }
   async start(): Promise<void> {
@@ -61,15 +65,17 @@ export class Containerd {
         '',
       ].join('\n'),
     );
-    this.proc = spawn('containerd', ['--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const [cmd, ...pre] = [...this.wrap, 'containerd'];
+    this.proc = spawn(cmd, [...pre, '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc.stderr?.resume();
     await waitFor(async () => {
-      await run('ctr', ['--address', this.socket, 'version'], { timeout: 5000 });
+      await this.ctr(['version'], 5000);
       return true;
     }, 'containerd');
   }
-  ctr(args: string[]): Promise<string> {
-    return run('ctr', ['--address', this.socket, ...args], { timeout: 120_000 });
+  ctr(args: string[], timeout = 120_000): Promise<string> {
+    const [cmd, ...pre] = [...this.wrap, 'ctr'];
+    return run(cmd, [...pre, '--address', this.socket, ...args], { timeout });
   }
   async stop(): Promise<void> {
     if (!this.proc || this.proc.exitCode !== null) return;

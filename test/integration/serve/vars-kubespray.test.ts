@@ -185,6 +185,8 @@ describe('ferry vars (CLI)', () => {
         'mirror',
         '-o',
         file,
+        '--containerd',
+        path.join(tmp, 'certs.d'),
       ];
       expect(
         await runCli(args, {
@@ -196,6 +198,10 @@ describe('ferry vars (CLI)', () => {
       ).toBe(0);
       const report = JSON.parse(text);
       expect(report.ok).toBe(true);
+      // --containerd: the hosts.toml a node's containerd role writes for each upstream.
+      expect(await fs.readFile(path.join(tmp, 'certs.d', 'quay.io', 'hosts.toml'), 'utf8')).toMatch(
+        /^server = "https:\/\/quay\.io"\n\[host\."http:\/\/10\.0\.0\.5:5000"\]\n {2}capabilities = \["pull","resolve"\]/,
+      );
       expect(report.check.files).toBe(plan.files.filter((f) => f.enabled).length);
       const yml = parseYaml(await fs.readFile(file, 'utf8')) as Record<string, any>;
       expect(yml.files_repo).toBe('http://10.0.0.5:8080');

@@ -45,6 +45,13 @@ describe('generateVars', () => {
       azure_csi_image_repo: '{{ registry_host }}/oss/kubernetes-csi',
       kube_image_repo: '{{ registry_host }}',
       quay_image_repo: '{{ registry_host }}',
+      // Without this entry containerd speaks HTTPS to a non-loopback registry_addr.
+      containerd_registries_mirrors: [
+        {
+          prefix: '10.0.0.5:5000',
+          mirrors: [{ host: 'http://10.0.0.5:5000', capabilities: ['pull', 'resolve'], skip_verify: false }],
+        },
+      ],
     });
     expect(g.overridden).not.toContain('etcd_peer_url');
     expect(g.overridden).not.toContain('calico_node_image_repo');

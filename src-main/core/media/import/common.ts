@@ -169,14 +169,15 @@ export async function completeWaitingBundles(
   const repaired: Array<{ id: string; manifestSha256: string }> = [];
   for (const b of await store.list()) {
     if (b.record.status === 'complete') continue;
+    const sizeOf = new Map(b.manifest.files.map((f) => [f.path, f.size]));
     const stillDamaged = [];
     for (const d of b.record.damaged) {
-      const size = b.manifest.files.find((f) => f.path === d.path)?.size ?? -1;
+      const size = sizeOf.get(d.path) ?? -1;
       if (!(await store.hasBlob(d.sha256, size))) stillDamaged.push(d);
     }
     const stillMissing = [];
     for (const d of b.record.missing) {
-      const size = b.manifest.files.find((f) => f.path === d.path)?.size ?? -1;
+      const size = sizeOf.get(d.path) ?? -1;
       if (!(await store.hasBlob(d.sha256, size))) stillMissing.push(d);
     }
     if (stillDamaged.length === b.record.damaged.length && stillMissing.length === b.record.missing.length)
@@ -195,7 +196,14 @@ export function artifactIndex(m: Manifest): {
   entries: Map<string, FileEntry>;
 } {
   const byPath = new Map<string, Artifact[]>();
-  for (const a of m.artifacts) for (const p of a.paths) byPath.set(p, [...(byPath.get(p) ?? []), a]);
+  // Appends in place: copying the list per artifact made manifests whose artifacts share paths
+  // quadratic to index.
+  for (const a of m.artifacts)
+    for (const p of a.paths) {
+      const list = byPath.get(p);
+      if (list) list.push(a);
+      else byPath.set(p, [a]);
+    }
   return { byPath, entries: new Map(m.files.map((f) => [f.path, f])) };
 }
 

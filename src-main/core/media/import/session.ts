@@ -1,5 +1,5 @@
 import { FerryError } from '../../base/errors/index.js';
-import type { FileEntry, Manifest } from '../../bundle/manifest.js';
+import type { Artifact, FileEntry, Manifest } from '../../bundle/manifest.js';
 import type { SignatureStatus } from '../../bundle/keys/keystore.js';
 import { artifactName } from '../../bundle/verify/verify-bundle.js';
 import { Store, type BundleRecord } from '../store/store.js';
@@ -90,13 +90,15 @@ export class ImportSession {
         ...(o.quarantined ? { quarantined: o.quarantined } : {}),
       });
     if (o.state === 'missing') this.missing.push({ path: f.path, sha256: f.sha256 });
-    for (const a of this.index.byPath.get(f.path) ?? []) this.maybeEmit(a.id);
+    for (const a of this.index.byPath.get(f.path) ?? []) this.maybeEmit(a);
     this.h.report();
   }
 
-  private maybeEmit(id: string): void {
+  // Takes the artifact itself, not its id: looking it up by id in the manifest's list made an
+  // import quadratic in artifacts (165k artifacts are within the manifest's limits).
+  private maybeEmit(a: Artifact): void {
+    const id = a.id;
     if (this.emitted.has(id)) return;
-    const a = this.manifest.artifacts.find((x) => x.id === id)!;
     // Paths a delta leaves to its base were checked by checkBase.
     const own = a.paths.filter((p) => this.index.entries.has(p));
     const os = own.map((p) => this.outcomes.get(p));
@@ -121,7 +123,7 @@ export class ImportSession {
   }
 
   async finish(extras: string[]): Promise<ImportReport> {
-    for (const a of this.manifest.artifacts) this.maybeEmit(a.id);
+    for (const a of this.manifest.artifacts) this.maybeEmit(a);
     const status = this.damaged.length === 0 && this.missing.length === 0 ? 'complete' : 'incomplete';
     const manifestSha256 = sha256(this.manifestBytes);
     const record: BundleRecord = {

@@ -8,11 +8,12 @@ import { computePlan, type KubesprayData } from '../../plan/catalog/index.js';
  */
 
 export interface VarsProblem {
-  kind: 'file' | 'image';
+  kind: 'file' | 'image' | 'containerd';
   key: string;
   /** The URL or reference Kubespray would use with these variables. */
   target: string;
-  problem: 'not-ferry' | 'not-served';
+  /** containerd-https: no hosts.toml sends this registry to http://, so a node speaks HTTPS to it. */
+  problem: 'not-ferry' | 'not-served' | 'containerd-https';
 }
 
 export interface VarsCheck {

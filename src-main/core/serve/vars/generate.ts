@@ -10,7 +10,9 @@ import { FerryError } from '../../base/errors/index.js';
  *    (the bundle keeps files at files/<HOST>/<path>, served at /<HOST>/<path>);
  *  - Kubespray style: every `*_image_repo` whose default is a literal registry (not a template
  *    built on another *_image_repo) becomes `{{ registry_host }}` plus its path, so
- *    quay.io/calico/node is pulled as <registry_host>/calico/node;
+ *    quay.io/calico/node is pulled as <registry_host>/calico/node, and
+ *    `containerd_registries_mirrors` tells containerd how to reach registry_addr (http:// or
+ *    https:// with the CA), as Kubespray's offline guide shows;
  *  - mirror style: image variables stay untouched and `containerd_registries_mirrors` sends
  *    every upstream registry to Ferry, which serves the original names (containerd's ?ns=).
  */
@@ -86,6 +88,25 @@ export function generateVars(input: VarsInput): GeneratedVars {
       v[name] = `{{ registry_host }}${m[2] ?? ''}`;
       overridden.push(name);
     }
+    // Nodes pull <registry_addr>/<path>. Without a hosts.toml for registry_addr containerd
+    // speaks HTTPS to it (plain HTTP only for loopback), so a plain-HTTP Ferry fails on every
+    // node with "server gave HTTP response to HTTPS client". Kubespray writes certs.d from
+    // this variable; the entry replaces its docker.io default, which is unreachable offline.
+    v.containerd_registries_mirrors = [
+      {
+        prefix: registryAddr,
+        mirrors: [
+          {
+            host: `${input.registryTls ? 'https' : 'http'}://${registryAddr}`,
+            capabilities: ['pull', 'resolve'],
+            skip_verify: !!input.skipVerify,
+            ...(input.registryTls && input.caPathOnNode && input.caPem && !input.skipVerify
+              ? { ca: [input.caPathOnNode] }
+              : {}),
+          },
+        ],
+      },
+    ];
   } else {
     const hosts = [...new Set([...STANDARD_UPSTREAMS, ...input.upstreams])].sort();
     const scheme = input.registryTls ? 'https' : 'http';

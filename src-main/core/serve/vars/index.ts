@@ -2,9 +2,10 @@ import type { BundleSource } from '../../bundle/source.js';
 import type { KubesprayData } from '../../plan/catalog/index.js';
 import { parseImageRef } from '../../fetch/oci/reference.js';
 import { OfflineServer } from '../server.js';
-import { checkVars, type VarsCheck } from './check.js';
+import { checkVars, type VarsCheck, type VarsProblem } from './check.js';
 import { generateVars, type GeneratedVars, type NamingStyle } from './generate.js';
 import { loadBundleKubespray, rawDefaults, readBundlePlan } from './kubespray.js';
+import { containerdHostsFiles } from './hosts-toml.js';
 
 export {
   generateVars,
@@ -13,6 +14,13 @@ export {
   type NamingStyle,
   type VarsInput,
 } from './generate.js';
+export {
+  containerdHostsFiles,
+  containerdHostsText,
+  hostsTomlRendersCa,
+  renderHostsToml,
+  type RegistryMirrorEntry,
+} from './hosts-toml.js';
 export { checkVars, type VarsCheck, type VarsProblem } from './check.js';
 export { loadBundleKubespray, rawDefaults, readBundlePlan } from './kubespray.js';
 
@@ -108,7 +116,7 @@ export async function checkBundleVars(o: {
       const r = await fetch(url, { method: 'HEAD' });
       return r.status === 200;
     };
-    return await checkVars({
+    const result = await checkVars({
       data: o.data,
       arches: o.arches ?? plan?.arches ?? o.source.manifest.kubespray?.arches ?? ['amd64'],
       planVars: plan?.vars,
@@ -127,6 +135,18 @@ export async function checkBundleVars(o: {
         return head(url);
       },
     });
+    // What a node does: containerd reads certs.d/<host>/hosts.toml, rendered from the variables
+    // as the tag's role does (the loopback probes above cannot see a missing entry).
+    result.problems.push(
+      ...containerdProblems(
+        generated.variables,
+        o.data.tag,
+        regHost.split('/')[0],
+        o.style === 'kubespray' ? [regHost.split('/')[0]] : [...mirrors],
+      ),
+    );
+    result.ok = result.problems.length === 0;
+    return result;
   } finally {
     await server.stop();
   }
@@ -138,4 +158,25 @@ function safeRegistry(ref: string): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * Registries nodes pull from (`needed`) that no hosts.toml sends to `http://<registryAddr>`: with
+ * no such entry containerd speaks HTTPS to a plain-HTTP Ferry on any non-loopback address.
+ */
+export function containerdProblems(
+  variables: Record<string, unknown>,
+  tag: string,
+  registryAddr: string,
+  needed: string[],
+): VarsProblem[] {
+  const hosts = new Map(containerdHostsFiles(variables, tag).map((f) => [f.path.split('/')[0], f.text]));
+  return needed
+    .filter((h) => !hosts.get(h)?.includes(`[host."http://${registryAddr}`))
+    .map((h) => ({
+      kind: 'containerd' as const,
+      key: h,
+      target: `certs.d/${h}/hosts.toml`,
+      problem: 'containerd-https' as const,
+    }));
 }
