@@ -19,6 +19,20 @@ import type { TlsMaterial } from './tls/ca.js';
 export const DEFAULT_FILES_PORT = 8080;
 export const DEFAULT_REGISTRY_PORT = 5000;
 const RECENT_CLIENTS = 50;
+/** Requests one connection may have waiting for their turn; the rest are answered 503 + close. */
+export const MAX_PIPELINED = 32;
+/** URLs longer than this are answered 414 (Node's header limit, 16 KiB, catches the rest as 431). */
+const MAX_URL = 8192;
+
+export interface ServeTimeouts {
+  /** Whole request head must arrive within this (slowloris), else 408. */
+  headersMs: number;
+  /** Whole request (head and body) must arrive within this, else 408. */
+  requestMs: number;
+  /** A connection on which no byte moves either way for this long is closed (stalled reader). */
+  stallMs: number;
+}
+export const DEFAULT_TIMEOUTS: ServeTimeouts = { headersMs: 20_000, requestMs: 30_000, stallMs: 120_000 };
 
 export type ServiceName = 'files' | 'registry';
 
@@ -74,6 +88,7 @@ export interface ServeOptions {
   /** The name or address nodes use to reach this machine (first of --hostname). */
   advertise?: string;
   onRequest?: (log: RequestLog) => void;
+  timeouts?: Partial<ServeTimeouts>;
 }
 
 /** An address nodes can reach: the bind address if specific, else the first external IPv4. */
@@ -183,19 +198,36 @@ export class OfflineServer {
   private makeServer(service: ServiceName): net.Server {
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.dispatch(service, req, res);
     const tls = this.opts.tls;
+    const t0 = { ...DEFAULT_TIMEOUTS, ...this.opts.timeouts };
+    // How often Node checks headersTimeout/requestTimeout; a quarter of the limit keeps 408s timely.
+    const checking = { connectionsCheckingInterval: Math.min(30_000, Math.max(100, t0.headersMs / 4)) };
     const server = tls
       ? https.createServer(
-          { cert: tls.cert + (tls.ca && !tls.cert.includes(tls.ca.trim()) ? tls.ca : ''), key: tls.key },
+          {
+            ...checking,
+            cert: tls.cert + (tls.ca && !tls.cert.includes(tls.ca.trim()) ? tls.ca : ''),
+            key: tls.key,
+          },
           handler,
         )
-      : http.createServer(handler);
-    server.keepAliveTimeout = 30_000;
-    server.headersTimeout = 60_000;
-    server.requestTimeout = 0; // large downloads over slow links must not be cut
-    server.on('clientError', (_err, socket) => {
+      : http.createServer(checking, handler);
+    const t = { ...DEFAULT_TIMEOUTS, ...this.opts.timeouts };
+    server.keepAliveTimeout = Math.min(30_000, t.stallMs);
+    server.headersTimeout = t.headersMs;
+    // Covers receiving the request only, never sending the response: large downloads are not cut.
+    server.requestTimeout = Math.max(t.requestMs, t.headersMs + 1);
+    // No byte moving either way for stallMs: a client that reads nothing does not hold a socket,
+    // a descriptor and a response buffer forever. A slow but moving download is never cut.
+    server.setTimeout(t.stallMs, (socket) => socket.destroy());
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       this.counters[service].errors++;
-      if (socket.writable)
-        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      const status =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
     if (tls) server.on('tlsClientError', () => this.counters[service].errors++);
@@ -218,7 +250,53 @@ export class OfflineServer {
     }
   }
 
+  /**
+   * Node parses pipelined requests at once and queues their responses; a handler run for a queued
+   * response would open its file and buffer its body until its turn (500 pipelined GETs: 500
+   * descriptors, 500 MB). So a request waits, holding nothing, until its response owns the
+   * socket, and only MAX_PIPELINED may wait per connection.
+   */
+  private async turn(req: IncomingMessage, res: ServerResponse): Promise<'go' | 'closed' | 'excess'> {
+    if (res.socket) return 'go';
+    const sock = req.socket as net.Socket & { ferryWaiting?: number };
+    sock.ferryWaiting = (sock.ferryWaiting ?? 0) + 1;
+    const excess = sock.ferryWaiting > MAX_PIPELINED;
+    if (excess) sock.pause();
+    try {
+      const got = await new Promise<boolean>((resolve) => {
+        if (sock.destroyed) return resolve(false);
+        const onSocket = () => {
+          sock.off('close', onClose);
+          resolve(true);
+        };
+        const onClose = () => {
+          res.off('socket', onSocket);
+          resolve(false);
+        };
+        res.once('socket', onSocket);
+        sock.once('close', onClose);
+      });
+      return got ? (excess ? 'excess' : 'go') : 'closed';
+    } finally {
+      sock.ferryWaiting--;
+    }
+  }
+
   private async dispatch(service: ServiceName, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const t = await this.turn(req, res);
+    if (t === 'closed') return;
+    if (t === 'excess') {
+      res.shouldKeepAlive = false;
+      res.writeHead(503, { 'Retry-After': '1', Connection: 'close', 'Content-Length': 0 });
+      res.end(() => res.socket?.destroy());
+      this.counters[service].errors++;
+      return;
+    }
+    if ((req.url ?? '').length > MAX_URL) {
+      res.writeHead(414, { 'Content-Type': 'text/plain', 'Content-Length': 13, Connection: 'close' });
+      res.end('uri too long\n');
+      return;
+    }
     const c = this.counters[service];
     const t0 = Date.now();
     let bytes = 0;

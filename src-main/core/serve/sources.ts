@@ -1,4 +1,7 @@
 import type { BundleSource } from '../bundle/source.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { registerServedRoot } from './fileserver/send.js';
 import { FerryError } from '../base/errors/index.js';
 import { storeSources } from '../media/store/index.js';
 import type { VerifyOptions } from '../bundle/verify/index.js';
@@ -28,6 +31,7 @@ export async function openServeSources(o: ServeSourceOptions): Promise<OpenedSou
   if (o.store) {
     // The store holds only content import verified (damaged artifacts are quarantined, incomplete bundles left out).
     const sources = await storeSources(o.store);
+    registerServedRoot(path.resolve(o.store), await fs.realpath(o.store).catch(() => path.resolve(o.store!)));
     if (sources.length === 0) {
       throw new FerryError('NOT_FOUND', `The store at ${o.store} holds no complete bundle.`, {
         artifact: o.store,

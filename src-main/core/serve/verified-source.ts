@@ -1,5 +1,7 @@
+import fs from 'node:fs/promises';
+import { registerServedRoot } from './fileserver/send.js';
 import { FerryError } from '../base/errors/index.js';
-import { openBundle } from '../bundle/reader.js';
+import type { OpenedBundle } from '../bundle/reader.js';
 import { directorySource, type BundleSource } from '../bundle/source.js';
 import { verifyBundle, type VerifyOptions, type VerifyReport } from '../bundle/verify/index.js';
 
@@ -30,9 +32,21 @@ export async function openVerifiedBundle(
   dir: string,
   opts: VerifyOptions & { allowDamaged?: boolean } = {},
 ): Promise<VerifiedBundle> {
-  const report = await verifyBundle(dir, opts);
+  let opened: OpenedBundle | undefined;
+  const report = await verifyBundle(dir, { ...opts, onOpened: (b) => (opened = b) });
   const bad = new Set<string>();
   for (const a of report.artifacts) for (const p of a.problems) bad.add(p.path);
+  // Same policy as `ferry verify`: a file the manifest does not list makes the bundle not intact.
+  if (report.extras.length > 0 && !opts.allowDamaged)
+    throw new FerryError(
+      'INTEGRITY',
+      `The bundle at ${report.bundle} holds ${report.extras.length} file(s) its manifest does not list (${report.extras.slice(0, 3).join(', ')}${report.extras.length > 3 ? ', …' : ''}); \`ferry verify\` refuses it too.`,
+      {
+        artifact: report.extras[0],
+        hint: 'Remove the extra files or copy the bundle again; --allow-damaged serves the listed, intact files only.',
+        details: { extras: report.extras },
+      },
+    );
   if (bad.size > 0 && !opts.allowDamaged) {
     const names = report.artifacts.filter((a) => a.status !== 'ok').map((a) => a.name);
     throw new FerryError(
@@ -45,13 +59,11 @@ export async function openVerifiedBundle(
       },
     );
   }
-  const src = directorySource(await openBundle(dir));
-  const listed = new Set(report.bundleId === src.id ? src.manifest.files.map((f) => f.path) : []);
-  if (report.bundleId !== src.id)
-    throw new FerryError('INTEGRITY', `The bundle at ${dir} changed while it was verified.`, {
-      artifact: dir,
-      hint: 'Run the command again.',
-    });
+  // The manifest served is the very one whose signature and files were checked: a manifest swapped
+  // in on disk after hashing is never read.
+  const src = directorySource(opened!);
+  registerServedRoot(opened!.dir, await fs.realpath(opened!.dir));
+  const listed = new Set(src.manifest.files.map((f) => f.path));
   return {
     source: restrictSource(src, (rel) => listed.has(rel) && !bad.has(rel)),
     report,

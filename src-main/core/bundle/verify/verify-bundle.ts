@@ -63,6 +63,8 @@ export interface VerifyReport {
 }
 
 export interface VerifyOptions {
+  /** Receives the manifest bytes and signature this run verifies. */
+  onOpened?: (bundle: import('../reader.js').OpenedBundle) => void;
   allowUntrusted?: boolean;
   allowUnsigned?: boolean;
   /** Trusted keys; default: the user's key store. */
@@ -152,6 +154,8 @@ export function enforceSignature(
 export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const started = Date.now();
   const bundle = await openBundle(dir);
+  // The caller (serve) keeps these exact bytes: what it serves is what was verified, never a re-read.
+  opts.onOpened?.(bundle);
   const trusted = opts.trusted ?? (await (opts.keyStore ?? KeyStore.fromEnv()).list());
   const signature = await checkSignature(bundle.manifestBytes, bundle.signatureBytes, trusted);
   enforceSignature(signature, opts);

@@ -75,6 +75,39 @@ function openNoFollow(file: string): Promise<number> {
   );
 }
 
+/**
+ * O_NOFOLLOW guards only the last component; a parent folder swapped for a symlink would still be
+ * followed. Node has no openat, so the check runs after open, on what was opened: the kernel's
+ * path of the descriptor (/proc/self/fd) must be the path verified, under the canonical bundle
+ * root. Racing a swap cannot win, because the descriptor cannot change once opened. Where /proc
+ * is missing (macOS), the real path of the name is compared instead, with device and inode.
+ */
+async function opensInside(fd: number, file: string): Promise<boolean> {
+  try {
+    const real = await fs.promises.readlink(`/proc/self/fd/${fd}`);
+    return real === file || real === (await canonical(file));
+  } catch {
+    try {
+      const [real, a] = await Promise.all([fs.promises.realpath(file), fstat(fd)]);
+      const b = await fs.promises.stat(real);
+      return real === (await canonical(file)) && a.ino === b.ino && a.dev === b.dev;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Canonical form of a served path, from the real path of its bundle root taken once (at start). */
+const roots = new Map<string, Promise<string>>();
+export function registerServedRoot(root: string, real: string): void {
+  roots.set(root, Promise.resolve(real));
+}
+async function canonical(file: string): Promise<string> {
+  for (const [root, real] of roots)
+    if (file.startsWith(root + '/')) return (await real) + file.slice(root.length);
+  return file;
+}
+
 function fstat(fd: number): Promise<Stats> {
   return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
 }
@@ -195,10 +228,17 @@ async function sendParts(
       let fd: number;
       try {
         fd = await openNoFollow(p.file);
-      } catch {
+      } catch (err) {
+        // Out of descriptors is this server's trouble, not a missing file: the client should retry.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EMFILE' || code === 'ENFILE') {
+          res.setHeader('Retry-After', '1');
+          return sendError(res, 503, 'server busy: out of file descriptors, retry');
+        }
         return sendError(res, 404, 'not found');
       }
       fds.push(fd);
+      if (!(await opensInside(fd, p.file))) return sendError(res, 404, 'not found');
       const st = await fstat(fd);
       if (!st.isFile() || st.size !== p.size)
         return sendError(res, 500, 'file changed since it was verified');
