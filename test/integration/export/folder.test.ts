@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,7 +166,8 @@ describe('ferry export to a folder', () => {
       artifact: sample.files[2].path,
       hint: expect.stringMatching(/exFAT/),
     });
-    expect(await fs.readdir(to)).toEqual([]);
+    // Nothing was written, and the folder the export created is gone too.
+    expect(existsSync(to)).toBe(false);
   });
 
   it('refuses a source file that does not match its manifest, naming it', async () => {
@@ -182,7 +184,7 @@ describe('ferry export to a folder', () => {
     });
   });
 
-  it('checks free space before the first byte', async () => {
+  it('checks free space before the first byte, and leaves no folder behind', async () => {
     const to = path.join(work, 'out-full');
     await expect(
       exportBundle(sample.dir, {
@@ -192,7 +194,8 @@ describe('ferry export to a folder', () => {
         marginBytes: 0,
       }),
     ).rejects.toMatchObject({ code: 'NO_SPACE' });
-    expect(await fs.readdir(to)).toEqual([]);
+    // Nothing was written, and the folder the export created is gone too.
+    expect(existsSync(to)).toBe(false);
   });
 
   it('refuses a non-empty folder that is not an export of this bundle', async () => {

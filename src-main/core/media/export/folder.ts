@@ -20,7 +20,7 @@ import { copyRange, withMediaRetry } from './media-io.js';
 import { hooksFrom, type ExportOptions, type ExportResult, type Hooks } from './options.js';
 import { checkDrive, checkWritable, targetInfo, preflight, splitEntry } from './preflight.js';
 import { ReadBackPool, type ReadBackMode } from './readback.js';
-import { prepareSource, prepareTargetDir, type ExportSource } from './source.js';
+import { beforeFirstWrite, prepareSource, prepareTargetDir, type ExportSource } from './source.js';
 import type { TargetInfo } from './target.js';
 
 /** One file written to the media: a whole bundle file or one part of a split one. */
@@ -51,17 +51,20 @@ export async function exportFolder(bundleDir: string, opts: ExportOptions): Prom
     });
   }
   const drive = await checkDrive(to, opts.drives, !!opts.force, (m) => h.log('warn', m));
-  await prepareTargetDir(to, src.manifest.id);
-  const target: TargetInfo = await targetInfo(to, opts.target, drive);
-  const pre0 = preflight({
-    target,
-    files: src.files,
-    alreadyThere: 0,
-    split: opts.splitLarge !== false,
-    partSize: opts.partSize,
-    marginBytes: opts.marginBytes,
+  const created = await prepareTargetDir(to, src.manifest.id);
+  const { target, pre0 } = await beforeFirstWrite(to, created, async () => {
+    const target: TargetInfo = await targetInfo(to, opts.target, drive);
+    const pre0 = preflight({
+      target,
+      files: src.files,
+      alreadyThere: 0,
+      split: opts.splitLarge !== false,
+      partSize: opts.partSize,
+      marginBytes: opts.marginBytes,
+    });
+    await checkWritable(to);
+    return { target, pre0 };
   });
-  await checkWritable(to);
   const journal = await ExportJournal.open(to, {
     bundleId: src.manifest.id,
     sourceKey: src.sourceKey,

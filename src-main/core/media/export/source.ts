@@ -143,7 +143,8 @@ export async function prepareSource(bundleDir: string, opts: ExportOptions, h: H
  * The target folder must be new, empty, or an export of this same bundle (finished or not): an
  * export never mixes its files into an unrelated folder.
  */
-export async function prepareTargetDir(to: string, bundleId: string): Promise<void> {
+/** Checks or creates the target folder; true when this call created it. */
+export async function prepareTargetDir(to: string, bundleId: string): Promise<boolean> {
   try {
     const st = await fs.lstat(to);
     if (!st.isDirectory())
@@ -161,10 +162,10 @@ export async function prepareTargetDir(to: string, bundleId: string): Promise<vo
         cause: e,
       });
     }
-    return;
+    return true;
   }
   const names = await fs.readdir(to);
-  if (names.length === 0) return;
+  if (names.length === 0) return false;
   const ours = async (): Promise<boolean> => {
     const hdr = await fs.readFile(path.join(to, PARTIAL_DIR, 'export.json'), 'utf8').catch(() => undefined);
     if (hdr) {
@@ -191,6 +192,25 @@ export async function prepareTargetDir(to: string, bundleId: string): Promise<vo
       details: { entries: names.slice(0, 10) },
     });
   }
+  return false;
 }
 
 export { MANIFEST_FILE, SIGNATURE_FILE };
+
+/**
+ * Runs the checks that come before the first write (target probe, space preflight, write test).
+ * When one refuses and the export created the target folder itself, the folder goes too: an
+ * export that says "Nothing was written" leaves nothing behind, not even an empty folder.
+ */
+export async function beforeFirstWrite<T>(
+  to: string,
+  created: boolean,
+  checks: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await checks();
+  } catch (err) {
+    if (created) await fs.rmdir(to).catch(() => undefined);
+    throw err;
+  }
+}
