@@ -110,3 +110,30 @@ export function captureStreams(): {
   };
   return { stdout: mk(), stderr: mk() };
 }
+
+/**
+ * A signed bundle of `count` file artifacts over `files` small shared files: the shape that makes
+ * per-artifact work visible (import, verify) without gigabytes on disk.
+ */
+export async function makeManyArtifactBundle(
+  dir: string,
+  count: number,
+  signer: ManifestSigner | undefined,
+  files = 300,
+): Promise<void> {
+  const w = await BundleWriter.open(dir);
+  await w.setKubespray({ version: 'v2.31.0', kubeVersion: '1.35.4', arches: ['amd64'] });
+  for (let f = 0; f < files; f++) await w.addBytes(`files/example.test/f${f}`, Buffer.from(`file ${f}\n`));
+  for (let i = 0; i < count; i++) {
+    const url = `https://example.test/a${i}`;
+    await w.addArtifact({
+      id: `file:${url}`,
+      kind: 'file',
+      key: `a${i}`,
+      url,
+      arch: 'amd64',
+      paths: [`files/example.test/f${i % files}`],
+    });
+  }
+  await w.finalize(signer ? { signer } : {});
+}

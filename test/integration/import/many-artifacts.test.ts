@@ -1,9 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BundleWriter } from '../../../src-main/core/bundle/index.js';
 import { importBundle } from '../../../src-main/core/media/import/index.js';
-import { makeKeyStore, tempDir } from '../../helpers/bundle-fixtures.js';
+import { makeKeyStore, makeManyArtifactBundle, tempDir } from '../../helpers/bundle-fixtures.js';
 
 /**
  * Import stays linear in the number of artifacts: the manifest allows about 165k, and an import
@@ -19,23 +18,8 @@ describe('import of a bundle with many artifacts', () => {
   it('imports 40k artifacts in seconds, each reported once', async () => {
     tmp = await tempDir('ferry-many-');
     const { store: keys } = await makeKeyStore('many');
-    const w = await BundleWriter.open(path.join(tmp, 'b'));
-    await w.setKubespray({ version: 'v2.31.0', kubeVersion: '1.35.4', arches: ['amd64'] });
-    const files = 300;
     const n = 40_000;
-    for (let f = 0; f < files; f++) await w.addBytes(`files/example.test/f${f}`, Buffer.from(`file ${f}\n`));
-    for (let i = 0; i < n; i++) {
-      const url = `https://example.test/a${i}`;
-      await w.addArtifact({
-        id: `file:${url}`,
-        kind: 'file',
-        key: `a${i}`,
-        url,
-        arch: 'amd64',
-        paths: [`files/example.test/f${i % files}`],
-      });
-    }
-    await w.finalize({ signer: await keys.signer() });
+    await makeManyArtifactBundle(path.join(tmp, 'b'), n, await keys.signer());
     const reported = new Set<string>();
     const t0 = Date.now();
     const r = await importBundle(path.join(tmp, 'b'), {
