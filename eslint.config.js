@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import reactHooks from 'eslint-plugin-react-hooks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -67,6 +68,15 @@ export default tseslint.config(
     files: ['src-main/core/**/*.ts'],
     plugins: { ferry: { rules: { 'stage-order': stageOrder } } },
     rules: { 'ferry/stage-order': 'error' },
+  },
+  {
+    // Hooks called conditionally or with stale dependencies are the renderer's likeliest bugs.
+    files: ['src-renderer/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'error',
+    },
   },
   {
     files: ['src-main/shell/**', 'src-main/preload/**'],

@@ -79,6 +79,7 @@ export const KubesprayChoiceSchema = z.discriminatedUnion('source', [
   /** An existing inventory folder whose group_vars pin the choices. */
   z.object({ source: z.literal('inventory'), token: Token, version: Text(40) }),
 ]);
+export type KubesprayChoice = z.infer<typeof KubesprayChoiceSchema>;
 
 export const ClusterChoicesSchema = z
   .object({

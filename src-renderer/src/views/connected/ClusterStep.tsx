@@ -1,6 +1,12 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { ADDONS, ARCHES, NETWORK_PLUGINS, RUNTIMES } from '../../../../src-main/ipc/choices.js';
-import type { ErrorValueT, Plan, PlanPrepared, Res } from '../../../../src-main/ipc/contract.js';
+import type {
+  ErrorValueT,
+  KubesprayChoice,
+  Plan,
+  PlanPrepared,
+  Res,
+} from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressPanel, Section } from '../../components/common.js';
 import { bytes } from '../../format.js';
@@ -168,14 +174,15 @@ export function ClusterStep() {
     );
   }, []);
 
-  const ks = choices.kubespray;
+  // The key is the choice's content, so a choice re-set to the same value does not start a job.
+  const ksKey = JSON.stringify(choices.kubespray);
+  const ks = useMemo(() => JSON.parse(ksKey) as KubesprayChoice, [ksKey]);
   // Getting the chosen Kubespray ready is a job (a release's data may be downloaded first); the
   // Kubernetes versions come from that Kubespray's own checksum tables.
   const track = useApp((s) => s.track);
   const prepJob = useJob('plan');
   const prepared = prepJob?.state === 'done' ? (prepJob.result as PlanPrepared) : null;
   const kubeVersions = prepared?.kubeVersions ?? [];
-  const ksKey = JSON.stringify(ks);
   useEffect(() => {
     if (ks.source === 'release' && !ks.version) return;
     let stale = false;
@@ -186,7 +193,7 @@ export function ClusterStep() {
     return () => {
       stale = true;
     };
-  }, [ksKey]);
+  }, [ks, track]);
   useEffect(() => {
     if (!prepared) return;
     setVersionsError(null);
