@@ -2,6 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Coverage is off by default (a quick local loop); .ci/run turns it on and prints the summary.
+    coverage: {
+      provider: 'v8',
+      include: ['src-main/**/*.ts', 'src-renderer/src/**/*.{ts,tsx}'],
+      reporter: ['text-summary'],
+    },
     projects: [
       {
         test: {

@@ -5,7 +5,7 @@ import { REQUEST_CHANNELS } from '../../../src-main/ipc/channels.js';
 import { requests } from '../../../src-main/ipc/contract.js';
 import { createDispatcher } from '../../../src-main/ipc/dispatcher.js';
 import { createHandlers } from '../../../src-main/ipc/handlers/index.js';
-import { testBackend } from './helpers.js';
+import { testBackend } from '../../helpers/ipc-backend.js';
 
 describe('the IPC contract', () => {
   it('names every channel once, and every channel has request and response schemas', () => {

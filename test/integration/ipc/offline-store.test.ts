@@ -14,7 +14,7 @@ import type { ImportItem } from '../../../src-main/ipc/contract.js';
 import { makeSampleBundle } from '../../helpers/bundle-fixtures.js';
 import { kubesprayTarball } from '../../helpers/kubespray-bundle.js';
 import { writeTestBundle } from '../../helpers/oci-fixtures.js';
-import { testBackend } from './helpers.js';
+import { testBackend } from '../../helpers/ipc-backend.js';
 
 /**
  * The offline side beyond bundle folders: archive exports on a drive opened, checked and

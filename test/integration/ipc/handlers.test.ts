@@ -7,7 +7,7 @@ import { KeyStore } from '../../../src-main/core/bundle/keys/index.js';
 import { externalAllowed } from '../../../src-main/ipc/handlers/app.js';
 import { choicesToVars, driveView, planView } from '../../../src-main/ipc/handlers/connected.js';
 import { makeSampleBundle } from '../../helpers/bundle-fixtures.js';
-import { testBackend } from './helpers.js';
+import { testBackend } from '../../helpers/ipc-backend.js';
 
 type T = ReturnType<typeof testBackend>;
 let t: T | undefined;

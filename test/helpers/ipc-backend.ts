@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { staticDriveSource, type Drive } from '../../../src-main/core/media/drives/index.js';
-import type { JobEventT } from '../../../src-main/ipc/contract.js';
-import { createBackend, type AppBackend, type AppEvent } from '../../../src-main/ipc/index.js';
+import { staticDriveSource, type Drive } from '../../src-main/core/media/drives/index.js';
+import type { JobEventT } from '../../src-main/ipc/contract.js';
+import { createBackend, type AppBackend, type AppEvent } from '../../src-main/ipc/index.js';
 
 /** A backend as the app builds it, with scripted dialogs, injected drives and recorded events. */
 export function testBackend(opts: { drives?: Drive[]; tmp?: string } = {}) {
