@@ -102,7 +102,9 @@ describe('inputs that cost too much (issue 12, items 11-12)', () => {
     const small = await timeFor(20_000);
     const large = await timeFor(80_000);
     expect(large).toBeLessThan(small * 4 * 2.5);
-    expect(large).toBeLessThan(5_000);
+    // The ratio is the check; the absolute bound only catches a parser gone quadratic (the issue's
+    // 8 MB took 154 s). It is loose because CI runs this under coverage instrumentation on 2 cores.
+    expect(large).toBeLessThan(30_000);
     await fs.rm(dir, { recursive: true, force: true });
   });
 });
