@@ -20,7 +20,7 @@ const noElectron = {
 // stages before it, never one after it (type-only imports included: a lower stage that needs a
 // higher one's shape should own the type). Enforced by a small local rule rather than a plugin:
 // it resolves each relative specifier against the importing file.
-const STAGES = ['base', 'bundle', 'plan', 'fetch', 'media', 'serve'];
+const STAGES = ['base', 'bundle', 'plan', 'fetch', 'media', 'serve', 'deploy'];
 const coreRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), 'src-main', 'core');
 const stageOf = (file) => {
   const rel = path.relative(coreRoot, file);

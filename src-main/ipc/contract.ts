@@ -50,7 +50,17 @@ export const ProgressSchema = z.object({
 });
 export type Progress = z.infer<typeof ProgressSchema>;
 
-export const JobKindSchema = z.enum(['plan', 'fetch', 'verify', 'export', 'import', 'serve', 'push', 'gc']);
+export const JobKindSchema = z.enum([
+  'plan',
+  'fetch',
+  'verify',
+  'export',
+  'import',
+  'serve',
+  'push',
+  'gc',
+  'deploy',
+]);
 export const JobStateSchema = z.enum(['running', 'done', 'failed', 'cancelled']);
 
 export const JobSnapshotSchema = z.object({

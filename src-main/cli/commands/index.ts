@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { deployCommand } from './deploy.js';
 import { drives } from './drives.js';
 import { exportCommand } from './export.js';
 import { fetch } from './fetch.js';
@@ -21,6 +22,7 @@ export const commands: Command[] = [
   serve,
   vars,
   push,
+  deployCommand,
   ...storeCommands,
   drives,
   ...keysCommands,

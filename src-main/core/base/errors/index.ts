@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   'PORT_IN_USE',
   'UNSUPPORTED', // a template construct, media type or platform Ferry does not handle
   'CANCELLED',
+  'PREFLIGHT', // a deploy check on a node or service failed before Ansible ran
+  'DEPLOY', // ansible-playbook could not run the playbook
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,0 +1,229 @@
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { FerryError } from '../base/errors/index.js';
+import type { JobContext } from '../base/jobs/job.js';
+import type { BundleSource } from '../bundle/source.js';
+import type { AnsibleEvent, DeployFailure, DeployState, HostProgress } from './events.js';
+import type { NodeSpec } from './inventory.js';
+import { preflight, type PreflightCheck } from './preflight.js';
+import { runPlaybook } from './run.js';
+import { inventoryHosts, prepareWorkspace } from './workspace.js';
+
+export { parseNodeSpec, planNodes, renderInventory, type NodeSpec } from './inventory.js';
+export { preflight, type PreflightCheck } from './preflight.js';
+export type { AnsibleEvent, DeployFailure, DeployState, HostProgress } from './events.js';
+
+export interface DeployOptions {
+  source: BundleSource;
+  /** The deploy folder (inventory, Kubespray, log). */
+  dir: string;
+  nodes?: NodeSpec[];
+  inventoryFrom?: string;
+  offlineYml: string;
+  /** A playbook of the carried release: cluster.yml (default), scale.yml, upgrade-cluster.yml, reset.yml… */
+  playbook?: string;
+  sshUser?: string;
+  sshKey?: string;
+  /** ssh -o options for preflight and Ansible alike. */
+  sshOptions?: string[];
+  become?: boolean;
+  /** More ansible-playbook arguments, passed as given (-e, --limit, --tags…). */
+  ansibleArgs?: string[];
+  /** ansible-playbook to use; default: the bundle's virtualenv in the deploy folder, else PATH. */
+  ansiblePlaybook?: string;
+  pythonInterpreter?: string;
+  skipPreflight?: boolean;
+  /** Check, then stop without running Ansible. */
+  preflightOnly?: boolean;
+  caPem?: string;
+  minFreeGiB?: number;
+  maxSkewSeconds?: number;
+  env?: NodeJS.ProcessEnv;
+  /** Every event as it arrives (the CLI's live table, --json lines). */
+  onEvent?: (e: AnsibleEvent, state: DeployState) => void;
+}
+
+export interface DeployResult {
+  ok: boolean;
+  dir: string;
+  playbook: string;
+  kubespray: string;
+  inventory: string;
+  logFile: string;
+  exitCode: number;
+  preflight: PreflightCheck[];
+  hosts: HostProgress[];
+  failures: DeployFailure[];
+  seconds: number;
+}
+
+/** The playbook must be one of the carried release: a path inside it, never an arbitrary file. */
+async function resolvePlaybook(kubespray: string, playbook: string): Promise<string> {
+  const full = path.resolve(kubespray, playbook);
+  const rel = path.relative(kubespray, full);
+  if (rel.startsWith('..') || path.isAbsolute(rel))
+    throw new FerryError(
+      'USAGE',
+      `Playbook ${playbook} is not part of the Kubespray release in the bundle.`,
+      {
+        hint: 'Name a playbook of the release: cluster.yml, scale.yml, upgrade-cluster.yml, reset.yml, remove-node.yml…',
+      },
+    );
+  if (!(await fsp.stat(full).catch(() => undefined))?.isFile()) {
+    const here = (await fsp.readdir(kubespray).catch(() => [] as string[]))
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
+    throw new FerryError('NOT_FOUND', `The Kubespray release has no playbook ${playbook}.`, {
+      artifact: playbook,
+      hint: `Playbooks at its top: ${here.join(', ') || 'none'}.`,
+    });
+  }
+  return rel;
+}
+
+async function defaultAnsiblePlaybook(dir: string): Promise<string> {
+  // The offline virtualenv of the Python issue lands here; until a bundle carries one, the
+  // deploy host's own ansible-playbook (e.g. Debian's ansible-core) is used.
+  const venv = path.join(dir, 'venv', 'bin', 'ansible-playbook');
+  return (await fsp.stat(venv).catch(() => undefined)) ? venv : 'ansible-playbook';
+}
+
+export async function deploy(o: DeployOptions, ctx: JobContext): Promise<DeployResult> {
+  const t0 = Date.now();
+  ctx.progress.setPhase('preparing');
+  ctx.report();
+  const ws = await prepareWorkspace({
+    source: o.source,
+    dir: o.dir,
+    nodes: o.nodes,
+    inventoryFrom: o.inventoryFrom,
+    offlineYml: o.offlineYml,
+    pythonInterpreter: o.pythonInterpreter,
+    env: o.env,
+  });
+  const playbook = await resolvePlaybook(ws.kubespray, o.playbook ?? 'cluster.yml');
+  const ansiblePlaybook = o.ansiblePlaybook ?? (await defaultAnsiblePlaybook(o.dir));
+  ctx.log(
+    'info',
+    `Deploy folder ${ws.dir}: inventory ${ws.inventory}, Kubespray ${ws.kubespray}, log ${ws.logFile}`,
+  );
+
+  // Kubespray's ansible.cfg turns host key checking off; the preflight's ssh must then do the
+  // same, or it would refuse nodes Ansible reaches (and the reverse when the user turns it on).
+  const cfg = await fsp.readFile(path.join(ws.kubespray, 'ansible.cfg'), 'utf8').catch(() => '');
+  const hkc = o.env?.ANSIBLE_HOST_KEY_CHECKING ?? /^\s*host_key_checking\s*=\s*(\S+)/m.exec(cfg)?.[1];
+  const noHostKeyCheck = hkc !== undefined && /^(false|no|0|off)$/i.test(hkc);
+  let checks: PreflightCheck[] = [];
+  if (!o.skipPreflight) {
+    ctx.progress.setPhase('preflight');
+    ctx.report();
+    checks = await preflight({
+      hosts: await inventoryHosts(ws.inventory, 'ansible-inventory', o.env),
+      offlineYml: o.offlineYml,
+      sshUser: o.sshUser,
+      sshKey: o.sshKey,
+      sshOptions: [...(o.sshOptions ?? []), ...(noHostKeyCheck ? ['StrictHostKeyChecking=no'] : [])],
+      caPem: o.caPem,
+      minFreeGiB: o.minFreeGiB,
+      maxSkewSeconds: o.maxSkewSeconds,
+      env: o.env,
+    });
+    for (const c of checks) ctx.item({ type: 'preflight', ...c });
+    const bad = checks.filter((c) => !c.ok);
+    if (bad.length)
+      throw new FerryError(
+        'PREFLIGHT',
+        `Preflight failed on ${[...new Set(bad.map((c) => c.node))].join(', ')}:\n` +
+          bad
+            .map((c) => `  ${c.node}: ${c.check}: ${c.detail}${c.fix ? `\n    fix: ${c.fix}` : ''}`)
+            .join('\n'),
+        { details: { checks }, hint: 'Fix what is named and rerun; --skip-preflight runs Ansible anyway.' },
+      );
+  }
+
+  if (o.preflightOnly)
+    return {
+      ok: true,
+      dir: ws.dir,
+      playbook,
+      kubespray: ws.kubespray,
+      inventory: ws.inventory,
+      logFile: ws.logFile,
+      exitCode: 0,
+      preflight: checks,
+      hosts: [],
+      failures: [],
+      seconds: (Date.now() - t0) / 1000,
+    };
+
+  ctx.progress.setPhase('ansible');
+  ctx.progress.itemsTotal = ws.hosts.length;
+  ctx.report();
+  const r = await runPlaybook({
+    ansiblePlaybook,
+    cwd: ws.kubespray,
+    inventory: ws.inventory,
+    playbook,
+    args: [
+      ...(o.sshUser ? ['-u', o.sshUser] : []),
+      ...(o.sshKey ? ['--private-key', o.sshKey] : []),
+      ...(o.sshOptions?.length ? ['--ssh-common-args', o.sshOptions.map((x) => `-o ${x}`).join(' ')] : []),
+      ...(o.become ? ['--become'] : []),
+      ...(o.ansibleArgs ?? []),
+    ],
+    pluginDir: ws.pluginDir,
+    logFile: ws.logFile,
+    hosts: ws.hosts,
+    env: o.env,
+    signal: ctx.signal,
+    onEvent: (e, state) => {
+      if (e.type === 'task') ctx.progress.current = e.name;
+      if (e.type === 'result') {
+        ctx.item({
+          type: 'result',
+          host: e.host,
+          task: e.name,
+          status: e.status,
+          msg: e.msg,
+          seconds: e.seconds,
+        });
+        ctx.progress.itemsFailed = [...state.hosts.values()].filter((h) => h.down).length;
+      }
+      if (e.type === 'stats') ctx.progress.itemsDone = Object.keys(e.hosts).length;
+      ctx.report();
+      o.onEvent?.(e, state);
+    },
+  });
+  const failures = r.state.failures;
+  const result: DeployResult = {
+    ok: r.exitCode === 0 && failures.length === 0,
+    dir: ws.dir,
+    playbook,
+    kubespray: ws.kubespray,
+    inventory: ws.inventory,
+    logFile: ws.logFile,
+    exitCode: r.exitCode,
+    preflight: checks,
+    hosts: [...r.state.hosts.values()],
+    failures,
+    seconds: (Date.now() - t0) / 1000,
+  };
+  if (!r.state.finished && r.exitCode !== 0) {
+    // Ansible stopped before its recap: a syntax error, a missing role, a bad inventory.
+    const tail = (await fsp.readFile(ws.logFile, 'utf8').catch(() => ''))
+      .trim()
+      .split('\n')
+      .slice(-6)
+      .join('\n');
+    throw new FerryError(
+      'DEPLOY',
+      `ansible-playbook ${playbook} stopped with exit ${r.exitCode} before running:\n${tail}`,
+      {
+        artifact: ws.logFile,
+        details: { result },
+        hint: `The full log is ${ws.logFile}.`,
+      },
+    );
+  }
+  return result;
+}
