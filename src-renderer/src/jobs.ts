@@ -1,3 +1,4 @@
+import { addItem } from '../../src-main/core/base/jobs/items.js';
 import type { AppEvent, JobEventT, JobSnapshot } from '../../src-main/ipc/contract.js';
 
 /**
@@ -42,7 +43,7 @@ export function applyJobEvent(view: JobView | undefined, kind: JobSnapshot['kind
       next.progress = e.progress;
       break;
     case 'item':
-      next.items = [...base.items, e.item];
+      next.items = addItem(base.items, e.item);
       break;
     case 'log':
       next.log = [...base.log.slice(-199), { level: e.level, message: e.message }];

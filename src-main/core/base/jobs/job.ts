@@ -1,4 +1,5 @@
 import { toErrorValue, type ErrorValue } from '../errors/index.js';
+import { ItemList } from './items.js';
 import { ProgressTracker, type ProgressSnapshot } from './progress.js';
 
 /**
@@ -43,8 +44,8 @@ export class Job<T = unknown> {
   private readonly controller = new AbortController();
   readonly progress = new ProgressTracker();
   private readonly listeners = new Set<(e: JobEvent) => void>();
-  /** Item events are kept so a re-attached UI can redraw e.g. the whole integrity map. */
-  readonly items: Array<Record<string, unknown>> = [];
+  /** Item events are kept (bounded, latest per id) so a re-attached UI can redraw e.g. the whole integrity map. */
+  private readonly itemList = new ItemList();
   private lastReport = 0;
   private lastPhase = '';
   readonly done: Promise<T>;
@@ -57,7 +58,7 @@ export class Job<T = unknown> {
       progress: this.progress,
       report: () => this.report(false),
       item: (item) => {
-        this.items.push(item);
+        this.itemList.add(item);
         this.emit({ type: 'item', item });
       },
       log: (level, message) => this.emit({ type: 'log', level, message }),
@@ -91,6 +92,10 @@ export class Job<T = unknown> {
     this.done.catch(() => undefined);
   }
 
+  get items(): Array<Record<string, unknown>> {
+    return this.itemList.toArray();
+  }
+
   cancel(): void {
     this.controller.abort();
   }
@@ -120,7 +125,7 @@ export class Job<T = unknown> {
       state: this.state,
       seq: this.seq,
       progress: this.progress.snapshot(),
-      items: this.items,
+      items: this.itemList.toArray(),
       ...(this.result !== undefined ? { result: this.result } : {}),
       ...(this.error ? { error: this.error } : {}),
     };
