@@ -31,6 +31,7 @@ export const REQUEST_CHANNELS = [
   'serve.status',
   'vars.generate',
   'vars.save',
+  'deploy.start',
   'keys.list',
   'keys.generate',
   'keys.exportPublic',

@@ -308,6 +308,112 @@ export const SettingsPatchSchema = z
 
 const ch = <Req extends z.ZodType, Res extends z.ZodType>(req: Req, res: Res) => ({ req, res });
 
+/** A node of the cluster to deploy (core/deploy NodeSpec); 'local' is the deploy host itself. */
+export const DeployNodeSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(
+        /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+        'must be a Kubernetes node name',
+      )
+      .max(253),
+    address: z
+      .string()
+      .regex(
+        /^(local|[0-9a-fA-F:.]+|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)$/,
+        'must be an IP address or host name',
+      )
+      .max(253),
+    roles: z.array(z.enum(['control-plane', 'etcd', 'worker'])).max(3),
+  })
+  .strict();
+export type DeployNode = z.infer<typeof DeployNodeSchema>;
+
+export const DEPLOY_PLAYBOOKS = [
+  'cluster.yml',
+  'scale.yml',
+  'upgrade-cluster.yml',
+  'reset.yml',
+  'remove-node.yml',
+] as const;
+
+export const DeployOptionsSchema = z
+  .object({
+    /** The running serve job: its bundle, and the offline.yml that points at it. */
+    serveJobId: Id,
+    style: z.enum(['kubespray', 'mirror']),
+    nodes: z.array(DeployNodeSchema).max(1000),
+    /** Instead of nodes: an inventory folder picked on this machine. */
+    inventory: Token.optional(),
+    sshUser: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_.-]*$/i)
+      .max(64)
+      .optional(),
+    sshKey: Token.optional(),
+    become: z.boolean(),
+    playbook: z.enum(DEPLOY_PLAYBOOKS),
+    preflightOnly: z.boolean(),
+    skipPreflight: z.boolean(),
+  })
+  .strict();
+export type DeployOptions = z.infer<typeof DeployOptionsSchema>;
+
+const HostCounts = z.object({
+  ok: z.number(),
+  changed: z.number(),
+  failed: z.number(),
+  skipped: z.number(),
+  unreachable: z.number(),
+});
+
+/** Deploy jobs' items (core/deploy): preflight checks, the current task, a row per host, failures. */
+export const DeployItemSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('preflight'),
+    id: z.string(),
+    node: z.string(),
+    check: z.string(),
+    ok: z.boolean(),
+    detail: z.string(),
+    fix: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal('task'),
+    id: z.literal('current'),
+    name: z.string(),
+    n: z.number(),
+    play: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal('host'),
+    id: z.string(),
+    task: z.string().optional(),
+    counts: HostCounts,
+    down: z.boolean(),
+  }),
+  z.object({
+    type: z.literal('failure'),
+    id: z.string(),
+    host: z.string(),
+    task: z.string(),
+    status: z.enum(['failed', 'unreachable']),
+    message: z.string(),
+  }),
+]);
+export type DeployItem = z.infer<typeof DeployItemSchema>;
+
+export const DeployResultSchema = z.object({
+  ok: z.boolean(),
+  dir: z.string(),
+  playbook: z.string(),
+  logFile: z.string(),
+  exitCode: z.number(),
+  seconds: z.number(),
+});
+export type DeployResultT = z.infer<typeof DeployResultSchema>;
+
 export const requests = {
   'app.info': ch(
     Empty,
@@ -320,7 +426,7 @@ export const requests = {
     z.object({ purpose: z.enum(['kubespray', 'inventory', 'bundle', 'export', 'store']) }).strict(),
     PickedSchema.nullable(),
   ),
-  'dialog.pickFile': ch(z.object({ purpose: z.enum(['key']) }).strict(), PickedSchema.nullable()),
+  'dialog.pickFile': ch(z.object({ purpose: z.enum(['key', 'sshKey']) }).strict(), PickedSchema.nullable()),
 
   'jobs.get': ch(z.object({ id: Id }).strict(), JobSnapshotSchema),
   'jobs.list': ch(Empty, z.array(JobSnapshotSchema)),
@@ -375,6 +481,9 @@ export const requests = {
       .strict(),
     z.object({ saved: z.string().nullable() }),
   ),
+
+  /** Stage 5 from the running services: their offline.yml, the nodes, then Kubespray's playbook. */
+  'deploy.start': ch(DeployOptionsSchema, JobStartedSchema),
 
   'keys.list': ch(Empty, z.array(KeyInfoSchema)),
   'keys.generate': ch(z.object({ name: Text(200).optional(), force: z.boolean() }).strict(), KeyInfoSchema),

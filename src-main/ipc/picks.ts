@@ -9,7 +9,7 @@ import { FerryError } from '../core/base/errors/index.js';
  * an export target.
  */
 
-export type PickPurpose = 'kubespray' | 'inventory' | 'bundle' | 'export' | 'store' | 'key';
+export type PickPurpose = 'kubespray' | 'inventory' | 'bundle' | 'export' | 'store' | 'key' | 'sshKey';
 
 interface Entry {
   path: string;

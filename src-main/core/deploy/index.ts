@@ -128,7 +128,7 @@ export async function deploy(o: DeployOptions, ctx: JobContext): Promise<DeployR
       maxSkewSeconds: o.maxSkewSeconds,
       env: o.env,
     });
-    for (const c of checks) ctx.item({ type: 'preflight', ...c });
+    for (const c of checks) ctx.item({ type: 'preflight', id: `${c.node}\u0000${c.check}`, ...c });
     const bad = checks.filter((c) => !c.ok);
     if (bad.length)
       throw new FerryError(
@@ -177,18 +177,37 @@ export async function deploy(o: DeployOptions, ctx: JobContext): Promise<DeployR
     env: o.env,
     signal: ctx.signal,
     onEvent: (e, state) => {
-      if (e.type === 'task') ctx.progress.current = e.name;
-      if (e.type === 'result') {
+      // Items are keyed (one per host, one current task, one per failure), so the job's list
+      // stays as long as the inventory however many tasks Kubespray runs.
+      if (e.type === 'task') {
+        ctx.progress.current = e.name;
         ctx.item({
-          type: 'result',
-          host: e.host,
-          task: e.name,
-          status: e.status,
-          msg: e.msg,
-          seconds: e.seconds,
+          type: 'task',
+          id: 'current',
+          name: e.name,
+          n: state.tasksStarted,
+          ...(state.play ? { play: state.play } : {}),
         });
+      }
+      if (e.type === 'result' || e.type === 'stats') {
+        const hosts = e.type === 'result' ? [state.hosts.get(e.host)!] : [...state.hosts.values()];
+        for (const h of hosts)
+          ctx.item({
+            type: 'host',
+            id: h.name,
+            ...(h.task ? { task: h.task } : {}),
+            counts: { ...h.counts },
+            down: h.down,
+          });
+        if (e.type === 'result' && ((e.status === 'failed' && !e.ignored) || e.status === 'unreachable')) {
+          const f = state.failures[state.failures.length - 1]!;
+          ctx.item({ type: 'failure', id: `${f.host}\u0000${state.failures.length}`, ...f });
+        }
         ctx.progress.itemsFailed = [...state.hosts.values()].filter((h) => h.down).length;
       }
+      if (e.type === 'task' && state.tasksStarted === 1)
+        for (const h of state.hosts.values())
+          ctx.item({ type: 'host', id: h.name, task: e.name, counts: { ...h.counts }, down: h.down });
       if (e.type === 'stats') ctx.progress.itemsDone = Object.keys(e.hosts).length;
       ctx.report();
       o.onEvent?.(e, state);

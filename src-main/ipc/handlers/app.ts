@@ -29,6 +29,7 @@ const FOLDER_TITLES: Record<string, string> = {
 };
 const FILE_TITLES: Record<string, { title: string; extensions?: string[] }> = {
   key: { title: 'Choose a public key to trust', extensions: ['pub', 'pem'] },
+  sshKey: { title: 'Choose the SSH private key for the nodes' },
 };
 
 export function appHandlers(

@@ -14,6 +14,8 @@ export const MODULES = {
   import: true,
   serve: true,
   vars: true,
+  /** Stage 5: ansible-playbook from the bundle's Kubespray (core/deploy). */
+  deploy: true,
   /** Export to and import from tar-archive parts (core/export archive.ts, core/import archive.ts). */
   archive: true,
 } as const;
