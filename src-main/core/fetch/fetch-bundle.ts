@@ -8,6 +8,7 @@ import { ociBlobPath } from '../bundle/oci-layout.js';
 import { assertBundlePath, filePathForUrl } from '../bundle/paths.js';
 import { FerryError, toErrorValue, type ErrorValue } from '../base/errors/index.js';
 import { Job, type JobContext, type JobRegistry } from '../base/jobs/job.js';
+import { formatBytes } from '../base/jobs/progress.js';
 import { KeyStore } from '../bundle/keys/keystore.js';
 import { discardPartial, downloadToFile } from './download/download-file.js';
 import { HttpClient, type HttpClientOptions, type TlsSettings } from './download/http-client.js';
@@ -381,6 +382,9 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     p.setPhase('downloading');
     ctx.report();
 
+    // What each unfinished artifact still needs, for a full disk's message: its size once a
+    // response or a blob list said it, and where its partial bytes are.
+    const sizes = new Map<string, { total?: number; have: number; partial?: string }>();
     const transfers = new Limiter(concurrency);
     const imageSlots = new Limiter(Math.max(2, concurrency));
     const inflight = new Map<string, Promise<void>>();
@@ -400,6 +404,8 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
 
     const runOne = async (w: Want): Promise<void> => {
       let bytes = 0;
+      const size = { have: 0 } as { total?: number; have: number; partial?: string };
+      sizes.set(w.id, size);
       // This artifact's own bar: bytes on disk of its total, sent as 'started' items.
       let have = 0;
       let total: number | undefined;
@@ -424,17 +430,20 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       const track = (n: number) => {
         bytes += n;
         have += n;
+        size.have = have;
         onBytes(n);
         started(false);
       };
       // What this artifact adds to the overall total; replaced (not added to) when a retry's
       // response says it again, so a dropped connection does not inflate the total.
       let counted = 0;
-      const grow = (size: number | undefined, already: number) => {
+      const grow = (n: number | undefined, already: number) => {
         have = already;
-        if (size === undefined) return;
-        total = size;
-        const adds = size - already + bytes;
+        size.have = already;
+        if (n === undefined) return;
+        total = n;
+        size.total = n;
+        const adds = n - already + bytes;
         p.bytesTotal = (p.bytesTotal ?? 0) + adds - counted;
         counted = adds;
         started(true);
@@ -454,6 +463,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
             });
           } else {
             const tmp = writer.resumePath(w.url);
+            size.partial = tmp;
             const r = await downloadToFile(client, {
               url: mirrorUrl(w.url, opts.mirrors),
               dest: tmp,
@@ -501,6 +511,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
               // Configs are read before the blob list exists: their bytes are part of the image too.
               const early = total === undefined ? bytes : 0;
               total = (total ?? 0) + early + blobs.reduce((a, b) => a + b.size, 0);
+              size.total = total;
               p.bytesTotal = (p.bytesTotal ?? 0) + early;
               for (const b of blobs) {
                 if (countedBlobs.has(b.digest)) continue;
@@ -529,6 +540,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
           paths: img.paths,
         });
       }
+      sizes.delete(w.id);
       result.counts.fetched++;
       p.itemsDone++;
       ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'done', bytes } satisfies FetchItemEvent);
@@ -561,6 +573,10 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       throw new FerryError('CANCELLED', 'Cancelled; run the same command again to resume.');
     if (result.failures.length) {
       const checksum = result.failures.find((f) => f.error.code === 'CHECKSUM');
+      // A full disk fails every download still running, each with the same ENOSPC: one error that
+      // says which disk and how much more it must hold is what the user can act on.
+      if (!checksum && result.failures.some((f) => f.error.code === 'NO_SPACE'))
+        throw await noSpaceError(dir, sizes, result);
       const first = checksum ?? result.failures[0];
       throw new FerryError(
         first.error.code,
@@ -584,7 +600,10 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       arches: plan.arches,
     });
     await dropUnreferenced(writer);
-    const manifest = await writer.finalize(signer ? { signer } : {});
+    const manifest = await writer.finalize(signer ? { signer } : {}).catch(async (err: unknown) => {
+      // Every byte is in; only the plan, manifest or signature did not fit.
+      throw toErrorValue(err).code === 'NO_SPACE' ? await noSpaceError(dir, sizes, result, err) : err;
+    });
     finished = true;
     result.bundleId = manifest.id;
     if (signer) result.signedBy = (signer as { fingerprint?: string }).fingerprint;
@@ -596,6 +615,62 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     result.requests = client.requests;
     await client.close();
   }
+}
+
+/**
+ * NO_SPACE for a fetch: names the bundle folder, what the unfinished artifacts still need (their
+ * size less the partial bytes already on the disk, which the rerun keeps) and what is free.
+ */
+async function noSpaceError(
+  dir: string,
+  sizes: Map<string, { total?: number; have: number; partial?: string }>,
+  result: FetchResult,
+  cause?: unknown,
+): Promise<FerryError> {
+  let needed = 0;
+  let unknown = 0;
+  for (const s of sizes.values()) {
+    if (s.total === undefined) {
+      unknown++;
+      continue;
+    }
+    let held = s.have;
+    if (s.partial) {
+      // Bytes received are not bytes written when the disk filled: what the partial holds counts.
+      held = await fs
+        .lstat(s.partial)
+        .then((st) => (st.isFile() ? st.size : 0))
+        .catch(() => 0);
+    }
+    needed += Math.max(0, s.total - held);
+  }
+  const free = await fs
+    .statfs(dir)
+    .then((st) => st.bavail * st.bsize)
+    .catch(() => undefined);
+  const finished = result.counts.present + result.counts.fetched;
+  const need =
+    needed > 0
+      ? `the bundle still needs ${formatBytes(needed)} more${unknown ? ` (and ${unknown} artifacts of unknown size)` : ''}`
+      : unknown
+        ? `${unknown} artifacts of unknown size are still to download`
+        : 'there is no room left to write the manifest';
+  return new FerryError(
+    'NO_SPACE',
+    `The disk holding ${dir} is full: ${need}${free !== undefined ? `, ${formatBytes(free)} is free` : ''}. ${result.counts.failed || sizes.size} of ${result.counts.total} artifacts are not finished.`,
+    {
+      artifact: dir,
+      ...(cause !== undefined ? { cause } : {}),
+      details: {
+        neededBytes: needed,
+        ...(free !== undefined ? { freeBytes: free } : {}),
+        ...(unknown ? { unknownSizes: unknown } : {}),
+        failures: result.failures,
+        counts: result.counts,
+      },
+      hint: `Free ${needed > 0 ? `at least ${formatBytes(Math.max(0, needed - (free ?? 0)))} ` : 'some space '}on that disk (or fetch to a larger one), then run the same command again: the ${finished} finished artifacts and the partial downloads are kept.`,
+    },
+  );
 }
 
 /** Files no artifact names any more (a replanned bundle) go, so the bundle is what the plan says. */
