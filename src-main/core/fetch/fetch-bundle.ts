@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BundleWriter, type ManifestSigner } from '../bundle/writer.js';
-import { openBundle } from '../bundle/reader.js';
-import type { Artifact, Manifest } from '../bundle/manifest.js';
+import { openBundle, type OpenedBundle } from '../bundle/reader.js';
+import { PARTIAL_DIR, type Artifact, type Manifest } from '../bundle/manifest.js';
 import { ociBlobPath } from '../bundle/oci-layout.js';
 import { assertBundlePath, filePathForUrl } from '../bundle/paths.js';
 import { FerryError, toErrorValue, type ErrorValue } from '../base/errors/index.js';
 import { Job, type JobContext, type JobRegistry } from '../base/jobs/job.js';
 import { formatBytes } from '../base/jobs/progress.js';
-import { KeyStore } from '../bundle/keys/keystore.js';
+import { checkSignature, KeyStore } from '../bundle/keys/keystore.js';
 import { discardPartial, downloadToFile } from './download/download-file.js';
 import { HttpClient, type HttpClientOptions, type TlsSettings } from './download/http-client.js';
 import { Limiter } from './download/limit.js';
@@ -248,14 +248,31 @@ async function filesIntact(
 
 const FETCHED_KINDS = new Set(['file', 'image', 'kubespray']);
 
-/** A finished bundle that already is what this plan asks for (checked by name, size and plan bytes). */
-async function upToDate(dir: string, wants: Want[], plan: Buffer): Promise<Manifest | undefined> {
-  let m: Manifest;
+/**
+ * A finished bundle that already is what this plan asks for (checked by name, size and plan
+ * bytes), signed as this fetch would sign it, with no journal left over. A fetch killed between
+ * the manifest and its signature, or before `.ferry-partial/` went, is not finished: the writer
+ * then takes it up again, which downloads nothing and signs and cleans up.
+ */
+async function upToDate(
+  dir: string,
+  wants: Want[],
+  plan: Buffer,
+  signer: ManifestSigner | undefined,
+): Promise<Manifest | undefined> {
+  const journal = await fs.lstat(path.join(dir, PARTIAL_DIR)).then(
+    () => true,
+    () => false,
+  );
+  if (journal) return undefined;
+  let b: OpenedBundle;
   try {
-    m = (await openBundle(dir)).manifest;
+    b = await openBundle(dir);
   } catch {
     return undefined;
   }
+  if (!(await signedAsWanted(b, signer))) return undefined;
+  const m = b.manifest;
   const files = new Map(m.files.map((f) => [f.path, f]));
   const planEntry = files.get('plan.json');
   if (!planEntry || planEntry.sha256 !== createHash('sha256').update(plan).digest('hex')) return undefined;
@@ -267,6 +284,19 @@ async function upToDate(dir: string, wants: Want[], plan: Buffer): Promise<Manif
     if (!matches(a, w) || !(await filesIntact(dir, a!.paths, (p) => files.get(p)?.size))) return undefined;
   }
   return m;
+}
+
+/**
+ * With a key: a signature over these exact manifest bytes, by that key (a bundle signed by an
+ * earlier key is signed again). Without one: no signature, or any valid one, is as a fetch leaves it.
+ */
+async function signedAsWanted(b: OpenedBundle, signer: ManifestSigner | undefined): Promise<boolean> {
+  if (!b.signatureBytes) return signer === undefined;
+  // No trusted keys: 'unknown-key' is what a signature that verifies gets.
+  const s = await checkSignature(b.manifestBytes, b.signatureBytes, []);
+  if (s.status !== 'unknown-key') return false;
+  const fp = (signer as { fingerprint?: string } | undefined)?.fingerprint;
+  return fp === undefined || s.fingerprint === fp;
 }
 
 function clientFor(opts: FetchOptions, env: NodeJS.ProcessEnv): Promise<HttpClient> {
@@ -329,7 +359,9 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     failures: [],
   };
 
-  const current = await upToDate(dir, wants, planJson);
+  const signer =
+    opts.signer === undefined ? await KeyStore.fromEnv(env).signer() : (opts.signer ?? undefined);
+  const current = await upToDate(dir, wants, planJson, signer);
   if (current) {
     for (const w of wants)
       ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'present' } satisfies FetchItemEvent);
@@ -345,8 +377,6 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     };
   }
 
-  const signer =
-    opts.signer === undefined ? await KeyStore.fromEnv(env).signer() : (opts.signer ?? undefined);
   const client = await clientFor(opts, env);
   const credentials = new CredentialStore(opts.registries ?? {}, env);
   if (opts.authFile) credentials.loadAuthFile(opts.authFile, true);

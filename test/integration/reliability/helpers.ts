@@ -18,13 +18,17 @@ export interface FerryRun {
   seconds: number;
 }
 
-/** Start `ferry ARGS` (tsx on the sources, as `npm run ferry` does). */
+/**
+ * Start `ferry ARGS` as bin/ferry.mjs does for users: one process running the sources through
+ * tsx's in-process loader (tsx's own CLI runs the script in a child, and a SIGKILL would then
+ * reach only the parent).
+ */
 export function spawnFerry(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(
-    process.execPath,
-    [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), 'src-main/cli/main.ts', ...args],
-    { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  return spawn(process.execPath, [path.join(repoRoot, 'bin/ferry.mjs'), ...args], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Collect a spawned ferry's output until it exits (killed after `timeoutMs` so a hang fails, not stalls). */
