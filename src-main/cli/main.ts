@@ -146,20 +146,31 @@ export async function runCli(argv: string[], opts: RunOptions = {}): Promise<num
  * process.argv and sets the exit code.
  */
 export async function main(argv = process.argv.slice(2)): Promise<void> {
+  let answered = false;
   // `ferry plan | head -2`: the reader has gone, so there is no one left to tell; end quietly,
   // as a tool killed by SIGPIPE would, instead of an unhandled 'error' stack trace.
   for (const s of [process.stdout, process.stderr])
     s.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
+      if (err.code === 'EPIPE') process.exit(answered ? (process.exitCode ?? EXIT.OK) : EXIT.OK);
       throw err;
     });
   // npm runs scripts in the package folder; INIT_CWD is where the user typed the command, so
   // relative paths (`npm --prefix ~/ferry run ferry -- verify ./bundle`) mean the user's folder.
   if (process.env.npm_lifecycle_event === 'ferry' && process.env.INIT_CWD)
     process.chdir(process.env.INIT_CWD);
+  // Until the command has answered, a process that ends is a failure: a promise that can never
+  // settle (a connection nobody closes) drains the event loop, and Node would exit 0 silently.
+  process.exitCode = EXIT.FAILURE;
+  const stopped = () => {
+    if (!answered)
+      process.stderr.write('ferry: the command stopped before it finished (nothing left to wait for).\n');
+  };
+  process.once('beforeExit', stopped);
   try {
     process.exitCode = await runCli(argv);
+    answered = true;
   } catch (err) {
+    answered = true;
     process.stderr.write(`ferry: ${(err as Error).stack ?? err}\n`);
     process.exitCode = EXIT.FAILURE;
   }

@@ -212,6 +212,20 @@ export const fetch: Command = {
         });
       } else if (ev.code === 'CANCELLED') {
         ctx.stderr.write(`Cancelled. Run the same command again to resume: ${opts.out}\n`);
+      } else if (ev.code === 'NO_SPACE') {
+        // Every download the full disk stopped failed alike: say it once, with the disk and the
+        // space, and list only the failures that had another cause.
+        const others = failures.filter((f) => f.error.code !== 'NO_SPACE');
+        if (others.length) {
+          ctx.stderr.write(`\n${others.length} failed for another reason:\n`);
+          for (const f of others) ctx.stderr.write(`  ${f.name}\n    ${f.error.message}\n`);
+        }
+        ctx.stderr.write(`\nferry fetch: ${ev.message}\n${ev.hint ? `  → ${ev.hint}\n` : ''}`);
+        const c = ev.details?.counts as FetchResult['counts'] | undefined;
+        if (c)
+          ctx.stderr.write(
+            `Summary: ${c.fetched} fetched, ${c.present} already present, ${c.failed} not finished (${failures.length - others.length} for lack of space) of ${c.total}.\n`,
+          );
       } else {
         if (failures.length) {
           ctx.stderr.write(`\n${failures.length} failed:\n`);

@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BundleWriter, type ManifestSigner } from '../bundle/writer.js';
-import { openBundle } from '../bundle/reader.js';
-import type { Artifact, Manifest } from '../bundle/manifest.js';
+import { openBundle, type OpenedBundle } from '../bundle/reader.js';
+import { PARTIAL_DIR, type Artifact, type Manifest } from '../bundle/manifest.js';
 import { ociBlobPath } from '../bundle/oci-layout.js';
 import { assertBundlePath, filePathForUrl } from '../bundle/paths.js';
 import { FerryError, toErrorValue, type ErrorValue } from '../base/errors/index.js';
 import { Job, type JobContext, type JobRegistry } from '../base/jobs/job.js';
-import { KeyStore } from '../bundle/keys/keystore.js';
+import { formatBytes } from '../base/jobs/progress.js';
+import { checkSignature, KeyStore } from '../bundle/keys/keystore.js';
 import { discardPartial, downloadToFile } from './download/download-file.js';
 import { HttpClient, type HttpClientOptions, type TlsSettings } from './download/http-client.js';
 import { Limiter } from './download/limit.js';
@@ -247,14 +248,31 @@ async function filesIntact(
 
 const FETCHED_KINDS = new Set(['file', 'image', 'kubespray']);
 
-/** A finished bundle that already is what this plan asks for (checked by name, size and plan bytes). */
-async function upToDate(dir: string, wants: Want[], plan: Buffer): Promise<Manifest | undefined> {
-  let m: Manifest;
+/**
+ * A finished bundle that already is what this plan asks for (checked by name, size and plan
+ * bytes), signed as this fetch would sign it, with no journal left over. A fetch killed between
+ * the manifest and its signature, or before `.ferry-partial/` went, is not finished: the writer
+ * then takes it up again, which downloads nothing and signs and cleans up.
+ */
+async function upToDate(
+  dir: string,
+  wants: Want[],
+  plan: Buffer,
+  signer: ManifestSigner | undefined,
+): Promise<Manifest | undefined> {
+  const journal = await fs.lstat(path.join(dir, PARTIAL_DIR)).then(
+    () => true,
+    () => false,
+  );
+  if (journal) return undefined;
+  let b: OpenedBundle;
   try {
-    m = (await openBundle(dir)).manifest;
+    b = await openBundle(dir);
   } catch {
     return undefined;
   }
+  if (!(await signedAsWanted(b, signer))) return undefined;
+  const m = b.manifest;
   const files = new Map(m.files.map((f) => [f.path, f]));
   const planEntry = files.get('plan.json');
   if (!planEntry || planEntry.sha256 !== createHash('sha256').update(plan).digest('hex')) return undefined;
@@ -266,6 +284,19 @@ async function upToDate(dir: string, wants: Want[], plan: Buffer): Promise<Manif
     if (!matches(a, w) || !(await filesIntact(dir, a!.paths, (p) => files.get(p)?.size))) return undefined;
   }
   return m;
+}
+
+/**
+ * With a key: a signature over these exact manifest bytes, by that key (a bundle signed by an
+ * earlier key is signed again). Without one: no signature, or any valid one, is as a fetch leaves it.
+ */
+async function signedAsWanted(b: OpenedBundle, signer: ManifestSigner | undefined): Promise<boolean> {
+  if (!b.signatureBytes) return signer === undefined;
+  // No trusted keys: 'unknown-key' is what a signature that verifies gets.
+  const s = await checkSignature(b.manifestBytes, b.signatureBytes, []);
+  if (s.status !== 'unknown-key') return false;
+  const fp = (signer as { fingerprint?: string } | undefined)?.fingerprint;
+  return fp === undefined || s.fingerprint === fp;
 }
 
 function clientFor(opts: FetchOptions, env: NodeJS.ProcessEnv): Promise<HttpClient> {
@@ -328,7 +359,9 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     failures: [],
   };
 
-  const current = await upToDate(dir, wants, planJson);
+  const signer =
+    opts.signer === undefined ? await KeyStore.fromEnv(env).signer() : (opts.signer ?? undefined);
+  const current = await upToDate(dir, wants, planJson, signer);
   if (current) {
     for (const w of wants)
       ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'present' } satisfies FetchItemEvent);
@@ -344,8 +377,6 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     };
   }
 
-  const signer =
-    opts.signer === undefined ? await KeyStore.fromEnv(env).signer() : (opts.signer ?? undefined);
   const client = await clientFor(opts, env);
   const credentials = new CredentialStore(opts.registries ?? {}, env);
   if (opts.authFile) credentials.loadAuthFile(opts.authFile, true);
@@ -381,6 +412,9 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     p.setPhase('downloading');
     ctx.report();
 
+    // What each unfinished artifact still needs, for a full disk's message: its size once a
+    // response or a blob list said it, and where its partial bytes are.
+    const sizes = new Map<string, { total?: number; have: number; partial?: string }>();
     const transfers = new Limiter(concurrency);
     const imageSlots = new Limiter(Math.max(2, concurrency));
     const inflight = new Map<string, Promise<void>>();
@@ -400,6 +434,8 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
 
     const runOne = async (w: Want): Promise<void> => {
       let bytes = 0;
+      const size = { have: 0 } as { total?: number; have: number; partial?: string };
+      sizes.set(w.id, size);
       // This artifact's own bar: bytes on disk of its total, sent as 'started' items.
       let have = 0;
       let total: number | undefined;
@@ -424,17 +460,20 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       const track = (n: number) => {
         bytes += n;
         have += n;
+        size.have = have;
         onBytes(n);
         started(false);
       };
       // What this artifact adds to the overall total; replaced (not added to) when a retry's
       // response says it again, so a dropped connection does not inflate the total.
       let counted = 0;
-      const grow = (size: number | undefined, already: number) => {
+      const grow = (n: number | undefined, already: number) => {
         have = already;
-        if (size === undefined) return;
-        total = size;
-        const adds = size - already + bytes;
+        size.have = already;
+        if (n === undefined) return;
+        total = n;
+        size.total = n;
+        const adds = n - already + bytes;
         p.bytesTotal = (p.bytesTotal ?? 0) + adds - counted;
         counted = adds;
         started(true);
@@ -454,6 +493,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
             });
           } else {
             const tmp = writer.resumePath(w.url);
+            size.partial = tmp;
             const r = await downloadToFile(client, {
               url: mirrorUrl(w.url, opts.mirrors),
               dest: tmp,
@@ -501,6 +541,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
               // Configs are read before the blob list exists: their bytes are part of the image too.
               const early = total === undefined ? bytes : 0;
               total = (total ?? 0) + early + blobs.reduce((a, b) => a + b.size, 0);
+              size.total = total;
               p.bytesTotal = (p.bytesTotal ?? 0) + early;
               for (const b of blobs) {
                 if (countedBlobs.has(b.digest)) continue;
@@ -529,6 +570,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
           paths: img.paths,
         });
       }
+      sizes.delete(w.id);
       result.counts.fetched++;
       p.itemsDone++;
       ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'done', bytes } satisfies FetchItemEvent);
@@ -561,6 +603,10 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       throw new FerryError('CANCELLED', 'Cancelled; run the same command again to resume.');
     if (result.failures.length) {
       const checksum = result.failures.find((f) => f.error.code === 'CHECKSUM');
+      // A full disk fails every download still running, each with the same ENOSPC: one error that
+      // says which disk and how much more it must hold is what the user can act on.
+      if (!checksum && result.failures.some((f) => f.error.code === 'NO_SPACE'))
+        throw await noSpaceError(dir, sizes, result);
       const first = checksum ?? result.failures[0];
       throw new FerryError(
         first.error.code,
@@ -584,7 +630,10 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       arches: plan.arches,
     });
     await dropUnreferenced(writer);
-    const manifest = await writer.finalize(signer ? { signer } : {});
+    const manifest = await writer.finalize(signer ? { signer } : {}).catch(async (err: unknown) => {
+      // Every byte is in; only the plan, manifest or signature did not fit.
+      throw toErrorValue(err).code === 'NO_SPACE' ? await noSpaceError(dir, sizes, result, err) : err;
+    });
     finished = true;
     result.bundleId = manifest.id;
     if (signer) result.signedBy = (signer as { fingerprint?: string }).fingerprint;
@@ -596,6 +645,62 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     result.requests = client.requests;
     await client.close();
   }
+}
+
+/**
+ * NO_SPACE for a fetch: names the bundle folder, what the unfinished artifacts still need (their
+ * size less the partial bytes already on the disk, which the rerun keeps) and what is free.
+ */
+async function noSpaceError(
+  dir: string,
+  sizes: Map<string, { total?: number; have: number; partial?: string }>,
+  result: FetchResult,
+  cause?: unknown,
+): Promise<FerryError> {
+  let needed = 0;
+  let unknown = 0;
+  for (const s of sizes.values()) {
+    if (s.total === undefined) {
+      unknown++;
+      continue;
+    }
+    let held = s.have;
+    if (s.partial) {
+      // Bytes received are not bytes written when the disk filled: what the partial holds counts.
+      held = await fs
+        .lstat(s.partial)
+        .then((st) => (st.isFile() ? st.size : 0))
+        .catch(() => 0);
+    }
+    needed += Math.max(0, s.total - held);
+  }
+  const free = await fs
+    .statfs(dir)
+    .then((st) => st.bavail * st.bsize)
+    .catch(() => undefined);
+  const finished = result.counts.present + result.counts.fetched;
+  const need =
+    needed > 0
+      ? `the bundle still needs ${formatBytes(needed)} more${unknown ? ` (and ${unknown} artifacts of unknown size)` : ''}`
+      : unknown
+        ? `${unknown} artifacts of unknown size are still to download`
+        : 'there is no room left to write the manifest';
+  return new FerryError(
+    'NO_SPACE',
+    `The disk holding ${dir} is full: ${need}${free !== undefined ? `, ${formatBytes(free)} is free` : ''}. ${result.counts.failed || sizes.size} of ${result.counts.total} artifacts are not finished.`,
+    {
+      artifact: dir,
+      ...(cause !== undefined ? { cause } : {}),
+      details: {
+        neededBytes: needed,
+        ...(free !== undefined ? { freeBytes: free } : {}),
+        ...(unknown ? { unknownSizes: unknown } : {}),
+        failures: result.failures,
+        counts: result.counts,
+      },
+      hint: `Free ${needed > 0 ? `at least ${formatBytes(Math.max(0, needed - (free ?? 0)))} ` : 'some space '}on that disk (or fetch to a larger one), then run the same command again: the ${finished} finished artifacts and the partial downloads are kept.`,
+    },
+  );
 }
 
 /** Files no artifact names any more (a replanned bundle) go, so the bundle is what the plan says. */

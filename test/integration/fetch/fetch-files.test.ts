@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openBundle } from '../../../src-main/core/bundle/index.js';
+import { KeyStore } from '../../../src-main/core/bundle/keys/index.js';
 import { FerryError } from '../../../src-main/core/base/errors/index.js';
 import { verifyBundle } from '../../../src-main/core/bundle/verify/index.js';
 import { filePathForUrl } from '../../../src-main/core/bundle/paths.js';
@@ -122,6 +123,36 @@ describe('fetching files into a bundle', () => {
     expect((await verifyBundle(dir, { allowUnsigned: true })).ok).toBe(true);
     const again = await runFetch(plan, { out: dir });
     expect(again.upToDate).toBe(true);
+  });
+
+  it('a finished bundle whose signature does not verify, or is by another key, is signed again without a request', async () => {
+    await freshHost();
+    const plan = makePlan({ files: hostRandomFiles(host, 2, 20_000) });
+    const dir = out();
+    const keys = async (name: string) => {
+      const store = new KeyStore(fs.mkdtempSync(path.join(os.tmpdir(), `ferry-keys-${name}-`)));
+      await store.generate({ name });
+      return (await store.signer())!;
+    };
+    const a = await keys('a');
+    const b = await keys('b');
+    await runFetch(plan, { out: dir, signer: a });
+    const sigPath = path.join(dir, 'manifest.json.sig');
+    const sig = JSON.parse(fs.readFileSync(sigPath, 'utf8'));
+    const bad = Buffer.from(sig.signature, 'base64');
+    bad[0] ^= 1;
+    fs.writeFileSync(sigPath, JSON.stringify({ ...sig, signature: bad.toString('base64') }));
+    const before = host.count();
+    const fixed = await runFetch(plan, { out: dir, signer: a });
+    expect(fixed).toMatchObject({ upToDate: false, counts: { present: 2, fetched: 0 } });
+    expect(fs.readFileSync(sigPath, 'utf8')).toContain(a.fingerprint);
+    const byB = await runFetch(plan, { out: dir, signer: b });
+    expect(byB.upToDate).toBe(false);
+    expect(fs.readFileSync(sigPath, 'utf8')).toContain(b.fingerprint);
+    expect((await runFetch(plan, { out: dir, signer: b })).upToDate).toBe(true);
+    // Unsigned fetches (no key) keep whatever valid signature is there.
+    expect((await runFetch(plan, { out: dir })).upToDate).toBe(true);
+    expect(host.count()).toBe(before);
   });
 
   it('reruns on a finished bundle without a single request and without touching it', async () => {

@@ -84,6 +84,35 @@ describe('pumpBodyToFile', () => {
     expect(err.code).toBe('EBADF');
   });
 
+  it('a full disk under one batch while the next lands leaves a prefix, never a hole (issue 12 item 6)', async () => {
+    const MiB = 1 << 20;
+    const data = randomBytes(3 * MiB);
+    // Which batch the disk refuses: the first (the second, in flight beside it, lands beyond
+    // it) or the second (the first is kept).
+    for (const failAt of [0, MiB]) {
+      const f = file();
+      const real = await fsp.open(f, 'w');
+      const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      const fh = {
+        writev: async (bufs: Buffer[], pos: number) => {
+          if (pos !== failAt) return real.writev(bufs, pos);
+          await new Promise((r) => setTimeout(r, 30)); // the other batch finishes first
+          throw enospc;
+        },
+        truncate: (len: number) => real.truncate(len),
+        datasync: () => real.datasync(),
+      } as unknown as fsp.FileHandle;
+      const err = await pumpBodyToFile(body(split(data, [256 * 1024])), fh, new InlineHash(['sha256']), {
+        at: 0,
+      }).catch((e: unknown) => e);
+      await real.close();
+      expect(err).toBe(enospc);
+      const got = fs.readFileSync(f);
+      expect(got.length).toBe(failAt);
+      expect(got.equals(data.subarray(0, failAt))).toBe(true);
+    }
+  });
+
   it('waits for a hashing worker that falls behind, and the digest still covers every byte', async () => {
     const pool = new HashWorkers(1);
     try {

@@ -48,6 +48,27 @@ describe('downloadToFile', () => {
     expect(host.count()).toBe(0);
   });
 
+  it('a complete partial with no known size is committed on the 416 that gives its size, not fetched again', async () => {
+    // A plan's files have no size: a disk that filled at the commit (or a crash there) leaves the
+    // whole file as a partial, and the resume's Range asks for bytes past its end.
+    await setup();
+    const body = randomBytes(50_000);
+    const f = host.add('/whole', body);
+    const d = dest();
+    fs.writeFileSync(d, body);
+    fs.writeFileSync(sidecarPath(d), JSON.stringify({ url: f.url, etag: host.files.get('/whole')!.etag }));
+    const r = await downloadToFile(client, { url: f.url, dest: d, expectSha256: f.sha256, label: f.url });
+    expect(r).toMatchObject({ sha256: f.sha256, size: body.length, resumedFrom: body.length });
+    expect(host.requests.map((q) => [q.range, q.status])).toEqual([[`bytes=${body.length}-`, 416]]);
+    // Bytes of the same length that are not the file still are: the hash decides, then from zero.
+    const d2 = dest();
+    fs.writeFileSync(d2, randomBytes(body.length));
+    fs.writeFileSync(sidecarPath(d2), JSON.stringify({ url: f.url }));
+    const r2 = await downloadToFile(client, { url: f.url, dest: d2, expectSha256: f.sha256, label: f.url });
+    expect(r2.sha256).toBe(f.sha256);
+    expect(host.requests.slice(1).map((q) => q.status)).toEqual([416, 200]);
+  });
+
   it('a partial from another URL is not resumed', async () => {
     await setup();
     const body = randomBytes(50_000);

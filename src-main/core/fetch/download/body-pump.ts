@@ -12,7 +12,8 @@ import type { Readable } from 'node:stream';
  *
  * What reaches the file is always a prefix of the body: when the body fails (a dropped
  * connection, a cancel) the batches already received are written before the error is passed
- * on, so a resume continues from every byte that arrived.
+ * on, so a resume continues from every byte that arrived; when a write fails (a full disk) the
+ * file is cut back to the bytes before the first failed batch.
  */
 
 export interface PumpHasher {
@@ -63,6 +64,8 @@ export function pumpBodyToFile(
     let ended = false;
     let bodyError: unknown;
     let writeError: unknown;
+    /** File offset of the earliest batch whose write failed. */
+    let failedAt: number | undefined;
     let settled = false;
 
     const settle = () => {
@@ -75,8 +78,16 @@ export function pumpBodyToFile(
         return;
       settled = true;
       body.off('data', onData);
-      if (writeError !== undefined) reject(writeError);
-      else if (bodyError !== undefined) reject(bodyError);
+      if (writeError !== undefined) {
+        // Two batches write at once: when one fails (a full disk), the other may have landed
+        // beyond it, leaving a hole of zeros that a resume would splice in. Cut the file back to
+        // the bytes before the first failed batch, so it stays a prefix of the body.
+        const err = writeError;
+        void fh.truncate(failedAt ?? opts.at).then(
+          () => reject(err),
+          () => reject(err),
+        );
+      } else if (bodyError !== undefined) reject(bodyError);
       else resolve(received);
     };
 
@@ -115,6 +126,7 @@ export function pumpBodyToFile(
         (err: unknown) => {
           writing--;
           writeError ??= err;
+          failedAt = Math.min(failedAt ?? at, at);
           body.destroy();
           settle();
         },

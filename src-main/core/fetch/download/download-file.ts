@@ -176,7 +176,7 @@ async function download(client: HttpClient, req: DownloadRequest): Promise<Downl
         sidecar?.etag && !sidecar.etag.startsWith('W/') ? sidecar.etag : sidecar?.lastModified;
       if (validator) headers['if-range'] = validator;
     }
-    let res: HttpResponse;
+    let res: HttpResponse | undefined;
     let waitMs: number | undefined;
     let got = 0;
     try {
@@ -207,6 +207,20 @@ async function download(client: HttpClient, req: DownloadRequest): Promise<Downl
         appendAt = 0; // the server ignored Range (or If-Range said the file changed): from zero
       } else if (res.status === 416 && offset > 0) {
         await res.body.dump().catch(() => undefined);
+        // "bytes */N" with N what we hold: the partial is the whole file already (the disk filled,
+        // or the process died, between its last byte and the commit). Its hash decides.
+        const whole = /^bytes \*\/(\d+)$/.exec(header(res, 'content-range') ?? '');
+        if (whole && Number(whole[1]) === offset) {
+          const [sha, s512] = await session.digest();
+          session = undefined;
+          if (
+            (!req.expectSha256 || sha === req.expectSha256) &&
+            (!req.expectSha512 || s512 === req.expectSha512)
+          ) {
+            req.onSize?.(offset, offset);
+            return { sha256: sha, size: offset, resumedFrom: firstResume, attempts };
+          }
+        }
         await discardPartial(req.dest);
         if (++failures >= policy.attempts) throw httpError(416, res.url);
         continue;
@@ -219,6 +233,10 @@ async function download(client: HttpClient, req: DownloadRequest): Promise<Downl
         continue;
       }
 
+      // The size first: a disk that fills on the very first write still knows what it needed.
+      const len = header(res, 'content-length');
+      const remaining = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
+      req.onSize?.(remaining === undefined ? undefined : appendAt + remaining, appendAt);
       if (appendAt === 0) {
         const sc: Sidecar = { url: req.url };
         const etag = header(res, 'etag');
@@ -232,20 +250,10 @@ async function download(client: HttpClient, req: DownloadRequest): Promise<Downl
         session = openHasher(req, algos);
       }
       const h = session;
-      const len = header(res, 'content-length');
-      const remaining = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
-      req.onSize?.(remaining === undefined ? undefined : appendAt + remaining, appendAt);
 
-      const fh = await fs.open(req.dest, appendAt === 0 ? 'w' : 'r+').catch((err: unknown) => {
-        res.body.destroy();
-        throw err;
-      });
+      const fh = await fs.open(req.dest, appendAt === 0 ? 'w' : 'r+');
       try {
-        await fh.truncate(appendAt).catch((err: unknown) => {
-          // Nobody will read this body: free the connection rather than leave it parked.
-          res.body.destroy();
-          throw err;
-        });
+        await fh.truncate(appendAt);
         await pumpBodyToFile(res.body, fh, h, {
           at: appendAt,
           syncEvery: SYNC_EVERY,
@@ -283,6 +291,9 @@ async function download(client: HttpClient, req: DownloadRequest): Promise<Downl
       }
       return { sha256: sha, size, resumedFrom: firstResume, attempts };
     } catch (err) {
+      // A body nobody reads (a full disk on the sidecar, the open or the first write) parks its
+      // connection for ever, and the client's close then waits for it: free it here, whatever failed.
+      if (res && !res.body.destroyed) res.body.destroy();
       session?.drop();
       session = undefined;
       if (isAbort(err) || req.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');

@@ -34,6 +34,12 @@ export interface HttpClientOptions {
   tls?: Record<string, TlsSettings>;
   connectionsPerOrigin?: number;
   userAgent?: string;
+  /**
+   * How long close() waits for open responses to finish before it tears the connections down
+   * (default 5 s). A body nobody will read never finishes on its own, and a close that waits for
+   * it would never settle.
+   */
+  closeTimeoutMs?: number;
 }
 
 export interface HttpResponse {
@@ -195,7 +201,23 @@ export class HttpClient {
   async close(): Promise<void> {
     const ds = [...this.dispatchers.values()];
     this.dispatchers.clear();
-    await Promise.all(ds.map((d) => d.close().catch(() => undefined)));
+    const bound = this.opts.closeTimeoutMs ?? 5000;
+    await Promise.all(
+      ds.map(async (d) => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), bound)));
+        const how = await Promise.race([
+          d.close().then(
+            () => 'closed' as const,
+            () => 'closed' as const,
+          ),
+          late,
+        ]);
+        clearTimeout(timer);
+        // Still waiting for a response body: end it rather than wait for ever.
+        if (how === 'late') await d.destroy().catch(() => undefined);
+      }),
+    );
   }
 }
 
