@@ -133,15 +133,20 @@ export const plan: Command = {
       plan: result,
       data,
       options,
+      warnings,
     } = await planFromRequest(req, {
       signal: ctx.signal,
       env: ctx.env,
       fetchTarball: tarballs.fetchTarball,
     }).finally(() => tarballs.close());
     if (ctx.json) {
-      printJson(ctx, result);
+      // `warnings` rides along at the top; `ferry fetch --plan` ignores it (the plan schema passes
+      // unknown keys through, and fetch drops it before writing plan.json).
+      printJson(ctx, { ...result, warnings });
       return EXIT.OK;
     }
+    // On stderr, so the plan on stdout stays the same with or without them.
+    for (const w of warnings) ctx.stderr.write(`warning: ${w.message}\n`);
     if (req.all) {
       for (const f of result.files)
         println(ctx, `${f.enabled ? '*' : ' '} file  ${f.key}  ${f.url}  ${f.checksum}`);
