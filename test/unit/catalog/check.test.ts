@@ -83,6 +83,8 @@ describe('nearest name', () => {
       'kube_network_plugin',
     );
     expect(nearestName('totally_unrelated', ['kube_network_plugin'])).toBeUndefined();
+    // Three edits in eleven characters is another word, not a typo.
+    expect(nearestName('ntp_servers', ['dns_servers'])).toBeUndefined();
   });
 });
 
@@ -221,7 +223,7 @@ describe('checkChoices', () => {
 
 describe('unknownVariableWarnings', () => {
   it('warns about names the tag defines nowhere, with the nearest role variable when close', () => {
-    const w = unknownVariableWarnings(data({ otherNames: ['calico_ipip_mode'] }), [
+    const w = unknownVariableWarnings(data({ otherNames: ['calico_ipip_mode'], wholeTree: true }), [
       { name: 'kube_netwrok_plugin', source: '--set' },
       { name: 'kube_network_plugin', source: '--set' },
       { name: 'calico_ipip_mode', source: 'the inventory' },
@@ -247,11 +249,23 @@ describe('unknownVariableWarnings', () => {
     ]);
   });
 
+  it('from data holding only some roles, reports only names close to a known one (the likely typos)', () => {
+    const given = [
+      { name: 'kube_netwrok_plugin', source: '--set' },
+      { name: 'calico_ipip_mode', source: 'the inventory' },
+    ];
+    expect(unknownVariableWarnings(data(), given).map((w) => w.variable)).toEqual(['kube_netwrok_plugin']);
+    expect(unknownVariableWarnings(data({ wholeTree: true }), given).map((w) => w.variable)).toEqual([
+      'kube_netwrok_plugin',
+      'calico_ipip_mode',
+    ]);
+  });
+
   it('stays quiet for Ansible and host variables on the allow-list', () => {
     const names = ['ansible_host', 'ansible_become', 'ip', 'access_ip', 'files_repo', 'registry_host'];
     expect(
       unknownVariableWarnings(
-        data(),
+        data({ wholeTree: true }),
         names.map((name) => ({ name, source: 'the inventory' })),
       ),
     ).toEqual([]);

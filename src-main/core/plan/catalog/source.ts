@@ -29,6 +29,11 @@ export interface KubesprayData {
   otherNames?: string[];
   /** Kubespray's preflight task files (validate_inventory, preinstall's verify-settings), verbatim, when the source has them. */
   preflight?: { path: string; text: string }[];
+  /**
+   * The source is a whole Kubespray tree (a checkout or release tarball: it has the preflight
+   * tasks), so `otherNames` covers every role; false for data holding only some roles.
+   */
+  wholeTree?: boolean;
 }
 
 export interface LoadOptions {
@@ -220,6 +225,7 @@ function assemble(
     source: src,
     otherNames: [...extras.names].sort(),
     preflight: extras.preflight,
+    wholeTree: extras.preflight.length > 0,
   };
 }
 
