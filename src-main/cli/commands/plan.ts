@@ -75,7 +75,9 @@ export const plan: Command = {
   description:
     "Evaluates Kubespray's own download data for the chosen tag, Kubernetes version, architectures and\n" +
     'inventory variables. Variable precedence: --kube-version > --set > profile vars > inventory > Kubespray.\n' +
-    '--all lists every URL and image any download entry defines, enabled or not (like generate_list.sh).',
+    '--all lists every URL and image any download entry defines, enabled or not (like generate_list.sh).\n' +
+    'A value Kubespray would refuse for kube_network_plugin, container_manager or kube_proxy_mode exits 2\n' +
+    '(INVALID_CHOICE); a variable the tag defines nowhere is a warning (stderr; `warnings` with --json).',
   options: {
     kubespray: {
       type: 'string',
