@@ -160,7 +160,11 @@ export const fetch: Command = {
     } else {
       const tarballs = kubesprayTarballFetcher(ctx, { mirrors, proxy }, { jsonLines: true });
       try {
-        const { plan: computed, data } = await planFromRequest(
+        const {
+          plan: computed,
+          data,
+          warnings,
+        } = await planFromRequest(
           {
             kubespray: str(v.kubespray),
             profile,
@@ -171,6 +175,10 @@ export const fetch: Command = {
           },
           { signal: ctx.signal, env: ctx.env, fetchTarball: tarballs.fetchTarball },
         );
+        for (const w of warnings) {
+          if (ctx.json) printJsonLine(ctx, { type: 'warning', warning: w });
+          else ctx.stderr.write(`warning: ${w.message}\n`);
+        }
         plan = parsePlan(computed, 'the computed plan');
         if (data.source.kind === 'tarball') opts.kubesprayTarballFile = data.source.path;
       } finally {

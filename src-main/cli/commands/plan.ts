@@ -75,7 +75,9 @@ export const plan: Command = {
   description:
     "Evaluates Kubespray's own download data for the chosen tag, Kubernetes version, architectures and\n" +
     'inventory variables. Variable precedence: --kube-version > --set > profile vars > inventory > Kubespray.\n' +
-    '--all lists every URL and image any download entry defines, enabled or not (like generate_list.sh).',
+    '--all lists every URL and image any download entry defines, enabled or not (like generate_list.sh).\n' +
+    'A value Kubespray would refuse for kube_network_plugin, container_manager or kube_proxy_mode exits 2\n' +
+    '(INVALID_CHOICE); a variable the tag defines nowhere is a warning (stderr; `warnings` with --json).',
   options: {
     kubespray: {
       type: 'string',
@@ -133,15 +135,20 @@ export const plan: Command = {
       plan: result,
       data,
       options,
+      warnings,
     } = await planFromRequest(req, {
       signal: ctx.signal,
       env: ctx.env,
       fetchTarball: tarballs.fetchTarball,
     }).finally(() => tarballs.close());
     if (ctx.json) {
-      printJson(ctx, result);
+      // `warnings` rides along at the top; `ferry fetch --plan` ignores it (the plan schema passes
+      // unknown keys through, and fetch drops it before writing plan.json).
+      printJson(ctx, { ...result, warnings });
       return EXIT.OK;
     }
+    // On stderr, so the plan on stdout stays the same with or without them.
+    for (const w of warnings) ctx.stderr.write(`warning: ${w.message}\n`);
     if (req.all) {
       for (const f of result.files)
         println(ctx, `${f.enabled ? '*' : ' '} file  ${f.key}  ${f.url}  ${f.checksum}`);

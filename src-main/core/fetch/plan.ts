@@ -88,7 +88,14 @@ export async function readPlanFile(file: string): Promise<Plan> {
   }
   // `ferry plan --json` may wrap the plan as {ok, plan}.
   const j = json as { plan?: unknown };
-  return parsePlan(j && typeof j === 'object' && j.plan && typeof j.plan === 'object' ? j.plan : json, file);
+  const plan = parsePlan(
+    j && typeof j === 'object' && j.plan && typeof j.plan === 'object' ? j.plan : json,
+    file,
+  );
+  // The warnings `ferry plan --json` prints beside the plan are about the request, not part of
+  // what a bundle records: the same plan gives the same plan.json either way.
+  delete (plan as { warnings?: unknown }).warnings;
+  return plan;
 }
 
 /** Profile extra files: URL and sha256, optionally where they go in the bundle. */

@@ -1,11 +1,15 @@
 import path from 'node:path';
 import { openBundle } from '../../core/bundle/reader.js';
 import {
+  checkChoices,
   computePlan,
+  fromPlain,
   loadKubespray,
+  PyDict,
   readInventory,
   supportedKubeVersions,
   cachedTarballPath,
+  unknownVariableWarnings,
 } from '../../core/plan/catalog/index.js';
 import type { KubesprayData, Plan as CorePlan } from '../../core/plan/catalog/index.js';
 import { dataDir } from '../../core/base/config/dirs.js';
@@ -155,17 +159,31 @@ export function connectedHandlers(
     return { data: await loadRelease(k.version, ctx), inventoryVars: (await readInventory(inv)).vars };
   };
 
-  const corePlan = async (c: ClusterChoices): Promise<CorePlan> => {
+  /**
+   * The same checks as the CLI's: a value Kubespray's preflight refuses is an INVALID_CHOICE
+   * error; a misspelt inventory variable is a warning shown with the plan. The cluster step's own
+   * choices are Ferry's names, so only the inventory's are checked for spelling.
+   */
+  const corePlan = async (c: ClusterChoices): Promise<{ plan: CorePlan; warnings: string[] }> => {
     const { data, inventoryVars } = await load(c.kubespray);
     const vars: Record<string, unknown> = choicesToVars(c);
     if (c.kubeVersion) vars.kube_version = c.kubeVersion;
-    return computePlan(data, {
+    const extra = fromPlain(vars) as PyDict;
+    checkChoices(data, { vars: extra, ...(inventoryVars ? { inventoryVars } : {}) }, (n) =>
+      extra.has(n) ? 'the cluster step' : 'the inventory',
+    );
+    const warnings = unknownVariableWarnings(
+      data,
+      (inventoryVars?.keys() ?? []).map((k) => ({ name: String(k), source: 'the inventory' })),
+    ).map((w) => w.message);
+    const plan = computePlan(data, {
       arches: c.arches,
-      vars,
+      vars: extra,
       ...(inventoryVars ? { inventoryVars } : {}),
       extraImages: c.extraImages,
       extraFiles: c.extraFiles.map((f) => ({ url: f.url, sha256: f.sha256.replace(/^sha256:/, '') })),
     });
+    return { plan, warnings };
   };
 
   const listDrives = async (): Promise<Drive[]> => (await s.drives.list()).map(driveView);
@@ -210,8 +228,12 @@ export function connectedHandlers(
       });
       return { jobId: job.id };
     },
-    'plan.compute': async (choices) => planView(await corePlan(choices)),
-    'fetch.start': async ({ choices }) => startFetch(await corePlan(choices)),
+    'plan.compute': async (choices) => {
+      const { plan, warnings } = await corePlan(choices);
+      const view = planView(plan);
+      return { ...view, warnings: [...warnings, ...view.warnings] };
+    },
+    'fetch.start': async ({ choices }) => startFetch((await corePlan(choices)).plan),
     'fetch.pause': ({ jobId }) => {
       const job = jobOrThrow(s, jobId);
       if (job.kind !== 'fetch' || job.state !== 'running') return { paused: false };

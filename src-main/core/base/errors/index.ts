@@ -6,6 +6,7 @@
 
 export const ERROR_CODES = [
   'USAGE', // the caller asked for something malformed: bad flag, bad profile, bad argument
+  'INVALID_CHOICE', // a setting with a fixed set of values (kube_network_plugin…) has none of them
   'CONFIG', // a profile, inventory or key file is wrong
   'INTEGRITY', // something missing, damaged or not what the manifest promised
   'CHECKSUM', // downloaded bytes do not match the published checksum
@@ -138,6 +139,7 @@ export const EXIT = { OK: 0, INTEGRITY: 1, USAGE: 2, FAILURE: 3 } as const;
 export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'USAGE':
+    case 'INVALID_CHOICE':
       return EXIT.USAGE;
     case 'INTEGRITY':
     case 'CHECKSUM':

@@ -35,6 +35,15 @@ export {
   type LoadOptions,
 } from './source.js';
 export { readInventory } from './inventory.js';
+export {
+  checkChoices,
+  choiceRules,
+  editDistance,
+  nearestName,
+  unknownVariableWarnings,
+  type ChoiceRule,
+  type PlanWarning,
+} from './check.js';
 export { parseYaml11 } from './yaml11.js';
 export { PyDict, PyFloat, toPlain, fromPlain } from './jinja/values.js';
 

@@ -3,6 +3,7 @@ import { FerryError } from '../../base/errors/index.js';
 import { profileVars } from '../profile/load.js';
 import type { Profile } from '../profile/schema.js';
 import { fromPlain, PyDict, type PyValue } from './jinja/values.js';
+import { checkChoices, unknownVariableWarnings, type PlanWarning } from './check.js';
 import { readInventory } from './inventory.js';
 import { ARCHES, computePlan, normalizeKubeVersion, type ComputeOptions, type Plan } from './plan.js';
 import { loadKubespray, type KubesprayData, type LoadOptions } from './source.js';
@@ -84,7 +85,7 @@ export function parseArches(values: string[] | undefined): string[] | undefined 
 export async function planFromRequest(
   req: PlanRequest,
   opts: LoadOptions = {},
-): Promise<{ plan: Plan; data: KubesprayData; options: ComputeOptions }> {
+): Promise<{ plan: Plan; data: KubesprayData; options: ComputeOptions; warnings: PlanWarning[] }> {
   const profile = req.profile;
   let source: { dir?: string; tarball?: string; tag?: string };
   if (req.kubespray) source = await kubespraySource(req.kubespray);
@@ -104,18 +105,33 @@ export async function planFromRequest(
   const inventoryDir = req.inventory ?? profile?.inventory;
   const inventoryVars = inventoryDir ? (await readInventory(inventoryDir)).vars : new PyDict();
 
+  // Who set each variable, the highest layer last, for the checks' messages.
+  const given: { name: string; source: string }[] = [];
+  const sourceOf = new Map<string, string>();
+  const note = (name: string, source: string) => {
+    given.push({ name, source });
+    sourceOf.set(name, source);
+  };
+  for (const k of inventoryVars.keys()) note(String(k), `the inventory ${inventoryDir}`);
+
   // Extra-vars level, lowest first: profile vars, profile kubeVersion, --set, --kube-version.
   const vars = new PyDict();
   if (profile) for (const [k, v] of profileVars(profile).entries()) vars.set(k, v);
   // A profile built in code (not loaded from YAML) has only plain values.
   if (profile?.vars && !profileVars(profile).size)
     for (const [k, v] of Object.entries(profile.vars)) vars.set(k, fromPlain(v));
+  for (const k of vars.keys()) note(String(k), 'the profile');
   if (profile?.kubeVersion) vars.set('kube_version', normalizeKubeVersion(data, profile.kubeVersion));
   for (const s of req.sets ?? []) {
     const [k, v] = parseSet(s);
     vars.set(k, v);
+    note(k, '--set');
   }
   if (req.kubeVersion) vars.set('kube_version', normalizeKubeVersion(data, req.kubeVersion));
+
+  // Before the plan: a refused value would otherwise yield a plan missing its component.
+  checkChoices(data, { vars, inventoryVars }, (n) => sourceOf.get(n) ?? 'the inventory');
+  const warnings = unknownVariableWarnings(data, given);
 
   const arches = req.arches ?? profile?.arch ?? ['amd64'];
   const options: ComputeOptions = {
@@ -126,5 +142,5 @@ export async function planFromRequest(
     extraImages: profile?.extraImages,
     extraFiles: profile?.extraFiles,
   };
-  return { plan: computePlan(data, options), data, options };
+  return { plan: computePlan(data, options), data, options, warnings };
 }

@@ -20,6 +20,20 @@ export interface KubesprayData {
   /** The role files read, relative to the role folder, in load order. */
   files: string[];
   source: { kind: 'dir' | 'tarball'; path: string; tag?: string };
+  /**
+   * Variable names the tag defines or documents outside that role: other roles' defaults and vars,
+   * the sample inventory (commented-out examples included), and names the read files use
+   * optionally (`x | default(…)`, `x is defined`). Only for spotting misspelt variables; a source
+   * holding just the role (the shared reference data) has few.
+   */
+  otherNames?: string[];
+  /** Kubespray's preflight task files (validate_inventory, preinstall's verify-settings), verbatim, when the source has them. */
+  preflight?: { path: string; text: string }[];
+  /**
+   * The source is a whole Kubespray tree (a checkout or release tarball: it has the preflight
+   * tasks), so `otherNames` covers every role; false for data holding only some roles.
+   */
+  wholeTree?: boolean;
 }
 
 export interface LoadOptions {
@@ -91,6 +105,53 @@ export async function loadKubespray(
 
 const ROLE_FILE = /^roles\/(kubespray[-_]defaults)\/(defaults|vars)\/(main(?:\/.+|\.ya?ml|\.json)?)$/;
 const VAR_EXT = /(\.ya?ml|\.json)$/;
+/** Any other role's defaults or vars (roles/container-engine/docker/defaults/main.yml, …). */
+const OTHER_ROLE_FILE = /^roles\/(.+?)\/(defaults|vars)\/(?:.+\/)?[^/]+\.ya?ml$/;
+const SAMPLE_INVENTORY_FILE = /^inventory\/sample\/group_vars\/.+\.ya?ml$/;
+/** Where Kubespray asserts its enumerated settings: validate_inventory from v2.28, preinstall before. */
+const PREFLIGHT_FILE =
+  /^roles\/(?:validate_inventory\/tasks\/main\.ya?ml|kubernetes\/preinstall\/tasks\/[^/]*verify-settings\.ya?ml)$/;
+
+/** What a source holds besides the role: names for the misspelling check and the preflight asserts. */
+interface Extras {
+  names: Set<string>;
+  preflight: { path: string; text: string }[];
+}
+
+function newExtras(): Extras {
+  return { names: new Set(), preflight: [] };
+}
+
+const TOP_KEY = /^([A-Za-z_][A-Za-z0-9_]*)[ \t]*:(?=\s|$)/gm;
+const COMMENTED_KEY = /^#[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*:(?=\s|$)/gm;
+const OPTIONAL_USE =
+  /\b([A-Za-z_][A-Za-z0-9_]*)\s*\|\s*(?:default|d)\s*\(|\b([A-Za-z_][A-Za-z0-9_]*)\s+is\s+(?:not\s+)?defined\b/g;
+
+/**
+ * Collects names from a file's text with patterns, not a YAML parse: only names are wanted, and
+ * a file Ferry's YAML reader would refuse must not stop a plan. Top-level keys are the variables
+ * a file defines; the sample inventory documents most of its variables commented out.
+ */
+function addNames(x: Extras, rel: string, text: string): void {
+  const add = (re: RegExp) => {
+    for (const m of text.matchAll(re)) {
+      const name = m[1] ?? m[2];
+      if (name) x.names.add(name);
+    }
+  };
+  if (OTHER_ROLE_FILE.test(rel) || SAMPLE_INVENTORY_FILE.test(rel) || ROLE_FILE.test(rel)) add(TOP_KEY);
+  if (SAMPLE_INVENTORY_FILE.test(rel)) add(COMMENTED_KEY);
+  add(OPTIONAL_USE);
+}
+
+function wantsExtra(rel: string): boolean {
+  return OTHER_ROLE_FILE.test(rel) || SAMPLE_INVENTORY_FILE.test(rel) || PREFLIGHT_FILE.test(rel);
+}
+
+function addExtra(x: Extras, rel: string, text: string): void {
+  if (PREFLIGHT_FILE.test(rel)) x.preflight.push({ path: rel, text });
+  addNames(x, rel, text);
+}
 
 function roleFileOrder(
   files: { role: string; kind: string; rel: string }[],
@@ -114,6 +175,7 @@ function assemble(
   where: string,
   tag: string,
   src: KubesprayData['source'],
+  extras: Extras = newExtras(),
 ): KubesprayData {
   if (!entries.length) {
     throw new FerryError(
@@ -152,7 +214,19 @@ function assemble(
       hint: 'Ferry supports Kubespray v2.26 and later, where the download list lives in the kubespray defaults role.',
     });
   }
-  return { tag, role, defaults: d.dict, vars: v.dict, files: [...d.files, ...v.files], source: src };
+  for (const e of mine) addNames(extras, `roles/${role}/${e.kind}/${e.rel}`, e.text);
+  extras.preflight.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return {
+    tag,
+    role,
+    defaults: d.dict,
+    vars: v.dict,
+    files: [...d.files, ...v.files],
+    source: src,
+    otherNames: [...extras.names].sort(),
+    preflight: extras.preflight,
+    wholeTree: extras.preflight.length > 0,
+  };
 }
 
 async function walk(dir: string, base = ''): Promise<string[]> {
@@ -188,8 +262,15 @@ async function loadFromDir(dir: string, tag?: string): Promise<KubesprayData> {
       }
     }
   }
+  const extras = newExtras();
+  for (const base of ['roles', 'inventory/sample/group_vars']) {
+    for (const rel of await walk(root, base)) {
+      if (ROLE_FILE.test(rel) || !wantsExtra(rel)) continue;
+      addExtra(extras, rel, await fs.readFile(path.join(root, rel), 'utf8'));
+    }
+  }
   const found = tag ?? (await tagOfTree(root));
-  return assemble(entries, root, found, { kind: 'dir', path: root, tag: found });
+  return assemble(entries, root, found, { kind: 'dir', path: root, tag: found }, extras);
 }
 
 async function tagOfTree(root: string): Promise<string> {
@@ -217,6 +298,7 @@ async function loadFromTarball(
   const entries: { role: string; kind: string; rel: string; text: string }[] = [];
   let top: string | undefined;
   let galaxy = '';
+  const extras = newExtras();
   const pending: Promise<void>[] = [];
   const collect = (entry: ReadEntry, onText: (t: string) => void) => {
     const chunks: Buffer[] = [];
@@ -241,6 +323,10 @@ async function loadFromTarball(
       const m = entry.type === 'File' ? ROLE_FILE.exec(inner) : null;
       if (m) {
         collect(entry, (text) => entries.push({ role: m[1], kind: m[2], rel: m[3], text }));
+        return;
+      }
+      if (entry.type === 'File' && wantsExtra(inner)) {
+        collect(entry, (text) => addExtra(extras, inner, text));
         return;
       }
       if (entry.type === 'File' && (inner === 'galaxy.yml' || p === 'galaxy.yml')) {
@@ -276,7 +362,7 @@ async function loadFromTarball(
       : top && /^kubespray-(\d.*)$/.test(top)
         ? `v${top.replace(/^kubespray-/, '')}`
         : 'unknown');
-  return assemble(entries, abs, found, { kind: 'tarball', path: abs, tag: found });
+  return assemble(entries, abs, found, { kind: 'tarball', path: abs, tag: found }, extras);
 }
 
 /** Every variable name the tag's role defines (defaults and vars). */
