@@ -9,7 +9,9 @@ import { FerryError } from '../../../src-main/core/base/errors/index.js';
 import { openBundle } from '../../../src-main/core/bundle/index.js';
 import { verifyBundle } from '../../../src-main/core/bundle/verify/index.js';
 import { parsePlan, type Plan } from '../../../src-main/core/fetch/plan.js';
-import { ciliumChart } from '../../../src-main/core/plan/catalog/index.js';
+import { ciliumChart, evaluateTemplate, loadKubespray } from '../../../src-main/core/plan/catalog/index.js';
+import { bundleVars } from '../../../src-main/core/serve/vars/index.js';
+import { kubesprayDataDir } from '../../helpers/tools.js';
 import { OfflineServer } from '../../../src-main/core/serve/server.js';
 import { openVerifiedBundle } from '../../../src-main/core/serve/verified-source.js';
 import { FileHost, makePlan } from '../../helpers/world/index.js';
@@ -145,8 +147,23 @@ describe("fetching cilium's Helm chart and serving it as a Helm repository", () 
       advertise: '127.0.0.1',
     });
     try {
-      // What cilium_install_extra_flags says: --repository {{ files_repo }}/helm.cilium.io/
-      const repoUrl = `${server.filesUrl}/helm.cilium.io/`;
+      // The repository is where `ferry vars`' cilium_install_extra_flags sends `cilium install`.
+      const data = await loadKubespray({ dir: path.join(kubesprayDataDir, 'v2.31.0') });
+      const { generated } = await bundleVars({
+        source: v.source,
+        data,
+        filesUrl: server.filesUrl,
+        registry: server.registryHost,
+        registryTls: false,
+        style: 'kubespray',
+        madeBy: 'test',
+      });
+      expect(generated.variables.cilium_install_extra_flags).toBe(
+        '--repository {{ files_repo }}/helm.cilium.io/',
+      );
+      const flags = String(evaluateTemplate(data, generated.variables, '{{ cilium_install_extra_flags }}'));
+      const repoUrl = /--repository (\S+)/.exec(flags)![1];
+      expect(repoUrl).toBe(`${server.filesUrl}/helm.cilium.io/`);
       const idx = await fetch(new URL('index.yaml', repoUrl));
       expect(idx.status).toBe(200);
       const doc = parseYaml(await idx.text()) as {
