@@ -21,7 +21,7 @@ export async function kubesprayTarball(tag: string, out: string): Promise<string
 
 /**
  * A bundle shaped exactly like the plan Kubespray's data gives for these variables: every planned
- * file (random bytes at its files/<host>/<path>), every planned image (made-up content, the
+ * file and chart (random bytes at its files/<host>/<path>), every planned image (made-up content, the
  * planned platforms), the Kubespray tarball and plan.json.
  */
 export async function writePlanBundle(
@@ -35,9 +35,16 @@ export async function writePlanBundle(
   const tarball = await kubesprayTarball(tag, path.join(path.dirname(dir), `kubespray-${tag}.tar.gz`));
   const fs = await import('node:fs/promises');
   await writeTestBundle(dir, {
-    files: plan.files
-      .filter((f) => f.enabled)
-      .map((f) => ({ url: f.url, content: randomBytes(64), key: f.key, arch: f.arch })),
+    files: [
+      ...plan.files
+        .filter((f) => f.enabled)
+        .map((f) => ({ url: f.url, content: randomBytes(64), key: f.key, arch: f.arch })),
+      // A cilium plan's chart and the index Ferry writes beside it (fetch-chart.test.ts fetches real ones).
+      ...(plan.charts ?? []).flatMap((c) => [
+        { url: c.url, content: randomBytes(64), key: c.key },
+        { url: c.indexUrl, content: randomBytes(64), key: `${c.key}_index` },
+      ]),
+    ],
     images: plan.images
       .filter((i) => i.enabled)
       .map((i) => ({

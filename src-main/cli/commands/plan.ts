@@ -55,6 +55,8 @@ function summary(plan: Plan, full: Plan | undefined): string[] {
     out.push(`  ${name.padEnd(w)}  ${parts[0]}`);
     for (const p of parts.slice(1)) out.push(`  ${''.padEnd(w)}  ${p}`);
   }
+  for (const c of plan.charts ?? [])
+    out.push(`  ${'chart'.padEnd(w)}  ${c.url} (served with an index.yaml Ferry writes)`);
   if (full) {
     const total = full.files.length + full.images.length;
     const mine = files.length + images.length;
@@ -160,6 +162,7 @@ export const plan: Command = {
     }
     const full = computePlan(data, { ...options, all: true });
     for (const line of summary(result, full)) println(ctx, line);
+    for (const w of result.warnings ?? []) ctx.stderr.write(`warning: ${w}\n`);
     return EXIT.OK;
   },
 };

@@ -208,11 +208,11 @@ export const vars: Command = {
       if (check) {
         if (check.ok)
           say(
-            `Checked: all ${check.files} files and ${check.images} images Kubespray's templates need with these variables resolve to Ferry and are served.`,
+            `Checked: all ${check.files} files${check.charts ? `, ${check.charts} Helm chart(s)` : ''} and ${check.images} images Kubespray's templates need with these variables resolve to Ferry and are served.`,
           );
         else {
           say(
-            `CHECK FAILED: ${check.problems.length} of ${check.files + check.images} downloads would not come from Ferry:`,
+            `CHECK FAILED: ${check.problems.length} of ${check.files + check.images + check.charts} downloads would not come from Ferry:`,
           );
           for (const p of check.problems.slice(0, 30))
             say(

@@ -19,7 +19,8 @@ import { CredentialStore, defaultAuthFiles, type RegistrySettings } from './oci/
 import { formatImageRef, parseImageRef } from './oci/reference.js';
 import { pullImage, type BlobStore } from './oci/pull.js';
 import { RegistryClient } from './oci/registry-client.js';
-import type { ExtraFile, Plan } from './plan.js';
+import type { ExtraFile, Plan, PlanChart } from './plan.js';
+import { chartIndexYaml, findChartEntry, MAX_INDEX_BYTES } from './helm-index.js';
 import { tarballCachePath } from './tarball.js';
 
 /**
@@ -100,7 +101,30 @@ type Want =
       name: string;
     }
   | { kind: 'image'; id: string; key: string; ref: string; platforms: string[]; name: string }
-  | { kind: 'kubespray'; id: string; version: string; url: string; path: string; name: string };
+  | { kind: 'kubespray'; id: string; version: string; url: string; path: string; name: string }
+  | {
+      kind: 'chart';
+      id: string;
+      key: string;
+      /** The manifest artifact of Ferry's index.yaml for this chart. */
+      indexId: string;
+      chart: PlanChart;
+      name: string;
+    };
+
+function dirOf(p: string): string {
+  return p.slice(0, p.lastIndexOf('/'));
+}
+
+/** Item events and the app know files, images and Kubespray: a chart and its index are files. */
+function itemKind(w: Want): FetchItemEvent['kind'] {
+  return w.kind === 'chart' ? 'file' : w.kind;
+}
+
+/** The manifest artifacts one want becomes. */
+function artifactIds(w: Want): string[] {
+  return w.kind === 'chart' ? [w.id, w.indexId] : [w.id];
+}
 
 export const DEFAULT_CONCURRENCY = 6;
 
@@ -170,6 +194,27 @@ export function wantedArtifacts(plan: Plan, extraFiles: ExtraFile[] = []): Want[
       name: `extra ${e.url}`,
     });
   }
+  for (const c of plan.charts ?? []) {
+    if (seen.has(c.url)) continue;
+    seen.add(c.url);
+    assertBundlePath(c.path, `chart path for ${c.url}`);
+    assertBundlePath(c.indexPath, `index path for ${c.indexUrl}`);
+    // The index names the chart by a relative URL, so both must be served from one folder.
+    if (dirOf(c.indexPath) !== dirOf(c.path)) {
+      throw new FerryError('CONFIG', `The ${c.name} chart and its index must share a folder in the bundle.`, {
+        artifact: c.path,
+        hint: 'Make the plan again with `ferry plan`; do not edit the paths of its charts.',
+      });
+    }
+    out.push({
+      kind: 'chart',
+      id: `file:${c.url}`,
+      key: c.key,
+      indexId: `file:${c.indexUrl}`,
+      chart: c,
+      name: `${c.key} ${c.url}`,
+    });
+  }
   const images = new Map<string, Want & { kind: 'image' }>();
   for (const i of plan.images) {
     if (i.enabled === false) continue;
@@ -201,6 +246,15 @@ export function planBytes(plan: Plan): Buffer {
 
 /** Does the bundle hold this artifact as the plan wants it? */
 function matches(a: Artifact | undefined, w: Want): boolean {
+  if (a && w.kind === 'chart')
+    // The digest came from the repository's index when it was fetched; the manifest keeps it.
+    return (
+      a.kind === 'file' &&
+      a.url === w.chart.url &&
+      !!a.checksum &&
+      a.paths.length === 1 &&
+      a.paths[0] === w.chart.path
+    );
   if (!a || a.kind !== w.kind) return false;
   if (a.kind === 'file' && w.kind === 'file')
     return (
@@ -215,6 +269,17 @@ function matches(a: Artifact | undefined, w: Want): boolean {
     );
   if (a.kind === 'kubespray' && w.kind === 'kubespray') return a.version === w.version && a.url === w.url;
   return false;
+}
+
+/** The want's artifacts when the bundle holds every one of them as the plan wants it. */
+function heldArtifacts(w: Want, get: (id: string) => Artifact | undefined): Artifact[] | undefined {
+  const a = get(w.id);
+  if (!matches(a, w)) return undefined;
+  if (w.kind !== 'chart') return [a!];
+  const i = get(w.indexId);
+  if (!i || i.kind !== 'file' || i.url !== w.chart.indexUrl || i.paths.length !== 1) return undefined;
+  if (i.paths[0] !== w.chart.indexPath) return undefined;
+  return [a!, i];
 }
 
 /** The published checksum as the manifest records it: 'sha256:<hex>' or 'sha512:<hex>' (gVisor). */
@@ -277,11 +342,13 @@ async function upToDate(
   const planEntry = files.get('plan.json');
   if (!planEntry || planEntry.sha256 !== createHash('sha256').update(plan).digest('hex')) return undefined;
   const byId = new Map(m.artifacts.map((a) => [a.id, a]));
-  const wantIds = new Set(wants.map((w) => w.id));
+  const wantIds = new Set(wants.flatMap(artifactIds));
   if (m.artifacts.some((a) => FETCHED_KINDS.has(a.kind) && !wantIds.has(a.id))) return undefined;
   for (const w of wants) {
-    const a = byId.get(w.id);
-    if (!matches(a, w) || !(await filesIntact(dir, a!.paths, (p) => files.get(p)?.size))) return undefined;
+    const held = heldArtifacts(w, (id) => byId.get(id));
+    if (!held) return undefined;
+    const paths = held.flatMap((a) => a.paths);
+    if (!(await filesIntact(dir, paths, (p) => files.get(p)?.size))) return undefined;
   }
   return m;
 }
@@ -364,7 +431,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
   const current = await upToDate(dir, wants, planJson, signer);
   if (current) {
     for (const w of wants)
-      ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'present' } satisfies FetchItemEvent);
+      ctx.item({ id: w.id, kind: itemKind(w), name: w.name, status: 'present' } satisfies FetchItemEvent);
     p.itemsDone = wants.length;
     p.setPhase('done');
     ctx.report();
@@ -392,7 +459,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
   let finished = false;
   try {
     // What the bundle holds already, and what the new plan no longer wants.
-    const wantIds = new Set(wants.map((w) => w.id));
+    const wantIds = new Set(wants.flatMap(artifactIds));
     for (const a of writer.listArtifacts()) {
       if (!FETCHED_KINDS.has(a.kind) || wantIds.has(a.id)) continue;
       await writer.removeArtifact(a.id);
@@ -401,11 +468,12 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     }
     const todo: Want[] = [];
     for (const w of wants) {
-      const a = writer.artifact(w.id);
-      if (matches(a, w) && (await filesIntact(dir, a!.paths, (q) => writer.file(q)?.size))) {
+      const held = heldArtifacts(w, (id) => writer.artifact(id));
+      const paths = held?.flatMap((a) => a.paths);
+      if (paths && (await filesIntact(dir, paths, (q) => writer.file(q)?.size))) {
         result.counts.present++;
         p.itemsDone++;
-        ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'present' } satisfies FetchItemEvent);
+        ctx.item({ id: w.id, kind: itemKind(w), name: w.name, status: 'present' } satisfies FetchItemEvent);
       } else todo.push(w);
     }
     p.bytesTotal = 0;
@@ -446,7 +514,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
         lastItem = now;
         ctx.item({
           id: w.id,
-          kind: w.kind,
+          kind: itemKind(w),
           name: w.name,
           status: 'started',
           ...(force && have === 0 && total === undefined ? {} : { bytes: have }),
@@ -479,7 +547,12 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
         started(true);
         ctx.report();
       };
-      if (w.kind === 'file' || w.kind === 'kubespray') {
+      if (w.kind === 'chart') {
+        await transfers.run(async () => {
+          begin();
+          await fetchChart(w, { client, writer, mirrors: opts.mirrors, signal: ctx.signal, track, grow });
+        });
+      } else if (w.kind === 'file' || w.kind === 'kubespray') {
         await transfers.run(async () => {
           begin();
           const cached = w.kind === 'kubespray' ? await cachedTarball(opts, w, env) : undefined;
@@ -573,7 +646,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       sizes.delete(w.id);
       result.counts.fetched++;
       p.itemsDone++;
-      ctx.item({ id: w.id, kind: w.kind, name: w.name, status: 'done', bytes } satisfies FetchItemEvent);
+      ctx.item({ id: w.id, kind: itemKind(w), name: w.name, status: 'done', bytes } satisfies FetchItemEvent);
       ctx.report();
     };
 
@@ -589,7 +662,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
           result.failures.push({ id: w.id, name: w.name, error: ev });
           ctx.item({
             id: w.id,
-            kind: w.kind,
+            kind: itemKind(w),
             name: w.name,
             status: 'failed',
             error: ev,
@@ -701,6 +774,103 @@ async function noSpaceError(
       hint: `Free ${needed > 0 ? `at least ${formatBytes(Math.max(0, needed - (free ?? 0)))} ` : 'some space '}on that disk (or fetch to a larger one), then run the same command again: the ${finished} finished artifacts and the partial downloads are kept.`,
     },
   );
+}
+
+/**
+ * A Helm chart: its repository's index.yaml (through the mirrors, size-capped, never kept) gives
+ * the digest, the chart is downloaded and verified against it, and Ferry's own one-entry index
+ * goes beside it. Both become file artifacts, so verify, export, import and serve treat them
+ * like any other file.
+ */
+async function fetchChart(
+  w: Want & { kind: 'chart' },
+  o: {
+    client: HttpClient;
+    writer: BundleWriter;
+    mirrors?: MirrorMap;
+    signal: AbortSignal;
+    track: (n: number) => void;
+    grow: (size: number | undefined, already: number) => void;
+  },
+): Promise<void> {
+  const c = w.chart;
+  const indexTmp = o.writer.resumePath(c.indexUrl);
+  // The upstream index changes with every release: always read the current one.
+  await discardPartial(indexTmp);
+  const cap = new AbortController();
+  let got = 0;
+  let tooBig = false;
+  let idx;
+  try {
+    idx = await downloadToFile(o.client, {
+      url: mirrorUrl(c.indexUrl, o.mirrors),
+      dest: indexTmp,
+      label: c.indexUrl,
+      signal: AbortSignal.any([o.signal, cap.signal]),
+      onBytes: (n) => {
+        got += n;
+        if (got > MAX_INDEX_BYTES && !tooBig) {
+          tooBig = true;
+          cap.abort();
+        }
+      },
+      onSize: (size) => {
+        if (size !== undefined && size > MAX_INDEX_BYTES && !tooBig) {
+          tooBig = true;
+          cap.abort();
+        }
+      },
+    });
+  } catch (err) {
+    await discardPartial(indexTmp);
+    if (tooBig)
+      throw new FerryError('HOSTILE', `${c.indexUrl} is larger than ${MAX_INDEX_BYTES >> 20} MiB.`, {
+        artifact: c.indexUrl,
+        hint: 'Check that the URL (or its --mirror) serves a Helm repository index.yaml.',
+      });
+    throw err;
+  }
+  let bytes: Buffer;
+  try {
+    if (idx.size > MAX_INDEX_BYTES)
+      throw new FerryError('HOSTILE', `${c.indexUrl} is larger than ${MAX_INDEX_BYTES >> 20} MiB.`, {
+        artifact: c.indexUrl,
+      });
+    bytes = await fs.readFile(indexTmp);
+  } finally {
+    await discardPartial(indexTmp);
+  }
+  const entry = findChartEntry(bytes, c.name, c.version, c.indexUrl);
+
+  const tmp = o.writer.resumePath(c.url);
+  const r = await downloadToFile(o.client, {
+    url: mirrorUrl(c.url, o.mirrors),
+    dest: tmp,
+    expectSha256: entry.digest,
+    label: c.url,
+    checksumHint: `The ${c.name} chart ${c.version} does not match the digest ${c.indexUrl} gives for it; check the repository (or its --mirror), then run the fetch again.`,
+    signal: o.signal,
+    onBytes: o.track,
+    onSize: o.grow,
+  });
+  await o.writer.commitFile(tmp, c.path, r);
+  await discardPartial(tmp);
+  await o.writer.addBytes(c.indexPath, chartIndexYaml(entry, c.path.slice(c.path.lastIndexOf('/') + 1)));
+  await o.writer.addArtifact({
+    id: w.id,
+    kind: 'file',
+    key: c.key,
+    url: c.url,
+    checksum: `sha256:${entry.digest}`,
+    paths: [c.path],
+  });
+  await o.writer.addArtifact({
+    id: w.indexId,
+    kind: 'file',
+    key: `${c.key}_index`,
+    url: c.indexUrl,
+    paths: [c.indexPath],
+  });
 }
 
 /** Files no artifact names any more (a replanned bundle) go, so the bundle is what the plan says. */

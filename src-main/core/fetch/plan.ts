@@ -39,6 +39,20 @@ export const PlanImageSchema = z
   })
   .passthrough();
 
+/** A Helm chart whose digest comes from its repository's index.yaml at fetch time (cilium's). */
+export const PlanChartSchema = z
+  .object({
+    key: z.string().regex(/^[a-z0-9_]+$/),
+    name: z.string().regex(/^[A-Za-z0-9._-]+$/),
+    version: z.string().regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/),
+    repo: z.string().url(),
+    url: z.string().url(),
+    path: z.string(),
+    indexUrl: z.string().url(),
+    indexPath: z.string(),
+  })
+  .passthrough();
+
 export const PlanSchema = z
   .object({
     kubespray: z.string(),
@@ -48,11 +62,14 @@ export const PlanSchema = z
     images: z.array(PlanImageSchema),
     vars: z.record(z.string(), z.unknown()).default({}),
     kubesprayTarball: z.object({ url: z.string().url(), path: z.string() }).passthrough().optional(),
+    charts: z.array(PlanChartSchema).optional(),
+    warnings: z.array(z.string()).optional(),
   })
   .passthrough();
 
 export type PlanFile = z.infer<typeof PlanFileSchema>;
 export type PlanImage = z.infer<typeof PlanImageSchema>;
+export type PlanChart = z.infer<typeof PlanChartSchema>;
 export type Plan = z.infer<typeof PlanSchema>;
 
 export function parsePlan(json: unknown, source = 'plan'): Plan {

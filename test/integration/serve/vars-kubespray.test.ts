@@ -58,6 +58,10 @@ describe.each(TAGS)('ferry vars for Kubespray %s', (tag) => {
         expect(check.problems).toEqual([]);
         expect(check.files).toBe(plan.files.filter((f) => f.enabled).length);
         expect(check.images).toBe(plan.images.filter((i) => i.enabled).length);
+        // cilium's chart is checked from v2.29 on (its index and archive served at the flag's repository).
+        expect(check.charts).toBe(
+          vars === FEATURES && ['v2.29.1', 'v2.30.0', 'v2.31.0'].includes(tag) ? 1 : 0,
+        );
       }
     });
   }
@@ -123,6 +127,9 @@ describe('the vars check fails when it should', () => {
       const broken = { ...generated.variables };
       delete broken.quay_image_repo;
       delete broken.get_helm_url;
+      // Without the flag `cilium install` reaches for https://helm.cilium.io/ itself.
+      expect(plan.charts?.map((c) => c.key)).toEqual(['cilium_chart']);
+      delete broken.cilium_install_extra_flags;
       const missingUrl = plan.files
         .find((f) => f.enabled && f.url.startsWith('https://dl.k8s.io/'))!
         .url.replace('https://', 'http://127.0.0.1:1/');
@@ -154,6 +161,32 @@ describe('the vars check fails when it should', () => {
       expect(check.problems).toContainEqual(
         expect.objectContaining({ kind: 'file', problem: 'not-served', target: missingUrl }),
       );
+      expect(check.problems).toContainEqual({
+        kind: 'chart',
+        key: 'cilium_chart',
+        target: 'https://helm.cilium.io/',
+        problem: 'not-ferry',
+      });
+      // With the flag, a repository without the archive is caught too.
+      const unserved = await checkVars({
+        data,
+        arches: ['amd64'],
+        generated: generated.variables,
+        planVars: FEATURES,
+        filesPrefix: 'http://127.0.0.1:1',
+        imageGoesToFerry: () => true,
+        probeFile: async (url) => !url.endsWith('.tgz'),
+        probeImage: async () => true,
+      });
+      expect(unserved.charts).toBe(1);
+      expect(unserved.problems.filter((p) => p.kind === 'chart')).toEqual([
+        {
+          kind: 'chart',
+          key: 'cilium_chart',
+          target: 'http://127.0.0.1:1/helm.cilium.io/cilium-1.18.4.tgz',
+          problem: 'not-served',
+        },
+      ]);
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });
     }

@@ -119,3 +119,69 @@ describe('generateVars', () => {
     );
   });
 });
+
+describe("cilium's chart repository in the variables", () => {
+  const charts = [{ name: 'cilium', repo: 'https://helm.cilium.io/' }];
+  const noDigest = { useDigest: false };
+  const ferryValues = {
+    image: noDigest,
+    hubble: {
+      relay: { image: noDigest },
+      ui: { backend: { image: noDigest }, frontend: { image: noDigest } },
+    },
+    operator: { image: noDigest },
+    certgen: { image: noDigest },
+    envoy: { image: noDigest },
+  };
+
+  it("points cilium install at files_repo and turns off the chart's upstream digests, as Kubespray's offline guide does", () => {
+    for (const style of ['kubespray', 'mirror'] as const) {
+      const g = generateVars({ ...base, style, charts });
+      expect(g.variables.cilium_install_extra_flags).toBe('--repository {{ files_repo }}/helm.cilium.io/');
+      expect(g.variables.cilium_extra_values).toEqual(ferryValues);
+      expect(parse(g.yaml)).toEqual(g.variables);
+    }
+  });
+
+  it('writes neither without a cilium chart in the bundle, or without files_repo', () => {
+    const none = generateVars({ ...base, style: 'kubespray' }).variables;
+    expect(none).not.toHaveProperty('cilium_install_extra_flags');
+    expect(none).not.toHaveProperty('cilium_extra_values');
+    const noFiles = generateVars({ ...base, filesUrl: undefined, style: 'kubespray', charts }).variables;
+    expect(noFiles).not.toHaveProperty('cilium_install_extra_flags');
+  });
+
+  it("keeps the user's flags and values, adding Ferry's where the user set nothing", () => {
+    const g = generateVars({
+      ...base,
+      style: 'kubespray',
+      charts,
+      userVars: {
+        cilium_install_extra_flags: '--wait --wait-duration 10m',
+        cilium_extra_values: {
+          operator: { replicas: 1, image: { pullPolicy: 'Always' } },
+          envoy: { image: { useDigest: true } },
+          bgpControlPlane: { enabled: true },
+        },
+      },
+    });
+    expect(g.variables.cilium_install_extra_flags).toBe(
+      '--wait --wait-duration 10m --repository {{ files_repo }}/helm.cilium.io/',
+    );
+    expect(g.variables.cilium_extra_values).toEqual({
+      ...ferryValues,
+      operator: { replicas: 1, image: { useDigest: false, pullPolicy: 'Always' } },
+      // The user's explicit choice stays.
+      envoy: { image: { useDigest: true } },
+      bgpControlPlane: { enabled: true },
+    });
+    // A repository of the user's own is not replaced.
+    const own = generateVars({
+      ...base,
+      style: 'kubespray',
+      charts,
+      userVars: { cilium_install_extra_flags: '--repository https://charts.corp/cilium/' },
+    });
+    expect(own.variables.cilium_install_extra_flags).toBe('--repository https://charts.corp/cilium/');
+  });
+});

@@ -34,6 +34,13 @@ export {
   type KubesprayData,
   type LoadOptions,
 } from './source.js';
+export {
+  CILIUM_CHART_REPO,
+  ciliumChart,
+  ciliumInstallMode,
+  type CiliumInstall,
+  type PlanChart,
+} from './cilium.js';
 export { readInventory } from './inventory.js';
 export {
   checkChoices,

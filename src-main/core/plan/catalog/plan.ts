@@ -4,6 +4,7 @@ import { compareLoose } from './jinja/looseversion.js';
 import { fromPlain, PyDict, pyStr, toPlain, truthy, Undefined, type PyValue } from './jinja/values.js';
 import { tarballBundlePath, tarballUrl, type KubesprayData } from './source.js';
 import { VarStore, withTemplateErrors } from './variables.js';
+import { ciliumChart, ciliumInstallMode, type PlanChart } from './cilium.js';
 
 export const ARCHES = ['amd64', 'arm64'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -48,6 +49,10 @@ export interface Plan {
   /** The user-set inventory variables (--set, profile and inventory), as plain JSON. */
   vars: Record<string, unknown>;
   kubesprayTarball?: { url: string; path: string };
+  /** Helm charts Kubespray's roles download themselves (cilium's, for `cilium install`). */
+  charts?: PlanChart[];
+  /** What the plan cannot carry and the user should know. */
+  warnings?: string[];
 }
 
 export type ExtraImage = string | { ref: string; platforms?: string[] };
@@ -259,6 +264,8 @@ export function computePlan(data: KubesprayData, opts: ComputeOptions): Plan {
   const files = new Map<string, PlanFile>();
   const images = new Map<string, PlanImage>();
   let kubeVersion = '';
+  const charts: PlanChart[] = [];
+  const warnings: string[] = [];
 
   const addFile = (f: Omit<PlanFile, 'arches' | 'path'> & { path?: string }) => {
     const old = files.get(f.url);
@@ -350,6 +357,17 @@ export function computePlan(data: KubesprayData, opts: ComputeOptions): Plan {
       }
     }
 
+    if (arch === arches[0]) cilium(data, store, charts, warnings);
+    if (charts.length && downloadContainer) {
+      // The chart names the operator '<operator.image.repository>-<cloud>:<tag>', 'generic'
+      // unless eni/azure/alibabacloud is on (templates/cilium-operator/_helpers.tpl), while
+      // Kubespray's downloads list only '<repository>:<tag>': offline the operator pod would
+      // reach for an image the registry does not have (the offline guide overrides it for this).
+      const repo = `${text(lookupVar(store, 'cilium_operator_image_repo'))}-generic`;
+      const tag = text(lookupVar(store, 'cilium_operator_image_tag'));
+      addImage({ key: 'cilium_operator_generic', ref: `${repo}:${tag}`, repo, tag, enabled: true }, platform);
+    }
+
     // kubeadm pulls the control plane images itself; they are not in `downloads`.
     const repoVar = store.has('kubeadm_image_repo') ? 'kubeadm_image_repo' : 'kube_image_repo';
     const kubeRepo = text(
@@ -426,7 +444,48 @@ export function computePlan(data: KubesprayData, opts: ComputeOptions): Plan {
   if (data.tag !== 'unknown' && data.source.kind !== 'dir') {
     plan.kubesprayTarball = { url: tarballUrl(data.tag), path: tarballBundlePath(data.tag) };
   }
+  if (charts.length) plan.charts = charts;
+  if (warnings.length) plan.warnings = warnings;
   return plan;
+}
+
+/** The cilium chart when this tag's cilium role runs `cilium install` and can be pointed at files_repo. */
+function cilium(data: KubesprayData, store: VarStore, charts: PlanChart[], warnings: string[]): void {
+  const plugin = store.has('kube_network_plugin')
+    ? text(
+        withTemplateErrors('kube_network_plugin', text(store.rawValue('kube_network_plugin') ?? ''), () =>
+          store.lookup('kube_network_plugin'),
+        ),
+      )
+    : '';
+  // The network_plugin role runs cilium for either (roles/network_plugin/meta/main.yml).
+  if (plugin !== 'cilium' && !truthyVar(store, 'cilium_deploy_additionally', false)) return;
+  const mode = ciliumInstallMode(data.tag);
+  if (mode === 'manifests') return;
+  if (mode !== 'chart') {
+    warnings.push(
+      mode === 'unknown'
+        ? `Ferry cannot tell which Kubespray this is, so it does not carry cilium's Helm chart; if its cilium role runs 'cilium install', nodes will reach for https://helm.cilium.io/ offline.`
+        : `Kubespray ${data.tag} installs cilium with 'cilium install', which downloads its Helm chart from https://helm.cilium.io/, and has no cilium_install_extra_flags to point it at files_repo (added in v2.29.0): use Kubespray v2.29.0 or later for an offline cilium cluster.`,
+    );
+    return;
+  }
+  const v = withTemplateErrors('cilium_version', text(store.rawValue('cilium_version') ?? ''), () =>
+    store.lookup('cilium_version'),
+  );
+  if (v instanceof Undefined || !text(v))
+    throw new FerryError('CONFIG', `Kubespray ${data.tag} defines no cilium_version.`, {
+      hint: 'Set cilium_version in the profile.',
+    });
+  charts.push(ciliumChart(text(v)));
+}
+
+function lookupVar(store: VarStore, name: string): PyValue {
+  return withTemplateErrors(name, text(store.rawValue(name) ?? ''), () => {
+    const v = store.lookup(name);
+    if (v instanceof Undefined) throw new FerryError('CONFIG', `${name}: ${v.message}`);
+    return v;
+  });
 }
 
 function truthyVar(store: VarStore, name: string, dflt: boolean): boolean {

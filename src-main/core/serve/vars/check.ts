@@ -1,4 +1,4 @@
-import { computePlan, type KubesprayData } from '../../plan/catalog/index.js';
+import { computePlan, evaluateTemplate, type KubesprayData } from '../../plan/catalog/index.js';
 
 /**
  * The strongest check of generated variables: Kubespray's own download templates are rendered
@@ -8,7 +8,7 @@ import { computePlan, type KubesprayData } from '../../plan/catalog/index.js';
  */
 
 export interface VarsProblem {
-  kind: 'file' | 'image' | 'containerd';
+  kind: 'file' | 'image' | 'containerd' | 'chart';
   key: string;
   /** The URL or reference Kubespray would use with these variables. */
   target: string;
@@ -20,6 +20,8 @@ export interface VarsCheck {
   ok: boolean;
   files: number;
   images: number;
+  /** Helm charts (index.yaml and archive) the roles' own installers fetch, e.g. `cilium install`. */
+  charts: number;
   problems: VarsProblem[];
 }
 
@@ -69,6 +71,26 @@ export async function checkVars(input: CheckInput): Promise<VarsCheck> {
         problems.push({ kind: 'image', key: i.key, target: i.ref, problem: 'not-served' });
     });
   }
+  // `cilium install {{ cilium_install_extra_flags }}` reads <repository>/index.yaml, then the
+  // archive the entry names (Ferry's index: relative, beside it).
+  const vars = { ...(input.planVars ?? {}), ...input.generated };
+  const charts = plan.charts ?? [];
+  for (const c of charts) {
+    const flags = vars.cilium_install_extra_flags;
+    const rendered = typeof flags === 'string' ? String(evaluateTemplate(input.data, vars, flags)) : '';
+    const repo = /(?:^|\s)--repository(?:=|\s+)(\S+)/.exec(rendered)?.[1];
+    if (!repo || !repo.startsWith(prefix)) {
+      problems.push({ kind: 'chart', key: c.key, target: repo ?? c.repo, problem: 'not-ferry' });
+      continue;
+    }
+    const base = repo.endsWith('/') ? repo : repo + '/';
+    for (const url of [base + 'index.yaml', base + c.url.slice(c.url.lastIndexOf('/') + 1)]) {
+      jobs.push(async () => {
+        if (!(await input.probeFile(url)))
+          problems.push({ kind: 'chart', key: c.key, target: url, problem: 'not-served' });
+      });
+    }
+  }
   const width = input.concurrency ?? 8;
   let next = 0;
   await Promise.all(
@@ -77,5 +99,11 @@ export async function checkVars(input: CheckInput): Promise<VarsCheck> {
     }),
   );
   problems.sort((a, b) => a.target.localeCompare(b.target));
-  return { ok: problems.length === 0, files: files.length, images: images.length, problems };
+  return {
+    ok: problems.length === 0,
+    files: files.length,
+    images: images.length,
+    charts: charts.length,
+    problems,
+  };
 }

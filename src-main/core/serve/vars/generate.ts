@@ -14,7 +14,10 @@ import { FerryError } from '../../base/errors/index.js';
  *    `containerd_registries_mirrors` tells containerd how to reach registry_addr (http:// or
  *    https:// with the CA), as Kubespray's offline guide shows;
  *  - mirror style: image variables stay untouched and `containerd_registries_mirrors` sends
- *    every upstream registry to Ferry, which serves the original names (containerd's ?ns=).
+ *    every upstream registry to Ferry, which serves the original names (containerd's ?ns=);
+ *  - a bundle carrying cilium's chart (planned only for tags whose cilium role has them) gets
+ *    `cilium_install_extra_flags` and `cilium_extra_values`, defined in that role's defaults
+ *    rather than kubespray_defaults (see `ciliumVars`).
  */
 
 export type NamingStyle = 'kubespray' | 'mirror';
@@ -37,6 +40,13 @@ export interface VarsInput {
   caPathOnNode?: string;
   caPem?: string;
   skipVerify?: boolean;
+  /**
+   * Helm charts the bundle carries for Kubespray's roles (plan.json `charts`): cilium's makes
+   * `cilium install` read its repository from files_repo.
+   */
+  charts?: Array<{ name: string; repo: string }>;
+  /** The variables the bundle was planned with (plan.json vars): what the user set stays. */
+  userVars?: Record<string, unknown>;
   /** What made this file (e.g. the command line), for the header. */
   madeBy: string;
   bundleId?: string;
@@ -126,6 +136,7 @@ export function generateVars(input: VarsInput): GeneratedVars {
       ],
     }));
   }
+  if (input.filesUrl) Object.assign(v, ciliumVars(input.charts ?? [], input.userVars ?? {}));
   if (input.caPem) v.ferry_ca_certificate = input.caPem;
 
   const header = [
@@ -147,4 +158,68 @@ export function generateVars(input: VarsInput): GeneratedVars {
     '',
   ].join('\n');
   return { yaml: header + stringify(v, { lineWidth: 0 }), variables: v, overridden };
+}
+
+/**
+ * Images of cilium's chart that Kubespray's values.yaml.j2 names by repository and tag. The chart
+ * also pins each by the digest of its own default tag (useDigest: true), which Kubespray's values
+ * do not override: with Kubespray's tags (hubble, envoy and certgen are Kubespray's choices, and
+ * cilium_*_image_tag the user's) the reference would carry a digest of another image than the
+ * one the bundle holds by that tag. So `useDigest: false` for every one, as Kubespray's offline
+ * guide (docs/operations/offline-environment.md) sets, and nodes pull <registry_host>/…:<tag>.
+ */
+const CILIUM_IMAGE_VALUES = [
+  ['image'],
+  ['hubble', 'relay', 'image'],
+  ['hubble', 'ui', 'backend', 'image'],
+  ['hubble', 'ui', 'frontend', 'image'],
+  ['operator', 'image'],
+  ['certgen', 'image'],
+  ['envoy', 'image'],
+];
+
+/**
+ * cilium_install_extra_flags and cilium_extra_values (roles/network_plugin/cilium, v2.29+; the
+ * plan carries a cilium chart only for those tags). Both are the user's variables too: Ferry's
+ * file is one more group_vars file, so it carries the user's values with its own added, never
+ * in their place — a user's flag stays, a user's value wins over Ferry's default.
+ */
+export function ciliumVars(
+  charts: Array<{ name: string; repo: string }>,
+  userVars: Record<string, unknown>,
+): Record<string, unknown> {
+  const chart = charts.find((c) => c.name === 'cilium');
+  if (!chart) return {};
+  const m = LITERAL_URL.exec(chart.repo);
+  if (!m) return {};
+  // The bundle keeps the chart at files/<host>/…, served at files_repo/<host>/….
+  const repo = `{{ files_repo }}/${m[2]}${m[3] ?? ''}`.replace(/\/*$/, '/');
+  const userFlags =
+    typeof userVars.cilium_install_extra_flags === 'string' ? userVars.cilium_install_extra_flags.trim() : '';
+  // A --repository of the user's own (a site chart museum) is theirs to keep.
+  const flags = /(^|\s)--repository(=|\s|$)/.test(userFlags)
+    ? userFlags
+    : [userFlags, `--repository ${repo}`].filter(Boolean).join(' ');
+  const values: Record<string, unknown> = {};
+  for (const p of CILIUM_IMAGE_VALUES) {
+    let node = values;
+    for (const k of p) node = (node[k] ??= {}) as Record<string, unknown>;
+    node.useDigest = false;
+  }
+  const user = userVars.cilium_extra_values;
+  return {
+    cilium_install_extra_flags: flags,
+    cilium_extra_values: isMap(user) ? deepMerge(values, user) : values,
+  };
+}
+
+function isMap(x: unknown): x is Record<string, unknown> {
+  return !!x && typeof x === 'object' && !Array.isArray(x);
+}
+
+/** `over` laid on `base`: maps merge key by key, anything else from `over` replaces. */
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = isMap(v) && isMap(out[k]) ? deepMerge(out[k], v) : v;
+  return out;
 }

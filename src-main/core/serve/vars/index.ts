@@ -8,6 +8,7 @@ import { loadBundleKubespray, rawDefaults, readBundlePlan } from './kubespray.js
 import { containerdHostsFiles } from './hosts-toml.js';
 
 export {
+  ciliumVars,
   generateVars,
   STANDARD_UPSTREAMS,
   type GeneratedVars,
@@ -58,6 +59,7 @@ export async function bundleVars(
 ): Promise<{ generated: GeneratedVars; data: KubesprayData }> {
   const data = o.data ?? (await loadBundleKubespray(o.source, o.signal));
   const version = o.source.manifest.kubespray?.version ?? data.tag;
+  const plan = await readBundlePlan(o.source);
   const generated = generateVars({
     kubesprayVersion: version,
     defaults: rawDefaults(data),
@@ -69,6 +71,8 @@ export async function bundleVars(
     ...(o.caPem ? { caPem: o.caPem } : {}),
     ...(o.caPathOnNode ? { caPathOnNode: o.caPathOnNode } : {}),
     skipVerify: o.skipVerify,
+    ...(plan?.charts?.length ? { charts: plan.charts } : {}),
+    ...(plan?.vars ? { userVars: plan.vars } : {}),
     madeBy: o.madeBy,
     bundleId: o.source.id,
   });
