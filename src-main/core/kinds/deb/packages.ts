@@ -31,7 +31,7 @@ export type Alternatives = Relation[];
 export type MultiArch = 'no' | 'same' | 'foreign' | 'allowed';
 
 export interface DebPackage {
-  package: string;
+  readonly package: string;
   version: string;
   architecture: string;
   multiArch: MultiArch;
@@ -39,11 +39,11 @@ export interface DebPackage {
   priority?: string;
   source?: string;
   section?: string;
-  preDepends: Alternatives[];
-  depends: Alternatives[];
-  recommends: Alternatives[];
-  conflicts: Relation[];
-  breaks: Relation[];
+  readonly preDepends: Alternatives[];
+  readonly depends: Alternatives[];
+  readonly recommends: Alternatives[];
+  readonly conflicts: Relation[];
+  readonly breaks: Relation[];
   /** Provided virtual names; a version is present only for `name (= v)` (Policy §7.5). */
   provides: Relation[];
   filename: string;
@@ -136,42 +136,92 @@ function multiArchOf(v: string | undefined): MultiArch {
   return v === 'same' || v === 'foreign' || v === 'allowed' ? v : 'no';
 }
 
-/** Builds a record from one stanza's fields (lower-cased names). */
-export function packageFromFields(f: Map<string, string>, where: string): DebPackage {
-  const name = f.get('package');
-  const version = f.get('version');
-  const at = `${where}: ${name ?? '(no Package field)'}`;
-  const need = (k: string): string => {
-    const v = f.get(k);
-    if (v === undefined || v === '') {
-      throw new FerryError('INTEGRITY', `${at} has no ${k} field`, { artifact: where });
+/**
+ * One stanza's record. The relationship fields are kept as text and parsed on first use: a run
+ * resolves a few hundred of ~60k stanzas, and parsing all of them up front was most of the time
+ * and memory. A malformed field still fails loudly (INTEGRITY, naming the stanza) when read.
+ */
+class DebRecord implements DebPackage {
+  package: string;
+  version: string;
+  architecture: string;
+  multiArch: MultiArch;
+  essential: boolean;
+  priority?: string;
+  source?: string;
+  section?: string;
+  provides: Relation[];
+  filename: string;
+  size: number;
+  sha256: string;
+  origin?: string;
+  #raw: (string | undefined)[];
+  #where: string;
+  #parsed: (Alternatives[] | undefined)[] = [];
+
+  constructor(f: Map<string, string>, where: string) {
+    const at = `${where}: ${f.get('package') ?? '(no Package field)'}`;
+    const need = (k: string): string => {
+      const v = f.get(k);
+      if (v === undefined || v === '') {
+        throw new FerryError('INTEGRITY', `${at} has no ${k} field`, { artifact: where });
+      }
+      return v;
+    };
+    this.package = need('package');
+    this.version = need('version');
+    this.architecture = need('architecture');
+    this.size = Number(need('size'));
+    this.sha256 = need('sha256').toLowerCase();
+    if (!Number.isSafeInteger(this.size) || !/^[0-9a-f]{64}$/.test(this.sha256)) {
+      throw new FerryError('INTEGRITY', `${at} has an unreadable Size or SHA256`, { artifact: where });
+    }
+    this.filename = need('filename');
+    this.multiArch = multiArchOf(f.get('multi-arch'));
+    this.essential = f.get('essential') === 'yes';
+    this.priority = f.get('priority');
+    this.source = f.get('source');
+    this.section = f.get('section');
+    // Provides is read eagerly: the resolver indexes every provider up front.
+    this.provides = flatRelations(f.get('provides'), at);
+    this.#raw = [
+      f.get('pre-depends'),
+      f.get('depends'),
+      f.get('recommends'),
+      f.get('conflicts'),
+      f.get('breaks'),
+    ];
+    this.#where = where;
+  }
+
+  #field(i: number): Alternatives[] {
+    let v = this.#parsed[i];
+    if (!v) {
+      v = parseRelations(this.#raw[i], `${this.#where}: ${this.package}`);
+      this.#parsed[i] = v;
     }
     return v;
-  };
-  const size = Number(need('size'));
-  const sha256 = need('sha256').toLowerCase();
-  if (!Number.isSafeInteger(size) || !/^[0-9a-f]{64}$/.test(sha256)) {
-    throw new FerryError('INTEGRITY', `${at} has an unreadable Size or SHA256`, { artifact: where });
   }
-  return {
-    package: need('package'),
-    version: version ?? need('version'),
-    architecture: need('architecture'),
-    multiArch: multiArchOf(f.get('multi-arch')),
-    essential: f.get('essential') === 'yes',
-    priority: f.get('priority'),
-    source: f.get('source'),
-    section: f.get('section'),
-    preDepends: parseRelations(f.get('pre-depends'), at),
-    depends: parseRelations(f.get('depends'), at),
-    recommends: parseRelations(f.get('recommends'), at),
-    conflicts: flatRelations(f.get('conflicts'), at),
-    breaks: flatRelations(f.get('breaks'), at),
-    provides: flatRelations(f.get('provides'), at),
-    filename: need('filename'),
-    size,
-    sha256,
-  };
+  get preDepends(): Alternatives[] {
+    return this.#field(0);
+  }
+  get depends(): Alternatives[] {
+    return this.#field(1);
+  }
+  get recommends(): Alternatives[] {
+    return this.#field(2);
+  }
+  get conflicts(): Relation[] {
+    return this.#field(3).flat();
+  }
+  get breaks(): Relation[] {
+    return this.#field(4).flat();
+  }
+}
+
+/** Builds a record from one stanza's fields (lower-cased names). */
+export function packageFromFields(f: Map<string, string>, where: string): DebPackage {
+  return new DebRecord(f, where);
 }
 
 // Only these fields are kept; Description and the other hashes are most of the bytes.
