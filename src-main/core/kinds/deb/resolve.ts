@@ -158,7 +158,6 @@ function satisfiedByMarked(ctx: Ctx, group: Alternatives, dependerArch: string):
 
 /** Conflicts/Breaks between `p` and what is marked, either way (apt refuses such a candidate). */
 function conflictsWithMarked(ctx: Ctx, p: DebPackage): boolean {
-  const arch = ctx.u.archOf(p);
   const hits = (by: DebPackage, rels: Relation[], target: DebPackage): boolean =>
     rels.some(
       (r) =>
@@ -171,7 +170,6 @@ function conflictsWithMarked(ctx: Ctx, p: DebPackage): boolean {
     if (m.package === p.package) continue;
     if (hits(p, [...p.conflicts, ...p.breaks], m) || hits(m, [...m.conflicts, ...m.breaks], p)) return true;
   }
-  void arch;
   return false;
 }
 
