@@ -1,0 +1,110 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { evaluateTemplate, loadKubespray } from '../../src-main/core/plan/catalog/index.js';
+import { readLocalPackages, type DebPackage } from '../../src-main/core/kinds/deb/packages.js';
+import { packagesIndexes, readKeyring, verifyInRelease } from '../../src-main/core/kinds/deb/release.js';
+import { archiveDir, bookwormArchive } from './deb-archive.js';
+import { kubesprayDataDir } from './tools.js';
+
+export const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+
+/**
+ * A throw-away apt root over the cached bookworm archive (file: URIs, Debian's real signatures):
+ * an empty dpkg status is a bare node, and nothing on the host changes. Valid-Until is not
+ * checked because the cache is one recorded moment; Ferry's own check is tested separately.
+ */
+export function aptRoot(dir: string): string[] {
+  for (const d of [
+    'etc/apt/preferences.d',
+    'etc/apt/apt.conf.d',
+    'state/lists/partial',
+    'cache/archives/partial',
+  ]) {
+    fs.mkdirSync(path.join(dir, d), { recursive: true });
+  }
+  fs.writeFileSync(path.join(dir, 'status'), '');
+  fs.writeFileSync(
+    path.join(dir, 'etc/apt/sources.list'),
+    bookwormArchive()
+      .map((s) => `deb [signed-by=${DEBIAN_KEYRING}] file:${path.join(archiveDir, s.root)} ${s.suite} main\n`)
+      .join(''),
+  );
+  const o = (k: string, v: string): string[] => ['-o', `${k}=${v}`];
+  const opts = [
+    ...o('Dir', dir),
+    ...o('Dir::Etc', path.join(dir, 'etc/apt')),
+    ...o('Dir::State', path.join(dir, 'state')),
+    ...o('Dir::State::status', path.join(dir, 'status')),
+    ...o('Dir::Cache', path.join(dir, 'cache')),
+    ...o('Dir::Etc::sourceparts', '-'),
+    ...o('Dir::Etc::Trusted', '/dev/null'),
+    ...o('Dir::Etc::TrustedParts', path.join(dir, 'none')),
+    ...o('APT::Architecture', 'amd64'),
+    ...o('APT::Architectures', 'amd64'),
+    ...o('Acquire::Languages', 'none'),
+    ...o('Acquire::Check-Valid-Until', 'false'),
+    ...o('Debug::NoLocking', '1'),
+  ];
+  execFileSync('apt-get', [...opts, '-q', 'update'], { stdio: 'pipe' });
+  return opts;
+}
+
+/** `apt-get -s install`: the packages apt would install, as "name version" lines. */
+export function aptSimulate(opts: string[], roots: string[], recommends = true): Map<string, string> {
+  const out = execFileSync(
+    'apt-get',
+    [...opts, '-s', '-q', '-o', `APT::Install-Recommends=${recommends}`, 'install', ...roots],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
+  const m = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const x = /^Inst (\S+) \((\S+) /.exec(line);
+    if (x) m.set(x[1].replace(/:amd64$/, ''), x[2]);
+  }
+  return m;
+}
+
+/** Kubespray's OS package list for a Debian 12 node of k8s_cluster, evaluated by the catalog. */
+export async function kubesprayDebian12Roots(
+  tag = 'v2.31.0',
+  vars: Record<string, unknown> = {},
+): Promise<string[]> {
+  const dir = path.join(kubesprayDataDir, tag);
+  const data = await loadKubespray({ dir });
+  const file = parse(fs.readFileSync(path.join(dir, 'roles/system_packages/vars/main.yml'), 'utf8')) as {
+    pkgs: Record<string, string[]>;
+  };
+  const facts = {
+    ansible_os_family: 'Debian',
+    ansible_distribution: 'Debian',
+    ansible_distribution_major_version: '12',
+    ansible_distribution_version: '12.12',
+    group_names: ['k8s_cluster', 'kube_node'],
+    main_access_ip: '10.0.0.10',
+    is_fedora_coreos: false,
+    ...vars,
+  };
+  const roots: string[] = [];
+  for (const [name, conds] of Object.entries(file.pkgs)) {
+    if (conds.every((c) => evaluateTemplate(data, facts, c) === true)) roots.push(name);
+  }
+  return roots;
+}
+
+/** Every record of the cached bookworm suites (amd64), each verified against its InRelease. */
+export async function bookwormRecords(): Promise<DebPackage[]> {
+  const keyring = await readKeyring(fs.readFileSync(DEBIAN_KEYRING));
+  const all: DebPackage[] = [];
+  for (const s of bookwormArchive()) {
+    const raw = fs.readFileSync(path.join(s.dir, 'InRelease'), 'utf8');
+    const date = new Date(/^Date: (.+)$/m.exec(raw)![1].replace('UTC', 'GMT'));
+    const v = await verifyInRelease(raw, { suite: s.suite, keyring, now: new Date(date.getTime() + 3600e3) });
+    const forms = packagesIndexes(v.release, 'main', 'amd64', s.suite).filter(
+      (c) => c.compression === 'none',
+    );
+    all.push(...(await readLocalPackages(s.dir, v.release, forms, `debian ${s.suite}`)));
+  }
+  return all;
+}
