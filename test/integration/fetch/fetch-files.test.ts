@@ -9,7 +9,7 @@ import { FerryError } from '../../../src-main/core/base/errors/index.js';
 import { verifyBundle } from '../../../src-main/core/bundle/verify/index.js';
 import { filePathForUrl } from '../../../src-main/core/bundle/paths.js';
 import { FileHost, hostRandomFiles, makePlan, TestProxy } from '../../helpers/world/index.js';
-import { fetchJob, runFetch } from './helpers.js';
+import { fetchJob, itemsSeen, runFetch } from './helpers.js';
 
 describe('fetching files into a bundle', () => {
   let host: FileHost;
@@ -37,8 +37,14 @@ describe('fetching files into a bundle', () => {
     const r = await job.done;
     expect(r.counts).toMatchObject({ total: 5, fetched: 5, failed: 0, present: 0 });
     // Progress for the app: every artifact started and done, bytes counted against a known total.
-    expect(new Set(job.items.filter((i) => i.status === 'started').map((i) => i.id)).size).toBe(5);
-    expect(job.items.filter((i) => i.status === 'done')).toHaveLength(5);
+    expect(
+      new Set(
+        itemsSeen(job)
+          .filter((i) => i.status === 'started')
+          .map((i) => i.id),
+      ).size,
+    ).toBe(5);
+    expect(itemsSeen(job).filter((i) => i.status === 'done')).toHaveLength(5);
     const snap = job.snapshot().progress;
     expect(snap).toMatchObject({
       phase: 'done',
@@ -82,7 +88,7 @@ describe('fetching files into a bundle', () => {
         totals.push(e.progress.bytesTotal);
     });
     await job.done;
-    const bars = job.items.filter((i) => i.id === `file:${f.url}` && i.status === 'started');
+    const bars = itemsSeen(job).filter((i) => i.id === `file:${f.url}` && i.status === 'started');
     const moving = bars.filter((i) => typeof i.bytes === 'number' && (i.bytes as number) > 0);
     // The bar moves: at least one event mid-way through the ~2 s transfer, before the 'done'.
     expect(moving.some((i) => (i.bytes as number) < size && i.total === size)).toBe(true);
@@ -300,7 +306,7 @@ describe('fetching files into a bundle', () => {
     expect(failure.error.details.actual).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(failure.error.details.actual).not.toBe(bad.checksum);
     expect(failure.error.hint).toMatch(/run the fetch again/i);
-    expect(job.items.some((i) => i.status === 'failed' && i.id === `file:${bad.url}`)).toBe(true);
+    expect(itemsSeen(job).some((i) => i.status === 'failed' && i.id === `file:${bad.url}`)).toBe(true);
     // Not finished, and the bad bytes are nowhere: not in place, not as a partial.
     expect(fs.existsSync(path.join(dir, 'manifest.json'))).toBe(false);
     expect(fs.existsSync(path.join(dir, filePathForUrl(bad.url)))).toBe(false);

@@ -16,7 +16,7 @@ import {
   startWorld,
   type World,
 } from '../../helpers/world/index.js';
-import { fetchJob, runFetch } from './helpers.js';
+import { fetchJob, itemsSeen, runFetch } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -187,7 +187,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('fetching images from a real
     );
     expect(r.bytesDownloaded).toBe(all - half);
     // Progress: the image's own bar is its blobs' bytes, the resumed half counted as already there.
-    const bars = job.items.filter(
+    const bars = itemsSeen(job).filter(
       (i) => i.id === `image:${world.ref('single/app:2')}` && i.status === 'started',
     );
     expect(bars.some((i) => i.total === all)).toBe(true);

@@ -9,13 +9,28 @@ export const FAST = {
   connectTimeoutMs: 3000,
 };
 
+const seen = new WeakMap<Job<FetchResult>, Array<Record<string, unknown>>>();
+
 export function fetchJob(plan: Plan, opts: FetchOptions): Job<FetchResult> {
-  return startFetchJob(plan, {
+  const job = startFetchJob(plan, {
     signer: null,
     env: { HOME: '/nonexistent', FERRY_DATA_DIR: opts.out + '-data' },
     ...opts,
     http: { ...FAST, ...(opts.http ?? {}) },
   });
+  // Subscribed before the job's first event (it starts after a microtask).
+  const items: Array<Record<string, unknown>> = [];
+  job.subscribe((e) => e.type === 'item' && items.push(e.item));
+  seen.set(job, items);
+  return job;
+}
+
+/**
+ * Every item the job emitted, in order: what a live UI sees. (job.items keeps only the latest
+ * per artifact, for a UI that re-attaches.)
+ */
+export function itemsSeen(job: Job<FetchResult>): Array<Record<string, unknown>> {
+  return seen.get(job) ?? [];
 }
 
 export function runFetch(plan: Plan, opts: FetchOptions): Promise<FetchResult> {
