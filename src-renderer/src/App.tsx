@@ -4,6 +4,7 @@ import { useApp, type Section } from './store.js';
 import { ClusterStep } from './views/connected/ClusterStep.js';
 import { DownloadStep } from './views/connected/DownloadStep.js';
 import { DriveStep } from './views/connected/DriveStep.js';
+import { DeployStep } from './views/offline/DeployStep.js';
 import { IntegrityStep } from './views/offline/IntegrityStep.js';
 import { MediaStep } from './views/offline/MediaStep.js';
 import { ServicesStep } from './views/offline/ServicesStep.js';
@@ -25,6 +26,7 @@ const STEPS = {
     { title: 'Media', sub: 'Find the bundle', module: 'verify' },
     { title: 'Integrity', sub: 'Check every byte', module: 'verify' },
     { title: 'Services', sub: 'Serve and configure', module: 'serve' },
+    { title: 'Deploy', sub: 'Run Kubespray', module: 'deploy' },
   ],
 } as const;
 
@@ -64,7 +66,9 @@ function StepBody({ side }: { side: 'connected' | 'offline' }) {
   const body =
     side === 'connected'
       ? [<ClusterStep key="c" />, <DownloadStep key="d" />, <DriveStep key="e" />][step]
-      : [<MediaStep key="m" />, <IntegrityStep key="i" />, <ServicesStep key="s" />][step];
+      : [<MediaStep key="m" />, <IntegrityStep key="i" />, <ServicesStep key="s" />, <DeployStep key="d" />][
+          step
+        ];
   return (
     <>
       {!available ? <Missing what={`${meta.title} (${meta.sub.toLowerCase()})`} /> : null}

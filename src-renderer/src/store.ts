@@ -34,6 +34,9 @@ export interface AppState {
   selectedTile: string | null;
   /** What the technician accepted about the bundle's signature on the integrity step. */
   trust: { allowUntrusted: boolean; allowUnsigned: boolean };
+  /** Image naming the services step generates offline.yml with; the deploy step uses the same. */
+  namingStyle: 'kubespray' | 'mirror';
+  setNamingStyle(s: 'kubespray' | 'mirror'): void;
   setTrust(t: { allowUntrusted: boolean; allowUnsigned: boolean }): void;
   setSection(s: Section): void;
   setStep(side: 'connected' | 'offline', step: number): void;
@@ -77,6 +80,8 @@ export const useApp = create<AppState>()(
       bundle: null,
       selectedTile: null,
       trust: { allowUntrusted: false, allowUnsigned: false },
+      namingStyle: 'kubespray',
+      setNamingStyle: (namingStyle) => set({ namingStyle }),
       setTrust: (trust) => set({ trust }),
       setSection: (section) => set({ section }),
       setStep: (side, step) => set(side === 'connected' ? { connectedStep: step } : { offlineStep: step }),
@@ -122,6 +127,7 @@ export const useApp = create<AppState>()(
         choices: s.choices,
         bundle: s.bundle,
         trust: s.trust,
+        namingStyle: s.namingStyle,
         latest: s.latest,
       }),
     },

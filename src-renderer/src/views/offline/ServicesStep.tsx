@@ -109,7 +109,8 @@ export function ServicesStep() {
   const [chosenFrom, setChosenFrom] = useState<ServeFromKind | null>(null);
   const track = useApp((s) => s.track);
   const trust = useApp((s) => s.trust);
-  const [style, setStyle] = useState<'kubespray' | 'mirror'>('kubespray');
+  const style = useApp((s) => s.namingStyle);
+  const setStyle = useApp((s) => s.setNamingStyle);
   const [kubespray, setKubespray] = useState<Picked | null>(null);
   const [varsError, setVarsError] = useState<ErrorValueT | null>(null);
   const setStep = useApp((s) => s.setStep);
@@ -407,7 +408,10 @@ export function ServicesStep() {
           <CopyBlock title="Next command" text={vars.nextCommand} />
         </Section>
       ) : null}
-      <StepNav onBack={() => setStep('offline', 1)} />
+      <StepNav
+        onBack={() => setStep('offline', 1)}
+        next={{ label: 'Next: deploy', disabled: !vars, onClick: () => setStep('offline', 3) }}
+      />
     </div>
   );
 }
