@@ -45,6 +45,8 @@ export interface RequestLog {
   status: number;
   bytes: number;
   ms: number;
+  /** Set when content was refused because it changed or moved since it was verified: why. */
+  refused?: string;
 }
 
 export interface ClientStatus {
@@ -313,7 +315,8 @@ export class OfflineServer {
     c.requests++;
     c.active++;
     const client = (req.socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
-    const meter = { onBytes: (n: number) => (bytes += n) };
+    let refused: string | undefined;
+    const meter = { onBytes: (n: number) => (bytes += n), refused: (why: string) => (refused = why) };
     let status = 500;
     try {
       status =
@@ -357,6 +360,7 @@ export class OfflineServer {
         status,
         bytes,
         ms: Date.now() - t0,
+        ...(refused ? { refused } : {}),
       });
     }
   }
