@@ -136,11 +136,14 @@ export const serve: Command = {
     const tls = await tlsFromFlags(ctx, advertise);
     const quiet = ctx.values.quiet === true;
     const onRequest = (r: RequestLog) => {
-      if (quiet) return;
+      // A refusal (content changed or moved since it was verified) is logged even with --quiet.
+      if (quiet && !r.refused) return;
       if (ctx.json) printJsonLine(ctx, { event: 'request', ...r });
       else
         ctx.stderr.write(
-          `${r.time} ${r.client} ${r.service} ${r.method} ${r.path} ${r.status} ${formatBytes(r.bytes)} ${r.ms}ms\n`,
+          `${r.time} ${r.client} ${r.service} ${r.method} ${r.path} ${r.status} ${formatBytes(r.bytes)} ${r.ms}ms` +
+            (r.refused ? ` refused ${r.refused}` : '') +
+            '\n',
         );
     };
     const server = await OfflineServer.start({

@@ -45,6 +45,8 @@ export interface RequestLog {
   status: number;
   bytes: number;
   ms: number;
+  /** Set when content was refused because it changed or moved since it was verified: why. */
+  refused?: string;
 }
 
 export interface ClientStatus {
@@ -157,6 +159,8 @@ export class OfflineServer {
   private readonly servers: net.Server[] = [];
   private readonly counters: Record<ServiceName, ServiceCounters>;
   private readonly clients = new Map<string, ClientStatus>();
+  /** Per connection, the requests waiting for their response to own it (see turn()). */
+  private readonly waiting = new WeakMap<net.Socket, Set<() => void>>();
   private readonly startedAt = new Date();
   private running = false;
 
@@ -258,28 +262,36 @@ export class OfflineServer {
    */
   private async turn(req: IncomingMessage, res: ServerResponse): Promise<'go' | 'closed' | 'excess'> {
     if (res.socket) return 'go';
-    const sock = req.socket as net.Socket & { ferryWaiting?: number };
-    sock.ferryWaiting = (sock.ferryWaiting ?? 0) + 1;
-    const excess = sock.ferryWaiting > MAX_PIPELINED;
-    if (excess) sock.pause();
-    try {
-      const got = await new Promise<boolean>((resolve) => {
-        if (sock.destroyed) return resolve(false);
-        const onSocket = () => {
-          sock.off('close', onClose);
-          resolve(true);
-        };
-        const onClose = () => {
-          res.off('socket', onSocket);
-          resolve(false);
-        };
-        res.once('socket', onSocket);
-        sock.once('close', onClose);
+    const sock = req.socket;
+    let waiting = this.waiting.get(sock);
+    if (!waiting) {
+      const set = new Set<() => void>();
+      waiting = set;
+      this.waiting.set(sock, set);
+      // One close listener per connection, not one per queued response: with up to MAX_PIPELINED
+      // waiting, per-response listeners pile up on the socket (MaxListenersExceededWarning).
+      sock.once('close', () => {
+        for (const wake of [...set]) wake();
+        this.waiting.delete(sock);
       });
-      return got ? (excess ? 'excess' : 'go') : 'closed';
-    } finally {
-      sock.ferryWaiting--;
     }
+    const excess = waiting.size >= MAX_PIPELINED;
+    if (excess) sock.pause();
+    if (sock.destroyed) return 'closed';
+    const got = await new Promise<boolean>((resolve) => {
+      const onClose = () => {
+        waiting.delete(onClose);
+        res.off('socket', onSocket);
+        resolve(false);
+      };
+      const onSocket = () => {
+        waiting.delete(onClose);
+        resolve(true);
+      };
+      waiting.add(onClose);
+      res.once('socket', onSocket);
+    });
+    return got ? (excess ? 'excess' : 'go') : 'closed';
   }
 
   private async dispatch(service: ServiceName, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -303,7 +315,8 @@ export class OfflineServer {
     c.requests++;
     c.active++;
     const client = (req.socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
-    const meter = { onBytes: (n: number) => (bytes += n) };
+    let refused: string | undefined;
+    const meter = { onBytes: (n: number) => (bytes += n), refused: (why: string) => (refused = why) };
     let status = 500;
     try {
       status =
@@ -347,6 +360,7 @@ export class OfflineServer {
         status,
         bytes,
         ms: Date.now() - t0,
+        ...(refused ? { refused } : {}),
       });
     }
   }

@@ -48,7 +48,11 @@ export async function openServeSources(o: ServeSourceOptions): Promise<OpenedSou
   const mib = (v.report.bytes / 1024 / 1024).toFixed(1);
   return {
     sources: [v.source],
-    summary: `Verified ${v.report.counts.files} files (${mib} MiB) in ${v.report.seconds.toFixed(1)} s${v.excluded.length ? `; ${v.excluded.length} damaged file(s) left out` : ''}`,
+    summary:
+      `Verified ${v.report.counts.files} files (${mib} MiB) in ${v.report.seconds.toFixed(1)} s` +
+      (v.excluded.length ? `; ${v.excluded.length} damaged file(s) left out` : '') +
+      // What `ferry verify` reports as EXTRA is named here too, and never served.
+      (v.extraProblem ? `; not intact: ${v.extraProblem}, not served` : ''),
     excluded: v.excluded,
   };
 }

@@ -1,9 +1,14 @@
 import fs from 'node:fs/promises';
 import { registerServedRoot } from './fileserver/send.js';
 import { FerryError } from '../base/errors/index.js';
-import type { OpenedBundle } from '../bundle/reader.js';
+import { openBundle } from '../bundle/reader.js';
 import { directorySource, type BundleSource } from '../bundle/source.js';
-import { verifyBundle, type VerifyOptions, type VerifyReport } from '../bundle/verify/index.js';
+import {
+  extraFilesProblem,
+  verifyOpenedBundle,
+  type VerifyOptions,
+  type VerifyReport,
+} from '../bundle/verify/index.js';
 
 /** A source that only exposes the given bundle paths: what is not verified does not exist. */
 export function restrictSource(src: BundleSource, allowed: (rel: string) => boolean): BundleSource {
@@ -20,6 +25,8 @@ export interface VerifiedBundle {
   report: VerifyReport;
   /** Bundle paths left out because they did not verify. */
   excluded: string[];
+  /** With allowDamaged, the extra-file problem served around (the files themselves are never served). */
+  extraProblem?: string;
 }
 
 /**
@@ -32,15 +39,20 @@ export async function openVerifiedBundle(
   dir: string,
   opts: VerifyOptions & { allowDamaged?: boolean } = {},
 ): Promise<VerifiedBundle> {
-  let opened: OpenedBundle | undefined;
-  const report = await verifyBundle(dir, { ...opts, onOpened: (b) => (opened = b) });
+  // The manifest served is the very object whose bytes the signature and the hashes were checked
+  // against: a manifest swapped in on disk during or after verification is never read.
+  const opened = await openBundle(dir);
+  // The root's real path is taken before hashing, so a root swapped later does not move what is served.
+  const realRoot = await fs.realpath(opened.dir);
+  const report = await verifyOpenedBundle(opened, opts);
   const bad = new Set<string>();
   for (const a of report.artifacts) for (const p of a.problems) bad.add(p.path);
-  // Same policy as `ferry verify`: a file the manifest does not list makes the bundle not intact.
-  if (report.extras.length > 0 && !opts.allowDamaged)
+  // The same extra-file policy as `ferry verify` (one function): extra files make the bundle not intact.
+  const extraProblem = extraFilesProblem(report.extras);
+  if (extraProblem && !opts.allowDamaged)
     throw new FerryError(
       'INTEGRITY',
-      `The bundle at ${report.bundle} holds ${report.extras.length} file(s) its manifest does not list (${report.extras.slice(0, 3).join(', ')}${report.extras.length > 3 ? ', …' : ''}); \`ferry verify\` refuses it too.`,
+      `The bundle at ${report.bundle} holds ${extraProblem}; \`ferry verify\` refuses it too.`,
       {
         artifact: report.extras[0],
         hint: 'Remove the extra files or copy the bundle again; --allow-damaged serves the listed, intact files only.',
@@ -59,14 +71,13 @@ export async function openVerifiedBundle(
       },
     );
   }
-  // The manifest served is the very one whose signature and files were checked: a manifest swapped
-  // in on disk after hashing is never read.
-  const src = directorySource(opened!);
-  registerServedRoot(opened!.dir, await fs.realpath(opened!.dir));
+  const src = directorySource(opened);
+  registerServedRoot(opened.dir, realRoot);
   const listed = new Set(src.manifest.files.map((f) => f.path));
   return {
     source: restrictSource(src, (rel) => listed.has(rel) && !bad.has(rel)),
     report,
     excluded: [...bad].sort(),
+    ...(extraProblem ? { extraProblem } : {}),
   };
 }

@@ -8,10 +8,11 @@ import {
   type FileEntry,
   type Manifest,
 } from '../manifest.js';
-import { openBundle, walkBundleTree } from '../reader.js';
+import { openBundle, walkBundleTree, type OpenedBundle } from '../reader.js';
 import { checkSignature, KeyStore, type KeyInfo, type SignatureStatus } from '../keys/keystore.js';
 import { ProgressTracker } from '../../base/jobs/progress.js';
 import { HashPool } from './hash-pool.js';
+import { printable } from '../paths.js';
 
 export type FileStatus = 'ok' | 'missing' | 'wrong-size' | 'wrong-digest' | 'unreadable';
 export type ArtifactStatus = 'ok' | 'missing' | 'damaged';
@@ -63,8 +64,6 @@ export interface VerifyReport {
 }
 
 export interface VerifyOptions {
-  /** Receives the manifest bytes and signature this run verifies. */
-  onOpened?: (bundle: import('../reader.js').OpenedBundle) => void;
   allowUntrusted?: boolean;
   allowUnsigned?: boolean;
   /** Trusted keys; default: the user's key store. */
@@ -147,15 +146,36 @@ export function enforceSignature(
 }
 
 /**
+ * The one extra-file policy, for `ferry verify` and `ferry serve` alike: a file in the bundle
+ * folder that the manifest does not list was never signed, so a folder holding one is not the
+ * bundle that was signed and is not intact. Such a file is never served either way. Returns the
+ * problem in words, or undefined when there are no extra files.
+ */
+export function extraFilesProblem(extras: readonly string[]): string | undefined {
+  if (extras.length === 0) return undefined;
+  const names = extras.slice(0, 3).map(printable).join(', ') + (extras.length > 3 ? ', …' : '');
+  return `${extras.length} file(s) the manifest does not list (${names})`;
+}
+
+/**
  * Verify a bundle: signature first, then every file hashed on all cores, reported per artifact.
  * A hostile bundle (bad paths, links, devices, malformed manifest) is refused by throwing before
  * anything is hashed. Integrity problems do not throw: they are in the report (ok: false).
  */
 export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  return verifyOpenedBundle(await openBundle(dir), opts);
+}
+
+/**
+ * Verify a bundle already opened: the signature is checked on bundle.manifestBytes and the files
+ * against bundle.manifest, the manifest parsed from those bytes, and nothing is read again. Serve
+ * keeps the same object, so what it serves is what was verified, never a later re-read.
+ */
+export async function verifyOpenedBundle(
+  bundle: OpenedBundle,
+  opts: VerifyOptions = {},
+): Promise<VerifyReport> {
   const started = Date.now();
-  const bundle = await openBundle(dir);
-  // The caller (serve) keeps these exact bytes: what it serves is what was verified, never a re-read.
-  opts.onOpened?.(bundle);
   const trusted = opts.trusted ?? (await (opts.keyStore ?? KeyStore.fromEnv()).list());
   const signature = await checkSignature(bundle.manifestBytes, bundle.signatureBytes, trusted);
   enforceSignature(signature, opts);
@@ -314,7 +334,7 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
       problems: orphans,
     });
   }
-  const intact = counts.ok === counts.files && extras.length === 0;
+  const intact = counts.ok === counts.files && extraFilesProblem(extras) === undefined;
   return {
     bundle: bundle.dir,
     bundleId: bundle.manifest.id,

@@ -111,7 +111,7 @@ export class FileServerHandler {
   async handle(
     req: IncomingMessage,
     res: ServerResponse,
-    meter: { onBytes(n: number): void },
+    meter: { onBytes(n: number): void; refused?(reason: string): void },
   ): Promise<number> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
@@ -152,7 +152,9 @@ export class FileServerHandler {
         etag: `"sha256:${f.sha256}"`,
         headers: { 'X-Checksum-Sha256': f.sha256 },
         ...(f.parts ? { parts: f.parts } : {}),
+        sha256: f.sha256,
         onBytes: (n) => meter.onBytes(n),
+        onRefused: (reason) => meter.refused?.(reason),
       });
     }
     const dir = this.dirs.get(u);

@@ -1,12 +1,21 @@
+import { createHash } from 'node:crypto';
 import fs, { constants as FS, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * Streams one verified file as an HTTP response: single byte ranges, conditional requests,
- * HEAD. Shared by the file server and the registry's blob endpoint. Nothing is hashed here —
- * content was verified at start — but the size is checked against what was verified, so a file
- * swapped or truncated under a running server is refused instead of served.
+ * HEAD. Shared by the file server and the registry's blob endpoint. Content was verified at
+ * start; under a running server the size is checked against what was verified, the descriptor
+ * must point into the bundle, and a small file (up to VERIFY_IN_MEMORY) is read whole and hashed
+ * again before a byte of it is sent, so a file swapped under the server is refused, not served.
+ * A large file cannot be hashed before sending without reading it twice; its size is what is
+ * checked.
  */
+
+/** Files up to this size are re-hashed in memory before each response: manifests, configs, most checksums. */
+export const VERIFY_IN_MEMORY = 4 * 1024 * 1024;
+/** Bytes all responses may hold in memory for that at once; more wait their turn. */
+const VERIFY_BUDGET = 64 * 1024 * 1024;
 
 /** Big chunks: loopback and LAN throughput is bound by per-chunk overhead, not memory. */
 const CHUNK = 1024 * 1024;
@@ -52,6 +61,10 @@ export interface SendFileOptions {
   parts?: Array<{ file: string; size: number }>;
   /** Counts body bytes actually written, for the status counters. */
   onBytes?: (n: number) => void;
+  /** The sha256 (hex) verified: a file up to VERIFY_IN_MEMORY is hashed again before sending. */
+  sha256?: string;
+  /** Why a request was refused (a swapped folder, a changed file), for the request log. */
+  onRefused?: (reason: string) => void;
 }
 
 function notModified(req: IncomingMessage, etag: string | undefined, mtime: Date): boolean {
@@ -110,6 +123,31 @@ async function canonical(file: string): Promise<string> {
 
 function fstat(fd: number): Promise<Stats> {
   return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
+}
+
+let budgetUsed = 0;
+const budgetWaiters: Array<() => void> = [];
+
+/** Take n bytes of the in-memory verification budget, waiting while others hold it. */
+async function takeBudget(n: number): Promise<void> {
+  while (budgetUsed > 0 && budgetUsed + n > VERIFY_BUDGET)
+    await new Promise<void>((resolve) => budgetWaiters.push(resolve));
+  budgetUsed += n;
+}
+
+function releaseBudget(n: number): void {
+  budgetUsed -= n;
+  for (const wake of budgetWaiters.splice(0)) wake();
+}
+
+/** Read exactly length bytes of fd from position 0 into buf at offset. */
+async function readFully(fd: number, buf: Buffer, offset: number, length: number): Promise<void> {
+  let got = 0;
+  while (got < length) {
+    const n = await readAt(fd, buf.subarray(offset + got), length - got, got);
+    if (n === 0) throw new Error('file shorter than verified');
+    got += n;
+  }
 }
 
 /**
@@ -222,6 +260,8 @@ async function sendParts(
   parts: Array<{ file: string; size: number }>,
 ): Promise<number> {
   const fds: number[] = [];
+  let body: Buffer | undefined;
+  let budget = 0;
   try {
     let mtime = new Date(0);
     for (const p of parts) {
@@ -238,14 +278,39 @@ async function sendParts(
         return sendError(res, 404, 'not found');
       }
       fds.push(fd);
-      if (!(await opensInside(fd, p.file))) return sendError(res, 404, 'not found');
+      if (!(await opensInside(fd, p.file))) {
+        // A folder on the path was replaced (by a symlink, say): what opened is not the verified file.
+        o.onRefused?.(`${p.file}: opened outside the bundle (a folder on its path was replaced)`);
+        return sendError(res, 404, 'not found');
+      }
       const st = await fstat(fd);
-      if (!st.isFile() || st.size !== p.size)
+      if (!st.isFile() || st.size !== p.size) {
+        o.onRefused?.(`${p.file}: changed since it was verified (size ${st.size}, verified ${p.size})`);
         return sendError(res, 500, 'file changed since it was verified');
+      }
       if (st.mtime > mtime) mtime = st.mtime;
     }
     if (parts.reduce((a, p) => a + p.size, 0) !== o.size)
       return sendError(res, 500, 'parts do not add up to the file');
+    if (o.sha256 && o.size <= VERIFY_IN_MEMORY) {
+      // Small: hash exactly the bytes that will be sent, before any header goes out, so a file
+      // changed since verification is answered 500 and never sent.
+      await takeBudget(o.size);
+      budget = o.size;
+      body = Buffer.allocUnsafe(o.size);
+      let at = 0;
+      for (let i = 0; i < parts.length; i++) {
+        await readFully(fds[i], body, at, parts[i].size);
+        at += parts[i].size;
+      }
+      const got = createHash('sha256').update(body).digest('hex');
+      if (got !== o.sha256) {
+        o.onRefused?.(
+          `${o.file}: sha256 ${got} is not the verified ${o.sha256}; changed since it was verified`,
+        );
+        return sendError(res, 500, 'file changed since it was verified');
+      }
+    }
     const headers: Record<string, string | number> = {
       'Content-Type': o.contentType,
       'Accept-Ranges': 'bytes',
@@ -277,6 +342,11 @@ async function sendParts(
       res.end();
       return status;
     }
+    if (body) {
+      const sent = await sendBuffer(res, body.subarray(start, start + length));
+      o.onBytes?.(sent);
+      return status;
+    }
     const spans: Span[] = [];
     let offset = 0;
     for (let i = 0; i < parts.length; i++) {
@@ -292,7 +362,20 @@ async function sendParts(
     return status;
   } finally {
     for (const fd of fds) fs.close(fd, () => undefined);
+    if (budget) releaseBudget(budget);
   }
+}
+
+/** Send an in-memory body and end the response; resolves with the body bytes that left. */
+async function sendBuffer(res: ServerResponse, body: Buffer): Promise<number> {
+  if (res.destroyed) return 0;
+  res.end(body);
+  if (!res.writableFinished && !res.destroyed)
+    await new Promise<void>((resolve) => {
+      res.once('finish', resolve);
+      res.once('close', resolve);
+    });
+  return res.writableFinished ? body.length : Math.max(0, body.length - res.writableLength);
 }
 
 export function sendError(res: ServerResponse, status: number, message: string): number {

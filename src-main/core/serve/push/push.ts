@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import { Transform } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { FerryError, throwIfAborted } from '../../base/errors/index.js';
@@ -306,7 +305,7 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
     top: ManifestRecord,
   ): Promise<{ bytes: Buffer; digest: string; platforms: number } | undefined> => {
     if (!/index|manifest\.list/.test(top.mediaType)) return undefined;
-    const json = JSON.parse(await fs.promises.readFile(top.file, 'utf8')) as {
+    const json = JSON.parse(top.body.toString('utf8')) as {
       manifests: Array<{ digest: string }>;
     };
     const kept = json.manifests.filter((d) => repo.manifests.has(d.digest));
@@ -325,7 +324,8 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
     m: ManifestRecord,
     body?: { bytes: Buffer; digest: string },
   ) => {
-    const bytes = body?.bytes ?? (await fs.promises.readFile(m.file));
+    // The manifest's bytes verified at start, not a re-read.
+    const bytes = body?.bytes ?? m.body;
     m = body ? { ...m, digest: body.digest } : m;
     const r = await client.send(t, 'PUT', client.url(`/v2/${t}/manifests/${reference}`), {
       headers: { 'content-type': m.mediaType, 'content-length': String(bytes.length) },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { z } from 'zod';
 import { FerryError } from '../../base/errors/index.js';
@@ -54,6 +55,12 @@ export interface BlobLocation {
 export interface ManifestRecord extends BlobLocation {
   mediaType: string;
   digest: string;
+  /**
+   * The manifest's bytes, read once at start and hashed against the digest: the registry and
+   * push send these, never a later read of the file, so a manifest replaced under a running
+   * server is not served.
+   */
+  body: Buffer;
 }
 
 export interface Repository {
@@ -89,22 +96,40 @@ export interface RegistryContent {
   images: Array<{ ref: string; digest: string; mediaType: string }>;
 }
 
-async function readJson(file: string, size: number, what: string): Promise<unknown> {
-  if (size > MAX_MANIFEST_BYTES)
+/**
+ * Read a small JSON document of the verified content and check it against the sha256 (hex) it
+ * was verified with, so what is parsed and kept is what was verified even if the file was
+ * replaced after verification. Returns the bytes and the parsed value.
+ */
+async function readVerifiedJson(
+  loc: BlobLocation,
+  sha256: string,
+  what: string,
+): Promise<{ body: Buffer; json: unknown }> {
+  if (loc.size > MAX_MANIFEST_BYTES)
     throw new FerryError(
       'HOSTILE',
-      `${what} is ${size} bytes; Ferry refuses manifests over ${MAX_MANIFEST_BYTES}.`,
+      `${what} is ${loc.size} bytes; Ferry refuses manifests over ${MAX_MANIFEST_BYTES}.`,
       { artifact: what },
     );
-  const text = await fs.readFile(file, 'utf8');
+  const body = loc.parts
+    ? Buffer.concat(await Promise.all(loc.parts.map((p) => fs.readFile(p.file))))
+    : await fs.readFile(loc.file);
+  if (body.length !== loc.size || createHash('sha256').update(body).digest('hex') !== sha256)
+    throw new ChangedError(`${what} changed since it was verified`);
   try {
-    return JSON.parse(text);
+    return { body, json: JSON.parse(body.toString('utf8')) };
   } catch (err) {
     throw new FerryError('INTEGRITY', `${what} is not valid JSON: ${(err as Error).message}`, {
       artifact: what,
     });
   }
 }
+
+/** Content that no longer matches its verified digest: the image is left out, not the server. */
+class ChangedError extends Error {}
+
+const hexOf = (digest: string) => digest.slice('sha256:'.length);
 
 function locate(src: BundleSource, digest: string): BlobLocation | undefined {
   const loc = locateFile(src, ociBlobPath(digest));
@@ -137,7 +162,7 @@ async function walkImage(
   const out: Walked = { manifests: [], blobs: new Map(), missingPlatforms: [] };
   const top = locate(src, digest);
   if (!top) throw new Error(`its manifest ${digest} is not in the verified content`);
-  const json = await readJson(top.file, top.size, `manifest ${digest} of ${ref}`);
+  const { body, json } = await readVerifiedJson(top, hexOf(digest), `manifest ${digest} of ${ref}`);
   const mediaType = mediaTypeOf(descType, json);
   if (INDEX_TYPES.has(mediaType)) {
     const idx = ImageIndexSchema.safeParse(json);
@@ -164,14 +189,14 @@ async function walkImage(
   } else {
     throw new Error(`its manifest has the unsupported media type '${mediaType}'`);
   }
-  out.manifests.push({ ...top, digest, mediaType });
+  out.manifests.push({ ...top, digest, mediaType, body });
   return out;
 }
 
 async function walkManifest(src: BundleSource, digest: string, descType: string | undefined, ref: string) {
   const loc = locate(src, digest);
   if (!loc) throw new Error(`manifest ${digest} is not in the verified content`);
-  const json = await readJson(loc.file, loc.size, `manifest ${digest} of ${ref}`);
+  const { body, json } = await readVerifiedJson(loc, hexOf(digest), `manifest ${digest} of ${ref}`);
   const mediaType = mediaTypeOf(descType, json);
   if (!MANIFEST_TYPES.has(mediaType)) throw new Error(`manifest ${digest} has media type '${mediaType}'`);
   const m = ImageManifestSchema.safeParse(json);
@@ -182,7 +207,7 @@ async function walkManifest(src: BundleSource, digest: string, descType: string 
     if (!b) throw new Error(`blob ${d.digest} is not in the verified content`);
     blobs.set(d.digest, b);
   }
-  return { manifest: { ...loc, digest, mediaType } as ManifestRecord, blobs };
+  return { manifest: { ...loc, digest, mediaType, body } as ManifestRecord, blobs };
 }
 
 /** Build the registry's view of the images in the given sources (first source wins on a duplicate ref). */
@@ -199,16 +224,24 @@ export async function loadRegistryContent(sources: BundleSource[]): Promise<Regi
   for (const src of sources) {
     const idxRel = `${OCI_DIR}/${OCI_INDEX_FILE}`;
     const idxEntry = src.entry(idxRel);
-    const idxFile = src.filePath(idxRel);
-    if (!idxEntry || !idxFile) {
+    const idxLoc = locateFile(src, idxRel);
+    if (!idxEntry || !idxLoc) {
       for (const a of src.manifest.artifacts)
         if (a.kind === 'image')
           content.skipped.push({ ref: a.ref, reason: `${idxRel} of bundle ${src.id} is not verified` });
       continue;
     }
-    const parsed = LayoutIndexSchema.safeParse(
-      await readJson(idxFile, idxEntry.size, `${idxRel} of bundle ${src.id}`),
-    );
+    let idx: unknown;
+    try {
+      idx = (await readVerifiedJson(idxLoc, idxEntry.sha256, `${idxRel} of bundle ${src.id}`)).json;
+    } catch (err) {
+      if (!(err instanceof ChangedError)) throw err;
+      throw new FerryError('INTEGRITY', `${err.message}; Ferry serves only verified content.`, {
+        artifact: idxRel,
+        hint: 'Something changed the bundle after it was verified. Copy it again, then run the command again.',
+      });
+    }
+    const parsed = LayoutIndexSchema.safeParse(idx);
     if (!parsed.success)
       throw new FerryError('INTEGRITY', `${idxRel} of bundle ${src.id} is not an OCI image index.`, {
         artifact: idxRel,

@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendFile } from '../fileserver/send.js';
 import type { RegistryContent, Repository } from './content.js';
@@ -13,6 +12,8 @@ import { DIGEST_RE, REPO_NAME_RE, TAG_RE, isValidHost, normalizeHost } from './r
 
 export interface RequestMeter {
   onBytes(n: number): void;
+  /** Why a request was refused (content changed or moved since it was verified), for the log. */
+  refused?(reason: string): void;
 }
 
 type ErrorCode =
@@ -223,17 +224,8 @@ export class RegistryHandler {
     }
     const rec = repo.manifests.get(digest);
     if (!rec) return regError(req, res, 404, 'MANIFEST_UNKNOWN', 'manifest unknown', { digest });
-    let body: Buffer;
-    try {
-      body = await fs.readFile(rec.file);
-    } catch {
-      return regError(req, res, 404, 'MANIFEST_UNKNOWN', 'manifest unreadable', { digest });
-    }
-    // Manifests are small and were verified at start; a changed size means someone changed the file since.
-    if (body.length !== rec.size)
-      return regError(req, res, 404, 'MANIFEST_UNKNOWN', 'manifest changed since it was verified', {
-        digest,
-      });
+    // The bytes read and hashed against the digest at start: never a re-read of a file that may have been replaced.
+    const body = rec.body;
     const headers = {
       ...API_HEADER,
       'Content-Type': rec.mediaType,
@@ -258,8 +250,22 @@ export class RegistryHandler {
     if (typeof repo === 'number') return repo;
     if (!DIGEST_RE.test(digest))
       return regError(req, res, 400, 'DIGEST_INVALID', 'invalid digest', { digest: digest.slice(0, 100) });
-    // Manifests are blobs too (skopeo and containerd fetch them that way sometimes).
-    const loc = repo.blobs.get(digest) ?? repo.manifests.get(digest);
+    // Manifests are blobs too (skopeo and containerd fetch them that way sometimes): sent from
+    // their verified bytes in memory, like the manifest route.
+    const rec = repo.manifests.get(digest);
+    if (rec && !repo.blobs.has(digest)) {
+      res.writeHead(200, {
+        ...API_HEADER,
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': String(rec.body.length),
+        'Docker-Content-Digest': digest,
+        ETag: `"${digest}"`,
+      });
+      res.end(req.method === 'HEAD' ? undefined : rec.body);
+      meter.onBytes(req.method === 'HEAD' ? 0 : rec.body.length);
+      return 200;
+    }
+    const loc = repo.blobs.get(digest);
     if (!loc) return regError(req, res, 404, 'BLOB_UNKNOWN', 'blob unknown to registry', { digest });
     return sendFile(req, res, {
       file: loc.file,
@@ -268,7 +274,10 @@ export class RegistryHandler {
       contentType: 'application/octet-stream',
       etag: `"${digest}"`,
       headers: { ...API_HEADER, 'Docker-Content-Digest': digest, 'Cache-Control': 'max-age=31536000' },
+      // Content-addressed: a small blob is hashed against its own digest again before it is sent.
+      ...(digest.startsWith('sha256:') ? { sha256: digest.slice('sha256:'.length) } : {}),
       onBytes: (n) => meter.onBytes(n),
+      onRefused: (reason) => meter.refused?.(reason),
     });
   }
 }
