@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { FerryError, isAbort } from '../../base/errors/index.js';
+import { childSignal } from './abort-fanout.js';
 import {
   httpError,
   retryAfterMs,
@@ -99,10 +100,15 @@ async function partialSize(dest: string): Promise<number> {
   }
 }
 
-async function hashExisting(dest: string, session: Hasher, signal?: AbortSignal): Promise<void> {
-  for await (const chunk of createReadStream(dest, { highWaterMark: WRITE_BUFFER, signal })) {
-    session.update(chunk as Buffer);
-    await session.drain();
+async function hashExisting(dest: string, session: Hasher, parent?: AbortSignal): Promise<void> {
+  const { signal, release } = childSignal(parent);
+  try {
+    for await (const chunk of createReadStream(dest, { highWaterMark: WRITE_BUFFER, signal })) {
+      session.update(chunk as Buffer);
+      await session.drain();
+    }
+  } finally {
+    release();
   }
 }
 

@@ -1,5 +1,6 @@
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { FerryError, isAbort } from '../../base/errors/index.js';
+import { childSignal } from './abort-fanout.js';
 import { proxyFor, redactUrl, type ProxyConfig } from './proxy.js';
 import {
   DEFAULT_RETRY,
@@ -113,19 +114,7 @@ export class HttpClient {
         ...(opts.headers ?? {}),
         ...(opts.headersFor?.(cur) ?? {}),
       };
-      this.requests++;
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await request(cur, {
-          method: opts.method ?? 'GET',
-          headers,
-          dispatcher: this.dispatcherFor(cur),
-          signal: opts.signal,
-        });
-      } catch (err) {
-        if (opts.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
-        throw wrapNetworkError(proxyFailure(err, cur) ?? err, cur);
-      }
+      const res = await this.request(cur, opts.method ?? 'GET', headers, opts.signal);
       const loc = res.headers.location;
       if ([301, 302, 303, 307, 308].includes(res.statusCode) && loc) {
         await res.body.dump().catch(() => undefined);
@@ -143,6 +132,32 @@ export class HttpClient {
         continue;
       }
       return { status: res.statusCode, headers: res.headers, body: res.body, url: cur };
+    }
+  }
+
+  /** One request, on a signal of its own: undici's listener goes there, not on the job's signal. */
+  private async request(
+    url: URL,
+    method: 'GET' | 'HEAD',
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): Promise<Dispatcher.ResponseData> {
+    this.requests++;
+    const link = childSignal(signal);
+    try {
+      const res = await request(url, {
+        method,
+        headers,
+        dispatcher: this.dispatcherFor(url),
+        signal: link.signal,
+      });
+      if (res.body.closed) link.release();
+      else res.body.once('close', link.release);
+      return res;
+    } catch (err) {
+      link.release();
+      if (signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
+      throw wrapNetworkError(proxyFailure(err, url) ?? err, url);
     }
   }
 
