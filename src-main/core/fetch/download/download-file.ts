@@ -6,6 +6,7 @@ import { FerryError, isAbort } from '../../base/errors/index.js';
 import { childSignal } from './abort-fanout.js';
 import {
   httpError,
+  isUnreachable,
   retryAfterMs,
   wrapNetworkError,
   type HeadersFor,
@@ -292,7 +293,8 @@ async function download(client: HttpClient, req: DownloadRequest): Promise<Downl
       session?.drop();
       session = undefined;
       if (isAbort(err) || req.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
-      if (!isNetworkError(err)) throw err instanceof FerryError ? withLabel(err, req.label) : err;
+      if (!isNetworkError(err) || isUnreachable(err))
+        throw err instanceof FerryError ? withLabel(err, req.label) : err;
       // A connection that moved bytes is not a failure to give up on: a flaky link finishes.
       if (got === 0 && ++failures >= policy.attempts)
         throw withLabel(wrapNetworkError(err, sourceUrl) as FerryError, req.label);
