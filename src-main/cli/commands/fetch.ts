@@ -10,6 +10,8 @@ import { parseMirrorArgs } from '../../core/fetch/download/mirrors.js';
 import { checkProxyUrl } from '../../core/fetch/download/proxy.js';
 import {
   startFetchJob,
+  unreachableGroups,
+  unreachableOf,
   DEFAULT_CONCURRENCY,
   type FetchOptions,
   type FetchResult,
@@ -189,6 +191,8 @@ export const fetch: Command = {
     const job = startFetchJob(plan, opts);
     const onAbort = () => job.cancel();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    // A host or proxy that cannot be reached fails every artifact behind it: named once here.
+    const unreachableSeen = new Set<string>();
     job.subscribe((e) => {
       if (ctx.json) {
         if (e.type === 'progress' || e.type === 'item' || e.type === 'log') printJsonLine(ctx, e);
@@ -201,6 +205,15 @@ export const fetch: Command = {
       } else if (e.type === 'item' && e.item.status === 'failed') {
         progress.done();
         const err = e.item.error as ErrorValue;
+        const u = unreachableOf(err);
+        if (u) {
+          if (unreachableSeen.has(`${u.kind} ${u.name}`)) return;
+          unreachableSeen.add(`${u.kind} ${u.name}`);
+          ctx.stderr.write(
+            `failed: ${u.kind === 'proxy' ? 'the proxy ' : ''}${u.name} is unreachable; every artifact that needs it is skipped (why at the end).\n`,
+          );
+          return;
+        }
         ctx.stderr.write(`failed: ${String(e.item.name)}: ${err.message}\n`);
       }
     });
@@ -237,7 +250,11 @@ export const fetch: Command = {
       } else {
         if (failures.length) {
           ctx.stderr.write(`\n${failures.length} failed:\n`);
-          for (const f of failures)
+          for (const g of unreachableGroups(failures))
+            ctx.stderr.write(
+              `  ${g.count} artifact${g.count === 1 ? '' : 's'} ${g.kind === 'proxy' ? 'through the proxy' : 'from'} ${g.name}\n    ${g.error.message}\n${g.error.hint ? `    → ${g.error.hint}\n` : ''}`,
+            );
+          for (const f of failures.filter((x) => !unreachableOf(x.error)))
             ctx.stderr.write(
               `  ${f.name}\n    ${f.error.message}\n${f.error.hint ? `    → ${f.error.hint}\n` : ''}`,
             );

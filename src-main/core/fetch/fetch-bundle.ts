@@ -680,6 +680,23 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       // says which disk and how much more it must hold is what the user can act on.
       if (!checksum && result.failures.some((f) => f.error.code === 'NO_SPACE'))
         throw await noSpaceError(dir, sizes, result);
+      const groups = unreachableGroups(result.failures);
+      const kept = `the ${result.counts.present + result.counts.fetched} finished artifacts are kept`;
+      if (!checksum && groups.length) {
+        // One cause for many artifacts: say it once, not once per artifact.
+        const hints = [...new Set(groups.map((g) => g.error.hint).filter(Boolean))];
+        throw new FerryError(
+          'NETWORK',
+          `${result.failures.length} of ${wants.length} artifacts failed; the bundle is not finished. ${groups
+            .map((g) => `${g.error.message} (${g.count} artifact${g.count === 1 ? '' : 's'})`)
+            .join(' ')}`,
+          {
+            artifact: dir,
+            details: { failures: result.failures, counts: result.counts, unreachable: groups },
+            hint: `${hints.join(' ')} Until then ${kept}.`,
+          },
+        );
+      }
       const first = checksum ?? result.failures[0];
       throw new FerryError(
         first.error.code,
@@ -687,7 +704,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
         {
           artifact: dir,
           details: { failures: result.failures, counts: result.counts },
-          hint: `${first.error.hint ? first.error.hint + ' ' : ''}Then run the same command again: the ${result.counts.present + result.counts.fetched} finished artifacts are kept.`,
+          hint: `${first.error.hint ? first.error.hint + ' ' : ''}Then run the same command again: ${kept}.`,
         },
       );
     }
@@ -871,6 +888,35 @@ async function fetchChart(
     url: c.indexUrl,
     paths: [c.indexPath],
   });
+}
+
+/** A host that did not resolve or a proxy that could not be reached, and how many artifacts it cost. */
+export interface UnreachableGroup {
+  kind: 'host' | 'proxy';
+  name: string;
+  count: number;
+  /** The error of the first artifact that hit it (they all carry the same message). */
+  error: ErrorValue;
+}
+
+/** What the download layer marked unreachable, once per host or proxy, in the order first met. */
+export function unreachableOf(error: ErrorValue): { kind: 'host' | 'proxy'; name: string } | undefined {
+  const u = error.details?.unreachable as { kind?: unknown; name?: unknown } | undefined;
+  if (!u || (u.kind !== 'host' && u.kind !== 'proxy') || typeof u.name !== 'string') return undefined;
+  return { kind: u.kind, name: u.name };
+}
+
+export function unreachableGroups(failures: FetchResult['failures']): UnreachableGroup[] {
+  const groups = new Map<string, UnreachableGroup>();
+  for (const f of failures) {
+    const u = unreachableOf(f.error);
+    if (!u) continue;
+    const key = `${u.kind} ${u.name}`;
+    const g = groups.get(key);
+    if (g) g.count++;
+    else groups.set(key, { ...u, count: 1, error: f.error });
+  }
+  return [...groups.values()];
 }
 
 /** Files no artifact names any more (a replanned bundle) go, so the bundle is what the plan says. */

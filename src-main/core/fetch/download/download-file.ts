@@ -3,8 +3,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { FerryError, isAbort } from '../../base/errors/index.js';
+import { childSignal } from './abort-fanout.js';
 import {
   httpError,
+  isUnreachable,
   retryAfterMs,
   wrapNetworkError,
   type HeadersFor,
@@ -99,10 +101,15 @@ async function partialSize(dest: string): Promise<number> {
   }
 }
 
-async function hashExisting(dest: string, session: Hasher, signal?: AbortSignal): Promise<void> {
-  for await (const chunk of createReadStream(dest, { highWaterMark: WRITE_BUFFER, signal })) {
-    session.update(chunk as Buffer);
-    await session.drain();
+async function hashExisting(dest: string, session: Hasher, parent?: AbortSignal): Promise<void> {
+  const { signal, release } = childSignal(parent);
+  try {
+    for await (const chunk of createReadStream(dest, { highWaterMark: WRITE_BUFFER, signal })) {
+      session.update(chunk as Buffer);
+      await session.drain();
+    }
+  } finally {
+    release();
   }
 }
 
@@ -297,7 +304,8 @@ async function download(client: HttpClient, req: DownloadRequest): Promise<Downl
       session?.drop();
       session = undefined;
       if (isAbort(err) || req.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
-      if (!isNetworkError(err)) throw err instanceof FerryError ? withLabel(err, req.label) : err;
+      if (!isNetworkError(err) || isUnreachable(err))
+        throw err instanceof FerryError ? withLabel(err, req.label) : err;
       // A connection that moved bytes is not a failure to give up on: a flaky link finishes.
       if (got === 0 && ++failures >= policy.attempts)
         throw withLabel(wrapNetworkError(err, sourceUrl) as FerryError, req.label);

@@ -1,5 +1,6 @@
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { FerryError, isAbort } from '../../base/errors/index.js';
+import { childSignal } from './abort-fanout.js';
 import { proxyFor, redactUrl, type ProxyConfig } from './proxy.js';
 import {
   DEFAULT_RETRY,
@@ -53,12 +54,20 @@ export interface HttpResponse {
 export type HeadersFor = (url: URL) => Record<string, string> | undefined;
 
 const MAX_REDIRECTS = 10;
+/** Tries for a name that does not resolve or a proxy that refuses: the second one is the retry. */
+const UNREACHABLE_ATTEMPTS = 2;
 
 export class HttpClient {
   readonly retry: RetryPolicy;
   private readonly dispatchers = new Map<string, Dispatcher>();
   /** Counted for tests and the bench: every request that left this process. */
   requests = 0;
+  /**
+   * Hosts that did not resolve and proxies that refused us, for the life of this client (one
+   * fetch): later requests to them fail at once with the same error instead of each artifact
+   * spending its own retries on a network that is not there.
+   */
+  private readonly unreachable = new Map<string, FerryError>();
 
   constructor(readonly opts: HttpClientOptions = {}) {
     this.retry = { ...DEFAULT_RETRY, ...(opts.retry ?? {}) };
@@ -119,19 +128,8 @@ export class HttpClient {
         ...(opts.headers ?? {}),
         ...(opts.headersFor?.(cur) ?? {}),
       };
-      this.requests++;
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await request(cur, {
-          method: opts.method ?? 'GET',
-          headers,
-          dispatcher: this.dispatcherFor(cur),
-          signal: opts.signal,
-        });
-      } catch (err) {
-        if (opts.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
-        throw wrapNetworkError(proxyFailure(err, cur) ?? err, cur);
-      }
+      const proxy = proxyFor(cur, this.opts.proxy ?? {});
+      const res = await this.request(cur, proxy, opts.method ?? 'GET', headers, opts.signal);
       const loc = res.headers.location;
       if ([301, 302, 303, 307, 308].includes(res.statusCode) && loc) {
         await res.body.dump().catch(() => undefined);
@@ -149,6 +147,51 @@ export class HttpClient {
         continue;
       }
       return { status: res.statusCode, headers: res.headers, body: res.body, url: cur };
+    }
+  }
+
+  /**
+   * One request. A name that does not resolve (ENOTFOUND, EAI_AGAIN) or a proxy that cannot be
+   * reached gets one more try after a short pause — a resolver or proxy restarting — and is then
+   * remembered as unreachable for this client, so the error says it once and is final.
+   */
+  private async request(
+    url: URL,
+    proxy: string | undefined,
+    method: 'GET' | 'HEAD',
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): Promise<Dispatcher.ResponseData> {
+    const key = proxy ? `proxy ${proxy}` : `host ${url.hostname}`;
+    for (let attempt = 1; ; attempt++) {
+      const known = this.unreachable.get(key);
+      if (known) throw known;
+      this.requests++;
+      // A signal of its own per request: undici's listener goes there, not on the job's signal.
+      const link = childSignal(signal);
+      try {
+        const res = await request(url, {
+          method,
+          headers,
+          dispatcher: this.dispatcherFor(url),
+          signal: link.signal,
+        });
+        if (res.body.closed) link.release();
+        else res.body.once('close', link.release);
+        return res;
+      } catch (err) {
+        link.release();
+        if (signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
+        const dead = unreachableError(err, url, proxy);
+        if (!dead) throw wrapNetworkError(proxyFailure(err, url) ?? err, url);
+        if (attempt >= UNREACHABLE_ATTEMPTS) {
+          // Another request may have decided first: every artifact then carries the same error.
+          const first = this.unreachable.get(key) ?? dead;
+          this.unreachable.set(key, first);
+          throw first;
+        }
+        await sleep(Math.min(this.retry.baseMs, 1000), signal);
+      }
     }
   }
 
@@ -189,7 +232,7 @@ export class HttpClient {
       } catch (err) {
         if (isAbort(err) || opts.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
         // HTTP errors arrive here already decided; only wire trouble is retried from here.
-        if (!isNetworkError(err)) throw err;
+        if (!isNetworkError(err) || isUnreachable(err)) throw err;
         if (++failures >= this.retry.attempts)
           throw wrapNetworkError(err, typeof url === 'string' ? new URL(url) : url);
         waitMs = backoffMs(this.retry, failures);
@@ -287,6 +330,59 @@ function proxyFailure(err: unknown, url: URL): FerryError | undefined {
           : 'Check the proxy settings, or add this host to NO_PROXY if it must be reached directly.',
     },
   );
+}
+
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN']);
+/** Failures to reach the proxy itself: undici connects to the proxy, the proxy to the target. */
+const PROXY_CONNECT_CODES = new Set([
+  ...DNS_CODES,
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+function errnoCode(err: unknown): string | undefined {
+  const e = err as { code?: string; cause?: { code?: string } } | undefined;
+  return e?.code && e.code.startsWith('UND_ERR') && e.cause?.code
+    ? e.cause.code
+    : (e?.code ?? e?.cause?.code);
+}
+
+/** Did this request fail before reaching anyone: the host's name, or the proxy we must go through? */
+function unreachableError(err: unknown, url: URL, proxy: string | undefined): FerryError | undefined {
+  const code = errnoCode(err);
+  if (!code) return undefined;
+  if (proxy) {
+    if (!PROXY_CONNECT_CODES.has(code)) return undefined;
+    const shown = redactUrl(proxy);
+    return new FerryError(
+      'NETWORK',
+      `The proxy ${shown} cannot be reached (${code}): no download can go through it.`,
+      {
+        artifact: shown,
+        cause: err,
+        details: { unreachable: { kind: 'proxy', name: shown, code } },
+        hint: `Start the proxy or correct its address (--proxy, the profile's proxy, or HTTPS_PROXY/HTTP_PROXY); hosts that must be reached directly go in NO_PROXY. Then run the same command again: it resumes.`,
+      },
+    );
+  }
+  if (!DNS_CODES.has(code)) return undefined;
+  return new FerryError(
+    'NETWORK',
+    `${url.hostname} cannot be resolved (${code}): the upstream is unreachable from this machine.`,
+    {
+      artifact: url.hostname,
+      cause: err,
+      details: { unreachable: { kind: 'host', name: url.hostname, code } },
+      hint: `There is no DNS or route to ${url.hostname} from here. Go through a proxy that can reach it (--proxy http://proxy:3128, or HTTPS_PROXY), or fetch from a mirror this network can reach (--mirror ${url.origin}/=https://mirror.example/...), then run the same command again: it resumes.`,
+    },
+  );
+}
+
+/** An error from a host or proxy this fetch already found unreachable: retrying cannot help. */
+export function isUnreachable(err: unknown): boolean {
+  return err instanceof FerryError && !!err.details?.unreachable;
 }
 
 export function wrapNetworkError(err: unknown, url: URL): unknown {

@@ -1,4 +1,5 @@
 import { FerryError, isAbort } from '../../base/errors/index.js';
+import { onAbort } from './abort-fanout.js';
 
 /**
  * When to try again: network trouble, 5xx, 408 and 429 are transient; other 4xx are not.
@@ -75,14 +76,16 @@ export function isNetworkError(err: unknown): boolean {
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new FerryError('CANCELLED', 'Cancelled.'));
+    // Through the fan-out: many downloads back off at once on one job signal.
+    const release = signal
+      ? onAbort(signal, () => {
+          clearTimeout(t);
+          reject(new FerryError('CANCELLED', 'Cancelled.'));
+        })
+      : () => undefined;
     const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      release();
       resolve();
     }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new FerryError('CANCELLED', 'Cancelled.'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
