@@ -79,6 +79,24 @@ export interface VerifyOptions {
   pool?: HashPool;
 }
 
+/** Why an artifact path the manifest's file list omits counts as missing. */
+export const NOT_LISTED = 'not listed in the manifest';
+
+/**
+ * The paths an artifact needs from this bundle itself, split by whether the manifest's file list
+ * has them. A delta leaves unlisted paths to its base (checked against the base); in a full bundle
+ * an unlisted path is missing, whatever the signature says. verify and import both use this, so
+ * they cannot disagree about completeness.
+ */
+export function artifactOwnPaths(
+  a: Artifact,
+  listed: { has(path: string): boolean },
+  hasBase: boolean,
+): { own: string[]; unlisted: string[] } {
+  const own = a.paths.filter((p) => listed.has(p) || !hasBase);
+  return { own, unlisted: own.filter((p) => !listed.has(p)) };
+}
+
 export function artifactName(a: Artifact): string {
   switch (a.kind) {
     case 'file':
@@ -266,12 +284,11 @@ export async function verifyOpenedBundle(
       bytes: a.paths.reduce((s, p) => s + (listed.get(p)?.size ?? 0), 0),
     })),
   );
-  const inBase = (p: string) => !listed.has(p) && !!bundle.manifest.base;
   let artifactResults: ArtifactResult[];
   try {
     artifactResults = await Promise.all(
       artifacts.map(async (a) => {
-        const own = a.paths.filter((p) => !inBase(p));
+        const { own } = artifactOwnPaths(a, listed, !!bundle.manifest.base);
         const files = await Promise.all(
           own.map(
             (p) =>
@@ -281,7 +298,7 @@ export async function verifyOpenedBundle(
                 status: 'missing',
                 expectedSize: 0,
                 expectedSha256: '',
-                error: 'not listed in the manifest',
+                error: NOT_LISTED,
               }),
           ),
         );
@@ -312,11 +329,16 @@ export async function verifyOpenedBundle(
     if (ownPool) await pool.close();
   }
   const all = await Promise.all(results.values());
+  // Paths artifacts need that the file list omits are missing files too: a re-signed manifest
+  // that drops a file from its list must not verify.
+  const unlisted = new Set(
+    artifacts.flatMap((a) => artifactOwnPaths(a, listed, !!bundle.manifest.base).unlisted),
+  );
   const counts = {
     artifacts: artifacts.length,
     files: all.length,
     ok: all.filter((r) => r.status === 'ok').length,
-    missing: all.filter((r) => r.status === 'missing').length,
+    missing: all.filter((r) => r.status === 'missing').length + unlisted.size,
     wrongSize: all.filter((r) => r.status === 'wrong-size').length,
     wrongDigest: all.filter((r) => r.status === 'wrong-digest' || r.status === 'unreadable').length,
     extra: extras.length,
@@ -334,7 +356,7 @@ export async function verifyOpenedBundle(
       problems: orphans,
     });
   }
-  const intact = counts.ok === counts.files && extraFilesProblem(extras) === undefined;
+  const intact = counts.ok === counts.files && unlisted.size === 0 && extraFilesProblem(extras) === undefined;
   return {
     bundle: bundle.dir,
     bundleId: bundle.manifest.id,

@@ -25,7 +25,7 @@ import { realIo, withMediaRetry } from './media-io.js';
 import { hooksFrom, type ExportOptions, type ExportResult } from './options.js';
 import { checkDrive, checkWritable, targetInfo, DEFAULT_FAT_PART, preflight } from './preflight.js';
 import { ReadBackPool, type ReadBackMode } from './readback.js';
-import { prepareSource, prepareTargetDir } from './source.js';
+import { beforeFirstWrite, prepareSource, prepareTargetDir } from './source.js';
 import { maxFileSize } from './target.js';
 
 const CHUNK = 4 << 20;
@@ -54,54 +54,75 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
   const src = await prepareSource(bundleDir, opts, h);
   const to = path.resolve(opts.to);
   const drive = await checkDrive(to, opts.drives, !!opts.force, (m) => h.log('warn', m));
-  await prepareTargetDir(to, src.manifest.id);
-  const target = await targetInfo(to, opts.target, drive);
-
-  let manifestBytes: Buffer;
-  let sigBytes: Buffer | undefined;
-  let signature: ExportResult['signature'];
-  if (src.unchanged) {
-    manifestBytes = src.bundle.manifestBytes;
-    sigBytes = src.bundle.signatureBytes;
-    signature = sigBytes ? 'kept' : 'unsigned';
-  } else {
-    manifestBytes = serializeManifest(src.manifest as Manifest);
-    parseManifest(manifestBytes);
-    sigBytes = src.signer ? Buffer.from(await src.signer.sign(manifestBytes)) : undefined;
-    signature = sigBytes ? 're-signed' : 'unsigned';
-    if (!sigBytes)
-      h.log(
-        'warn',
-        'The delta manifest could not be signed (no trusted source or no signing key): the export is unsigned.',
-      );
-  }
-  const entries = [
-    { rel: MANIFEST_FILE, size: manifestBytes.length, bytes: manifestBytes },
-    ...(sigBytes ? [{ rel: SIGNATURE_FILE, size: sigBytes.length, bytes: sigBytes }] : []),
-    ...src.files.map((f) => ({ rel: f.path, size: f.size, src: resolveInside(src.bundle.dir, f.path) })),
-  ];
-  const layout = tarLayout(entries);
-  const limit = target.maxFileSize !== undefined ? target.maxFileSize : maxFileSize(target.fsType);
-  const partSize =
-    opts.split ?? (limit !== null ? Math.min(DEFAULT_FAT_PART, limit) : Math.max(layout.size, 1));
-  if (limit !== null && partSize > limit) {
-    throw new FerryError(
-      'USAGE',
-      `--split ${partSize} is larger than ${target.fsType} allows per file (${limit} bytes).`,
-      {
-        hint: 'Use a smaller --split, e.g. --split 4000M, or leave it out.',
-      },
-    );
-  }
-  const count = Math.max(1, Math.ceil(layout.size / partSize));
-  const parts = Array.from({ length: count }, (_, i) => ({
-    name: archivePartName(i, count),
-    start: i * partSize,
-    size: Math.min(partSize, layout.size - i * partSize),
-  }));
-  const pseudo = parts.map((p) => ({ path: p.name, size: p.size, sha256: '0'.repeat(64) }));
-  preflight({ target, files: pseudo, alreadyThere: 0, split: false, marginBytes: opts.marginBytes });
-  await checkWritable(to);
+  const created = await prepareTargetDir(to, src.manifest.id);
+  // Everything up to the journal is a check: a refusal removes the folder it created, so a
+  // refused export leaves nothing on the target.
+  const { manifestBytes, signature, layout, parts, partSize, count } = await beforeFirstWrite(
+    to,
+    created,
+    async () => {
+      const target = await targetInfo(to, opts.target, drive);
+      let manifestBytes: Buffer;
+      let sigBytes: Buffer | undefined;
+      let signature: ExportResult['signature'];
+      if (src.unchanged) {
+        manifestBytes = src.bundle.manifestBytes;
+        sigBytes = src.bundle.signatureBytes;
+        signature = sigBytes ? 'kept' : 'unsigned';
+      } else {
+        manifestBytes = serializeManifest(src.manifest as Manifest);
+        parseManifest(manifestBytes);
+        sigBytes = src.signer ? Buffer.from(await src.signer.sign(manifestBytes)) : undefined;
+        signature = sigBytes ? 're-signed' : 'unsigned';
+        if (!sigBytes)
+          h.log(
+            'warn',
+            'The delta manifest could not be signed (no trusted source or no signing key): the export is unsigned.',
+          );
+      }
+      const entries = [
+        { rel: MANIFEST_FILE, size: manifestBytes.length, bytes: manifestBytes },
+        ...(sigBytes ? [{ rel: SIGNATURE_FILE, size: sigBytes.length, bytes: sigBytes }] : []),
+        ...src.files.map((f) => ({ rel: f.path, size: f.size, src: resolveInside(src.bundle.dir, f.path) })),
+      ];
+      const layout = tarLayout(entries);
+      const limit = target.maxFileSize !== undefined ? target.maxFileSize : maxFileSize(target.fsType);
+      const partSize =
+        opts.split ?? (limit !== null ? Math.min(DEFAULT_FAT_PART, limit) : Math.max(layout.size, 1));
+      if (limit !== null && partSize > limit) {
+        throw new FerryError(
+          'USAGE',
+          `--split ${partSize} is larger than ${target.fsType} allows per file (${limit} bytes).`,
+          {
+            hint: 'Use a smaller --split, e.g. --split 4000M, or leave it out.',
+          },
+        );
+      }
+      const count = Math.max(1, Math.ceil(layout.size / partSize));
+      const parts = Array.from({ length: count }, (_, i) => ({
+        name: archivePartName(i, count),
+        start: i * partSize,
+        size: Math.min(partSize, layout.size - i * partSize),
+      }));
+      const pseudo = parts.map((p) => ({ path: p.name, size: p.size, sha256: '0'.repeat(64) }));
+      // A resumed export counts the parts already verified on the media (see ExportJournal).
+      const onMedia = await ExportJournal.verifiedBytesOnMedia(to, {
+        bundleId: src.manifest.id,
+        sourceKey: src.sourceKey,
+        mode: 'archive',
+        partSize,
+      });
+      preflight({
+        target,
+        files: pseudo,
+        alreadyThere: Math.min(onMedia, layout.size),
+        split: false,
+        marginBytes: opts.marginBytes,
+      });
+      await checkWritable(to);
+      return { target, manifestBytes, sigBytes, signature, layout, parts, partSize, count };
+    },
+  );
   const journal = await ExportJournal.open(to, {
     bundleId: src.manifest.id,
     sourceKey: src.sourceKey,

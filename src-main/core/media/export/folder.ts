@@ -18,7 +18,7 @@ import { artifactName } from '../../bundle/verify/verify-bundle.js';
 import { ExportJournal } from './journal.js';
 import { copyRange, withMediaRetry } from './media-io.js';
 import { hooksFrom, type ExportOptions, type ExportResult, type Hooks } from './options.js';
-import { checkDrive, checkWritable, targetInfo, preflight, splitEntry } from './preflight.js';
+import { checkDrive, checkWritable, targetInfo, partSizeFor, preflight, splitEntry } from './preflight.js';
 import { ReadBackPool, type ReadBackMode } from './readback.js';
 import { beforeFirstWrite, prepareSource, prepareTargetDir, type ExportSource } from './source.js';
 import type { TargetInfo } from './target.js';
@@ -54,10 +54,21 @@ export async function exportFolder(bundleDir: string, opts: ExportOptions): Prom
   const created = await prepareTargetDir(to, src.manifest.id);
   const { target, pre0 } = await beforeFirstWrite(to, created, async () => {
     const target: TargetInfo = await targetInfo(to, opts.target, drive);
+    // A resumed export (say after ENOSPC) already has verified bytes on the media: count them
+    // here, before the journal is opened, or the disk it filled refuses the rest.
+    const onMedia = await ExportJournal.verifiedBytesOnMedia(to, {
+      bundleId: src.manifest.id,
+      sourceKey: src.sourceKey,
+      mode: 'folder',
+      partSize: partSizeFor(target, opts.partSize),
+    });
     const pre0 = preflight({
       target,
       files: src.files,
-      alreadyThere: 0,
+      alreadyThere: Math.min(
+        onMedia,
+        src.files.reduce((s, f) => s + f.size, 0),
+      ),
       split: opts.splitLarge !== false,
       partSize: opts.partSize,
       marginBytes: opts.marginBytes,

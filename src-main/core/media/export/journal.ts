@@ -70,6 +70,43 @@ export class ExportJournal {
     return j;
   }
 
+  /**
+   * Read-only look at an earlier export's journal, for preflight before anything is written: the
+   * bytes it recorded as verified that still have their size and mtime (the same test
+   * `verifiedHash` applies), counted only when the journal belongs to this exact source. A resume
+   * after ENOSPC must count them, or the disk it filled can never take the rest.
+   */
+  static async verifiedBytesOnMedia(dir: string, header: JournalHeader): Promise<number> {
+    const partial = path.join(dir, PARTIAL_DIR);
+    try {
+      const old = HeaderSchema.parse(
+        JSON.parse(await fs.readFile(path.join(partial, 'export.json'), 'utf8')),
+      );
+      if (old.sourceKey !== header.sourceKey || old.mode !== header.mode || old.partSize !== header.partSize)
+        return 0;
+    } catch {
+      return 0;
+    }
+    const j = new ExportJournal(dir, header);
+    const text = await fs.readFile(path.join(partial, 'export.jsonl'), 'utf8').catch(() => '');
+    for (const raw of text.split('\n')) {
+      if (!raw.trim()) continue;
+      try {
+        const l = LineSchema.parse(JSON.parse(raw));
+        j.done.set(l.path, l);
+      } catch {
+        // a torn last line
+      }
+    }
+    let n = 0;
+    for (const l of j.done.values()) {
+      const rel = path.normalize(l.path);
+      if (path.isAbsolute(rel) || rel.startsWith('..')) continue;
+      if (await j.verifiedHash(path.join(dir, rel), l.path, l.size)) n += l.size;
+    }
+    return n;
+  }
+
   /** Bytes the journal says are on the media and verified (used by preflight before checking). */
   get journaledBytes(): number {
     let n = 0;

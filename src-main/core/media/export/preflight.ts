@@ -91,6 +91,12 @@ export interface PreflightResult {
   limit: number | null;
 }
 
+/** The part size preflight will use for split files (it keys the export journal). */
+export function partSizeFor(target: TargetInfo, partSize?: number): number {
+  const limit = target.maxFileSize !== undefined ? target.maxFileSize : maxFileSize(target.fsType);
+  return Math.min(partSize ?? DEFAULT_FAT_PART, limit ?? Infinity);
+}
+
 /**
  * Everything that can be known before the first byte: the file system's per-file limit, and
  * free space including per-file slack and a margin. Throws the FerryError the user would
@@ -99,7 +105,7 @@ export interface PreflightResult {
 export function preflight(input: PreflightInput): PreflightResult {
   const { target } = input;
   const limit = target.maxFileSize !== undefined ? target.maxFileSize : maxFileSize(target.fsType);
-  const partSize = Math.min(input.partSize ?? DEFAULT_FAT_PART, limit ?? Infinity);
+  const partSize = partSizeFor(target, input.partSize);
   const tooBig = limit === null ? [] : input.files.filter((f) => f.size > limit);
   if (tooBig.length && !input.split) {
     const list = tooBig.map((f) => `${f.path} (${formatBytes(f.size)})`).join(', ');

@@ -90,6 +90,10 @@ export async function importArchive(sourceDir: string, opts: ImportOptions): Pro
     await checkParts(dir, index, pool, h);
     const store = new Store(opts.store ?? defaultStoreDir());
     const unlock = await store.lock();
+    // What an earlier import killed mid-copy left in the store's temp folder goes now (issue 12).
+    await store
+      .removeDeadTemp()
+      .catch((e: Error) => h.log('warn', `Could not clear old temp files in ${store.tmpDir}: ${e.message}`));
     try {
       await checkBase(store, manifest);
       for (const f of manifest.files) {

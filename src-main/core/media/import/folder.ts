@@ -24,6 +24,10 @@ export async function importFolder(sourceDir: string, opts: ImportOptions): Prom
   const signature = await gateSignature(bundle.manifestBytes, bundle.signatureBytes, opts, h);
   const store = new Store(opts.store ?? defaultStoreDir());
   const unlock = await store.lock();
+  // What an earlier import killed mid-copy left in the store's temp folder goes now (issue 12).
+  await store
+    .removeDeadTemp()
+    .catch((e: Error) => h.log('warn', `Could not clear old temp files in ${store.tmpDir}: ${e.message}`));
   const ownPool = !opts.pool;
   const pool = opts.pool ?? new HashPool();
   const copier = new CopyHashPool();

@@ -1,7 +1,7 @@
 import { FerryError } from '../../base/errors/index.js';
 import type { Artifact, FileEntry, Manifest } from '../../bundle/manifest.js';
 import type { SignatureStatus } from '../../bundle/keys/keystore.js';
-import { artifactName } from '../../bundle/verify/verify-bundle.js';
+import { artifactName, artifactOwnPaths, NOT_LISTED } from '../../bundle/verify/verify-bundle.js';
 import { Store, type BundleRecord } from '../store/store.js';
 import {
   artifactIndex,
@@ -41,6 +41,15 @@ export class ImportSession {
     readonly h: Hooks,
   ) {
     this.index = artifactIndex(manifest);
+    // Paths an artifact needs that the (possibly re-signed) file list omits: missing from the start,
+    // by verify's own rule, so import cannot call complete what verify calls MISSING.
+    const seen = new Set<string>();
+    for (const a of manifest.artifacts)
+      for (const p of artifactOwnPaths(a, this.index.entries, !!manifest.base).unlisted) {
+        this.outcomes.set(p, { state: 'missing', message: NOT_LISTED });
+        if (!seen.has(p)) this.missing.push({ path: p, sha256: '' });
+        seen.add(p);
+      }
   }
 
   begin(): void {
@@ -100,7 +109,7 @@ export class ImportSession {
     const id = a.id;
     if (this.emitted.has(id)) return;
     // Paths a delta leaves to its base were checked by checkBase.
-    const own = a.paths.filter((p) => this.index.entries.has(p));
+    const { own } = artifactOwnPaths(a, this.index.entries, !!this.manifest.base);
     const os = own.map((p) => this.outcomes.get(p));
     if (os.some((o) => o === undefined)) return;
     this.emitted.add(id);
@@ -151,7 +160,7 @@ export class ImportSession {
     const after = await this.store.get(this.manifest.id, manifestSha256);
     const finalStatus = after?.record.status ?? status;
     const tiles = this.manifest.artifacts.map((a) => {
-      const own = a.paths.filter((p) => this.index.entries.has(p));
+      const { own } = artifactOwnPaths(a, this.index.entries, !!this.manifest.base);
       const bad = own.filter((p) => this.outcomes.get(p)?.state !== 'good');
       const state: 'good' | 'damaged' | 'missing' =
         bad.length === 0

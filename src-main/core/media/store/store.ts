@@ -94,9 +94,35 @@ export class Store {
     }
   }
 
-  /** A fresh temp path inside the store. */
+  /**
+   * A fresh temp path inside the store, named after this process (`<pid>-<uuid>.tmp`) so a later
+   * import can tell a dead import's leftovers from the temp files of one still running.
+   */
   tempPath(): string {
-    return path.join(this.tmpDir, `${randomUUID()}.tmp`);
+    return path.join(this.tmpDir, `${process.pid}-${randomUUID()}.tmp`);
+  }
+
+  /**
+   * Remove the temp files imports that died (SIGKILL, power loss) left behind; called with the
+   * store lock held. The lock alone would be enough if it were airtight, but its stale-lock
+   * takeover can race (two processes both see a dead holder), so each temp file is also checked
+   * against its owner's pid: a file whose process is alive is never touched. A recycled pid only
+   * keeps leftovers until a later import or `store gc`; it never deletes live work. Names without a
+   * pid come from a Ferry before this rule; no running import writes them, so they go too.
+   */
+  async removeDeadTemp(): Promise<{ files: number; bytes: number }> {
+    const res = { files: 0, bytes: 0 };
+    for (const name of await fs.readdir(this.tmpDir).catch(() => [] as string[])) {
+      const m = /^(\d+)-[0-9a-f-]+\.tmp$/.exec(name);
+      if (m && pidAlive(Number(m[1]))) continue;
+      const p = path.join(this.tmpDir, name);
+      const st = await fs.lstat(p).catch(() => undefined);
+      if (!st) continue;
+      await fs.rm(p, { recursive: true, force: true });
+      res.files++;
+      res.bytes += st.size;
+    }
+    return res;
   }
 
   async hasBlob(sha256: string, size: number): Promise<boolean> {
@@ -226,16 +252,7 @@ export class Store {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const pid = Number(await fs.readFile(file, 'utf8').catch(() => ''));
-        let alive = false;
-        if (Number.isInteger(pid) && pid > 0) {
-          try {
-            process.kill(pid, 0);
-            alive = true;
-          } catch (e) {
-            alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-          }
-        }
-        if (alive) {
+        if (pidAlive(pid)) {
           throw new FerryError('IO', `The store ${this.root} is in use by process ${pid}.`, {
             hint: 'Wait for the other import or gc to finish, then run this again.',
           });
@@ -244,5 +261,17 @@ export class Store {
       }
     }
     throw new FerryError('IO', `Cannot lock the store ${this.root}.`);
+  }
+}
+
+/** Whether process `pid` exists (EPERM: it does, under another user). This host's pids only. */
+function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
