@@ -30,10 +30,18 @@ function present() {
 
 if (present()) process.exit(0);
 
+let downloadError = '';
 if (!process.env.ELECTRON_OVERRIDE_DIST_PATH) {
   // Online this is the ordinary first-start download; its own output shows progress.
   const install = path.join(pkgDir, 'install.js');
-  if (fs.existsSync(install)) spawnSync(process.execPath, [install], { stdio: 'inherit' });
+  // Its stderr is kept back: offline it is a stack trace, and only its first line says anything.
+  if (fs.existsSync(install)) {
+    const r = spawnSync(process.execPath, [install], {
+      stdio: ['inherit', 'inherit', 'pipe'],
+      encoding: 'utf8',
+    });
+    downloadError = (r.stderr ?? '').trim().split('\n')[0];
+  }
   if (present()) process.exit(0);
 }
 
@@ -44,6 +52,7 @@ process.stderr.write(
       process.env.ELECTRON_OVERRIDE_DIST_PATH ?? path.join(pkgDir, 'dist')
     }).`,
     'Electron 45 downloads its binary on first start, not at npm install, and that download did not succeed',
+    ...(downloadError ? [`(the download said: ${downloadError})`] : []),
     '(no network or no access to github.com). Provide the binary in one of these ways, then run npm start again:',
     '  ELECTRON_MIRROR=https://your-mirror/electron/   a reachable mirror of the Electron releases',
     `  electron_config_cache=<folder>                  a folder holding electron-v<version>-<os>-<arch>.zip (now: ${cache})`,

@@ -43,6 +43,7 @@ describe('scripts/check-electron.mjs (runs before npm start)', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("Electron's binary is missing");
     expect(r.stderr).toContain('downloads its binary on first start, not at npm install');
+    expect(r.stderr).toContain('(the download said: fetch failed)');
     for (const v of ['ELECTRON_MIRROR', 'electron_config_cache', 'ELECTRON_OVERRIDE_DIST_PATH']) {
       expect(r.stderr).toContain(v);
     }
