@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useState } from 'react';
 import { ADDONS, ARCHES, NETWORK_PLUGINS, RUNTIMES } from '../../../../src-main/ipc/choices.js';
 import type {
   ErrorValueT,
@@ -108,16 +108,26 @@ export function RoomChart({ groups, label }: { groups: RoomGroup[]; label: strin
 }
 
 export function PlanView({ plan }: { plan: Plan }) {
+  // Each big number is labelled by the word under it, so assistive tech reads "12 files".
+  const id = useId();
   return (
     <div className="plan" aria-label="Plan">
       <div className="big-numbers">
         <div>
-          <span className="big">{plan.counts.files}</span>
-          <span className="label">files</span>
+          <span className="big" aria-labelledby={`${id}-files`}>
+            {plan.counts.files}
+          </span>
+          <span className="label" id={`${id}-files`}>
+            files
+          </span>
         </div>
         <div>
-          <span className="big">{plan.counts.images}</span>
-          <span className="label">images</span>
+          <span className="big" aria-labelledby={`${id}-images`}>
+            {plan.counts.images}
+          </span>
+          <span className="label" id={`${id}-images`}>
+            images
+          </span>
         </div>
         <div>
           <span className="big">{plan.bytes !== null ? bytes(plan.bytes) : plan.arches.length}</span>
