@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Drive } from '../../src-main/core/media/drives/index.js';
@@ -33,6 +33,16 @@ export function writeTestKubespray(dir: string, world: World, opts: { fileSize?:
   }
   const origin = world.files.origin;
   const reg = world.registry.host;
+  // cilium's Helm chart as helm.cilium.io publishes it (Kubespray v2.29+ runs `cilium install`
+  // from it): the walk maps https://helm.cilium.io/ to this host with a mirror setting.
+  const chart = randomBytes(64 * 1024);
+  world.files.add('/helm.cilium.io/cilium-1.18.1.tgz', chart);
+  world.files.add(
+    '/helm.cilium.io/index.yaml',
+    Buffer.from(
+      `apiVersion: v1\nentries:\n  cilium:\n  - name: cilium\n    version: 1.18.1\n    digest: ${createHash('sha256').update(chart).digest('hex')}\n    urls:\n    - https://helm.cilium.io/cilium-1.18.1.tgz\n`,
+    ),
+  );
   const yaml = `---
 kube_version: "${KUBE_VERSIONS[0]}"
 architecture_groups:
@@ -40,6 +50,9 @@ architecture_groups:
   aarch64: arm64
 image_arch: "{{ architecture_groups[ansible_architecture] }}"
 kube_network_plugin: calico
+cilium_version: "1.18.1"
+cilium_operator_image_repo: "{{ test_registry }}/cilium/operator"
+cilium_operator_image_tag: "v1.18.1"
 container_manager: containerd
 helm_enabled: false
 metrics_server_enabled: false
@@ -127,6 +140,8 @@ export const TEST_IMAGES = {
   'coredns/coredns:v1.12.1': { platforms: ['linux/amd64', 'linux/arm64'], layerSize: 512 * 1024 },
   'calico/node:v3.30.3': { platforms: ['linux/amd64', 'linux/arm64'], layers: 2, layerSize: 1 << 20 },
   'cilium/cilium:v1.18.1': { platforms: ['linux/amd64', 'linux/arm64'], layerSize: 512 * 1024 },
+  // What cilium's chart names the operator (<repository>-generic), carried beside the chart.
+  'cilium/operator-generic:v1.18.1': { platforms: ['linux/amd64', 'linux/arm64'], layerSize: 128 * 1024 },
 };
 
 /** A folder standing in for a USB stick (no drive here is ever reported as removable). */
