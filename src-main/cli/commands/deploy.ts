@@ -60,9 +60,10 @@ class DeployView {
       return;
     }
     const now = Date.now();
-    if (e.type !== 'stats' && e.type !== 'result' && now - this.last < 150) return;
-    if (e.type === 'result' && now - this.last < 150 && e.status !== 'failed' && e.status !== 'unreachable')
-      return;
+    // At most one redraw per 150 ms, but the recap and every failure show at once.
+    const urgent =
+      e.type === 'stats' || (e.type === 'result' && (e.status === 'failed' || e.status === 'unreachable'));
+    if (!urgent && now - this.last < 150) return;
     this.last = now;
     const lines = table(s, (err as { columns?: number }).columns ?? 120);
     err.write((this.drawn ? `\x1b[${this.drawn}F` : '') + lines.map((l) => `\x1b[2K${l}\n`).join(''));

@@ -7,7 +7,7 @@ import type { AnsibleEvent, DeployFailure, DeployState, HostProgress } from './e
 import type { NodeSpec } from './inventory.js';
 import { preflight, type PreflightCheck } from './preflight.js';
 import { runPlaybook } from './run.js';
-import { inventoryHosts, prepareWorkspace } from './workspace.js';
+import { prepareWorkspace } from './workspace.js';
 
 export { parseNodeSpec, planNodes, renderInventory, type NodeSpec } from './inventory.js';
 export { preflight, type PreflightCheck } from './preflight.js';
@@ -118,7 +118,8 @@ export async function deploy(o: DeployOptions, ctx: JobContext): Promise<DeployR
     ctx.progress.setPhase('preflight');
     ctx.report();
     checks = await preflight({
-      hosts: await inventoryHosts(ws.inventory, 'ansible-inventory', o.env),
+      // Read once by prepareWorkspace: ansible-inventory costs a Python start-up per call.
+      hosts: ws.hosts,
       offlineYml: o.offlineYml,
       sshUser: o.sshUser,
       sshKey: o.sshKey,
@@ -173,7 +174,7 @@ export async function deploy(o: DeployOptions, ctx: JobContext): Promise<DeployR
     ],
     pluginDir: ws.pluginDir,
     logFile: ws.logFile,
-    hosts: ws.hosts,
+    hosts: ws.hosts.map((h) => h.name),
     env: o.env,
     signal: ctx.signal,
     onEvent: (e, state) => {

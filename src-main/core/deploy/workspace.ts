@@ -24,7 +24,8 @@ export interface Workspace {
   inventory: string;
   pluginDir: string;
   logFile: string;
-  hosts: string[];
+  /** The inventory's hosts as Ansible reads them (names, connection, address, user, port, key). */
+  hosts: InventoryHost[];
 }
 
 const MARKER = '.ferry-kubespray';
@@ -137,7 +138,7 @@ export async function prepareWorkspace(o: WorkspaceOptions): Promise<Workspace> 
     inventory: inventoryDir,
     pluginDir: path.join(o.dir, 'callback_plugins'),
     logFile: path.join(o.dir, 'ansible.log'),
-    hosts: hosts.map((h) => h.name),
+    hosts,
   };
 }
 
