@@ -68,6 +68,11 @@ export class BundleWriter {
     const st = await fs.lstat(w.dir);
     if (!st.isDirectory()) throw new FerryError('USAGE', `${w.dir} is not a folder.`, { artifact: w.dir });
     await fs.mkdir(w.partialDir, { recursive: true });
+    // A process killed inside writeFileAtomic of the manifest or its signature leaves the temp
+    // file beside them; nothing else writes these names, and verify would call it extra.
+    for (const name of await fs.readdir(w.dir))
+      if (/^\.manifest\.json(\.sig)?\.[0-9a-f]{12}\.tmp$/.test(name))
+        await fs.rm(path.join(w.dir, name), { force: true });
     const manifestPath = path.join(w.dir, MANIFEST_FILE);
     let existing: Manifest | undefined;
     try {
