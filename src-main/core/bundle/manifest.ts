@@ -3,8 +3,12 @@ import { FerryError } from '../base/errors/index.js';
 import { checkBundlePath, printable } from './paths.js';
 
 /**
- * The bundle manifest, format v1 (docs/bundle-format.md). It lists every artifact and every file
- * of the bundle with size and sha256; it is written last, atomically, and signed detached.
+ * The bundle manifest (docs/bundle-format.md). It lists every artifact and every file of the
+ * bundle with size and sha256; it is written last, atomically, and signed detached.
+ *
+ * Format v1 knows file, image, kubespray and meta artifacts. Format v2 adds the OS package,
+ * Python and tool kinds (deb, rpm, wheel, tool, repo); a writer emits v2 only when a bundle holds
+ * one of them, so a bundle without them stays readable by a Ferry that knows only v1.
  */
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -90,20 +94,107 @@ export const MetaArtifactSchema = z.object({
   name: z.string(),
 });
 
+/** A Debian/Ubuntu binary package, verified against the archive's signed Packages stanza. */
+export const DebArtifactSchema = z.object({
+  ...artifactBase,
+  kind: z.literal('deb'),
+  /** Target OS id as Ferry names it ('debian-12', 'ubuntu-24.04'). */
+  os: z.string().min(1),
+  package: z.string().min(1),
+  version: z.string().min(1),
+  /** Debian architecture ('amd64', 'arm64', 'all'). */
+  arch: z.string().min(1),
+  sha256: sha256Hex,
+  size: z.number().int().nonnegative(),
+  url: z.string().optional(),
+});
+
+/** An RPM package, verified against the repository's signed repomd/primary checksum. */
+export const RpmArtifactSchema = z.object({
+  ...artifactBase,
+  kind: z.literal('rpm'),
+  os: z.string().min(1),
+  package: z.string().min(1),
+  epoch: z.number().int().nonnegative().optional(),
+  version: z.string().min(1),
+  release: z.string().min(1),
+  arch: z.string().min(1),
+  sha256: sha256Hex,
+  size: z.number().int().nonnegative(),
+  url: z.string().optional(),
+});
+
+/** A Python distribution (wheel, or an sdist when opted in) for the deploy host's index. */
+export const WheelArtifactSchema = z.object({
+  ...artifactBase,
+  kind: z.literal('wheel'),
+  /** Normalized project name (PEP 503). */
+  project: z.string().min(1),
+  version: z.string().min(1),
+  filename: z.string().min(1),
+  sha256: sha256Hex,
+  url: z.string().optional(),
+  requiresPython: z.string().optional(),
+});
+
+/** One of Ferry's own executables, carried so the offline side needs nothing installed. */
+export const ToolArtifactSchema = z.object({
+  ...artifactBase,
+  kind: z.literal('tool'),
+  name: z.string().min(1),
+  /** Node-style platform-arch ('linux-x64', 'linux-arm64', 'win32-x64', 'darwin-arm64'). */
+  platform: z.string().min(1),
+  version: z.string().min(1),
+});
+
+/**
+ * Repository metadata Ferry generated for a set of packages (apt Packages/Release/InRelease, rpm
+ * repodata, a PyPI simple index), with the upstream sources it was resolved from.
+ */
+export const RepoArtifactSchema = z.object({
+  ...artifactBase,
+  kind: z.literal('repo'),
+  format: z.enum(['apt', 'rpm', 'pypi']),
+  os: z.string().optional(),
+  sources: z
+    .array(z.object({ uri: z.string(), suite: z.string().optional(), date: z.string().optional() }))
+    .optional(),
+});
+
 export const ArtifactSchema = z.discriminatedUnion('kind', [
   FileArtifactSchema,
   ImageArtifactSchema,
   KubesprayArtifactSchema,
   MetaArtifactSchema,
+  DebArtifactSchema,
+  RpmArtifactSchema,
+  WheelArtifactSchema,
+  ToolArtifactSchema,
+  RepoArtifactSchema,
 ]);
 export type Artifact = z.infer<typeof ArtifactSchema>;
 export type FileArtifact = z.infer<typeof FileArtifactSchema>;
 export type ImageArtifact = z.infer<typeof ImageArtifactSchema>;
+export type DebArtifact = z.infer<typeof DebArtifactSchema>;
+export type RpmArtifact = z.infer<typeof RpmArtifactSchema>;
+export type WheelArtifact = z.infer<typeof WheelArtifactSchema>;
+export type ToolArtifact = z.infer<typeof ToolArtifactSchema>;
+export type RepoArtifact = z.infer<typeof RepoArtifactSchema>;
+
+/** The newest manifest format this Ferry reads and writes. */
+export const MANIFEST_VERSION = 2;
+/** Kinds a v1 manifest may hold; any other kind makes the writer emit v2. */
+const V1_KINDS: ReadonlySet<string> = new Set(['file', 'image', 'kubespray', 'meta']);
+
+/** The format version a manifest with these artifacts must declare: 1 while it can, else 2. */
+export function manifestVersionFor(artifacts: readonly { kind: string }[]): 1 | 2 {
+  return artifacts.every((a) => V1_KINDS.has(a.kind)) ? 1 : 2;
+}
 
 export const ManifestSchema = z
   .object({
     format: z.literal('ferry-bundle'),
-    version: z.literal(1),
+    version: z.union([z.literal(1), z.literal(2)]),
     id: z.string().min(1).max(200),
     createdAt: z.string(),
     tool: z.string(),
@@ -140,13 +231,24 @@ export function parseManifest(bytes: Buffer | string, source = MANIFEST_FILE): M
       hint: 'The manifest is damaged. Copy the bundle again from the original media or re-export it.',
     });
   }
+  const declared = (json as { version?: unknown } | null)?.version;
+  if (typeof declared === 'number' && Number.isInteger(declared) && declared > MANIFEST_VERSION) {
+    throw new FerryError(
+      'UNSUPPORTED',
+      `${source} is bundle format v${declared}; this Ferry reads up to v${MANIFEST_VERSION}.`,
+      {
+        artifact: source,
+        hint: 'The bundle was written by a newer Ferry. Update Ferry on this machine, then import again.',
+      },
+    );
+  }
   const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const hostile = parsed.error.issues.some((i) => /path '/.test(i.message));
     throw new FerryError(
       hostile ? 'HOSTILE' : 'INTEGRITY',
-      `${source} does not match the bundle format v1: ${issue.path.join('.') || '(top)'}: ${issue.message}`,
+      `${source} does not match the bundle format v${MANIFEST_VERSION}: ${issue.path.join('.') || '(top)'}: ${issue.message}`,
       {
         artifact: source,
         hint: 'The bundle was not written by this version of Ferry, or was altered. Get a fresh copy.',
@@ -154,6 +256,14 @@ export function parseManifest(bytes: Buffer | string, source = MANIFEST_FILE): M
     );
   }
   const m = parsed.data;
+  const needed = manifestVersionFor(m.artifacts);
+  if (m.version < needed) {
+    throw new FerryError(
+      'INTEGRITY',
+      `${source} declares format v${m.version} but lists artifacts that need v${needed}.`,
+      { artifact: source, hint: 'The manifest was altered. Get a fresh copy of the bundle.' },
+    );
+  }
   checkNoDuplicates(m, source);
   return m;
 }

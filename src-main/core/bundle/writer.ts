@@ -5,6 +5,7 @@ import { FerryError } from '../base/errors/index.js';
 import { copyFileHashed, fsyncDir, fsyncFile, writeFileAtomic } from '../base/fs/atomic.js';
 import {
   MANIFEST_FILE,
+  manifestVersionFor,
   PARTIAL_DIR,
   SIGNATURE_FILE,
   parseManifest,
@@ -307,15 +308,16 @@ export class BundleWriter {
         paths: [`${OCI_DIR}/${OCI_LAYOUT_FILE}`, `${OCI_DIR}/${OCI_INDEX_FILE}`],
       });
     }
+    const artifacts = [...this.artifacts.values()].sort((a, b) => a.id.localeCompare(b.id));
     const manifest: Manifest = {
       format: 'ferry-bundle',
-      version: 1,
+      version: manifestVersionFor(artifacts),
       id: this.meta.id,
       createdAt: (opts.createdAt ?? new Date()).toISOString(),
       tool: TOOL,
       ...(this.meta.kubespray ? { kubespray: this.meta.kubespray } : {}),
       ...(this.meta.base ? { base: this.meta.base } : {}),
-      artifacts: [...this.artifacts.values()].sort((a, b) => a.id.localeCompare(b.id)),
+      artifacts,
       files: [...this.files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     };
     const bytes = serializeManifest(manifest);

@@ -40,7 +40,7 @@ describe('manifest parsing', () => {
   it('refuses JSON that is not the schema, naming the field', () => {
     expect(() => parseManifest(manifest([{ path: 'files/a', size: -1 }]))).toThrow(/files\.0\.size/);
     expect(() => parseManifest(manifest([], { version: 2 }))).toThrow(/version/);
-    expect(() => parseManifest(manifest([], { surprise: true }))).toThrow(/bundle format v1/);
+    expect(() => parseManifest(manifest([], { surprise: true }))).toThrow(/bundle format v2/);
   });
 
   it('treats escaping paths as hostile', () => {

@@ -107,6 +107,16 @@ export function artifactName(a: Artifact): string {
       return `Kubespray ${a.version}`;
     case 'meta':
       return a.name;
+    case 'deb':
+      return `${a.package} ${a.version} (${a.arch}, ${a.os})`;
+    case 'rpm':
+      return `${a.package}-${a.epoch ? `${a.epoch}:` : ''}${a.version}-${a.release}.${a.arch} (${a.os})`;
+    case 'wheel':
+      return a.filename;
+    case 'tool':
+      return `${a.name} ${a.version} (${a.platform})`;
+    case 'repo':
+      return `${a.format} repository${a.os ? ` for ${a.os}` : ''}`;
   }
 }
 
