@@ -455,8 +455,10 @@ describe.skipIf(missing)('ferry deploy (stage 5)', () => {
     ).toEqual([]);
   }, 120_000);
 
+  // sshd lives in /usr/sbin, which a non-login PATH may lack; the absolute path is what runs.
+  const SSHD = existsSync('/usr/sbin/sshd') ? '/usr/sbin/sshd' : 'sshd';
   describe.skipIf(
-    lacks('sshd', 'ssh', 'ssh-keygen') ||
+    lacks(SSHD, 'ssh', 'ssh-keygen') ||
       lacksCondition(process.getuid?.() !== 0, 'root (sshd on a test port)'),
   )('over SSH to 127.0.0.1', () => {
     let sshd: ReturnType<typeof spawn> | undefined;
@@ -488,11 +490,7 @@ describe.skipIf(missing)('ferry deploy (stage 5)', () => {
         ].join('\n') + '\n',
       );
       await fs.mkdir('/run/sshd', { recursive: true });
-      sshd = spawn(
-        lacks('sshd') ? 'sshd' : '/usr/sbin/sshd',
-        ['-D', '-e', '-f', path.join(d, 'sshd_config')],
-        { stdio: 'ignore' },
-      );
+      sshd = spawn(SSHD, ['-D', '-e', '-f', path.join(d, 'sshd_config')], { stdio: 'ignore' });
       const net = await import('node:net');
       await until(
         () =>
