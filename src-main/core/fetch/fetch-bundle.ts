@@ -4,7 +4,7 @@ import path from 'node:path';
 import { BundleWriter, type ManifestSigner } from '../bundle/writer.js';
 import { openBundle, type OpenedBundle } from '../bundle/reader.js';
 import { PARTIAL_DIR, type Artifact, type Manifest } from '../bundle/manifest.js';
-import { ociBlobPath } from '../bundle/oci-layout.js';
+import { kindOf } from '../kinds/index.js';
 import { assertBundlePath, filePathForUrl } from '../bundle/paths.js';
 import { FerryError, toErrorValue, type ErrorValue } from '../base/errors/index.js';
 import { Job, type JobContext, type JobRegistry } from '../base/jobs/job.js';
@@ -922,10 +922,7 @@ export function unreachableGroups(failures: FetchResult['failures']): Unreachabl
 /** Files no artifact names any more (a replanned bundle) go, so the bundle is what the plan says. */
 async function dropUnreferenced(writer: BundleWriter): Promise<void> {
   const keep = new Set<string>(['plan.json', 'images/oci-layout', 'images/index.json']);
-  for (const a of writer.listArtifacts()) {
-    for (const q of a.paths) keep.add(q);
-    if (a.kind === 'image') keep.add(ociBlobPath(a.digest));
-  }
+  for (const a of writer.listArtifacts()) for (const q of kindOf(a).ownedPaths(a)) keep.add(q);
   for (const f of writer.listFiles()) if (!keep.has(f.path)) await writer.removeFile(f.path);
 }
 
