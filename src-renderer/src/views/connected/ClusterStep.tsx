@@ -1,5 +1,6 @@
 import { useEffect, useId, useMemo, useState } from 'react';
 import { ADDONS, ARCHES, NETWORK_PLUGINS, RUNTIMES } from '../../../../src-main/ipc/choices.js';
+import { countLabel } from '../../../../src-main/core/kinds/labels.js';
 import type {
   ErrorValueT,
   KubesprayChoice,
@@ -95,11 +96,7 @@ export function RoomChart({ groups, label }: { groups: RoomGroup[]; label: strin
                 style={{ width: `${top ? Math.max(2, (100 * weight(g)) / top) : 0}%` }}
               />
             </span>
-            <span className="room-size">
-              {sized
-                ? bytes(g.bytes)
-                : `${g.count} ${g.kind === 'image' ? (g.count === 1 ? 'image' : 'images') : g.count === 1 ? 'file' : 'files'}`}
-            </span>
+            <span className="room-size">{sized ? bytes(g.bytes) : countLabel(g.kind, g.count)}</span>
           </li>
         ))}
       </ul>

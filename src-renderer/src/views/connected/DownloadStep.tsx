@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import type { ErrorValueT, FetchItem } from '../../../../src-main/ipc/contract.js';
+import { roomGroup } from '../../../../src-main/core/kinds/labels.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressBar, ProgressPanel, Section, StatusPill } from '../../components/common.js';
 import { CancelJobButton, StepNav } from '../../components/step-controls.js';
@@ -25,16 +26,7 @@ export function roomFromItems(
   >();
   for (const i of items) {
     if (i.status !== 'done' || i.bytes === undefined) continue;
-    const name =
-      i.kind === 'image'
-        ? i.name
-            .replace(/[@:][^/]*$/, '')
-            .split('/')
-            .slice(-2)
-            .join('/')
-        : i.kind === 'kubespray'
-          ? 'kubespray'
-          : i.name.split(/[\s_-]/)[0];
+    const name = roomGroup(i.kind, i.name);
     const k = `${i.kind}:${name}`;
     const g = groups.get(k) ?? { name, kind: i.kind, count: 0, bytes: 0 };
     g.count++;
