@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BundleWriter } from '../../../src-main/core/bundle/index.js';
 import { KeyStore } from '../../../src-main/core/bundle/keys/index.js';
 import { verifyBundle } from '../../../src-main/core/bundle/verify/index.js';
+import { importBundle } from '../../../src-main/core/media/import/index.js';
 import { makeKeyStore, tempDir } from '../../helpers/bundle-fixtures.js';
 
 let signer: Awaited<ReturnType<KeyStore['signer']>>;
@@ -84,5 +85,19 @@ describe('v2 kinds carried as plain files', () => {
     // The file's bytes themselves match the file list: only the record is wrong.
     expect(r.counts.ok).toBe(r.counts.files);
     expect(r.artifacts.find((a) => a.kind === 'wheel')!.status).toBe('ok');
+  });
+
+  it('import takes the carried files, and refuses a lying record before copying anything', async () => {
+    const keyStore = KeyStore.fromEnv(env);
+    const store = path.join(work, 'store');
+    const good = await importBundle((await bundle('import-ok')).dir, { store, keyStore });
+    expect(good.status).toBe('complete');
+    expect(good.artifacts.map((a) => a.state)).toEqual(['good', 'good']);
+    const lying = await bundle('import-lying', 'e'.repeat(64));
+    await expect(importBundle(lying.dir, { store, keyStore })).rejects.toMatchObject({
+      code: 'INTEGRITY',
+      artifact: 'deb:debian-12:socat:amd64',
+    });
+    await expect(fs.readdir(path.join(store, 'bundles'))).resolves.not.toContain(lying.manifest.id);
   });
 });
