@@ -256,19 +256,12 @@ function matches(a: Artifact | undefined, w: Want): boolean {
       a.paths[0] === w.chart.path
     );
   if (!a || a.kind !== w.kind) return false;
-  if (a.kind === 'file' && w.kind === 'file')
-    return (
-      a.url === w.url &&
-      a.checksum === recordedChecksum(w.checksum) &&
-      a.paths.length === 1 &&
-      a.paths[0] === w.path
-    );
-  if (a.kind === 'image' && w.kind === 'image')
-    return (
-      a.ref === w.ref && samePlatforms(a.platforms, w.platforms) && a.platforms.length === w.platforms.length
-    );
-  if (a.kind === 'kubespray' && w.kind === 'kubespray') return a.version === w.version && a.url === w.url;
-  return false;
+  const k = kindOf(a);
+  if (!k.fetch) return false;
+  if (w.kind === 'file')
+    return k.fetch.holds(a, { url: w.url, checksum: recordedChecksum(w.checksum), paths: [w.path] });
+  if (w.kind === 'image') return k.fetch.holds(a, { ref: w.ref, platforms: w.platforms });
+  return k.fetch.holds(a, { version: w.version, url: w.url });
 }
 
 /** The want's artifacts when the bundle holds every one of them as the plan wants it. */
@@ -289,10 +282,6 @@ function recordedChecksum(c: string): string | undefined {
 }
 
 /** A single-platform image records the platform of its config ('linux/arm64/v8' for 'linux/arm64'). */
-function samePlatforms(have: string[], want: string[]): boolean {
-  return want.every((w) => have.some((h) => h === w || h.startsWith(w + '/')));
-}
-
 async function filesIntact(
   dir: string,
   paths: string[],

@@ -29,8 +29,8 @@ export interface ArtifactKind<A extends Artifact = Artifact> {
   /** Bundle-writer hook at finalize: an image names itself in the OCI layout's index.json. */
   ociIndexEntry?(a: A): OciIndexEntry;
   /**
-   * Optional fetch hook for kinds whose download is not a plain file or an OCI image (deb, wheel,
-   * tool kinds plug their runs here). File, image and Kubespray runs stay in core/fetch.
+   * Fetch hook: whether a held artifact is still the wanted one. The download runs themselves
+   * (HTTP, OCI) stay in core/fetch; a kind without the hook is never reused across replans.
    */
   fetch?: KindFetch<A>;
 }
@@ -68,6 +68,10 @@ export interface KindServe<A extends Artifact> {
 }
 
 export interface KindFetch<A extends Artifact> {
-  /** Does the held artifact still satisfy what the plan wants (so fetch leaves it alone)? */
-  holds?(a: A, wanted: A): boolean;
+  /**
+   * Does the artifact the bundle holds still satisfy what the plan wants, so fetch leaves it
+   * alone? `wanted` holds the fields fetch knows before downloading (a URL and its published
+   * checksum, an image's reference and platforms): what the download is, not what it produced.
+   */
+  holds(held: A, wanted: Partial<A>): boolean;
 }

@@ -103,4 +103,37 @@ describe('the artifact-kind registry', () => {
     expect(roomGroup('file', 'calicoctl (amd64) https://x')).toBe('calicoctl');
     expect(roomGroup('kubespray', 'Kubespray v2.29.0')).toBe('kubespray');
   });
+
+  it('tells fetch whether a held artifact is still the wanted download', () => {
+    const img: Artifact = {
+      id: 'i',
+      kind: 'image',
+      key: 'k',
+      ref: 'quay.io/a/b:1',
+      platforms: ['linux/amd64', 'linux/arm64/v8'],
+      digest: `sha256:${hex('b')}`,
+      mediaType: 'm',
+      size: 1,
+      paths: [],
+    };
+    const holds = kindOf(img).fetch!.holds;
+    expect(holds(img, { ref: 'quay.io/a/b:1', platforms: ['linux/arm64', 'linux/amd64'] })).toBe(true);
+    expect(holds(img, { ref: 'quay.io/a/b:1', platforms: ['linux/amd64'] })).toBe(false);
+    expect(holds(img, { ref: 'quay.io/a/b:2', platforms: ['linux/amd64', 'linux/arm64'] })).toBe(false);
+    const file: Artifact = {
+      id: 'f',
+      kind: 'file',
+      key: 'k',
+      url: 'https://x/y',
+      checksum: `sha256:${hex('a')}`,
+      paths: ['files/x/y'],
+    };
+    const fh = kindOf(file).fetch!.holds;
+    expect(fh(file, { url: 'https://x/y', checksum: `sha256:${hex('a')}`, paths: ['files/x/y'] })).toBe(true);
+    expect(fh(file, { url: 'https://x/y', checksum: `sha256:${hex('c')}`, paths: ['files/x/y'] })).toBe(
+      false,
+    );
+    // The carried v2 kinds have no fetch hook yet: fetch never reuses what it cannot judge.
+    expect(KINDS.deb.fetch).toBeUndefined();
+  });
 });

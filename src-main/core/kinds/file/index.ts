@@ -16,4 +16,9 @@ export const fileKind: ArtifactKind<FileArtifact> = {
   },
   summarize: (a) => ({ group: roomGroup('file', fileKind.name(a)) }),
   serve: { via: 'files' },
+  fetch: {
+    // The published checksum decides: a new checksum for the same URL is a new file.
+    holds: (a, w) =>
+      a.url === w.url && a.checksum === w.checksum && a.paths.length === 1 && a.paths[0] === w.paths?.[0],
+  },
 };

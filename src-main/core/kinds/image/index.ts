@@ -26,5 +26,13 @@ export const imageKind: ArtifactKind<ImageArtifact> = {
       }
     },
   },
+  fetch: {
+    // Exactly the wanted platforms ('linux/arm64' also matches a held 'linux/arm64/v8').
+    holds: (a, w) =>
+      a.ref === w.ref &&
+      !!w.platforms &&
+      a.platforms.length === w.platforms.length &&
+      w.platforms.every((p) => a.platforms.some((h) => h === p || h.startsWith(p + '/'))),
+  },
   ociIndexEntry: (a) => ({ ref: a.ref, digest: a.digest, mediaType: a.mediaType, size: a.size }),
 };

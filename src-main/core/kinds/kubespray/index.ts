@@ -16,6 +16,7 @@ export const kubesprayKind: ArtifactKind<KubesprayArtifact> = {
   },
   summarize: () => ({ group: 'kubespray' }),
   serve: { via: 'files' },
+  fetch: { holds: (a, w) => a.version === w.version && a.url === w.url },
 };
 
 /** The bundle's Kubespray release and its tarball's path, if it carries one. */
