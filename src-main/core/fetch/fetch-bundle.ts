@@ -19,7 +19,7 @@ import { CredentialStore, defaultAuthFiles, type RegistrySettings } from './oci/
 import { formatImageRef, parseImageRef } from './oci/reference.js';
 import { pullImage, type BlobStore } from './oci/pull.js';
 import { RegistryClient } from './oci/registry-client.js';
-import type { ExtraFile, Plan, PlanChart } from './plan.js';
+import type { ExtraFile, Plan, PlanChart } from '../plan/plan.js';
 import { chartIndexYaml, findChartEntry, MAX_INDEX_BYTES } from './helm-index.js';
 import { tarballCachePath } from './tarball.js';
 

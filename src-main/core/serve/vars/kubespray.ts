@@ -3,7 +3,7 @@ import type { BundleSource } from '../../bundle/source.js';
 import { loadKubespray, type KubesprayData } from '../../plan/catalog/index.js';
 import { FerryError } from '../../base/errors/index.js';
 import { kubesprayRelease } from '../../kinds/index.js';
-import { parsePlan, type Plan } from '../../fetch/plan.js';
+import { parsePlan, type Plan } from '../../plan/plan.js';
 
 /** The Kubespray release the bundle carries, loaded from its own (verified) tarball. */
 export async function loadBundleKubespray(src: BundleSource, signal?: AbortSignal): Promise<KubesprayData> {
