@@ -4,7 +4,7 @@ import { countLabel } from '../../../../src-main/core/kinds/labels.js';
 import type {
   ErrorValueT,
   KubesprayChoice,
-  Plan,
+  PlanSummary,
   PlanPrepared,
   Res,
 } from '../../../../src-main/ipc/contract.js';
@@ -104,7 +104,7 @@ export function RoomChart({ groups, label }: { groups: RoomGroup[]; label: strin
   );
 }
 
-export function PlanView({ plan }: { plan: Plan }) {
+export function PlanView({ plan }: { plan: PlanSummary }) {
   // Each big number is labelled by the word under it, so assistive tech reads "12 files".
   const id = useId();
   return (
