@@ -1,16 +1,11 @@
 import { useEffect, useId, useMemo, useState } from 'react';
 import { ADDONS, ARCHES, NETWORK_PLUGINS, RUNTIMES } from '../../../../src-main/ipc/choices.js';
 import { countLabel } from '../../../../src-main/core/kinds/labels.js';
-import type {
-  ErrorValueT,
-  KubesprayChoice,
-  PlanSummary,
-  PlanPrepared,
-  Res,
-} from '../../../../src-main/ipc/contract.js';
+import type { ErrorValueT, KubesprayChoice, PlanSummary, Res } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressPanel, Section } from '../../components/common.js';
 import { bytes } from '../../format.js';
+import { resultOf } from '../../jobs.js';
 import { useApp, useJob } from '../../store.js';
 
 type Versions = Res<'plan.kubesprayVersions'>;
@@ -188,7 +183,7 @@ export function ClusterStep() {
   // Kubernetes versions come from that Kubespray's own checksum tables.
   const track = useApp((s) => s.track);
   const prepJob = useJob('plan');
-  const prepared = prepJob?.state === 'done' ? (prepJob.result as PlanPrepared) : null;
+  const prepared = resultOf('plan', prepJob) ?? null;
   const kubeVersions = prepared?.kubeVersions ?? [];
   useEffect(() => {
     if (ks.source === 'release' && !ks.version) return;

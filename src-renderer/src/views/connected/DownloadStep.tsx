@@ -5,14 +5,15 @@ import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressBar, ProgressPanel, Section, StatusPill } from '../../components/common.js';
 import { CancelJobButton, StepNav } from '../../components/step-controls.js';
 import { bytes } from '../../format.js';
+import { itemsOf } from '../../jobs.js';
 import { useApp, useJob } from '../../store.js';
 import { RoomChart } from './ClusterStep.js';
 
 export function fetchItems(items: Array<Record<string, unknown>>): FetchItem[] {
   // The latest news per artifact wins: a retried failure that then succeeds shows as done.
   const byId = new Map<string, FetchItem>();
-  for (const i of items)
-    if (typeof i.id === 'string' && typeof i.status === 'string') byId.set(i.id, i as unknown as FetchItem);
+  for (const i of itemsOf('fetch', items))
+    if (typeof i.id === 'string' && typeof i.status === 'string') byId.set(i.id, i);
   return [...byId.values()].filter((i) => i.status !== 'removed');
 }
 
