@@ -1,0 +1,89 @@
+/**
+ * "What takes the room": a plan's downloads grouped by the component a user recognises
+ * (calico_node and calicoctl → calico), one group per component and kind. The app draws these
+ * as bars and `ferry plan` prints them, so both come from here. Pure (no Node imports): the
+ * renderer imports the ordering rule too.
+ */
+
+export type RoomKind = 'file' | 'image' | 'kubespray';
+
+export interface RoomGroup {
+  name: string;
+  kind: RoomKind;
+  count: number;
+  /** Null while the size is not known (before downloading). */
+  bytes: number | null;
+}
+
+/** What room needs of a plan: its downloads' keys, whether they are used, whether extra. */
+export interface RoomPlan {
+  files: ReadonlyArray<{ key: string; enabled?: boolean; extra?: boolean }>;
+  images: ReadonlyArray<{ key: string; enabled?: boolean; extra?: boolean }>;
+  kubesprayTarball?: unknown;
+}
+
+// Components whose name is more than the key's first word (cert_manager_webhook → cert_manager,
+// not cert). Kubespray's download keys, read at v2.26.1…v2.31.0.
+const MULTI_WORD = [
+  'cert_manager',
+  'cri_dockerd',
+  'gateway_api',
+  'ingress_alb',
+  'ingress_nginx',
+  'kata_containers',
+  'kube_ovn',
+  'kube_router',
+  'kube-vip',
+  'local_path_provisioner',
+  'local_volume_provisioner',
+  'metrics_server',
+  'pod_infra',
+  'prometheus_operator',
+];
+
+/** The component a download key belongs to: calico_node → calico, csi_attacher → csi. */
+export function componentOf(key: string): string {
+  if (/^csi_|_csi_plugin$|^snapshot_controller$/.test(key)) return 'csi';
+  // Their command-line tools belong to them: calicoctl, ciliumcli.
+  const glued = ['calico', 'cilium'].find((p) => key.startsWith(p));
+  if (glued) return glued;
+  const multi = MULTI_WORD.find((p) => key === p || key.startsWith(p + '_') || key.startsWith(p + '-'));
+  if (multi) return multi;
+  return key.split(/[_-]/)[0] || key;
+}
+
+/** The plan's enabled downloads by component and kind, in the plan's order. */
+export function roomGroups(plan: RoomPlan): RoomGroup[] {
+  const groups = new Map<string, RoomGroup>();
+  const add = (name: string, kind: RoomKind) => {
+    const k = `${kind}:${name}`;
+    const g = groups.get(k) ?? { name, kind, count: 0, bytes: null };
+    g.count++;
+    groups.set(k, g);
+  };
+  for (const f of plan.files)
+    if (f.enabled !== false) add(f.extra ? 'extra files' : componentOf(f.key), 'file');
+  for (const i of plan.images)
+    if (i.enabled !== false) add(i.extra ? 'extra images' : componentOf(i.key), 'image');
+  if (plan.kubesprayTarball) add('kubespray', 'kubespray');
+  return [...groups.values()];
+}
+
+/** Whether every group's size is known, so the groups are weighed by bytes rather than count. */
+export function roomSized(groups: readonly RoomGroup[]): boolean {
+  return groups.length > 0 && groups.every((g) => g.bytes !== null);
+}
+
+/** Largest first (by bytes when all are known, else by number of downloads), then by name. */
+export function roomOrder(groups: readonly RoomGroup[]): RoomGroup[] {
+  const sized = roomSized(groups);
+  const weight = (g: RoomGroup) => (sized ? (g.bytes ?? 0) : g.count);
+  return [...groups].sort((a, b) => weight(b) - weight(a) || a.name.localeCompare(b.name));
+}
+
+/** "6 images", "1 file", "the Kubespray tarball": a group's count in words. */
+export function roomCount(g: RoomGroup): string {
+  if (g.kind === 'kubespray') return g.count === 1 ? '1 tarball' : `${g.count} tarballs`;
+  const noun = g.kind === 'image' ? 'image' : 'file';
+  return `${g.count} ${noun}${g.count === 1 ? '' : 's'}`;
+}
