@@ -16,7 +16,8 @@ import { ensureServerCert, loadUserCert, type TlsMaterial } from '../../core/ser
 import { bundleVars, generateVars } from '../../core/serve/vars/index.js';
 import { defaultStoreDir } from '../../core/media/store/index.js';
 import type { Command, CommandContext } from '../command.js';
-import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
+import { printJson, printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
+import { listInterfaces } from '../../core/serve/interfaces.js';
 import { signatureOptions } from './verify.js';
 
 export const tlsOptions = {
@@ -92,6 +93,21 @@ export async function openSources(
   return opened.sources;
 }
 
+function printInterfaces(ctx: CommandContext): number {
+  const all = listInterfaces();
+  if (ctx.json) {
+    printJson(ctx, { interfaces: all });
+    return EXIT.OK;
+  }
+  const w = Math.max(9, ...all.map((i) => i.name.length));
+  println(ctx, `${'INTERFACE'.padEnd(w)}  ADDRESS`);
+  for (const i of all)
+    println(ctx, `${i.name.padEnd(w)}  ${i.address}${i.internal ? '  (loopback: this machine only)' : ''}`);
+  println(ctx, '');
+  println(ctx, 'Serve on one with --listen ADDRESS (default: every address).');
+  return EXIT.OK;
+}
+
 export const serve: Command = {
   name: 'serve',
   summary: 'Serve a bundle’s files and images to the cluster (file server + OCI registry)',
@@ -124,9 +140,14 @@ export const serve: Command = {
       description: 'Serve the intact part of a damaged bundle (damaged images and files are left out).',
     },
     quiet: { type: 'boolean', short: 'q', description: 'Do not log each request.' },
+    'list-interfaces': {
+      type: 'boolean',
+      description: 'List the addresses --listen can take (as the app offers them) and exit.',
+    },
     ...signatureOptions,
   },
   async run(ctx) {
+    if (ctx.values['list-interfaces'] === true) return printInterfaces(ctx);
     const filesPort = parsePort(ctx.values['files-port'], 'files-port', DEFAULT_FILES_PORT);
     const registryPort = parsePort(ctx.values['registry-port'], 'registry-port', DEFAULT_REGISTRY_PORT);
     const listen = str(ctx.values.listen);
