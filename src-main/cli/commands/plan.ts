@@ -18,6 +18,7 @@ import {
   roomGroups,
   roomOrder,
   roomSized,
+  roomWeight,
   type RoomGroup,
 } from '../../core/plan/room.js';
 
@@ -29,7 +30,7 @@ export function roomLines(plan: Plan): string[] {
   const groups = roomOrder(roomGroups(plan));
   if (!groups.length) return [];
   const sized = roomSized(groups);
-  const weight = (g: RoomGroup) => (sized ? (g.bytes ?? 0) : g.count);
+  const weight = (g: RoomGroup) => roomWeight(g, sized);
   const top = Math.max(...groups.map(weight));
   const w = Math.max(...groups.map((g) => g.name.length));
   const BAR = 20;

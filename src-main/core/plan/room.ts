@@ -74,11 +74,17 @@ export function roomSized(groups: readonly RoomGroup[]): boolean {
   return groups.length > 0 && groups.every((g) => g.bytes !== null);
 }
 
+/** What a group's bar is as long as: its bytes when every size is known, else its count. */
+export function roomWeight(g: RoomGroup, sized: boolean): number {
+  return sized ? (g.bytes ?? 0) : g.count;
+}
+
 /** Largest first (by bytes when all are known, else by number of downloads), then by name. */
 export function roomOrder(groups: readonly RoomGroup[]): RoomGroup[] {
   const sized = roomSized(groups);
-  const weight = (g: RoomGroup) => (sized ? (g.bytes ?? 0) : g.count);
-  return [...groups].sort((a, b) => weight(b) - weight(a) || a.name.localeCompare(b.name));
+  return [...groups].sort(
+    (a, b) => roomWeight(b, sized) - roomWeight(a, sized) || a.name.localeCompare(b.name),
+  );
 }
 
 /** "6 images", "1 file", "the Kubespray tarball": a group's count in words. */

@@ -10,7 +10,13 @@ import type {
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressPanel, Section } from '../../components/common.js';
 import { bytes } from '../../format.js';
-import { roomCount, roomOrder, roomSized, type RoomGroup } from '../../../../src-main/core/plan/room.js';
+import {
+  roomCount,
+  roomOrder,
+  roomSized,
+  roomWeight,
+  type RoomGroup,
+} from '../../../../src-main/core/plan/room.js';
 import { useApp, useJob } from '../../store.js';
 
 type Versions = Res<'plan.kubesprayVersions'>;
@@ -73,7 +79,7 @@ function useLivePlan(): void {
 /** Bars per component: by size when every size is known, else by number of downloads. */
 export function RoomChart({ groups, label }: { groups: RoomGroup[]; label: string }) {
   const sized = roomSized(groups);
-  const weight = (g: RoomGroup) => (sized ? (g.bytes ?? 0) : g.count);
+  const weight = (g: RoomGroup) => roomWeight(g, sized);
   // Bars are scaled to the largest group so small differences stay visible.
   const top = groups.reduce((n, g) => Math.max(n, weight(g)), 0);
   const sorted = roomOrder(groups);
