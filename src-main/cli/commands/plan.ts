@@ -1,4 +1,11 @@
-import { computePlan, planFromRequest, type Plan } from '../../core/plan/catalog/index.js';
+import {
+  computePlan,
+  loadKubespray,
+  planFromRequest,
+  requestSource,
+  supportedKubeVersions,
+  type Plan,
+} from '../../core/plan/catalog/index.js';
 import { EXIT } from '../../core/base/errors/index.js';
 import { knownReleases } from '../../core/plan/releases.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
@@ -110,10 +117,30 @@ function listReleases(ctx: CommandContext): number {
   return EXIT.OK;
 }
 
+/** The app's Kubernetes version picker: the versions the Kubespray's checksum tables hold. */
+async function listKubeVersions(
+  ctx: CommandContext,
+  req: ReturnType<typeof clusterRequest>,
+  fetchTarball: (tag: string, url: string) => Promise<string>,
+): Promise<number> {
+  const data = await loadKubespray(await requestSource(req), {
+    signal: ctx.signal,
+    env: ctx.env,
+    fetchTarball,
+  });
+  const versions = supportedKubeVersions(data);
+  if (ctx.json) printJson(ctx, { kubespray: data.tag, kubeVersions: versions });
+  else {
+    println(ctx, `Kubespray ${data.tag} can install these Kubernetes versions, newest first:`);
+    for (const k of versions) println(ctx, `  ${k}`);
+  }
+  return EXIT.OK;
+}
+
 export const plan: Command = {
   name: 'plan',
   summary: 'Compute exactly what Kubespray downloads for your cluster (files, checksums, images)',
-  usage: '[--kubespray TAG|DIR|TARBALL] [--profile FILE] | --list-releases',
+  usage: '[--kubespray TAG|DIR|TARBALL] [--profile FILE] [--list-kube-versions] | --list-releases',
   description:
     "Evaluates Kubespray's own download data for the chosen tag, Kubernetes version, architectures and\n" +
     'inventory variables. Variable precedence: --kube-version > --set > profile vars > inventory > Kubespray.\n' +
@@ -131,6 +158,10 @@ export const plan: Command = {
         type: 'boolean',
         description: 'List the Kubespray releases this Ferry is tested with (and which are cached).',
       },
+      'list-kube-versions': {
+        type: 'boolean',
+        description: 'List the Kubernetes versions the chosen Kubespray can install, newest first.',
+      },
       ...sourceOptions(),
     };
   },
@@ -143,6 +174,8 @@ export const plan: Command = {
     // `ferry fetch` would use with these arguments.
     const net = sourceSettings(ctx, profile);
     const tarballs = kubesprayTarballFetcher(ctx, { mirrors: net.mirrors, proxy: net.proxy });
+    if (v['list-kube-versions'] === true)
+      return listKubeVersions(ctx, req, tarballs.fetchTarball).finally(() => tarballs.close());
     const {
       plan: result,
       data,

@@ -3,14 +3,16 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { loadKubespray, supportedKubeVersions } from '../../../src-main/core/plan/catalog/index.js';
 import { KNOWN_RELEASES } from '../../../src-main/core/plan/releases.js';
 import { makeKeyStore, makeSampleBundle, tempDir } from '../../helpers/bundle-fixtures.js';
 import { writePlanBundle } from '../../helpers/kubespray-bundle.js';
 import { kubesprayDataDir, lacks, repoRoot } from '../../helpers/tools.js';
 
 /**
- * What the app shows, asked of the `ferry` process: the known Kubespray releases, the room a plan
- * takes, the drive notes, the bundles on media, the listen addresses and containerd's hosts.toml.
+ * What the app shows, asked of the `ferry` process: the known Kubespray releases and a release's
+ * Kubernetes versions, the room a plan takes, the drive notes, the bundles on media, the listen
+ * addresses, containerd's hosts.toml, and untrusting a key.
  * Each answer comes from the same core function the app's IPC handler calls.
  */
 
@@ -271,5 +273,39 @@ describe.skipIf(lacks('python3'))('ferry vars --containerd DIR', () => {
       }
       expect(Object.keys(doc).sort()).toEqual(['host', 'server']);
     }
+  });
+});
+
+describe('ferry plan --list-kube-versions', () => {
+  it("lists the Kubernetes versions the app's picker offers for that Kubespray", async () => {
+    const ks = path.join(kubesprayDataDir, 'v2.29.1');
+    const j = await ferry(['plan', '--kubespray', ks, '--list-kube-versions', '--json'], env);
+    expect(j.code, j.err).toBe(0);
+    const r = JSON.parse(j.out);
+    expect(r.kubespray).toBe('v2.29.1');
+    // The same list plan.prepare gives the app: Kubespray's own kubelet checksum table.
+    expect(r.kubeVersions).toEqual(supportedKubeVersions(await loadKubespray({ dir: ks })));
+    expect(r.kubeVersions).toContain('1.33.7');
+    const none = await ferry(['plan', '--list-kube-versions'], env);
+    expect(none.code).toBe(2);
+  });
+});
+
+describe('ferry keys untrust', () => {
+  it('removes a trusted key, as the app’s settings do', async () => {
+    const other = await makeKeyStore('other-side');
+    const pub = path.join(tmp, 'other.pub');
+    const own = (await other.store.list()).find((k) => k.own)!;
+    await fs.writeFile(pub, own.publicKeyPem);
+    expect((await ferry(['keys', 'trust', pub], env)).code).toBe(0);
+    const listed = () => keys.list().then((ks) => ks.map((k) => k.fingerprint));
+    expect(await listed()).toContain(own.fingerprint);
+    const r = await ferry(['keys', 'untrust', own.fingerprint, '--json'], env);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toEqual({ fingerprint: own.fingerprint, removed: true });
+    expect(await listed()).not.toContain(own.fingerprint);
+    const again = await ferry(['keys', 'untrust', own.fingerprint], env);
+    expect(again.out).toContain('was not a trusted key');
+    expect((await ferry(['keys', 'untrust', 'nonsense'], env)).code).toBe(2);
   });
 });
