@@ -7,7 +7,8 @@ import { loadKubespray, supportedKubeVersions } from '../../../src-main/core/pla
 import { KNOWN_RELEASES } from '../../../src-main/core/plan/releases.js';
 import { makeKeyStore, makeSampleBundle, tempDir } from '../../helpers/bundle-fixtures.js';
 import { writePlanBundle } from '../../helpers/kubespray-bundle.js';
-import { kubesprayDataDir, lacks, repoRoot } from '../../helpers/tools.js';
+import { ferryProcess } from '../../helpers/cli-process.js';
+import { kubesprayDataDir, lacks } from '../../helpers/tools.js';
 
 /**
  * What the app shows, asked of the `ferry` process: the known Kubespray releases and a release's
@@ -16,32 +17,7 @@ import { kubesprayDataDir, lacks, repoRoot } from '../../helpers/tools.js';
  * Each answer comes from the same core function the app's IPC handler calls.
  */
 
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-/** The CLI as a process, without blocking this one (a test server may have to answer it). */
-function ferry(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), 'src-main/cli/main.ts', ...args],
-      { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-}
+const ferry = (args: string[], env: NodeJS.ProcessEnv) => ferryProcess(args, env);
 
 let tmp: string;
 let env: NodeJS.ProcessEnv;

@@ -1,11 +1,12 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planFromRequest } from '../../../src-main/core/plan/catalog/index.js';
 import { parseImageRef } from '../../../src-main/core/fetch/oci/reference.js';
-import { kubesprayDataDir, lacks, lacksCondition, repoRoot } from '../../helpers/tools.js';
+import { ferryProcess } from '../../helpers/cli-process.js';
+import { kubesprayDataDir, lacks, lacksCondition } from '../../helpers/tools.js';
 import { startWorld, TestProxy, type World } from '../../helpers/world/index.js';
 
 /**
@@ -21,28 +22,7 @@ const TAG = 'v2.31.0';
 const KS = path.join(kubesprayDataDir, TAG);
 const ARCHIVE = `/github.com/kubernetes-sigs/kubespray/archive/refs/tags/${TAG}.tar.gz`;
 
-function ferry(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), 'src-main/cli/main.ts', ...args],
-      { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-}
+const ferry = (args: string[], env: NodeJS.ProcessEnv) => ferryProcess(args, env);
 
 describe.skipIf(
   lacks('docker-registry', 'skopeo', 'tar') ||
