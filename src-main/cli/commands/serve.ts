@@ -2,7 +2,6 @@ import path from 'node:path';
 import { EXIT, FerryError } from '../../core/base/errors/index.js';
 import { configDir } from '../../core/base/config/dirs.js';
 import { formatBytes, ProgressTracker } from '../../core/base/jobs/progress.js';
-import { KeyStore } from '../../core/bundle/keys/index.js';
 import type { BundleSource } from '../../core/bundle/source.js';
 import { openServeSources } from '../../core/serve/sources.js';
 import {
@@ -18,7 +17,7 @@ import { defaultStoreDir } from '../../core/media/store/index.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJson, printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
 import { listInterfaces } from '../../core/serve/interfaces.js';
-import { signatureOptions } from './verify.js';
+import { signatureFlags, signatureOptions } from './verify.js';
 
 export const tlsOptions = {
   tls: {
@@ -80,10 +79,8 @@ export async function openSources(
   const opened = await openServeSources({
     bundle,
     store,
-    allowUntrusted: ctx.values['allow-untrusted'] === true,
-    allowUnsigned: ctx.values['allow-unsigned'] === true,
+    ...signatureFlags(ctx),
     allowDamaged: ctx.values['allow-damaged'] === true,
-    keyStore: KeyStore.fromEnv(ctx.env),
     signal: ctx.signal,
     progress,
     onProgress: () => term.update(progress.snapshot()),
