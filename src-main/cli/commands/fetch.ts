@@ -18,6 +18,8 @@ import { parsePlan, readPlanFile, type Plan } from '../../core/fetch/plan.js';
 import { formatBytes } from '../../core/base/jobs/progress.js';
 import type { Command, CommandContext, OptionSpec } from '../command.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
+import { roomFromDownloads, type DownloadedItem } from '../../core/plan/room.js';
+import { roomLines } from '../room.js';
 import { printJsonLine, println, str, TerminalProgress } from '../output.js';
 import {
   clusterOptions,
@@ -138,7 +140,15 @@ export const fetch: Command = {
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     // A host or proxy that cannot be reached fails every artifact behind it: named once here.
     const unreachableSeen = new Set<string>();
+    // The latest news per artifact, for what the download took (the app's room picture).
+    const news = new Map<string, DownloadedItem>();
     job.subscribe((e) => {
+      if (e.type === 'item') {
+        const { id, kind, name, status, bytes } = e.item;
+        if (typeof id === 'string' && typeof name === 'string' && typeof status === 'string')
+          if (kind === 'file' || kind === 'image' || kind === 'kubespray')
+            news.set(id, { kind, name, status, ...(typeof bytes === 'number' ? { bytes } : {}) });
+      }
       if (ctx.json) {
         if (e.type === 'progress' || e.type === 'item' || e.type === 'log') printJsonLine(ctx, e);
         return;
@@ -236,6 +246,8 @@ export const fetch: Command = {
           ? `Signed with key ${result.signedBy}.`
           : "Not signed: no key yet (create one with 'ferry keys generate').",
       );
+      const room = roomLines(roomFromDownloads([...news.values()]), 'What the download took');
+      if (room.length) println(ctx, ['', ...room].join('\n'));
     }
     return EXIT.OK;
   },

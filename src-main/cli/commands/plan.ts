@@ -18,40 +18,11 @@ import {
   sourceOptions,
   sourceSettings,
 } from '../source-options.js';
-import { formatBytes } from '../../core/base/format/bytes.js';
-import {
-  componentOf,
-  roomCount,
-  roomGroups,
-  roomOrder,
-  roomSized,
-  roomWeight,
-  type RoomGroup,
-} from '../../core/plan/room.js';
+import { componentOf, roomGroups } from '../../core/plan/room.js';
+import { roomLines } from '../room.js';
 
 const componentOfFile = (f: Plan['files'][number]) => (f.extra ? 'extra files' : componentOf(f.key));
 const componentOfImage = (i: Plan['images'][number]) => (i.extra ? 'extra images' : componentOf(i.key));
-
-/** The app's "What takes the room": one bar per component and kind, largest first. */
-export function roomLines(plan: Plan): string[] {
-  const groups = roomOrder(roomGroups(plan));
-  if (!groups.length) return [];
-  const sized = roomSized(groups);
-  const weight = (g: RoomGroup) => roomWeight(g, sized);
-  const top = Math.max(...groups.map(weight));
-  const w = Math.max(...groups.map((g) => g.name.length));
-  const BAR = 20;
-  return [
-    sized
-      ? 'What takes the room:'
-      : 'What takes the room (by number of downloads; sizes are known once downloaded):',
-    ...groups.map((g) => {
-      const n = top ? Math.max(1, Math.round((BAR * weight(g)) / top)) : 0;
-      const bar = '#'.repeat(n).padEnd(BAR);
-      return `  ${g.name.padEnd(w)}  ${bar}  ${sized ? formatBytes(g.bytes) : roomCount(g)}`;
-    }),
-  ];
-}
 
 function summary(plan: Plan, full: Plan | undefined): string[] {
   const out: string[] = [];
@@ -86,7 +57,7 @@ function summary(plan: Plan, full: Plan | undefined): string[] {
   }
   for (const c of plan.charts ?? [])
     out.push(`  ${'chart'.padEnd(w)}  ${c.url} (served with an index.yaml Ferry writes)`);
-  out.push('', ...roomLines(plan));
+  out.push('', ...roomLines(roomGroups(plan), 'What takes the room'));
   if (full) {
     const total = full.files.length + full.images.length;
     const mine = files.length + images.length;

@@ -69,6 +69,41 @@ export function roomGroups(plan: RoomPlan): RoomGroup[] {
   return [...groups.values()];
 }
 
+/** One finished download as fetch reports it (its item events): what, and how many bytes. */
+export interface DownloadedItem {
+  kind: RoomKind;
+  name: string;
+  status: string;
+  bytes?: number;
+}
+
+/**
+ * What a finished download took, per component, with real sizes (the app's "What took the
+ * room", the end of `ferry fetch`): files by the name's first word, images by repository.
+ */
+export function roomFromDownloads(items: ReadonlyArray<DownloadedItem>): RoomGroup[] {
+  const groups = new Map<string, RoomGroup>();
+  for (const i of items) {
+    if (i.status !== 'done' || i.bytes === undefined) continue;
+    const name =
+      i.kind === 'image'
+        ? i.name
+            .replace(/[@:][^/]*$/, '')
+            .split('/')
+            .slice(-2)
+            .join('/')
+        : i.kind === 'kubespray'
+          ? 'kubespray'
+          : i.name.split(/[\s_-]/)[0];
+    const k = `${i.kind}:${name}`;
+    const g = groups.get(k) ?? { name, kind: i.kind, count: 0, bytes: 0 };
+    g.count++;
+    g.bytes = (g.bytes ?? 0) + i.bytes;
+    groups.set(k, g);
+  }
+  return [...groups.values()];
+}
+
 /** Whether every group's size is known, so the groups are weighed by bytes rather than count. */
 export function roomSized(groups: readonly RoomGroup[]): boolean {
   return groups.length > 0 && groups.every((g) => g.bytes !== null);

@@ -4,6 +4,7 @@ import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressBar, ProgressPanel, Section, StatusPill } from '../../components/common.js';
 import { CancelJobButton, StepNav } from '../../components/step-controls.js';
 import { bytes } from '../../format.js';
+import { roomFromDownloads, type RoomGroup } from '../../../../src-main/core/plan/room.js';
 import { useApp, useJob } from '../../store.js';
 import { RoomChart } from './ClusterStep.js';
 
@@ -15,33 +16,9 @@ export function fetchItems(items: Array<Record<string, unknown>>): FetchItem[] {
   return [...byId.values()].filter((i) => i.status !== 'removed');
 }
 
-/** What the finished download took, per component: files by download key, images by repository. */
-export function roomFromItems(
-  items: FetchItem[],
-): Array<{ name: string; kind: 'file' | 'image' | 'kubespray'; count: number; bytes: number | null }> {
-  const groups = new Map<
-    string,
-    { name: string; kind: 'file' | 'image' | 'kubespray'; count: number; bytes: number | null }
-  >();
-  for (const i of items) {
-    if (i.status !== 'done' || i.bytes === undefined) continue;
-    const name =
-      i.kind === 'image'
-        ? i.name
-            .replace(/[@:][^/]*$/, '')
-            .split('/')
-            .slice(-2)
-            .join('/')
-        : i.kind === 'kubespray'
-          ? 'kubespray'
-          : i.name.split(/[\s_-]/)[0];
-    const k = `${i.kind}:${name}`;
-    const g = groups.get(k) ?? { name, kind: i.kind, count: 0, bytes: 0 };
-    g.count++;
-    g.bytes = (g.bytes ?? 0) + i.bytes;
-    groups.set(k, g);
-  }
-  return [...groups.values()];
+/** What the finished download took, per component (core/plan/room, as `ferry fetch` prints it). */
+export function roomFromItems(items: FetchItem[]): RoomGroup[] {
+  return roomFromDownloads(items);
 }
 
 /**
