@@ -7,7 +7,13 @@ import {
   kindOf,
   upstreamHosts,
 } from '../../../src-main/core/kinds/index.js';
-import { KIND_LABELS, countLabel, roomGroup } from '../../../src-main/core/kinds/labels.js';
+import {
+  KIND_LABELS,
+  KIND_ORDER,
+  countLabel,
+  kindTitle,
+  roomGroup,
+} from '../../../src-main/core/kinds/labels.js';
 
 const hex = (c: string) => c.repeat(64);
 
@@ -102,6 +108,9 @@ describe('the artifact-kind registry', () => {
     expect(roomGroup('image', 'quay.io/calico/node:v3.30.3')).toBe('calico/node');
     expect(roomGroup('file', 'calicoctl (amd64) https://x')).toBe('calicoctl');
     expect(roomGroup('kubespray', 'Kubespray v2.29.0')).toBe('kubespray');
+    expect([...KIND_ORDER].sort()).toEqual(Object.keys(KINDS).sort());
+    expect(kindTitle('image')).toBe('Container images');
+    expect(kindTitle('something-newer')).toBe('something-newer');
   });
 
   it('tells fetch whether a held artifact is still the wanted download', () => {
