@@ -317,9 +317,7 @@ export async function verifyOpenedBundle(
         );
         // The kind checks its own record against the signed file list (a package's declared
         // sha256 is its file's), on top of the file hashes.
-        const recordProblems: FileResult[] = kindOf(a)
-          .verify.record(a, listed)
-          .map((p) => ({ ...p, status: 'wrong-digest' }));
+        const recordProblems: FileResult[] = kindOf(a).verify.record(a, listed);
         if (recordProblems.length) inconsistent++;
         const problems = [...files.filter((r) => r.status !== 'ok'), ...recordProblems];
         const status: ArtifactStatus =
