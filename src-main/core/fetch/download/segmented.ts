@@ -110,7 +110,8 @@ export interface SegmentRequest {
   onSize?: (total: number | undefined, already: number) => void;
   /** Writes the plain sidecar (url and validators) the way the one-connection path does. */
   writeSidecar: (etag: string | undefined, lastModified: string | undefined) => Promise<void>;
-  openHasher: () => Hasher;
+  /** A worker session that can read file ranges itself keeps the bytes off the main thread. */
+  openHasher: () => Hasher & { updateFromFile?(file: string, start: number, end: number): Promise<void> };
 }
 
 export function pieceLayout(size: number, firstPiece: number, pieceSize: number): Piece[] {
@@ -128,7 +129,7 @@ export function pieceLayout(size: number, firstPiece: number, pieceSize: number)
 /** Pieces sized so each connection gets several: the last ones in flight are then small. */
 export function pieceSizeFor(size: number, connections: number, wanted?: number): number {
   if (wanted) return wanted;
-  const p = Math.ceil(size / (connections * 4));
+  const p = Math.ceil(size / (connections * 8));
   return Math.min(MAX_PIECE, Math.max(MIN_PIECE, Math.ceil(p / MIN_PIECE) * MIN_PIECE));
 }
 
@@ -503,6 +504,10 @@ export async function segmentedDownload(
       while (p.status !== 'done') {
         if (fatal !== undefined || ac.signal.aborted) return;
         await new Promise<void>((r) => (wake = r));
+      }
+      if (hasher.updateFromFile) {
+        await hasher.updateFromFile(req.dest, p.start, p.end);
+        continue;
       }
       for (let at = p.start; at < p.end;) {
         if (ac.signal.aborted) return;
