@@ -57,6 +57,7 @@ nginx -c "$WORK/nginx.conf" -p "$WORK" &
 nginx_pid=$!
 trap 'kill -QUIT $nginx_pid 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port/small0.bin" && break; sleep 0.1; done
+kill -0 $nginx_pid 2>/dev/null || { echo "nginx did not start (port $port taken? set PORT=)"; exit 1; }
 base="http://127.0.0.1:$port"
 
 # The plan Ferry fetches and the list aria2 reads: the same URLs.
@@ -95,6 +96,7 @@ ROUNDS=${ROUNDS:-3}
 t_aria=999999; t_ferry=999999
 min() { echo "if ($1 < $2) $1 else $2" | bc -l; }
 for r in $(seq "$ROUNDS"); do
+  rm -rf "$WORK/bundle" "$WORK/data" "$WORK/aria2"
   a=$(timed aria2c -q -x8 -s8 -j6 -d "$WORK/aria2" -i "$WORK/list")
   rm -rf "$WORK/aria2"
   f=$(timed ferry_fetch)
