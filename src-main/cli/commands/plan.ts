@@ -4,6 +4,7 @@ import { loadProfile } from '../../core/plan/profile/index.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJson, println, str, strs } from '../output.js';
+import { planSizes, sizeLines } from '../plan-sizes.js';
 
 /** Groups download keys into the components a user recognises (calico_node → calico). */
 function component(key: string): string {
@@ -110,6 +111,10 @@ export const plan: Command = {
       description: 'Target architectures: amd64, arm64 or amd64,arm64 (default amd64).',
     },
     all: { type: 'boolean', description: 'List every download any entry defines, enabled or not.' },
+    offline: {
+      type: 'boolean',
+      description: 'No network: skip the sizes (HEAD requests for files, registry manifests for images).',
+    },
   },
   async run(ctx: CommandContext): Promise<number> {
     const v = ctx.values;
@@ -143,10 +148,12 @@ export const plan: Command = {
       env: ctx.env,
       fetchTarball: tarballs.fetchTarball,
     }).finally(() => tarballs.close());
+    // Sizes before downloading: the network unless --offline (a plan by folder needs none otherwise).
+    const sizes = v.offline === true || req.all ? undefined : await planSizes(ctx, result, profile);
     if (ctx.json) {
-      // `warnings` rides along at the top; `ferry fetch --plan` ignores it (the plan schema passes
-      // unknown keys through, and fetch drops it before writing plan.json).
-      printJson(ctx, { ...result, warnings });
+      // `warnings` and `sizes` ride along at the top; `ferry fetch --plan` ignores them (the plan
+      // schema passes unknown keys through, and fetch drops them before writing plan.json).
+      printJson(ctx, { ...result, warnings, ...(sizes ? { sizes } : {}) });
       return EXIT.OK;
     }
     // On stderr, so the plan on stdout stays the same with or without them.
@@ -162,6 +169,7 @@ export const plan: Command = {
     }
     const full = computePlan(data, { ...options, all: true });
     for (const line of summary(result, full)) println(ctx, line);
+    if (sizes) for (const line of sizeLines(sizes, (a) => component(a.key))) println(ctx, line);
     for (const w of result.warnings ?? []) ctx.stderr.write(`warning: ${w}\n`);
     return EXIT.OK;
   },

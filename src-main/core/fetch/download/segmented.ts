@@ -195,6 +195,12 @@ function parseContentRange(
   return { start: Number(m[1]), end: Number(m[2]) + 1, ...(m[3] !== '*' ? { total: Number(m[3]) } : {}) };
 }
 
+/** End a body nobody will read; its abort error has no one to go to. */
+function discard(res: HttpResponse): void {
+  res.body.on('error', () => undefined);
+  res.body.destroy();
+}
+
 function strongEtag(etag: string | undefined): string | undefined {
   return etag && !etag.startsWith('W/') ? etag : undefined;
 }
@@ -286,7 +292,7 @@ export async function segmentedDownload(
         (req.expectSize !== undefined && cr.total !== req.expectSize)
       ) {
         // A 206 that does not say what it holds: one connection, no guessing.
-        res.body.destroy();
+        discard(res);
         return { kind: 'plain', attempts };
       }
       const etag = header(res, 'etag');
@@ -311,7 +317,7 @@ export async function segmentedDownload(
         await writeState(req.dest, state);
         await fs.writeFile(req.dest, '');
       } catch (err) {
-        res.body.destroy();
+        discard(res);
         throw err;
       }
       probe = res;
@@ -412,7 +418,7 @@ export async function segmentedDownload(
             throw httpError(401, res.url);
           }
           if (res.status === 200 || res.status === 416) {
-            res.body.destroy();
+            discard(res);
             throw new Changed();
           }
           if (res.status !== 206) {
@@ -432,14 +438,14 @@ export async function segmentedDownload(
             cr.end !== p.end ||
             (cr.total !== undefined && cr.total !== st.size)
           ) {
-            res.body.destroy();
+            discard(res);
             throw new Odd(
               `sent ${header(res, 'content-range') ?? 'no Content-Range'} for bytes ${from}-${p.end - 1}`,
             );
           }
           const et = strongEtag(header(res, 'etag'));
           if (et && strongEtag(st.etag) && et !== st.etag) {
-            res.body.destroy();
+            discard(res);
             throw new Changed();
           }
         }
@@ -464,7 +470,7 @@ export async function segmentedDownload(
         void save().catch(fail);
         return;
       } catch (err) {
-        if (res && !res.body.destroyed) res.body.destroy();
+        if (res && !res.body.destroyed) discard(res);
         // The pump writes every byte it received before it reports the body's failure.
         p.got = Math.min(p.end - p.start, p.got + moved);
         if (err instanceof Changed || err instanceof Odd) throw err;
