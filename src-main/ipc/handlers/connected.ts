@@ -20,7 +20,11 @@ import { exportBundle } from '../../core/media/export/index.js';
 import { fetchBundle, fetchKubesprayTarball, parsePlan, type FetchOptions } from '../../core/fetch/index.js';
 import type { JobContext } from '../../core/base/jobs/job.js';
 import { checkSignature } from '../../core/bundle/keys/keystore.js';
-import type { ClusterChoices, Drive, ExportSummary, Plan, PlanPrepared } from '../contract.js';
+import type { ClusterChoices, Drive, ExportSummary, Plan, PlanPrepared, PlanSizesT } from '../contract.js';
+import { mergeProxyConfig, proxyConfigFromEnv } from '../../core/fetch/download/proxy.js';
+import { CredentialStore, defaultAuthFiles } from '../../core/fetch/oci/auth.js';
+import { RegistryClient } from '../../core/fetch/oci/registry-client.js';
+import { sizePlan, type PlanSizes } from '../../core/fetch/sizes.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
 import { jobOrThrow } from './jobs.js';
@@ -92,6 +96,7 @@ export function connectedHandlers(
   | 'plan.kubesprayVersions'
   | 'plan.prepare'
   | 'plan.compute'
+  | 'plan.sizes'
   | 'fetch.start'
   | 'fetch.pause'
   | 'fetch.resume'
@@ -233,6 +238,35 @@ export function connectedHandlers(
       const view = planView(plan);
       return { ...view, warnings: [...warnings, ...view.warnings] };
     },
+    'plan.sizes': async (choices) => {
+      const { plan } = await corePlan(choices);
+      const net = await mirrorOptions(s);
+      // Short timeouts, few retries: an unreachable upstream leaves sizes unknown, quickly.
+      const client = new HttpClient({
+        proxy: mergeProxyConfig(proxyConfigFromEnv(s.env), net.proxy),
+        connectTimeoutMs: 10_000,
+        idleTimeoutMs: 20_000,
+        retry: { attempts: 2, baseMs: 300 },
+      });
+      const credentials = new CredentialStore({}, s.env);
+      for (const f of defaultAuthFiles(s.env)) credentials.loadAuthFile(f, false);
+      const registry = new RegistryClient(client, {
+        credentials,
+        registryMirrors: net.registryMirrors,
+        insecure: net.insecureRegistries,
+      });
+      try {
+        const sizes = await sizePlan(plan, {
+          client,
+          registry,
+          mirrors: net.mirrors,
+          cacheFile: path.join(dataDir(s.env), 'cache', 'sizes.json'),
+        });
+        return sizesView(plan, sizes);
+      } finally {
+        await client.close();
+      }
+    },
     'fetch.start': async ({ choices }) => startFetch((await corePlan(choices)).plan),
     'fetch.pause': ({ jobId }) => {
       const job = jobOrThrow(s, jobId);
@@ -314,6 +348,42 @@ export function driveView(d: CoreDrive): Drive {
 /** Group name for the room picture: the component a download key belongs to (calico_node → calico). */
 export function groupName(key: string): string {
   return key.split(/[_-]/)[0] || key;
+}
+
+/** Sizes grouped as planView groups the plan, so the room chart can draw bytes per group. */
+export function sizesView(p: CorePlan, sizes: PlanSizes): PlanSizesT {
+  const extraFile = new Set(p.files.filter((f) => f.extra).map((f) => f.key));
+  const extraImage = new Set(p.images.filter((i) => i.extra).map((i) => i.key));
+  const groups = new Map<string, PlanSizesT['groups'][number]>();
+  for (const a of sizes.artifacts) {
+    const kind = a.kind === 'image' ? 'image' : a.kind === 'kubespray' ? 'kubespray' : 'file';
+    const name =
+      kind === 'kubespray'
+        ? 'kubespray'
+        : kind === 'image'
+          ? extraImage.has(a.key)
+            ? 'extra images'
+            : groupName(a.key)
+          : extraFile.has(a.key)
+            ? 'extra files'
+            : groupName(a.key);
+    const k = `${kind}:${name}`;
+    const g = groups.get(k) ?? { name, kind, count: 0, bytes: 0 };
+    g.count++;
+    // One unknown member makes the group unknown: a bar is never drawn from a guess.
+    g.bytes = g.bytes === null || a.bytes === null ? null : g.bytes + a.bytes;
+    groups.set(k, g);
+  }
+  return {
+    bytes: sizes.unsized ? null : sizes.knownBytes,
+    knownBytes: sizes.knownBytes,
+    unsized: sizes.unsized,
+    largestFile: Math.max(0, ...sizes.artifacts.map((a) => a.largestFile ?? a.bytes ?? 0)),
+    groups: [...groups.values()],
+    notSized: sizes.artifacts
+      .filter((a) => a.bytes === null)
+      .map((a) => ({ name: a.name, reason: a.unknown ?? 'unknown' })),
+  };
 }
 
 export function planView(p: CorePlan): Plan {

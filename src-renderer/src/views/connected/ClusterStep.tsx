@@ -5,6 +5,7 @@ import type {
   KubesprayChoice,
   Plan,
   PlanPrepared,
+  PlanSizesT,
   Res,
 } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
@@ -47,6 +48,17 @@ function lines(text: string): string[] {
     .filter(Boolean);
 }
 
+/** The plan with its sizes: a group's bytes where every member of it was sized. */
+export function withSizes(plan: Plan, sz: PlanSizesT): Plan {
+  const by = new Map(sz.groups.map((g) => [`${g.kind}:${g.name}`, g.bytes]));
+  return {
+    ...plan,
+    bytes: sz.bytes,
+    largestFile: sz.largestFile,
+    groups: plan.groups.map((g) => ({ ...g, bytes: by.get(`${g.kind}:${g.name}`) ?? null })),
+  };
+}
+
 /** Recomputes the plan shortly after the choices stop changing. */
 function useLivePlan(): void {
   const choices = useApp((s) => s.choices);
@@ -58,7 +70,15 @@ function useLivePlan(): void {
     setPlan({ status: 'loading' });
     const t = setTimeout(() => {
       call('plan.compute', choices).then(
-        (value) => !stale && setPlan({ status: 'ready', value }),
+        (value) => {
+          if (stale) return;
+          setPlan({ status: 'ready', value });
+          // Then the sizes, over the network: the room chart and the drive step switch to bytes.
+          call('plan.sizes', choices).then(
+            (sz) => !stale && setPlan({ status: 'ready', value: withSizes(value, sz) }),
+            () => undefined, // sizes stay unknown; the plan itself is fine
+          );
+        },
         (err) => !stale && setPlan({ status: 'error', error: errorOf(err) }),
       );
     }, 250);
