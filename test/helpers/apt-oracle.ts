@@ -11,11 +11,13 @@ import { kubesprayDataDir } from './tools.js';
 export const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
 /**
- * A throw-away apt root over the cached bookworm archive (file: URIs, Debian's real signatures):
+ * A throw-away apt root over the cached bookworm archive (file: URIs, or `baseUrl` when it is
+ * served on loopback — apt's file: method does not fall back from a missing Packages.xz to the
+ * plain index, its http method does; Debian's real signatures either way):
  * an empty dpkg status is a bare node, and nothing on the host changes. Valid-Until is not
  * checked because the cache is one recorded moment; Ferry's own check is tested separately.
  */
-export function aptRoot(dir: string): string[] {
+export function aptRoot(dir: string, baseUrl?: string): string[] {
   for (const d of [
     'etc/apt/preferences.d',
     'etc/apt/apt.conf.d',
@@ -28,7 +30,10 @@ export function aptRoot(dir: string): string[] {
   fs.writeFileSync(
     path.join(dir, 'etc/apt/sources.list'),
     bookwormArchive()
-      .map((s) => `deb [signed-by=${DEBIAN_KEYRING}] file:${path.join(archiveDir, s.root)} ${s.suite} main\n`)
+      .map(
+        (s) =>
+          `deb [signed-by=${DEBIAN_KEYRING}] ${baseUrl ? `${baseUrl}/${s.root}` : `file:${path.join(archiveDir, s.root)}`} ${s.suite} main\n`,
+      )
       .join(''),
   );
   const o = (k: string, v: string): string[] => ['-o', `${k}=${v}`];
