@@ -4,6 +4,7 @@ import { loadProfile } from '../../core/plan/profile/index.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJson, println, str, strs } from '../output.js';
+import { planOsPackagesForCli, OS_PACKAGE_OPTIONS } from '../os-packages.js';
 
 /** Groups download keys into the components a user recognises (calico_node → calico). */
 function component(key: string): string {
@@ -110,6 +111,7 @@ export const plan: Command = {
       description: 'Target architectures: amd64, arm64 or amd64,arm64 (default amd64).',
     },
     all: { type: 'boolean', description: 'List every download any entry defines, enabled or not.' },
+    ...OS_PACKAGE_OPTIONS,
   },
   async run(ctx: CommandContext): Promise<number> {
     const v = ctx.values;
@@ -143,6 +145,9 @@ export const plan: Command = {
       env: ctx.env,
       fetchTarball: tarballs.fetchTarball,
     }).finally(() => tarballs.close());
+    // OS packages: resolved from the archives' verified indexes (network), only when asked for.
+    const os = await planOsPackagesForCli(ctx, profile, { data, options });
+    if (os) result.debs = os.debs;
     if (ctx.json) {
       // `warnings` rides along at the top; `ferry fetch --plan` ignores it (the plan schema passes
       // unknown keys through, and fetch drops it before writing plan.json).
@@ -162,6 +167,7 @@ export const plan: Command = {
     }
     const full = computePlan(data, { ...options, all: true });
     for (const line of summary(result, full)) println(ctx, line);
+    for (const line of os?.summary ?? []) println(ctx, line);
     for (const w of result.warnings ?? []) ctx.stderr.write(`warning: ${w}\n`);
     return EXIT.OK;
   },

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import { z } from 'zod';
 import { FerryError } from '../base/errors/index.js';
+import { ResolvedDebSetSchema } from '../kinds/deb/set.js';
 
 /**
  * The plan fetch consumes: what `ferry plan` computes from Kubespray (core/catalog). Declared
@@ -64,6 +65,8 @@ export const PlanSchema = z
     kubesprayTarball: z.object({ url: z.string().url(), path: z.string() }).passthrough().optional(),
     charts: z.array(PlanChartSchema).optional(),
     warnings: z.array(z.string()).optional(),
+    /** OS packages resolved per target OS (`--os`): what fetch downloads into repos/<os>/. */
+    debs: z.array(ResolvedDebSetSchema).optional(),
   })
   .passthrough();
 

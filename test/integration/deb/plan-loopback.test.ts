@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../src-main/cli/main.js';
 import { HttpClient } from '../../../src-main/core/fetch/download/http-client.js';
 import { planDebSet } from '../../../src-main/core/kinds/deb/plan.js';
 import { kubesprayOsRoots } from '../../../src-main/core/kinds/deb/roots.js';
@@ -134,6 +136,70 @@ describe.skipIf(
     expect(names).toContain('ntp'); // ntp_package's default outside RedHat
     const a = aptSimulate(apt, [...names, ...baseline(set)]);
     expect(diff(a, set)).toEqual({ onlyApt: [], onlyFerry: [] });
+  }, 120_000);
+
+  it('ferry plan --os debian-12 --mirror … --json carries the same set in the plan', async () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (c) => (out += c));
+    stderr.on('data', (c) => (err += c));
+    const code = await runCli(
+      [
+        'plan',
+        '--kubespray',
+        path.join(kubesprayDataDir, 'v2.31.0'),
+        '--os',
+        'debian-12',
+        '--mirror',
+        `https://deb.debian.org/debian/=${server.url}/debian/`,
+        '--mirror',
+        `https://deb.debian.org/debian-security/=${server.url}/debian-security/`,
+        '--json',
+      ],
+      {
+        stdout,
+        stderr,
+        env: { FERRY_DATA_DIR: path.join(work, 'data') },
+        signal: new AbortController().signal,
+      },
+    );
+    expect(err).not.toMatch(/error/i);
+    expect(code).toBe(0);
+    const json = JSON.parse(out) as { debs: ResolvedDebSet[] };
+    expect(json.debs).toHaveLength(1);
+    const { set } = await plan({});
+    expect(json.debs[0]).toEqual(set);
+    // The same plan in text: roots with their reasons, counts and size.
+    const text = new PassThrough();
+    let t = '';
+    text.on('data', (c) => (t += c));
+    await runCli(
+      [
+        'plan',
+        '--kubespray',
+        path.join(kubesprayDataDir, 'v2.31.0'),
+        '--os',
+        'debian-12',
+        '--mirror',
+        `https://deb.debian.org/debian/=${server.url}/debian/`,
+        '--mirror',
+        `https://deb.debian.org/debian-security/=${server.url}/debian-security/`,
+      ],
+      {
+        stdout: text,
+        stderr,
+        env: { FERRY_DATA_DIR: path.join(work, 'data') },
+        signal: new AbortController().signal,
+      },
+    );
+    expect(t).toMatch(
+      new RegExp(
+        `OS packages for debian-12 \\(amd64\\): ${set.roots.length} roots → ${set.packages.length} packages, [0-9.]+ MB`,
+      ),
+    );
+    expect(t).toMatch(/^ {2}conntrack +Kubespray system_packages pkgs/m);
   }, 120_000);
 
   it('reads the indexes from its cache the second time, still verified against the InRelease', async () => {

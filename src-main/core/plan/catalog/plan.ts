@@ -4,6 +4,7 @@ import { compareLoose } from './jinja/looseversion.js';
 import { fromPlain, PyDict, pyStr, toPlain, truthy, Undefined, type PyValue } from './jinja/values.js';
 import { tarballBundlePath, tarballUrl, type KubesprayData } from './source.js';
 import { VarStore, withTemplateErrors } from './variables.js';
+import type { ResolvedDebSet } from '../../kinds/deb/set.js';
 import { ciliumChart, ciliumInstallMode, type PlanChart } from './cilium.js';
 
 export const ARCHES = ['amd64', 'arm64'] as const;
@@ -53,6 +54,8 @@ export interface Plan {
   charts?: PlanChart[];
   /** What the plan cannot carry and the user should know. */
   warnings?: string[];
+  /** OS packages per target OS (core/kinds/deb), when `--os` asked for them. */
+  debs?: ResolvedDebSet[];
 }
 
 export type ExtraImage = string | { ref: string; platforms?: string[] };
