@@ -144,6 +144,8 @@ describe('ferry.yaml', () => {
         'kubeVersion',
         'kubespray',
         'mirrors',
+        'os',
+        'osPackages',
         'proxy',
         'registries',
         'registryMirrors',
