@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
-import { evaluateTemplate, loadKubespray } from '../../src-main/core/plan/catalog/index.js';
+import { fromPlain, loadKubespray, type PyDict } from '../../src-main/core/plan/catalog/index.js';
+import { kubesprayPkgs } from '../../src-main/core/kinds/deb/roots.js';
+import { osModel } from '../../src-main/core/kinds/os.js';
 import { readLocalPackages, type DebPackage } from '../../src-main/core/kinds/deb/packages.js';
 import { packagesIndexes, readKeyring, verifyInRelease } from '../../src-main/core/kinds/deb/release.js';
 import { archiveDir, bookwormArchive } from './deb-archive.js';
@@ -71,31 +72,16 @@ export function aptSimulate(opts: string[], roots: string[], recommends = true):
   return m;
 }
 
-/** Kubespray's OS package list for a Debian 12 node of k8s_cluster, evaluated by the catalog. */
+/**
+ * Kubespray's OS package list for a Debian 12 node of k8s_cluster: the tag's `pkgs` as core
+ * evaluates them (core/kinds/deb/roots.ts), without the extras Ferry adds outside `pkgs`.
+ */
 export async function kubesprayDebian12Roots(
   tag = 'v2.31.0',
   vars: Record<string, unknown> = {},
 ): Promise<string[]> {
-  const dir = path.join(kubesprayDataDir, tag);
-  const data = await loadKubespray({ dir });
-  const file = parse(fs.readFileSync(path.join(dir, 'roles/system_packages/vars/main.yml'), 'utf8')) as {
-    pkgs: Record<string, string[]>;
-  };
-  const facts = {
-    ansible_os_family: 'Debian',
-    ansible_distribution: 'Debian',
-    ansible_distribution_major_version: '12',
-    ansible_distribution_version: '12.12',
-    group_names: ['k8s_cluster', 'kube_node'],
-    main_access_ip: '10.0.0.10',
-    is_fedora_coreos: false,
-    ...vars,
-  };
-  const roots: string[] = [];
-  for (const [name, conds] of Object.entries(file.pkgs)) {
-    if (conds.every((c) => evaluateTemplate(data, facts, c) === true)) roots.push(name);
-  }
-  return roots;
+  const data = await loadKubespray({ dir: path.join(kubesprayDataDir, tag) });
+  return kubesprayPkgs(data, osModel('debian-12'), { vars: fromPlain(vars) as PyDict }).map((r) => r.name);
 }
 
 /** Every record of the cached bookworm suites (amd64), each verified against its InRelease. */
