@@ -19,6 +19,7 @@ import {
 import { parsePlan, readPlanFile, type Plan } from '../../core/plan/plan.js';
 import { formatBytes } from '../../core/base/jobs/progress.js';
 import { loadProfile } from '../../core/plan/profile/index.js';
+import { OS_PACKAGE_OPTIONS, planOsPackagesForCli } from '../os-packages.js';
 import type { Command, CommandContext, OptionSpec } from '../command.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
 import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
@@ -48,6 +49,8 @@ export const fetch: Command = {
   // objects keep `ferry fetch --help` intact.
   get options(): Record<string, OptionSpec> {
     return {
+      // --os and friends, as `ferry plan` takes them; fetch's own --mirror below wins.
+      ...Object.fromEntries(Object.entries(OS_PACKAGE_OPTIONS).map(([k, o]) => [k, { ...o }])),
       out: {
         type: 'string',
         short: 'o',
@@ -165,6 +168,7 @@ export const fetch: Command = {
         const {
           plan: computed,
           data,
+          options: computeOptions,
           warnings,
         } = await planFromRequest(
           {
@@ -181,6 +185,9 @@ export const fetch: Command = {
           if (ctx.json) printJsonLine(ctx, { type: 'warning', warning: w });
           else ctx.stderr.write(`warning: ${w.message}\n`);
         }
+        // OS packages per --os / profile `os`, resolved now so plan.json pins them (core/kinds/deb).
+        const osp = await planOsPackagesForCli(ctx, profile, { data, options: computeOptions });
+        if (osp) computed.debs = osp.debs;
         plan = parsePlan(computed, 'the computed plan');
         if (data.source.kind === 'tarball') opts.kubesprayTarballFile = data.source.path;
       } finally {

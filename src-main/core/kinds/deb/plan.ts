@@ -100,8 +100,9 @@ async function loadSuite(os: OsModel, s: AptSuite, ctx: DebPlanContext): Promise
   const name = label(os, s);
   const base = `${s.uri.replace(/\/+$/, '')}/dists/${s.suite}`;
   const tmp = path.join(ctx.cacheDir, 'tmp', `${encodeURIComponent(`${s.uri}|${s.suite}`)}.InRelease`);
-  const raw = await getFresh(ctx, `${base}/InRelease`, tmp, `${name} InRelease`);
+  // The keyring first: without one nothing fetched could be trusted, so nothing is fetched.
   const keyring = await keyringFor(os, s, ctx);
+  const raw = await getFresh(ctx, `${base}/InRelease`, tmp, `${name} InRelease`);
   const v = await verifyInRelease(raw, { suite: name, keyring, now: ctx.now });
   ctx.log?.(`${name}: InRelease verified (${v.release.date?.toISOString() ?? 'undated'})`);
   return {
