@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { dataDir } from '../core/base/config/dirs.js';
 import { HttpClient } from '../core/fetch/download/http-client.js';
-import { checkMirrors, parseMirrorArgs } from '../core/fetch/download/mirrors.js';
+import { checkMirrors } from '../core/fetch/download/mirrors.js';
 import { mergeProxyConfig, proxyConfigFromEnv } from '../core/fetch/download/proxy.js';
 import { osPackagesSettings, osPackagesSummary, planOsPackages } from '../core/kinds/deb/plan-request.js';
 import type { ResolvedDebSet } from '../core/kinds/deb/set.js';
@@ -10,8 +10,9 @@ import type { ComputeOptions, KubesprayData } from '../core/plan/catalog/index.j
 import type { Profile } from '../core/plan/profile/schema.js';
 import type { CommandContext, OptionSpec } from './command.js';
 import { str, strs } from './output.js';
+import { sourceSettings } from './source-options.js';
 
-/** The flags `plan` (and `fetch`) take for OS packages. */
+/** The flags `plan` and `fetch` take for OS packages (part of clusterOptions); --mirror and --proxy apply to archives too. */
 export const OS_PACKAGE_OPTIONS: Record<string, OptionSpec> = {
   os: {
     type: 'string',
@@ -40,12 +41,6 @@ export const OS_PACKAGE_OPTIONS: Record<string, OptionSpec> = {
     valueName: 'OS=FILE',
     description: 'Archive keyring for an OS (ubuntu-24.04=…, a private mirror) or docker=FILE.',
   },
-  mirror: {
-    type: 'string',
-    multiple: true,
-    valueName: 'FROM=TO',
-    description: 'Fetch URLs starting with FROM from TO instead (archives as well as files).',
-  },
 };
 
 /**
@@ -67,15 +62,11 @@ export async function planOsPackagesForCli(
     profile,
   });
   if (!settings.os.length) return undefined;
-  const mirrors = { ...(profile?.mirrors ?? {}), ...parseMirrorArgs(strs(v.mirror)) };
+  // The same mirrors (--mirror, the profile's) and proxy as every other download.
+  const net = sourceSettings(ctx, profile);
+  const mirrors = net.mirrors;
   checkMirrors(mirrors);
-  const client = new HttpClient({
-    proxy: mergeProxyConfig(proxyConfigFromEnv(ctx.env), {
-      ...(profile?.proxy?.http ? { http: profile.proxy.http } : {}),
-      ...(profile?.proxy?.https ? { https: profile.proxy.https } : {}),
-      ...(profile?.proxy?.noProxy ? { noProxy: profile.proxy.noProxy.join(',') } : {}),
-    }),
-  });
+  const client = new HttpClient({ proxy: mergeProxyConfig(proxyConfigFromEnv(ctx.env), net.proxy) });
   try {
     const r = await planOsPackages(settings, plan, {
       client,
