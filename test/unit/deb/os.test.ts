@@ -3,7 +3,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEBIAN_ARCHIVE_KEYRING } from '../../../src-main/core/kinds/deb/keyrings.js';
 import { readKeyring } from '../../../src-main/core/kinds/deb/release.js';
-import { defaultSuites, osModel, parseOsList, requireDebFamily } from '../../../src-main/core/kinds/os.js';
+import {
+  DEB_OS_IDS,
+  defaultSuites,
+  osModel,
+  parseOsList,
+  requireDebFamily,
+} from '../../../src-main/core/kinds/os.js';
+import { NODE_OSES } from '../../../src-main/ipc/choices.js';
 
 describe('target OS model', () => {
   it('parses repeatable and comma-separated --os values, refusing unknown ones by name', () => {
@@ -11,6 +18,10 @@ describe('target OS model', () => {
     expect(parseOsList([])).toBeUndefined();
     expect(() => parseOsList(['debian-11'])).toThrow(/Unknown target OS 'debian-11'/);
     expect(() => requireDebFamily('rocky-9')).toThrow(/RPM/);
+  });
+
+  it('offers the app the same OS list the core plans for', () => {
+    expect([...NODE_OSES]).toEqual(DEB_OS_IDS);
   });
 
   it('has the facts Kubespray’s conditions read', () => {
