@@ -50,6 +50,7 @@ describe('an Ubuntu 24.04 plan over a synthetic, test-signed archive layout', ()
   let client: HttpClient;
   let ctx: DebPlanContext;
   let suiteFiles: Map<string, { release: string; signed: string }>;
+  let dockerKeyring: Uint8Array;
 
   beforeAll(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'deb-plan-ubuntu-'));
@@ -123,6 +124,50 @@ describe('an Ubuntu 24.04 plan over a synthetic, test-signed archive layout', ()
         suiteFiles.set(`/${host}/dists/${suite}`, { release, signed });
       }
     }
+    // Docker's repository (container_manager: docker), signed by another key than the distro's.
+    const dockerKey = await testSigningKey('Ferry test Docker repository');
+    {
+      const text = [
+        { name: 'containerd.io', version: '1.7.27-1' },
+        {
+          name: 'docker-ce',
+          version: '5:28.3.3-1~ubuntu.24.04~noble',
+          depends: 'containerd.io (>= 1.6.24), docker-ce-cli',
+        },
+        { name: 'docker-ce', version: '5:28.5.0-1~ubuntu.24.04~noble', depends: 'containerd.io (>= 1.7.27)' },
+        { name: 'docker-ce-cli', version: '5:28.3.3-1~ubuntu.24.04~noble' },
+      ]
+        .map((p) => stanza(p, 'amd64', 'stable'))
+        .join('\n');
+      const files = {
+        'stable/binary-amd64/Packages': text,
+        'stable/binary-amd64/Packages.gz': gzipSync(text),
+      };
+      const dir = path.join(root, 'docker', 'dists', 'noble');
+      fs.mkdirSync(path.join(dir, 'stable/binary-amd64'), { recursive: true });
+      fs.writeFileSync(
+        path.join(dir, 'stable/binary-amd64/Packages.gz'),
+        files['stable/binary-amd64/Packages.gz'],
+      );
+      const release = releaseText(
+        {
+          Origin: 'Docker',
+          Label: 'Docker CE',
+          Suite: 'noble',
+          Codename: 'noble',
+          Date: DATE,
+          Architectures: 'amd64 arm64',
+          Components: 'stable',
+        },
+        files,
+        sha,
+      );
+      fs.writeFileSync(
+        path.join(dir, 'InRelease'),
+        await clearsign(release, dockerKey.privateKey, new Date('2026-06-01T10:00:00Z')),
+      );
+    }
+    dockerKeyring = dockerKey.binaryKeyring;
     server = await serveDir(root);
     client = new HttpClient({ retry: { attempts: 1, baseMs: 1 } });
     ctx = {
@@ -134,6 +179,7 @@ describe('an Ubuntu 24.04 plan over a synthetic, test-signed archive layout', ()
         'http://archive.ubuntu.com/ubuntu/': `${server.url}/ubuntu/`,
         'http://security.ubuntu.com/ubuntu/': `${server.url}/security/`,
         'http://ports.ubuntu.com/ubuntu-ports/': `${server.url}/ubuntu-ports/`,
+        'https://download.docker.com/linux/ubuntu/': `${server.url}/docker/`,
       },
     };
   });
@@ -184,6 +230,48 @@ describe('an Ubuntu 24.04 plan over a synthetic, test-signed archive layout', ()
     expect(mergerfs.filename).toBe('pool/universe/m/mergerfs/mergerfs_2.33.5-1_amd64.deb');
     expect(r.set.packages.find((p) => p.package === 'base-files')?.why).toMatch(/Essential/);
     expect(r.set.packages.find((p) => p.package === 'libmnl0')?.why).toBe('Depends of conntrack');
+  });
+
+  it('container_manager docker: Kubespray’s pinned versions from Docker’s repository, its own key', async () => {
+    const docker = [
+      {
+        name: 'docker-ce',
+        version: '5:28.3.3-1~ubuntu.24.04~noble',
+        why: 'docker',
+        source: 'docker' as const,
+      },
+      {
+        name: 'docker-ce-cli',
+        version: '5:28.3.3-1~ubuntu.24.04~noble',
+        why: 'docker',
+        source: 'docker' as const,
+      },
+    ];
+    const c = {
+      ...ctx,
+      keyrings: { ...ctx.keyrings, docker: [dockerKeyring] },
+      cacheDir: path.join(root, 'c7'),
+    };
+    const r = await planDebSet({ os: ubuntu, arches: ['amd64'], roots: [...roots, ...docker] }, c);
+    const got = new Map(r.set.packages.map((p) => [p.package, p]));
+    // The pin wins over the newer 28.5.0 in the same index.
+    expect(got.get('docker-ce')).toMatchObject({
+      version: '5:28.3.3-1~ubuntu.24.04~noble',
+      uri: 'https://download.docker.com/linux/ubuntu',
+    });
+    expect(got.get('containerd.io')?.why).toBe('Depends of docker-ce');
+    expect(r.set.roots.map((x) => x.name)).toContain('docker-ce=5:28.3.3-1~ubuntu.24.04~noble');
+    expect(r.set.sources.map((x) => x.uri)).toContain('https://download.docker.com/linux/ubuntu');
+    // Without Docker's key nothing is fetched from it; a pin the repository lacks is named.
+    await expect(
+      planDebSet(
+        { os: ubuntu, arches: ['amd64'], roots: docker },
+        { ...ctx, cacheDir: path.join(root, 'c8') },
+      ),
+    ).rejects.toMatchObject({ code: 'CONFIG', hint: expect.stringMatching(/--keyring docker=/) });
+    await expect(
+      planDebSet({ os: ubuntu, arches: ['amd64'], roots: [{ ...docker[0], version: '5:99.0' }] }, c),
+    ).rejects.toThrow(/docker-ce=5:99\.0 is in none of the suites \(they have 5:28\.3\.3/);
   });
 
   it('names a package no suite has, and the arch', async () => {
