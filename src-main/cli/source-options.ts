@@ -101,7 +101,16 @@ export function clusterRequest(ctx: CommandContext, profile: Profile | undefined
 /** Whether any option that computes a plan was given (they conflict with a finished --plan). */
 export function clusterOptionsGiven(ctx: CommandContext): boolean {
   const v = ctx.values;
-  return !!(v.kubespray || v.inventory || strs(v.set).length || v['kube-version'] || strs(v.arch).length);
+  // The OS package options plan too: a finished plan carries its OS sets (plan.debs) already.
+  const os = strs(v.os).length || strs(v['os-package']).length || v['deploy-os'] || v['no-recommends'];
+  return !!(
+    v.kubespray ||
+    v.inventory ||
+    strs(v.set).length ||
+    v['kube-version'] ||
+    strs(v.arch).length ||
+    os
+  );
 }
 
 export interface SourceSettings {

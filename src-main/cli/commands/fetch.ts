@@ -104,7 +104,7 @@ export const fetch: Command = {
       if (clusterOptionsGiven(ctx)) {
         throw new FerryError(
           'USAGE',
-          '--plan takes a finished plan; it cannot be combined with --kubespray, --inventory, --set, --kube-version or --arch.',
+          '--plan takes a finished plan; it cannot be combined with --kubespray, --inventory, --set, --kube-version, --arch or the --os options.',
         );
       }
       plan = await readPlanFile(planFile);
