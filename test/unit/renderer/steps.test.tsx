@@ -163,6 +163,17 @@ describe('connected side', () => {
     expect(html.indexOf('calico')).toBeLessThan(html.indexOf('kubelet'));
   });
 
+  it('cluster: the nodes’ OSes are a choice, checked as the choices say', () => {
+    setState({ choices: { ...DEFAULT_CHOICES, os: ['ubuntu-24.04'] } });
+    const html = renderToStaticMarkup(<ClusterStep />);
+    expect(html).toContain('Node OS packages');
+    for (const o of ['debian-12', 'debian-13', 'ubuntu-22.04', 'ubuntu-24.04']) expect(html).toContain(o);
+    const box = (o: string) =>
+      new RegExp(`<input type="checkbox"( checked="")?/>${o.replace('.', '\\.')}`).exec(html)?.[1];
+    expect(box('ubuntu-24.04')).toBe(' checked=""');
+    expect(box('debian-12')).toBeUndefined();
+  });
+
   it('cluster: extra files need a URL and a SHA-256', () => {
     const sum = 'a'.repeat(64);
     expect(parseExtraFiles(`https://x.example/a.tgz ${sum}\nhttps://x.example/b.tgz\n`)).toEqual({
