@@ -75,6 +75,25 @@ describe.skipIf(lacksCondition(!fs.existsSync(kubesprayDataDir), kubesprayDataDi
       });
     }
 
+    it('v2.26.1’s dict schema and v2.27.1’s conditions (the same data, converted) agree on every OS', async () => {
+      const [dict, list] = await Promise.all([load('v2.26.1'), load('v2.27.1')]);
+      for (const v of [{}, { kube_proxy_mode: 'iptables', ntp_enabled: true }]) {
+        for (const id of [
+          'debian-12',
+          'debian-13',
+          'ubuntu-22.04',
+          'ubuntu-24.04',
+          'rocky-9',
+          'alma-9',
+          'rhel-9',
+        ]) {
+          const a = names(kubesprayPkgs(dict, osModel(id), { vars: vars(v) })).sort();
+          const b = names(kubesprayPkgs(list, osModel(id), { vars: vars(v) })).sort();
+          expect({ id, v, names: a }).toEqual({ id, v, names: b });
+        }
+      }
+    });
+
     it('the extras the cluster’s settings pull in, each with its reason', async () => {
       const data = await load('v2.31.0');
       const debian = osModel('debian-12');
