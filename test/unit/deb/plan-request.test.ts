@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pruneIndexCache } from '../../../src-main/core/kinds/deb/plan.js';
 import { osPackagesSettings, osPackagesSummary } from '../../../src-main/core/kinds/deb/plan-request.js';
 import type { ResolvedDebSet } from '../../../src-main/core/kinds/deb/set.js';
 import { parsePlan } from '../../../src-main/core/plan/plan.js';
@@ -75,5 +79,24 @@ describe('OS packages in the plan request', () => {
     const lines = osPackagesSummary([set]);
     expect(lines).toContain('OS packages for debian-12 (amd64): 1 roots → 1 packages, 2.5 MB');
     expect(lines).toContain('  conntrack  Kubespray system_packages pkgs (always)');
+  });
+
+  it('prunes cached indexes no plan read for 30 days, and keeps the others', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deb-cache-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'indexes'));
+      const old = path.join(dir, 'indexes', 'a'.repeat(64));
+      const recent = path.join(dir, 'indexes', 'b'.repeat(64));
+      fs.writeFileSync(old, 'x');
+      fs.writeFileSync(recent, 'y');
+      const now = new Date('2026-06-01T00:00:00Z');
+      fs.utimesSync(old, new Date('2026-04-01T00:00:00Z'), new Date('2026-04-01T00:00:00Z'));
+      fs.utimesSync(recent, new Date('2026-05-20T00:00:00Z'), new Date('2026-05-20T00:00:00Z'));
+      expect(await pruneIndexCache(dir, 30, now)).toEqual(['a'.repeat(64)]);
+      expect(fs.existsSync(recent)).toBe(true);
+      expect(await pruneIndexCache(path.join(dir, 'missing'))).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -13,7 +13,7 @@ import type { KubesprayData } from '../../plan/catalog/source.js';
 import type { PyDict } from '../../plan/catalog/jinja/values.js';
 import type { Profile } from '../../plan/profile/schema.js';
 import { parseOsList, requireDebFamily } from '../os.js';
-import { planDebSet, type DebPlanContext } from './plan.js';
+import { planDebSet, pruneIndexCache, type DebPlanContext } from './plan.js';
 import type { ResolveChoice } from './resolve.js';
 import { kubesprayOsRoots } from './roots.js';
 import type { ResolvedDebSet } from './set.js';
@@ -121,6 +121,7 @@ export async function planOsPackages(
     debs.push(r.set);
     for (const c of r.choices) choices.push({ os: id, choice: c });
   }
+  await pruneIndexCache(net.cacheDir, 30, net.now);
   return { debs, choices };
 }
 

@@ -170,6 +170,9 @@ async function loadIndex(
       await fs.rename(part, file);
       await fs.rm(`${part}.json`, { force: true });
     }
+    // Marks the file as in use, for pruneIndexCache.
+    const t = new Date();
+    await fs.utimes(file, t, t).catch(() => undefined);
     const records = await readPackagesIndex(createReadStream(file, { highWaterMark: 1 << 20 }), {
       index: c,
       plain: si.release.files.get(c.path.replace(/\.(xz|gz)$/, '')),
@@ -303,4 +306,26 @@ export async function planDebSet(req: DebPlanRequest, ctx: DebPlanContext): Prom
     },
     choices,
   };
+}
+
+/**
+ * Drops cached indexes no plan has read for `maxAgeDays` (each archive refresh adds new ones; a
+ * Debian main index is ~10 MB compressed). Best effort: a file in use elsewhere is just skipped.
+ */
+export async function pruneIndexCache(
+  cacheDir: string,
+  maxAgeDays = 30,
+  now = new Date(),
+): Promise<string[]> {
+  const dir = path.join(cacheDir, 'indexes');
+  const removed: string[] = [];
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const file = path.join(dir, name);
+    const st = await fs.stat(file).catch(() => undefined);
+    if (st?.isFile() && now.getTime() - st.mtime.getTime() > maxAgeDays * 86400e3) {
+      await fs.rm(file, { force: true });
+      removed.push(name);
+    }
+  }
+  return removed;
 }
