@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import * as tar from 'tar';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { kubesprayOsRoots, kubesprayPkgs } from '../../../src-main/core/kinds/deb/roots.js';
@@ -91,6 +93,27 @@ describe.skipIf(lacksCondition(!fs.existsSync(kubesprayDataDir), kubesprayDataDi
           const b = names(kubesprayPkgs(list, osModel(id), { vars: vars(v) })).sort();
           expect({ id, v, names: a }).toEqual({ id, v, names: b });
         }
+      }
+    });
+
+    it('reads the package data from a release tarball as from a folder', async () => {
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deb-roots-tar-'));
+      try {
+        // GitHub's archive layout: everything under kubespray-<version>/.
+        const top = path.join(tmp, 'kubespray-2.31.0');
+        fs.cpSync(path.join(kubesprayDataDir, 'v2.31.0', 'roles'), path.join(top, 'roles'), {
+          recursive: true,
+        });
+        const file = path.join(tmp, 'kubespray-2.31.0.tar.gz');
+        await tar.c({ gzip: true, file, cwd: tmp }, ['kubespray-2.31.0']);
+        const fromTar = await loadKubespray({ tarball: file });
+        const fromDir = await load('v2.31.0');
+        expect(Object.keys(fromTar.osPackageFiles ?? {})).toEqual(Object.keys(fromDir.osPackageFiles ?? {}));
+        expect(names(kubesprayPkgs(fromTar, osModel('debian-12')))).toEqual(
+          names(kubesprayPkgs(fromDir, osModel('debian-12'))),
+        );
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
       }
     });
 
