@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,7 +26,7 @@ function diff(apt: Map<string, string>, set: ResolvedDebSet): { onlyApt: string[
 }
 
 describe.skipIf(
-  lacks('apt-get', 'lz4') ||
+  lacks('apt-get', 'lz4', 'dose-debcheck', 'python3') ||
     lacksCondition(!!bookwormUnavailable(), bookwormUnavailable() ?? '') ||
     lacksCondition(!fs.existsSync(DEBIAN_KEYRING), DEBIAN_KEYRING) ||
     lacksCondition(!fs.existsSync(kubesprayDataDir), kubesprayDataDir),
@@ -126,6 +127,36 @@ describe.skipIf(
     expect(set.packages.find((p) => p.package === 'libmnl0')?.why).toMatch(/Depends of /);
     // And through the mirror only: every request went to the loopback server.
     expect(server.requests.some((p) => p.endsWith('/InRelease'))).toBe(true);
+  }, 120_000);
+
+  it('is a closed world: dose-debcheck finds every package of the set installable from the set alone', async () => {
+    const { set } = await plan({});
+    // The upstream stanzas of exactly the planned files, cut from the real indexes by text.
+    const want = new Set(set.packages.map((p) => `${p.package} ${p.version} ${p.arch}`));
+    const stanzas: string[] = [];
+    for (const s of bookwormArchive()) {
+      for (const st of fs
+        .readFileSync(path.join(s.dir, 'main/binary-amd64/Packages'), 'utf8')
+        .split('\n\n')) {
+        const f = (k: string) => new RegExp(`^${k}: (.+)$`, 'm').exec(st)?.[1];
+        const key = `${f('Package')} ${f('Version')} ${f('Architecture')}`;
+        // A point release and the security archive can hold the same version: one stanza each.
+        if (want.delete(key)) stanzas.push(st.trim());
+      }
+    }
+    expect(stanzas).toHaveLength(set.packages.length);
+    const check = (text: string) =>
+      spawnSync('dose-debcheck', ['--failures', '--explain', '--deb-native-arch=amd64', '-'], {
+        input: text,
+        encoding: 'utf8',
+      });
+    const ok = check(stanzas.join('\n\n') + '\n');
+    expect(ok.stdout).not.toMatch(/status: broken/);
+    expect(ok.status).toBe(0);
+    // The same check without libmnl0 names conntrack: it can fail.
+    const bad = check(stanzas.filter((t) => !/^Package: libmnl0$/m.test(t)).join('\n\n') + '\n');
+    expect(bad.stdout).toMatch(/package: conntrack/);
+    expect(bad.status).not.toBe(0);
   }, 120_000);
 
   it('agrees with apt for kube_proxy_mode: iptables and ntp_enabled: true', async () => {
