@@ -22,6 +22,8 @@ import { RegistryClient } from './oci/registry-client.js';
 import type { ExtraFile, Plan, PlanChart } from './plan.js';
 import { chartIndexYaml, findChartEntry, MAX_INDEX_BYTES } from './helm-index.js';
 import { tarballCachePath } from './tarball.js';
+import { fetchPlanDebs } from '../kinds/deb/fetch.js';
+import type { RepoSigner } from '../bundle/keys/repo-key.js';
 
 /**
  * plan → bundle. Works out which artifacts the bundle already holds (a finished bundle whose
@@ -54,6 +56,8 @@ export interface FetchOptions {
   kubesprayTarballFile?: string;
   /** Timeouts and retry policy (tests shorten them). */
   http?: Omit<HttpClientOptions, 'proxy' | 'tls'>;
+  /** Signs the OS package repositories; default: this machine's repository key (made on first use). */
+  repoSigner?: RepoSigner;
 }
 
 export type ItemStatus = 'present' | 'started' | 'done' | 'failed' | 'removed';
@@ -708,6 +712,18 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
         },
       );
     }
+
+    // The plan's OS packages (plan.json `debs`) and their signed apt repositories.
+    await fetchPlanDebs(plan, {
+      client,
+      writer,
+      mirrors: opts.mirrors,
+      signal: ctx.signal,
+      concurrency,
+      onBytes,
+      keysDir: KeyStore.fromEnv(env).dir,
+      ...(opts.repoSigner ? { signer: opts.repoSigner } : {}),
+    });
 
     p.setPhase('finishing');
     p.current = undefined;
