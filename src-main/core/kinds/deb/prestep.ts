@@ -24,7 +24,8 @@ export function aptSourceLine(repoUrl: string, suite: string): string {
 
 export function prestepPlaybook(): string {
   return `# Ferry: point the nodes' apt at Ferry's repository before Kubespray's cluster.yml.
-# Needs (from \`ferry vars\`): ferry_apt_repo_url, ferry_apt_suite, ferry_apt_keyring_sha256.
+# Needs (from \`ferry vars\`): ferry_apt_repos (per OS id, picked by the node's facts or ferry_os),
+# or ferry_apt_repo_url, ferry_apt_suite and ferry_apt_keyring_sha256 for one OS.
 # Reverse with -e ferry_apt_state=absent. ferry_apt_root prefixes every path (a throw-away
 # root in tests); ferry_apt_get is the apt-get command (e.g. "chroot /srv/root apt-get").
 - name: Ferry apt repository
@@ -36,6 +37,20 @@ export function prestepPlaybook(): string {
     root: "{{ ferry_apt_root | default('') }}"
     apt_get: "{{ ferry_apt_get | default('apt-get') }}"
   tasks:
+    - name: Facts to pick this node's repository from ferry_apt_repos
+      ansible.builtin.setup:
+        gather_subset: [min]
+      when: state == 'present' and ferry_apt_repo_url is not defined and ferry_os is not defined
+
+    - name: This node's repository
+      ansible.builtin.set_fact:
+        ferry_repo: >-
+          {{ {'url': ferry_apt_repo_url, 'suite': ferry_apt_suite, 'keyring_sha256': ferry_apt_keyring_sha256}
+             if ferry_apt_repo_url is defined else
+             ferry_apt_repos[ferry_os | default((ansible_distribution | lower) ~ '-' ~
+               (ansible_distribution_version if ansible_distribution == 'Ubuntu' else ansible_distribution_major_version))] }}
+      when: state == 'present'
+
     - name: Find the distribution's apt sources
       ansible.builtin.find:
         paths: "{{ root }}/etc/apt/sources.list.d"
@@ -61,16 +76,16 @@ export function prestepPlaybook(): string {
 
     - name: Ferry's repository keyring, checked against the bundle's sha256
       ansible.builtin.get_url:
-        url: "{{ ferry_apt_repo_url }}/ferry.gpg"
+        url: "{{ ferry_repo.url }}/ferry.gpg"
         dest: "{{ root }}${KEYRING_PATH}"
-        checksum: "sha256:{{ ferry_apt_keyring_sha256 }}"
+        checksum: "sha256:{{ ferry_repo.keyring_sha256 }}"
         mode: "0644"
       when: state == 'present'
 
     - name: Ferry's apt source
       ansible.builtin.copy:
         dest: "{{ root }}/etc/apt/sources.list.d/ferry.list"
-        content: "deb [signed-by=${KEYRING_PATH}] {{ ferry_apt_repo_url }} {{ ferry_apt_suite }} main\\n"
+        content: "deb [signed-by=${KEYRING_PATH}] {{ ferry_repo.url }} {{ ferry_repo.suite }} main\\n"
         mode: "0644"
       register: ferry_list
       when: state == 'present'

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import { FerryError } from '../../base/errors/index.js';
+import { aptVars, type AptRepoInfo } from '../../kinds/deb/vars.js';
 
 /**
  * Kubespray inventory variables that point a cluster at Ferry (or at a site registry Ferry
@@ -47,6 +48,8 @@ export interface VarsInput {
   charts?: Array<{ name: string; repo: string }>;
   /** The variables the bundle was planned with (plan.json vars): what the user set stays. */
   userVars?: Record<string, unknown>;
+  /** The bundle's apt repositories (kinds/deb/vars.ts): repository URLs, keyrings, Kubespray's repo vars. */
+  aptRepos?: AptRepoInfo[];
   /** What made this file (e.g. the command line), for the header. */
   madeBy: string;
   bundleId?: string;
@@ -137,6 +140,7 @@ export function generateVars(input: VarsInput): GeneratedVars {
     }));
   }
   if (input.filesUrl) Object.assign(v, ciliumVars(input.charts ?? [], input.userVars ?? {}));
+  if (input.filesUrl && input.aptRepos?.length) Object.assign(v, aptVars(input.filesUrl, input.aptRepos));
   if (input.caPem) v.ferry_ca_certificate = input.caPem;
 
   const header = [

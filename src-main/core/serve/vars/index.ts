@@ -6,6 +6,7 @@ import { checkVars, type VarsCheck, type VarsProblem } from './check.js';
 import { generateVars, type GeneratedVars, type NamingStyle } from './generate.js';
 import { loadBundleKubespray, rawDefaults, readBundlePlan } from './kubespray.js';
 import { containerdHostsFiles } from './hosts-toml.js';
+import { aptReposOf } from '../../kinds/deb/vars.js';
 
 export {
   ciliumVars,
@@ -73,6 +74,7 @@ export async function bundleVars(
     skipVerify: o.skipVerify,
     ...(plan?.charts?.length ? { charts: plan.charts } : {}),
     ...(plan?.vars ? { userVars: plan.vars } : {}),
+    aptRepos: await aptReposOf(o.source),
     madeBy: o.madeBy,
     bundleId: o.source.id,
   });
