@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRepoKey, repoSigner } from '../../../src-main/core/bundle/keys/repo-key.js';
-import type { Plan } from '../../../src-main/core/fetch/plan.js';
+import type { Plan } from '../../../src-main/core/plan/plan.js';
 import { aptReposOf, aptVars } from '../../../src-main/core/kinds/deb/vars.js';
 import { OfflineServer } from '../../../src-main/core/serve/server.js';
 import { openVerifiedBundle } from '../../../src-main/core/serve/verified-source.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src-main/cli/main.js';
 import { generateRepoKey, repoSigner, type RepoSigner } from '../../../src-main/core/bundle/keys/repo-key.js';
 import { parseManifest, type DebArtifact, type Manifest } from '../../../src-main/core/bundle/manifest.js';
-import type { Plan } from '../../../src-main/core/fetch/plan.js';
+import type { Plan } from '../../../src-main/core/plan/plan.js';
 import type { ResolvedDebSet } from '../../../src-main/core/kinds/deb/set.js';
 import { OfflineServer } from '../../../src-main/core/serve/server.js';
 import { openVerifiedBundle } from '../../../src-main/core/serve/verified-source.js';

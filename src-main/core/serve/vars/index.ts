@@ -7,6 +7,7 @@ import { generateVars, type GeneratedVars, type NamingStyle } from './generate.j
 import { loadBundleKubespray, rawDefaults, readBundlePlan } from './kubespray.js';
 import { containerdHostsFiles } from './hosts-toml.js';
 import { aptReposOf } from '../../kinds/deb/vars.js';
+import { upstreamHosts } from '../../kinds/index.js';
 
 export {
   ciliumVars,
@@ -43,16 +44,7 @@ export interface BundleVarsOptions {
 
 /** Upstream registry hosts of the bundle's images. */
 export function bundleUpstreams(src: BundleSource): string[] {
-  const hosts = new Set<string>();
-  for (const a of src.manifest.artifacts) {
-    if (a.kind !== 'image') continue;
-    try {
-      hosts.add(parseImageRef(a.ref).registry);
-    } catch {
-      // an unparsable ref is not served either
-    }
-  }
-  return [...hosts].sort();
+  return upstreamHosts(src.manifest.artifacts);
 }
 
 export async function bundleVars(
