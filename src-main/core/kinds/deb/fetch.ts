@@ -12,6 +12,7 @@ import type { HttpClient } from '../../fetch/download/http-client.js';
 import { Limiter } from '../../fetch/download/limit.js';
 import { mirrorUrl, type MirrorMap } from '../../fetch/download/mirrors.js';
 import { readDebControl } from './control.js';
+import { debKind } from './kind.js';
 import { PRESTEP_FILE, prestepPlaybook } from './prestep.js';
 import { writeAptRepo, type RepoPackage } from './repo.js';
 import { ResolvedDebSetSchema, type ResolvedDeb, type ResolvedDebSet } from './set.js';
@@ -188,9 +189,18 @@ export async function fetchDebSets(sets: ResolvedDebSet[], o: DebFetchOptions): 
       const had = w.artifact(j.id);
       const f = w.file(j.path);
       try {
+        const want = {
+          os: j.set.os,
+          package: j.p.package,
+          version: j.p.version,
+          arch: j.p.arch,
+          sha256: j.p.sha256,
+          size: j.p.size,
+          paths: [j.path],
+        };
         const present =
           had?.kind === 'deb' &&
-          had.sha256 === j.p.sha256 &&
+          debKind.fetch!.holds(had, want) &&
           f?.sha256 === j.p.sha256 &&
           (await sizeIs(w.dir, j.path, j.p.size));
         if (present) {
