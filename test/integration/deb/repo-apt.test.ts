@@ -271,6 +271,48 @@ describe.skipIf(
     expect(fs.existsSync(path.join(out, 'manifest.json'))).toBe(false);
   });
 
+  it('stores a file two OSes share once, and serves it in each OS’s repository', async () => {
+    const twin: ResolvedDebSet = { ...set, os: 'debian-12-twin' };
+    const out = path.join(tmp, 'two-os');
+    await runFetch(planWith([set, twin]), {
+      out,
+      mirrors: { 'https://deb.debian.org/': `${upstream.url}/` },
+      repoSigner: signer,
+    });
+    const m = parseManifest(fs.readFileSync(path.join(out, 'manifest.json')));
+    const debs = m.artifacts.filter((a): a is DebArtifact => a.kind === 'deb');
+    expect(debs.length).toBe(2 * set.packages.length);
+    // Stored once: the twin's packages name the first OS's files, and its pool folder is empty.
+    expect(
+      debs
+        .filter((a) => a.os === 'debian-12-twin')
+        .every((a) => a.paths[0].startsWith('repos/debian-12/pool/')),
+    ).toBe(true);
+    expect(fs.existsSync(path.join(out, 'repos', 'debian-12-twin', 'pool'))).toBe(false);
+    expect(m.files.filter((f) => f.path.endsWith('.deb')).length).toBe(set.packages.length);
+    const v = await openVerifiedBundle(out, { allowUnsigned: true });
+    const s2 = await OfflineServer.start({
+      sources: [v.source],
+      listen: '127.0.0.1',
+      filesPort: 0,
+      registryPort: 0,
+    });
+    try {
+      const opts = aptRootWith(path.join(tmp, 'apt-twin'), [
+        `deb [signed-by=${path.join(out, 'repos', 'debian-12-twin', 'ferry.gpg')}] ${s2.filesUrl.replace(/\/+$/, '')}/repos/debian-12-twin bookworm main`,
+      ]);
+      expect((await aptGet(opts, ['-q', 'update'])).code).toBe(0);
+      const dl = await aptGet(opts, ['-q', '-y', '--download-only', 'install', ...SMALL_ROOTS]);
+      expect(dl.code, dl.out).toBe(0);
+      expect(
+        fs.readdirSync(path.join(tmp, 'apt-twin', 'cache', 'archives')).filter((f) => f.endsWith('.deb'))
+          .length,
+      ).toBeGreaterThan(10);
+    } finally {
+      await s2.stop();
+    }
+  });
+
   it('ferry verify names a damaged .deb in the bundle', async () => {
     const pick = set.packages.find((p) => p.package === 'ipvsadm')!;
     const f = path.join(bundle, 'repos', os12, pick.filename);
