@@ -313,6 +313,27 @@ describe.skipIf(
     }
   });
 
+  it('ferry vars --os-prestep prints the carried playbook; --os-prestep-shell the snippet with the keyring', async () => {
+    const env = { HOME: tmp, FERRY_CONFIG_DIR: path.join(tmp, 'cfg') };
+    const common = ['vars', '--bundle', bundle, '--allow-unsigned', '--files-url', 'http://10.1.2.3:8080'];
+    const pb = await ferry([...common, '--os-prestep'], env);
+    expect(pb.code, pb.out).toBe(0);
+    expect(pb.out).toContain(fs.readFileSync(path.join(bundle, 'repos', 'ferry-apt-prestep.yml'), 'utf8'));
+    const j = JSON.parse((await ferry([...common, '--os-prestep', '--json'], env)).out);
+    expect(j.variables.ferry_apt_repo_url).toBe(`http://10.1.2.3:8080/repos/${os12}`);
+    expect(j.variables.ferry_apt_keyring_sha256).toBe(
+      sha256(fs.readFileSync(path.join(bundle, 'repos', os12, 'ferry.gpg'))),
+    );
+    expect(j.variables.debian_repo).toBe(`http://10.1.2.3:8080/repos/${os12}`);
+    const sh = await ferry([...common, '--os-prestep-shell', os12], env);
+    expect(sh.code).toBe(0);
+    expect(sh.out).toContain(
+      fs.readFileSync(path.join(bundle, 'repos', os12, 'ferry.gpg')).toString('base64'),
+    );
+    expect(sh.out).toContain(`http://10.1.2.3:8080/repos/${os12} bookworm main`);
+    expect((await ferry([...common, '--os-prestep-shell', 'ubuntu-24.04'], env)).code).not.toBe(0);
+  });
+
   it('ferry verify names a damaged .deb in the bundle', async () => {
     const pick = set.packages.find((p) => p.package === 'ipvsadm')!;
     const f = path.join(bundle, 'repos', os12, pick.filename);
