@@ -183,8 +183,11 @@ export async function fetchDebSets(sets: ResolvedDebSet[], o: DebFetchOptions): 
     return run;
   };
 
+  // Largest first: the limiter starts them in this order, so the big files do not end up alone
+  // at the tail of the run on a throttled link.
+  const order = [...jobs].sort((a, b) => b.p.size - a.p.size);
   await Promise.all(
-    jobs.map(async (j) => {
+    order.map(async (j) => {
       const name = `${j.set.os} ${j.p.package} ${j.p.version} (${j.p.arch})`;
       const had = w.artifact(j.id);
       const f = w.file(j.path);
