@@ -343,6 +343,13 @@ async function upToDate(
     const paths = held.flatMap((a) => a.paths);
     if (!(await filesIntact(dir, paths, (p) => files.get(p)?.size))) return undefined;
   }
+  // The plan's OS packages are in plan.json, which matched: their files must still be there too.
+  for (const a of m.artifacts)
+    if (
+      (a.kind === 'deb' || a.kind === 'repo') &&
+      !(await filesIntact(dir, a.paths, (p) => files.get(p)?.size))
+    )
+      return undefined;
   return m;
 }
 
@@ -711,6 +718,8 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       concurrency,
       onBytes,
       keysDir: KeyStore.fromEnv(env).dir,
+      // A package is a file to the app's download list.
+      onItem: (ev) => ctx.item({ ...ev, kind: 'file' } satisfies FetchItemEvent),
       ...(opts.repoSigner ? { signer: opts.repoSigner } : {}),
     });
 

@@ -19,7 +19,7 @@ import { bookwormSet, ensureDeb, poolUnavailable, SMALL_ROOTS } from '../../help
 import { clearsign, testSigningKey } from '../../helpers/deb-sign.js';
 import { startStaticServer, type StaticServer } from '../../helpers/static-server.js';
 import { lacks, lacksCondition } from '../../helpers/tools.js';
-import { runFetch } from '../fetch/helpers.js';
+import { fetchJob, itemsSeen, runFetch } from '../fetch/helpers.js';
 
 /**
  * Ferry's apt repository, end to end with real clients: a ResolvedDebSet (the resolver over the
@@ -332,6 +332,33 @@ describe.skipIf(
     );
     expect(sh.out).toContain(`http://10.1.2.3:8080/repos/${os12} bookworm main`);
     expect((await ferry([...common, '--os-prestep-shell', 'ubuntu-24.04'], env)).code).not.toBe(0);
+  });
+
+  it('a rerun downloads nothing; a .deb gone from the bundle is fetched again, alone', async () => {
+    const opts = {
+      out: bundle,
+      mirrors: { 'https://deb.debian.org/': `${upstream.url}/` },
+      repoSigner: signer,
+    };
+    const again = await runFetch(planWith([set]), opts);
+    expect(again.upToDate).toBe(true);
+    expect(again.requests).toBe(0);
+    const pick = set.packages.find((p) => p.package === 'ebtables')!;
+    fs.rmSync(path.join(bundle, 'repos', os12, pick.filename));
+    const before = upstream.requests.length;
+    const job = fetchJob(planWith([set]), opts);
+    const r = await job.done;
+    expect(r.upToDate).toBe(false);
+    expect(r.bytesDownloaded).toBe(pick.size);
+    expect(upstream.requests.slice(before)).toEqual([`/debian/${pick.filename}`]);
+    expect(itemsSeen(job)).toContainEqual(
+      expect.objectContaining({
+        id: `deb:${os12}/ebtables_${pick.version}_amd64`,
+        kind: 'file',
+        status: 'done',
+      }),
+    );
+    expect(sha256(fs.readFileSync(path.join(bundle, 'repos', os12, pick.filename)))).toBe(pick.sha256);
   });
 
   it('ferry verify names a damaged .deb in the bundle', async () => {

@@ -83,7 +83,13 @@ export interface DebFetchOptions {
   concurrency: number;
   onBytes?: (n: number) => void;
   /** Per-package progress: 'present', 'started', 'done', 'failed'. */
-  onItem?: (ev: { id: string; name: string; status: string; bytes?: number; error?: ErrorValue }) => void;
+  onItem?: (ev: {
+    id: string;
+    name: string;
+    status: 'present' | 'started' | 'done' | 'failed';
+    bytes?: number;
+    error?: ErrorValue;
+  }) => void;
   /** Repository Date (tests pin it). */
   date?: Date;
 }
@@ -152,32 +158,36 @@ export async function fetchDebSets(sets: ResolvedDebSet[], o: DebFetchOptions): 
   const limit = new Limiter(o.concurrency);
   const inflight = new Map<string, Promise<void>>();
   const fetchFile = (j: Job): Promise<void> => {
-    const f = w.file(j.path);
-    if (f && f.sha256 === j.p.sha256 && f.size === j.p.size) return Promise.resolve();
     let run = inflight.get(j.path);
     if (!run) {
-      run = limit.run(async () => {
-        const tmp = w.resumePath(j.url);
-        o.onItem?.({ id: j.id, name: `${j.set.os} ${j.p.package} ${j.p.version}`, status: 'started' });
-        const r = await downloadToFile(o.client, {
-          url: mirrorUrl(j.url, o.mirrors),
-          dest: tmp,
-          expectSha256: j.p.sha256,
-          expectSize: j.p.size,
-          label: j.url,
-          checksumHint: `${j.p.package} ${j.p.version} (${j.p.arch}) does not match the SHA256 of its stanza in the signed Packages index of ${j.p.uri}; check the mirror, or make the plan again with 'ferry plan' if the archive moved on.`,
-          signal: o.signal,
-          onBytes: o.onBytes,
-        });
-        if (r.size !== j.p.size) {
-          await discardPartial(tmp);
-          throw new FerryError('CHECKSUM', `${j.url} is ${r.size} bytes; its stanza says ${j.p.size}.`, {
-            artifact: j.url,
+      run = (async () => {
+        // A reopened finished bundle lists its files from the manifest: check the disk as well.
+        const f = w.file(j.path);
+        if (f && f.sha256 === j.p.sha256 && f.size === j.p.size && (await sizeIs(w.dir, j.path, j.p.size)))
+          return;
+        await limit.run(async () => {
+          const tmp = w.resumePath(j.url);
+          o.onItem?.({ id: j.id, name: `${j.set.os} ${j.p.package} ${j.p.version}`, status: 'started' });
+          const r = await downloadToFile(o.client, {
+            url: mirrorUrl(j.url, o.mirrors),
+            dest: tmp,
+            expectSha256: j.p.sha256,
+            expectSize: j.p.size,
+            label: j.url,
+            checksumHint: `${j.p.package} ${j.p.version} (${j.p.arch}) does not match the SHA256 of its stanza in the signed Packages index of ${j.p.uri}; check the mirror, or make the plan again with 'ferry plan' if the archive moved on.`,
+            signal: o.signal,
+            onBytes: o.onBytes,
           });
-        }
-        await w.commitFile(tmp, j.path, r);
-        await discardPartial(tmp);
-      });
+          if (r.size !== j.p.size) {
+            await discardPartial(tmp);
+            throw new FerryError('CHECKSUM', `${j.url} is ${r.size} bytes; its stanza says ${j.p.size}.`, {
+              artifact: j.url,
+            });
+          }
+          await w.commitFile(tmp, j.path, r);
+          await discardPartial(tmp);
+        });
+      })();
       inflight.set(j.path, run);
     }
     return run;
