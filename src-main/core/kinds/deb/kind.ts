@@ -48,6 +48,8 @@ function aptRecord(a: RepoArtifact): RecordProblem[] {
     .filter((n) => !own.some(n.test))
     .map((n) => ({
       path: `${root}${n.what}`,
+      // The record does not describe a usable repository: it disagrees with what it claims to be.
+      status: 'wrong-digest' as const,
       expectedSize: 0,
       expectedSha256: '',
       error: `the apt repository for ${a.os} does not name ${n.what}`,
