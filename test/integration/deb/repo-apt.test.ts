@@ -11,6 +11,7 @@ import { parseManifest, type DebArtifact, type Manifest } from '../../../src-mai
 import type { Plan } from '../../../src-main/core/plan/plan.js';
 import type { ResolvedDebSet } from '../../../src-main/core/kinds/deb/set.js';
 import { OfflineServer } from '../../../src-main/core/serve/server.js';
+import { storeSources } from '../../../src-main/core/media/store/sources.js';
 import { openVerifiedBundle } from '../../../src-main/core/serve/verified-source.js';
 import { DEBIAN_KEYRING } from '../../helpers/apt-oracle.js';
 import { aptGet, aptRootWith } from '../../helpers/apt-root.js';
@@ -332,6 +333,34 @@ describe.skipIf(
     );
     expect(sh.out).toContain(`http://10.1.2.3:8080/repos/${os12} bookworm main`);
     expect((await ferry([...common, '--os-prestep-shell', 'ubuntu-24.04'], env)).code).not.toBe(0);
+  });
+
+  it('imported into the store, the repository is served from the store and apt installs from it', async () => {
+    const store = path.join(tmp, 'store');
+    const env = {
+      HOME: tmp,
+      FERRY_CONFIG_DIR: path.join(tmp, 'cfg'),
+      FERRY_DATA_DIR: path.join(tmp, 'data'),
+    };
+    const imp = await ferry(['import', bundle, '--store', store, '--allow-unsigned'], env);
+    expect(imp.code, imp.out).toBe(0);
+    const s2 = await OfflineServer.start({
+      sources: await storeSources(store),
+      listen: '127.0.0.1',
+      filesPort: 0,
+      registryPort: 0,
+    });
+    try {
+      const opts = aptRootWith(path.join(tmp, 'apt-store'), [
+        `deb [signed-by=${path.join(bundle, 'repos', os12, 'ferry.gpg')}] ${s2.filesUrl.replace(/\/+$/, '')}/repos/${os12} bookworm main`,
+      ]);
+      const up = await aptGet(opts, ['-q', 'update']);
+      expect(up.code, up.out).toBe(0);
+      const dl = await aptGet(opts, ['-q', '-y', '--download-only', 'install', ...SMALL_ROOTS]);
+      expect(dl.code, dl.out).toBe(0);
+    } finally {
+      await s2.stop();
+    }
   });
 
   it('a rerun downloads nothing; a .deb gone from the bundle is fetched again, alone', async () => {
