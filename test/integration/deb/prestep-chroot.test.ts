@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRepoKey, repoSigner } from '../../../src-main/core/bundle/keys/repo-key.js';
 import type { Plan } from '../../../src-main/core/plan/plan.js';
 import { aptReposOf, aptVars } from '../../../src-main/core/kinds/deb/vars.js';
+import { prestepShell } from '../../../src-main/core/kinds/deb/prestep.js';
 import { OfflineServer } from '../../../src-main/core/serve/server.js';
 import { openVerifiedBundle } from '../../../src-main/core/serve/verified-source.js';
 import { DEBIAN_KEYRING } from '../../helpers/apt-oracle.js';
@@ -221,5 +222,22 @@ describe.skipIf(
     expect(fs.readFileSync(path.join(root, 'etc/apt/sources.list'), 'utf8')).toMatch(/bookworm-security/);
     expect(fs.existsSync(path.join(root, 'etc/apt/sources.list.d/ferry.list'))).toBe(false);
     expect(fs.existsSync(path.join(root, 'etc/apt/keyrings/ferry.gpg'))).toBe(false);
+  });
+
+  it('the shell snippet does the same by hand: apt installs from Ferry again', async () => {
+    const v = await openVerifiedBundle(bundle, { allowUnsigned: true });
+    expect((await aptReposOf(v.source)).map((r) => r.os)).toEqual(['debian-12']);
+    const snippet = prestepShell({
+      repoUrl: `${server.filesUrl.replace(/\/+$/, '')}/repos/debian-12`,
+      suite: 'bookworm',
+      keyring: fs.readFileSync(path.join(bundle, 'repos/debian-12/ferry.gpg')),
+    });
+    const sh = await run('chroot', [root, 'sh', '-c', snippet]);
+    expect(sh.code, sh.out).toBe(0);
+    expect(fs.existsSync(path.join(root, 'etc/apt/sources.list.ferry.disabled'))).toBe(true);
+    const r = await run('chroot', [root, 'apt-get', 'install', '-y', '-q', '--reinstall', 'conntrack'], {
+      DEBIAN_FRONTEND: 'noninteractive',
+    });
+    expect(r.code, r.out.slice(-2000)).toBe(0);
   });
 });
