@@ -9,6 +9,7 @@ import type { Plan } from '../../../src-main/core/plan/plan.js';
 import { aptReposOf, aptVars } from '../../../src-main/core/kinds/deb/vars.js';
 import { prestepShell } from '../../../src-main/core/kinds/deb/prestep.js';
 import { OfflineServer } from '../../../src-main/core/serve/server.js';
+import { ensureServerCert } from '../../../src-main/core/serve/tls/ca.js';
 import { openVerifiedBundle } from '../../../src-main/core/serve/verified-source.js';
 import { DEBIAN_KEYRING } from '../../helpers/apt-oracle.js';
 import { archiveDir, bookwormArchive, bookwormUnavailable } from '../../helpers/deb-archive.js';
@@ -239,5 +240,47 @@ describe.skipIf(
       DEBIAN_FRONTEND: 'noninteractive',
     });
     expect(r.code, r.out.slice(-2000)).toBe(0);
+  });
+
+  it('over TLS: the playbook gives apt Ferry’s CA for Ferry’s host only, and apt installs over https', async () => {
+    const tls = await ensureServerCert(path.join(tmp, 'tls'), ['127.0.0.1']);
+    const v = await openVerifiedBundle(bundle, { allowUnsigned: true });
+    const https = await OfflineServer.start({
+      sources: [v.source],
+      listen: '127.0.0.1',
+      filesPort: 0,
+      registryPort: 0,
+      tls,
+    });
+    const keep = varsFile;
+    try {
+      expect(https.filesUrl).toMatch(/^https:/);
+      varsFile = path.join(tmp, 'vars-tls.json');
+      fs.writeFileSync(
+        varsFile,
+        JSON.stringify({
+          ...aptVars(https.filesUrl, await aptReposOf(v.source)),
+          ferry_ca_certificate: tls.ca,
+        }),
+      );
+      const r = await ansible();
+      expect(r.code, r.out).toBe(0);
+      expect(fs.readFileSync(path.join(root, 'etc/apt/apt.conf.d/60ferry-ca'), 'utf8')).toBe(
+        'Acquire::https::127.0.0.1::CaInfo "/etc/apt/ferry-ca.crt";\n',
+      );
+      expect(fs.readFileSync(path.join(root, 'etc/apt/sources.list.d/ferry.list'), 'utf8')).toContain(
+        'https://127.0.0.1:',
+      );
+      // Nothing cached: the reinstall must download over https from Ferry.
+      expect((await run('chroot', [root, 'apt-get', 'clean'])).code).toBe(0);
+      const inst = await run('chroot', [root, 'apt-get', 'install', '-y', '-q', '--reinstall', 'socat'], {
+        DEBIAN_FRONTEND: 'noninteractive',
+      });
+      expect(inst.code, inst.out.slice(-2000)).toBe(0);
+      expect(inst.out).toMatch(/https:\/\/127\.0\.0\.1/);
+    } finally {
+      varsFile = keep;
+      await https.stop();
+    }
   });
 });

@@ -16,6 +16,9 @@
 
 export const PRESTEP_FILE = 'ferry-apt-prestep.yml';
 export const KEYRING_PATH = '/etc/apt/keyrings/ferry.gpg';
+/** Ferry's CA for apt alone (no ca-certificates needed on the node), and the apt.conf that names it. */
+export const CA_PATH = '/etc/apt/ferry-ca.crt';
+export const CA_CONF = '/etc/apt/apt.conf.d/60ferry-ca';
 
 /** The apt source line for Ferry's repository of one OS. */
 export function aptSourceLine(repoUrl: string, suite: string): string {
@@ -74,12 +77,28 @@ export function prestepPlaybook(): string {
         mode: "0755"
       when: state == 'present'
 
+    - name: Ferry's CA, when Ferry serves over TLS (ferry_ca_certificate from \`ferry vars --tls\`)
+      ansible.builtin.copy:
+        dest: "{{ root }}${CA_PATH}"
+        content: "{{ ferry_ca_certificate }}"
+        mode: "0644"
+      when: state == 'present' and ferry_ca_certificate is defined
+
+    - name: apt trusts that CA for Ferry's host only
+      ansible.builtin.copy:
+        dest: "{{ root }}${CA_CONF}"
+        content: "Acquire::https::{{ ferry_repo.url | urlsplit('hostname') }}::CaInfo \\"${CA_PATH}\\";\\n"
+        mode: "0644"
+      when: state == 'present' and ferry_ca_certificate is defined
+
     - name: Ferry's repository keyring, checked against the bundle's sha256
       ansible.builtin.get_url:
         url: "{{ ferry_repo.url }}/ferry.gpg"
         dest: "{{ root }}${KEYRING_PATH}"
         checksum: "sha256:{{ ferry_repo.keyring_sha256 }}"
         mode: "0644"
+      # ansible-core 2.14's get_url has no ca_path; Python's ssl reads SSL_CERT_FILE instead.
+      environment: "{{ {'SSL_CERT_FILE': root ~ '${CA_PATH}'} if ferry_ca_certificate is defined else {} }}"
       when: state == 'present'
 
     - name: Ferry's apt source
@@ -109,7 +128,11 @@ export function prestepPlaybook(): string {
       ansible.builtin.file:
         path: "{{ item }}"
         state: absent
-      loop: ["{{ root }}/etc/apt/sources.list.d/ferry.list", "{{ root }}${KEYRING_PATH}"]
+      loop:
+        - "{{ root }}/etc/apt/sources.list.d/ferry.list"
+        - "{{ root }}${KEYRING_PATH}"
+        - "{{ root }}${CA_PATH}"
+        - "{{ root }}${CA_CONF}"
       when: state == 'absent'
 
     - name: apt-get update
