@@ -1,12 +1,13 @@
 import type { Artifact } from '../bundle/manifest.js';
-import type { ArtifactKind } from './kind.js';
+import type { ArtifactKind, CarryContext } from './kind.js';
 import { fileKind } from './file/index.js';
 import { imageKind } from './image/index.js';
 import { kubesprayKind } from './kubespray/index.js';
 import { metaKind } from './meta/index.js';
-import { debKind, repoKind, rpmKind, toolKind, wheelKind } from './carried.js';
+import { rpmKind, toolKind, wheelKind } from './carried.js';
+import { debKind, repoKind } from './deb/kind.js';
 
-export type { ArtifactKind } from './kind.js';
+export type { ArtifactKind, CarryContext } from './kind.js';
 export { kubesprayRelease } from './kubespray/index.js';
 
 /**
@@ -51,4 +52,26 @@ export function upstreamHosts(artifacts: readonly Artifact[]): string[] {
     if (h) hosts.add(h);
   }
   return [...hosts].sort();
+}
+
+const ALL_KINDS: readonly ArtifactKind[] = Object.values(KINDS) as ArtifactKind[];
+
+/** Every kind's carry hook, in registry order: what the plan lists outside files and images. */
+export async function carryPlanKinds(plan: unknown, ctx: CarryContext): Promise<void> {
+  for (const k of ALL_KINDS) if (k.carry) await k.carry(plan, ctx);
+}
+
+/** The extra [url, bundle path] pairs the kinds ask the file server to answer. */
+export function servedAliases(artifacts: readonly Artifact[]): Array<[string, string]> {
+  return ALL_KINDS.flatMap((k) => k.serve.aliases?.(artifacts) ?? []);
+}
+
+/** The offline variables every kind contributes for this bundle (apt repositories, pip, …). */
+export async function kindVars(
+  src: Parameters<NonNullable<ArtifactKind['vars']>>[0],
+  filesUrl: string,
+): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const k of ALL_KINDS) if (k.vars) Object.assign(out, await k.vars(src, filesUrl));
+  return out;
 }
