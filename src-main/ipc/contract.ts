@@ -274,7 +274,16 @@ export const GeneratedVarsSchema = z.object({
   offlineYml: z.string(),
   containerdConfig: z.string(),
   nextCommand: z.string(),
+  /** The node pre-step that points apt at Ferry's repositories (null: the bundle carries none). */
+  osPrestep: z
+    .object({
+      playbook: z.string(),
+      command: z.string(),
+      shell: z.array(z.object({ os: z.string(), text: z.string() })),
+    })
+    .nullable(),
 });
+export type GeneratedVars = z.infer<typeof GeneratedVarsSchema>;
 
 export const KeyInfoSchema = z.object({
   fingerprint: z.string(),

@@ -21,9 +21,8 @@ import { printJson, println, str, strs } from '../output.js';
 import { openSources, parsePort } from './serve.js';
 import { signatureOptions } from './verify.js';
 import type { BundleSource } from '../../core/bundle/source.js';
-import { PRESTEP_FILE, prestepShell } from '../../core/kinds/deb/prestep.js';
-import { KEYRING_FILE } from '../../core/kinds/deb/repo.js';
-import { aptReposOf, aptVars } from '../../core/kinds/deb/vars.js';
+
+import { aptPrestep, aptReposOf, aptVars } from '../../core/kinds/deb/vars.js';
 
 const DEFAULT_CA_ON_NODE = '/usr/local/share/ca-certificates/ferry-ca.crt';
 
@@ -248,37 +247,26 @@ async function printPrestep(
   filesUrl: string,
   shellOs: string | undefined,
 ): Promise<number> {
-  const repos = await aptReposOf(source);
-  if (repos.length === 0)
+  const pre = await aptPrestep(source, filesUrl);
+  if (!pre)
     throw new FerryError('NOT_FOUND', 'The bundle carries no apt repository, so there is no OS pre-step.', {
       hint: 'Plan the bundle with target OSes (--os) so it carries their packages.',
     });
   if (shellOs) {
-    const r = repos.find((x) => x.os === shellOs);
-    const file = source.filePath(`repos/${shellOs}/${KEYRING_FILE}`);
-    if (!r || !file)
+    const sh = pre.shell.find((x) => x.os === shellOs);
+    if (!sh)
       throw new FerryError('USAGE', `The bundle has no apt repository for ${shellOs}.`, {
-        hint: `It has: ${repos.map((x) => x.os).join(', ')}.`,
+        hint: `It has: ${pre.shell.map((x) => x.os).join(', ')}.`,
       });
-    const text = prestepShell({
-      repoUrl: `${filesUrl.replace(/\/+$/, '')}/repos/${r.os}`,
-      suite: r.suite,
-      keyring: await fs.readFile(file),
-    });
-    if (ctx.json) printJson(ctx, { os: r.os, shell: text });
-    else ctx.stdout.write(text);
+    if (ctx.json) printJson(ctx, { os: sh.os, shell: sh.text });
+    else ctx.stdout.write(sh.text);
     return EXIT.OK;
   }
-  const file = source.filePath(`repos/${PRESTEP_FILE}`);
-  if (!file) throw new FerryError('INTEGRITY', `The bundle lacks repos/${PRESTEP_FILE}.`);
-  const playbook = await fs.readFile(file, 'utf8');
-  const variables = aptVars(filesUrl, repos);
-  if (ctx.json) printJson(ctx, { playbook, variables });
+  if (ctx.json)
+    printJson(ctx, { playbook: pre.playbook, variables: aptVars(filesUrl, await aptReposOf(source)) });
   else {
-    ctx.stdout.write(playbook);
-    ctx.stderr.write(
-      `Run it before cluster.yml: ansible-playbook -i INVENTORY ${PRESTEP_FILE} -e @offline.yml (the ferry_apt_* variables come from 'ferry vars').\n`,
-    );
+    ctx.stdout.write(pre.playbook);
+    ctx.stderr.write(`Run it before cluster.yml: ${pre.command}\n`);
   }
   return EXIT.OK;
 }

@@ -1,3 +1,5 @@
+import type { GeneratedVars } from '../contract.js';
+import { aptPrestep } from '../../core/kinds/deb/vars.js';
 import path from 'node:path';
 import { configDir, dataDir } from '../../core/base/config/dirs.js';
 import { deploy, planNodes } from '../../core/deploy/index.js';
@@ -30,7 +32,7 @@ interface Serving {
   from: 'media' | 'store';
   bundles: number;
   tls?: TlsMaterial;
-  vars: Map<NamingStyle, { offlineYml: string; containerdConfig: string; nextCommand: string }>;
+  vars: Map<NamingStyle, Omit<GeneratedVars, 'style'>>;
 }
 
 const CA_ON_NODE = '/usr/local/share/ca-certificates/ferry-ca.crt';
@@ -110,6 +112,7 @@ export function offlineHandlers(
       containerdConfig: containerdHostsText(generated.variables, used.tag),
       nextCommand:
         'cp offline.yml inventory/mycluster/group_vars/all/offline.yml\nansible-playbook -i inventory/mycluster/hosts.yaml -b cluster.yml',
+      osPrestep: await aptPrestep(sv.source, sv.server.filesUrl),
     };
     sv.vars.set(style, out);
     return out;

@@ -13,6 +13,7 @@ import type { ResolvedDebSet } from '../../../src-main/core/kinds/deb/set.js';
 import { OfflineServer } from '../../../src-main/core/serve/server.js';
 import { storeSources } from '../../../src-main/core/media/store/sources.js';
 import { openVerifiedBundle } from '../../../src-main/core/serve/verified-source.js';
+import { aptPrestep } from '../../../src-main/core/kinds/deb/vars.js';
 import { DEBIAN_KEYRING } from '../../helpers/apt-oracle.js';
 import { aptGet, aptRootWith } from '../../helpers/apt-root.js';
 import { archiveDir, bookwormArchive, bookwormUnavailable } from '../../helpers/deb-archive.js';
@@ -333,6 +334,13 @@ describe.skipIf(
     );
     expect(sh.out).toContain(`http://10.1.2.3:8080/repos/${os12} bookworm main`);
     expect((await ferry([...common, '--os-prestep-shell', 'ubuntu-24.04'], env)).code).not.toBe(0);
+    // The app's services step shows the same pre-step (vars.generate's osPrestep): one core answer.
+    const v = await openVerifiedBundle(bundle, { allowUnsigned: true });
+    const pre = await aptPrestep(v.source, 'http://10.1.2.3:8080');
+    expect(pre?.playbook).toBe(fs.readFileSync(path.join(bundle, 'repos', 'ferry-apt-prestep.yml'), 'utf8'));
+    expect(pre?.shell.map((x) => x.os)).toEqual([os12]);
+    expect(sh.out).toContain(pre?.shell[0].text);
+    expect(pre?.command).toContain('ferry-apt-prestep.yml');
   });
 
   it('imported into the store, the repository is served from the store and apt installs from it', async () => {

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import * as openpgp from 'openpgp';
 import type { BundleSource } from '../../bundle/source.js';
-import { aptSourceLine, KEYRING_PATH, PRESTEP_FILE } from './prestep.js';
+import { FerryError } from '../../base/errors/index.js';
+import { aptSourceLine, KEYRING_PATH, PRESTEP_FILE, prestepShell } from './prestep.js';
 import { ARMORED_KEY_FILE, KEYRING_FILE } from './repo.js';
 
 /**
@@ -89,4 +90,45 @@ export function aptVars(filesUrl: string, repos: AptRepoInfo[]): Record<string, 
     }
   }
   return v;
+}
+
+/** The node pre-step for a bundle's apt repositories, as `ferry vars --os-prestep` and the app give it. */
+export interface AptPrestep {
+  /** The carried playbook (verified bytes of repos/ferry-apt-prestep.yml). */
+  playbook: string;
+  /** How to run it before cluster.yml. */
+  command: string;
+  /** The same steps as a shell snippet per OS, for a node set up by hand. */
+  shell: Array<{ os: string; text: string }>;
+}
+
+/** The bundle's pre-step, or null when it carries no apt repository. */
+export async function aptPrestep(src: BundleSource, filesUrl: string): Promise<AptPrestep | null> {
+  const repos = await aptReposOf(src);
+  if (repos.length === 0) return null;
+  const file = src.filePath(`repos/${PRESTEP_FILE}`);
+  if (!file)
+    throw new FerryError('INTEGRITY', `The bundle lacks repos/${PRESTEP_FILE}.`, {
+      artifact: `repos/${PRESTEP_FILE}`,
+      hint: 'Copy the bundle again from the connected side.',
+    });
+  const base = filesUrl.replace(/\/+$/, '');
+  const shell: AptPrestep['shell'] = [];
+  for (const r of repos) {
+    const keyring = src.filePath(`repos/${r.os}/${KEYRING_FILE}`);
+    if (!keyring) continue;
+    shell.push({
+      os: r.os,
+      text: prestepShell({
+        repoUrl: `${base}/repos/${r.os}`,
+        suite: r.suite,
+        keyring: await fs.readFile(keyring),
+      }),
+    });
+  }
+  return {
+    playbook: await fs.readFile(file, 'utf8'),
+    command: `ansible-playbook -i INVENTORY ${PRESTEP_FILE} -b -e @offline.yml   # before cluster.yml; the ferry_apt_* variables are in offline.yml`,
+    shell,
+  };
 }

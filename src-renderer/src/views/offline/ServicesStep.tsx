@@ -398,6 +398,21 @@ export function ServicesStep() {
             text={vars.containerdConfig}
             onSave={() => saveVars('containerdConfig')}
           />
+          {vars.osPrestep ? (
+            <>
+              <p className="hint">
+                The nodes install their OS packages from Ferry&apos;s signed repositories. Kubespray never
+                changes a node&apos;s package sources, so run this pre-step first: it turns off the
+                distribution&apos;s sources, installs Ferry&apos;s keyring and source, and runs apt-get update
+                (idempotent; <code>-e ferry_apt_state=absent</code> undoes it).
+              </p>
+              <CopyBlock title="OS pre-step (run before cluster.yml)" text={vars.osPrestep.command} />
+              <CopyBlock title="ferry-apt-prestep.yml" text={vars.osPrestep.playbook} />
+              {vars.osPrestep.shell.map((sh) => (
+                <CopyBlock key={sh.os} title={`By hand on a ${sh.os} node`} text={sh.text} />
+              ))}
+            </>
+          ) : null}
           <CopyBlock title="Next command" text={vars.nextCommand} />
         </Section>
       ) : null}
