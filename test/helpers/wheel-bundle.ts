@@ -15,10 +15,26 @@ const run = promisify(execFile);
 export async function makeWheelBundle(
   dir: string,
   wheels: readonly BuiltWheel[],
-  opts: { signer?: ManifestSigner; kubespray?: string; withoutMetadata?: string[] } = {},
+  opts: {
+    signer?: ManifestSigner;
+    kubespray?: string;
+    /** Kubespray's release tarball, carried as `ferry fetch` does (needs `kubespray`). */
+    kubesprayTarball?: Buffer;
+    withoutMetadata?: string[];
+  } = {},
 ): Promise<void> {
   const w = await BundleWriter.open(dir);
   if (opts.kubespray) await w.setKubespray({ version: opts.kubespray, arches: ['amd64'] });
+  if (opts.kubespray && opts.kubesprayTarball) {
+    const rel = `kubespray/kubespray-${opts.kubespray}.tar.gz`;
+    await w.addBytes(rel, opts.kubesprayTarball);
+    await w.addArtifact({
+      id: `kubespray:${opts.kubespray}`,
+      kind: 'kubespray',
+      version: opts.kubespray,
+      paths: [rel],
+    });
+  }
   for (const wh of wheels) {
     await w.addFileFromPath(wh.file, wheelPath(wh.filename), { expectSha256: wh.sha256 });
     const paths = [wheelPath(wh.filename)];
