@@ -15,6 +15,46 @@ import { freshVenv, isolatedPipEnv, makeWheelBundle } from '../../helpers/wheel-
 import type { KeyStore } from '../../../src-main/core/bundle/keys/index.js';
 
 const run = promisify(execFile);
+
+/**
+ * A pip wheel newer than Debian's 23.0.1, when this machine has one (FERRY_TEST_PIP_WHEEL, or the
+ * one a pyenv Python bundles for ensurepip). Debian's own /usr/share/python-wheels pip is 23.0.1
+ * too, and PyPI is out of reach, so CI may have none: then only 23.0.1 is tested.
+ */
+function newerPipWheel(): string | undefined {
+  const found: string[] = [];
+  if (process.env.FERRY_TEST_PIP_WHEEL) found.push(process.env.FERRY_TEST_PIP_WHEEL);
+  const roots = [
+    '/usr/share/python-wheels',
+    ...(process.env.HOME ? [path.join(process.env.HOME, '.pyenv', 'versions')] : []),
+  ];
+  for (const r of roots) {
+    const walk = (d: string, depth: number) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true, encoding: 'utf8' }) ?? []) {
+        const p = path.join(d, e.name);
+        if (e.isFile() && /^pip-[\d.]+-py3-none-any\.whl$/.test(e.name)) found.push(p);
+        else if (e.isDirectory() && depth > 0 && !e.isSymbolicLink()) walk(p, depth - 1);
+      }
+    };
+    try {
+      walk(r, r.includes('.pyenv') ? 5 : 0);
+    } catch {
+      // not there
+    }
+  }
+  const ver = (f: string) => (/pip-([\d.]+)-/.exec(path.basename(f))?.[1] ?? '0').split('.').map(Number);
+  const newer = found.filter((f) => {
+    const [a = 0, b = 0, c = 0] = ver(f);
+    return a > 23 || (a === 23 && (b > 0 || c > 1));
+  });
+  newer.sort((x, y) => {
+    const [a, b] = [ver(x), ver(y)];
+    for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (b[i] ?? 0) - (a[i] ?? 0);
+    return 0;
+  });
+  return newer[0];
+}
+const NEWER_PIP = newerPipWheel();
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** pip's output of a failed run, for the assertion message. */
@@ -47,6 +87,7 @@ describe.skipIf(lacksDebianWheels())('the bundle’s Python index, installed fro
   let server: OfflineServer;
   let bin: string;
   let requirements: string;
+  const served: string[] = [];
 
   beforeAll(async () => {
     tmp = await tempDir('ferry-py-serve-');
@@ -62,6 +103,7 @@ describe.skipIf(lacksDebianWheels())('the bundle’s Python index, installed fro
       filesPort: 0,
       registryPort: 0,
       advertise: '127.0.0.1',
+      onRequest: (r) => served.push(`${r.status} ${r.path}`),
     });
     bin = await freshVenv(path.join(tmp, 'venv'));
   }, 120_000);
@@ -215,6 +257,65 @@ describe.skipIf(lacksDebianWheels())('the bundle’s Python index, installed fro
     expect(pb.stdout).toMatch(/localhost\s+: ok=4\s+changed=2\s+unreachable=0\s+failed=0/);
     expect(await fsp.readFile(out, 'utf8')).toBe('CP1\nW1\n');
   }, 240_000);
+
+  it.skipIf(!NEWER_PIP)(
+    `a newer pip (${NEWER_PIP ? path.basename(NEWER_PIP) : 'none on this machine'}) installs the same set`,
+    async () => {
+      const venv = await freshVenv(path.join(tmp, 'venv-newer'));
+      const up = await pip(venv, ['install', '--no-index', NEWER_PIP!], isolatedPipEnv());
+      expect(up.code, up.out).toBe(0);
+      const version = (await run(path.join(venv, 'pip'), ['--version'])).stdout;
+      expect(version).toContain(`pip ${/pip-([\d.]+)-/.exec(path.basename(NEWER_PIP!))![1]} `);
+      // pip 23.3 and later read PEP 691's core-metadata: resolving takes the .metadata files before
+      // any wheel (hash-checking mode does not use metadata-only fetches, so this runs without hashes).
+      const [maj = 0, min = 0] = /pip-(\d+)\.(\d+)/.exec(path.basename(NEWER_PIP!))!.slice(1).map(Number);
+      const core = wheels.find((w) => w.project === 'ansible-core')!;
+      if (maj > 23 || (maj === 23 && min >= 3)) {
+        served.length = 0;
+        const dry = await pip(
+          venv,
+          ['install', '--dry-run', '--index-url', `${server.filesUrl}/simple/`, 'ansible==7.3.0'],
+          isolatedPipEnv(),
+        );
+        expect(dry.code, dry.out).toBe(0);
+        expect(dry.out).toMatch(new RegExp(`Would install .*ansible-7\\.3\\.0 ansible-core-${core.version}`));
+        // Jinja2's page announces no metadata (left out of this bundle): that wheel is fetched whole.
+        const jinja = wheels.find((w) => w.project === 'jinja2')!;
+        expect(served).toContain(`200 /python/files/${jinja.filename}`);
+        expect(served).toContain(`200 /python/files/${core.filename}.metadata`);
+        // Resolved from metadata first; pip fetches the wheels only once the whole set is known.
+        const metaAt = served.indexOf(`200 /python/files/${core.filename}.metadata`);
+        expect(metaAt).toBeLessThan(served.indexOf(`200 /python/files/${core.filename}`));
+        expect(served.slice(0, served.indexOf('200 /simple/ply/'))).not.toContain(
+          `200 /python/files/${core.filename}`,
+        );
+      }
+      const reqFile = path.join(tmp, 'requirements-newer.txt');
+      await fsp.writeFile(reqFile, (await request(server.filesUrl, '/python/requirements.txt')).body);
+      served.length = 0;
+      const r = await pip(
+        venv,
+        [
+          'install',
+          '--index-url',
+          `${server.filesUrl}/simple/`,
+          '--require-hashes',
+          '--only-binary=:all:',
+          '-r',
+          reqFile,
+        ],
+        isolatedPipEnv(),
+      );
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).not.toMatch(/Traceback|TypeError/);
+      // Every wheel came from Ferry, verified and whole.
+      for (const w of wheels) expect(served).toContain(`200 /python/files/${w.filename}`);
+      expect((await run(path.join(venv, 'ansible-playbook'), ['--version'])).stdout.split('\n')[0]).toBe(
+        `ansible-playbook [core ${core.version}]`,
+      );
+    },
+    240_000,
+  );
 
   it('pip refuses a wheel whose bytes differ from the pinned hash (another bundle’s build of the same file)', async () => {
     // A second, well-signed bundle whose jmespath wheel was built differently: same filename,
