@@ -3,16 +3,14 @@ import {
   DEPLOY_PLAYBOOKS,
   type DeployItem,
   type DeployNode,
-  type DeployResultT,
   type ErrorValueT,
   type Picked,
   type Res,
-  type VenvResultT,
 } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, Section, StatusPill } from '../../components/common.js';
 import { CancelJobButton, StepNav } from '../../components/step-controls.js';
-import type { JobView } from '../../jobs.js';
+import { itemsOf, resultOf, type JobView } from '../../jobs.js';
 import { useApp, useJob } from '../../store.js';
 
 type Role = DeployNode['roles'][number];
@@ -32,8 +30,7 @@ export interface DeployPicture {
 /** The deploy job's items as the step draws them (items are keyed: one per host, check, failure). */
 export function deployPicture(job: Pick<JobView, 'items'> | undefined): DeployPicture {
   const p: DeployPicture = { preflight: [], hosts: [], failures: [] };
-  for (const raw of job?.items ?? []) {
-    const i = raw as DeployItem;
+  for (const i of itemsOf('deploy', job?.items)) {
     if (i.type === 'preflight') p.preflight.push(i);
     else if (i.type === 'task') p.task = i;
     else if (i.type === 'host') p.hosts.push(i);
@@ -129,7 +126,7 @@ export function VenvSection({ serveJobId, wheels }: { serveJobId: string; wheels
   const track = useApp((s) => s.track);
   const [error, setError] = useState<ErrorValueT | null>(null);
   const running = job?.state === 'running';
-  const result = job?.state === 'done' ? (job.result as VenvResultT | undefined) : undefined;
+  const result = resultOf('venv', job);
   const make = async () => {
     setError(null);
     try {
@@ -233,7 +230,7 @@ export function DeployStep() {
     }
   };
   const picture = deployPicture(job);
-  const result = job?.state === 'done' ? (job.result as DeployResultT | undefined) : undefined;
+  const result = resultOf('deploy', job);
 
   return (
     <div className="stack">
