@@ -4,7 +4,8 @@ import { fileKind } from './file/index.js';
 import { imageKind } from './image/index.js';
 import { kubesprayKind } from './kubespray/index.js';
 import { metaKind } from './meta/index.js';
-import { debKind, repoKind, rpmKind, toolKind, wheelKind } from './carried.js';
+import { debKind, repoKind, rpmKind, toolKind } from './carried.js';
+import { wheelKind } from './python/kind.js';
 
 export type { ArtifactKind } from './kind.js';
 export { kubesprayRelease } from './kubespray/index.js';

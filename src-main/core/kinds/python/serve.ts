@@ -3,6 +3,7 @@ import type { WheelArtifact } from '../../bundle/manifest.js';
 import type { BundleSource } from '../../bundle/source.js';
 import { locateFile } from '../../serve/fileserver/location.js';
 import { sendError } from '../../serve/fileserver/send.js';
+import { metadataPath, PYTHON_FILES_DIR, wheelPath } from './paths.js';
 import {
   groupByProject,
   HTML_TYPE,
@@ -25,10 +26,7 @@ import {
  * verify is not on any page, and a metadata file that did not verify is not announced.
  */
 
-/** Where a wheel's files sit in a bundle (docs/bundle-format.md). */
-export const PYTHON_FILES_DIR = 'python/files';
-export const wheelPath = (filename: string): string => `${PYTHON_FILES_DIR}/${filename}`;
-export const metadataPath = (filename: string): string => `${wheelPath(filename)}.metadata`;
+export { PYTHON_FILES_DIR, wheelPath, metadataPath } from './paths.js';
 /** URL path of the hashes-pinned requirements file. */
 export const REQUIREMENTS_URL = 'python/requirements.txt';
 
