@@ -26,6 +26,7 @@ function record(a: WheelArtifact, listed: ReadonlyMap<string, FileEntry>): Recor
       path: stray[0] ?? a.paths[0] ?? wheel,
       expectedSize: 0,
       expectedSha256: a.sha256,
+      status: 'wrong-digest',
       error: `a wheel artifact names ${wheel} and optionally ${wheel}.metadata, not ${a.paths.join(', ') || 'nothing'}`,
     });
   const f = listed.get(wheel);
@@ -37,6 +38,7 @@ function record(a: WheelArtifact, listed: ReadonlyMap<string, FileEntry>): Recor
       expectedSha256: a.sha256,
       actualSize: f.size,
       actualSha256: f.sha256,
+      status: 'wrong-digest',
       error: `the wheel record declares sha256 ${a.sha256}, the manifest's file list sha256 ${f.sha256}`,
     });
   return problems;
