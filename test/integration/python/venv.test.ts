@@ -6,6 +6,10 @@ import { promisify } from 'node:util';
 import { create as tarCreate } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src-main/cli/main.js';
+import { importBundle } from '../../../src-main/core/media/import/index.js';
+import { storeSources } from '../../../src-main/core/media/store/index.js';
+import { createVenv } from '../../../src-main/core/kinds/python/venv.js';
+import { KeyStore } from '../../../src-main/core/bundle/keys/index.js';
 import { debianWheels, lacksDebianWheels, type BuiltWheel } from '../../helpers/debian-wheels.js';
 import { makeKeyStore, tempDir } from '../../helpers/bundle-fixtures.js';
 import { makeWheelBundle } from '../../helpers/wheel-bundle.js';
@@ -134,6 +138,28 @@ describe.skipIf(lacksDebianWheels())('ferry venv: the offline virtualenv from th
     expect(again.out).toContain(
       `ansible-playbook [core ${core.version}], as the bundle carries (ansible 7.3.0: ansible-core ~=2.14.3).`,
     );
+  }, 240_000);
+
+  it('makes it from the store after import, and refuses a stored wheel changed since', async () => {
+    const store = path.join(tmp, 'store');
+    await importBundle(bundle, { store, keyStore: KeyStore.fromEnv(env) });
+    const r = await cli(
+      ['venv', '--store', store, '--dir', path.join(tmp, 'venv-store'), '--python', '/usr/bin/python3'],
+      env,
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(`ansible-playbook [core ${core.version}], as the bundle carries`);
+    // The store holds verified blobs; one changed under it is caught while copied out for pip.
+    const sources = await storeSources(store);
+    const nx = wheels.find((w) => w.project === 'netaddr')!;
+    const blob = sources[0].filePath(`python/files/${nx.filename}`)!;
+    const bytes = await fsp.readFile(blob);
+    bytes[100] ^= 1;
+    await fsp.chmod(blob, 0o644).catch(() => undefined);
+    await fsp.writeFile(blob, bytes);
+    await expect(
+      createVenv({ sources, dir: path.join(tmp, 'venv-store-2'), python: '/usr/bin/python3' }),
+    ).rejects.toThrow(`${nx.filename} changed since it was verified`);
   }, 240_000);
 
   it('names python3.11-venv when the Python has no venv/ensurepip (Debian without python3-venv)', async () => {

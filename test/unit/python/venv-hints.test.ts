@@ -35,3 +35,32 @@ describe('the OS package a deploy host needs for the offline venv', () => {
     expect(pythonPackageHint('', 'no-python', { need: '3.11' }).hint).toContain('Python 3.11 or newer');
   });
 });
+
+describe('when the bundle carries the OS package too', () => {
+  it('says it is in the bundle’s repository', async () => {
+    const { withBundleNote } = await import('../../../src-main/core/kinds/python/venv.js');
+    const source = {
+      id: 'b',
+      manifest: {
+        artifacts: [
+          {
+            id: 'deb:debian-12/python3.11-venv_3.11.2-6_amd64',
+            kind: 'deb',
+            os: 'debian-12',
+            package: 'python3.11-venv',
+            version: '3.11.2-6',
+            arch: 'amd64',
+            sha256: 'a'.repeat(64),
+            size: 1,
+            paths: ['debs/x.deb'],
+          },
+        ],
+      },
+    } as never;
+    const h = pythonPackageHint(DEBIAN12, 'no-venv', { have: '3.11', need: '3.11' });
+    expect(withBundleNote(h, [source])).toBe(
+      `${h.hint} python3.11-venv is in this bundle's package repository (ferry serve; ferry vars names it).`,
+    );
+    expect(withBundleNote(h, [])).toBe(h.hint);
+  });
+});

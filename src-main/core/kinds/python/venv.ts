@@ -472,8 +472,11 @@ async function checkAnsible(
   return { expected: core.version, reported, ...(requiredBy ? { requiredBy } : {}) };
 }
 
-/** With the OS-packages work, the package may be in the bundle's own apt/rpm repository. */
-function withBundleNote(h: { packages: string[]; hint: string }, sources: readonly BundleSource[]): string {
+/** With the OS-packages work, the package may be in the bundle's own apt/rpm repository: say so. */
+export function withBundleNote(
+  h: { packages: string[]; hint: string },
+  sources: readonly BundleSource[],
+): string {
   const carried = h.packages.filter((p) =>
     sources.some((s) =>
       s.manifest.artifacts.some((a) => (a.kind === 'deb' || a.kind === 'rpm') && a.package === p),
