@@ -225,4 +225,45 @@ describe.skipIf(lacksDebianWheels())('ferry venv: the offline virtualenv from th
       `${path.join(dir, 'venv', 'bin', 'python')} ${core.version}\n`,
     );
   }, 240_000);
+
+  it('ferry deploy falls back to the deploy host’s ansible-playbook, with a note, when no venv can be made', async () => {
+    const dir = path.join(tmp, 'deploy-fallback');
+    const vars = path.join(tmp, 'offline-fallback.yml');
+    await fsp.writeFile(vars, 'files_repo: "http://127.0.0.1:9"\nregistry_host: "127.0.0.1:9"\n');
+    const old = path.join(tmp, 'python3.9-fallback');
+    await fsp.writeFile(
+      old,
+      `#!/bin/sh\necho '{"version": "3.9.18", "executable": "/usr/bin/python3.9", "venv": true}'\n`,
+      { mode: 0o755 },
+    );
+    const probe = path.join(tmp, 'probe-fallback.txt');
+    const r = await cli(
+      [
+        'deploy',
+        '--bundle',
+        bundle,
+        '--vars',
+        vars,
+        '--node',
+        'node1=local',
+        '--python',
+        '/usr/bin/python3',
+        '--venv-python',
+        old,
+        '--dir',
+        dir,
+        '--skip-preflight',
+        '--',
+        '-e',
+        `probe=${probe}`,
+      ],
+      env,
+    );
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(r.err).toContain('No offline virtualenv:');
+    expect(r.err).toContain("Using the deploy host's ansible-playbook.");
+    expect(r.out).toContain("Ansible: ansible-playbook (the deploy host's)");
+    // Debian's ansible-core ran it, from the system Python.
+    expect(await fsp.readFile(probe, 'utf8')).toMatch(/^\/usr\/bin\/python3(\.\d+)? 2\.\d+\.\d+\n$/);
+  }, 240_000);
 });
