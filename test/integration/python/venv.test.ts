@@ -13,6 +13,7 @@ import { KeyStore } from '../../../src-main/core/bundle/keys/index.js';
 import { debianWheels, lacksDebianWheels, type BuiltWheel } from '../../helpers/debian-wheels.js';
 import { makeKeyStore, tempDir } from '../../helpers/bundle-fixtures.js';
 import { makeWheelBundle } from '../../helpers/wheel-bundle.js';
+import { kubesprayDataDir } from '../../helpers/tools.js';
 
 const run = promisify(execFile);
 
@@ -62,6 +63,11 @@ describe.skipIf(lacksDebianWheels())('ferry venv: the offline virtualenv from th
     const src = path.join(tmp, 'ks-src', 'kubespray-2.31.0');
     await fsp.mkdir(src, { recursive: true });
     await fsp.writeFile(path.join(src, 'ansible.cfg'), '[defaults]\nhost_key_checking=False\n');
+    // Kubespray's pin of the community package, whose Requires-Dist names the ansible-core.
+    await fsp.writeFile(
+      path.join(src, 'requirements.txt'),
+      'ansible==7.3.0\njmespath==1.0.1\nnetaddr==0.8.0\n',
+    );
     await fsp.writeFile(
       path.join(src, 'cluster.yml'),
       [
@@ -118,7 +124,7 @@ describe.skipIf(lacksDebianWheels())('ferry venv: the offline virtualenv from th
     expect(res.ansibleCore).toEqual({
       expected: core.version,
       reported: core.version,
-      requiredBy: 'ansible 7.3.0: ansible-core ~=2.14.3',
+      requiredBy: 'Kubespray v2.31.0: ansible==7.3.0 → ansible-core ~=2.14.3',
     });
     expect(res.ansiblePlaybook).toBe(path.join(dir, 'bin', 'ansible-playbook'));
     // The hashes pip was held to are the bundle's.
@@ -136,7 +142,7 @@ describe.skipIf(lacksDebianWheels())('ferry venv: the offline virtualenv from th
     expect(again.code, again.err).toBe(0);
     expect(again.out).toMatch(new RegExp(`^Reused ${dir}: Python 3\\.11\\.\\d+, pip 23\\.0\\.1, 13 wheels`));
     expect(again.out).toContain(
-      `ansible-playbook [core ${core.version}], as the bundle carries (ansible 7.3.0: ansible-core ~=2.14.3).`,
+      `ansible-playbook [core ${core.version}], as the bundle carries (Kubespray v2.31.0: ansible==7.3.0 → ansible-core ~=2.14.3).`,
     );
   }, 240_000);
 
@@ -265,5 +271,33 @@ describe.skipIf(lacksDebianWheels())('ferry venv: the offline virtualenv from th
     expect(r.out).toContain("Ansible: ansible-playbook (the deploy host's)");
     // Debian's ansible-core ran it, from the system Python.
     expect(await fsp.readFile(probe, 'utf8')).toMatch(/^\/usr\/bin\/python3(\.\d+)? 2\.\d+\.\d+\n$/);
+  }, 240_000);
+
+  it('refuses wheels resolved for another release: Kubespray v2.31.0’s real requirements.txt pins ansible 11', async () => {
+    const src = path.join(tmp, 'ks-real', 'kubespray-2.31.0');
+    await fsp.mkdir(src, { recursive: true });
+    await fsp.copyFile(
+      path.join(kubesprayDataDir, 'v2.31.0', 'requirements.txt'),
+      path.join(src, 'requirements.txt'),
+    );
+    const tarball = path.join(tmp, 'ks-real.tar.gz');
+    await tarCreate({ gzip: true, file: tarball, cwd: path.dirname(src) }, ['kubespray-2.31.0']);
+    const other = path.join(tmp, 'bundle-real-pins');
+    const keys = KeyStore.fromEnv(env);
+    await makeWheelBundle(other, wheels, {
+      signer: await keys.signer(),
+      kubespray: 'v2.31.0',
+      kubesprayTarball: await fsp.readFile(tarball),
+    });
+    const r = await cli(
+      ['venv', '--bundle', other, '--dir', path.join(tmp, 'venv-real'), '--python', '/usr/bin/python3'],
+      env,
+    );
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(
+      "Kubespray v2.31.0's requirements.txt pins ansible==11.13.0, but the bundle carries ansible 7.3.0.",
+    );
+    // Refused before a venv was made.
+    await expect(fsp.stat(path.join(tmp, 'venv-real'))).rejects.toThrow();
   }, 240_000);
 });

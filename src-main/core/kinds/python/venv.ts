@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { satisfies as pep440Satisfies } from '@renovatebot/pep440';
+import { t as tarList } from 'tar';
 import { FerryError } from '../../base/errors/index.js';
 import { writeFileAtomic } from '../../base/fs/atomic.js';
 import type { BundleSource } from '../../bundle/source.js';
@@ -201,6 +202,55 @@ async function copyVerified(w: LocatedWheel, dest: string): Promise<void> {
     );
 }
 
+/**
+ * Kubespray's own `ansible==X` pin, from requirements.txt in the bundle's release tarball (the
+ * bytes verified at import or serve), or undefined when the bundle carries no release or the
+ * release has no such line. Read whole in memory: the file is a few hundred bytes.
+ */
+export async function kubesprayAnsiblePin(
+  sources: readonly BundleSource[],
+): Promise<{ tag: string; version: string } | undefined> {
+  for (const src of sources) {
+    const art = src.manifest.artifacts.find((a) => a.kind === 'kubespray');
+    const loc = art ? locateFile(src, art.paths[0]) : undefined;
+    if (!art || art.kind !== 'kubespray' || !loc) continue;
+    let text: string | undefined;
+    await pipeline(
+      readLocated(loc),
+      tarList({
+        // GitHub's release tarball has one top folder: kubespray-<version>/requirements.txt.
+        filter: (p) => /^[^/]+\/requirements\.txt$/.test(p),
+        onReadEntry: (e) => {
+          const chunks: Buffer[] = [];
+          e.on('data', (c: Buffer) => chunks.push(c));
+          e.on('end', () => (text = Buffer.concat(chunks).toString('utf8')));
+        },
+      }),
+    ).catch(() => undefined);
+    const v = text ? /^ansible==(\S+)\s*$/m.exec(text)?.[1] : undefined;
+    if (v) return { tag: art.version, version: v };
+  }
+  return undefined;
+}
+
+/** The bundle's `ansible` wheel must be the one Kubespray's requirements.txt pins. */
+async function checkAnsiblePin(
+  wheels: readonly LocatedWheel[],
+): Promise<{ tag: string; version: string } | undefined> {
+  const ansible = wheels.find((w) => w.project === 'ansible');
+  const pin = await kubesprayAnsiblePin([...new Set(wheels.map((w) => w.source))]);
+  if (pin && ansible && ansible.version !== pin.version)
+    throw new FerryError(
+      'INTEGRITY',
+      `Kubespray ${pin.tag}'s requirements.txt pins ansible==${pin.version}, but the bundle carries ansible ${ansible.version}.`,
+      {
+        artifact: ansible.artifact.id,
+        hint: 'The wheels were resolved for another Kubespray release; fetch the bundle again.',
+      },
+    );
+  return pin;
+}
+
 /** Requires-Dist lines for one project in a core-metadata file. */
 function requiresDistFor(metadata: string, project: string): string | undefined {
   for (const m of metadata.matchAll(/^Requires-Dist:\s*(.+)$/gim)) {
@@ -272,6 +322,8 @@ export async function createVenv(o: VenvOptions): Promise<VenvResult> {
     );
   }
 
+  // Wheels resolved for another Kubespray release are refused before anything is installed.
+  await checkAnsiblePin(wheels);
   // The set: per project the wheels this interpreter can install, found from its own tags.
   const digest = createHash('sha256')
     .update([...wheels.map((w) => w.sha256)].sort().join('\n') + `\n${py.executable} ${py.version}`)
@@ -435,6 +487,7 @@ async function checkAnsible(
   if (!core) return null;
   let requiredBy: string | undefined;
   const ansible = wheels.find((w) => w.project === 'ansible');
+  const pin = await checkAnsiblePin(wheels);
   if (ansible) {
     const rel = ansible.artifact.paths.find((p) => p.endsWith('.metadata'));
     const loc = rel ? locateFile(ansible.source, rel) : undefined;
@@ -446,7 +499,7 @@ async function checkAnsible(
         .replace(/^\((.*)\)$/, '$1')
         .split(';')[0]
         .trim();
-      requiredBy = `ansible ${ansible.version}: ansible-core ${range}`;
+      requiredBy = `${pin ? `Kubespray ${pin.tag}: ansible==${pin.version} → ` : `ansible ${ansible.version}: `}ansible-core ${range}`;
       if (range && !pep440Satisfies(core.version, range))
         throw new FerryError(
           'INTEGRITY',
