@@ -11,6 +11,7 @@ import {
   unreachableGroups,
   unreachableOf,
   DEFAULT_CONCURRENCY,
+  DEFAULT_CONNECTIONS_PER_HOST,
   type FetchOptions,
   type FetchResult,
 } from '../../core/fetch/fetch-bundle.js';
@@ -30,12 +31,12 @@ import {
   sourceSettings,
 } from '../source-options.js';
 
-function parseConcurrency(v: string | undefined): number | undefined {
+function parseConcurrency(v: string | undefined, flag = '--concurrency', max = 64): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 64) {
-    throw new FerryError('USAGE', `--concurrency '${v}' is not a whole number from 1 to 64.`, {
-      hint: 'Example: --concurrency 8',
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new FerryError('USAGE', `${flag} '${v}' is not a whole number from 1 to ${max}.`, {
+      hint: `Example: ${flag} 8`,
     });
   }
   return n;
@@ -72,6 +73,11 @@ export const fetch: Command = {
         valueName: 'N',
         description: `Downloads at once (default: the profile's, else ${DEFAULT_CONCURRENCY}).`,
       },
+      'connections-per-host': {
+        type: 'string',
+        valueName: 'N',
+        description: `Connections one large download may open to its host, as Range segments (default: the profile's, else ${DEFAULT_CONNECTIONS_PER_HOST}; 1 = off).`,
+      },
       ...sourceOptions(),
     };
   },
@@ -87,6 +93,10 @@ export const fetch: Command = {
     const opts: FetchOptions = {
       out,
       concurrency: parseConcurrency(str(v.concurrency)) ?? profile?.concurrency ?? DEFAULT_CONCURRENCY,
+      connectionsPerHost:
+        parseConcurrency(str(v['connections-per-host']), '--connections-per-host', 16) ??
+        profile?.connectionsPerHost ??
+        DEFAULT_CONNECTIONS_PER_HOST,
       mirrors,
       registryMirrors,
       insecureRegistries,

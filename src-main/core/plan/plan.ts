@@ -140,6 +140,7 @@ export async function readPlanFile(file: string): Promise<Plan> {
   // The warnings `ferry plan --json` prints beside the plan are about the request, not part of
   // what a bundle records: the same plan gives the same plan.json either way.
   delete (plan as { warnings?: unknown }).warnings;
+  delete (plan as { sizes?: unknown }).sizes;
   return plan;
 }
 

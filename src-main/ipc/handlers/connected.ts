@@ -19,11 +19,22 @@ import { exportBundle } from '../../core/media/export/index.js';
 import { fetchBundle, fetchKubesprayTarball, parsePlan, type FetchOptions } from '../../core/fetch/index.js';
 import type { JobContext } from '../../core/base/jobs/job.js';
 import { checkSignature } from '../../core/bundle/keys/keystore.js';
-import type { ClusterChoices, Drive, ExportSummary, PlanPrepared, PlanSummary } from '../contract.js';
+import type {
+  ClusterChoices,
+  Drive,
+  ExportSummary,
+  PlanPrepared,
+  PlanSizesT,
+  PlanSummary,
+} from '../contract.js';
+import { mergeProxyConfig, proxyConfigFromEnv } from '../../core/fetch/download/proxy.js';
+import { CredentialStore, defaultAuthFiles } from '../../core/fetch/oci/auth.js';
+import { RegistryClient } from '../../core/fetch/oci/registry-client.js';
+import { sizePlan, type PlanSizes } from '../../core/fetch/sizes.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
 import { jobOrThrow } from './jobs.js';
-import { roomGroups } from '../../core/plan/room.js';
+import { roomFromSizes, roomGroups } from '../../core/plan/room.js';
 import { driveNotes } from '../../core/media/drives/notes.js';
 import { knownReleases } from '../../core/plan/releases.js';
 
@@ -90,6 +101,7 @@ export function connectedHandlers(
   | 'plan.kubesprayVersions'
   | 'plan.prepare'
   | 'plan.compute'
+  | 'plan.sizes'
   | 'fetch.start'
   | 'fetch.pause'
   | 'fetch.resume'
@@ -227,6 +239,35 @@ export function connectedHandlers(
       const view = planView(plan);
       return { ...view, warnings: [...warnings, ...view.warnings] };
     },
+    'plan.sizes': async (choices) => {
+      const { plan } = await corePlan(choices);
+      const net = await mirrorOptions(s);
+      // Short timeouts, few retries: an unreachable upstream leaves sizes unknown, quickly.
+      const client = new HttpClient({
+        proxy: mergeProxyConfig(proxyConfigFromEnv(s.env), net.proxy),
+        connectTimeoutMs: 10_000,
+        idleTimeoutMs: 20_000,
+        retry: { attempts: 2, baseMs: 300 },
+      });
+      const credentials = new CredentialStore({}, s.env);
+      for (const f of defaultAuthFiles(s.env)) credentials.loadAuthFile(f, false);
+      const registry = new RegistryClient(client, {
+        credentials,
+        registryMirrors: net.registryMirrors,
+        insecure: net.insecureRegistries,
+      });
+      try {
+        const sizes = await sizePlan(plan, {
+          client,
+          registry,
+          mirrors: net.mirrors,
+          cacheFile: path.join(dataDir(s.env), 'cache', 'sizes.json'),
+        });
+        return sizesView(plan, sizes);
+      } finally {
+        await client.close();
+      }
+    },
     'fetch.start': async ({ choices }) => startFetch((await corePlan(choices)).plan),
     'fetch.pause': ({ jobId }) => {
       const job = jobOrThrow(s, jobId);
@@ -296,6 +337,20 @@ export function driveView(d: CoreDrive): Drive {
     free: d.free,
     removable: d.removable,
     warnings,
+  };
+}
+
+/** Sizes grouped as planView groups the plan (core/plan/room), so the room chart draws bytes. */
+export function sizesView(p: Plan, sizes: PlanSizes): PlanSizesT {
+  return {
+    bytes: sizes.unsized ? null : sizes.knownBytes,
+    knownBytes: sizes.knownBytes,
+    unsized: sizes.unsized,
+    largestFile: Math.max(0, ...sizes.artifacts.map((a) => a.largestFile ?? a.bytes ?? 0)),
+    groups: roomFromSizes(p, sizes.artifacts),
+    notSized: sizes.artifacts
+      .filter((a) => a.bytes === null)
+      .map((a) => ({ name: a.name, reason: a.unknown ?? 'unknown' })),
   };
 }
 

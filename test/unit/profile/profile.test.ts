@@ -138,6 +138,7 @@ describe('ferry.yaml', () => {
         'arch',
         'authFile',
         'concurrency',
+        'connectionsPerHost',
         'extraFiles',
         'extraImages',
         'inventory',

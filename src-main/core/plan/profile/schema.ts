@@ -111,6 +111,15 @@ export const ProfileSchema = z
       .describe('Per-registry credentials and TLS settings.'),
     authFile: nonEmpty.optional().describe('A Docker/Podman-style auth.json with registry credentials.'),
     concurrency: z.number().int().min(1).max(64).optional().describe('Parallel downloads. Default: 6.'),
+    connectionsPerHost: z
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .optional()
+      .describe(
+        'Connections one large download may open to its host (Range segments); total connections stay within concurrency × this. Default: 4; 1 turns segmenting off.',
+      ),
   })
   .describe('Ferry profile (ferry.yaml): the cluster to carry across the air gap.');
 
