@@ -8,7 +8,7 @@ import type { NodeSpec } from './inventory.js';
 import { preflight, type PreflightCheck } from './preflight.js';
 import { runPlaybook } from './run.js';
 import { prepareWorkspace } from './workspace.js';
-import { createVenv } from '../kinds/python/venv.js';
+import { createVenv } from '../kinds/index.js';
 
 export { parseNodeSpec, planNodes, renderInventory, type NodeSpec } from './inventory.js';
 export { preflight, type PreflightCheck } from './preflight.js';

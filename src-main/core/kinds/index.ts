@@ -9,6 +9,9 @@ import { wheelKind } from './python/kind.js';
 
 export type { ArtifactKind } from './kind.js';
 export { kubesprayRelease } from './kubespray/index.js';
+// The wheel kind's offline side, for serve (the /simple/ index) and deploy (the venv).
+export { PythonIndex } from './python/serve.js';
+export { createVenv, type VenvOptions, type VenvResult } from './python/venv.js';
 
 /**
  * Every artifact kind the manifest knows, keyed by its `kind`. The mapped type makes a kind the

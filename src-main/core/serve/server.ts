@@ -9,7 +9,7 @@ import { FileServerHandler, type ExtraDocument } from './fileserver/handler.js';
 import { loadRegistryContent, type RegistryContent } from './registry/content.js';
 import { RegistryHandler } from './registry/handler.js';
 import type { TlsMaterial } from './tls/ca.js';
-import { PythonIndex } from '../kinds/python/serve.js';
+import { PythonIndex } from '../kinds/index.js';
 
 /**
  * The offline services as one start/stop object: a file server (Kubespray's files_repo) and a
