@@ -19,7 +19,8 @@ const noElectron = {
 // Import zones. Core is grouped by stage, in the order data flows: a stage may import its own
 // folder and the stages before it, never one after it (type-only imports included: a lower stage
 // that needs a higher one's shape should own the type). Stages reach the artifact kinds only
-// through the registry (kinds/index.ts) and the pure labels (kinds/labels.ts), so a new kind plugs
+// through the registry (kinds/index.ts), the pure labels (kinds/labels.ts) and the plan contracts
+// (kinds/sets.ts, schemas only), so a new kind plugs
 // in at one place; a kind module itself may call any stage's machinery. Core never reaches up into
 // a front (cli, ipc, shell, preload, renderer), and the CLI and the IPC backend never import the
 // Electron shell or each other: they are siblings on core. Enforced by a small local rule rather
@@ -29,7 +30,7 @@ const STAGES = ['base', 'bundle', 'plan', 'fetch', 'media', 'serve', 'deploy'];
 const repoRoot = path.dirname(fileURLToPath(import.meta.url));
 const srcMain = path.join(repoRoot, 'src-main');
 const coreRoot = path.join(srcMain, 'core');
-const KIND_DOORS = ['index', 'labels'].map((f) => path.join(coreRoot, 'kinds', f));
+const KIND_DOORS = ['index', 'labels', 'sets'].map((f) => path.join(coreRoot, 'kinds', f));
 const FRONTS = {
   cli: path.join(srcMain, 'cli'),
   ipc: path.join(srcMain, 'ipc'),
@@ -70,7 +71,7 @@ const zoneProblem = (from, to) => {
       return `core/${fromStage} comes before core/${toStage} in the data flow (${STAGES.join(' → ')}) and must not import it.`;
     }
     if (STAGES.includes(fromStage) && toStage === 'kinds' && !KIND_DOORS.includes(withoutExt(to))) {
-      return `core/${fromStage} reaches the artifact kinds only through core/kinds/index.ts (or the pure kinds/labels.ts), not core/kinds/${path.relative(path.join(coreRoot, 'kinds'), to)}.`;
+      return `core/${fromStage} reaches the artifact kinds only through core/kinds/index.ts (or the pure kinds/labels.ts and kinds/sets.ts), not core/kinds/${path.relative(path.join(coreRoot, 'kinds'), to)}.`;
     }
     return undefined;
   }

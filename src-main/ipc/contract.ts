@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES } from '../core/base/errors/index.js';
-import { ADDONS, ARCHES, NETWORK_PLUGINS, OPEN_EXTERNAL_ALLOWLIST, RUNTIMES } from './choices.js';
+import { ADDONS, ARCHES, NETWORK_PLUGINS, NODE_OSES, OPEN_EXTERNAL_ALLOWLIST, RUNTIMES } from './choices.js';
 import { EVENT_CHANNEL, REQUEST_CHANNELS, type RequestChannel } from './channels.js';
 
 /**
@@ -80,7 +80,7 @@ export const JobStartedSchema = z.object({ jobId: Id });
 
 // ---------------------------------------------------------------- connected side
 
-export { ADDONS, ARCHES, NETWORK_PLUGINS, OPEN_EXTERNAL_ALLOWLIST, RUNTIMES };
+export { ADDONS, ARCHES, NETWORK_PLUGINS, NODE_OSES, OPEN_EXTERNAL_ALLOWLIST, RUNTIMES };
 
 /** Where the Kubespray a plan is computed from comes from. */
 export const KubesprayChoiceSchema = z.discriminatedUnion('source', [
@@ -97,6 +97,8 @@ export const ClusterChoicesSchema = z
     kubespray: KubesprayChoiceSchema,
     kubeVersion: Text(40).optional(),
     arches: z.array(z.enum(ARCHES)).min(1, 'pick at least one architecture'),
+    /** The nodes' OSes whose packages the bundle carries (none: Kubespray's downloads only). */
+    os: z.array(z.enum(NODE_OSES)).max(NODE_OSES.length).optional(),
     runtime: z.enum(RUNTIMES),
     network: z.enum(NETWORK_PLUGINS),
     addons: z.array(z.enum(ADDONS)).max(ADDONS.length),

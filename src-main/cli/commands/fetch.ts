@@ -21,6 +21,7 @@ import type { Command, CommandContext, OptionSpec } from '../command.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
 import { roomFromDownloads, type DownloadedItem } from '../../core/plan/room.js';
 import { roomLines } from '../room.js';
+import { planOsPackagesForCli } from '../os-packages.js';
 import { printJsonLine, println, str, TerminalProgress } from '../output.js';
 import {
   clusterOptions,
@@ -113,7 +114,7 @@ export const fetch: Command = {
       if (clusterOptionsGiven(ctx)) {
         throw new FerryError(
           'USAGE',
-          '--plan takes a finished plan; it cannot be combined with --kubespray, --inventory, --set, --kube-version or --arch.',
+          '--plan takes a finished plan; it cannot be combined with --kubespray, --inventory, --set, --kube-version, --arch or the --os options.',
         );
       }
       plan = await readPlanFile(planFile);
@@ -128,6 +129,7 @@ export const fetch: Command = {
         const {
           plan: computed,
           data,
+          options: computeOptions,
           warnings,
         } = await planFromRequest(clusterRequest(ctx, profile), {
           signal: ctx.signal,
@@ -138,6 +140,9 @@ export const fetch: Command = {
           if (ctx.json) printJsonLine(ctx, { type: 'warning', warning: w });
           else ctx.stderr.write(`warning: ${w.message}\n`);
         }
+        // OS packages per --os / profile `os`, resolved now so plan.json pins them (core/kinds/deb).
+        const osp = await planOsPackagesForCli(ctx, profile, { data, options: computeOptions });
+        if (osp) computed.debs = osp.debs;
         plan = parsePlan(computed, 'the computed plan');
         if (data.source.kind === 'tarball') opts.kubesprayTarballFile = data.source.path;
       } finally {

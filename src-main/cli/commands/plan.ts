@@ -21,6 +21,7 @@ import {
 import { componentOf, roomGroups } from '../../core/plan/room.js';
 import { roomLines } from '../room.js';
 import { planSizes, sizeLines } from '../plan-sizes.js';
+import { planOsPackagesForCli } from '../os-packages.js';
 
 const componentOfFile = (f: ComputedPlan['files'][number]) => (f.extra ? 'extra files' : componentOf(f.key));
 const componentOfImage = (i: ComputedPlan['images'][number]) =>
@@ -163,6 +164,9 @@ export const plan: Command = {
       env: ctx.env,
       fetchTarball: tarballs.fetchTarball,
     }).finally(() => tarballs.close());
+    // OS packages: resolved from the archives' verified indexes (network), only when asked for.
+    const os = req.all ? undefined : await planOsPackagesForCli(ctx, profile, { data, options });
+    if (os) result.debs = os.debs;
     // Sizes before downloading: the network unless --offline (a plan by folder needs none otherwise).
     const sizes =
       v.offline === true || req.all ? undefined : await planSizes(ctx, result, profile, net, data.tag);
@@ -185,6 +189,7 @@ export const plan: Command = {
     }
     const full = computePlan(data, { ...options, all: true });
     for (const line of summary(result, full)) println(ctx, line);
+    for (const line of os?.summary ?? []) println(ctx, line);
     if (sizes) for (const line of sizeLines(sizes, (a) => componentOf(a.key))) println(ctx, line);
     for (const w of result.warnings ?? []) ctx.stderr.write(`warning: ${w}\n`);
     return EXIT.OK;

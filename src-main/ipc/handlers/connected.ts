@@ -10,9 +10,11 @@ import {
   supportedKubeVersions,
   unknownVariableWarnings,
 } from '../../core/plan/catalog/index.js';
-import type { KubesprayData, Plan } from '../../core/plan/catalog/index.js';
+import type { ComputeOptions, KubesprayData, Plan } from '../../core/plan/catalog/index.js';
 import { dataDir } from '../../core/base/config/dirs.js';
 import { HttpClient } from '../../core/fetch/download/http-client.js';
+import { mergeProxyConfig, proxyConfigFromEnv } from '../../core/fetch/download/proxy.js';
+import { osPackagesSettings, planOsPackages } from '../../core/kinds/deb/plan-request.js';
 import type { Drive as CoreDrive } from '../../core/media/drives/index.js';
 import { FerryError } from '../../core/base/errors/index.js';
 import { exportBundle } from '../../core/media/export/index.js';
@@ -27,7 +29,6 @@ import type {
   PlanSizesT,
   PlanSummary,
 } from '../contract.js';
-import { mergeProxyConfig, proxyConfigFromEnv } from '../../core/fetch/download/proxy.js';
 import { CredentialStore, defaultAuthFiles } from '../../core/fetch/oci/auth.js';
 import { RegistryClient } from '../../core/fetch/oci/registry-client.js';
 import { sizePlan, type PlanSizes } from '../../core/fetch/sizes.js';
@@ -174,7 +175,9 @@ export function connectedHandlers(
    * error; a misspelt inventory variable is a warning shown with the plan. The cluster step's own
    * choices are Ferry's names, so only the inventory's are checked for spelling.
    */
-  const corePlan = async (c: ClusterChoices): Promise<{ plan: Plan; warnings: string[] }> => {
+  const corePlan = async (
+    c: ClusterChoices,
+  ): Promise<{ plan: Plan; warnings: string[]; data: KubesprayData; options: ComputeOptions }> => {
     const { data, inventoryVars } = await load(c.kubespray);
     const vars: Record<string, unknown> = choicesToVars(c);
     if (c.kubeVersion) vars.kube_version = c.kubeVersion;
@@ -186,14 +189,38 @@ export function connectedHandlers(
       data,
       (inventoryVars?.keys() ?? []).map((k) => ({ name: String(k), source: 'the inventory' })),
     ).map((w) => w.message);
-    const plan = computePlan(data, {
+    const options: ComputeOptions = {
       arches: c.arches,
       vars: extra,
       ...(inventoryVars ? { inventoryVars } : {}),
       extraImages: c.extraImages,
       extraFiles: c.extraFiles.map((f) => ({ url: f.url, sha256: f.sha256.replace(/^sha256:/, '') })),
-    });
-    return { plan, warnings };
+    };
+    return { plan: computePlan(data, options), warnings, data, options };
+  };
+
+  /** The nodes' OS package sets, resolved at fetch time through the app's mirrors and proxy. */
+  const withOsPackages = async (
+    c: ClusterChoices,
+    r: Awaited<ReturnType<typeof corePlan>>,
+  ): Promise<Plan> => {
+    if (!c.os?.length) return r.plan;
+    const net = await mirrorOptions(s);
+    const client = new HttpClient({ proxy: mergeProxyConfig(proxyConfigFromEnv(s.env), net.proxy) });
+    try {
+      const { debs } = await planOsPackages(
+        osPackagesSettings({ os: c.os }),
+        { data: r.data, options: r.options },
+        {
+          client,
+          cacheDir: path.join(dataDir(s.env), 'cache', 'apt'),
+          ...(net.mirrors ? { mirrors: net.mirrors } : {}),
+        },
+      );
+      return { ...r.plan, debs };
+    } finally {
+      await client.close();
+    }
   };
 
   const listDrives = async (): Promise<Drive[]> => (await s.drives.list()).map(driveView);
@@ -268,7 +295,7 @@ export function connectedHandlers(
         await client.close();
       }
     },
-    'fetch.start': async ({ choices }) => startFetch((await corePlan(choices)).plan),
+    'fetch.start': async ({ choices }) => startFetch(await withOsPackages(choices, await corePlan(choices))),
     'fetch.pause': ({ jobId }) => {
       const job = jobOrThrow(s, jobId);
       if (job.kind !== 'fetch' || job.state !== 'running') return { paused: false };

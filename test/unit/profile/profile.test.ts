@@ -145,6 +145,8 @@ describe('ferry.yaml', () => {
         'kubeVersion',
         'kubespray',
         'mirrors',
+        'os',
+        'osPackages',
         'proxy',
         'registries',
         'registryMirrors',

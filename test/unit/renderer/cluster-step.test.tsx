@@ -7,6 +7,7 @@ import {
 } from '../../../src-renderer/src/views/connected/ClusterStep.js';
 import { byLabel, text } from '../../helpers/markup.js';
 import { setState, resetApp } from './state.js';
+import { DEFAULT_CHOICES } from '../../../src-renderer/src/store.js';
 
 /**
  * Each step really rendered (react-dom/server) from a given store state: what a technician sees
@@ -65,6 +66,17 @@ describe('connected side', () => {
     expect(html).toContain('2.9 MiB');
     expect(html).toContain('to download');
     expect(html.indexOf('calico')).toBeLessThan(html.indexOf('kubelet'));
+  });
+
+  it('cluster: the nodes’ OSes are a choice, checked as the choices say', () => {
+    setState({ choices: { ...DEFAULT_CHOICES, os: ['ubuntu-24.04'] } });
+    const html = renderToStaticMarkup(<ClusterStep />);
+    expect(html).toContain('Node OS packages');
+    for (const o of ['debian-12', 'debian-13', 'ubuntu-22.04', 'ubuntu-24.04']) expect(html).toContain(o);
+    const box = (o: string) =>
+      new RegExp(`<input type="checkbox"( checked="")?/>${o.replace('.', '\\.')}`).exec(html)?.[1];
+    expect(box('ubuntu-24.04')).toBe(' checked=""');
+    expect(box('debian-12')).toBeUndefined();
   });
 
   it('cluster: extra files need a URL and a SHA-256', () => {

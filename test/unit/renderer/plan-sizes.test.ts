@@ -12,7 +12,8 @@ const plan: Plan = {
   counts: { files: 2, images: 1, total: 3 },
   bytes: null,
   groups: [
-    { name: 'calicoctl', kind: 'file', count: 1, bytes: null },
+    // As core/plan/room groups them: calicoctl is calico's tool.
+    { name: 'calico', kind: 'file', count: 1, bytes: null },
     { name: 'calico', kind: 'image', count: 1, bytes: null },
     { name: 'kubeadm', kind: 'file', count: 1, bytes: null },
   ],
@@ -53,7 +54,7 @@ describe('sizes before downloading, in the app', () => {
     expect(sz.notSized).toEqual([{ name: 'u2', reason: 'dl.k8s.io cannot be resolved' }]);
     const merged = withSizes(plan, sz);
     expect(merged.groups.map((g) => [g.kind, g.name, g.bytes])).toEqual([
-      ['file', 'calicoctl', 100],
+      ['file', 'calico', 100],
       ['image', 'calico', 300],
       ['file', 'kubeadm', null],
     ]);

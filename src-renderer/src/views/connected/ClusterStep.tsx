@@ -1,5 +1,5 @@
 import { useEffect, useId, useMemo, useState } from 'react';
-import { ADDONS, ARCHES, NETWORK_PLUGINS, RUNTIMES } from '../../../../src-main/ipc/choices.js';
+import { ADDONS, ARCHES, NETWORK_PLUGINS, NODE_OSES, RUNTIMES } from '../../../../src-main/ipc/choices.js';
 import type {
   ErrorValueT,
   KubesprayChoice,
@@ -340,6 +340,21 @@ export function ClusterStep() {
                     }}
                   />
                   {a}
+                </label>
+              ))}
+            </div>
+          </fieldset>
+          <fieldset>
+            <legend>Node OS packages</legend>
+            <div className="row wrap">
+              {NODE_OSES.map((o) => (
+                <label key={o} className="check">
+                  <input
+                    type="checkbox"
+                    checked={(choices.os ?? []).includes(o)}
+                    onChange={() => setChoices({ os: toggle(choices.os ?? [], o) })}
+                  />
+                  {o}
                 </label>
               ))}
             </div>
