@@ -33,6 +33,7 @@ export const REQUEST_CHANNELS = [
   'vars.generate',
   'vars.save',
   'deploy.start',
+  'venv.start',
   'keys.list',
   'keys.generate',
   'keys.exportPublic',

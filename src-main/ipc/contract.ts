@@ -60,6 +60,7 @@ export const JobKindSchema = z.enum([
   'push',
   'gc',
   'deploy',
+  'venv',
 ]);
 export const JobStateSchema = z.enum(['running', 'done', 'failed', 'cancelled']);
 
@@ -267,6 +268,8 @@ export const ServeStatusSchema = z.object({
   requests: z.number(),
   bytesServed: z.number(),
   recentClients: z.array(z.object({ address: z.string(), lastSeen: z.string(), requests: z.number() })),
+  /** The deploy host's Python index at <filesUrl>/simple/, when the bundle carries wheels. */
+  python: z.object({ projects: z.number(), wheels: z.number() }).optional(),
 });
 
 export const GeneratedVarsSchema = z.object({
@@ -441,6 +444,22 @@ export const DeployResultSchema = z.object({
 });
 export type DeployResultT = z.infer<typeof DeployResultSchema>;
 
+/** A venv job's result (core/kinds/python/venv.ts), as the renderer shows it. */
+export const VenvResultSchema = z.object({
+  dir: z.string(),
+  reused: z.boolean(),
+  python: z.object({ path: z.string(), version: z.string() }),
+  pip: z.string(),
+  installed: z.array(z.object({ project: z.string(), version: z.string(), filename: z.string() })),
+  skipped: z.array(z.object({ filename: z.string(), reason: z.string() })),
+  ansiblePlaybook: z.string().optional(),
+  ansibleCore: z
+    .object({ expected: z.string(), reported: z.string(), requiredBy: z.string().optional() })
+    .optional(),
+  seconds: z.number(),
+});
+export type VenvResultT = z.infer<typeof VenvResultSchema>;
+
 export const requests = {
   'app.info': ch(
     Empty,
@@ -513,6 +532,8 @@ export const requests = {
 
   /** Stage 5 from the running services: their offline.yml, the nodes, then Kubespray's playbook. */
   'deploy.start': ch(DeployOptionsSchema, JobStartedSchema),
+  /** The deploy host's Ansible virtualenv from the served bundle's wheels (where deploy looks for it). */
+  'venv.start': ch(z.object({ serveJobId: Id }).strict(), JobStartedSchema),
 
   'keys.list': ch(Empty, z.array(KeyInfoSchema)),
   'keys.generate': ch(z.object({ name: Text(200).optional(), force: z.boolean() }).strict(), KeyInfoSchema),

@@ -6,6 +6,7 @@ import type { ImportItem as CoreImportItem, ImportReport } from '../core/media/i
 import type { DeployResult } from '../core/deploy/index.js';
 import type { GcResult } from '../core/media/store/gc.js';
 import type { PushSummary } from '../core/serve/push/push.js';
+import type { VenvResult } from '../core/kinds/python/venv.js';
 import {
   DeployItemSchema,
   DeployResultSchema,
@@ -17,6 +18,7 @@ import {
   PlanPreparedSchema,
   VerifyItemSchema,
   VerifySummarySchema,
+  VenvResultSchema,
 } from './contract.js';
 
 /**
@@ -115,6 +117,7 @@ export const JOB_PAYLOADS = {
   push: { item: NoItems, result: PushResultSchema },
   gc: { item: NoItems, result: GcResultSchema },
   deploy: { item: DeployItemSchema, result: DeployResultSchema },
+  venv: { item: NoItems, result: VenvResultSchema },
 } as const satisfies { [K in JobKind]: { item: z.ZodType; result: z.ZodType } };
 
 export type JobItem<K extends JobKind> = z.output<(typeof JOB_PAYLOADS)[K]['item']>;
@@ -140,4 +143,5 @@ export const CORE_PAYLOADS_MATCH: [
   Accepts<typeof GcResultSchema, GcResult>,
   Accepts<typeof ImportSummarySchema, ImportReport>,
   Accepts<typeof DeployResultSchema, DeployResult>,
-] = [true, true, true, true, true, true, true, true];
+  Accepts<typeof VenvResultSchema, VenvResult>,
+] = [true, true, true, true, true, true, true, true, true];

@@ -145,12 +145,19 @@ export const deployCommand: Command = {
     'ansible-playbook': {
       type: 'string',
       valueName: 'PATH',
-      description: 'ansible-playbook to run (default: the deploy folder’s venv, else the one on PATH).',
+      description:
+        'ansible-playbook to run (default: the offline virtualenv made from the bundle’s wheels in the deploy folder, else the one on PATH).',
     },
     python: {
       type: 'string',
       valueName: 'PATH',
       description: 'Python on the nodes (ansible_python_interpreter in the written inventory).',
+    },
+    'venv-python': {
+      type: 'string',
+      valueName: 'PATH',
+      description:
+        'Python that makes the offline virtualenv from the bundle’s wheels (default python3; see ferry venv).',
     },
     ca: {
       type: 'string',
@@ -225,6 +232,7 @@ export const deployCommand: Command = {
           ansibleArgs: ctx.positionals,
           ansiblePlaybook: str(ctx.values['ansible-playbook']),
           pythonInterpreter: str(ctx.values.python),
+          python: str(ctx.values['venv-python']),
           skipPreflight: ctx.values['skip-preflight'] === true,
           caPem,
           minFreeGiB: num('min-free-gib'),
@@ -262,6 +270,10 @@ export const deployCommand: Command = {
     else {
       for (const f of result.failures)
         println(ctx, `${f.status.toUpperCase()}: ${f.host}: task "${f.task}": ${f.message}`);
+      println(
+        ctx,
+        `Ansible: ${result.ansible.path} (${result.ansible.source === 'venv' ? "the bundle's offline virtualenv" : result.ansible.source === 'given' ? '--ansible-playbook' : "the deploy host's"})`,
+      );
       println(
         ctx,
         result.ok

@@ -11,6 +11,7 @@ import { push } from './push.js';
 import { serve } from './serve.js';
 import { storeCommands } from './store.js';
 import { vars } from './vars.js';
+import { venvCommand } from './venv.js';
 import { verify } from './verify.js';
 
 /** Every CLI command, in the order of the journey: plan and fetch, carry, verify and serve. */
@@ -24,6 +25,7 @@ export const commands: Command[] = [
   serve,
   vars,
   push,
+  venvCommand,
   deployCommand,
   ...storeCommands,
   drives,

@@ -14,6 +14,7 @@ import {
 import { ensureServerCert, loadUserCert, type TlsMaterial } from '../../core/serve/tls/ca.js';
 import { bundleVars, generateVars } from '../../core/serve/vars/index.js';
 import { defaultStoreDir } from '../../core/media/store/index.js';
+import { pipConfig } from '../../core/kinds/python/pip-config.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJson, printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
 import { listInterfaces } from '../../core/serve/interfaces.js';
@@ -195,6 +196,7 @@ export const serve: Command = {
         event: 'ready',
         filesUrl: server.filesUrl,
         registryUrl: server.registryUrl,
+        ...(server.pythonIndexUrl ? { pythonIndexUrl: server.pythonIndexUrl } : {}),
         caFile: tls?.caFile,
         status: st,
         variables: vars,
@@ -202,6 +204,12 @@ export const serve: Command = {
     } else {
       println(ctx, `Files:    ${server.filesUrl}/   (${st.fileCount} files)`);
       println(ctx, `Registry: ${server.registryUrl}   (${st.images} images)`);
+      const pip = server.pythonIndexUrl ? pipConfig({ indexUrl: server.pythonIndexUrl }) : undefined;
+      if (pip)
+        println(
+          ctx,
+          `Python:   ${server.pythonIndexUrl}   (${st.python.wheels} wheels, ${st.python.projects} projects; hashes: ${pip.requirementsUrl})`,
+        );
       if (tls?.caFile) println(ctx, `CA:       ${tls.caFile}  (also at ${server.filesUrl}/ca.crt)`);
       for (const c of st.collisions)
         println(
@@ -212,6 +220,11 @@ export const serve: Command = {
       println(ctx, '');
       println(ctx, 'Kubespray variables (run `ferry vars` for the complete offline.yml):');
       for (const [k, v] of Object.entries(vars)) println(ctx, `  ${k}: "${String(v)}"`);
+      if (pip) {
+        println(ctx, '');
+        println(ctx, 'Deploy host’s pip (or `ferry venv`, or `ferry vars --pip`):');
+        for (const [k, v] of Object.entries(pip.env)) println(ctx, `  export ${k}=${v}`);
+      }
       println(ctx, '');
       println(ctx, 'Serving. Press Ctrl-C to stop.');
     }

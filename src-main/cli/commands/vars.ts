@@ -16,6 +16,7 @@ import {
   containerdHostsFiles,
   type NamingStyle,
 } from '../../core/serve/vars/index.js';
+import { pipConfig } from '../../core/kinds/python/pip-config.js';
 import type { Command } from '../command.js';
 import { printJson, println, str, strs } from '../output.js';
 import { openSources, parsePort } from './serve.js';
@@ -114,6 +115,12 @@ export const vars: Command = {
       description:
         'Also write DIR/<registry>/hosts.toml, as Kubespray’s containerd role renders them from these variables (for /etc/containerd/certs.d).',
     },
+    'pip-conf': {
+      type: 'string',
+      valueName: 'FILE',
+      description:
+        'Also write a pip.conf pointing the deploy host’s pip at Ferry’s Python index (<files>/simple/), when the bundle carries wheels.',
+    },
     'skip-check': { type: 'boolean', description: 'Do not render and probe the plan with the variables.' },
     'os-prestep': {
       type: 'boolean',
@@ -201,9 +208,28 @@ export const vars: Command = {
       await fs.mkdir(path.dirname(target), { recursive: true });
       await writeFileAtomic(target, f.text);
     }
+    // The deploy host's pip: Ferry's file server also serves the bundle's wheels at /simple/.
+    const pip = source.manifest.artifacts.some((a) => a.kind === 'wheel')
+      ? pipConfig({
+          // Ferry's own file server, even when files_repo points elsewhere (--files-url).
+          indexUrl: `${scheme}://${hostPart}:${parsePort(ctx.values['files-port'], 'files-port', DEFAULT_FILES_PORT)}/simple/`,
+          ...(tls ? { caFile: str(ctx.values['ca-path']) ?? DEFAULT_CA_ON_NODE } : {}),
+        })
+      : undefined;
+    const pipOut = str(ctx.values['pip-conf']);
+    if (pipOut && !pip)
+      throw new FerryError(
+        'NOT_FOUND',
+        'The bundle carries no Python wheels, so there is no index for pip.',
+        {
+          hint: 'Fetch the bundle with the deploy host’s Python packages, or leave out --pip-conf.',
+        },
+      );
+    if (pipOut && pip) await writeFileAtomic(path.resolve(pipOut), pip.pipConf);
     if (ctx.json)
       printJson(ctx, {
         ok: check?.ok ?? true,
+        ...(pip ? { pip: { ...pip, ...(pipOut ? { output: pipOut } : {}) } } : {}),
         output: out,
         variables: generated.variables,
         overridden: generated.overridden,
@@ -216,6 +242,15 @@ export const vars: Command = {
       const say = (l: string) => (out ? println(ctx, l) : ctx.stderr.write(l + '\n'));
       if (out)
         say(`Wrote ${out} (${generated.overridden.length} Kubespray variables overridden, ${style} naming).`);
+      if (pip) {
+        say(
+          pipOut
+            ? `Wrote ${pipOut}: the deploy host's pip installs from Ferry's Python index (copy to /etc/pip.conf).`
+            : `The deploy host's pip (pip.conf [global] or environment; --pip-conf FILE writes it):`,
+        );
+        for (const [k, v] of Object.entries(pip.env)) say(`  export ${k}=${v}`);
+        say(`  pip install --require-hashes -r ${pip.requirementsUrl}`);
+      }
       if (hostsDir)
         say(
           `Wrote ${hostsFiles.length} containerd hosts.toml file(s) under ${hostsDir} (copy to /etc/containerd/certs.d).`,

@@ -8,6 +8,7 @@ import type { NodeSpec } from './inventory.js';
 import { preflight, type PreflightCheck } from './preflight.js';
 import { runPlaybook } from './run.js';
 import { prepareWorkspace } from './workspace.js';
+import { createVenv } from '../kinds/index.js';
 
 export { parseNodeSpec, planNodes, renderInventory, type NodeSpec } from './inventory.js';
 export { preflight, type PreflightCheck } from './preflight.js';
@@ -31,6 +32,8 @@ export interface DeployOptions {
   ansibleArgs?: string[];
   /** ansible-playbook to use; default: the bundle's virtualenv in the deploy folder, else PATH. */
   ansiblePlaybook?: string;
+  /** The Python that makes the offline virtualenv (default python3). */
+  python?: string;
   pythonInterpreter?: string;
   skipPreflight?: boolean;
   /** Check, then stop without running Ansible. */
@@ -45,6 +48,8 @@ export interface DeployOptions {
 
 export interface DeployResult {
   ok: boolean;
+  /** Which ansible-playbook ran: the bundle's offline virtualenv, the deploy host's, or --ansible-playbook. */
+  ansible: { path: string; source: 'venv' | 'system' | 'given'; note?: string };
   dir: string;
   playbook: string;
   kubespray: string;
@@ -81,11 +86,47 @@ async function resolvePlaybook(kubespray: string, playbook: string): Promise<str
   return rel;
 }
 
-async function defaultAnsiblePlaybook(dir: string): Promise<string> {
-  // The offline virtualenv of the Python issue lands here; until a bundle carries one, the
-  // deploy host's own ansible-playbook (e.g. Debian's ansible-core) is used.
-  const venv = path.join(dir, 'venv', 'bin', 'ansible-playbook');
-  return (await fsp.stat(venv).catch(() => undefined)) ? venv : 'ansible-playbook';
+/**
+ * The ansible-playbook to run: the offline virtualenv made from the bundle's wheels (in the
+ * deploy folder, reused when it already holds them), else the deploy host's own with a note.
+ */
+async function defaultAnsiblePlaybook(
+  o: DeployOptions,
+  ctx: JobContext,
+): Promise<{ path: string; source: 'venv' | 'system'; note?: string }> {
+  const venvDir = path.join(o.dir, 'venv');
+  const carries = o.source.manifest.artifacts.some((a) => a.kind === 'wheel');
+  if (carries) {
+    ctx.progress.setPhase('virtualenv');
+    ctx.report();
+    try {
+      const v = await createVenv({
+        sources: [o.source],
+        dir: venvDir,
+        ...(o.python ? { python: o.python } : {}),
+        env: o.env,
+        signal: ctx.signal,
+        onLog: (l) => ctx.log('info', l),
+      });
+      if (v.ansiblePlaybook) return { path: v.ansiblePlaybook, source: 'venv' };
+      const note = `The bundle's wheels carry no ansible-core; using the deploy host's ansible-playbook.`;
+      return { path: 'ansible-playbook', source: 'system', note };
+    } catch (err) {
+      // Damaged or altered wheels stop the deploy; a deploy host that cannot make a venv
+      // (no python3-venv, an old Python) can still use an Ansible it has, and is told why.
+      if (!(err instanceof FerryError) || err.code === 'INTEGRITY' || err.code === 'CANCELLED') throw err;
+      const note = `No offline virtualenv: ${err.message}${err.hint ? ` ${err.hint}` : ''} Using the deploy host's ansible-playbook.`;
+      return { path: 'ansible-playbook', source: 'system', note };
+    }
+  }
+  // A venv made earlier (ferry venv) is used even when this bundle carries no wheels.
+  const made = path.join(venvDir, 'bin', 'ansible-playbook');
+  if (await fsp.stat(made).catch(() => undefined)) return { path: made, source: 'venv' };
+  return {
+    path: 'ansible-playbook',
+    source: 'system',
+    note: "The bundle carries no Python wheels; using the deploy host's ansible-playbook (e.g. Debian's ansible-core).",
+  };
 }
 
 export async function deploy(o: DeployOptions, ctx: JobContext): Promise<DeployResult> {
@@ -102,7 +143,11 @@ export async function deploy(o: DeployOptions, ctx: JobContext): Promise<DeployR
     env: o.env,
   });
   const playbook = await resolvePlaybook(ws.kubespray, o.playbook ?? 'cluster.yml');
-  const ansiblePlaybook = o.ansiblePlaybook ?? (await defaultAnsiblePlaybook(o.dir));
+  const chosen = o.ansiblePlaybook
+    ? { path: o.ansiblePlaybook, source: 'given' as const }
+    : await defaultAnsiblePlaybook(o, ctx);
+  if ('note' in chosen && chosen.note) ctx.log('warn', chosen.note);
+  const ansiblePlaybook = chosen.path;
   ctx.log(
     'info',
     `Deploy folder ${ws.dir}: inventory ${ws.inventory}, Kubespray ${ws.kubespray}, log ${ws.logFile}`,
@@ -145,6 +190,7 @@ export async function deploy(o: DeployOptions, ctx: JobContext): Promise<DeployR
   if (o.preflightOnly)
     return {
       ok: true,
+      ansible: chosen,
       dir: ws.dir,
       playbook,
       kubespray: ws.kubespray,
@@ -217,6 +263,7 @@ export async function deploy(o: DeployOptions, ctx: JobContext): Promise<DeployR
   const failures = r.state.failures;
   const result: DeployResult = {
     ok: r.exitCode === 0 && failures.length === 0,
+    ansible: chosen,
     dir: ws.dir,
     playbook,
     kubespray: ws.kubespray,

@@ -5,7 +5,6 @@ import type {
   RepoArtifact,
   RpmArtifact,
   ToolArtifact,
-  WheelArtifact,
 } from '../bundle/manifest.js';
 import type { ArtifactKind, RecordProblem } from './kind.js';
 import { KIND_LABELS } from './labels.js';
@@ -13,8 +12,8 @@ import { KIND_LABELS } from './labels.js';
 /**
  * Minimal registry entries for the format-v2 kinds (docs/bundle-format.md): each is carried as
  * plain files, verified by the manifest's sha256 and size like any file, named and summarized.
- * The real kinds (kinds/deb, kinds/python, kinds/tool) replace one entry each in kinds/index.ts
- * as they land; until then a bundle holding these verifies, imports, exports and is listed.
+ * The real kinds (kinds/deb, kinds/tool) replace one entry each in kinds/index.ts as they land
+ * (kinds/python/kind.ts did for wheel); until then a bundle holding these verifies, imports, exports and is listed.
  */
 
 const REPAIR = 'Copy the bundle again from the connected side.';
@@ -75,16 +74,6 @@ export const rpmKind: ArtifactKind<RpmArtifact> = {
   ownedPaths: (a) => [...a.paths],
   verify: { record: declaredDigest, repairHint: () => REPAIR },
   summarize: (a) => ({ group: a.package }),
-  serve: { via: 'files' },
-};
-
-export const wheelKind: ArtifactKind<WheelArtifact> = {
-  kind: 'wheel',
-  label: KIND_LABELS.wheel,
-  name: (a) => a.filename,
-  ownedPaths: (a) => [...a.paths],
-  verify: { record: declaredDigest, repairHint: () => REPAIR },
-  summarize: (a) => ({ group: a.project }),
   serve: { via: 'files' },
 };
 

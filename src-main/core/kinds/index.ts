@@ -4,11 +4,15 @@ import { fileKind } from './file/index.js';
 import { imageKind } from './image/index.js';
 import { kubesprayKind } from './kubespray/index.js';
 import { metaKind } from './meta/index.js';
-import { rpmKind, toolKind, wheelKind } from './carried.js';
+import { rpmKind, toolKind } from './carried.js';
 import { debKind, repoKind } from './deb/kind.js';
+import { wheelKind } from './python/kind.js';
 
 export type { ArtifactKind, CarryContext } from './kind.js';
 export { kubesprayRelease } from './kubespray/index.js';
+// The wheel kind's offline side, for serve (the /simple/ index) and deploy (the venv).
+export { PythonIndex } from './python/serve.js';
+export { createVenv, type VenvOptions, type VenvResult } from './python/venv.js';
 
 /**
  * Every artifact kind the manifest knows, keyed by its `kind`. The mapped type makes a kind the

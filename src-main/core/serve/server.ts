@@ -9,6 +9,7 @@ import { FileServerHandler, type ExtraDocument } from './fileserver/handler.js';
 import { loadRegistryContent, type RegistryContent } from './registry/content.js';
 import { RegistryHandler } from './registry/handler.js';
 import type { TlsMaterial } from './tls/ca.js';
+import { PythonIndex } from '../kinds/index.js';
 
 /**
  * The offline services as one start/stop object: a file server (Kubespray's files_repo) and a
@@ -76,6 +77,8 @@ export interface ServeStatus {
   clients: ClientStatus[];
   images: number;
   fileCount: number;
+  /** The Python index at <files>/simple/ (0 projects: the bundles carry no wheels, nothing served there). */
+  python: { projects: number; wheels: number };
   collisions: RegistryContent['collisions'];
   skipped: RegistryContent['skipped'];
 }
@@ -169,6 +172,7 @@ export class OfflineServer {
     readonly content: RegistryContent,
     private readonly files: FileServerHandler,
     private readonly registry: RegistryHandler,
+    private readonly python: PythonIndex,
   ) {
     const blank = (): ServiceCounters => ({ url: '', port: 0, requests: 0, bytes: 0, errors: 0, active: 0 });
     this.counters = { files: blank(), registry: blank() };
@@ -183,11 +187,14 @@ export class OfflineServer {
     const extras: Record<string, ExtraDocument> = {};
     if (opts.tls?.ca)
       extras['ca.crt'] = { body: Buffer.from(opts.tls.ca), contentType: 'application/x-x509-ca-cert' };
+    // The deploy host's PyPI, only when a bundle carries wheels (an empty /simple/ would be a lie).
+    const python = new PythonIndex(opts.sources);
     const s = new OfflineServer(
       opts,
       content,
-      new FileServerHandler(opts.sources, extras),
+      new FileServerHandler(opts.sources, extras, python.wheels.length ? [python] : []),
       new RegistryHandler(content),
+      python,
     );
     try {
       await s.listenAll();
@@ -368,6 +375,10 @@ export class OfflineServer {
   get filesUrl(): string {
     return this.counters.files.url;
   }
+  /** PIP_INDEX_URL for the deploy host, when the bundles carry wheels. */
+  get pythonIndexUrl(): string | undefined {
+    return this.python.wheels.length ? `${this.counters.files.url}/simple/` : undefined;
+  }
   get registryUrl(): string {
     return this.counters.registry.url;
   }
@@ -386,6 +397,7 @@ export class OfflineServer {
       clients: [...this.clients.values()].reverse(),
       images: this.content.images.length,
       fileCount: this.files.fileCount,
+      python: { projects: this.python.projectCount, wheels: this.python.wheels.length },
       collisions: this.content.collisions,
       skipped: this.content.skipped,
     };

@@ -3,6 +3,7 @@ import { aptPrestep } from '../../core/kinds/deb/vars.js';
 import path from 'node:path';
 import { configDir, dataDir } from '../../core/base/config/dirs.js';
 import { deploy, planNodes } from '../../core/deploy/index.js';
+import { createVenv } from '../../core/kinds/python/venv.js';
 import { FerryError } from '../../core/base/errors/index.js';
 import { writeFileAtomic } from '../../core/base/fs/atomic.js';
 import { importBundle } from '../../core/media/import/index.js';
@@ -70,6 +71,7 @@ export function offlineHandlers(
   | 'vars.generate'
   | 'vars.save'
   | 'deploy.start'
+  | 'venv.start'
 > {
   const serving = new Map<string, Serving>();
 
@@ -234,6 +236,7 @@ export function offlineHandlers(
         recentClients: st.clients
           .slice(0, 10)
           .map((c) => ({ address: c.address, lastSeen: c.lastSeen, requests: c.requests })),
+        ...(st.python.wheels ? { python: st.python } : {}),
       };
     },
     'vars.generate': async ({ jobId, style, kubespray }) => ({
@@ -282,6 +285,28 @@ export function offlineHandlers(
           },
           ctx,
         ),
+      );
+      return { jobId: job.id };
+    },
+    'venv.start': async ({ serveJobId }) => {
+      const sv = serving.get(serveJobId);
+      if (!sv || s.jobs.get(serveJobId)?.state !== 'running')
+        throw new FerryError('USAGE', 'The services are not running.', {
+          hint: 'Start them in the services step: the virtualenv is made from the bundle they serve.',
+        });
+      if (s.jobs.list().some((j) => (j.kind === 'venv' || j.kind === 'deploy') && j.state === 'running'))
+        throw new FerryError('USAGE', 'A deploy or a virtualenv is already being made.', {
+          hint: 'Wait for it, or cancel it.',
+        });
+      const job = s.jobs.start('venv', (ctx) =>
+        createVenv({
+          sources: [sv.source],
+          // Where deploy looks for it, so the next run uses this Ansible.
+          dir: path.join(dataDir(s.env), 'deploy', sv.source.id, 'venv'),
+          env: s.env,
+          signal: ctx.signal,
+          onLog: (l) => ctx.log('info', l),
+        }),
       );
       return { jobId: job.id };
     },

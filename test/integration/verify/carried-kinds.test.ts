@@ -31,7 +31,7 @@ async function bundle(name: string, debSha?: string) {
   const deb = Buffer.from('!<arch>\nnot really a deb, but bytes with a digest\n');
   const whl = Buffer.from('PK not really a wheel');
   await w.addBytes('debs/debian-12/socat_1.7.4.4-2_amd64.deb', deb);
-  await w.addBytes('python/simple/ansible/ansible-10.0.0-py3-none-any.whl', whl);
+  await w.addBytes('python/files/ansible-10.0.0-py3-none-any.whl', whl);
   await w.addArtifact({
     id: 'deb:debian-12:socat:amd64',
     kind: 'deb',
@@ -50,7 +50,7 @@ async function bundle(name: string, debSha?: string) {
     version: '10.0.0',
     filename: 'ansible-10.0.0-py3-none-any.whl',
     sha256: sha(whl),
-    paths: ['python/simple/ansible/ansible-10.0.0-py3-none-any.whl'],
+    paths: ['python/files/ansible-10.0.0-py3-none-any.whl'],
   });
   const m = await w.finalize({ signer });
   await w.close();

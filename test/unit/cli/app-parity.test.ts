@@ -39,6 +39,7 @@ const ANSWERS: Record<RequestChannel, Answer> = {
   'vars.generate': { command: 'vars', flag: 'containerd' },
   'vars.save': { command: 'vars', flag: 'output' },
   'deploy.start': { command: 'deploy' },
+  'venv.start': { command: 'venv' },
   'keys.list': { command: 'keys list' },
   'keys.generate': { command: 'keys generate' },
   'keys.exportPublic': { command: 'keys export' },

@@ -8,7 +8,8 @@ import { ProgressTracker, type ProgressSnapshot } from './progress.js';
  * tracker, and a stream of events with sequence numbers so a reloaded UI can catch up.
  */
 
-export type JobKind = 'plan' | 'fetch' | 'verify' | 'export' | 'import' | 'serve' | 'push' | 'gc' | 'deploy';
+export type JobKind =
+  'plan' | 'fetch' | 'verify' | 'export' | 'import' | 'serve' | 'push' | 'gc' | 'deploy' | 'venv';
 export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
 
 export type JobEvent =

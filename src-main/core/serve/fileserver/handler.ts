@@ -57,7 +57,24 @@ export function urlPathFor(bundlePath: string): string | undefined {
   if (bundlePath.startsWith('kubespray/')) return bundlePath;
   // The apt repositories, at /repos/<os>/ (dists/, pool/, keyrings) and the pre-step playbook.
   if (bundlePath.startsWith('repos/')) return bundlePath;
+  // Wheels and their PEP 658 metadata, linked from the Python index's /simple/ pages.
+  if (bundlePath.startsWith('python/files/')) return bundlePath;
   return undefined;
+}
+
+/**
+ * Pages computed from the verified manifests rather than stored files (the Python index): a
+ * route claims URL paths (no leading or trailing slash) and answers them itself.
+ */
+export interface FileRoute {
+  handles(urlPath: string): boolean;
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    urlPath: string,
+    trailingSlash: boolean,
+    meter: { onBytes(n: number): void },
+  ): number | Promise<number>;
 }
 
 export class FileServerHandler {
@@ -65,7 +82,11 @@ export class FileServerHandler {
   private readonly docs = new Map<string, ExtraDocument>();
   private readonly dirs = new Map<string, DirNode>();
 
-  constructor(sources: BundleSource[], extras: Record<string, ExtraDocument> = {}) {
+  constructor(
+    sources: BundleSource[],
+    extras: Record<string, ExtraDocument> = {},
+    private readonly routes: FileRoute[] = [],
+  ) {
     this.dir('');
     for (const src of sources) {
       for (const f of src.manifest.files) {
@@ -146,6 +167,7 @@ export class FileServerHandler {
     const clean = segs.filter((s, i) => s !== '' || i === segs.length - 1).filter((s) => s !== '');
     if (segs.slice(0, -1).some((s) => s === '')) return sendError(res, 400, 'empty path segment');
     const u = clean.join('/');
+    for (const r of this.routes) if (r.handles(u)) return r.handle(req, res, u, trailing, meter);
 
     const doc = this.docs.get(u);
     if (doc && !trailing) {

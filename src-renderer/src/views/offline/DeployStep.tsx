@@ -117,6 +117,56 @@ export function FailureList({ failures }: { failures: DeployPicture['failures'] 
   );
 }
 
+/**
+ * The deploy host's Ansible from the bundle's wheels (ferry venv): made where deploy looks for
+ * it, so the next run uses it. Shown only when the served bundle carries wheels.
+ */
+export function VenvSection({ serveJobId, wheels }: { serveJobId: string; wheels: number }) {
+  const job = useJob('venv');
+  const track = useApp((s) => s.track);
+  const [error, setError] = useState<ErrorValueT | null>(null);
+  const running = job?.state === 'running';
+  const result = resultOf('venv', job);
+  const make = async () => {
+    setError(null);
+    try {
+      const { jobId } = await call('venv.start', { serveJobId });
+      track('venv', jobId);
+    } catch (err) {
+      setError(errorOf(err));
+    }
+  };
+  return (
+    <Section title="Ansible on this machine">
+      <p className="muted">
+        The bundle carries {wheels} Python wheels: Ferry makes a virtualenv from them with no network (python3
+        -m venv, pip --no-index --require-hashes) and the deploy runs its ansible-playbook.
+      </p>
+      <div className="row">
+        <button type="button" disabled={running} onClick={() => void make()}>
+          {result ? 'Check the virtualenv again' : 'Make the offline virtualenv'}
+        </button>
+        {running && job ? (
+          <CancelJobButton jobId={job.id} label="Cancel" onError={(e) => setError(errorOf(e))} />
+        ) : null}
+      </div>
+      {running ? <p aria-label="Virtualenv progress">Installing the wheels…</p> : null}
+      {result ? (
+        <p aria-label="Virtualenv result">
+          <StatusPill tone="good">{result.reused ? 'Ready' : 'Made'}</StatusPill> Python{' '}
+          {result.python.version}, pip {result.pip}, {result.installed.length} wheels
+          {result.ansibleCore
+            ? `; ansible-playbook [core ${result.ansibleCore.reported}] as the bundle carries`
+            : ''}
+          . <code>{result.dir}</code>
+        </p>
+      ) : null}
+      {job?.state === 'failed' && job.error ? <ErrorBox error={job.error} title="No virtualenv" /> : null}
+      {error ? <ErrorBox error={error} /> : null}
+    </Section>
+  );
+}
+
 const emptyNode = (i: number): DeployNode => ({ name: `node${i}`, address: '', roles: [] });
 
 export function DeployStep() {
@@ -184,6 +234,9 @@ export function DeployStep() {
 
   return (
     <div className="stack">
+      {serveJobId && status?.python?.wheels ? (
+        <VenvSection serveJobId={serveJobId} wheels={status.python.wheels} />
+      ) : null}
       <Section
         title="Nodes"
         actions={
