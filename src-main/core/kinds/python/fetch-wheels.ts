@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { BundleWriter } from '../../bundle/writer.js';
+import type { WheelArtifact } from '../../bundle/manifest.js';
+import { FerryError, toErrorValue, type ErrorValue } from '../../base/errors/index.js';
+import { discardPartial, downloadToFile } from '../../fetch/download/download-file.js';
+import type { HttpClient } from '../../fetch/download/http-client.js';
+import { Limiter } from '../../fetch/download/limit.js';
+import { mirrorUrl, type MirrorMap } from '../../fetch/download/mirrors.js';
+import { redactUrl } from '../../fetch/download/proxy.js';
+import { metadataFromWheel } from './metadata.js';
+import type { ResolvedWheel, ResolvedWheelSet } from './set.js';
+
+/**
+ * The connected side's half of carrying Python: every file of the plan's wheel sets (the union
+ * over targets; a pure wheel shared by two targets is fetched once) downloaded through Ferry's
+ * download layer into `python/files/<filename>`, verified against the index's sha256 while it
+ * streams, with its PEP 658 core metadata beside it as `<filename>.metadata` (the index's file,
+ * checked against the index's hash, or METADATA taken from the verified wheel), and recorded as
+ * a `wheel` artifact. Wheel artifacts the plan no longer names are dropped.
+ */
+
+export const PYTHON_FILES = 'python/files';
+
+export function wheelPath(filename: string): string {
+  return `${PYTHON_FILES}/${filename}`;
+}
+
+export function wheelArtifactId(filename: string): string {
+  return `wheel:${filename}`;
+}
+
+export interface WheelFetchOptions {
+  client: HttpClient;
+  writer: BundleWriter;
+  mirrors?: MirrorMap;
+  signal?: AbortSignal;
+  concurrency?: number;
+  onBytes?: (n: number) => void;
+  /** Per-wheel events for the job's item list. */
+  onItem?: (
+    id: string,
+    name: string,
+    status: 'present' | 'started' | 'done' | 'failed',
+    error?: ErrorValue,
+  ) => void;
+}
+
+export interface WheelFetchResult {
+  total: number;
+  present: number;
+  fetched: number;
+  removed: number;
+  failures: Array<{ id: string; name: string; error: ErrorValue }>;
+}
+
+/** One entry per filename across the targets; two targets that disagree on a file's hash are refused. */
+export function wheelsOf(sets: readonly ResolvedWheelSet[] | undefined): ResolvedWheel[] {
+  const byName = new Map<string, ResolvedWheel>();
+  for (const s of sets ?? []) {
+    for (const w of s.wheels) {
+      const have = byName.get(w.filename);
+      if (have && have.sha256 !== w.sha256) {
+        throw new FerryError(
+          'INTEGRITY',
+          `The plan lists ${w.filename} twice with different sha256 (${have.sha256} and ${w.sha256}).`,
+          { artifact: w.filename, hint: 'Make the plan again: the index changed while it was resolved.' },
+        );
+      }
+      if (!have) byName.set(w.filename, w);
+    }
+  }
+  return [...byName.values()];
+}
+
+function artifactFor(w: ResolvedWheel, withMetadata: boolean): WheelArtifact {
+  const p = wheelPath(w.filename);
+  return {
+    id: wheelArtifactId(w.filename),
+    kind: 'wheel',
+    project: w.project,
+    version: w.version,
+    filename: w.filename,
+    sha256: w.sha256,
+    url: w.url,
+    ...(w.requiresPython ? { requiresPython: w.requiresPython } : {}),
+    paths: withMetadata ? [p, p + '.metadata'] : [p],
+  };
+}
+
+async function intact(writer: BundleWriter, paths: string[]): Promise<boolean> {
+  for (const p of paths) {
+    const f = writer.file(p);
+    if (!f) return false;
+    const st = await fs.lstat(path.join(writer.dir, ...p.split('/'))).catch(() => undefined);
+    if (!st?.isFile() || st.size !== f.size) return false;
+  }
+  return true;
+}
+
+/** Is the bundle's wheel artifact the one the plan names, with its files in place? */
+async function held(writer: BundleWriter, w: ResolvedWheel): Promise<boolean> {
+  const a = writer.artifact(wheelArtifactId(w.filename));
+  if (!a || a.kind !== 'wheel' || a.sha256 !== w.sha256) return false;
+  const f = writer.file(wheelPath(w.filename));
+  return !!f && f.sha256 === w.sha256 && (await intact(writer, a.paths));
+}
+
+export async function fetchWheels(
+  sets: readonly ResolvedWheelSet[] | undefined,
+  o: WheelFetchOptions,
+): Promise<WheelFetchResult> {
+  const wheels = wheelsOf(sets);
+  const result: WheelFetchResult = { total: wheels.length, present: 0, fetched: 0, removed: 0, failures: [] };
+  const want = new Set(wheels.map((w) => wheelArtifactId(w.filename)));
+  for (const a of o.writer.listArtifacts()) {
+    if (a.kind !== 'wheel' || want.has(a.id)) continue;
+    await o.writer.removeArtifact(a.id);
+    result.removed++;
+  }
+  const limit = new Limiter(o.concurrency ?? 6);
+  await Promise.all(
+    wheels.map((w) =>
+      limit.run(async () => {
+        const id = wheelArtifactId(w.filename);
+        if (await held(o.writer, w)) {
+          result.present++;
+          o.onItem?.(id, w.filename, 'present');
+          return;
+        }
+        try {
+          o.onItem?.(id, w.filename, 'started');
+          await fetchOne(w, o);
+          result.fetched++;
+          o.onItem?.(id, w.filename, 'done');
+        } catch (err) {
+          const error = toErrorValue(err);
+          if (error.code === 'CANCELLED' || o.signal?.aborted) throw err;
+          result.failures.push({ id, name: w.filename, error });
+          o.onItem?.(id, w.filename, 'failed', error);
+        }
+      }),
+    ),
+  );
+  return result;
+}
+
+async function fetchOne(w: ResolvedWheel, o: WheelFetchOptions): Promise<void> {
+  const rel = wheelPath(w.filename);
+  const tmp = o.writer.resumePath(w.url);
+  const r = await downloadToFile(o.client, {
+    url: mirrorUrl(w.url, o.mirrors),
+    dest: tmp,
+    expectSha256: w.sha256,
+    ...(w.size !== undefined ? { expectSize: w.size } : {}),
+    label: w.filename,
+    checksumHint: `${w.filename} is not the file the index listed when the plan was made (${redactUrl(w.url)}). Check the index and any mirror or proxy; if the index changed, make the plan again.`,
+    signal: o.signal,
+    ...(o.onBytes ? { onBytes: o.onBytes } : {}),
+  });
+  await o.writer.commitFile(tmp, rel, r);
+  await discardPartial(tmp);
+  const isWheel = w.filename.endsWith('.whl');
+  if (isWheel) await o.writer.addBytes(rel + '.metadata', await metadataBytes(w, rel, o));
+  await o.writer.addArtifact(artifactFor(w, isWheel));
+}
+
+/** The index's PEP 658 file when the plan recorded its hash, else METADATA out of the verified wheel. */
+async function metadataBytes(w: ResolvedWheel, rel: string, o: WheelFetchOptions): Promise<Buffer> {
+  if (w.metadataSha256) {
+    const res = await o.client.fetchBytes(mirrorUrl(w.url + '.metadata', o.mirrors), {
+      signal: o.signal,
+      maxBytes: 16 << 20,
+    });
+    const got = createHash('sha256').update(res.body).digest('hex');
+    if (got !== w.metadataSha256) {
+      throw new FerryError(
+        'CHECKSUM',
+        `${w.filename}.metadata does not match the sha256 the index listed: expected ${w.metadataSha256}, got ${got}.`,
+        {
+          artifact: w.filename,
+          hint: 'Check the index and any mirror or proxy; if the index changed, make the plan again.',
+        },
+      );
+    }
+    return res.body;
+  }
+  const bytes = await fs.readFile(path.join(o.writer.dir, ...rel.split('/')));
+  return Buffer.from(metadataFromWheel(bytes, w.filename));
+}
