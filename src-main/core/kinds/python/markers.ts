@@ -161,9 +161,11 @@ function compareOp(lhs: string, cmp: string, rhs: string): boolean {
 
 export function evaluateMarker(node: MarkerNode, env: MarkerEnv): boolean {
   if ('op' in node) {
-    return node.op === 'and'
-      ? evaluateMarker(node.left, env) && evaluateMarker(node.right, env)
-      : evaluateMarker(node.left, env) || evaluateMarker(node.right, env);
+    // Both sides, always: packaging evaluates every comparison before combining them, so one
+    // that cannot be evaluated is an error even where the other side already decides.
+    const l = evaluateMarker(node.left, env);
+    const r = evaluateMarker(node.right, env);
+    return node.op === 'and' ? l && r : l || r;
   }
   const key =
     'variable' in node.lhs ? node.lhs.variable : 'variable' in node.rhs ? node.rhs.variable : undefined;
