@@ -22,6 +22,7 @@ import { loadProfile } from '../../core/plan/profile/index.js';
 import type { Command, CommandContext, OptionSpec } from '../command.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
 import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
+import { pythonOptions, pythonRequest, resolvePythonForPlan } from '../python-options.js';
 
 function parseConcurrency(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -107,6 +108,7 @@ export const fetch: Command = {
         valueName: 'URL',
         description: 'HTTP(S) proxy for every download (overrides HTTPS_PROXY/HTTP_PROXY).',
       },
+      ...pythonOptions(),
     };
   },
   async run(ctx: CommandContext): Promise<number> {
@@ -181,6 +183,8 @@ export const fetch: Command = {
           if (ctx.json) printJsonLine(ctx, { type: 'warning', warning: w });
           else ctx.stderr.write(`warning: ${w.message}\n`);
         }
+        const py = pythonRequest(v, profile);
+        if (py) computed.python = await resolvePythonForPlan(py, data, ctx, { proxy, mirrors });
         plan = parsePlan(computed, 'the computed plan');
         if (data.source.kind === 'tarball') opts.kubesprayTarballFile = data.source.path;
       } finally {

@@ -4,6 +4,8 @@ import { loadProfile } from '../../core/plan/profile/index.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJson, println, str, strs } from '../output.js';
+import { pythonOptions, pythonRequest, resolvePythonForPlan } from '../python-options.js';
+import { describeWheelSets } from '../../core/kinds/python/plan.js';
 
 /** Groups download keys into the components a user recognises (calico_node → calico). */
 function component(key: string): string {
@@ -110,6 +112,7 @@ export const plan: Command = {
       description: 'Target architectures: amd64, arm64 or amd64,arm64 (default amd64).',
     },
     all: { type: 'boolean', description: 'List every download any entry defines, enabled or not.' },
+    ...pythonOptions(),
   },
   async run(ctx: CommandContext): Promise<number> {
     const v = ctx.values;
@@ -125,14 +128,12 @@ export const plan: Command = {
       all: v.all === true,
     };
     // A tag's release tarball is downloaded (and cached) through the profile's proxy and mirrors.
-    const tarballs = kubesprayTarballFetcher(ctx, {
-      mirrors: profile?.mirrors,
-      proxy: {
-        ...(profile?.proxy?.http ? { http: profile.proxy.http } : {}),
-        ...(profile?.proxy?.https ? { https: profile.proxy.https } : {}),
-        ...(profile?.proxy?.noProxy ? { noProxy: profile.proxy.noProxy.join(',') } : {}),
-      },
-    });
+    const proxy = {
+      ...(profile?.proxy?.http ? { http: profile.proxy.http } : {}),
+      ...(profile?.proxy?.https ? { https: profile.proxy.https } : {}),
+      ...(profile?.proxy?.noProxy ? { noProxy: profile.proxy.noProxy.join(',') } : {}),
+    };
+    const tarballs = kubesprayTarballFetcher(ctx, { mirrors: profile?.mirrors, proxy });
     const {
       plan: result,
       data,
@@ -143,6 +144,13 @@ export const plan: Command = {
       env: ctx.env,
       fetchTarball: tarballs.fetchTarball,
     }).finally(() => tarballs.close());
+    // The deploy host's wheels, when asked for (flags or the profile's `python:`).
+    const py = pythonRequest(v, profile);
+    if (py)
+      result.python = await resolvePythonForPlan(py, data, ctx, {
+        proxy,
+        ...(profile?.mirrors ? { mirrors: profile.mirrors } : {}),
+      });
     if (ctx.json) {
       // `warnings` rides along at the top; `ferry fetch --plan` ignores it (the plan schema passes
       // unknown keys through, and fetch drops it before writing plan.json).
@@ -162,6 +170,10 @@ export const plan: Command = {
     }
     const full = computePlan(data, { ...options, all: true });
     for (const line of summary(result, full)) println(ctx, line);
+    if (result.python?.length) {
+      println(ctx, '');
+      for (const line of describeWheelSets(result.python)) println(ctx, line);
+    }
     for (const w of result.warnings ?? []) ctx.stderr.write(`warning: ${w}\n`);
     return EXIT.OK;
   },

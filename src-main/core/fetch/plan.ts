@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import { z } from 'zod';
 import { FerryError } from '../base/errors/index.js';
+import { ResolvedWheelSetSchema } from '../kinds/python/set.js';
 
 /**
  * The plan fetch consumes: what `ferry plan` computes from Kubespray (core/catalog). Declared
@@ -63,6 +64,8 @@ export const PlanSchema = z
     vars: z.record(z.string(), z.unknown()).default({}),
     kubesprayTarball: z.object({ url: z.string().url(), path: z.string() }).passthrough().optional(),
     charts: z.array(PlanChartSchema).optional(),
+    /** The deploy host's Python distributions, one resolved set per target (kinds/python). */
+    python: z.array(ResolvedWheelSetSchema).optional(),
     warnings: z.array(z.string()).optional(),
   })
   .passthrough();

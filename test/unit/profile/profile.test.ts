@@ -145,6 +145,7 @@ describe('ferry.yaml', () => {
         'kubespray',
         'mirrors',
         'proxy',
+        'python',
         'registries',
         'registryMirrors',
         'vars',

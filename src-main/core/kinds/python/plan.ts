@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { z } from 'zod';
 import { FerryError } from '../../base/errors/index.js';
 import { dataDir } from '../../base/config/dirs.js';
 import { HttpClient, type HttpClientOptions } from '../../fetch/download/http-client.js';
@@ -9,53 +8,15 @@ import { IndexClient } from './index-client.js';
 import { parseRequirement, parseRequirementsFile } from './markers.js';
 import { resolveWheels, type RequirementLine } from './resolve.js';
 import type { ResolvedWheelSet } from './set.js';
+import { DEFAULT_INDEX, PythonRequestSchema, type PythonRequest } from './request.js';
 import { OS_TARGETS, resolveTarget, type PythonTarget } from './targets.js';
+
+export { DEFAULT_INDEX, PythonRequestSchema, type PythonRequest };
 
 /**
  * What the user asks for the deploy host's Python (flags, the profile's `python:`, the app's
  * cluster step) → the plan's wheel sets, one per target (Python version × architecture).
  */
-
-export const DEFAULT_INDEX = 'https://pypi.org/simple/';
-export const PY_ARCHES = ['x86_64', 'aarch64'] as const;
-
-export const PythonRequestSchema = z.strictObject({
-  os: z
-    .string()
-    .optional()
-    .describe(
-      `The deploy host's OS, which gives its Python and glibc: ${Object.keys(OS_TARGETS).join(', ')}.`,
-    ),
-  python: z
-    .array(z.string().regex(/^3\.\d+$/, 'expected a Python version like 3.11'))
-    .min(1)
-    .optional()
-    .describe("Python version(s) of the deploy host, e.g. ['3.11']; default: the OS's."),
-  arch: z
-    .array(z.enum(PY_ARCHES))
-    .min(1)
-    .optional()
-    .describe('Deploy-host architecture(s). Default: [x86_64].'),
-  glibc: z
-    .string()
-    .regex(/^2\.\d+$/, 'expected a glibc level like 2.36')
-    .optional()
-    .describe("glibc level for manylinux wheels; default: the OS's."),
-  requirements: z
-    .array(z.string().min(1))
-    .optional()
-    .describe('Extra requirements besides Kubespray’s requirements.txt (PEP 508 lines).'),
-  indexes: z
-    .array(z.string().url())
-    .min(1)
-    .optional()
-    .describe('Simple index URLs (an internal PyPI, devpi or Nexus). Default: https://pypi.org/simple/.'),
-  allowSdist: z
-    .union([z.boolean(), z.array(z.string().min(1))])
-    .optional()
-    .describe('Allow an sdist where a project has no wheel for a target: true, or project names.'),
-});
-export type PythonRequest = z.infer<typeof PythonRequestSchema>;
 
 /** The targets a request names: each Python version × each architecture, checked against the tag. */
 export function targetsOf(req: PythonRequest, kubesprayTag: string): Array<PythonTarget & { os?: string }> {
@@ -67,7 +28,7 @@ export function targetsOf(req: PythonRequest, kubesprayTag: string): Array<Pytho
       const t = resolveTarget({ os: req.os, python: py, arch, glibc: req.glibc, kubesprayTag });
       const os = req.os;
       if (os && py && !OS_TARGETS[os].installable.includes(py)) {
-        throw new FerryError('UNSUPPORTED', `${os} does not install Python ${py}.`, {
+        throw new FerryError('INVALID_CHOICE', `${os} does not install Python ${py}.`, {
           artifact: `python ${py}`,
           hint: `${os} has Python ${OS_TARGETS[os].installable.join(', ')}; choose one of those, or give --glibc instead of --deploy-os.`,
         });

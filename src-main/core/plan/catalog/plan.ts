@@ -1,4 +1,5 @@
 import { filePathForUrl } from '../../bundle/paths.js';
+import type { ResolvedWheelSet } from '../../kinds/python/set.js';
 import { FerryError } from '../../base/errors/index.js';
 import { compareLoose } from './jinja/looseversion.js';
 import { fromPlain, PyDict, pyStr, toPlain, truthy, Undefined, type PyValue } from './jinja/values.js';
@@ -51,6 +52,8 @@ export interface Plan {
   kubesprayTarball?: { url: string; path: string };
   /** Helm charts Kubespray's roles download themselves (cilium's, for `cilium install`). */
   charts?: PlanChart[];
+  /** The deploy host's Python distributions, one set per target (kinds/python), when asked for. */
+  python?: ResolvedWheelSet[];
   /** What the plan cannot carry and the user should know. */
   warnings?: string[];
 }
