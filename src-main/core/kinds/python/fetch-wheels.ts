@@ -189,3 +189,27 @@ async function metadataBytes(w: ResolvedWheel, rel: string, o: WheelFetchOptions
   const bytes = await fs.readFile(path.join(o.writer.dir, ...rel.split('/')));
   return Buffer.from(metadataFromWheel(bytes, w.filename));
 }
+
+/** Does a finished bundle's manifest hold every wheel of the plan, with its files in place? */
+export async function wheelsInManifest(
+  dir: string,
+  manifest: {
+    artifacts: readonly { id: string; kind: string; paths: string[] }[];
+    files: readonly { path: string; size: number }[];
+  },
+  sets: readonly ResolvedWheelSet[] | undefined,
+): Promise<boolean> {
+  const wheels = wheelsOf(sets);
+  if (!wheels.length) return true;
+  const byId = new Map(manifest.artifacts.map((a) => [a.id, a]));
+  const sizes = new Map(manifest.files.map((f) => [f.path, f.size]));
+  for (const w of wheels) {
+    const a = byId.get(wheelArtifactId(w.filename));
+    if (!a || a.kind !== 'wheel' || (a as unknown as WheelArtifact).sha256 !== w.sha256) return false;
+    for (const p of a.paths) {
+      const st = await fs.lstat(path.join(dir, ...p.split('/'))).catch(() => undefined);
+      if (!st?.isFile() || st.size !== sizes.get(p)) return false;
+    }
+  }
+  return true;
+}
