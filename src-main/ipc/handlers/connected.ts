@@ -19,6 +19,8 @@ import { FerryError } from '../../core/base/errors/index.js';
 import { exportBundle } from '../../core/media/export/index.js';
 import { fetchBundle, fetchKubesprayTarball, parsePlan, type FetchOptions } from '../../core/fetch/index.js';
 import type { JobContext } from '../../core/base/jobs/job.js';
+import { planPython } from '../../core/kinds/python/plan.js';
+import { wheelsOf } from '../../core/kinds/python/fetch-wheels.js';
 import { checkSignature } from '../../core/bundle/keys/keystore.js';
 import type { ClusterChoices, Drive, ExportSummary, Plan, PlanPrepared } from '../contract.js';
 import type { Handlers } from '../dispatcher.js';
@@ -183,6 +185,14 @@ export function connectedHandlers(
       extraImages: c.extraImages,
       extraFiles: c.extraFiles.map((f) => ({ url: f.url, sha256: f.sha256.replace(/^sha256:/, '') })),
     });
+    if (c.deployHost) {
+      const net = await mirrorOptions(s);
+      plan.python = await planPython({ os: c.deployHost.os, arch: c.deployHost.arches }, data, {
+        env: s.env,
+        ...(net.mirrors ? { mirrors: net.mirrors } : {}),
+        ...(net.proxy ? { proxy: net.proxy } : {}),
+      });
+    }
     return { plan, warnings };
   };
 
@@ -332,6 +342,17 @@ export function planView(p: CorePlan): Plan {
   for (const f of files) add(f.extra ? 'extra files' : groupName(f.key), 'file');
   for (const i of images) add(i.extra ? 'extra images' : groupName(i.key), 'image');
   if (p.kubesprayTarball) add('kubespray', 'kubespray');
+  // The deploy host's wheels: one group per target (Python version and architecture).
+  for (const set of p.python ?? []) {
+    const sizes = set.wheels.map((w) => w.size);
+    groups.set(`python:${set.target.python}-${set.target.arch}`, {
+      name: `python ${set.target.python} ${set.target.arch}`,
+      kind: 'file',
+      count: set.wheels.length,
+      bytes: sizes.every((x) => x !== undefined) ? sizes.reduce((a, b) => a! + b!, 0)! : null,
+    });
+  }
+  const wheels = wheelsOf(p.python).length;
   const warnings: string[] = [];
   const noSum = files.filter((f) => !f.checksum);
   if (noSum.length)
@@ -348,7 +369,7 @@ export function planView(p: CorePlan): Plan {
     counts: {
       files: files.length,
       images: images.length,
-      total: files.length + images.length + (p.kubesprayTarball ? 1 : 0),
+      total: files.length + images.length + (p.kubesprayTarball ? 1 : 0) + wheels,
     },
     bytes: null,
     groups: [...groups.values()],
