@@ -1,4 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
@@ -31,6 +33,8 @@ export interface WheelSpec {
   extras?: string[];
   yanked?: boolean | string;
   build?: string;
+  /** Bytes of incompressible payload, for a wheel the size of the real one (benchmarks). */
+  pad?: number;
 }
 
 const dashless = (n: string) => n.replace(/[-_.]+/g, '_');
@@ -54,19 +58,22 @@ function metadataText(
 
 /** A zip archive (deflate), enough for wheels: local headers, central directory, end record. */
 export function zip(entries: Array<{ name: string; data: Buffer | string }>): Buffer {
+  // Members over 1 MiB (benchmark payloads, random bytes) are stored; the rest deflated.
   const locals: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
   for (const e of entries) {
     const data = Buffer.isBuffer(e.data) ? e.data : Buffer.from(e.data);
-    const comp = deflateRawSync(data);
+    const deflated = data.length > 1 << 20 ? data : deflateRawSync(data);
+    const method = deflated === data ? 0 : 8;
+    const comp = deflated;
     const name = Buffer.from(e.name);
     const crc = crc32(data);
     const lh = Buffer.alloc(30);
     lh.writeUInt32LE(0x04034b50, 0);
     lh.writeUInt16LE(20, 4);
     lh.writeUInt16LE(0x0800, 6);
-    lh.writeUInt16LE(8, 8);
+    lh.writeUInt16LE(method, 8);
     lh.writeUInt32LE(crc, 14);
     lh.writeUInt32LE(comp.length, 18);
     lh.writeUInt32LE(data.length, 22);
@@ -77,7 +84,7 @@ export function zip(entries: Array<{ name: string; data: Buffer | string }>): Bu
     ch.writeUInt16LE(20, 4);
     ch.writeUInt16LE(20, 6);
     ch.writeUInt16LE(0x0800, 8);
-    ch.writeUInt16LE(8, 10);
+    ch.writeUInt16LE(method, 10);
     ch.writeUInt32LE(crc, 16);
     ch.writeUInt32LE(comp.length, 20);
     ch.writeUInt32LE(data.length, 24);
@@ -122,7 +129,10 @@ export function makeWheel(s: WheelSpec): Dist {
     )
     .concat(`${di}/RECORD,,`)
     .join('\n');
-  const bytes = zip([...files, { name: `${di}/RECORD`, data: record + '\n' }]);
+  const payload = s.pad
+    ? [{ name: `${dashless(s.name).toLowerCase()}/payload.bin`, data: randomBytes(s.pad) }]
+    : [];
+  const bytes = zip([...files, ...payload, { name: `${di}/RECORD`, data: record + '\n' }]);
   return {
     filename,
     bytes,
@@ -338,12 +348,15 @@ const ml = (py: string, abi: string, levels: string[], archs = ['x86_64', 'aarch
  * 2_34 builds, cffi/MarkupSafe/PyYAML's per-interpreter manylinux2014/2_17(/2_28) builds), plus
  * neighbouring releases so the specifiers have something to rule out.
  */
-export function kubesprayV231Projects(): Record<string, Dist[]> {
-  const crypto = (version: string) => [
+export function kubesprayV231Projects(opts: { realSizes?: boolean } = {}): Record<string, Dist[]> {
+  // Approximate sizes of the real wheels (ansible's is ~51 MB), for the fetch benchmark.
+  const pad = (mb: number) => (opts.realSizes ? Math.round(mb * 1e6) : undefined);
+  const crypto = (version: string, size?: number) => [
     ...wheels(
       {
         name: 'cryptography',
         version,
+        pad: size,
         requiresPython: '!=3.9.0,!=3.9.1,>=3.8',
         extras: ['ssh', 'test'],
         requiresDist: [
@@ -367,9 +380,16 @@ export function kubesprayV231Projects(): Record<string, Dist[]> {
     ),
     makeSdist({ name: 'cryptography', version, requiresPython: '!=3.9.0,!=3.9.1,>=3.8' }),
   ];
-  const perPython = (name: string, version: string, rp: string, levels: string[], deps: string[] = []) =>
+  const perPython = (
+    name: string,
+    version: string,
+    rp: string,
+    levels: string[],
+    deps: string[] = [],
+    size?: number,
+  ) =>
     ['cp310', 'cp311', 'cp312', 'cp313'].flatMap((cp) =>
-      wheels({ name, version, requiresPython: rp, requiresDist: deps }, ml(cp, cp, levels)),
+      wheels({ name, version, requiresPython: rp, requiresDist: deps, pad: size }, ml(cp, cp, levels)),
     );
   return {
     ansible: [
@@ -382,6 +402,7 @@ export function kubesprayV231Projects(): Record<string, Dist[]> {
       makeWheel({
         name: 'ansible',
         version: '11.13.0',
+        pad: pad(51),
         requiresPython: '>=3.11',
         requiresDist: ['ansible-core~=2.18.12'],
       }),
@@ -396,6 +417,7 @@ export function kubesprayV231Projects(): Record<string, Dist[]> {
       makeWheel({
         name: 'ansible-core',
         version,
+        pad: version === '2.18.12' ? pad(2.2) : undefined,
         requiresPython: '>=3.11',
         requiresDist: [
           'jinja2>=3.0.0',
@@ -406,7 +428,7 @@ export function kubesprayV231Projects(): Record<string, Dist[]> {
         ],
       }),
     ),
-    cryptography: [...crypto('46.0.6'), ...crypto('46.0.7')],
+    cryptography: [...crypto('46.0.6'), ...crypto('46.0.7', pad(4.5))],
     cffi: [
       ...perPython(
         'cffi',
@@ -414,12 +436,13 @@ export function kubesprayV231Projects(): Record<string, Dist[]> {
         '>=3.9',
         ['manylinux2014', 'manylinux_2_17'],
         ["pycparser; implementation_name != 'PyPy'"],
+        pad(0.2),
       ),
       makeSdist({ name: 'cffi', version: '2.0.0', requiresPython: '>=3.9' }),
     ],
     pycparser: [
       makeWheel({ name: 'pycparser', version: '2.22', requiresPython: '>=3.8' }),
-      makeWheel({ name: 'pycparser', version: '2.23', requiresPython: '>=3.8' }),
+      makeWheel({ name: 'pycparser', version: '2.23', requiresPython: '>=3.8', pad: pad(0.12) }),
     ],
     jinja2: [
       makeWheel({
@@ -431,6 +454,7 @@ export function kubesprayV231Projects(): Record<string, Dist[]> {
       makeWheel({
         name: 'Jinja2',
         version: '3.1.6',
+        pad: pad(0.13),
         requiresPython: '>=3.7',
         extras: ['i18n'],
         requiresDist: ['MarkupSafe>=2.0', "Babel>=2.7; extra == 'i18n'"],
@@ -442,7 +466,14 @@ export function kubesprayV231Projects(): Record<string, Dist[]> {
     ],
     pyyaml: [
       ...perPython('PyYAML', '6.0.2', '>=3.8', ['manylinux_2_17', 'manylinux2014']),
-      ...perPython('PyYAML', '6.0.3', '>=3.8', ['manylinux2014', 'manylinux_2_17', 'manylinux_2_28']),
+      ...perPython(
+        'PyYAML',
+        '6.0.3',
+        '>=3.8',
+        ['manylinux2014', 'manylinux_2_17', 'manylinux_2_28'],
+        [],
+        pad(0.8),
+      ),
     ],
     packaging: [
       makeWheel({ name: 'packaging', version: '24.2', requiresPython: '>=3.8' }),
@@ -456,7 +487,7 @@ export function kubesprayV231Projects(): Record<string, Dist[]> {
       makeWheel({ name: 'jmespath', version: '1.0.1', requiresPython: '>=3.7' }),
       makeWheel({ name: 'jmespath', version: '1.1.0', requiresPython: '>=3.9' }),
     ],
-    netaddr: [makeWheel({ name: 'netaddr', version: '1.3.0', requiresPython: '>=3.7' })],
+    netaddr: [makeWheel({ name: 'netaddr', version: '1.3.0', requiresPython: '>=3.7', pad: pad(2.3) })],
     'typing-extensions': [
       makeWheel({ name: 'typing_extensions', version: '4.15.0', requiresPython: '>=3.9' }),
     ],
@@ -497,4 +528,50 @@ export function protocolProjects(): Record<string, Dist[]> {
     'ferry-armonly': wheels({ name: 'ferry-armonly', version: '1.0' }, ['py3-none-manylinux_2_17_aarch64']),
     'ferry-sdist': [makeSdist({ name: 'ferry-sdist', version: '0.5', requiresDist: ['ferry-dep'] })],
   };
+}
+
+/**
+ * The same projects as a static PEP 503 tree (`simple/<project>/index.html` with `#sha256=`,
+ * `data-requires-python`, `data-yanked`, `data-core-metadata`, and `files/<filename>` plus
+ * `.metadata`), for any web server to serve (the benchmarks put nginx with limit_rate before it).
+ */
+export function writeStaticIndex(
+  projects: Record<string, Dist[]>,
+  docroot: string,
+  /**
+   * `data-dist-info-metadata` as well as PEP 714's `data-core-metadata` (default true). Debian
+   * 12's pip 23.0.1 reads only the former, and then refuses a distribution whose metadata Name
+   * is spelt otherwise than the requirement ("inconsistent Name: expected 'jinja2', but metadata
+   * has 'Jinja2'"), so a run with that pip leaves it out.
+   */
+  opts: { distInfoMetadata?: boolean } = {},
+): void {
+  fs.mkdirSync(path.join(docroot, 'files'), { recursive: true });
+  const names: string[] = [];
+  for (const [name, list] of Object.entries(projects)) {
+    const n = norm(name);
+    names.push(n);
+    const links = list.map((d) => {
+      fs.writeFileSync(path.join(docroot, 'files', d.filename), d.bytes);
+      const attrs = [`href="../../files/${esc(d.filename)}#sha256=${d.sha256}"`];
+      if (d.requiresPython) attrs.push(`data-requires-python="${esc(d.requiresPython)}"`);
+      if (d.yanked) attrs.push(`data-yanked="${esc(typeof d.yanked === 'string' ? d.yanked : '')}"`);
+      if (d.filename.endsWith('.whl')) {
+        fs.writeFileSync(path.join(docroot, 'files', d.filename + '.metadata'), d.metadata);
+        const m = `sha256=${sha(d.metadata)}`;
+        if (opts.distInfoMetadata !== false) attrs.push(`data-dist-info-metadata="${m}"`);
+        attrs.push(`data-core-metadata="${m}"`);
+      }
+      return `<a ${attrs.join(' ')}>${esc(d.filename)}</a><br/>`;
+    });
+    fs.mkdirSync(path.join(docroot, 'simple', n), { recursive: true });
+    fs.writeFileSync(
+      path.join(docroot, 'simple', n, 'index.html'),
+      `<!DOCTYPE html><html><head><meta name="pypi:repository-version" content="1.0"></head><body>\n${links.join('\n')}\n</body></html>\n`,
+    );
+  }
+  fs.writeFileSync(
+    path.join(docroot, 'simple', 'index.html'),
+    `<!DOCTYPE html><html><body>\n${names.map((n) => `<a href="${n}/">${n}</a>`).join('\n')}\n</body></html>\n`,
+  );
 }

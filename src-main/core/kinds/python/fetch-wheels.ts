@@ -9,6 +9,8 @@ import type { HttpClient } from '../../fetch/download/http-client.js';
 import { Limiter } from '../../fetch/download/limit.js';
 import { mirrorUrl, type MirrorMap } from '../../fetch/download/mirrors.js';
 import { redactUrl } from '../../fetch/download/proxy.js';
+import { backoffMs, isNetworkError, sleep } from '../../fetch/download/retry.js';
+import { createReadStream } from 'node:fs';
 import { metadataFromWheel } from './metadata.js';
 import type { ResolvedWheel, ResolvedWheelSet } from './set.js';
 
@@ -38,6 +40,12 @@ export interface WheelFetchOptions {
   signal?: AbortSignal;
   concurrency?: number;
   onBytes?: (n: number) => void;
+  /**
+   * Files at least this large (default 16 MiB: ansible's wheel is ~51 MB) come in `parts`
+   * parallel byte ranges (default 4) when the server honours Range: on a link that caps each
+   * connection, the largest file would otherwise set the pace of the whole fetch.
+   */
+  segment?: { minBytes: number; parts: number };
   /** Per-wheel events for the job's item list. */
   onItem?: (
     id: string,
@@ -148,6 +156,17 @@ export async function fetchWheels(
 
 async function fetchOne(w: ResolvedWheel, o: WheelFetchOptions): Promise<void> {
   const rel = wheelPath(w.filename);
+  const seg = o.segment ?? { minBytes: 16 << 20, parts: 4 };
+  const size = w.size ?? (seg.parts > 1 ? await sizeOf(w, o) : undefined);
+  if (
+    size !== undefined &&
+    size >= seg.minBytes &&
+    seg.parts > 1 &&
+    (await segmented(w, size, rel, seg.parts, o))
+  ) {
+    await finish(w, rel, o);
+    return;
+  }
   const tmp = o.writer.resumePath(w.url);
   const r = await downloadToFile(o.client, {
     url: mirrorUrl(w.url, o.mirrors),
@@ -161,6 +180,10 @@ async function fetchOne(w: ResolvedWheel, o: WheelFetchOptions): Promise<void> {
   });
   await o.writer.commitFile(tmp, rel, r);
   await discardPartial(tmp);
+  await finish(w, rel, o);
+}
+
+async function finish(w: ResolvedWheel, rel: string, o: WheelFetchOptions): Promise<void> {
   const isWheel = w.filename.endsWith('.whl');
   if (isWheel) await o.writer.addBytes(rel + '.metadata', await metadataBytes(w, rel, o));
   await o.writer.addArtifact(artifactFor(w, isWheel));
@@ -211,5 +234,105 @@ export async function wheelsInManifest(
       if (!st?.isFile() || st.size !== sizes.get(p)) return false;
     }
   }
+  return true;
+}
+
+class NoRanges extends Error {}
+
+/** The size a HEAD reports, for indexes that do not list sizes (PEP 503 HTML); undefined if none. */
+async function sizeOf(w: ResolvedWheel, o: WheelFetchOptions): Promise<number | undefined> {
+  try {
+    const res = await o.client.send(mirrorUrl(w.url, o.mirrors), {
+      method: 'HEAD',
+      headers: { 'accept-encoding': 'identity' },
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    await res.body.dump().catch(() => undefined);
+    const len = String(res.headers['content-length'] ?? '');
+    return res.status === 200 && /^\d+$/.test(len) ? Number(len) : undefined;
+  } catch {
+    return undefined; // the download itself will say what is wrong
+  }
+}
+
+/**
+ * One file in parallel byte ranges into one preallocated temp file; each range retries and
+ * resumes on its own. The whole file is then hashed in order and must equal the index's sha256
+ * before it is committed. False when the server does not honour Range (the caller then streams
+ * it whole, hashing as it goes).
+ */
+async function segmented(
+  w: ResolvedWheel,
+  size: number,
+  rel: string,
+  parts: number,
+  o: WheelFetchOptions,
+): Promise<boolean> {
+  const url = mirrorUrl(w.url, o.mirrors);
+  const tmp = o.writer.tempPath(w.filename);
+  const fh = await fs.open(tmp, 'w');
+  let ok = false;
+  try {
+    await fh.truncate(size);
+    const step = Math.ceil(size / parts);
+    const policy = o.client.retry;
+    await Promise.all(
+      Array.from({ length: parts }, async (_, i) => {
+        let pos = i * step;
+        const end = Math.min(size, pos + step) - 1;
+        for (let failures = 0; pos <= end;) {
+          const res = await o.client.send(url, {
+            headers: { range: `bytes=${pos}-${end}`, 'accept-encoding': 'identity' },
+            ...(o.signal ? { signal: o.signal } : {}),
+          });
+          const cr = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
+          if (res.status !== 206 || !cr || Number(cr[1]) !== pos || Number(cr[3]) !== size) {
+            res.body.destroy();
+            throw new NoRanges();
+          }
+          try {
+            for await (const chunk of res.body as AsyncIterable<Buffer>) {
+              if (pos + chunk.length > end + 1) throw new NoRanges();
+              await fh.write(chunk, 0, chunk.length, pos);
+              pos += chunk.length;
+              o.onBytes?.(chunk.length);
+            }
+          } catch (err) {
+            res.body.destroy();
+            if (err instanceof NoRanges || !isNetworkError(err) || ++failures >= policy.attempts) throw err;
+            await sleep(backoffMs(policy, failures), o.signal);
+          }
+        }
+      }),
+    );
+    ok = true;
+  } catch (err) {
+    if (!(err instanceof NoRanges)) {
+      await fh.close().catch(() => undefined);
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+  if (!ok) {
+    await fs.rm(tmp, { force: true });
+    return false;
+  }
+  const h = createHash('sha256');
+  for await (const c of createReadStream(tmp, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  const got = h.digest('hex');
+  if (got !== w.sha256) {
+    await fs.rm(tmp, { force: true });
+    throw new FerryError(
+      'CHECKSUM',
+      `${w.filename} (downloaded from ${redactUrl(url)}) does not match its published checksum: expected sha256:${w.sha256}, got sha256:${got} (${size} bytes). The file was discarded.`,
+      {
+        artifact: w.filename,
+        hint: `${w.filename} is not the file the index listed when the plan was made. Check the index and any mirror or proxy; if the index changed, make the plan again.`,
+      },
+    );
+  }
+  await o.writer.commitFile(tmp, rel, { size, sha256: got });
   return true;
 }
