@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFetchJob } from '../../src-main/core/fetch/index.js';
-import type { Plan } from '../../src-main/core/fetch/plan.js';
+import type { Plan } from '../../src-main/core/plan/plan.js';
 import { planPython } from '../../src-main/core/kinds/python/plan.js';
 import { platformTags } from '../../src-main/core/kinds/python/tags.js';
 import { kubesprayV231Projects, writeStaticIndex } from '../../test/helpers/pypi-server.js';

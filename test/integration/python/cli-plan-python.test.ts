@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src-main/cli/main.js';
-import type { Plan } from '../../../src-main/core/fetch/plan.js';
+import type { Plan } from '../../../src-main/core/plan/plan.js';
 import { kubesprayV231Projects, startPypi, type PypiServer } from '../../helpers/pypi-server.js';
 import { kubesprayDataDir, lacksCondition } from '../../helpers/tools.js';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBundle } from '../../../src-main/core/bundle/verify/verify-bundle.js';
 import { ManifestSchema } from '../../../src-main/core/bundle/manifest.js';
-import type { Plan } from '../../../src-main/core/fetch/plan.js';
+import type { Plan } from '../../../src-main/core/plan/plan.js';
 import { metadataFromWheel } from '../../../src-main/core/kinds/python/metadata.js';
 import { planPython } from '../../../src-main/core/kinds/python/plan.js';
 import type { ResolvedWheelSet } from '../../../src-main/core/kinds/python/set.js';
@@ -92,6 +92,18 @@ describe.skipIf(lacksCondition(!fs.existsSync(kubesprayDataDir), kubesprayDataDi
       const again = await runFetch(basePlan(sets), { out, mirrors });
       expect(again.upToDate).toBe(true);
       expect(s.requests.length).toBe(before);
+
+      // A damaged wheel is named by verify.
+      const hurt = wheels[1].kind === 'wheel' ? wheels[1].filename : '';
+      const hurtPath = path.join(out, 'python', 'files', hurt);
+      const good = fs.readFileSync(hurtPath);
+      const bad = Buffer.from(good);
+      bad[bad.length >> 1] ^= 1;
+      fs.writeFileSync(hurtPath, bad);
+      const damaged = await verifyBundle(out, { allowUnsigned: true });
+      expect(damaged.ok).toBe(false);
+      expect(damaged.artifacts.filter((a) => a.status !== 'ok').map((a) => a.name)).toEqual([hurt]);
+      fs.writeFileSync(hurtPath, good);
 
       // A wheel deleted from a finished bundle is fetched again, alone.
       const gone = wheels[0].kind === 'wheel' ? wheels[0].filename : '';

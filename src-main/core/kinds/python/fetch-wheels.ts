@@ -11,6 +11,7 @@ import { mirrorUrl, type MirrorMap } from '../../fetch/download/mirrors.js';
 import { redactUrl } from '../../fetch/download/proxy.js';
 import { backoffMs, isNetworkError, sleep } from '../../fetch/download/retry.js';
 import { createReadStream } from 'node:fs';
+import { wheelKind } from './kind.js';
 import { metadataFromWheel } from './metadata.js';
 import type { ResolvedWheel, ResolvedWheelSet } from './set.js';
 
@@ -110,7 +111,8 @@ async function intact(writer: BundleWriter, paths: string[]): Promise<boolean> {
 /** Is the bundle's wheel artifact the one the plan names, with its files in place? */
 async function held(writer: BundleWriter, w: ResolvedWheel): Promise<boolean> {
   const a = writer.artifact(wheelArtifactId(w.filename));
-  if (!a || a.kind !== 'wheel' || a.sha256 !== w.sha256) return false;
+  if (!a || a.kind !== 'wheel' || !wheelKind.fetch!.holds(a, { filename: w.filename, sha256: w.sha256 }))
+    return false;
   const f = writer.file(wheelPath(w.filename));
   return !!f && f.sha256 === w.sha256 && (await intact(writer, a.paths));
 }
