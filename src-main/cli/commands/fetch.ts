@@ -149,10 +149,17 @@ export const fetch: Command = {
     let plan: Plan;
     const planFile = str(v.plan);
     if (planFile) {
-      if (v.kubespray || v.inventory || strs(v.set).length || v['kube-version'] || strs(v.arch).length) {
+      if (
+        v.kubespray ||
+        v.inventory ||
+        strs(v.set).length ||
+        v['kube-version'] ||
+        strs(v.arch).length ||
+        pythonRequest(v)
+      ) {
         throw new FerryError(
           'USAGE',
-          '--plan takes a finished plan; it cannot be combined with --kubespray, --inventory, --set, --kube-version or --arch.',
+          '--plan takes a finished plan; it cannot be combined with --kubespray, --inventory, --set, --kube-version, --arch or the deploy-host Python options.',
         );
       }
       plan = await readPlanFile(planFile);

@@ -110,6 +110,12 @@ describe.skipIf(lacksCondition(!fs.existsSync(kubesprayDataDir), kubesprayDataDi
       fs.rmSync(path.join(out, 'python', 'files', gone));
       const repaired = await runFetch(basePlan(sets), { out, mirrors });
       expect(repaired.counts).toMatchObject({ fetched: 1, present: union.size - 1 });
+
+      // A plan without Python drops the wheels and their files.
+      const dropped = await runFetch({ ...basePlan([]), python: undefined }, { out, mirrors });
+      expect(dropped.counts.removed).toBe(union.size);
+      expect(fs.readdirSync(path.join(out, 'python', 'files'))).toEqual([]);
+      expect((await verifyBundle(out, { allowUnsigned: true })).ok).toBe(true);
     });
 
     it('refuses a wheel whose bytes differ from the index, naming it', async () => {
