@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { bundles } from './bundles.js';
 import { deployCommand } from './deploy.js';
 import { drives } from './drives.js';
 import { exportCommand } from './export.js';
@@ -18,6 +19,7 @@ export const commands: Command[] = [
   fetch,
   exportCommand,
   importCommand,
+  bundles,
   verify,
   serve,
   vars,

@@ -100,7 +100,7 @@ describe('the artifact-kind registry', () => {
     expect(countLabel('image', 1)).toBe('1 image');
     expect(countLabel('file', 3)).toBe('3 files');
     expect(roomGroup('image', 'quay.io/calico/node:v3.30.3')).toBe('calico/node');
-    expect(roomGroup('file', 'calicoctl (amd64) https://x')).toBe('calicoctl');
+    expect(roomGroup('file', 'calicoctl (amd64) https://x')).toBe('calico');
     expect(roomGroup('kubespray', 'Kubespray v2.29.0')).toBe('kubespray');
   });
 
