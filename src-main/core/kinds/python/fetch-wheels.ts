@@ -258,10 +258,11 @@ async function sizeOf(w: ResolvedWheel, o: WheelFetchOptions): Promise<number | 
 }
 
 /**
- * One file in parallel byte ranges into one preallocated temp file; each range retries and
- * resumes on its own. The whole file is then hashed in order and must equal the index's sha256
- * before it is committed. False when the server does not honour Range (the caller then streams
- * it whole, hashing as it goes).
+ * One file in parallel byte ranges into one preallocated temp file; a range that drops resumes
+ * where it stopped. The whole file is then hashed in order and must equal the index's sha256
+ * before it is committed. False, with nothing kept, when the server does not honour Range or a
+ * range fails for good: the caller then streams the file whole (retries, resume, hashing as it
+ * goes), so this path only ever speeds a fetch up.
  */
 async function segmented(
   w: ResolvedWheel,
@@ -273,54 +274,57 @@ async function segmented(
   const url = mirrorUrl(w.url, o.mirrors);
   const tmp = o.writer.tempPath(w.filename);
   const fh = await fs.open(tmp, 'w');
+  // One failing range stops the others: their bytes would be thrown away.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const step = Math.ceil(size / parts);
+  const policy = o.client.retry;
+  const range = async (i: number): Promise<void> => {
+    let pos = i * step;
+    const end = Math.min(size, pos + step) - 1;
+    for (let failures = 0; pos <= end;) {
+      const res = await o.client.send(url, {
+        headers: { range: `bytes=${pos}-${end}`, 'accept-encoding': 'identity' },
+        signal: stop.signal,
+      });
+      const cr = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
+      if (res.status !== 206 || !cr || Number(cr[1]) !== pos || Number(cr[3]) !== size) {
+        res.body.destroy();
+        throw new NoRanges();
+      }
+      try {
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          if (pos + chunk.length > end + 1) throw new NoRanges();
+          await fh.write(chunk, 0, chunk.length, pos);
+          pos += chunk.length;
+          o.onBytes?.(chunk.length);
+        }
+      } catch (err) {
+        res.body.destroy();
+        if (err instanceof NoRanges || !isNetworkError(err) || ++failures >= policy.attempts) throw err;
+        await sleep(backoffMs(policy, failures), stop.signal);
+      }
+    }
+  };
   let ok = false;
   try {
     await fh.truncate(size);
-    const step = Math.ceil(size / parts);
-    const policy = o.client.retry;
-    await Promise.all(
-      Array.from({ length: parts }, async (_, i) => {
-        let pos = i * step;
-        const end = Math.min(size, pos + step) - 1;
-        for (let failures = 0; pos <= end;) {
-          const res = await o.client.send(url, {
-            headers: { range: `bytes=${pos}-${end}`, 'accept-encoding': 'identity' },
-            ...(o.signal ? { signal: o.signal } : {}),
-          });
-          const cr = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
-          if (res.status !== 206 || !cr || Number(cr[1]) !== pos || Number(cr[3]) !== size) {
-            res.body.destroy();
-            throw new NoRanges();
-          }
-          try {
-            for await (const chunk of res.body as AsyncIterable<Buffer>) {
-              if (pos + chunk.length > end + 1) throw new NoRanges();
-              await fh.write(chunk, 0, chunk.length, pos);
-              pos += chunk.length;
-              o.onBytes?.(chunk.length);
-            }
-          } catch (err) {
-            res.body.destroy();
-            if (err instanceof NoRanges || !isNetworkError(err) || ++failures >= policy.attempts) throw err;
-            await sleep(backoffMs(policy, failures), o.signal);
-          }
-        }
+    const runs = Array.from({ length: parts }, (_, i) =>
+      range(i).catch((err: unknown) => {
+        stop.abort();
+        throw err;
       }),
     );
-    ok = true;
-  } catch (err) {
-    if (!(err instanceof NoRanges)) {
-      await fh.close().catch(() => undefined);
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+    const settled = await Promise.allSettled(runs);
+    ok = settled.every((r) => r.status === 'fulfilled');
   } finally {
+    o.signal?.removeEventListener('abort', onAbort);
     await fh.close().catch(() => undefined);
+    if (!ok) await fs.rm(tmp, { force: true });
   }
-  if (!ok) {
-    await fs.rm(tmp, { force: true });
-    return false;
-  }
+  if (o.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
+  if (!ok) return false;
   const h = createHash('sha256');
   for await (const c of createReadStream(tmp, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
   const got = h.digest('hex');
