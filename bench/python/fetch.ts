@@ -105,8 +105,10 @@ try {
 
   // pip: one run per target, as pip takes one platform set at a time.
   let pipBytes = 0;
+  const perRun: string[] = [];
   const p0 = performance.now();
   for (const t of targets) {
+    const r0 = performance.now();
     const dest = path.join(work, `pip-${t.arch}`);
     const args = [
       '-m',
@@ -136,6 +138,7 @@ try {
     });
     if (res.status !== 0) throw new Error(`pip download failed: ${res.stderr}`);
     for (const f of fs.readdirSync(dest)) pipBytes += fs.statSync(path.join(dest, f)).size;
+    perRun.push(`${t.arch} ${((performance.now() - r0) / 1000).toFixed(1)} s`);
   }
   const p1 = performance.now();
 
@@ -147,6 +150,7 @@ try {
   );
   console.log(`Ferry resolve + fetch:             ${s(t2 - t0)}`);
   console.log(`pip download ×2 (${(pipBytes / MB).toFixed(1)} MB):        ${s(p1 - p0)}`);
+  console.log(`pip per target:                    ${perRun.join(', ')}`);
   console.log(`ratio pip / Ferry (resolve+fetch): ${((p1 - p0) / (t2 - t0)).toFixed(2)}×`);
 } finally {
   nginx.kill('SIGQUIT');
