@@ -10,6 +10,7 @@ import { satisfiesSpec, specAllowsPrereleases } from '../../../src-main/core/kin
 import { targetsOf } from '../../../src-main/core/kinds/python/plan.js';
 import { parseWheelFilename, TagRanking } from '../../../src-main/core/kinds/python/tags.js';
 import { wheelKind } from '../../../src-main/core/kinds/python/kind.js';
+import { wheelsOf } from '../../../src-main/core/kinds/python/fetch-wheels.js';
 import { makeWheel } from '../../helpers/pypi-server.js';
 
 const x86 = { python: '3.11', arch: 'x86_64' as const, glibc: '2.36' };
@@ -197,5 +198,23 @@ describe('the wheel kind', () => {
     ).toMatch(/names a-1-py3-none-any\.whl, its path is/);
     expect(wheelKind.fetch!.holds(a, { filename: a.filename, sha256: a.sha256 })).toBe(true);
     expect(wheelKind.fetch!.holds(a, { filename: a.filename, sha256: 'd'.repeat(64) })).toBe(false);
+  });
+});
+
+describe('hostile plans', () => {
+  it('refuses a distribution file name that is not one path segment', () => {
+    const set = (filename: string) => [
+      {
+        target: { python: '3.11', arch: 'x86_64' as const, glibc: '2.36' },
+        indexes: ['https://pypi.example/simple/'],
+        requirements: [],
+        wheels: [
+          { project: 'a', version: '1', filename, url: 'https://x/a', sha256: 'a'.repeat(64), why: 't' },
+        ],
+      },
+    ];
+    expect(wheelsOf(set('a-1-py3-none-any.whl'))).toHaveLength(1);
+    expect(() => wheelsOf(set('../../manifest.json'))).toThrow(/not a file name/);
+    expect(() => wheelsOf(set('sub/a-1-py3-none-any.whl'))).toThrow(/not a file name/);
   });
 });

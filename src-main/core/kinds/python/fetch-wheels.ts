@@ -13,6 +13,7 @@ import { backoffMs, isNetworkError, sleep } from '../../fetch/download/retry.js'
 import { createReadStream } from 'node:fs';
 import { wheelKind } from './kind.js';
 import { metadataFromWheel } from './metadata.js';
+import { SAFE_FILENAME } from './resolve.js';
 import type { ResolvedWheel, ResolvedWheelSet } from './set.js';
 
 /**
@@ -70,6 +71,16 @@ export function wheelsOf(sets: readonly ResolvedWheelSet[] | undefined): Resolve
   for (const s of sets ?? []) {
     for (const w of s.wheels) {
       const have = byName.get(w.filename);
+      if (!SAFE_FILENAME.test(w.filename) || w.filename.length > 255) {
+        throw new FerryError(
+          'HOSTILE',
+          `The plan names a Python distribution '${w.filename}', which is not a file name.`,
+          {
+            artifact: w.filename,
+            hint: 'Make the plan again with ferry plan; do not edit its python section by hand.',
+          },
+        );
+      }
       if (have && have.sha256 !== w.sha256) {
         throw new FerryError(
           'INTEGRITY',

@@ -50,6 +50,7 @@ interface Candidate {
 }
 
 const MAX_RESTARTS = 50;
+export const SAFE_FILENAME = /^[A-Za-z0-9][A-Za-z0-9._+!-]*$/;
 
 class Conflict extends Error {
   constructor(
@@ -69,7 +70,8 @@ function targetName(t: PythonTarget): string {
 function candidates(files: IndexFile[], project: string): Candidate[] {
   const byVersion = new Map<string, Candidate>();
   for (const f of files) {
-    if (f.yanked) continue;
+    // One portable path segment (it becomes python/files/<filename>); anything else is not a distribution.
+    if (f.yanked || !SAFE_FILENAME.test(f.filename)) continue;
     const w = parseWheelFilename(f.filename) ?? parseSdistFilename(f.filename);
     if (!w || w.project !== project || !isVersion(w.version)) continue;
     const key = [...byVersion.keys()].find((k) => compareVersions(k, w.version) === 0) ?? w.version;
