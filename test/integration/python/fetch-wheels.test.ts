@@ -12,6 +12,7 @@ import type { ResolvedWheelSet } from '../../../src-main/core/kinds/python/set.j
 import { kubesprayV231Projects, startPypi, type PypiServer } from '../../helpers/pypi-server.js';
 import { kubesprayDataDir, lacksCondition } from '../../helpers/tools.js';
 import { fetchJob, itemsSeen, runFetch } from '../fetch/helpers.js';
+import { TestProxy } from '../../helpers/world/proxy.js';
 
 /**
  * Fetch: the plan's wheels for two targets land in python/files/ with their core metadata,
@@ -116,6 +117,30 @@ describe.skipIf(lacksCondition(!fs.existsSync(kubesprayDataDir), kubesprayDataDi
       expect(dropped.counts.removed).toBe(union.size);
       expect(fs.readdirSync(path.join(out, 'python', 'files'))).toEqual([]);
       expect((await verifyBundle(out, { allowUnsigned: true })).ok).toBe(true);
+    });
+
+    it('resolves and fetches through the proxy', async () => {
+      const proxy = await TestProxy.start({ username: 'u', password: 'p' });
+      try {
+        const auth = proxy.url.replace('http://', 'http://u:p@');
+        const requirements = 'netaddr==1.3.0\njmespath==1.1.0\n';
+        const viaProxy = await planPython(
+          { os: 'debian-12', indexes: [s.index] },
+          { tag: 'v2.31.0', requirements },
+          { env: {}, proxy: { http: auth }, cacheDir: path.join(work, 'proxy-cache') },
+        );
+        expect(viaProxy[0].wheels.map((w) => w.project)).toEqual(['jmespath', 'netaddr']);
+        const r = await runFetch(basePlan(viaProxy), {
+          out: path.join(work, 'proxied'),
+          proxy: { http: auth },
+        });
+        expect(r.counts).toMatchObject({ fetched: 2, failed: 0 });
+        const seen = [...proxy.forwards, ...proxy.connects].join('\n');
+        expect(seen).toMatch(/\/simple\/netaddr\//);
+        expect(seen).toMatch(/netaddr-1\.3\.0-py3-none-any\.whl/);
+      } finally {
+        await proxy.close();
+      }
     });
 
     it('refuses a wheel whose bytes differ from the index, naming it', async () => {
