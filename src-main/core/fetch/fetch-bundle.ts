@@ -425,6 +425,8 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
   if (current) {
     for (const w of wants)
       ctx.item({ id: w.id, kind: itemKind(w), name: w.name, status: 'present' } satisfies FetchItemEvent);
+    for (const w of wheelsOf(plan.python))
+      ctx.item({ id: `wheel:${w.filename}`, kind: 'file', name: w.filename, status: 'present' });
     p.itemsDone = wants.length;
     p.setPhase('done');
     ctx.report();
