@@ -96,6 +96,24 @@ describe.skipIf(lacksCondition(!fs.existsSync(kubesprayDataDir), kubesprayDataDi
       expect(a.stderr).toMatch(/Unknown deploy-host architecture 'arm64'/);
     });
 
+    it("takes the targets from the profile's python:, flags winning", async () => {
+      const profile = path.join(tmp, 'ferry.yaml');
+      fs.writeFileSync(
+        profile,
+        `kubespray: {dir: ${ks}}\npython:\n  os: ubuntu-24.04\n  arch: [aarch64]\n  indexes: ['${s.index}']\n  requirements: ['packaging==24.2']\n`,
+      );
+      const r = await cli(['plan', '--profile', profile, '--json'], env);
+      expect(r.stderr).toBe('');
+      const plan = JSON.parse(r.stdout) as Plan;
+      expect(plan.python?.map((x) => x.target)).toEqual([
+        { python: '3.12', arch: 'aarch64', glibc: '2.39', os: 'ubuntu-24.04' },
+      ]);
+      // The extra requirement pins packaging below what ansible-core alone would get.
+      expect(plan.python?.[0].wheels.find((w) => w.project === 'packaging')?.version).toBe('24.2');
+      const f = await cli(['plan', '--profile', profile, '--deploy-arch', 'x86_64', '--json'], env);
+      expect((JSON.parse(f.stdout) as Plan).python?.map((x) => x.target.arch)).toEqual(['x86_64']);
+    });
+
     it('leaves Python out unless asked', async () => {
       const r = await cli(['plan', '--kubespray', ks, '--json'], env);
       expect(r.code).toBe(0);
