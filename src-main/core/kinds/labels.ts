@@ -29,6 +29,24 @@ export const KIND_LABELS: { readonly [K in ArtifactKindName]: KindLabel } = {
   repo: { one: 'repository index', many: 'repository indexes', title: 'Repository indexes' },
 };
 
+/** The order kinds are drawn in (integrity map groups): the release first, bookkeeping last. */
+export const KIND_ORDER: readonly ArtifactKindName[] = [
+  'kubespray',
+  'file',
+  'image',
+  'deb',
+  'rpm',
+  'wheel',
+  'tool',
+  'repo',
+  'meta',
+];
+
+/** The UI title for a group of artifacts of a kind named by a job item (any string). */
+export function kindTitle(kind: string): string {
+  return kind in KIND_LABELS ? KIND_LABELS[kind as ArtifactKindName].title : kind;
+}
+
 /** '1 image', '3 files': a count with the kind's noun. */
 export function countLabel(kind: ArtifactKindName, n: number): string {
   const l = KIND_LABELS[kind];

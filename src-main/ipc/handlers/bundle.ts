@@ -1,7 +1,4 @@
-import path from 'node:path';
-import { openBundle } from '../../core/bundle/reader.js';
 import { FerryError } from '../../core/base/errors/index.js';
-import { HashPool } from '../../core/bundle/verify/hash-pool.js';
 import {
   verifyBundle,
   type ArtifactResult,
@@ -77,47 +74,19 @@ export function bundleHandlers(
         });
       }
       const job = s.jobs.start('verify', async (ctx) => {
-        const opened = await openBundle(dir);
-        // Which artifacts a file belongs to, so the first bytes hashed turn their tiles to 'checking'.
-        const owners = new Map<string, string[]>();
-        for (const a of opened.manifest.artifacts)
-          for (const p of a.paths) owners.set(p, [...(owners.get(p) ?? []), a.id]);
-        const announced = new Set<string>();
-        const pool = new HashPool();
-        const hash = pool.hash.bind(pool);
-        pool.hash = (j, signal) =>
-          hash(
-            {
-              ...j,
-              onBytes: (n) => {
-                const rel = path.relative(opened.dir, j.file).split(path.sep).join('/');
-                for (const id of owners.get(rel) ?? []) {
-                  if (announced.has(id)) continue;
-                  announced.add(id);
-                  ctx.item({ type: 'verify.checking', id });
-                }
-                j.onBytes?.(n);
-              },
-            },
-            signal,
-          );
-        try {
-          const report = await verifyBundle(dir, {
-            allowUntrusted,
-            allowUnsigned,
-            keyStore: s.keyStore,
-            signal: ctx.signal,
-            progress: ctx.progress,
-            pool,
-            onProgress: () => ctx.report(),
-            onPlan: (artifacts) => ctx.item({ type: 'verify.plan', artifacts }),
-            onArtifact: (r) => ctx.item(artifactItem(r)),
-          });
-          ctx.progress.setPhase(report.ok ? 'verified' : 'problems found');
-          return verifySummary(report);
-        } finally {
-          await pool.close();
-        }
+        const report = await verifyBundle(dir, {
+          allowUntrusted,
+          allowUnsigned,
+          keyStore: s.keyStore,
+          signal: ctx.signal,
+          progress: ctx.progress,
+          onProgress: () => ctx.report(),
+          onChecking: (id) => ctx.item({ type: 'verify.checking', id }),
+          onPlan: (artifacts) => ctx.item({ type: 'verify.plan', artifacts }),
+          onArtifact: (r) => ctx.item(artifactItem(r)),
+        });
+        ctx.progress.setPhase(report.ok ? 'verified' : 'problems found');
+        return verifySummary(report);
       });
       return { jobId: job.id };
     },
