@@ -12,7 +12,14 @@ import { KIND_LABELS } from '../labels.js';
 function record(a: WheelArtifact, listed: ReadonlyMap<string, FileEntry>): RecordProblem[] {
   const [file, meta, ...rest] = a.paths;
   const bad = (error: string, path = file ?? a.id): RecordProblem[] => [
-    { path, expectedSize: listed.get(path)?.size ?? 0, expectedSha256: a.sha256, error },
+    // A record that names its files wrongly cannot vouch for their digest.
+    {
+      path,
+      status: 'wrong-digest',
+      expectedSize: listed.get(path)?.size ?? 0,
+      expectedSha256: a.sha256,
+      error,
+    },
   ];
   if (!file || rest.length)
     return bad(`a wheel artifact names ${a.paths.length} files; it names its file and at most its .metadata`);
@@ -26,6 +33,7 @@ function record(a: WheelArtifact, listed: ReadonlyMap<string, FileEntry>): Recor
   return [
     {
       path: f.path,
+      status: 'wrong-digest',
       expectedSize: f.size,
       expectedSha256: a.sha256,
       actualSize: f.size,
