@@ -202,6 +202,8 @@ export interface PypiServer {
   opts: PypiOptions;
   /** Filenames whose served bytes differ from what the index lists. */
   tamper: Set<string>;
+  /** Paths that answer 503 this many more times before they work (retries). */
+  flaky: Map<string, number>;
   requests: string[];
   close(): Promise<void>;
 }
@@ -218,6 +220,7 @@ export async function startPypi(
   const byFile = new Map<string, Dist>();
   for (const list of dists.values()) for (const d of list) byFile.set(d.filename, d);
   const tamper = new Set<string>();
+  const flaky = new Map<string, number>();
   const requests: string[] = [];
   const o = { json: true, metadata: true, range: true, ...opts };
   const server = http.createServer((req, res) => {
@@ -233,6 +236,11 @@ export async function startPypi(
       res.writeHead(status, { 'content-type': type, 'content-length': String(b.length), ...extra });
       res.end(req.method === 'HEAD' ? undefined : b);
     };
+    const left = flaky.get(u.pathname);
+    if (left) {
+      flaky.set(u.pathname, left - 1);
+      return send(503, 'try again', 'text/plain', { 'retry-after': '0' });
+    }
     if (u.pathname === '/simple/') {
       const links = [...dists.keys()].map((n) => `<a href="${n}/">${n}</a>`).join('\n');
       return send(200, `<!DOCTYPE html><html><body>\n${links}\n</body></html>\n`, 'text/html');
@@ -325,6 +333,7 @@ export async function startPypi(
     dists,
     opts: o,
     tamper,
+    flaky,
     requests,
     close: () =>
       new Promise<void>((r) => {

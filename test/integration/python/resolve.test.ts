@@ -95,6 +95,20 @@ describe('resolving wheels against a loopback index, for the target and not this
     expect(s.wheels.find((w) => w.project === 'ferry-sdist')!.why).toMatch(/sdist/);
   });
 
+  it('retries an index that answers 503, for pages and metadata alike', async () => {
+    const s = servers.json;
+    s.flaky.set('/simple/ferry-dep/', 2);
+    s.flaky.set('/files/ferry_dep-2.1-py3-none-any.whl.metadata', 1);
+    const client = new HttpClient({ retry: { attempts: 4, baseMs: 5 } });
+    clients.push(client);
+    const set = await resolveWheels([{ line: 'ferry-dep', why: 't' }], x86, {
+      index: new IndexClient({ client, indexes: [s.index] }),
+    });
+    expect(files(set)).toEqual(['ferry_dep-2.1-py3-none-any.whl']);
+    expect(s.flaky.get('/simple/ferry-dep/')).toBe(0);
+    expect(s.flaky.get('/files/ferry_dep-2.1-py3-none-any.whl.metadata')).toBe(0);
+  });
+
   it('refuses core metadata whose sha256 differs from the index', async () => {
     const s = await startPypi(protocolProjects());
     const client = new HttpClient({ retry: { attempts: 1 } });
