@@ -182,6 +182,10 @@ describe.skipIf(lacksCondition(!fs.existsSync(kubesprayDataDir), kubesprayDataDi
       const why = Object.fromEntries(a.wheels.map((w) => [w.project, w.why]));
       expect(why.ansible).toBe('Kubespray v2.31.0 requirements.txt: ansible==11.13.0');
       expect(why['ansible-core']).toBe('Requires-Dist of ansible 11.13.0: ansible-core~=2.18.12');
+      // Pinned by Kubespray and needed by ansible-core: both reasons, Kubespray's first.
+      expect(why.cryptography).toBe(
+        'Kubespray v2.31.0 requirements.txt: cryptography==46.0.7; also Requires-Dist of ansible-core 2.18.12: cryptography',
+      );
       expect(why.resolvelib).toMatch(/Requires-Dist of ansible-core 2\.18\.12: resolvelib<1\.1\.0,>=0\.5\.3/);
     });
 

@@ -120,7 +120,8 @@ async function resolveOnce(
   const python = `${target.python}.0`;
   const constraints = new Map<string, Array<{ spec: string; from: string }>>();
   const extras = new Map<string, Set<string>>();
-  const why = new Map<string, string>();
+  /** Every reason a project is in the set, first one first (roots before dependencies). */
+  const why = new Map<string, string[]>();
   const display = new Map<string, string>();
   const chosen = new Map<string, Choice>();
   /** Extras whose Requires-Dist were already followed, per project. */
@@ -141,7 +142,9 @@ async function resolveOnce(
     const ex = extras.get(req.name) ?? new Set<string>();
     for (const e of req.extras) ex.add(e);
     extras.set(req.name, ex);
-    if (!why.has(req.name)) why.set(req.name, from);
+    const reasons = why.get(req.name) ?? [];
+    if (!reasons.includes(from)) reasons.push(from);
+    why.set(req.name, reasons);
     if (!display.has(req.name)) display.set(req.name, req.display);
     const have = chosen.get(req.name);
     if (have && !satisfiesSpec(have.version, req.specifier, true))
@@ -188,7 +191,7 @@ async function resolveOnce(
         ...(f.size !== undefined ? { size: f.size } : {}),
         ...(f.requiresPython ? { requiresPython: f.requiresPython } : {}),
         ...(metaSha ? { metadataSha256: metaSha } : {}),
-        why: (why.get(project) ?? '') + (c.sdist ? ' (sdist: allowed by the user)' : ''),
+        why: (why.get(project) ?? []).join('; also ') + (c.sdist ? ' (sdist: allowed by the user)' : ''),
       } satisfies ResolvedWheel;
     });
 }
