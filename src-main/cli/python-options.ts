@@ -15,6 +15,7 @@ import { str, strs } from './output.js';
  * without it works from Kubespray's data alone.
  */
 
+/** --deploy-os comes from the cluster options (shared with the OS packages); it names the Python's OS too. */
 export function pythonOptions(): Record<string, OptionSpec> {
   return {
     python: {
@@ -23,12 +24,6 @@ export function pythonOptions(): Record<string, OptionSpec> {
       valueName: 'X.Y',
       description:
         "Deploy host's Python version(s), e.g. 3.11 or 3.11,3.12: resolve Kubespray's requirements.txt to wheels.",
-    },
-    'deploy-os': {
-      type: 'string',
-      valueName: 'OS',
-      description:
-        'Deploy host OS (debian-12, ubuntu-22.04, ubuntu-24.04, rocky-9, rhel-9): gives its Python and glibc.',
     },
     'deploy-arch': {
       type: 'string',

@@ -11,6 +11,7 @@ import {
   unreachableGroups,
   unreachableOf,
   DEFAULT_CONCURRENCY,
+  DEFAULT_CONNECTIONS_PER_HOST,
   type FetchOptions,
   type FetchResult,
 } from '../../core/fetch/fetch-bundle.js';
@@ -20,6 +21,7 @@ import type { Command, CommandContext, OptionSpec } from '../command.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
 import { roomFromDownloads, type DownloadedItem } from '../../core/plan/room.js';
 import { roomLines } from '../room.js';
+import { planOsPackagesForCli } from '../os-packages.js';
 import { pythonOptions, pythonRequest, resolvePythonForPlan } from '../python-options.js';
 import { printJsonLine, println, str, TerminalProgress } from '../output.js';
 import {
@@ -31,12 +33,12 @@ import {
   sourceSettings,
 } from '../source-options.js';
 
-function parseConcurrency(v: string | undefined): number | undefined {
+function parseConcurrency(v: string | undefined, flag = '--concurrency', max = 64): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 64) {
-    throw new FerryError('USAGE', `--concurrency '${v}' is not a whole number from 1 to 64.`, {
-      hint: 'Example: --concurrency 8',
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new FerryError('USAGE', `${flag} '${v}' is not a whole number from 1 to ${max}.`, {
+      hint: `Example: ${flag} 8`,
     });
   }
   return n;
@@ -73,6 +75,11 @@ export const fetch: Command = {
         valueName: 'N',
         description: `Downloads at once (default: the profile's, else ${DEFAULT_CONCURRENCY}).`,
       },
+      'connections-per-host': {
+        type: 'string',
+        valueName: 'N',
+        description: `Connections one large download may open to its host, as Range segments (default: the profile's, else ${DEFAULT_CONNECTIONS_PER_HOST}; 1 = off).`,
+      },
       ...sourceOptions(),
       ...pythonOptions(),
     };
@@ -89,6 +96,10 @@ export const fetch: Command = {
     const opts: FetchOptions = {
       out,
       concurrency: parseConcurrency(str(v.concurrency)) ?? profile?.concurrency ?? DEFAULT_CONCURRENCY,
+      connectionsPerHost:
+        parseConcurrency(str(v['connections-per-host']), '--connections-per-host', 16) ??
+        profile?.connectionsPerHost ??
+        DEFAULT_CONNECTIONS_PER_HOST,
       mirrors,
       registryMirrors,
       insecureRegistries,
@@ -105,7 +116,7 @@ export const fetch: Command = {
       if (clusterOptionsGiven(ctx) || pythonRequest(v)) {
         throw new FerryError(
           'USAGE',
-          '--plan takes a finished plan; it cannot be combined with --kubespray, --inventory, --set, --kube-version, --arch or the deploy-host Python options.',
+          '--plan takes a finished plan; it cannot be combined with --kubespray, --inventory, --set, --kube-version, --arch, the --os options or the deploy-host Python options.',
         );
       }
       plan = await readPlanFile(planFile);
@@ -120,6 +131,7 @@ export const fetch: Command = {
         const {
           plan: computed,
           data,
+          options: computeOptions,
           warnings,
         } = await planFromRequest(clusterRequest(ctx, profile), {
           signal: ctx.signal,
@@ -130,6 +142,9 @@ export const fetch: Command = {
           if (ctx.json) printJsonLine(ctx, { type: 'warning', warning: w });
           else ctx.stderr.write(`warning: ${w.message}\n`);
         }
+        // OS packages per --os / profile `os`, resolved now so plan.json pins them (core/kinds/deb).
+        const osp = await planOsPackagesForCli(ctx, profile, { data, options: computeOptions });
+        if (osp) computed.debs = osp.debs;
         const py = pythonRequest(v, profile);
         if (py) computed.python = await resolvePythonForPlan(py, data, ctx, { proxy, mirrors });
         plan = parsePlan(computed, 'the computed plan');

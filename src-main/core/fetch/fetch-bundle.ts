@@ -4,7 +4,7 @@ import path from 'node:path';
 import { BundleWriter, type ManifestSigner } from '../bundle/writer.js';
 import { openBundle, type OpenedBundle } from '../bundle/reader.js';
 import { PARTIAL_DIR, type Artifact, type Manifest } from '../bundle/manifest.js';
-import { kindOf } from '../kinds/index.js';
+import { fetchWheels, kindOf, wheelsInManifest, wheelsOf } from '../kinds/index.js';
 import { assertBundlePath, filePathForUrl } from '../bundle/paths.js';
 import { FerryError, toErrorValue, type ErrorValue } from '../base/errors/index.js';
 import { Job, type JobContext, type JobRegistry } from '../base/jobs/job.js';
@@ -15,6 +15,7 @@ import { checkSignature, KeyStore } from '../bundle/keys/keystore.js';
 import { discardPartial, downloadToFile } from './download/download-file.js';
 import { HttpClient, type HttpClientOptions, type TlsSettings } from './download/http-client.js';
 import { Limiter } from './download/limit.js';
+import { DEFAULT_SEGMENT_MIN_BYTES } from './download/segmented.js';
 import { checkMirrors, mirrorUrl, type MirrorMap } from './download/mirrors.js';
 import { mergeProxyConfig, proxyConfigFromEnv, type ProxyConfig } from './download/proxy.js';
 import { CredentialStore, defaultAuthFiles, type RegistrySettings } from './oci/auth.js';
@@ -24,7 +25,6 @@ import { RegistryClient } from './oci/registry-client.js';
 import type { ExtraFile, Plan, PlanChart } from '../plan/plan.js';
 import { chartIndexYaml, findChartEntry, MAX_INDEX_BYTES } from './helm-index.js';
 import { tarballCachePath } from './tarball.js';
-import { fetchWheels, wheelsInManifest, wheelsOf } from '../kinds/python/fetch-wheels.js';
 
 /**
  * plan → bundle. Works out which artifacts the bundle already holds (a finished bundle whose
@@ -39,6 +39,11 @@ export interface FetchOptions {
   out: string;
   /** Transfers at once (files and blobs together). */
   concurrency?: number;
+  /**
+   * Connections one large transfer may open to its host (segmented download); total
+   * connections stay within concurrency × this. 1: one connection per transfer.
+   */
+  connectionsPerHost?: number;
   /** URL prefix → mirror prefix, for files and the Kubespray tarball. */
   mirrors?: MirrorMap;
   /** Registry host → mirror base URL. */
@@ -130,6 +135,8 @@ function artifactIds(w: Want): string[] {
 }
 
 export const DEFAULT_CONCURRENCY = 6;
+/** Like a browser's six per host, below aria2's `-x16` maximum. */
+export const DEFAULT_CONNECTIONS_PER_HOST = 4;
 
 function filePath(p: string | undefined, url: string): string {
   if (p) {
@@ -381,7 +388,12 @@ function clientFor(opts: FetchOptions, env: NodeJS.ProcessEnv): Promise<HttpClie
         tls[h] = { ...tls[h], ca };
       }
     }
+    const perHost = opts.connectionsPerHost ?? DEFAULT_CONNECTIONS_PER_HOST;
+    const conc = opts.concurrency ?? DEFAULT_CONCURRENCY;
     return new HttpClient({
+      // undici's pool per origin must hold every segment of every transfer, or they queue there.
+      connectionsPerOrigin: Math.max(16, conc * perHost),
+      segments: { connections: perHost, minBytes: DEFAULT_SEGMENT_MIN_BYTES },
       ...(opts.http ?? {}),
       proxy: mergeProxyConfig(proxyConfigFromEnv(env), opts.proxy),
       tls,
@@ -400,6 +412,12 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     throw new FerryError('USAGE', `Concurrency ${concurrency} is out of range.`, {
       hint: 'Use a whole number from 1 to 64.',
+    });
+  }
+  const perHost = opts.connectionsPerHost ?? DEFAULT_CONNECTIONS_PER_HOST;
+  if (!Number.isInteger(perHost) || perHost < 1 || perHost > 16) {
+    throw new FerryError('USAGE', `Connections per host ${perHost} is out of range.`, {
+      hint: 'Use a whole number from 1 to 16.',
     });
   }
   // The deploy host's wheels are fetched by kinds/python after the other artifacts.

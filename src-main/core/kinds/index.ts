@@ -53,3 +53,6 @@ export function upstreamHosts(artifacts: readonly Artifact[]): string[] {
   }
   return [...hosts].sort();
 }
+
+/** The deploy host's wheels, fetched into the bundle after the other artifacts (kinds/python). */
+export { fetchWheels, wheelsInManifest, wheelsOf } from './python/fetch-wheels.js';

@@ -10,9 +10,11 @@ import {
   supportedKubeVersions,
   unknownVariableWarnings,
 } from '../../core/plan/catalog/index.js';
-import type { KubesprayData, Plan } from '../../core/plan/catalog/index.js';
+import type { ComputeOptions, KubesprayData, Plan } from '../../core/plan/catalog/index.js';
 import { dataDir } from '../../core/base/config/dirs.js';
 import { HttpClient } from '../../core/fetch/download/http-client.js';
+import { mergeProxyConfig, proxyConfigFromEnv } from '../../core/fetch/download/proxy.js';
+import { osPackagesSettings, planOsPackages } from '../../core/kinds/deb/plan-request.js';
 import type { Drive as CoreDrive } from '../../core/media/drives/index.js';
 import { FerryError } from '../../core/base/errors/index.js';
 import { exportBundle } from '../../core/media/export/index.js';
@@ -21,11 +23,21 @@ import type { JobContext } from '../../core/base/jobs/job.js';
 import { planPython } from '../../core/kinds/python/plan.js';
 import { wheelsOf } from '../../core/kinds/python/fetch-wheels.js';
 import { checkSignature } from '../../core/bundle/keys/keystore.js';
-import type { ClusterChoices, Drive, ExportSummary, PlanPrepared, PlanSummary } from '../contract.js';
+import type {
+  ClusterChoices,
+  Drive,
+  ExportSummary,
+  PlanPrepared,
+  PlanSizesT,
+  PlanSummary,
+} from '../contract.js';
+import { CredentialStore, defaultAuthFiles } from '../../core/fetch/oci/auth.js';
+import { RegistryClient } from '../../core/fetch/oci/registry-client.js';
+import { sizePlan, type PlanSizes } from '../../core/fetch/sizes.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
 import { jobOrThrow } from './jobs.js';
-import { roomGroups } from '../../core/plan/room.js';
+import { roomFromSizes, roomGroups } from '../../core/plan/room.js';
 import { driveNotes } from '../../core/media/drives/notes.js';
 import { knownReleases } from '../../core/plan/releases.js';
 
@@ -92,6 +104,7 @@ export function connectedHandlers(
   | 'plan.kubesprayVersions'
   | 'plan.prepare'
   | 'plan.compute'
+  | 'plan.sizes'
   | 'fetch.start'
   | 'fetch.pause'
   | 'fetch.resume'
@@ -164,7 +177,9 @@ export function connectedHandlers(
    * error; a misspelt inventory variable is a warning shown with the plan. The cluster step's own
    * choices are Ferry's names, so only the inventory's are checked for spelling.
    */
-  const corePlan = async (c: ClusterChoices): Promise<{ plan: Plan; warnings: string[] }> => {
+  const corePlan = async (
+    c: ClusterChoices,
+  ): Promise<{ plan: Plan; warnings: string[]; data: KubesprayData; options: ComputeOptions }> => {
     const { data, inventoryVars } = await load(c.kubespray);
     const vars: Record<string, unknown> = choicesToVars(c);
     if (c.kubeVersion) vars.kube_version = c.kubeVersion;
@@ -176,13 +191,15 @@ export function connectedHandlers(
       data,
       (inventoryVars?.keys() ?? []).map((k) => ({ name: String(k), source: 'the inventory' })),
     ).map((w) => w.message);
-    const plan = computePlan(data, {
+    const options: ComputeOptions = {
       arches: c.arches,
       vars: extra,
       ...(inventoryVars ? { inventoryVars } : {}),
       extraImages: c.extraImages,
       extraFiles: c.extraFiles.map((f) => ({ url: f.url, sha256: f.sha256.replace(/^sha256:/, '') })),
-    });
+    };
+    const plan = computePlan(data, options);
+    // The deploy host's Python (kinds/python), through the app's mirrors and proxy.
     if (c.deployHost) {
       const net = await mirrorOptions(s);
       plan.python = await planPython({ os: c.deployHost.os, arch: c.deployHost.arches }, data, {
@@ -191,7 +208,31 @@ export function connectedHandlers(
         ...(net.proxy ? { proxy: net.proxy } : {}),
       });
     }
-    return { plan, warnings };
+    return { plan, warnings, data, options };
+  };
+
+  /** The nodes' OS package sets, resolved at fetch time through the app's mirrors and proxy. */
+  const withOsPackages = async (
+    c: ClusterChoices,
+    r: Awaited<ReturnType<typeof corePlan>>,
+  ): Promise<Plan> => {
+    if (!c.os?.length) return r.plan;
+    const net = await mirrorOptions(s);
+    const client = new HttpClient({ proxy: mergeProxyConfig(proxyConfigFromEnv(s.env), net.proxy) });
+    try {
+      const { debs } = await planOsPackages(
+        osPackagesSettings({ os: c.os }),
+        { data: r.data, options: r.options },
+        {
+          client,
+          cacheDir: path.join(dataDir(s.env), 'cache', 'apt'),
+          ...(net.mirrors ? { mirrors: net.mirrors } : {}),
+        },
+      );
+      return { ...r.plan, debs };
+    } finally {
+      await client.close();
+    }
   };
 
   const listDrives = async (): Promise<Drive[]> => (await s.drives.list()).map(driveView);
@@ -237,7 +278,36 @@ export function connectedHandlers(
       const view = planView(plan);
       return { ...view, warnings: [...warnings, ...view.warnings] };
     },
-    'fetch.start': async ({ choices }) => startFetch((await corePlan(choices)).plan),
+    'plan.sizes': async (choices) => {
+      const { plan } = await corePlan(choices);
+      const net = await mirrorOptions(s);
+      // Short timeouts, few retries: an unreachable upstream leaves sizes unknown, quickly.
+      const client = new HttpClient({
+        proxy: mergeProxyConfig(proxyConfigFromEnv(s.env), net.proxy),
+        connectTimeoutMs: 10_000,
+        idleTimeoutMs: 20_000,
+        retry: { attempts: 2, baseMs: 300 },
+      });
+      const credentials = new CredentialStore({}, s.env);
+      for (const f of defaultAuthFiles(s.env)) credentials.loadAuthFile(f, false);
+      const registry = new RegistryClient(client, {
+        credentials,
+        registryMirrors: net.registryMirrors,
+        insecure: net.insecureRegistries,
+      });
+      try {
+        const sizes = await sizePlan(plan, {
+          client,
+          registry,
+          mirrors: net.mirrors,
+          cacheFile: path.join(dataDir(s.env), 'cache', 'sizes.json'),
+        });
+        return sizesView(plan, sizes);
+      } finally {
+        await client.close();
+      }
+    },
+    'fetch.start': async ({ choices }) => startFetch(await withOsPackages(choices, await corePlan(choices))),
     'fetch.pause': ({ jobId }) => {
       const job = jobOrThrow(s, jobId);
       if (job.kind !== 'fetch' || job.state !== 'running') return { paused: false };
@@ -306,6 +376,20 @@ export function driveView(d: CoreDrive): Drive {
     free: d.free,
     removable: d.removable,
     warnings,
+  };
+}
+
+/** Sizes grouped as planView groups the plan (core/plan/room), so the room chart draws bytes. */
+export function sizesView(p: Plan, sizes: PlanSizes): PlanSizesT {
+  return {
+    bytes: sizes.unsized ? null : sizes.knownBytes,
+    knownBytes: sizes.knownBytes,
+    unsized: sizes.unsized,
+    largestFile: Math.max(0, ...sizes.artifacts.map((a) => a.largestFile ?? a.bytes ?? 0)),
+    groups: roomFromSizes(p, sizes.artifacts),
+    notSized: sizes.artifacts
+      .filter((a) => a.bytes === null)
+      .map((a) => ({ name: a.name, reason: a.unknown ?? 'unknown' })),
   };
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PythonRequestSchema } from '../../kinds/python/request.js';
+import { PythonRequestSchema } from '../../kinds/sets.js';
 
 /**
  * The profile file (`ferry.yaml`): what cluster to carry and how to fetch it. Every field is
@@ -71,6 +71,22 @@ export const ProxySchema = z.strictObject({
     .describe('Hosts, domains (.example.com) or CIDRs that bypass the proxy.'),
 });
 
+export const OsPackagesSchema = z
+  .strictObject({
+    extra: z.array(nonEmpty).optional().describe('More OS packages by name (NAME or NAME=VERSION).'),
+    recommends: z.boolean().optional().describe('Follow Recommends, as apt does on a node. Default: true.'),
+    keyrings: z
+      .record(z.string(), nonEmpty)
+      .optional()
+      .describe(
+        "Keyring files by OS id (or 'docker'), relative to this file: Ubuntu's archive key, a private mirror's key.",
+      ),
+    deployHost: nonEmpty
+      .optional()
+      .describe('The deploy host’s OS: its set gains python3, python3-venv, openssh-client and rsync.'),
+  })
+  .describe('How the OS packages of the nodes are chosen.');
+
 export const ProfileSchema = z
   .strictObject({
     kubespray: KubesprayRefSchema.optional(),
@@ -115,6 +131,22 @@ export const ProfileSchema = z
       "The deploy host's Python: Kubespray's requirements.txt resolved to wheels for these targets.",
     ),
     concurrency: z.number().int().min(1).max(64).optional().describe('Parallel downloads. Default: 6.'),
+    connectionsPerHost: z
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .optional()
+      .describe(
+        'Connections one large download may open to its host (Range segments); total connections stay within concurrency × this. Default: 4; 1 turns segmenting off.',
+      ),
+    os: z
+      .array(z.string().regex(/^[a-z]+-[0-9.]+$/, 'expected an OS id like debian-12 or ubuntu-24.04'))
+      .optional()
+      .describe(
+        'Target operating systems of the nodes, whose OS packages are carried: debian-12, debian-13, ubuntu-22.04, ubuntu-24.04.',
+      ),
+    osPackages: OsPackagesSchema.optional(),
   })
   .describe('Ferry profile (ferry.yaml): the cluster to carry across the air gap.');
 
