@@ -25,6 +25,10 @@ export const ADDONS = [
   'argocd',
   'krew',
 ] as const;
+/** Deploy-host OSes whose Python and glibc Ferry knows (core/kinds/python/targets.ts OS_TARGETS). */
+export const DEPLOY_OSES = ['debian-12', 'ubuntu-22.04', 'ubuntu-24.04', 'rocky-9', 'rhel-9'] as const;
+/** The deploy host's architecture, in Python's names. */
+export const DEPLOY_ARCHES = ['x86_64', 'aarch64'] as const;
 /** https URL prefixes the app may hand to the OS browser. */
 export const OPEN_EXTERNAL_ALLOWLIST = [
   'https://github.com/kubernetes-sigs/kubespray',

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { ERROR_CODES } from '../core/base/errors/index.js';
-import { ADDONS, ARCHES, NETWORK_PLUGINS, NODE_OSES, OPEN_EXTERNAL_ALLOWLIST, RUNTIMES } from './choices.js';
+import {
+  ADDONS,
+  ARCHES,
+  DEPLOY_ARCHES,
+  DEPLOY_OSES,
+  NETWORK_PLUGINS,
+  NODE_OSES,
+  OPEN_EXTERNAL_ALLOWLIST,
+  RUNTIMES,
+} from './choices.js';
 import { EVENT_CHANNEL, REQUEST_CHANNELS, type RequestChannel } from './channels.js';
 
 /**
@@ -80,7 +89,16 @@ export const JobStartedSchema = z.object({ jobId: Id });
 
 // ---------------------------------------------------------------- connected side
 
-export { ADDONS, ARCHES, NETWORK_PLUGINS, NODE_OSES, OPEN_EXTERNAL_ALLOWLIST, RUNTIMES };
+export {
+  ADDONS,
+  ARCHES,
+  DEPLOY_ARCHES,
+  DEPLOY_OSES,
+  NETWORK_PLUGINS,
+  NODE_OSES,
+  OPEN_EXTERNAL_ALLOWLIST,
+  RUNTIMES,
+};
 
 /** Where the Kubespray a plan is computed from comes from. */
 export const KubesprayChoiceSchema = z.discriminatedUnion('source', [
@@ -115,6 +133,14 @@ export const ClusterChoicesSchema = z
           .strict(),
       )
       .max(500),
+    /**
+     * The deploy host, when its Python should travel too: Kubespray's requirements.txt resolved
+     * to wheels for that OS's Python and glibc on each architecture (core/kinds/python).
+     */
+    deployHost: z
+      .object({ os: z.enum(DEPLOY_OSES), arches: z.array(z.enum(DEPLOY_ARCHES)).min(1) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ClusterChoices = z.infer<typeof ClusterChoicesSchema>;

@@ -22,6 +22,7 @@ import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
 import { roomFromDownloads, type DownloadedItem } from '../../core/plan/room.js';
 import { roomLines } from '../room.js';
 import { planOsPackagesForCli } from '../os-packages.js';
+import { pythonOptions, pythonRequest, resolvePythonForPlan } from '../python-options.js';
 import { printJsonLine, println, str, TerminalProgress } from '../output.js';
 import {
   clusterOptions,
@@ -80,6 +81,7 @@ export const fetch: Command = {
         description: `Connections one large download may open to its host, as Range segments (default: the profile's, else ${DEFAULT_CONNECTIONS_PER_HOST}; 1 = off).`,
       },
       ...sourceOptions(),
+      ...pythonOptions(),
     };
   },
   async run(ctx: CommandContext): Promise<number> {
@@ -111,10 +113,10 @@ export const fetch: Command = {
     let plan: Plan;
     const planFile = str(v.plan);
     if (planFile) {
-      if (clusterOptionsGiven(ctx)) {
+      if (clusterOptionsGiven(ctx) || pythonRequest(v)) {
         throw new FerryError(
           'USAGE',
-          '--plan takes a finished plan; it cannot be combined with --kubespray, --inventory, --set, --kube-version, --arch or the --os options.',
+          '--plan takes a finished plan; it cannot be combined with --kubespray, --inventory, --set, --kube-version, --arch, the --os options or the deploy-host Python options.',
         );
       }
       plan = await readPlanFile(planFile);
@@ -143,6 +145,8 @@ export const fetch: Command = {
         // OS packages per --os / profile `os`, resolved now so plan.json pins them (core/kinds/deb).
         const osp = await planOsPackagesForCli(ctx, profile, { data, options: computeOptions });
         if (osp) computed.debs = osp.debs;
+        const py = pythonRequest(v, profile);
+        if (py) computed.python = await resolvePythonForPlan(py, data, ctx, { proxy, mirrors });
         plan = parsePlan(computed, 'the computed plan');
         if (data.source.kind === 'tarball') opts.kubesprayTarballFile = data.source.path;
       } finally {

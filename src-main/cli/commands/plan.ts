@@ -22,6 +22,8 @@ import { componentOf, roomGroups } from '../../core/plan/room.js';
 import { roomLines } from '../room.js';
 import { planSizes, sizeLines } from '../plan-sizes.js';
 import { planOsPackagesForCli } from '../os-packages.js';
+import { pythonOptions, pythonRequest, resolvePythonForPlan } from '../python-options.js';
+import { describeWheelSets } from '../../core/kinds/python/plan.js';
 
 const componentOfFile = (f: ComputedPlan['files'][number]) => (f.extra ? 'extra files' : componentOf(f.key));
 const componentOfImage = (i: ComputedPlan['images'][number]) =>
@@ -141,6 +143,7 @@ export const plan: Command = {
         description: 'No network: skip the sizes (HEAD requests for files, registry manifests for images).',
       },
       ...sourceOptions(),
+      ...pythonOptions(),
     };
   },
   async run(ctx: CommandContext): Promise<number> {
@@ -170,6 +173,13 @@ export const plan: Command = {
     // Sizes before downloading: the network unless --offline (a plan by folder needs none otherwise).
     const sizes =
       v.offline === true || req.all ? undefined : await planSizes(ctx, result, profile, net, data.tag);
+    // The deploy host's wheels, when asked for (flags or the profile's `python:`).
+    const py = pythonRequest(v, profile);
+    if (py)
+      result.python = await resolvePythonForPlan(py, data, ctx, {
+        ...(net.proxy ? { proxy: net.proxy } : {}),
+        ...(net.mirrors ? { mirrors: net.mirrors } : {}),
+      });
     if (ctx.json) {
       // `warnings` and `sizes` ride along at the top; `ferry fetch --plan` ignores them (the plan
       // schema passes unknown keys through, and fetch drops them before writing plan.json).
@@ -191,6 +201,10 @@ export const plan: Command = {
     for (const line of summary(result, full)) println(ctx, line);
     for (const line of os?.summary ?? []) println(ctx, line);
     if (sizes) for (const line of sizeLines(sizes, (a) => componentOf(a.key))) println(ctx, line);
+    if (result.python?.length) {
+      println(ctx, '');
+      for (const line of describeWheelSets(result.python)) println(ctx, line);
+    }
     for (const w of result.warnings ?? []) ctx.stderr.write(`warning: ${w}\n`);
     return EXIT.OK;
   },

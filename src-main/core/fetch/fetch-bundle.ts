@@ -4,7 +4,7 @@ import path from 'node:path';
 import { BundleWriter, type ManifestSigner } from '../bundle/writer.js';
 import { openBundle, type OpenedBundle } from '../bundle/reader.js';
 import { PARTIAL_DIR, type Artifact, type Manifest } from '../bundle/manifest.js';
-import { carryPlanKinds, kindOf } from '../kinds/index.js';
+import { carryPlanKinds, fetchWheels, kindOf, wheelsInManifest, wheelsOf } from '../kinds/index.js';
 import { assertBundlePath, filePathForUrl } from '../bundle/paths.js';
 import { FerryError, toErrorValue, type ErrorValue } from '../base/errors/index.js';
 import { Job, type JobContext, type JobRegistry } from '../base/jobs/job.js';
@@ -430,16 +430,18 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       hint: 'Use a whole number from 1 to 16.',
     });
   }
+  // The deploy host's wheels are fetched by kinds/python after the other artifacts.
+  const wheelCount = wheelsOf(plan.python).length;
   const p = ctx.progress;
   p.setPhase('checking');
-  p.itemsTotal = wants.length;
+  p.itemsTotal = wants.length + wheelCount;
   ctx.report();
 
   const result: FetchResult = {
     bundle: dir,
     bundleId: '',
     upToDate: false,
-    counts: { total: wants.length, present: 0, fetched: 0, failed: 0, removed: 0 },
+    counts: { total: wants.length + wheelCount, present: 0, fetched: 0, failed: 0, removed: 0 },
     bytesDownloaded: 0,
     requests: 0,
     seconds: 0,
@@ -448,10 +450,13 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
 
   const signer =
     opts.signer === undefined ? await KeyStore.fromEnv(env).signer() : (opts.signer ?? undefined);
-  const current = await upToDate(dir, wants, planJson, signer);
+  let current = await upToDate(dir, wants, planJson, signer);
+  if (current && !(await wheelsInManifest(dir, current, plan.python))) current = undefined;
   if (current) {
     for (const w of wants)
       ctx.item({ id: w.id, kind: itemKind(w), name: w.name, status: 'present' } satisfies FetchItemEvent);
+    for (const w of wheelsOf(plan.python))
+      ctx.item({ id: `wheel:${w.filename}`, kind: 'file', name: w.filename, status: 'present' });
     p.itemsDone = wants.length;
     p.setPhase('done');
     ctx.report();
@@ -459,7 +464,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       ...result,
       bundleId: current.id,
       upToDate: true,
-      counts: { ...result.counts, present: wants.length },
+      counts: { ...result.counts, present: wants.length + wheelCount },
       seconds: (Date.now() - started) / 1000,
     };
   }
@@ -691,6 +696,29 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
         }
       }),
     );
+    const wheels = await fetchWheels(plan.python, {
+      client,
+      writer,
+      mirrors: opts.mirrors,
+      signal: ctx.signal,
+      concurrency,
+      onBytes,
+      onItem: (id, name, status, error) => {
+        if (status === 'present') result.counts.present++;
+        if (status === 'done') result.counts.fetched++;
+        if (status === 'failed') {
+          result.counts.failed++;
+          p.itemsFailed++;
+          result.failures.push({ id, name, error: error! });
+        } else if (status !== 'started') p.itemsDone++;
+        ctx.item({ id, kind: 'file', name, status, ...(error ? { error } : {}) } satisfies FetchItemEvent);
+        ctx.report();
+      },
+    }).catch((err: unknown) => {
+      if (ctx.signal.aborted) return undefined;
+      throw err;
+    });
+    result.counts.removed += wheels?.removed ?? 0;
     result.requests = client.requests;
     if (ctx.signal.aborted)
       throw new FerryError('CANCELLED', 'Cancelled; run the same command again to resume.');
@@ -707,7 +735,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
         const hints = [...new Set(groups.map((g) => g.error.hint).filter(Boolean))];
         throw new FerryError(
           'NETWORK',
-          `${result.failures.length} of ${wants.length} artifacts failed; the bundle is not finished. ${groups
+          `${result.failures.length} of ${result.counts.total} artifacts failed; the bundle is not finished. ${groups
             .map((g) => `${g.error.message} (${g.count} artifact${g.count === 1 ? '' : 's'})`)
             .join(' ')}`,
           {
@@ -720,7 +748,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       const first = checksum ?? result.failures[0];
       throw new FerryError(
         first.error.code,
-        `${result.failures.length} of ${wants.length} artifacts failed; the bundle is not finished. First: ${first.error.artifact ? `${first.error.artifact}: ` : ''}${first.error.message}`,
+        `${result.failures.length} of ${result.counts.total} artifacts failed; the bundle is not finished. First: ${first.error.artifact ? `${first.error.artifact}: ` : ''}${first.error.message}`,
         {
           artifact: dir,
           details: { failures: result.failures, counts: result.counts },

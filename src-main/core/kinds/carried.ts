@@ -13,7 +13,8 @@ import { KIND_LABELS } from './labels.js';
  * Minimal registry entries for the format-v2 kinds (docs/bundle-format.md): each is carried as
  * plain files, verified by the manifest's sha256 and size like any file, named and summarized.
  * The real kinds (kinds/deb, kinds/tool) replace one entry each in kinds/index.ts as they land
- * (kinds/python/kind.ts did for wheel); until then a bundle holding these verifies, imports, exports and is listed.
+ * (kinds/python/kind.ts has replaced `wheel`); until then a bundle holding these verifies,
+ * imports, exports and is listed.
  */
 
 const REPAIR = 'Copy the bundle again from the connected side.';

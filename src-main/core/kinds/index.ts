@@ -79,3 +79,6 @@ export async function kindVars(
   for (const k of ALL_KINDS) if (k.vars) Object.assign(out, await k.vars(src, filesUrl));
   return out;
 }
+
+/** The deploy host's wheels, fetched into the bundle after the other artifacts (kinds/python). */
+export { fetchWheels, wheelsInManifest, wheelsOf } from './python/fetch-wheels.js';

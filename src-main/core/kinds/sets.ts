@@ -6,3 +6,4 @@
  */
 export { ResolvedDebSetSchema, type ResolvedDebSet } from './deb/set.js';
 export { ResolvedWheelSetSchema, type ResolvedWheelSet } from './python/set.js';
+export { PythonRequestSchema, type PythonRequest } from './python/request.js';

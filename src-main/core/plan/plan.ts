@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { z } from 'zod';
 import { FerryError } from '../base/errors/index.js';
-import { ResolvedDebSetSchema } from '../kinds/sets.js';
+import { ResolvedDebSetSchema, ResolvedWheelSetSchema } from '../kinds/sets.js';
 
 /**
  * The plan: what a cluster downloads, as the catalog (core/plan/catalog) computes it and fetch
@@ -81,6 +81,8 @@ export const PlanSchema = z
     kubesprayTarball: z.object({ url: z.string().url(), path: z.string() }).passthrough().optional(),
     /** Helm charts Kubespray's roles download themselves (cilium's, for `cilium install`). */
     charts: z.array(PlanChartSchema).optional(),
+    /** The deploy host's Python distributions, one resolved set per target (kinds/python). */
+    python: z.array(ResolvedWheelSetSchema).optional(),
     /** What the plan cannot carry and the user should know. */
     warnings: z.array(z.string()).optional(),
     /** OS packages resolved per target OS (`--os`): what fetch downloads into repos/<os>/. */

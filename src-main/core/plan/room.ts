@@ -24,6 +24,11 @@ export interface RoomPlan {
   files: ReadonlyArray<{ key: string; enabled?: boolean; extra?: boolean }>;
   images: ReadonlyArray<{ key: string; enabled?: boolean; extra?: boolean }>;
   kubesprayTarball?: unknown;
+  /** The deploy host's wheel sets (kinds/python), one per target. */
+  python?: ReadonlyArray<{
+    target: { python: string; arch: string };
+    wheels: ReadonlyArray<{ size?: number }>;
+  }>;
 }
 
 /** The plan's enabled downloads by component and kind, in the plan's order. */
@@ -40,6 +45,18 @@ export function roomGroups(plan: RoomPlan): RoomGroup[] {
   for (const i of plan.images)
     if (i.enabled !== false) add(i.extra ? 'extra images' : componentOf(i.key), 'image');
   if (plan.kubesprayTarball) add('kubespray', 'kubespray');
+  // The deploy host's wheels: one group per target, sized when the index gave every size.
+  for (const set of plan.python ?? []) {
+    const name = `python ${set.target.python} ${set.target.arch}`;
+    const sizes = set.wheels.map((w) => w.size);
+    const known = sizes.every((x) => x !== undefined);
+    groups.set(`file:${name}`, {
+      name,
+      kind: 'file',
+      count: set.wheels.length,
+      bytes: known ? sizes.reduce<number>((a, b) => a + (b ?? 0), 0) : null,
+    });
+  }
   return [...groups.values()];
 }
 

@@ -20,6 +20,8 @@ import { FerryError } from '../../core/base/errors/index.js';
 import { exportBundle } from '../../core/media/export/index.js';
 import { fetchBundle, fetchKubesprayTarball, parsePlan, type FetchOptions } from '../../core/fetch/index.js';
 import type { JobContext } from '../../core/base/jobs/job.js';
+import { planPython } from '../../core/kinds/python/plan.js';
+import { wheelsOf } from '../../core/kinds/python/fetch-wheels.js';
 import { checkSignature } from '../../core/bundle/keys/keystore.js';
 import type {
   ClusterChoices,
@@ -196,7 +198,17 @@ export function connectedHandlers(
       extraImages: c.extraImages,
       extraFiles: c.extraFiles.map((f) => ({ url: f.url, sha256: f.sha256.replace(/^sha256:/, '') })),
     };
-    return { plan: computePlan(data, options), warnings, data, options };
+    const plan = computePlan(data, options);
+    // The deploy host's Python (kinds/python), through the app's mirrors and proxy.
+    if (c.deployHost) {
+      const net = await mirrorOptions(s);
+      plan.python = await planPython({ os: c.deployHost.os, arch: c.deployHost.arches }, data, {
+        env: s.env,
+        ...(net.mirrors ? { mirrors: net.mirrors } : {}),
+        ...(net.proxy ? { proxy: net.proxy } : {}),
+      });
+    }
+    return { plan, warnings, data, options };
   };
 
   /** The nodes' OS package sets, resolved at fetch time through the app's mirrors and proxy. */
@@ -384,6 +396,7 @@ export function sizesView(p: Plan, sizes: PlanSizes): PlanSizesT {
 export function planView(p: Plan): PlanSummary {
   const files = p.files.filter((f) => f.enabled !== false);
   const images = p.images.filter((i) => i.enabled !== false);
+  const wheels = wheelsOf(p.python).length;
   const warnings: string[] = [];
   const noSum = files.filter((f) => !f.checksum);
   if (noSum.length)
@@ -400,7 +413,7 @@ export function planView(p: Plan): PlanSummary {
     counts: {
       files: files.length,
       images: images.length,
-      total: files.length + images.length + (p.kubesprayTarball ? 1 : 0),
+      total: files.length + images.length + (p.kubesprayTarball ? 1 : 0) + wheels,
     },
     bytes: null,
     groups: roomGroups(p),

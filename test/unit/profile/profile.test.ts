@@ -148,6 +148,7 @@ describe('ferry.yaml', () => {
         'os',
         'osPackages',
         'proxy',
+        'python',
         'registries',
         'registryMirrors',
         'vars',

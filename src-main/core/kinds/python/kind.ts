@@ -39,7 +39,7 @@ function record(a: WheelArtifact, listed: ReadonlyMap<string, FileEntry>): Recor
       actualSize: f.size,
       actualSha256: f.sha256,
       status: 'wrong-digest',
-      error: `the wheel record declares sha256 ${a.sha256}, the manifest's file list sha256 ${f.sha256}`,
+      error: `the wheel record declares sha256 ${a.sha256} (the index's), the manifest's file list sha256 ${f.sha256}`,
     });
   return problems;
 }

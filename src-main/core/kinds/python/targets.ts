@@ -52,8 +52,9 @@ export function resolveTarget(opts: {
     });
   }
   if (cmp(python, min) < 0) {
+    // A choice the tag refuses, like a kube_network_plugin it does not know: exit 2.
     throw new FerryError(
-      'UNSUPPORTED',
+      'INVALID_CHOICE',
       `Kubespray ${opts.kubesprayTag} needs Python ≥ ${min}, not ${python}`,
       {
         artifact: `python ${python}`,

@@ -34,6 +34,8 @@ export interface KubesprayData {
    * tasks), so `otherNames` covers every role; false for data holding only some roles.
    */
   wholeTree?: boolean;
+  /** The tree's top-level requirements.txt (the deploy host's Python packages), when it has one. */
+  requirements?: string;
   /**
    * The files that say which OS packages nodes install (preinstall's and system_packages' `pkgs`,
    * the docker role's package data), verbatim by path, for core/kinds/deb/roots.ts.
@@ -281,7 +283,9 @@ async function loadFromDir(dir: string, tag?: string): Promise<KubesprayData> {
     }
   }
   const found = tag ?? (await tagOfTree(root));
-  return assemble(entries, root, found, { kind: 'dir', path: root, tag: found }, extras);
+  const data = assemble(entries, root, found, { kind: 'dir', path: root, tag: found }, extras);
+  const requirements = await fs.readFile(path.join(root, 'requirements.txt'), 'utf8').catch(() => undefined);
+  return requirements === undefined ? data : { ...data, requirements };
 }
 
 async function tagOfTree(root: string): Promise<string> {
@@ -309,6 +313,7 @@ async function loadFromTarball(
   const entries: { role: string; kind: string; rel: string; text: string }[] = [];
   let top: string | undefined;
   let galaxy = '';
+  let requirements: string | undefined;
   const extras = newExtras();
   const pending: Promise<void>[] = [];
   const collect = (entry: ReadEntry, onText: (t: string) => void) => {
@@ -338,6 +343,10 @@ async function loadFromTarball(
       }
       if (entry.type === 'File' && wantsExtra(inner)) {
         collect(entry, (text) => addExtra(extras, inner, text));
+        return;
+      }
+      if (entry.type === 'File' && (inner === 'requirements.txt' || p === 'requirements.txt')) {
+        collect(entry, (text) => (requirements = text));
         return;
       }
       if (entry.type === 'File' && (inner === 'galaxy.yml' || p === 'galaxy.yml')) {
@@ -373,7 +382,8 @@ async function loadFromTarball(
       : top && /^kubespray-(\d.*)$/.test(top)
         ? `v${top.replace(/^kubespray-/, '')}`
         : 'unknown');
-  return assemble(entries, abs, found, { kind: 'tarball', path: abs, tag: found }, extras);
+  const data = assemble(entries, abs, found, { kind: 'tarball', path: abs, tag: found }, extras);
+  return requirements === undefined ? data : { ...data, requirements };
 }
 
 /** Every variable name the tag's role defines (defaults and vars). */

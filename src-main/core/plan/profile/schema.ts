@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PythonRequestSchema } from '../../kinds/sets.js';
 
 /**
  * The profile file (`ferry.yaml`): what cluster to carry and how to fetch it. Every field is
@@ -126,6 +127,9 @@ export const ProfileSchema = z
       .optional()
       .describe('Per-registry credentials and TLS settings.'),
     authFile: nonEmpty.optional().describe('A Docker/Podman-style auth.json with registry credentials.'),
+    python: PythonRequestSchema.optional().describe(
+      "The deploy host's Python: Kubespray's requirements.txt resolved to wheels for these targets.",
+    ),
     concurrency: z.number().int().min(1).max(64).optional().describe('Parallel downloads. Default: 6.'),
     connectionsPerHost: z
       .number()

@@ -1,5 +1,13 @@
 import { useEffect, useId, useMemo, useState } from 'react';
-import { ADDONS, ARCHES, NETWORK_PLUGINS, NODE_OSES, RUNTIMES } from '../../../../src-main/ipc/choices.js';
+import {
+  ADDONS,
+  ARCHES,
+  DEPLOY_ARCHES,
+  DEPLOY_OSES,
+  NETWORK_PLUGINS,
+  NODE_OSES,
+  RUNTIMES,
+} from '../../../../src-main/ipc/choices.js';
 import type {
   ErrorValueT,
   KubesprayChoice,
@@ -357,6 +365,46 @@ export function ClusterStep() {
                   {o}
                 </label>
               ))}
+            </div>
+          </fieldset>
+          <fieldset>
+            <legend>Deploy host (Ansible&apos;s Python)</legend>
+            <div className="row wrap">
+              <label className="field">
+                <span>Deploy host OS</span>
+                <select
+                  aria-label="Deploy host OS"
+                  value={choices.deployHost?.os ?? ''}
+                  onChange={(e) => {
+                    const os = e.target.value as (typeof DEPLOY_OSES)[number] | '';
+                    setChoices({
+                      deployHost: os ? { os, arches: choices.deployHost?.arches ?? ['x86_64'] } : undefined,
+                    });
+                  }}
+                >
+                  <option value="">Not carried (the deploy host has Ansible)</option>
+                  {DEPLOY_OSES.map((o) => (
+                    <option key={o}>{o}</option>
+                  ))}
+                </select>
+              </label>
+              {choices.deployHost
+                ? DEPLOY_ARCHES.map((a) => (
+                    <label key={a} className="check">
+                      <input
+                        type="checkbox"
+                        aria-label={`Deploy host ${a}`}
+                        checked={choices.deployHost!.arches.includes(a)}
+                        onChange={() => {
+                          const next = toggle(choices.deployHost!.arches, a);
+                          if (next.length)
+                            setChoices({ deployHost: { ...choices.deployHost!, arches: next } });
+                        }}
+                      />
+                      {a}
+                    </label>
+                  ))
+                : null}
             </div>
           </fieldset>
           <div className="row wrap">
