@@ -22,6 +22,7 @@ measure() { # label, command...
   med=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (n + 1) / 2 ))p")
   printf '%-32s %6.2f s  %6d MB\n' "$label" "$med" "$(( rss / 1024 ))"
   echo "$med" >"/tmp/ferry-bench-$$-${label// /_}"
+  echo "$med $(( rss / 1024 ))" >"/tmp/ferry-bench-$$-${label// /_}.full"
 }
 measure "standalone --help" "$exe" --help
 measure "tsx --help" node node_modules/tsx/dist/cli.mjs src-main/cli/main.ts --help
@@ -31,4 +32,11 @@ for what in --help plan; do
   a=$(cat "/tmp/ferry-bench-$$-standalone_$what"); b=$(cat "/tmp/ferry-bench-$$-tsx_$what")
   echo "ratio tsx/standalone ($what): $(echo "scale=2; $b / $a" | bc)"
 done
+# The goals of issue 16 for the standalone executable.
+read -r ht hm <"/tmp/ferry-bench-$$-standalone_--help.full"
+pt=$(cat "/tmp/ferry-bench-$$-standalone_plan")
+verdict() { [ "$1" = 1 ] && echo met || echo MISSED; }
+echo "goal --help < 0.2 s: $(verdict "$(echo "$ht < 0.2" | bc)") (${ht} s)"
+echo "goal --help peak RSS < 80 MB: $(verdict "$(echo "$hm < 80" | bc)") (${hm} MB)"
+echo "goal plan < 0.5 s: $(verdict "$(echo "$pt < 0.5" | bc)") (${pt} s)"
 rm -f /tmp/ferry-bench-$$-*

@@ -52,6 +52,16 @@ describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64')(
       },
     );
 
+    it.skipIf(lacks('/usr/bin/time'))('answers --help within 80 MB of peak memory', async () => {
+      // Commands load their part of core only when they run (src-main/cli/commands/index.ts); a
+      // command imported eagerly again would put undici, openpgp and zod back on every start.
+      const stats = path.join(tmp, 'help.time');
+      execFileSync('/usr/bin/time', ['-o', stats, '-f', '%M', exe, '--help'], { stdio: 'ignore' });
+      const kb = Number((await fs.readFile(stats, 'utf8')).trim().split('\n').pop());
+      expect(kb).toBeGreaterThan(10_000);
+      expect(kb).toBeLessThan(80 * 1024);
+    });
+
     it('plans from a Kubespray folder like the tsx CLI does', () => {
       const dir = path.join(kubesprayDataDir, 'v2.31.0');
       const r = ferry(['plan', '--kubespray', dir, '--json']);
