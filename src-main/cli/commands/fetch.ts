@@ -21,6 +21,7 @@ import { formatBytes } from '../../core/base/jobs/progress.js';
 import { loadProfile } from '../../core/plan/profile/index.js';
 import type { Command, CommandContext, OptionSpec } from '../command.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
+import { DEFAULT_TOOL_PLATFORMS, requireTools } from '../../core/kinds/tool/index.js';
 import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
 
 function parseConcurrency(v: string | undefined): number | undefined {
@@ -107,6 +108,22 @@ export const fetch: Command = {
         valueName: 'URL',
         description: 'HTTP(S) proxy for every download (overrides HTTPS_PROXY/HTTP_PROXY).',
       },
+      tools: {
+        type: 'string',
+        valueName: 'DIR',
+        description:
+          'Folder with the Ferry executables to carry in tools/ (default: FERRY_TOOLS_DIR, else out/cli of `npm run build:cli`).',
+      },
+      'tool-platform': {
+        type: 'string',
+        multiple: true,
+        valueName: 'OS-ARCH',
+        description: `Deploy-host platforms to carry Ferry for (default: ${DEFAULT_TOOL_PLATFORMS.join(', ')}).`,
+      },
+      'no-tools': {
+        type: 'boolean',
+        description: 'Do not carry Ferry itself; the offline side must have Ferry installed another way.',
+      },
     };
   },
   async run(ctx: CommandContext): Promise<number> {
@@ -186,6 +203,24 @@ export const fetch: Command = {
       } finally {
         await tarballs.close();
       }
+    }
+
+    // The bundle carries Ferry itself unless told not to (kinds/tool); checked before any
+    // download, after the plan so that its usage errors come first.
+    if (v['no-tools']) {
+      if (v.tools || strs(v['tool-platform']).length)
+        throw new FerryError('USAGE', '--no-tools cannot be combined with --tools or --tool-platform.');
+      opts.tools = [];
+    } else {
+      const platforms = strs(v['tool-platform'])
+        .flatMap((p) => p.split(','))
+        .filter(Boolean);
+      opts.tools = await requireTools({
+        ...(str(v.tools) ? { dir: str(v.tools) } : {}),
+        ...(platforms.length ? { platforms } : {}),
+        env: ctx.env,
+        signal: ctx.signal,
+      });
     }
 
     const job = startFetchJob(plan, opts);
@@ -292,6 +327,11 @@ export const fetch: Command = {
           : "Not signed: no key yet (create one with 'ferry keys generate').",
       );
     }
+    if (result.tools?.length)
+      println(
+        ctx,
+        `Carries Ferry ${result.tools[0].version} for ${result.tools.map((t) => t.platform).join(', ')}: on the offline side run tools/ferry-<platform> from the bundle (no Node.js needed).`,
+      );
     return EXIT.OK;
   },
 };

@@ -58,6 +58,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('ferry fetch', () => {
     const out = path.join(tmp, 'bundle');
     const args = [
       'fetch',
+      '--no-tools',
       '--plan',
       planFile,
       '--out',
@@ -102,7 +103,10 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('ferry fetch', () => {
     const plan = makePlan({ files: [{ key: 'bad', url: bad.url, checksum: 'sha256:' + '0'.repeat(64) }] });
     const planFile = path.join(tmp, 'plan-bad.json');
     fs.writeFileSync(planFile, JSON.stringify(plan));
-    const r = await cli(['fetch', '--plan', planFile, '--out', path.join(tmp, 'bad-bundle')], env);
+    const r = await cli(
+      ['fetch', '--no-tools', '--plan', planFile, '--out', path.join(tmp, 'bad-bundle')],
+      env,
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(bad.url);
     expect(r.stderr).toContain('sha256:' + '0'.repeat(64));
@@ -110,7 +114,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('ferry fetch', () => {
   });
 
   it('refuses bad flags with exit 2', async () => {
-    expect((await cli(['fetch', '--plan', 'x.json'], env)).code).toBe(2);
+    expect((await cli(['fetch', '--no-tools', '--plan', 'x.json'], env)).code).toBe(2);
     expect(
       (await cli(['fetch', '--out', path.join(tmp, 'x'), '--plan', 'x.json', '--concurrency', '0'], env))
         .code,
