@@ -1,4 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,40 +103,88 @@ describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64')(
       expect(bad.out + bad.err).toContain('tool2');
     });
 
-    it.skipIf(lacks('skopeo'))('serves a bundle that skopeo copies from', async () => {
-      missingTools('skopeo');
-      const dir = path.join(tmp, 'img');
-      await writeTestBundle(dir, {
-        images: [{ ref: 'registry.k8s.io/pause:3.10', image: makeImage() }],
-        files: [],
-      });
+    /** `ferry serve` from the executable, started and waited for until it listens (or exits). */
+    async function serveStandalone(dir: string, extra: string[] = []) {
       const [fp, rp] = [await freePort(), await freePort()];
-      const env = { ...process.env, FERRY_CONFIG_DIR: path.join(tmp, 'cfg') };
-      const args = ['serve', '--bundle', dir, '--allow-unsigned', '--listen', '127.0.0.1'];
+      // Two hash workers, whatever the core count: the start-up verification runs on the pool.
+      const env = { ...process.env, FERRY_CONFIG_DIR: path.join(tmp, 'cfg'), FERRY_HASH_THREADS: '2' };
+      const args = ['serve', '--bundle', dir, '--allow-unsigned', '--listen', '127.0.0.1', ...extra];
       const child = spawn(exe, [...args, '--files-port', String(fp), '--registry-port', String(rp)], { env });
       let out = '';
       child.stdout.on('data', (c) => (out += c));
       child.stderr.on('data', (c) => (out += c));
-      try {
-        const end = Date.now() + 30_000;
-        while (!out.includes('Press Ctrl-C')) {
-          if (Date.now() > end || child.exitCode !== null) throw new Error(`serve did not start:\n${out}`);
-          await new Promise((r) => setTimeout(r, 50));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const end = Date.now() + 60_000;
+      while (!out.includes('Press Ctrl-C') && child.exitCode === null && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 50));
+      const stop = async () => {
+        if (child.exitCode === null) child.kill('SIGINT');
+        return exited;
+      };
+      return { rp, child, output: () => out, exited, stop };
+    }
+
+    it.skipIf(lacks('skopeo'))(
+      'serves a verified bundle that skopeo pulls from, every layer byte for byte',
+      async () => {
+        missingTools('skopeo');
+        const dir = path.join(tmp, 'img');
+        // Layers of a few MB each, so the start-up verification is real work for the workers.
+        const image = makeImage({ layers: 3, layerBytes: 3 << 20 });
+        await writeTestBundle(dir, {
+          images: [{ ref: 'registry.k8s.io/pause:3.10', image }],
+          files: [],
+        });
+        const s = await serveStandalone(dir);
+        try {
+          expect(s.output()).toContain('Press Ctrl-C');
+          const target = path.join(tmp, 'copy');
+          execFileSync('skopeo', [
+            'copy',
+            '--src-tls-verify=false',
+            '--override-arch',
+            'arm64',
+            `docker://127.0.0.1:${s.rp}/pause:3.10`,
+            `oci:${target}:pause`,
+          ]);
+          const index = JSON.parse(await fs.readFile(path.join(target, 'index.json'), 'utf8'));
+          expect(index.manifests).toHaveLength(1);
+          const manifest = JSON.parse(
+            await fs.readFile(
+              path.join(target, 'blobs/sha256', index.manifests[0].digest.slice('sha256:'.length)),
+              'utf8',
+            ),
+          );
+          expect(manifest.layers).toHaveLength(3);
+          for (const l of manifest.layers as Array<{ digest: string; size: number }>) {
+            const hex = l.digest.slice('sha256:'.length);
+            const bytes = await fs.readFile(path.join(target, 'blobs/sha256', hex));
+            expect(bytes.length).toBe(l.size);
+            expect(createHash('sha256').update(bytes).digest('hex')).toBe(hex);
+            expect(image.blobs.get(l.digest)?.equals(bytes)).toBe(true);
+          }
+        } finally {
+          expect(await s.stop()).toBe(0);
         }
-        const target = path.join(tmp, 'copy');
-        execFileSync('skopeo', [
-          'copy',
-          '--src-tls-verify=false',
-          `docker://127.0.0.1:${rp}/pause:3.10`,
-          `oci:${target}:pause`,
-        ]);
-        const index = JSON.parse(await fs.readFile(path.join(target, 'index.json'), 'utf8'));
-        expect(index.manifests).toHaveLength(1);
-      } finally {
-        child.kill('SIGINT');
-        await new Promise((r) => child.once('exit', r));
-      }
-      expect(child.exitCode).toBe(0);
+      },
+    );
+
+    it('refuses to serve a bundle whose layer its hash workers find damaged', async () => {
+      const dir = path.join(tmp, 'img-bad');
+      const image = makeImage({ layers: 2, layerBytes: 2 << 20, single: true });
+      const m = await writeTestBundle(dir, {
+        images: [{ ref: 'registry.k8s.io/pause:3.10', image }],
+        files: [],
+      });
+      const layer = [...m.files].sort((a, b) => b.size - a.size)[0];
+      const fh = await fs.open(path.join(dir, layer.path), 'r+');
+      await fh.write(Buffer.from('x'), 0, 1, 1 << 20);
+      await fh.close();
+      const s = await serveStandalone(dir);
+      const code = await Promise.race([s.exited, s.stop()]);
+      expect(code, s.output()).toBe(1);
+      expect(s.output()).not.toContain('Press Ctrl-C');
+      expect(s.output()).toContain('registry.k8s.io/pause:3.10');
     });
   },
 );
