@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { startFetchJob } from '../../src-main/core/fetch/fetch-bundle.js';
-import { parsePlan } from '../../src-main/core/fetch/plan.js';
+import { parsePlan } from '../../src-main/core/plan/plan.js';
 
 const [planFile, out, conc, insecure] = process.argv.slice(2);
 const plan = parsePlan(JSON.parse(fs.readFileSync(planFile, 'utf8')), planFile);

@@ -139,7 +139,8 @@ export const PlanPreparedSchema = z.object({
 });
 export type PlanPrepared = z.infer<typeof PlanPreparedSchema>;
 
-export const PlanSchema = z.object({
+/** What the app shows of a plan: counts, the room chart's groups, warnings (core's Plan is core/plan/plan.ts). */
+export const PlanSummarySchema = z.object({
   kubesprayVersion: z.string(),
   kubeVersion: z.string(),
   arches: z.array(z.string()),
@@ -148,7 +149,7 @@ export const PlanSchema = z.object({
   groups: z.array(PlanGroupSchema),
   warnings: z.array(z.string()),
 });
-export type Plan = z.infer<typeof PlanSchema>;
+export type PlanSummary = z.infer<typeof PlanSummarySchema>;
 
 export const DriveSchema = z.object({
   id: Id,
@@ -443,7 +444,7 @@ export const requests = {
    * a 'plan' job with download progress; its result is a PlanPrepared. Planning is instant after.
    */
   'plan.prepare': ch(z.object({ kubespray: KubesprayChoiceSchema }).strict(), JobStartedSchema),
-  'plan.compute': ch(ClusterChoicesSchema, PlanSchema),
+  'plan.compute': ch(ClusterChoicesSchema, PlanSummarySchema),
 
   'fetch.start': ch(z.object({ choices: ClusterChoicesSchema }).strict(), JobStartedSchema),
   /** Pause is a cancel that keeps every finished download; resume starts the same fetch again. */

@@ -1,5 +1,8 @@
 import { addItem } from '../../src-main/core/base/jobs/items.js';
 import type { AppEvent, JobEventT, JobSnapshot } from '../../src-main/ipc/contract.js';
+import type { JobItem, JobResult } from '../../src-main/ipc/job-payloads.js';
+
+type JobKind = JobSnapshot['kind'];
 
 /**
  * A job as the renderer draws it, rebuilt from events. Sequence numbers make it safe to apply
@@ -66,4 +69,29 @@ export function applyJobEvent(view: JobView | undefined, kind: JobSnapshot['kind
 
 export function isJobEvent(e: AppEvent): e is Extract<AppEvent, { channel: 'job' }> {
   return e.channel === 'job';
+}
+
+/*
+ * Typed access to a job's payloads, by its kind's schema in src-main/ipc/job-payloads.ts. Main's
+ * items and results are held to those schemas where they are made (core's item types are checked
+ * against them at compile time, and the test backend parses every item and result a job emits),
+ * so the renderer reads them as typed values without parsing again: an import keeps 40k items
+ * and the views re-read the list on every event. These two are the only place the renderer turns
+ * a job's records into typed payloads.
+ */
+
+/** The result of a finished job of this kind; undefined while it runs or when it failed. */
+export function resultOf<K extends JobKind>(
+  _kind: K,
+  job: Pick<JobSnapshot, 'state' | 'result'> | null | undefined,
+): JobResult<K> | undefined {
+  return job?.state === 'done' ? (job.result as JobResult<K> | undefined) : undefined;
+}
+
+/** A job's kept items as this kind's item type. */
+export function itemsOf<K extends JobKind>(
+  _kind: K | readonly K[],
+  items: ReadonlyArray<Record<string, unknown>> | undefined,
+): Array<JobItem<K>> {
+  return (items ?? []) as Array<JobItem<K>>;
 }

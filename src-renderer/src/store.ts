@@ -6,7 +6,7 @@ import type {
   ClusterChoices,
   ErrorValueT,
   JobSnapshot,
-  Plan,
+  PlanSummary,
   Res,
 } from '../../src-main/ipc/contract.js';
 import { call, errorOf, onEvent } from './api.js';
@@ -29,7 +29,7 @@ export interface AppState {
   /** The job each step shows: the newest of its kind. */
   latest: Partial<Record<JobKind, string>>;
   choices: ClusterChoices;
-  plan: Loadable<Plan>;
+  plan: Loadable<PlanSummary>;
   bundle: BundleSummary | null;
   selectedTile: string | null;
   /** What the technician accepted about the bundle's signature on the integrity step. */
@@ -42,7 +42,7 @@ export interface AppState {
   setStep(side: 'connected' | 'offline', step: number): void;
   setTheme(t: Theme): void;
   setChoices(patch: Partial<ClusterChoices>): void;
-  setPlan(p: Loadable<Plan>): void;
+  setPlan(p: Loadable<PlanSummary>): void;
   setBundle(b: BundleSummary | null): void;
   selectTile(id: string | null): void;
   track(kind: JobKind, jobId: string): void;

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { staticDriveSource, type Drive } from '../../src-main/core/media/drives/index.js';
-import type { JobEventT } from '../../src-main/ipc/contract.js';
+import type { JobEventT, JobSnapshot } from '../../src-main/ipc/contract.js';
+import { payloadProblem } from '../../src-main/ipc/job-payloads.js';
 import { createBackend, type AppBackend, type AppEvent } from '../../src-main/ipc/index.js';
 
 /** A backend as the app builds it, with scripted dialogs, injected drives and recorded events. */
@@ -20,6 +21,34 @@ export function testBackend(opts: { drives?: Drive[]; tmp?: string } = {}) {
     saves: [] as Array<string | null>,
   };
   const events: AppEvent[] = [];
+  // Every item and result a job emits is parsed with its kind's schema (src-main/ipc/job-payloads.ts):
+  // a payload the renderer could not read fails the test that produced it, at the latest at cleanup.
+  const payloadProblems: string[] = [];
+  const checkPayloads = (e: AppEvent) => {
+    if (e.channel !== 'job') return;
+    const p =
+      e.event.type === 'item'
+        ? payloadProblem(e.kind, 'item', e.event.item)
+        : e.event.type === 'done'
+          ? payloadProblem(e.kind, 'result', e.event.result)
+          : undefined;
+    if (p) payloadProblems.push(p);
+  };
+  const checkSnapshot = (s: JobSnapshot) => {
+    // The kept list merges later items for the same thing into the first: still one valid item.
+    for (const i of s.items) {
+      const p = payloadProblem(s.kind, 'item', i);
+      if (p) payloadProblems.push(`${p} (kept in jobs.get)`);
+    }
+    if (s.state === 'done') {
+      const p = payloadProblem(s.kind, 'result', s.result);
+      if (p) payloadProblems.push(`${p} (jobs.get)`);
+    }
+  };
+  const assertPayloads = () => {
+    if (payloadProblems.length)
+      throw new Error(`Job payloads broke the contract:\n  ${[...new Set(payloadProblems)].join('\n  ')}`);
+  };
   const opened: string[] = [];
   const copied: string[] = [];
   const backend: AppBackend = createBackend({
@@ -37,7 +66,10 @@ export function testBackend(opts: { drives?: Drive[]; tmp?: string } = {}) {
     copyText: (t) => {
       copied.push(t);
     },
-    emit: (e) => events.push(e),
+    emit: (e) => {
+      checkPayloads(e);
+      events.push(e);
+    },
   });
   const call = async (channel: string, req: unknown = {}) => backend.dispatch(channel, req);
   const ok = async (channel: string, req: unknown = {}): Promise<any> => {
@@ -55,7 +87,10 @@ export function testBackend(opts: { drives?: Drive[]; tmp?: string } = {}) {
     await backend.services.jobs.get(jobId)?.done.catch(() => undefined);
     // Let the terminal event's listeners run.
     await new Promise((r) => setImmediate(r));
-    return ok('jobs.get', { id: jobId });
+    const snap = (await ok('jobs.get', { id: jobId })) as JobSnapshot;
+    checkSnapshot(snap);
+    assertPayloads();
+    return snap as any;
   };
   return {
     tmp,
@@ -69,9 +104,11 @@ export function testBackend(opts: { drives?: Drive[]; tmp?: string } = {}) {
     ok,
     jobEvents,
     waitJob,
+    payloadProblems,
     cleanup: async () => {
       await backend.shutdown();
       fs.rmSync(tmp, { recursive: true, force: true });
+      assertPayloads();
     },
   };
 }

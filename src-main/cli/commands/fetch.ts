@@ -16,7 +16,7 @@ import {
   type FetchOptions,
   type FetchResult,
 } from '../../core/fetch/fetch-bundle.js';
-import { parsePlan, readPlanFile, type Plan } from '../../core/fetch/plan.js';
+import { parsePlan, readPlanFile, type Plan } from '../../core/plan/plan.js';
 import { formatBytes } from '../../core/base/jobs/progress.js';
 import { loadProfile } from '../../core/plan/profile/index.js';
 import type { Command, CommandContext, OptionSpec } from '../command.js';

@@ -1,4 +1,9 @@
-import { computePlan, planFromRequest, parseArches, type Plan } from '../../core/plan/catalog/index.js';
+import {
+  computePlan,
+  planFromRequest,
+  parseArches,
+  type ComputedPlan,
+} from '../../core/plan/catalog/index.js';
 import { EXIT } from '../../core/base/errors/index.js';
 import { loadProfile } from '../../core/plan/profile/index.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
@@ -24,7 +29,7 @@ function component(key: string): string {
   return p ? p.replace(/_$/, '') : key;
 }
 
-function summary(plan: Plan, full: Plan | undefined): string[] {
+function summary(plan: ComputedPlan, full: ComputedPlan | undefined): string[] {
   const out: string[] = [];
   const files = plan.files.filter((f) => f.enabled);
   const images = plan.images.filter((i) => i.enabled);

@@ -15,6 +15,7 @@ import {
   type Manifest,
 } from './manifest.js';
 import { assertBundlePath, resolveNoSymlinks } from './paths.js';
+import { kindOf } from '../kinds/index.js';
 import {
   OCI_DIR,
   ociBlobPath,
@@ -293,9 +294,10 @@ export class BundleWriter {
     // index.json names exactly the image artifacts (blobs committed by their producer), each
     // under its full original reference.
     const images: OciIndexEntry[] = [];
-    for (const a of this.artifacts.values())
-      if (a.kind === 'image')
-        images.push({ ref: a.ref, digest: a.digest, mediaType: a.mediaType, size: a.size });
+    for (const a of this.artifacts.values()) {
+      const entry = kindOf(a).ociIndexEntry?.(a);
+      if (entry) images.push(entry);
+    }
     if (images.length > 0 || this.files.has(`${OCI_DIR}/${OCI_INDEX_FILE}`)) {
       const layout = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }) + '\n');
       const index = buildOciIndex(images);

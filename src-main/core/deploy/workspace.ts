@@ -9,6 +9,7 @@ import { extract as tarExtract } from 'tar';
 import { FerryError } from '../base/errors/index.js';
 import { writeFileAtomic } from '../base/fs/atomic.js';
 import type { BundleSource } from '../bundle/source.js';
+import { kubesprayRelease } from '../kinds/index.js';
 import { planNodes, renderInventory, type NodeSpec } from './inventory.js';
 
 /**
@@ -40,11 +41,11 @@ export async function unpackKubespray(
   src: BundleSource,
   dir: string,
 ): Promise<{ dir: string; version: string }> {
-  const art = src.manifest.artifacts.find((a) => a.kind === 'kubespray');
+  const art = kubesprayRelease(src.manifest)?.artifact;
   const rel = art?.paths[0];
   const entry = rel ? src.entry(rel) : undefined;
   const file = rel ? src.filePath(rel) : undefined;
-  if (!art || art.kind !== 'kubespray' || !rel || !entry || !file)
+  if (!art || !rel || !entry || !file)
     throw new FerryError('NOT_FOUND', `Bundle ${src.id} carries no Kubespray release to deploy with.`, {
       artifact: 'kubespray/',
       hint: 'Fetch the bundle with its Kubespray release (the default of ferry fetch).',

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { BundleWriter, type ManifestSigner } from '../bundle/writer.js';
 import { openBundle, type OpenedBundle } from '../bundle/reader.js';
 import { PARTIAL_DIR, type Artifact, type Manifest } from '../bundle/manifest.js';
-import { ociBlobPath } from '../bundle/oci-layout.js';
+import { kindOf } from '../kinds/index.js';
 import { assertBundlePath, filePathForUrl } from '../bundle/paths.js';
 import { FerryError, toErrorValue, type ErrorValue } from '../base/errors/index.js';
 import { Job, type JobContext, type JobRegistry } from '../base/jobs/job.js';
@@ -19,7 +19,7 @@ import { CredentialStore, defaultAuthFiles, type RegistrySettings } from './oci/
 import { formatImageRef, parseImageRef } from './oci/reference.js';
 import { pullImage, type BlobStore } from './oci/pull.js';
 import { RegistryClient } from './oci/registry-client.js';
-import type { ExtraFile, Plan, PlanChart } from './plan.js';
+import type { ExtraFile, Plan, PlanChart } from '../plan/plan.js';
 import { chartIndexYaml, findChartEntry, MAX_INDEX_BYTES } from './helm-index.js';
 import { tarballCachePath } from './tarball.js';
 import { syncTools, toolsHeld, type ToolFile, type ToolSync } from '../kinds/tool/index.js';
@@ -264,19 +264,12 @@ function matches(a: Artifact | undefined, w: Want): boolean {
       a.paths[0] === w.chart.path
     );
   if (!a || a.kind !== w.kind) return false;
-  if (a.kind === 'file' && w.kind === 'file')
-    return (
-      a.url === w.url &&
-      a.checksum === recordedChecksum(w.checksum) &&
-      a.paths.length === 1 &&
-      a.paths[0] === w.path
-    );
-  if (a.kind === 'image' && w.kind === 'image')
-    return (
-      a.ref === w.ref && samePlatforms(a.platforms, w.platforms) && a.platforms.length === w.platforms.length
-    );
-  if (a.kind === 'kubespray' && w.kind === 'kubespray') return a.version === w.version && a.url === w.url;
-  return false;
+  const k = kindOf(a);
+  if (!k.fetch) return false;
+  if (w.kind === 'file')
+    return k.fetch.holds(a, { url: w.url, checksum: recordedChecksum(w.checksum), paths: [w.path] });
+  if (w.kind === 'image') return k.fetch.holds(a, { ref: w.ref, platforms: w.platforms });
+  return k.fetch.holds(a, { version: w.version, url: w.url });
 }
 
 /** The want's artifacts when the bundle holds every one of them as the plan wants it. */
@@ -297,10 +290,6 @@ function recordedChecksum(c: string): string | undefined {
 }
 
 /** A single-platform image records the platform of its config ('linux/arm64/v8' for 'linux/arm64'). */
-function samePlatforms(have: string[], want: string[]): boolean {
-  return want.every((w) => have.some((h) => h === w || h.startsWith(w + '/')));
-}
-
 async function filesIntact(
   dir: string,
   paths: string[],
@@ -946,10 +935,7 @@ export function unreachableGroups(failures: FetchResult['failures']): Unreachabl
 /** Files no artifact names any more (a replanned bundle) go, so the bundle is what the plan says. */
 async function dropUnreferenced(writer: BundleWriter): Promise<void> {
   const keep = new Set<string>(['plan.json', 'images/oci-layout', 'images/index.json']);
-  for (const a of writer.listArtifacts()) {
-    for (const q of a.paths) keep.add(q);
-    if (a.kind === 'image') keep.add(ociBlobPath(a.digest));
-  }
+  for (const a of writer.listArtifacts()) for (const q of kindOf(a).ownedPaths(a)) keep.add(q);
   for (const f of writer.listFiles()) if (!keep.has(f.path)) await writer.removeFile(f.path);
 }
 

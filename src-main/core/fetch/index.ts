@@ -1,4 +1,4 @@
 /** Fetch: a plan in, a verified, signed bundle out. */
-export * from './plan.js';
+export * from '../plan/plan.js';
 export * from './fetch-bundle.js';
 export * from './tarball.js';

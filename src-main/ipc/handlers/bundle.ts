@@ -5,6 +5,7 @@ import { openBundle } from '../../core/bundle/reader.js';
 import { FerryError, toErrorValue } from '../../core/base/errors/index.js';
 import { ARCHIVE_INDEX as ARCHIVE_INDEX_FILE } from '../../core/bundle/archive-format.js';
 import { checkSignature } from '../../core/bundle/keys/keystore.js';
+import { countKinds } from '../../core/kinds/index.js';
 import { HashPool } from '../../core/bundle/verify/hash-pool.js';
 import {
   verifyBundle,
@@ -26,6 +27,7 @@ export async function summarize(s: AppServices, dir: string): Promise<BundleSumm
   const b = head ?? (await openBundle(dir));
   const sig = await checkSignature(b.manifestBytes, b.signatureBytes, await s.keyStore.list());
   const m = b.manifest;
+  const kinds = countKinds(m.artifacts);
   const picked = s.picks.add(b.dir, 'bundle', 'folder');
   return {
     token: picked.token,
@@ -39,8 +41,8 @@ export async function summarize(s: AppServices, dir: string): Promise<BundleSumm
     createdAt: m.createdAt,
     bytes: m.files.reduce((n, f) => n + f.size, 0),
     counts: {
-      files: m.artifacts.filter((a) => a.kind === 'file').length,
-      images: m.artifacts.filter((a) => a.kind === 'image').length,
+      files: kinds.file,
+      images: kinds.image,
       artifacts: m.artifacts.length,
     },
     signature: { ...sig },

@@ -11,7 +11,7 @@ import {
   cachedTarballPath,
   unknownVariableWarnings,
 } from '../../core/plan/catalog/index.js';
-import type { KubesprayData, Plan as CorePlan } from '../../core/plan/catalog/index.js';
+import type { KubesprayData, Plan } from '../../core/plan/catalog/index.js';
 import { dataDir } from '../../core/base/config/dirs.js';
 import { HttpClient } from '../../core/fetch/download/http-client.js';
 import type { Drive as CoreDrive } from '../../core/media/drives/index.js';
@@ -20,7 +20,7 @@ import { exportBundle } from '../../core/media/export/index.js';
 import { fetchBundle, fetchKubesprayTarball, parsePlan, type FetchOptions } from '../../core/fetch/index.js';
 import type { JobContext } from '../../core/base/jobs/job.js';
 import { checkSignature } from '../../core/bundle/keys/keystore.js';
-import type { ClusterChoices, Drive, ExportSummary, Plan, PlanPrepared } from '../contract.js';
+import type { ClusterChoices, Drive, ExportSummary, PlanPrepared, PlanSummary } from '../contract.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
 import { jobOrThrow } from './jobs.js';
@@ -100,7 +100,7 @@ export function connectedHandlers(
   | 'export.start'
 > {
   const dataCache = new Map<string, Promise<KubesprayData>>();
-  const fetchPlans = new Map<string, CorePlan>();
+  const fetchPlans = new Map<string, Plan>();
 
   /** `ctx`: the plan job whose progress shows the tarball download (the first caller's). */
   const loadRelease = (tag: string, ctx?: JobContext): Promise<KubesprayData> => {
@@ -164,7 +164,7 @@ export function connectedHandlers(
    * error; a misspelt inventory variable is a warning shown with the plan. The cluster step's own
    * choices are Ferry's names, so only the inventory's are checked for spelling.
    */
-  const corePlan = async (c: ClusterChoices): Promise<{ plan: CorePlan; warnings: string[] }> => {
+  const corePlan = async (c: ClusterChoices): Promise<{ plan: Plan; warnings: string[] }> => {
     const { data, inventoryVars } = await load(c.kubespray);
     const vars: Record<string, unknown> = choicesToVars(c);
     if (c.kubeVersion) vars.kube_version = c.kubeVersion;
@@ -188,7 +188,7 @@ export function connectedHandlers(
 
   const listDrives = async (): Promise<Drive[]> => (await s.drives.list()).map(driveView);
 
-  const startFetch = async (plan: CorePlan): Promise<{ jobId: string }> => {
+  const startFetch = async (plan: Plan): Promise<{ jobId: string }> => {
     const running = s.jobs.list().find((j) => j.kind === 'fetch' && j.state === 'running');
     if (running)
       throw new FerryError('USAGE', 'A download is already running.', { hint: 'Pause or cancel it first.' });
@@ -316,7 +316,7 @@ export function groupName(key: string): string {
   return key.split(/[_-]/)[0] || key;
 }
 
-export function planView(p: CorePlan): Plan {
+export function planView(p: Plan): PlanSummary {
   const files = p.files.filter((f) => f.enabled !== false);
   const images = p.images.filter((i) => i.enabled !== false);
   const groups = new Map<

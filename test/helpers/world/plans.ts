@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { filePathForUrl } from '../../../src-main/core/bundle/paths.js';
-import type { Plan } from '../../../src-main/core/fetch/plan.js';
+import type { Plan } from '../../../src-main/core/plan/plan.js';
 import type { FileHost } from './file-host.js';
 
 /**

@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { FerryError } from '../../../src-main/core/base/errors/index.js';
 import { openBundle } from '../../../src-main/core/bundle/index.js';
 import { verifyBundle } from '../../../src-main/core/bundle/verify/index.js';
-import { parsePlan, type Plan } from '../../../src-main/core/fetch/plan.js';
+import { parsePlan, type Plan } from '../../../src-main/core/plan/plan.js';
 import { ciliumChart, evaluateTemplate, loadKubespray } from '../../../src-main/core/plan/catalog/index.js';
 import { bundleVars } from '../../../src-main/core/serve/vars/index.js';
 import { kubesprayDataDir } from '../../helpers/tools.js';

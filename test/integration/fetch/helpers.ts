@@ -1,5 +1,5 @@
 import { startFetchJob, type FetchOptions, type FetchResult } from '../../../src-main/core/fetch/index.js';
-import type { Plan } from '../../../src-main/core/fetch/plan.js';
+import type { Plan } from '../../../src-main/core/plan/plan.js';
 import type { Job } from '../../../src-main/core/base/jobs/job.js';
 
 /** Fast retries, short idle timeouts and no signing unless a test asks: the defaults are for WANs. */

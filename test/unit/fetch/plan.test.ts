@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FerryError } from '../../../src-main/core/base/errors/index.js';
 import { wantedArtifacts } from '../../../src-main/core/fetch/fetch-bundle.js';
-import { parsePlan } from '../../../src-main/core/fetch/plan.js';
+import { parsePlan } from '../../../src-main/core/plan/plan.js';
 
 const sum = (c: string) => `sha256:${c.repeat(64)}`;
 const base = { kubespray: 'v2.29.1', kubeVersion: 'v1.33.4', arches: ['amd64', 'arm64'], vars: {} };

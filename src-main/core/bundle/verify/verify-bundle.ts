@@ -13,6 +13,7 @@ import { checkSignature, KeyStore, type KeyInfo, type SignatureStatus } from '..
 import { ProgressTracker } from '../../base/jobs/progress.js';
 import { HashPool } from './hash-pool.js';
 import { printable } from '../paths.js';
+import { artifactName, kindOf } from '../../kinds/index.js';
 
 export type FileStatus = 'ok' | 'missing' | 'wrong-size' | 'wrong-digest' | 'unreadable';
 export type ArtifactStatus = 'ok' | 'missing' | 'damaged';
@@ -97,28 +98,8 @@ export function artifactOwnPaths(
   return { own, unlisted: own.filter((p) => !listed.has(p)) };
 }
 
-export function artifactName(a: Artifact): string {
-  switch (a.kind) {
-    case 'file':
-      return `${a.key}${a.arch ? ` (${a.arch})` : ''} ${a.url}`;
-    case 'image':
-      return a.ref;
-    case 'kubespray':
-      return `Kubespray ${a.version}`;
-    case 'meta':
-      return a.name;
-    case 'deb':
-      return `${a.package} ${a.version} (${a.arch}, ${a.os})`;
-    case 'rpm':
-      return `${a.package}-${a.epoch ? `${a.epoch}:` : ''}${a.version}-${a.release}.${a.arch} (${a.os})`;
-    case 'wheel':
-      return a.filename;
-    case 'tool':
-      return `${a.name} ${a.version} (${a.platform})`;
-    case 'repo':
-      return `${a.format} repository${a.os ? ` for ${a.os}` : ''}`;
-  }
-}
+/** The human name of an artifact, as its kind (core/kinds) gives it. */
+export { artifactName };
 
 export function signatureAccepted(
   s: SignatureStatus,
@@ -295,6 +276,7 @@ export async function verifyOpenedBundle(
     })),
   );
   let artifactResults: ArtifactResult[];
+  let inconsistent = 0;
   try {
     artifactResults = await Promise.all(
       artifacts.map(async (a) => {
@@ -312,7 +294,13 @@ export async function verifyOpenedBundle(
               }),
           ),
         );
-        const problems = files.filter((r) => r.status !== 'ok');
+        // The kind checks its own record against the signed file list (a package's declared
+        // sha256 is its file's), on top of the file hashes.
+        const recordProblems: FileResult[] = kindOf(a)
+          .verify.record(a, listed)
+          .map((p) => ({ ...p, status: 'wrong-digest' }));
+        if (recordProblems.length) inconsistent++;
+        const problems = [...files.filter((r) => r.status !== 'ok'), ...recordProblems];
         const status: ArtifactStatus =
           problems.length === 0
             ? 'ok'
@@ -326,7 +314,7 @@ export async function verifyOpenedBundle(
           status,
           bytes: files.reduce((s, f) => s + f.expectedSize, 0),
           problems,
-          ...(status !== 'ok' ? { hint: repairHint(a) } : {}),
+          ...(status !== 'ok' ? { hint: kindOf(a).verify.repairHint(a) } : {}),
         };
         progress.itemsDone++;
         if (status !== 'ok') progress.itemsFailed++;
@@ -366,7 +354,11 @@ export async function verifyOpenedBundle(
       problems: orphans,
     });
   }
-  const intact = counts.ok === counts.files && unlisted.size === 0 && extraFilesProblem(extras) === undefined;
+  const intact =
+    counts.ok === counts.files &&
+    unlisted.size === 0 &&
+    inconsistent === 0 &&
+    extraFilesProblem(extras) === undefined;
   return {
     bundle: bundle.dir,
     bundleId: bundle.manifest.id,
@@ -380,15 +372,4 @@ export async function verifyOpenedBundle(
     artifacts: artifactResults,
     extras,
   };
-}
-
-function repairHint(a: Artifact): string {
-  switch (a.kind) {
-    case 'file':
-      return `Copy the bundle again, or re-export just this artifact on the connected side (it comes from ${a.url}).`;
-    case 'image':
-      return `Copy the bundle again, or re-export just ${a.ref} on the connected side.`;
-    default:
-      return 'Copy the bundle again from the connected side.';
-  }
 }

@@ -18,6 +18,7 @@ import { HashPool } from '../../bundle/verify/hash-pool.js';
 import { defaultStoreDir, Store } from '../store/store.js';
 import {
   checkBase,
+  checkRecords,
   gateSignature,
   hooksFrom,
   sha256,
@@ -95,6 +96,7 @@ export async function importArchive(sourceDir: string, opts: ImportOptions): Pro
       .removeDeadTemp()
       .catch((e: Error) => h.log('warn', `Could not clear old temp files in ${store.tmpDir}: ${e.message}`));
     try {
+      checkRecords(manifest);
       await checkBase(store, manifest);
       for (const f of manifest.files) {
         if (f.parts)

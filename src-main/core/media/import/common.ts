@@ -6,6 +6,7 @@ import { ProgressTracker } from '../../base/jobs/progress.js';
 import { checkSignature, KeyStore, type SignatureStatus } from '../../bundle/keys/keystore.js';
 import type { HashPool } from '../../bundle/verify/hash-pool.js';
 import { artifactName, describeSignature, enforceSignature } from '../../bundle/verify/verify-bundle.js';
+import { kindOf } from '../../kinds/index.js';
 import { resolveFiles } from '../store/sources.js';
 import { Store, type BundleRecord } from '../store/store.js';
 
@@ -113,6 +114,23 @@ export async function gateSignature(
 
 export function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
+}
+
+/**
+ * Every artifact's record must agree with the signed file list, by its kind's rule (a package's
+ * declared sha256 is its file's). verify reports such an artifact damaged; a second copy of the
+ * media cannot fix a record, so import refuses before anything is copied.
+ */
+export function checkRecords(m: Manifest): void {
+  const listed = new Map(m.files.map((f) => [f.path, f]));
+  for (const a of m.artifacts) {
+    const p = kindOf(a).verify.record(a, listed)[0];
+    if (p)
+      throw new FerryError('INTEGRITY', `${artifactName(a)}: ${p.error}.`, {
+        artifact: a.id,
+        hint: 'The manifest was written wrong or altered. Fetch and export the bundle again on the connected side.',
+      });
+  }
 }
 
 /**

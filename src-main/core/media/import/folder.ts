@@ -5,7 +5,14 @@ import { resolveInside } from '../../bundle/paths.js';
 import { FerryError } from '../../base/errors/index.js';
 import { HashPool } from '../../bundle/verify/hash-pool.js';
 import { defaultStoreDir, Store } from '../store/store.js';
-import { checkBase, gateSignature, hooksFrom, type ImportOptions, type ImportReport } from './common.js';
+import {
+  checkBase,
+  checkRecords,
+  gateSignature,
+  hooksFrom,
+  type ImportOptions,
+  type ImportReport,
+} from './common.js';
 import { CopyHashPool } from './copy-pool.js';
 import { ImportSession } from './session.js';
 
@@ -34,6 +41,7 @@ export async function importFolder(sourceDir: string, opts: ImportOptions): Prom
   // The hash pool's workers are unref'd; keep a CLI process alive while it waits on them.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   try {
+    checkRecords(bundle.manifest);
     await checkBase(store, bundle.manifest);
     // Links, devices and other non-files in the source are refused here, before any copy.
     const tree = await walkBundleTree(bundle.dir, h.signal);

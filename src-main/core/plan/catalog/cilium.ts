@@ -1,5 +1,6 @@
 import { filePathForUrl } from '../../bundle/paths.js';
 import { FerryError } from '../../base/errors/index.js';
+import type { PlanChart } from '../plan.js';
 
 /**
  * Cilium's Helm chart. From Kubespray v2.28 the cilium role runs `cilium install --version
@@ -13,23 +14,6 @@ import { FerryError } from '../../base/errors/index.js';
  */
 
 export const CILIUM_CHART_REPO = 'https://helm.cilium.io/';
-
-export interface PlanChart {
-  /** 'cilium_chart'; the chart's manifest artifact has this key, its index `<key>_index`. */
-  key: string;
-  /** Chart name in the repository's index ('cilium'). */
-  name: string;
-  /** Chart version as the index spells it (no leading 'v'). */
-  version: string;
-  /** The repository (ends in '/'). */
-  repo: string;
-  /** The chart's URL; its sha256 comes from the repository's index at fetch time. */
-  url: string;
-  path: string;
-  /** The repository's index.yaml: downloaded to learn the digest; Ferry writes its own. */
-  indexUrl: string;
-  indexPath: string;
-}
 
 export type CiliumInstall = 'chart' | 'cli-without-repository' | 'manifests' | 'unknown';
 

@@ -22,9 +22,13 @@ export {
   type ComputeOptions,
   type ExtraFile,
   type ExtraImage,
+  type ComputedPlan,
   type Plan,
+  type PlanChart,
   type PlanFile,
+  type PlanFileBuilt,
   type PlanImage,
+  type PlanImageBuilt,
 } from './plan.js';
 export {
   cachedTarballPath,
@@ -34,13 +38,7 @@ export {
   type KubesprayData,
   type LoadOptions,
 } from './source.js';
-export {
-  CILIUM_CHART_REPO,
-  ciliumChart,
-  ciliumInstallMode,
-  type CiliumInstall,
-  type PlanChart,
-} from './cilium.js';
+export { CILIUM_CHART_REPO, ciliumChart, ciliumInstallMode, type CiliumInstall } from './cilium.js';
 export { readInventory } from './inventory.js';
 export {
   checkChoices,

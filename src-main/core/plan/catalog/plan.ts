@@ -4,7 +4,10 @@ import { compareLoose } from './jinja/looseversion.js';
 import { fromPlain, PyDict, pyStr, toPlain, truthy, Undefined, type PyValue } from './jinja/values.js';
 import { tarballBundlePath, tarballUrl, type KubesprayData } from './source.js';
 import { VarStore, withTemplateErrors } from './variables.js';
-import { ciliumChart, ciliumInstallMode, type PlanChart } from './cilium.js';
+import { ciliumChart, ciliumInstallMode } from './cilium.js';
+import type { ExtraFile, Plan, PlanChart, PlanFile, PlanImage } from '../plan.js';
+
+export type { ExtraFile, Plan, PlanChart, PlanFile, PlanImage };
 
 export const ARCHES = ['amd64', 'arm64'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -15,53 +18,17 @@ export const ARCH_FACTS: Record<Arch, { ansible_architecture: string }> = {
   arm64: { ansible_architecture: 'aarch64' },
 };
 
-export interface PlanFile {
-  key: string;
-  /** The first architecture that needs this URL; `arches` lists all of them. */
-  arch: string;
-  arches: string[];
-  url: string;
-  /** 'sha256:<64 hex>' (Kubespray publishes 'sha512:<128 hex>' for gVisor); '' only for disabled entries without one. */
-  checksum: string;
-  /** Path in the bundle: 'files/<url host>/<url path>'. */
-  path: string;
-  enabled: boolean;
-  extra?: boolean;
-}
-
-export interface PlanImage {
-  key: string;
-  /** Full reference 'host/repo:tag' (docker.io keeps 'docker.io/'), or 'host/repo@sha256:…' when pinned by digest. */
-  ref: string;
-  repo: string;
-  tag: string;
-  platforms: string[];
-  enabled: boolean;
-  extra?: boolean;
-}
-
-export interface Plan {
-  kubespray: string;
-  kubeVersion: string;
-  arches: string[];
-  files: PlanFile[];
-  images: PlanImage[];
-  /** The user-set inventory variables (--set, profile and inventory), as plain JSON. */
-  vars: Record<string, unknown>;
-  kubesprayTarball?: { url: string; path: string };
-  /** Helm charts Kubespray's roles download themselves (cilium's, for `cilium install`). */
-  charts?: PlanChart[];
-  /** What the plan cannot carry and the user should know. */
-  warnings?: string[];
-}
+/** A file as the catalog builds it: always with its first arch and the list of all. */
+export type PlanFileBuilt = PlanFile & { arch: string; arches: string[] };
+/** An image as the catalog builds it: with its repository and tag. */
+export type PlanImageBuilt = PlanImage & { repo: string; tag: string };
+/** What computePlan guarantees beyond the plan schema (which older plan files must also pass). */
+export type ComputedPlan = Omit<Plan, 'files' | 'images'> & {
+  files: PlanFileBuilt[];
+  images: PlanImageBuilt[];
+};
 
 export type ExtraImage = string | { ref: string; platforms?: string[] };
-export interface ExtraFile {
-  url: string;
-  sha256: string;
-  path?: string;
-}
-
 export interface ComputeOptions {
   arches: string[];
   /** Extra-vars level: wins over role vars (--set and the profile's vars). */
@@ -255,19 +222,19 @@ function text(v: PyValue): string {
  * kubeadm pulls, and the profile's extras. With `all`, every URL and image reference any entry
  * defines, enabled or not.
  */
-export function computePlan(data: KubesprayData, opts: ComputeOptions): Plan {
+export function computePlan(data: KubesprayData, opts: ComputeOptions): ComputedPlan {
   const arches = [...new Set(opts.arches)];
   if (!arches.length)
     throw new FerryError('USAGE', 'No target architecture given.', {
       hint: 'Use --arch amd64, arm64 or amd64,arm64.',
     });
-  const files = new Map<string, PlanFile>();
-  const images = new Map<string, PlanImage>();
+  const files = new Map<string, PlanFileBuilt>();
+  const images = new Map<string, PlanImageBuilt>();
   let kubeVersion = '';
   const charts: PlanChart[] = [];
   const warnings: string[] = [];
 
-  const addFile = (f: Omit<PlanFile, 'arches' | 'path'> & { path?: string }) => {
+  const addFile = (f: Omit<PlanFileBuilt, 'arches' | 'path'> & { path?: string }) => {
     const old = files.get(f.url);
     if (old) {
       if (!old.arches.includes(f.arch)) old.arches.push(f.arch);
@@ -277,7 +244,7 @@ export function computePlan(data: KubesprayData, opts: ComputeOptions): Plan {
     }
     files.set(f.url, { ...f, arches: [f.arch], path: f.path ?? bundlePathForUrl(f.url) });
   };
-  const addImage = (img: Omit<PlanImage, 'platforms'>, platform: string) => {
+  const addImage = (img: Omit<PlanImageBuilt, 'platforms'>, platform: string) => {
     const old = images.get(img.ref);
     if (old) {
       if (!old.platforms.includes(platform)) old.platforms.push(platform);
@@ -431,7 +398,7 @@ export function computePlan(data: KubesprayData, opts: ComputeOptions): Plan {
     for (const a of arches) if (!got.arches.includes(a)) got.arches.push(a);
   }
 
-  const plan: Plan = {
+  const plan: ComputedPlan = {
     kubespray: data.tag,
     kubeVersion,
     arches,

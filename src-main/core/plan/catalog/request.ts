@@ -5,7 +5,7 @@ import type { Profile } from '../profile/schema.js';
 import { fromPlain, PyDict, type PyValue } from './jinja/values.js';
 import { checkChoices, unknownVariableWarnings, type PlanWarning } from './check.js';
 import { readInventory } from './inventory.js';
-import { ARCHES, computePlan, normalizeKubeVersion, type ComputeOptions, type Plan } from './plan.js';
+import { ARCHES, computePlan, normalizeKubeVersion, type ComputeOptions, type ComputedPlan } from './plan.js';
 import { loadKubespray, type KubesprayData, type LoadOptions } from './source.js';
 import { parseYaml11 } from './yaml11.js';
 
@@ -85,7 +85,7 @@ export function parseArches(values: string[] | undefined): string[] | undefined 
 export async function planFromRequest(
   req: PlanRequest,
   opts: LoadOptions = {},
-): Promise<{ plan: Plan; data: KubesprayData; options: ComputeOptions; warnings: PlanWarning[] }> {
+): Promise<{ plan: ComputedPlan; data: KubesprayData; options: ComputeOptions; warnings: PlanWarning[] }> {
   const profile = req.profile;
   let source: { dir?: string; tarball?: string; tag?: string };
   if (req.kubespray) source = await kubespraySource(req.kubespray);

@@ -7,6 +7,7 @@ import type { BundleSource } from '../../bundle/source.js';
 import { locateFile } from '../fileserver/location.js';
 import { parseImageRef } from '../../fetch/oci/reference.js';
 import { DIGEST_RE, TAG_RE } from './reference.js';
+import { artifactName, kindOf } from '../../kinds/index.js';
 
 /**
  * What the registry can serve, computed once at start from the bundles' OCI layouts: every
@@ -227,8 +228,11 @@ export async function loadRegistryContent(sources: BundleSource[]): Promise<Regi
     const idxLoc = locateFile(src, idxRel);
     if (!idxEntry || !idxLoc) {
       for (const a of src.manifest.artifacts)
-        if (a.kind === 'image')
-          content.skipped.push({ ref: a.ref, reason: `${idxRel} of bundle ${src.id} is not verified` });
+        if (kindOf(a).serve.via === 'registry')
+          content.skipped.push({
+            ref: artifactName(a),
+            reason: `${idxRel} of bundle ${src.id} is not verified`,
+          });
       continue;
     }
     let idx: unknown;

@@ -6,6 +6,7 @@ import { checkVars, type VarsCheck, type VarsProblem } from './check.js';
 import { generateVars, type GeneratedVars, type NamingStyle } from './generate.js';
 import { loadBundleKubespray, rawDefaults, readBundlePlan } from './kubespray.js';
 import { containerdHostsFiles } from './hosts-toml.js';
+import { upstreamHosts } from '../../kinds/index.js';
 
 export {
   ciliumVars,
@@ -42,16 +43,7 @@ export interface BundleVarsOptions {
 
 /** Upstream registry hosts of the bundle's images. */
 export function bundleUpstreams(src: BundleSource): string[] {
-  const hosts = new Set<string>();
-  for (const a of src.manifest.artifacts) {
-    if (a.kind !== 'image') continue;
-    try {
-      hosts.add(parseImageRef(a.ref).registry);
-    } catch {
-      // an unparsable ref is not served either
-    }
-  }
-  return [...hosts].sort();
+  return upstreamHosts(src.manifest.artifacts);
 }
 
 export async function bundleVars(

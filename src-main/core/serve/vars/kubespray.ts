@@ -2,14 +2,15 @@ import fs from 'node:fs/promises';
 import type { BundleSource } from '../../bundle/source.js';
 import { loadKubespray, type KubesprayData } from '../../plan/catalog/index.js';
 import { FerryError } from '../../base/errors/index.js';
-import { parsePlan, type Plan } from '../../fetch/plan.js';
+import { kubesprayRelease } from '../../kinds/index.js';
+import { parsePlan, type Plan } from '../../plan/plan.js';
 
 /** The Kubespray release the bundle carries, loaded from its own (verified) tarball. */
 export async function loadBundleKubespray(src: BundleSource, signal?: AbortSignal): Promise<KubesprayData> {
-  const art = src.manifest.artifacts.find((a) => a.kind === 'kubespray');
-  const rel = art?.paths[0];
+  const release = kubesprayRelease(src.manifest);
+  const rel = release?.tarball;
   const file = rel ? src.filePath(rel) : undefined;
-  if (!art || !rel || !file) {
+  if (!release || !rel || !file) {
     throw new FerryError(
       'NOT_FOUND',
       `Bundle ${src.id} holds no verified Kubespray tarball, so Ferry cannot tell which variables its Kubespray version has.`,
@@ -19,10 +20,7 @@ export async function loadBundleKubespray(src: BundleSource, signal?: AbortSigna
       },
     );
   }
-  return loadKubespray(
-    { tarball: file, tag: art.kind === 'kubespray' ? art.version : undefined },
-    { signal },
-  );
+  return loadKubespray({ tarball: file, tag: release.artifact.version }, { signal });
 }
 
 /** The plan the bundle was made from (plan.json), if it has one. */

@@ -1,15 +1,11 @@
 import { useEffect, useId, useMemo, useState } from 'react';
 import { ADDONS, ARCHES, NETWORK_PLUGINS, RUNTIMES } from '../../../../src-main/ipc/choices.js';
-import type {
-  ErrorValueT,
-  KubesprayChoice,
-  Plan,
-  PlanPrepared,
-  Res,
-} from '../../../../src-main/ipc/contract.js';
+import { countLabel } from '../../../../src-main/core/kinds/labels.js';
+import type { ErrorValueT, KubesprayChoice, PlanSummary, Res } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressPanel, Section } from '../../components/common.js';
 import { bytes } from '../../format.js';
+import { resultOf } from '../../jobs.js';
 import { useApp, useJob } from '../../store.js';
 
 type Versions = Res<'plan.kubesprayVersions'>;
@@ -95,11 +91,7 @@ export function RoomChart({ groups, label }: { groups: RoomGroup[]; label: strin
                 style={{ width: `${top ? Math.max(2, (100 * weight(g)) / top) : 0}%` }}
               />
             </span>
-            <span className="room-size">
-              {sized
-                ? bytes(g.bytes)
-                : `${g.count} ${g.kind === 'image' ? (g.count === 1 ? 'image' : 'images') : g.count === 1 ? 'file' : 'files'}`}
-            </span>
+            <span className="room-size">{sized ? bytes(g.bytes) : countLabel(g.kind, g.count)}</span>
           </li>
         ))}
       </ul>
@@ -107,7 +99,7 @@ export function RoomChart({ groups, label }: { groups: RoomGroup[]; label: strin
   );
 }
 
-export function PlanView({ plan }: { plan: Plan }) {
+export function PlanView({ plan }: { plan: PlanSummary }) {
   // Each big number is labelled by the word under it, so assistive tech reads "12 files".
   const id = useId();
   return (
@@ -191,7 +183,7 @@ export function ClusterStep() {
   // Kubernetes versions come from that Kubespray's own checksum tables.
   const track = useApp((s) => s.track);
   const prepJob = useJob('plan');
-  const prepared = prepJob?.state === 'done' ? (prepJob.result as PlanPrepared) : null;
+  const prepared = resultOf('plan', prepJob) ?? null;
   const kubeVersions = prepared?.kubeVersions ?? [];
   useEffect(() => {
     if (ks.source === 'release' && !ks.version) return;

@@ -1,17 +1,19 @@
 import { useState } from 'react';
 import type { ErrorValueT, FetchItem } from '../../../../src-main/ipc/contract.js';
+import { roomGroup } from '../../../../src-main/core/kinds/labels.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressBar, ProgressPanel, Section, StatusPill } from '../../components/common.js';
 import { CancelJobButton, StepNav } from '../../components/step-controls.js';
 import { bytes } from '../../format.js';
+import { itemsOf } from '../../jobs.js';
 import { useApp, useJob } from '../../store.js';
 import { RoomChart } from './ClusterStep.js';
 
 export function fetchItems(items: Array<Record<string, unknown>>): FetchItem[] {
   // The latest news per artifact wins: a retried failure that then succeeds shows as done.
   const byId = new Map<string, FetchItem>();
-  for (const i of items)
-    if (typeof i.id === 'string' && typeof i.status === 'string') byId.set(i.id, i as unknown as FetchItem);
+  for (const i of itemsOf('fetch', items))
+    if (typeof i.id === 'string' && typeof i.status === 'string') byId.set(i.id, i);
   return [...byId.values()].filter((i) => i.status !== 'removed');
 }
 
@@ -25,16 +27,7 @@ export function roomFromItems(
   >();
   for (const i of items) {
     if (i.status !== 'done' || i.bytes === undefined) continue;
-    const name =
-      i.kind === 'image'
-        ? i.name
-            .replace(/[@:][^/]*$/, '')
-            .split('/')
-            .slice(-2)
-            .join('/')
-        : i.kind === 'kubespray'
-          ? 'kubespray'
-          : i.name.split(/[\s_-]/)[0];
+    const name = roomGroup(i.kind, i.name);
     const k = `${i.kind}:${name}`;
     const g = groups.get(k) ?? { name, kind: i.kind, count: 0, bytes: 0 };
     g.count++;

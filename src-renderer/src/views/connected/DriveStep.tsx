@@ -4,6 +4,7 @@ import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
 import { CancelJobButton } from '../../components/step-controls.js';
 import { bytes } from '../../format.js';
+import { resultOf } from '../../jobs.js';
 import { useApp, useJob } from '../../store.js';
 
 type Target = { kind: 'drive'; drive: Drive } | { kind: 'folder' | 'archive'; picked: Picked };
@@ -114,7 +115,7 @@ export function DriveStep() {
     }
   };
   const running = job?.state === 'running';
-  const result = job?.state === 'done' ? (job.result as ExportSummary) : null;
+  const result = resultOf('export', job) ?? null;
 
   return (
     <div className="stack">

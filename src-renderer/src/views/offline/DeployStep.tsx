@@ -3,7 +3,6 @@ import {
   DEPLOY_PLAYBOOKS,
   type DeployItem,
   type DeployNode,
-  type DeployResultT,
   type ErrorValueT,
   type Picked,
   type Res,
@@ -11,7 +10,7 @@ import {
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, Section, StatusPill } from '../../components/common.js';
 import { CancelJobButton, StepNav } from '../../components/step-controls.js';
-import type { JobView } from '../../jobs.js';
+import { itemsOf, resultOf, type JobView } from '../../jobs.js';
 import { useApp, useJob } from '../../store.js';
 
 type Role = DeployNode['roles'][number];
@@ -31,8 +30,7 @@ export interface DeployPicture {
 /** The deploy job's items as the step draws them (items are keyed: one per host, check, failure). */
 export function deployPicture(job: Pick<JobView, 'items'> | undefined): DeployPicture {
   const p: DeployPicture = { preflight: [], hosts: [], failures: [] };
-  for (const raw of job?.items ?? []) {
-    const i = raw as DeployItem;
+  for (const i of itemsOf('deploy', job?.items)) {
     if (i.type === 'preflight') p.preflight.push(i);
     else if (i.type === 'task') p.task = i;
     else if (i.type === 'host') p.hosts.push(i);
@@ -182,7 +180,7 @@ export function DeployStep() {
     }
   };
   const picture = deployPicture(job);
-  const result = job?.state === 'done' ? (job.result as DeployResultT | undefined) : undefined;
+  const result = resultOf('deploy', job);
 
   return (
     <div className="stack">

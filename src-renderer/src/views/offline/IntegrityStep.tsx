@@ -12,7 +12,7 @@ import { ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/c
 import { CancelJobButton, StepNav } from '../../components/step-controls.js';
 import { bytes, when } from '../../format.js';
 import { useApp, useJob } from '../../store.js';
-import type { JobView } from '../../jobs.js';
+import { itemsOf, resultOf, type JobView } from '../../jobs.js';
 import { SignatureBadge } from './MediaStep.js';
 
 export type TileState = 'waiting' | 'checking' | 'good' | 'damaged' | 'missing';
@@ -42,8 +42,7 @@ const KIND_ORDER = ['kubespray', 'file', 'image', 'meta'];
 export function tilesFrom(job: Pick<JobView, 'items' | 'state'> | undefined): Tile[] {
   if (!job) return [];
   const tiles = new Map<string, Tile>();
-  for (const raw of job.items) {
-    const item = raw as VerifyItem | ImportItem;
+  for (const item of itemsOf(['verify', 'import'], job.items)) {
     if (item.type === 'artifact') {
       const t = tiles.get(item.id);
       if (item.state === 'waiting' || !t) {
@@ -88,8 +87,7 @@ export function partsFrom(
   job: Pick<JobView, 'items'> | undefined,
 ): Array<{ name: string; state: PartState; message?: string }> {
   const parts = new Map<string, { name: string; state: PartState; message?: string }>();
-  for (const raw of job?.items ?? []) {
-    const item = raw as ImportItem;
+  for (const item of itemsOf('import', job?.items)) {
     if (item.type === 'part')
       parts.set(item.name, {
         name: item.name,
@@ -311,7 +309,7 @@ export function ImportSummaryCard({ summary, label }: { summary: ImportSummary; 
 
 /** Whether the store holds this bundle whole, from the newest import job. */
 export function importedWhole(job: JobView | undefined, b: BundleSummary | null): boolean {
-  const r = job?.state === 'done' ? (job.result as ImportSummary | undefined) : undefined;
+  const r = resultOf('import', job);
   return !!b && r?.bundleId === b.id && r.status === 'complete';
 }
 
@@ -326,7 +324,7 @@ export function IntegrityStep() {
  */
 function ArchiveIntegrity({ bundle }: { bundle: BundleSummary }) {
   const check = useCheckJob('import', 'import.start');
-  const summary = check.job?.state === 'done' ? (check.job.result as ImportSummary) : null;
+  const summary = resultOf('import', check.job) ?? null;
   const parts = partsFrom(check.job);
   return (
     <CheckPanel
@@ -374,7 +372,7 @@ function FolderIntegrity() {
       </Section>
     );
   }
-  const summary = check.job?.state === 'done' ? (check.job.result as VerifySummary) : null;
+  const summary = resultOf('verify', check.job) ?? null;
   return (
     <CheckPanel
       check={check}

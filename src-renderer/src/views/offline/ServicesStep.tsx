@@ -1,17 +1,10 @@
 import { useEffect, useState } from 'react';
-import type {
-  BundleSummary,
-  ErrorValueT,
-  ImportSummary,
-  Picked,
-  Res,
-  VerifySummary,
-} from '../../../../src-main/ipc/contract.js';
+import type { BundleSummary, ErrorValueT, Picked, Res } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { CopyBlock, ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
 import { PortField, StepNav } from '../../components/step-controls.js';
 import { bytes, when } from '../../format.js';
-import type { JobView } from '../../jobs.js';
+import { resultOf, type JobView } from '../../jobs.js';
 import { useApp, useJob } from '../../store.js';
 import { importedWhole } from './IntegrityStep.js';
 
@@ -32,7 +25,7 @@ export function serveChoices(
   chosen: ServeFromKind | null,
 ): { store: boolean; media: boolean; from: ServeFromKind | null } {
   const store = importedWhole(importJob, b);
-  const v = verifyJob?.state === 'done' ? (verifyJob.result as VerifySummary | undefined) : undefined;
+  const v = resultOf('verify', verifyJob);
   const media = b.format !== 'archive' && !!v?.ok && v.bundleId === b.id;
   const ok = (k: ServeFromKind | null) => (k === 'store' ? store : k === 'media' ? media : false);
   const from = ok(chosen) ? chosen : store ? 'store' : media ? 'media' : null;
@@ -182,7 +175,7 @@ export function ServicesStep() {
   }
 
   const choice = serveChoices(bundle, verifyJob, importJob, chosenFrom);
-  const importResult = importJob?.state === 'done' ? (importJob.result as ImportSummary) : undefined;
+  const importResult = resultOf('import', importJob);
   const importedHere = importResult?.bundleId === bundle.id;
 
   const act = async (fn: () => Promise<unknown>) => {

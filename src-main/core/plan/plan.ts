@@ -3,9 +3,11 @@ import { z } from 'zod';
 import { FerryError } from '../base/errors/index.js';
 
 /**
- * The plan fetch consumes: what `ferry plan` computes from Kubespray (core/catalog). Declared
- * here as a zod schema as well, because a plan also arrives as a file (`ferry fetch --plan`)
- * and from a bundle's plan.json, and both are boundaries.
+ * The plan: what a cluster downloads, as the catalog (core/plan/catalog) computes it and fetch
+ * consumes it. One zod schema, because a plan also arrives as a file (`ferry fetch --plan`) and
+ * from a bundle's plan.json, and both are boundaries; the catalog builds values of this type.
+ * Fields the catalog always fills but older plan files may lack (`arches`, an image's `repo` and
+ * `tag`) are optional here; unknown fields pass through, so a plan round-trips byte for byte.
  */
 
 /** sha256 normally; Kubespray publishes sha512 for gVisor; '' only on disabled entries. */
@@ -19,35 +21,48 @@ const checksum = z
 export const PlanFileSchema = z
   .object({
     key: z.string(),
+    /** The first architecture that needs this URL; `arches` lists all of them. */
     arch: z.string().optional(),
+    arches: z.array(z.string()).optional(),
     url: z.string().url(),
+    /** 'sha256:<64 hex>' (Kubespray publishes 'sha512:<128 hex>' for gVisor); '' only for disabled entries without one. */
     checksum,
     /** files/<host>/<path>, the files_repo layout. */
     path: z.string(),
     enabled: z.boolean().default(true),
-    extra: z.unknown().optional(),
+    /** One of the profile's extra files, not a Kubespray download. */
+    extra: z.boolean().optional(),
   })
   .passthrough();
 
 export const PlanImageSchema = z
   .object({
     key: z.string(),
+    /** Full reference 'host/repo:tag' (docker.io keeps 'docker.io/'), or 'host/repo@sha256:…' when pinned by digest. */
     ref: z.string(),
+    repo: z.string().optional(),
+    tag: z.string().optional(),
     platforms: z.array(z.string()).min(1),
     enabled: z.boolean().default(true),
-    extra: z.unknown().optional(),
+    extra: z.boolean().optional(),
   })
   .passthrough();
 
 /** A Helm chart whose digest comes from its repository's index.yaml at fetch time (cilium's). */
 export const PlanChartSchema = z
   .object({
+    /** 'cilium_chart'; the chart's manifest artifact has this key, its index `<key>_index`. */
     key: z.string().regex(/^[a-z0-9_]+$/),
+    /** Chart name in the repository's index ('cilium'). */
     name: z.string().regex(/^[A-Za-z0-9._-]+$/),
+    /** Chart version as the index spells it (no leading 'v'). */
     version: z.string().regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/),
+    /** The repository (ends in '/'). */
     repo: z.string().url(),
+    /** The chart's URL; its sha256 comes from the repository's index at fetch time. */
     url: z.string().url(),
     path: z.string(),
+    /** The repository's index.yaml: downloaded to learn the digest; Ferry writes its own. */
     indexUrl: z.string().url(),
     indexPath: z.string(),
   })
@@ -60,17 +75,30 @@ export const PlanSchema = z
     arches: z.array(z.string()),
     files: z.array(PlanFileSchema),
     images: z.array(PlanImageSchema),
+    /** The user-set inventory variables (--set, profile and inventory), as plain JSON. */
     vars: z.record(z.string(), z.unknown()).default({}),
     kubesprayTarball: z.object({ url: z.string().url(), path: z.string() }).passthrough().optional(),
+    /** Helm charts Kubespray's roles download themselves (cilium's, for `cilium install`). */
     charts: z.array(PlanChartSchema).optional(),
+    /** What the plan cannot carry and the user should know. */
     warnings: z.array(z.string()).optional(),
   })
   .passthrough();
 
-export type PlanFile = z.infer<typeof PlanFileSchema>;
-export type PlanImage = z.infer<typeof PlanImageSchema>;
-export type PlanChart = z.infer<typeof PlanChartSchema>;
-export type Plan = z.infer<typeof PlanSchema>;
+/**
+ * The known fields only: unknown ones pass through at run time (so a plan round-trips), but an
+ * index signature in the type would make `Omit<>` and intersections lose the known fields.
+ */
+type Known<T> = { [K in keyof T as string extends K ? never : K]: T[K] };
+
+export type PlanFile = Known<z.infer<typeof PlanFileSchema>>;
+export type PlanImage = Known<z.infer<typeof PlanImageSchema>>;
+export type PlanChart = Known<z.infer<typeof PlanChartSchema>>;
+export type Plan = Omit<Known<z.infer<typeof PlanSchema>>, 'files' | 'images' | 'charts'> & {
+  files: PlanFile[];
+  images: PlanImage[];
+  charts?: PlanChart[];
+};
 
 export function parsePlan(json: unknown, source = 'plan'): Plan {
   const r = PlanSchema.safeParse(json);

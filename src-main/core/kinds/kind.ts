@@ -1,0 +1,77 @@
+import type { Artifact, FileEntry } from '../bundle/manifest.js';
+import type { OciIndexEntry } from '../bundle/oci-layout.js';
+import type { KindLabel } from './labels.js';
+
+/**
+ * One artifact kind, as every stage sees it. The manifest's `ArtifactSchema` says what a kind's
+ * record holds; this says what each stage does with it, so a stage iterates the registry
+ * (kinds/index.ts) instead of branching on `a.kind`, and a new kind is one module plus one
+ * registry entry. A kind module may call stage code (the stages keep their machinery: the HTTP
+ * layer, the OCI client, the hash pool); stages reach kinds only through the registry.
+ */
+export interface ArtifactKind<A extends Artifact = Artifact> {
+  readonly kind: A['kind'];
+  /** Nouns for the UI and the CLI (kinds/labels.ts, which the renderer imports too). */
+  readonly label: KindLabel;
+  /** The human name of one artifact in reports, tiles and errors ('kubeadm (amd64) https://…'). */
+  name(a: A): string;
+  /**
+   * Every bundle path this artifact keeps: its manifest `paths` plus anything it implies (an
+   * image's top manifest blob). A replanned fetch removes files no artifact owns.
+   */
+  ownedPaths(a: A): string[];
+  /** Verification of the artifact's own record against the file list (after the files hash). */
+  verify: KindVerify<A>;
+  /** The plan/room chart and integrity tile grouping. */
+  summarize(a: A): KindSummary;
+  /** How serve exposes it. */
+  serve: KindServe<A>;
+  /** Bundle-writer hook at finalize: an image names itself in the OCI layout's index.json. */
+  ociIndexEntry?(a: A): OciIndexEntry;
+  /**
+   * Fetch hook: whether a held artifact is still the wanted one. The download runs themselves
+   * (HTTP, OCI) stay in core/fetch; a kind without the hook is never reused across replans.
+   */
+  fetch?: KindFetch<A>;
+}
+
+export interface KindVerify<A extends Artifact> {
+  /**
+   * Problems in the artifact's record itself, given the manifest's (signed) file list: e.g. a
+   * package whose declared sha256 is not the sha256 the file list gives its file. An empty list
+   * means the record is consistent; the files' bytes are checked by the hash pool regardless.
+   */
+  record(a: A, listed: ReadonlyMap<string, FileEntry>): RecordProblem[];
+  /** What to do when the artifact is missing or damaged. */
+  repairHint(a: A): string;
+}
+
+export interface RecordProblem {
+  path: string;
+  expectedSize: number;
+  expectedSha256: string;
+  actualSize?: number;
+  actualSha256?: string;
+  error: string;
+}
+
+export interface KindSummary {
+  /** The component the room chart and the integrity map count it towards ('kubeadm', 'calico/node'). */
+  group: string;
+}
+
+export interface KindServe<A extends Artifact> {
+  /** Which server exposes it: the registry, the file server (incl. /kubespray/), or nothing. */
+  via: 'registry' | 'files' | 'none';
+  /** The upstream host a client would have pulled it from (containerd mirrors, hosts.toml). */
+  upstream?(a: A): string | undefined;
+}
+
+export interface KindFetch<A extends Artifact> {
+  /**
+   * Does the artifact the bundle holds still satisfy what the plan wants, so fetch leaves it
+   * alone? `wanted` holds the fields fetch knows before downloading (a URL and its published
+   * checksum, an image's reference and platforms): what the download is, not what it produced.
+   */
+  holds(held: A, wanted: Partial<A>): boolean;
+}
