@@ -4,7 +4,6 @@ import type {
   FileEntry,
   RepoArtifact,
   RpmArtifact,
-  ToolArtifact,
   WheelArtifact,
 } from '../bundle/manifest.js';
 import type { ArtifactKind, RecordProblem } from './kind.js';
@@ -13,7 +12,7 @@ import { KIND_LABELS } from './labels.js';
 /**
  * Minimal registry entries for the format-v2 kinds (docs/bundle-format.md): each is carried as
  * plain files, verified by the manifest's sha256 and size like any file, named and summarized.
- * The real kinds (kinds/deb, kinds/python, kinds/tool) replace one entry each in kinds/index.ts
+ * The real kinds (kinds/deb, kinds/python; kinds/tool already has) replace one entry each in kinds/index.ts
  * as they land; until then a bundle holding these verifies, imports, exports and is listed.
  */
 
@@ -54,8 +53,6 @@ function declaredDigest(
   ];
 }
 
-const first = (name: string): string => name.split(/[\s_-]/)[0];
-
 export const debKind: ArtifactKind<DebArtifact> = {
   kind: 'deb',
   label: KIND_LABELS.deb,
@@ -83,16 +80,6 @@ export const wheelKind: ArtifactKind<WheelArtifact> = {
   ownedPaths: (a) => [...a.paths],
   verify: { record: declaredDigest, repairHint: () => REPAIR },
   summarize: (a) => ({ group: a.project }),
-  serve: { via: 'files' },
-};
-
-export const toolKind: ArtifactKind<ToolArtifact> = {
-  kind: 'tool',
-  label: KIND_LABELS.tool,
-  name: (a) => `${a.name} ${a.version} (${a.platform})`,
-  ownedPaths: (a) => [...a.paths],
-  verify: { record: () => [], repairHint: () => REPAIR },
-  summarize: (a) => ({ group: first(a.name) }),
   serve: { via: 'files' },
 };
 

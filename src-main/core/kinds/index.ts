@@ -4,7 +4,8 @@ import { fileKind } from './file/index.js';
 import { imageKind } from './image/index.js';
 import { kubesprayKind } from './kubespray/index.js';
 import { metaKind } from './meta/index.js';
-import { debKind, repoKind, rpmKind, toolKind, wheelKind } from './carried.js';
+import { debKind, repoKind, rpmKind, wheelKind } from './carried.js';
+import { toolKind } from './tool/kind.js';
 
 export type { ArtifactKind } from './kind.js';
 export { kubesprayRelease } from './kubespray/index.js';

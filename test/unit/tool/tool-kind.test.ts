@@ -14,6 +14,8 @@ import {
   toolsHeld,
   type ToolFile,
 } from '../../../src-main/core/kinds/tool/index.js';
+import { artifactName, kindOf } from '../../../src-main/core/kinds/index.js';
+import { toolKind } from '../../../src-main/core/kinds/tool/kind.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -154,5 +156,41 @@ describe('the tool kind', () => {
     expect(await markToolsExecutable(b, m)).toEqual(['tools/ferry-linux-x64']);
     expect((await fs.stat(path.join(b, 'tools/ferry-linux-x64'))).mode & 0o777).toBe(0o755);
     expect((await fs.stat(path.join(b, 'plan.json'))).mode & 0o777).toBe(0o644);
+  });
+});
+
+describe('the tool kind in the registry', () => {
+  const listed = new Map([
+    ['tools/ferry-linux-x64', { path: 'tools/ferry-linux-x64', size: 3, sha256: 'a'.repeat(64) }],
+    ['tools/ferry-linux-arm64', { path: 'tools/ferry-linux-arm64', size: 4, sha256: 'b'.repeat(64) }],
+  ]);
+  it('is the registry entry for tool artifacts, named by name, version and platform', () => {
+    const a = toolArtifact({ name: 'ferry', platform: 'linux-x64', version: '0.1.0' });
+    expect(kindOf(a)).toBe(toolKind);
+    expect(artifactName(a)).toBe('ferry 0.1.0 (linux-x64)');
+    expect(toolKind.verify.record(a, listed)).toEqual([]);
+    expect(toolKind.serve.via).toBe('none');
+    expect(toolKind.fetch!.holds(a, { version: '0.1.0', paths: ['tools/ferry-linux-x64'] })).toBe(true);
+    expect(toolKind.fetch!.holds(a, { version: '0.2.0' })).toBe(false);
+  });
+  it('finds a record that points a platform at another file inconsistent', () => {
+    const lying = {
+      ...toolArtifact({ name: 'ferry', platform: 'linux-x64', version: '0.1.0' }),
+      paths: ['tools/ferry-linux-arm64'],
+    };
+    expect(toolKind.verify.record(lying, listed)).toEqual([
+      {
+        path: 'tools/ferry-linux-arm64',
+        expectedSize: 4,
+        expectedSha256: 'b'.repeat(64),
+        error:
+          'the linux-x64 executable must be at tools/ferry-linux-x64, the record says tools/ferry-linux-arm64',
+      },
+    ]);
+    const renamed = {
+      ...toolArtifact({ name: 'ferry', platform: 'linux-x64', version: '0.1.0' }),
+      id: 'tool:x',
+    };
+    expect(toolKind.verify.record(renamed, listed)[0].error).toMatch(/id tool:x is not tool:ferry-linux-x64/);
   });
 });

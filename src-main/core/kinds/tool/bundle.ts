@@ -5,7 +5,8 @@ import { FerryError } from '../../base/errors/index.js';
 import type { Manifest, ToolArtifact } from '../../bundle/manifest.js';
 import { resolveInside } from '../../bundle/paths.js';
 import type { BundleWriter } from '../../bundle/writer.js';
-import { toolFileName, type ToolFile } from './source.js';
+import { toolId, toolPath } from './paths.js';
+import type { ToolFile } from './source.js';
 
 /**
  * The `tool` artifact kind in a bundle (docs/bundle-format.md): Ferry's own executable for one
@@ -14,16 +15,6 @@ import { toolFileName, type ToolFile } from './source.js';
  * executable bit, which no manifest records and every copy (fetch, export to a folder, import)
  * must give back.
  */
-
-export const TOOLS_DIR = 'tools';
-
-export function toolId(name: string, platform: string): string {
-  return `tool:${name}-${platform}`;
-}
-
-export function toolPath(platform: string): string {
-  return `${TOOLS_DIR}/${toolFileName(platform)}`;
-}
 
 export function toolArtifact(t: Pick<ToolFile, 'name' | 'platform' | 'version'>): ToolArtifact {
   return {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { FerryError } from '../../base/errors/index.js';
 import { hashFile } from '../../base/fs/atomic.js';
 import { TOOL } from '../../bundle/writer.js';
+import { TOOL_NAME, toolFileName } from './paths.js';
 
 /**
  * Where `ferry fetch` finds the Ferry executables it carries: the files scripts/build-cli.mjs
@@ -12,7 +13,6 @@ import { TOOL } from '../../bundle/writer.js';
  * host then runs Ferry from the bundle (`tools/ferry-linux-x64 serve …`) with nothing installed.
  */
 
-export const TOOL_NAME = 'ferry';
 /** The deploy hosts Kubespray runs from: Linux on either architecture Kubespray supports. */
 export const DEFAULT_TOOL_PLATFORMS = ['linux-x64', 'linux-arm64'] as const;
 export const TOOLS_INDEX = 'ferry-tools.json';
@@ -30,10 +30,6 @@ export interface ToolFile {
 }
 
 const PLATFORM = /^(linux|darwin|win32)-(x64|arm64)$/;
-
-export function toolFileName(platform: string): string {
-  return `${TOOL_NAME}-${platform}${platform.startsWith('win32-') ? '.exe' : ''}`;
-}
 
 const IndexSchema = z.object({
   format: z.literal('ferry-tools'),
