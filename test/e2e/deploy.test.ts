@@ -8,6 +8,8 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { create as tarCreate } from 'tar';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KeyStore } from '../../src-main/core/bundle/keys/index.js';
+import { BundleWriter } from '../../src-main/core/bundle/writer.js';
+import { toolArtifact, toolPath } from '../../src-main/core/kinds/tool/index.js';
 import { staticDriveSource } from '../../src-main/core/media/drives/index.js';
 import { writeTestBundle } from '../helpers/oci-fixtures.js';
 import { kubesprayDataDir, lacks, lacksCondition } from '../helpers/tools.js';
@@ -162,6 +164,14 @@ describe.skipIf(missing)('the app, offline side: deploy', () => {
       kubespray: { version: 'v2.31.0', tarball: await release(), arches: ['amd64'] },
       signer: await keys.signer(),
     });
+    // The bundle carries Ferry itself (a stand-in script: the tool kind's bytes are not run here;
+    // test/integration/tools/carry.test.ts runs the real executable).
+    const w = await BundleWriter.open(path.join(usb.mountPoint, 'ferry'));
+    for (const platform of ['linux-x64', 'linux-arm64']) {
+      await w.addBytes(toolPath(platform), '#!/bin/sh\necho ferry\n');
+      await w.addArtifact(toolArtifact({ name: 'ferry', platform, version: '0.1.0' }));
+    }
+    await w.finalize({ signer: await keys.signer() });
     app = await openApp(browser, renderer.url, { env, drives: staticDriveSource([usb]) });
     const { page } = app;
 
@@ -169,6 +179,16 @@ describe.skipIf(missing)('the app, offline side: deploy', () => {
     await page.getByRole('tab', { name: 'Offline side' }).click();
     await waitText(page, 'Signed · trusted', 30_000);
     await page.locator('.bundle-card').click();
+    // The media step says the bundle carries Ferry, for which platforms, and how to run it.
+    expect(await page.locator('.bundle-card').innerText()).toContain(
+      'Carries Ferry 0.1.0 for linux-arm64, linux-x64',
+    );
+    const carried = page.getByRole('note', { name: 'Ferry on the deploy host' });
+    expect(await carried.innerText()).toContain('This bundle carries Ferry 0.1.0 for linux-arm64, linux-x64');
+    expect(await carried.getByLabel('Run Ferry from the bundle').innerText()).toContain(
+      './tools/ferry-linux-x64 serve --bundle .',
+    );
+    await app.shot('8-offline-deploy-media');
     await page.getByRole('button', { name: 'Next: check integrity' }).click();
     await page.getByRole('button', { name: 'Start check' }).click();
     await waitText(page, 'Bundle verified', 60_000);

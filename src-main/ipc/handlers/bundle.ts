@@ -46,9 +46,11 @@ export async function summarize(s: AppServices, dir: string): Promise<BundleSumm
       artifacts: m.artifacts.length,
     },
     signature: { ...sig },
-    tools: m.artifacts.flatMap((a) =>
-      a.kind === 'tool' ? [{ platform: a.platform, version: a.version, path: a.paths[0] }] : [],
-    ),
+    tools: m.artifacts
+      .flatMap((a) =>
+        a.kind === 'tool' ? [{ platform: a.platform, version: a.version, path: a.paths[0] }] : [],
+      )
+      .sort((x, y) => x.platform.localeCompare(y.platform)),
   };
 }
 

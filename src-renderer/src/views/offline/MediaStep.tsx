@@ -103,7 +103,7 @@ export function CarriedFerry({ b }: { b: BundleSummary }) {
         linux-x64, aarch64 is linux-arm64). If the drive is mounted noexec, copy the file to a local disk and{' '}
         <code>chmod +x</code> it first.
       </p>
-      <pre className="code small" aria-label="Run Ferry from the bundle">
+      <pre className="small" aria-label="Run Ferry from the bundle">
         {commands.join('\n')}
       </pre>
     </div>
