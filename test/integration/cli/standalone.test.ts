@@ -7,6 +7,7 @@ import { makeKeyStore, makeSampleBundle, tempDir } from '../../helpers/bundle-fi
 import { makeImage, writeTestBundle } from '../../helpers/oci-fixtures.js';
 import { kubesprayDataDir, lacks, missingTools, repoRoot } from '../../helpers/tools.js';
 import { freePort } from '../../helpers/world/net.js';
+import { makePlan } from '../../helpers/world/plans.js';
 
 /**
  * The standalone executable a technician carries to an offline server with no Node.js: built by
@@ -61,6 +62,38 @@ describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64')(
       const kb = Number((await fs.readFile(stats, 'utf8')).trim().split('\n').pop());
       expect(kb).toBeGreaterThan(10_000);
       expect(kb).toBeLessThan(80 * 1024);
+    });
+
+    it('carries itself: a fetch run by the executable puts it and its sibling into tools/', async () => {
+      // Copied away from the checkout, so only the executable's own folder can supply them.
+      const dir = path.join(tmp, 'carrier');
+      await fs.mkdir(dir);
+      for (const f of ['ferry-linux-x64', 'ferry-linux-arm64', 'ferry-tools.json'])
+        await fs.copyFile(path.join(repoRoot, 'out/cli', f), path.join(dir, f));
+      await fs.chmod(path.join(dir, 'ferry-linux-x64'), 0o755);
+      const planFile = path.join(tmp, 'empty-plan.json');
+      await fs.writeFile(planFile, JSON.stringify(makePlan({})));
+      const out = path.join(tmp, 'carried');
+      const env = { PATH: '', HOME: tmp, FERRY_CONFIG_DIR: path.join(tmp, 'cfg-carrier') };
+      const r = spawnSync(path.join(dir, 'ferry-linux-x64'), ['fetch', '--plan', planFile, '--out', out], {
+        env,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('Carries Ferry 0.1.0 for linux-x64, linux-arm64');
+      for (const f of ['ferry-linux-x64', 'ferry-linux-arm64']) {
+        const [a, b] = await Promise.all([
+          fs.readFile(path.join(dir, f)),
+          fs.readFile(path.join(out, 'tools', f)),
+        ]);
+        expect(a.equals(b)).toBe(true);
+      }
+      const help = spawnSync(path.join(out, 'tools', 'ferry-linux-x64'), ['--help'], {
+        env,
+        encoding: 'utf8',
+      });
+      expect(help.status).toBe(0);
     });
 
     it('plans from a Kubespray folder like the tsx CLI does', () => {
