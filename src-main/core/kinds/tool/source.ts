@@ -107,7 +107,13 @@ async function readIndex(dir: string): Promise<z.infer<typeof IndexSchema>['tool
   } catch {
     return [];
   }
-  const parsed = IndexSchema.safeParse(JSON.parse(text));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const parsed = IndexSchema.safeParse(json);
   if (!parsed.success)
     throw new FerryError('CONFIG', `${path.join(dir, TOOLS_INDEX)} is not an index of Ferry executables.`, {
       artifact: path.join(dir, TOOLS_INDEX),
