@@ -91,6 +91,12 @@ describe('the tool kind', () => {
     await expect(findTools({ dir: one, platforms: ['linux-sparc'] })).rejects.toMatchObject({
       code: 'USAGE',
     });
+    // A damaged build index is named, with the rebuild as the fix.
+    await fs.writeFile(path.join(one, 'ferry-tools.json'), '{"format": "ferry-tools", ');
+    await expect(findTools({ dir: one })).rejects.toMatchObject({
+      code: 'CONFIG',
+      hint: expect.stringContaining('npm run build:cli'),
+    });
   });
 
   it('syncs a bundle to exactly the wanted executables, executable, and refuses bytes the build did not record', async () => {
