@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start-up of the standalone executable against the tsx path a developer runs, on the same
 # machine in one run: `ferry --help` and `ferry plan` on a shared Kubespray folder, median wall
-# time of N runs and the largest peak RSS (GNU time). Builds the executable if it is missing.
+# and CPU time of N runs and the largest peak RSS (GNU time). Builds the executable if it is missing.
 #   bash bench/cli/startup.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,16 +11,19 @@ exe=out/cli/ferry-linux-x64
 ks=${FERRY_SHARED_DIR:-../shared}/kubespray/v2.31.0
 measure() { # label, command...
   local label=$1; shift
-  local times=() rss=0
+  local times=() cpus=() rss=0
   for _ in $(seq "$n"); do
-    local line
-    /usr/bin/time -o "/tmp/ferry-bench-$$-t" -f '%e %M' "$@" >/dev/null 2>&1
-    line=$(tail -1 "/tmp/ferry-bench-$$-t")
-    times+=("${line% *}"); local m=${line#* }; [ "$m" -gt "$rss" ] && rss=$m
+    local e u s m
+    /usr/bin/time -o "/tmp/ferry-bench-$$-t" -f '%e %U %S %M' "$@" >/dev/null 2>&1
+    read -r e u s m < <(tail -1 "/tmp/ferry-bench-$$-t")
+    times+=("$e"); cpus+=("$(echo "$u + $s" | bc)"); [ "$m" -gt "$rss" ] && rss=$m
   done
-  local med
+  local med cpu
   med=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (n + 1) / 2 ))p")
-  printf '%-32s %6.2f s  %6d MB\n' "$label" "$med" "$(( rss / 1024 ))"
+  cpu=$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n "$(( (n + 1) / 2 ))p")
+  # CPU time (user + system) beside the wall time: on a shared, loaded machine the wall time
+  # includes waiting for a core, the CPU time does not.
+  printf '%-32s %6.2f s  (cpu %5.2f s)  %6d MB\n' "$label" "$med" "$cpu" "$(( rss / 1024 ))"
   echo "$med" >"/tmp/ferry-bench-$$-${label// /_}"
   echo "$med $(( rss / 1024 ))" >"/tmp/ferry-bench-$$-${label// /_}.full"
 }
