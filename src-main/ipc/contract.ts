@@ -641,6 +641,7 @@ export const ImportItemSchema = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('part'),
+    id: z.string(),
     name: z.string(),
     state: z.enum(['checking', 'good', 'damaged', 'missing']),
     message: z.string().optional(),

@@ -1,13 +1,8 @@
+import { formatBytes } from '../../src-main/core/base/format/bytes.js';
+
+/** Byte counts as the CLI writes them (one formatter: core/base/format/bytes). */
 export function bytes(n: number | null | undefined): string {
-  if (n === null || n === undefined || !Number.isFinite(n)) return '—';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+  return formatBytes(n);
 }
 
 export function speed(bps: number): string {

@@ -192,7 +192,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo', 'chromium'))('the app, both s
       { timeout: 30_000 },
     );
     expect(await page.locator('.inflight li', { hasText: 'kubelet' }).innerText()).toMatch(
-      /[\d.]+ [KM]B of [\d.]+ MB/,
+      /[\d.]+ [KM]iB of [\d.]+ MiB/,
     );
     await connected.shot('2-connected-download-running');
     await page.getByRole('button', { name: 'Pause' }).click();

@@ -1,4 +1,4 @@
-import { planFromRequest, parseArches } from '../../core/plan/catalog/index.js';
+import { planFromRequest } from '../../core/plan/catalog/index.js';
 import {
   EXIT,
   exitCodeFor,
@@ -6,8 +6,6 @@ import {
   toErrorValue,
   type ErrorValue,
 } from '../../core/base/errors/index.js';
-import { parseMirrorArgs } from '../../core/fetch/download/mirrors.js';
-import { checkProxyUrl } from '../../core/fetch/download/proxy.js';
 import {
   startFetchJob,
   unreachableGroups,
@@ -18,11 +16,20 @@ import {
 } from '../../core/fetch/fetch-bundle.js';
 import { parsePlan, readPlanFile, type Plan } from '../../core/plan/plan.js';
 import { formatBytes } from '../../core/base/jobs/progress.js';
-import { loadProfile } from '../../core/plan/profile/index.js';
 import type { Command, CommandContext, OptionSpec } from '../command.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
 import { DEFAULT_TOOL_PLATFORMS, requireTools } from '../../core/kinds/tool/index.js';
+import { roomFromDownloads, type DownloadedItem } from '../../core/plan/room.js';
+import { roomLines } from '../room.js';
 import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
+import {
+  clusterOptions,
+  clusterOptionsGiven,
+  clusterRequest,
+  profileFrom,
+  sourceOptions,
+  sourceSettings,
+} from '../source-options.js';
 
 function parseConcurrency(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -55,26 +62,7 @@ export const fetch: Command = {
         valueName: 'DIR',
         description: 'Bundle folder to write (created if missing).',
       },
-      kubespray: {
-        type: 'string',
-        valueName: 'TAG|DIR|TARBALL',
-        description: 'Kubespray tag, source folder or release tarball.',
-      },
-      profile: { type: 'string', valueName: 'FILE', description: 'Profile file (ferry.yaml).' },
-      inventory: { type: 'string', valueName: 'DIR', description: 'Kubespray inventory folder.' },
-      set: {
-        type: 'string',
-        multiple: true,
-        valueName: 'KEY=VALUE',
-        description: 'Set an inventory variable (value parsed as YAML).',
-      },
-      'kube-version': { type: 'string', valueName: 'X.Y.Z', description: 'Kubernetes version.' },
-      arch: {
-        type: 'string',
-        multiple: true,
-        valueName: 'ARCHES',
-        description: 'Target architectures: amd64, arm64 or amd64,arm64.',
-      },
+      ...clusterOptions(),
       plan: {
         type: 'string',
         valueName: 'FILE',
@@ -85,29 +73,7 @@ export const fetch: Command = {
         valueName: 'N',
         description: `Downloads at once (default: the profile's, else ${DEFAULT_CONCURRENCY}).`,
       },
-      mirror: {
-        type: 'string',
-        multiple: true,
-        valueName: 'FROM=TO',
-        description: 'Download FROM-prefixed URLs from the TO prefix instead.',
-      },
-      'registry-mirror': {
-        type: 'string',
-        multiple: true,
-        valueName: 'HOST=URL',
-        description: 'Pull images of registry HOST through the mirror at URL.',
-      },
-      'insecure-registry': {
-        type: 'string',
-        multiple: true,
-        valueName: 'HOST',
-        description: 'Allow plain HTTP or an unverified certificate for HOST.',
-      },
-      proxy: {
-        type: 'string',
-        valueName: 'URL',
-        description: 'HTTP(S) proxy for every download (overrides HTTPS_PROXY/HTTP_PROXY).',
-      },
+      ...sourceOptions(),
       tools: {
         type: 'string',
         valueName: 'DIR',
@@ -133,27 +99,14 @@ export const fetch: Command = {
       throw new FerryError('USAGE', 'Where should the bundle go? --out DIR is required.', {
         hint: 'ferry fetch --profile ferry.yaml --out ./bundle',
       });
-    const profileFile = str(v.profile);
-    const profile = profileFile ? await loadProfile(profileFile) : undefined;
-    const proxyFlag = str(v.proxy);
-    if (proxyFlag) checkProxyUrl(proxyFlag, '--proxy');
-    const proxy = {
-      ...(profile?.proxy?.http ? { http: profile.proxy.http } : {}),
-      ...(profile?.proxy?.https ? { https: profile.proxy.https } : {}),
-      ...(profile?.proxy?.noProxy ? { noProxy: profile.proxy.noProxy.join(',') } : {}),
-      ...(proxyFlag ? { http: proxyFlag, https: proxyFlag } : {}),
-    };
-    const mirrors = { ...(profile?.mirrors ?? {}), ...parseMirrorArgs(strs(v.mirror)) };
-    const registryMirrors = {
-      ...(profile?.registryMirrors ?? {}),
-      ...parseMirrorArgs(strs(v['registry-mirror']), '--registry-mirror'),
-    };
+    const profile = await profileFrom(ctx);
+    const { proxy, mirrors, registryMirrors, insecureRegistries } = sourceSettings(ctx, profile);
     const opts: FetchOptions = {
       out,
       concurrency: parseConcurrency(str(v.concurrency)) ?? profile?.concurrency ?? DEFAULT_CONCURRENCY,
       mirrors,
       registryMirrors,
-      insecureRegistries: strs(v['insecure-registry']),
+      insecureRegistries,
       proxy,
       registries: profile?.registries ?? {},
       ...(profile?.authFile ? { authFile: profile.authFile } : {}),
@@ -164,7 +117,7 @@ export const fetch: Command = {
     let plan: Plan;
     const planFile = str(v.plan);
     if (planFile) {
-      if (v.kubespray || v.inventory || strs(v.set).length || v['kube-version'] || strs(v.arch).length) {
+      if (clusterOptionsGiven(ctx)) {
         throw new FerryError(
           'USAGE',
           '--plan takes a finished plan; it cannot be combined with --kubespray, --inventory, --set, --kube-version or --arch.',
@@ -183,17 +136,11 @@ export const fetch: Command = {
           plan: computed,
           data,
           warnings,
-        } = await planFromRequest(
-          {
-            kubespray: str(v.kubespray),
-            profile,
-            inventory: str(v.inventory),
-            sets: strs(v.set),
-            kubeVersion: str(v['kube-version']),
-            arches: parseArches(strs(v.arch)),
-          },
-          { signal: ctx.signal, env: ctx.env, fetchTarball: tarballs.fetchTarball },
-        );
+        } = await planFromRequest(clusterRequest(ctx, profile), {
+          signal: ctx.signal,
+          env: ctx.env,
+          fetchTarball: tarballs.fetchTarball,
+        });
         for (const w of warnings) {
           if (ctx.json) printJsonLine(ctx, { type: 'warning', warning: w });
           else ctx.stderr.write(`warning: ${w.message}\n`);
@@ -228,7 +175,15 @@ export const fetch: Command = {
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     // A host or proxy that cannot be reached fails every artifact behind it: named once here.
     const unreachableSeen = new Set<string>();
+    // The latest news per artifact, for what the download took (the app's room picture).
+    const news = new Map<string, DownloadedItem>();
     job.subscribe((e) => {
+      if (e.type === 'item') {
+        const { id, kind, name, status, bytes } = e.item;
+        if (typeof id === 'string' && typeof name === 'string' && typeof status === 'string')
+          if (kind === 'file' || kind === 'image' || kind === 'kubespray')
+            news.set(id, { kind, name, status, ...(typeof bytes === 'number' ? { bytes } : {}) });
+      }
       if (ctx.json) {
         if (e.type === 'progress' || e.type === 'item' || e.type === 'log') printJsonLine(ctx, e);
         return;
@@ -326,6 +281,8 @@ export const fetch: Command = {
           ? `Signed with key ${result.signedBy}.`
           : "Not signed: no key yet (create one with 'ferry keys generate').",
       );
+      const room = roomLines(roomFromDownloads([...news.values()]), 'What the download took');
+      if (room.length) println(ctx, ['', ...room].join('\n'));
     }
     if (result.tools?.length)
       println(

@@ -1,11 +1,11 @@
 import { EXIT, FerryError } from '../../core/base/errors/index.js';
 import { importBundle, type ImportReport } from '../../core/media/import/index.js';
 import { formatBytes, ProgressTracker } from '../../core/base/jobs/progress.js';
-import { KeyStore } from '../../core/bundle/keys/index.js';
 import { describeSignature } from '../../core/bundle/verify/index.js';
 import { defaultStoreDir } from '../../core/media/store/index.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJson, println, str, TerminalProgress } from '../output.js';
+import { signatureFlags, signatureOptions } from './verify.js';
 
 export const storeOption = {
   store: {
@@ -26,11 +26,7 @@ export const importCommand: Command = {
     'The source is only read. Exit 0 when the bundle is complete in the store, 1 when something is damaged.',
   options: {
     ...storeOption,
-    'allow-untrusted': {
-      type: 'boolean',
-      description: 'Accept a valid signature by a key this machine does not trust.',
-    },
-    'allow-unsigned': { type: 'boolean', description: 'Accept a bundle with no signature.' },
+    ...signatureOptions,
   },
   async run(ctx) {
     const source = ctx.positionals[0];
@@ -40,9 +36,7 @@ export const importCommand: Command = {
     const term = new TerminalProgress(ctx);
     const report = await importBundle(source, {
       store: str(ctx.values.store) ?? defaultStoreDir(ctx.env),
-      allowUntrusted: ctx.values['allow-untrusted'] === true,
-      allowUnsigned: ctx.values['allow-unsigned'] === true,
-      keyStore: KeyStore.fromEnv(ctx.env),
+      ...signatureFlags(ctx),
       signal: ctx.signal,
       progress,
       onProgress: () => term.update(progress.snapshot()),

@@ -35,6 +35,11 @@ export const commands: Array<Command | LazyCommand> = [
     async () => (await import('./import.js')).importCommand,
   ),
   lazy(
+    'bundles',
+    'Find the bundles and archive exports on the drives (or in folders), as the app’s media step does',
+    async () => (await import('./bundles.js')).bundles,
+  ),
+  lazy(
     'verify',
     'Check a bundle’s signature and every byte of every artifact',
     async () => (await import('./verify.js')).verify,
@@ -94,6 +99,9 @@ export const commands: Array<Command | LazyCommand> = [
     'keys trust',
     'Trust a public key exported on the other side (FILE, or - for stdin)',
     async () => (await import('./keys.js')).keysTrust,
+  ),
+  lazy('keys untrust', 'Stop trusting a key (by fingerprint), as the app’s settings can', async () =>
+    (await import('./keys.js')).keysCommands.find((c) => c.name === 'keys untrust')!,
   ),
 ];
 

@@ -88,10 +88,29 @@ export const keysTrust: Command = {
   },
 };
 
+const keysUntrust: Command = {
+  name: 'keys untrust',
+  summary: 'Stop trusting a key (by fingerprint), as the app’s settings can',
+  usage: 'FINGERPRINT',
+  async run(ctx) {
+    const fp = ctx.positionals[0];
+    if (!fp || ctx.positionals.length > 1)
+      throw new FerryError('USAGE', 'ferry keys untrust takes one FINGERPRINT (see ferry keys list).');
+    const removed = await store(ctx.env).untrust(fp.toUpperCase());
+    if (ctx.json) printJson(ctx, { fingerprint: fp.toUpperCase(), removed });
+    else if (removed)
+      println(ctx, `No longer trusting ${fp.toUpperCase()}: bundles it signed are untrusted here.`);
+    else
+      println(ctx, `${fp.toUpperCase()} was not a trusted key (this machine's own key cannot be untrusted).`);
+    // Not trusted afterwards either way; a script that asks twice has what it wanted.
+    return EXIT.OK;
+  },
+};
+
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export const keysCommands = [keysGenerate, keysList, keysExport, keysTrust];
+export const keysCommands = [keysGenerate, keysList, keysExport, keysTrust, keysUntrust];

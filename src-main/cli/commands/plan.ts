@@ -1,33 +1,29 @@
 import {
   computePlan,
+  loadKubespray,
   planFromRequest,
-  parseArches,
+  requestSource,
+  supportedKubeVersions,
   type ComputedPlan,
 } from '../../core/plan/catalog/index.js';
 import { EXIT } from '../../core/base/errors/index.js';
-import { loadProfile } from '../../core/plan/profile/index.js';
+import { knownReleases } from '../../core/plan/releases.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
-import type { Command, CommandContext } from '../command.js';
-import { printJson, println, str, strs } from '../output.js';
+import type { Command, CommandContext, OptionSpec } from '../command.js';
+import { printJson, println } from '../output.js';
+import {
+  clusterOptions,
+  clusterRequest,
+  profileFrom,
+  sourceOptions,
+  sourceSettings,
+} from '../source-options.js';
+import { componentOf, roomGroups } from '../../core/plan/room.js';
+import { roomLines } from '../room.js';
 
-/** Groups download keys into the components a user recognises (calico_node → calico). */
-function component(key: string): string {
-  if (key.startsWith('kubeadm_')) return 'kubeadm images';
-  if (key.startsWith('extra_')) return 'extras (profile)';
-  const prefixes = [
-    'calico',
-    'cilium',
-    'flannel',
-    'cert_manager',
-    'csi',
-    'metallb',
-    'gvisor',
-    'kube_ovn',
-    'local_',
-  ];
-  const p = prefixes.find((x) => key.startsWith(x));
-  return p ? p.replace(/_$/, '') : key;
-}
+const componentOfFile = (f: ComputedPlan['files'][number]) => (f.extra ? 'extra files' : componentOf(f.key));
+const componentOfImage = (i: ComputedPlan['images'][number]) =>
+  i.extra ? 'extra images' : componentOf(i.key);
 
 function summary(plan: ComputedPlan, full: ComputedPlan | undefined): string[] {
   const out: string[] = [];
@@ -40,19 +36,19 @@ function summary(plan: ComputedPlan, full: ComputedPlan | undefined): string[] {
   out.push('');
   const groups = new Map<string, { files: string[]; images: string[] }>();
   for (const f of files) {
-    const g = groups.get(component(f.key)) ?? { files: [], images: [] };
+    const g = groups.get(componentOfFile(f)) ?? { files: [], images: [] };
     g.files.push(`${f.url.slice(f.url.lastIndexOf('/') + 1)} (${f.arches.join(', ')})`);
-    groups.set(component(f.key), g);
+    groups.set(componentOfFile(f), g);
   }
   for (const i of images) {
-    const g = groups.get(component(i.key)) ?? { files: [], images: [] };
+    const g = groups.get(componentOfImage(i)) ?? { files: [], images: [] };
     g.images.push(
       i.ref +
         (plan.arches.length > 1 || i.platforms.length !== plan.arches.length
           ? ` [${i.platforms.join(', ')}]`
           : ''),
     );
-    groups.set(component(i.key), g);
+    groups.set(componentOfImage(i), g);
   }
   const w = Math.max(10, ...[...groups.keys()].map((k) => k.length));
   for (const [name, g] of groups) {
@@ -62,6 +58,7 @@ function summary(plan: ComputedPlan, full: ComputedPlan | undefined): string[] {
   }
   for (const c of plan.charts ?? [])
     out.push(`  ${'chart'.padEnd(w)}  ${c.url} (served with an index.yaml Ferry writes)`);
+  out.push('', ...roomLines(roomGroups(plan), 'What takes the room'));
   if (full) {
     const total = full.files.length + full.images.length;
     const mine = files.length + images.length;
@@ -75,69 +72,82 @@ function summary(plan: ComputedPlan, full: ComputedPlan | undefined): string[] {
   return out;
 }
 
+function listReleases(ctx: CommandContext): number {
+  const releases = knownReleases({ env: ctx.env });
+  if (ctx.json) {
+    printJson(ctx, { releases });
+    return EXIT.OK;
+  }
+  println(ctx, 'Kubespray releases this Ferry is tested with, newest first:');
+  for (const r of releases)
+    println(
+      ctx,
+      `  ${r.version.padEnd(9)} ${(r.newest ? 'newest' : '').padEnd(6)}  ${r.cached ? 'cached (plans without network)' : `downloaded when planned: ${r.url}`}`,
+    );
+  println(ctx, '');
+  println(ctx, 'Plan one with: ferry plan --kubespray ' + releases[0].version);
+  return EXIT.OK;
+}
+
+/** The app's Kubernetes version picker: the versions the Kubespray's checksum tables hold. */
+async function listKubeVersions(
+  ctx: CommandContext,
+  req: ReturnType<typeof clusterRequest>,
+  fetchTarball: (tag: string, url: string) => Promise<string>,
+): Promise<number> {
+  const data = await loadKubespray(await requestSource(req), {
+    signal: ctx.signal,
+    env: ctx.env,
+    fetchTarball,
+  });
+  const versions = supportedKubeVersions(data);
+  if (ctx.json) printJson(ctx, { kubespray: data.tag, kubeVersions: versions });
+  else {
+    println(ctx, `Kubespray ${data.tag} can install these Kubernetes versions, newest first:`);
+    for (const k of versions) println(ctx, `  ${k}`);
+  }
+  return EXIT.OK;
+}
+
 export const plan: Command = {
   name: 'plan',
   summary: 'Compute exactly what Kubespray downloads for your cluster (files, checksums, images)',
-  usage: '[--kubespray TAG|DIR|TARBALL] [--profile FILE]',
+  usage: '[--kubespray TAG|DIR|TARBALL] [--profile FILE] [--list-kube-versions] | --list-releases',
   description:
     "Evaluates Kubespray's own download data for the chosen tag, Kubernetes version, architectures and\n" +
     'inventory variables. Variable precedence: --kube-version > --set > profile vars > inventory > Kubespray.\n' +
     '--all lists every URL and image any download entry defines, enabled or not (like generate_list.sh).\n' +
     'A value Kubespray would refuse for kube_network_plugin, container_manager or kube_proxy_mode exits 2\n' +
-    '(INVALID_CHOICE); a variable the tag defines nowhere is a warning (stderr; `warnings` with --json).',
-  options: {
-    kubespray: {
-      type: 'string',
-      valueName: 'TAG|DIR|TARBALL',
-      description: 'Kubespray tag, source folder or release tarball (default: the profile’s).',
-    },
-    profile: { type: 'string', valueName: 'FILE', description: 'Profile file (ferry.yaml).' },
-    inventory: {
-      type: 'string',
-      valueName: 'DIR',
-      description: 'Kubespray inventory folder (group_vars/all, group_vars/k8s_cluster).',
-    },
-    set: {
-      type: 'string',
-      multiple: true,
-      valueName: 'KEY=VALUE',
-      description: 'Set an inventory variable (value parsed as YAML).',
-    },
-    'kube-version': {
-      type: 'string',
-      valueName: 'X.Y.Z',
-      description: 'Kubernetes version (shorthand for --set kube_version=X.Y.Z).',
-    },
-    arch: {
-      type: 'string',
-      multiple: true,
-      valueName: 'ARCHES',
-      description: 'Target architectures: amd64, arm64 or amd64,arm64 (default amd64).',
-    },
-    all: { type: 'boolean', description: 'List every download any entry defines, enabled or not.' },
+    '(INVALID_CHOICE); a variable the tag defines nowhere is a warning (stderr; `warnings` with --json).\n' +
+    'Takes every cluster and source option `ferry fetch` takes, so the same arguments plan what fetch\n' +
+    'downloads; a tag is downloaded through --mirror and --proxy (the registry options only matter to fetch).',
+  // Fresh objects per read: the same group as `ferry fetch`, so its arguments plan here too.
+  get options(): Record<string, OptionSpec> {
+    return {
+      ...clusterOptions(),
+      all: { type: 'boolean', description: 'List every download any entry defines, enabled or not.' },
+      'list-releases': {
+        type: 'boolean',
+        description: 'List the Kubespray releases this Ferry is tested with (and which are cached).',
+      },
+      'list-kube-versions': {
+        type: 'boolean',
+        description: 'List the Kubernetes versions the chosen Kubespray can install, newest first.',
+      },
+      ...sourceOptions(),
+    };
   },
   async run(ctx: CommandContext): Promise<number> {
     const v = ctx.values;
-    const profileFile = str(v.profile);
-    const profile = profileFile ? await loadProfile(profileFile) : undefined;
-    const req = {
-      kubespray: str(v.kubespray),
-      profile,
-      inventory: str(v.inventory),
-      sets: strs(v.set),
-      kubeVersion: str(v['kube-version']),
-      arches: parseArches(strs(v.arch)),
-      all: v.all === true,
-    };
-    // A tag's release tarball is downloaded (and cached) through the profile's proxy and mirrors.
-    const tarballs = kubesprayTarballFetcher(ctx, {
-      mirrors: profile?.mirrors,
-      proxy: {
-        ...(profile?.proxy?.http ? { http: profile.proxy.http } : {}),
-        ...(profile?.proxy?.https ? { https: profile.proxy.https } : {}),
-        ...(profile?.proxy?.noProxy ? { noProxy: profile.proxy.noProxy.join(',') } : {}),
-      },
-    });
+    if (v['list-releases'] === true) return listReleases(ctx);
+    const profile = await profileFrom(ctx);
+    const req = { ...clusterRequest(ctx, profile), all: v.all === true };
+    // A tag's release tarball is downloaded (and cached) through the same proxy and mirrors
+    // `ferry fetch` would use with these arguments.
+    const net = sourceSettings(ctx, profile);
+    const tarballs = kubesprayTarballFetcher(ctx, { mirrors: net.mirrors, proxy: net.proxy });
+    if (v['list-kube-versions'] === true)
+      return listKubeVersions(ctx, req, tarballs.fetchTarball).finally(() => tarballs.close());
     const {
       plan: result,
       data,

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { EXIT, FerryError } from '../../core/base/errors/index.js';
 import { configDir } from '../../core/base/config/dirs.js';
 import { formatBytes, ProgressTracker } from '../../core/base/jobs/progress.js';
-import { KeyStore } from '../../core/bundle/keys/index.js';
 import type { BundleSource } from '../../core/bundle/source.js';
 import { openServeSources } from '../../core/serve/sources.js';
 import {
@@ -16,8 +15,9 @@ import { ensureServerCert, loadUserCert, type TlsMaterial } from '../../core/ser
 import { bundleVars, generateVars } from '../../core/serve/vars/index.js';
 import { defaultStoreDir } from '../../core/media/store/index.js';
 import type { Command, CommandContext } from '../command.js';
-import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
-import { signatureOptions } from './verify.js';
+import { printJson, printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
+import { listInterfaces } from '../../core/serve/interfaces.js';
+import { signatureFlags, signatureOptions } from './verify.js';
 
 export const tlsOptions = {
   tls: {
@@ -79,10 +79,8 @@ export async function openSources(
   const opened = await openServeSources({
     bundle,
     store,
-    allowUntrusted: ctx.values['allow-untrusted'] === true,
-    allowUnsigned: ctx.values['allow-unsigned'] === true,
+    ...signatureFlags(ctx),
     allowDamaged: ctx.values['allow-damaged'] === true,
-    keyStore: KeyStore.fromEnv(ctx.env),
     signal: ctx.signal,
     progress,
     onProgress: () => term.update(progress.snapshot()),
@@ -90,6 +88,21 @@ export async function openSources(
   term.done();
   onVerify?.(opened.summary);
   return opened.sources;
+}
+
+function printInterfaces(ctx: CommandContext): number {
+  const all = listInterfaces();
+  if (ctx.json) {
+    printJson(ctx, { interfaces: all });
+    return EXIT.OK;
+  }
+  const w = Math.max(9, ...all.map((i) => i.name.length));
+  println(ctx, `${'INTERFACE'.padEnd(w)}  ADDRESS`);
+  for (const i of all)
+    println(ctx, `${i.name.padEnd(w)}  ${i.address}${i.internal ? '  (loopback: this machine only)' : ''}`);
+  println(ctx, '');
+  println(ctx, 'Serve on one with --listen ADDRESS (default: every address).');
+  return EXIT.OK;
 }
 
 export const serve: Command = {
@@ -124,9 +137,14 @@ export const serve: Command = {
       description: 'Serve the intact part of a damaged bundle (damaged images and files are left out).',
     },
     quiet: { type: 'boolean', short: 'q', description: 'Do not log each request.' },
+    'list-interfaces': {
+      type: 'boolean',
+      description: 'List the addresses --listen can take (as the app offers them) and exit.',
+    },
     ...signatureOptions,
   },
   async run(ctx) {
+    if (ctx.values['list-interfaces'] === true) return printInterfaces(ctx);
     const filesPort = parsePort(ctx.values['files-port'], 'files-port', DEFAULT_FILES_PORT);
     const registryPort = parsePort(ctx.values['registry-port'], 'registry-port', DEFAULT_REGISTRY_PORT);
     const listen = str(ctx.values.listen);

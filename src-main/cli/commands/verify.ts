@@ -14,6 +14,19 @@ export const signatureOptions = {
   'allow-unsigned': { type: 'boolean', description: 'Accept a bundle with no signature.' },
 } as const;
 
+/** What signatureOptions ask of core's signature gate, with this machine's trusted keys. */
+export function signatureFlags(ctx: CommandContext): {
+  allowUntrusted: boolean;
+  allowUnsigned: boolean;
+  keyStore: KeyStore;
+} {
+  return {
+    allowUntrusted: ctx.values['allow-untrusted'] === true,
+    allowUnsigned: ctx.values['allow-unsigned'] === true,
+    keyStore: KeyStore.fromEnv(ctx.env),
+  };
+}
+
 export const verify: Command = {
   name: 'verify',
   summary: 'Check a bundle’s signature and every byte of every artifact',
@@ -30,9 +43,7 @@ export const verify: Command = {
     const progress = new ProgressTracker();
     const term = new TerminalProgress(ctx);
     const report = await verifyBundle(dir, {
-      allowUntrusted: ctx.values['allow-untrusted'] === true,
-      allowUnsigned: ctx.values['allow-unsigned'] === true,
-      keyStore: KeyStore.fromEnv(ctx.env),
+      ...signatureFlags(ctx),
       signal: ctx.signal,
       progress,
       onProgress: () => term.update(progress.snapshot()),

@@ -8,7 +8,9 @@ import { kindOf } from '../kinds/index.js';
 import { assertBundlePath, filePathForUrl } from '../bundle/paths.js';
 import { FerryError, toErrorValue, type ErrorValue } from '../base/errors/index.js';
 import { Job, type JobContext, type JobRegistry } from '../base/jobs/job.js';
-import { formatBytes } from '../base/jobs/progress.js';
+import { noSpaceError } from './no-space.js';
+import { unreachableGroups } from './unreachable.js';
+export { unreachableGroups, unreachableOf, type UnreachableGroup } from './unreachable.js';
 import { checkSignature, KeyStore } from '../bundle/keys/keystore.js';
 import { discardPartial, downloadToFile } from './download/download-file.js';
 import { HttpClient, type HttpClientOptions, type TlsSettings } from './download/http-client.js';
@@ -751,62 +753,6 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
 }
 
 /**
- * NO_SPACE for a fetch: names the bundle folder, what the unfinished artifacts still need (their
- * size less the partial bytes already on the disk, which the rerun keeps) and what is free.
- */
-async function noSpaceError(
-  dir: string,
-  sizes: Map<string, { total?: number; have: number; partial?: string }>,
-  result: FetchResult,
-  cause?: unknown,
-): Promise<FerryError> {
-  let needed = 0;
-  let unknown = 0;
-  for (const s of sizes.values()) {
-    if (s.total === undefined) {
-      unknown++;
-      continue;
-    }
-    let held = s.have;
-    if (s.partial) {
-      // Bytes received are not bytes written when the disk filled: what the partial holds counts.
-      held = await fs
-        .lstat(s.partial)
-        .then((st) => (st.isFile() ? st.size : 0))
-        .catch(() => 0);
-    }
-    needed += Math.max(0, s.total - held);
-  }
-  const free = await fs
-    .statfs(dir)
-    .then((st) => st.bavail * st.bsize)
-    .catch(() => undefined);
-  const finished = result.counts.present + result.counts.fetched;
-  const need =
-    needed > 0
-      ? `the bundle still needs ${formatBytes(needed)} more${unknown ? ` (and ${unknown} artifacts of unknown size)` : ''}`
-      : unknown
-        ? `${unknown} artifacts of unknown size are still to download`
-        : 'there is no room left to write the manifest';
-  return new FerryError(
-    'NO_SPACE',
-    `The disk holding ${dir} is full: ${need}${free !== undefined ? `, ${formatBytes(free)} is free` : ''}. ${result.counts.failed || sizes.size} of ${result.counts.total} artifacts are not finished.`,
-    {
-      artifact: dir,
-      ...(cause !== undefined ? { cause } : {}),
-      details: {
-        neededBytes: needed,
-        ...(free !== undefined ? { freeBytes: free } : {}),
-        ...(unknown ? { unknownSizes: unknown } : {}),
-        failures: result.failures,
-        counts: result.counts,
-      },
-      hint: `Free ${needed > 0 ? `at least ${formatBytes(Math.max(0, needed - (free ?? 0)))} ` : 'some space '}on that disk (or fetch to a larger one), then run the same command again: the ${finished} finished artifacts and the partial downloads are kept.`,
-    },
-  );
-}
-
-/**
  * A Helm chart: its repository's index.yaml (through the mirrors, size-capped, never kept) gives
  * the digest, the chart is downloaded and verified against it, and Ferry's own one-entry index
  * goes beside it. Both become file artifacts, so verify, export, import and serve treat them
@@ -901,35 +847,6 @@ async function fetchChart(
     url: c.indexUrl,
     paths: [c.indexPath],
   });
-}
-
-/** A host that did not resolve or a proxy that could not be reached, and how many artifacts it cost. */
-export interface UnreachableGroup {
-  kind: 'host' | 'proxy';
-  name: string;
-  count: number;
-  /** The error of the first artifact that hit it (they all carry the same message). */
-  error: ErrorValue;
-}
-
-/** What the download layer marked unreachable, once per host or proxy, in the order first met. */
-export function unreachableOf(error: ErrorValue): { kind: 'host' | 'proxy'; name: string } | undefined {
-  const u = error.details?.unreachable as { kind?: unknown; name?: unknown } | undefined;
-  if (!u || (u.kind !== 'host' && u.kind !== 'proxy') || typeof u.name !== 'string') return undefined;
-  return { kind: u.kind, name: u.name };
-}
-
-export function unreachableGroups(failures: FetchResult['failures']): UnreachableGroup[] {
-  const groups = new Map<string, UnreachableGroup>();
-  for (const f of failures) {
-    const u = unreachableOf(f.error);
-    if (!u) continue;
-    const key = `${u.kind} ${u.name}`;
-    const g = groups.get(key);
-    if (g) g.count++;
-    else groups.set(key, { ...u, count: 1, error: f.error });
-  }
-  return [...groups.values()];
 }
 
 /** Files no artifact names any more (a replanned bundle) go, so the bundle is what the plan says. */

@@ -30,6 +30,7 @@ function declaredDigest(
     return [
       {
         path: a.paths[0] ?? a.id,
+        status: 'wrong-digest',
         expectedSize: a.size ?? 0,
         expectedSha256: a.sha256,
         error: `a ${a.kind} artifact names ${a.paths.length} files; it must name exactly one`,
@@ -44,6 +45,7 @@ function declaredDigest(
   return [
     {
       path: f.path,
+      status: sizeOff ? 'wrong-size' : 'wrong-digest',
       expectedSize: a.size ?? f.size,
       expectedSha256: a.sha256,
       actualSize: f.size,

@@ -48,6 +48,8 @@ export interface KindVerify<A extends Artifact> {
 
 export interface RecordProblem {
   path: string;
+  /** Which claim disagrees: the declared size or the declared digest. */
+  status: 'wrong-size' | 'wrong-digest';
   expectedSize: number;
   expectedSha256: string;
   actualSize?: number;

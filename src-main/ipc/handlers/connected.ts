@@ -8,7 +8,6 @@ import {
   PyDict,
   readInventory,
   supportedKubeVersions,
-  cachedTarballPath,
   unknownVariableWarnings,
 } from '../../core/plan/catalog/index.js';
 import type { KubesprayData, Plan } from '../../core/plan/catalog/index.js';
@@ -24,16 +23,15 @@ import type { ClusterChoices, Drive, ExportSummary, PlanPrepared, PlanSummary } 
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
 import { jobOrThrow } from './jobs.js';
-import { existsSync } from 'node:fs';
+import { roomGroups } from '../../core/plan/room.js';
+import { driveNotes } from '../../core/media/drives/notes.js';
+import { knownReleases } from '../../core/plan/releases.js';
 
 /**
  * The connected side: choices → plan (catalog) → fetch into the working bundle → export to a
  * drive or folder. The working bundle lives in Ferry's data dir and is updated in place, so a
  * second fetch downloads only what changed and a paused fetch resumes.
  */
-
-/** Kubespray releases this build's catalog is tested against, newest first. */
-export const KNOWN_RELEASES = ['v2.31.0', 'v2.30.0', 'v2.29.1', 'v2.28.1', 'v2.27.1', 'v2.26.1'];
 
 const ADDON_VARS: Record<string, string> = {
   helm: 'helm_enabled',
@@ -213,11 +211,7 @@ export function connectedHandlers(
 
   return {
     'plan.kubesprayVersions': () =>
-      KNOWN_RELEASES.map((version, i) => ({
-        version,
-        newest: i === 0,
-        cached: existsSync(cachedTarballPath(version, { env: s.env })),
-      })),
+      knownReleases({ env: s.env }).map(({ version, newest, cached }) => ({ version, newest, cached })),
     'plan.prepare': ({ kubespray }) => {
       const job = s.jobs.start('plan', async (ctx): Promise<PlanPrepared> => {
         ctx.progress.setPhase('reading Kubespray');
@@ -291,14 +285,8 @@ export function connectedHandlers(
   };
 }
 
-const FAT = new Set(['vfat', 'fat32', 'fat', 'msdos', 'fat16']);
-
 export function driveView(d: CoreDrive): Drive {
-  const warnings: string[] = [];
-  if (FAT.has(d.fsType))
-    warnings.push('FAT32: files over 4 GiB are split into parts; exFAT or NTFS avoids that.');
-  if (d.system) warnings.push('This drive holds the system or your home folder.');
-  if (!d.removable) warnings.push('Not a removable drive.');
+  const warnings = driveNotes(d);
   return {
     id: d.id,
     label: d.label,
@@ -311,27 +299,9 @@ export function driveView(d: CoreDrive): Drive {
   };
 }
 
-/** Group name for the room picture: the component a download key belongs to (calico_node → calico). */
-export function groupName(key: string): string {
-  return key.split(/[_-]/)[0] || key;
-}
-
 export function planView(p: Plan): PlanSummary {
   const files = p.files.filter((f) => f.enabled !== false);
   const images = p.images.filter((i) => i.enabled !== false);
-  const groups = new Map<
-    string,
-    { name: string; kind: 'file' | 'image' | 'kubespray'; count: number; bytes: number | null }
-  >();
-  const add = (name: string, kind: 'file' | 'image' | 'kubespray') => {
-    const k = `${kind}:${name}`;
-    const g = groups.get(k) ?? { name, kind, count: 0, bytes: null };
-    g.count++;
-    groups.set(k, g);
-  };
-  for (const f of files) add(f.extra ? 'extra files' : groupName(f.key), 'file');
-  for (const i of images) add(i.extra ? 'extra images' : groupName(i.key), 'image');
-  if (p.kubesprayTarball) add('kubespray', 'kubespray');
   const warnings: string[] = [];
   const noSum = files.filter((f) => !f.checksum);
   if (noSum.length)
@@ -351,7 +321,7 @@ export function planView(p: Plan): PlanSummary {
       total: files.length + images.length + (p.kubesprayTarball ? 1 : 0),
     },
     bytes: null,
-    groups: [...groups.values()],
+    groups: roomGroups(p),
     warnings,
   };
 }

@@ -10,13 +10,13 @@ import { OfflineServer } from '../../core/serve/server.js';
 import { openServeSources } from '../../core/serve/sources.js';
 import { openVerifiedBundle } from '../../core/serve/verified-source.js';
 import { storeSources } from '../../core/media/store/sources.js';
-import { isArchiveDir } from '../archive-head.js';
+import { isArchiveDir } from '../../core/media/import/archive-head.js';
 import { ensureServerCert, type TlsMaterial } from '../../core/serve/tls/ca.js';
 import { bundleVars, containerdHostsText, type NamingStyle } from '../../core/serve/vars/index.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
 import { jobOrThrow } from './jobs.js';
-import { listInterfaces } from './serve.js';
+import { listInterfaces } from '../../core/serve/interfaces.js';
 
 /**
  * The offline side after verification: import into the store, serve files and images straight

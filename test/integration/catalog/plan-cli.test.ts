@@ -129,7 +129,14 @@ describe('ferry plan', () => {
     expect(r.out).toContain('Kubespray v2.31.0 · Kubernetes 1.35.4 · amd64');
     expect(r.out).toContain('11 files, 12 images');
     expect(r.out).toMatch(/calico\s+file calicoctl-linux-amd64/);
-    expect(r.out).toMatch(/kubeadm images\s+image registry\.k8s\.io\/kube-apiserver:v1\.35\.4/);
+    // One component per name, as the app groups them: kubeadm's binary and its images together.
+    expect(r.out).toMatch(
+      /kubeadm\s+file kubeadm \(amd64\)\n\s+image registry\.k8s\.io\/kube-apiserver:v1\.35\.4/,
+    );
+    // What takes the room, as the app's bars: largest first, by count until sizes are known.
+    expect(r.out).toMatch(
+      /What takes the room \(by number of downloads[^\n]*\n\s+kubeadm\s+#{20}\s+4 images\n\s+calico\s+#{15}\s+3 images\n/,
+    );
     expect(r.out).toContain('this plan carries 23 of 73 artifacts (68% fewer)');
   });
 

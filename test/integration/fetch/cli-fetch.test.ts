@@ -98,6 +98,34 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('ferry fetch', () => {
     expect(world.files.count()).toBe(before);
   });
 
+  it("ends with what the download took, per component with real sizes, as the app's download step", async () => {
+    const k = world.files.add('/k8s/room/kubeadm', randomBytes(300_000));
+    const plan = makePlan({
+      files: [{ key: 'kubeadm', url: k.url, checksum: k.checksum }],
+      images: [{ key: 'app', ref: world.ref('library/app:1'), platforms: ['linux/amd64'] }],
+    });
+    const planFile = path.join(tmp, 'plan-room.json');
+    fs.writeFileSync(planFile, JSON.stringify(plan));
+    const out = path.join(tmp, 'room-bundle');
+    const r = await cli(
+      ['fetch', '--no-tools', '--plan', planFile, '--out', out, '--insecure-registry', world.registry.host],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const room = r.stdout.slice(r.stdout.indexOf('What the download took:'));
+    // The file is 300 000 bytes (293 KiB) and leads; the image's blobs are smaller.
+    expect(room).toMatch(
+      /^What the download took:\n {2}kubeadm\s+#{20}\s+293 KiB\n {2}library\/app\s+#+\s+[\d.]+ (B|KiB)\n/,
+    );
+    // A rerun downloads nothing, so there is nothing to picture.
+    const again = await cli(
+      ['fetch', '--no-tools', '--plan', planFile, '--out', out, '--insecure-registry', world.registry.host],
+      env,
+    );
+    expect(again.code).toBe(0);
+    expect(again.stdout).not.toContain('What the download took');
+  });
+
   it('exits 1 on a checksum mismatch and lists the failure with its reason', async () => {
     const bad = world.files.add('/k8s/bad', randomBytes(1000));
     const plan = makePlan({ files: [{ key: 'bad', url: bad.url, checksum: 'sha256:' + '0'.repeat(64) }] });

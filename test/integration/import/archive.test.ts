@@ -151,6 +151,10 @@ describe('archive export and import', () => {
     expect(r.status).toBe('complete');
     expect(job.items[0]).toMatchObject({ type: 'signature', status: 'trusted' });
     expect(job.items.some((i) => i.type === 'part' && i.state === 'good')).toBe(true);
+    // Kept per part: each part's latest state once, not every report (checking, then good).
+    const partNames = job.items.filter((i) => i.type === 'part').map((i) => i.name);
+    expect(partNames.length).toBe(new Set(partNames).size);
+    expect(job.items.filter((i) => i.type === 'part').every((i) => i.state === 'good')).toBe(true);
     expect(job.items.filter((i) => i.type === 'artifact' && i.state === 'good').length).toBe(
       r.artifacts.length,
     );

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateVars } from '../../../src-main/core/serve/vars/generate.js';
 import { containerdHostsFiles } from '../../../src-main/core/serve/vars/hosts-toml.js';
 import { makeImage, writeTestBundle, type TestImage } from '../../helpers/oci-fixtures.js';
-import { lacks } from '../../helpers/tools.js';
+import { PassThrough } from 'node:stream';
+import { runCli } from '../../../src-main/cli/main.js';
+import { kubesprayDataDir, lacks } from '../../helpers/tools.js';
 import { Containerd, run } from './tools.js';
 
 /**
@@ -169,6 +171,46 @@ describe.skipIf(missing && process.env.CI !== 'true')(
       );
       await pull(ref, await hostsDir('hosts-tls', `${SRV_IP}:15443`, true, ca));
       expect(await digestOf(ref)).toBe(image.digest);
+    }, 180_000);
+
+    it('mirror style, as `ferry vars --containerd DIR` writes it: the original name is pulled from Ferry', async () => {
+      const dir = path.join(tmp, 'hosts-cli');
+      const err = new PassThrough();
+      let errText = '';
+      err.on('data', (d) => (errText += String(d)));
+      const code = await runCli(
+        [
+          'vars',
+          '--bundle',
+          path.join(tmp, 'bundle'),
+          '--allow-unsigned',
+          '--kubespray',
+          path.join(kubesprayDataDir, TAG),
+          '--style',
+          'mirror',
+          '--hostname',
+          SRV_IP,
+          '--registry-port',
+          '15000',
+          '--skip-check',
+          '-o',
+          path.join(tmp, 'offline-mirror.yml'),
+          '--containerd',
+          dir,
+        ],
+        {
+          stdout: new PassThrough(),
+          stderr: err,
+          env: { ...process.env, FERRY_CONFIG_DIR: path.join(tmp, 'cfg') },
+          signal: new AbortController().signal,
+        },
+      );
+      expect(code, errText).toBe(0);
+      // No hosts.toml: containerd goes to quay.io itself, which this namespace cannot reach.
+      await fs.mkdir(path.join(tmp, 'empty-hosts'), { recursive: true });
+      await expect(pull('quay.io/calico/node:v3.30.3', path.join(tmp, 'empty-hosts'))).rejects.toThrow();
+      await pull('quay.io/calico/node:v3.30.3', dir);
+      expect(await digestOf('quay.io/calico/node:v3.30.3')).toBe(image.digest);
     }, 180_000);
   },
 );

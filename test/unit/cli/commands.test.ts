@@ -1,5 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { Command } from '../../../src-main/cli/command.js';
 import { commands, loadCommand } from '../../../src-main/cli/commands/index.js';
+import { repoRoot } from '../../helpers/tools.js';
 
 /**
  * The command table names each command and its summary without loading it (so `ferry --help`
@@ -13,6 +18,19 @@ describe('the CLI command table', () => {
       expect({ name: cmd.name, summary: cmd.summary }).toEqual({ name: entry.name, summary: entry.summary });
       expect(typeof cmd.run).toBe('function');
     }
+  });
+
+  it('lists every command the command modules define', async () => {
+    // A command added to a module but not to the table would be unreachable from the CLI.
+    const dir = path.join(repoRoot, 'src-main/cli/commands');
+    const defined = new Set<string>();
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.ts') && n !== 'index.ts')) {
+      const mod = (await import(pathToFileURL(path.join(dir, f)).href)) as Record<string, unknown>;
+      for (const v of Object.values(mod).flatMap((x) => (Array.isArray(x) ? x : [x])))
+        if (v && typeof v === 'object' && typeof (v as Command).run === 'function')
+          defined.add((v as Command).name);
+    }
+    expect([...defined].sort()).toEqual(commands.map((c) => c.name).sort());
   });
 
   it('has each name once', () => {

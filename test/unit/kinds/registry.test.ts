@@ -7,7 +7,13 @@ import {
   kindOf,
   upstreamHosts,
 } from '../../../src-main/core/kinds/index.js';
-import { KIND_LABELS, countLabel, roomGroup } from '../../../src-main/core/kinds/labels.js';
+import {
+  KIND_LABELS,
+  KIND_ORDER,
+  countLabel,
+  kindTitle,
+  roomGroup,
+} from '../../../src-main/core/kinds/labels.js';
 
 const hex = (c: string) => c.repeat(64);
 
@@ -91,7 +97,10 @@ describe('the artifact-kind registry', () => {
       path: 'debs/socat.deb',
       actualSha256: hex('d'),
     });
-    expect(verify.record(deb, listed({ size: 41 }))[0].error).toMatch(/42 bytes.*41 bytes/);
+    expect(verify.record(deb, listed({ size: 41 }))[0]).toMatchObject({
+      status: 'wrong-size',
+      error: expect.stringMatching(/42 bytes.*41 bytes/),
+    });
     // Unlisted: the file checks report it missing (or a delta's base has it).
     expect(verify.record(deb, new Map())).toEqual([]);
   });
@@ -100,8 +109,11 @@ describe('the artifact-kind registry', () => {
     expect(countLabel('image', 1)).toBe('1 image');
     expect(countLabel('file', 3)).toBe('3 files');
     expect(roomGroup('image', 'quay.io/calico/node:v3.30.3')).toBe('calico/node');
-    expect(roomGroup('file', 'calicoctl (amd64) https://x')).toBe('calicoctl');
+    expect(roomGroup('file', 'calicoctl (amd64) https://x')).toBe('calico');
     expect(roomGroup('kubespray', 'Kubespray v2.29.0')).toBe('kubespray');
+    expect([...KIND_ORDER].sort()).toEqual(Object.keys(KINDS).sort());
+    expect(kindTitle('image')).toBe('Container images');
+    expect(kindTitle('something-newer')).toBe('something-newer');
   });
 
   it('tells fetch whether a held artifact is still the wanted download', () => {

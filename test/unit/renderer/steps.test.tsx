@@ -158,7 +158,7 @@ describe('connected side', () => {
         }}
       />,
     );
-    expect(html).toContain('3.0 MB');
+    expect(html).toContain('2.9 MiB');
     expect(html).toContain('to download');
     expect(html.indexOf('calico')).toBeLessThan(html.indexOf('kubelet'));
   });
@@ -188,7 +188,7 @@ describe('connected side', () => {
     });
     const html = renderToStaticMarkup(<DownloadStep />);
     expect(html).toContain('50.0 %');
-    expect(html).toContain('2.5 MB/s');
+    expect(html).toContain('2.4 MiB/s');
     expect(html).toContain('2 s');
     expect(buttons(html, 'Pause')).toHaveLength(1);
     expect(buttons(html, 'Cancel')).toHaveLength(1);
@@ -228,10 +228,10 @@ describe('connected side', () => {
     const html = renderToStaticMarkup(<DownloadStep />);
     expect(html).toContain('Downloading now (2)');
     expect(html).toMatch(/aria-label="kubelet progress"[^>]*aria-valuenow="75"/);
-    expect(html).toContain('3.0 MB of 4.0 MB');
+    expect(html).toContain('2.9 MiB of 3.8 MiB');
     // No total yet: the bytes so far, and no bar that pretends to know the share.
     expect(html).not.toContain('quay.io/calico/node:v3 progress');
-    expect(html).toContain('500 KB');
+    expect(html).toContain('488 KiB');
     expect(html).not.toContain('kubectl progress');
   });
 
@@ -279,8 +279,8 @@ describe('connected side', () => {
     job('fetch', { state: 'done', items });
     const html = renderToStaticMarkup(<DownloadStep />);
     expect(html).toContain('What took the room');
-    expect(html.indexOf('calico/node')).toBeLessThan(html.indexOf('118 MB'));
-    expect(html).toContain('150 MB');
+    expect(html.indexOf('calico/node')).toBeLessThan(html.indexOf('113 MiB'));
+    expect(html).toContain('143 MiB');
   });
 
   it('drive: lists drives with free space and FAT32 warnings; the result shows the fingerprint big', () => {
@@ -302,7 +302,7 @@ describe('connected side', () => {
       />,
     );
     expect(html).toContain('STICK');
-    expect(html).toContain('15.0 GB free of 16.0 GB');
+    expect(html).toContain('14.0 GiB free of 14.9 GiB');
     expect(html).toContain('FAT32');
     const r = renderToStaticMarkup(
       <ExportResult
@@ -329,7 +329,7 @@ describe('offline side', () => {
     const html = renderToStaticMarkup(<BundleCard b={bundle} chosen onChoose={() => undefined} />);
     expect(html).toContain('Kubespray v2.31.0 · Kubernetes 1.35.4');
     expect(html).toContain('amd64, arm64');
-    expect(html).toContain('4.2 GB');
+    expect(html).toContain('3.9 GiB');
     expect(html).toContain('2026-11-26 10:00 UTC');
     expect(html).toContain('Signed · trusted (connected laptop)');
     expect(html).toContain('KVX1-1V8A-H7A7-RZZV');
@@ -424,7 +424,7 @@ describe('offline side', () => {
     expect(html).toContain('sha256:' + 'e'.repeat(64));
     expect(html).toContain('sha256:' + 'a'.repeat(64));
     expect(html).toContain('What to do: Copy the bundle again.');
-    expect(html).toContain('2.5 MB/s');
+    expect(html).toContain('2.4 MiB/s');
   });
 
   it('integrity: the summary for the security officer names the bundle, signature and counts', () => {
@@ -445,7 +445,7 @@ describe('offline side', () => {
     const html = renderToStaticMarkup(<IntegrityStep />);
     expect(html).toContain('Bundle verified');
     expect(html).toContain('180 of 180 intact');
-    expect(html).toContain('4.2 GB in 17.5 s');
+    expect(html).toContain('3.9 GiB in 17.5 s');
     expect(html).toContain('KVX1-1V8A-H7A7-RZZV');
   });
 
@@ -465,7 +465,7 @@ describe('offline side', () => {
     );
     expect(html).toContain('Serving');
     expect(html).toContain('http://10.0.0.5:8080');
-    expect(html).toContain('3.0 GB');
+    expect(html).toContain('2.8 GiB');
     expect(html).toContain('10.0.0.21');
     setState({ bundle });
     const step = renderToStaticMarkup(<ServicesStep />);
@@ -541,7 +541,7 @@ describe('offline side', () => {
     const html = renderToStaticMarkup(<IntegrityStep />);
     expect(html).toContain('Bundle imported and verified');
     expect(html).toContain('1 of 1 intact');
-    expect(html).toContain('7 files copied (2.0 MB) · 1 already there');
+    expect(html).toContain('7 files copied (1.9 MiB) · 1 already there');
     expect(html).not.toMatch(/disabled=""[^>]*>Next: services/);
     job('import', { state: 'done', result: { ...result, status: 'incomplete' } });
     expect(renderToStaticMarkup(<IntegrityStep />)).toMatch(/disabled=""[^>]*>Next: services/);

@@ -187,6 +187,7 @@ describe('the tool kind in the registry', () => {
     expect(toolKind.verify.record(lying, listed)).toEqual([
       {
         path: 'tools/ferry-linux-arm64',
+        status: 'wrong-digest',
         expectedSize: 4,
         expectedSha256: 'b'.repeat(64),
         error:

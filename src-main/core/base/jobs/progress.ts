@@ -77,17 +77,6 @@ export class ProgressTracker {
   }
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
-
 export function formatEta(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return '--:--';
   const s = Math.round(seconds);
@@ -98,3 +87,6 @@ export function formatEta(seconds: number | null): string {
   const ss = String(sec).padStart(2, '0');
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
+
+/** The byte formatter lives in base/format so the renderer can share it; re-exported for core's callers. */
+export { formatBytes } from '../format/bytes.js';

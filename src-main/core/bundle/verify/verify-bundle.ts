@@ -75,6 +75,8 @@ export interface VerifyOptions {
   onProgress?: () => void;
   /** Per-artifact results as they complete (the app's integrity map draws them). */
   onArtifact?: (r: ArtifactResult) => void;
+  /** Called once per artifact when the first of its files starts hashing (its tile turns 'checking'). */
+  onChecking?: (artifactId: string) => void;
   /** Called before hashing with every artifact, so a UI can lay out 'waiting' tiles. */
   onPlan?: (artifacts: Array<{ id: string; kind: Artifact['kind']; name: string; bytes: number }>) => void;
   pool?: HashPool;
@@ -208,6 +210,24 @@ export async function verifyOpenedBundle(
   const results = new Map<string, Promise<FileResult>>();
   const ownPool = !opts.pool;
   const pool = opts.pool ?? new HashPool();
+  // Which artifacts own a stored path (a split file's parts belong to the file's owners), so the
+  // first bytes hashed can announce them; only built when someone listens.
+  const owners = new Map<string, string[]>();
+  const announced = new Set<string>();
+  if (opts.onChecking) {
+    const byFile = new Map<string, string[]>();
+    for (const a of bundle.manifest.artifacts)
+      for (const p of a.paths) byFile.set(p, [...(byFile.get(p) ?? []), a.id]);
+    for (const f of bundle.manifest.files)
+      for (const part of storedPaths(f)) owners.set(part.path, byFile.get(f.path) ?? []);
+  }
+  const checking = (p: string) => {
+    for (const id of owners.get(p) ?? []) {
+      if (announced.has(id)) continue;
+      announced.add(id);
+      opts.onChecking!(id);
+    }
+  };
   const checkStored = (f: { path: string; size: number; sha256: string }): Promise<FileResult> => {
     const base = { path: f.path, expectedSize: f.size, expectedSha256: f.sha256 };
     const size = onDisk.get(f.path);
@@ -225,6 +245,7 @@ export async function verifyOpenedBundle(
         {
           file: abs,
           onBytes: (n) => {
+            if (opts.onChecking) checking(f.path);
             progress.addBytes(n);
             opts.onProgress?.();
           },
@@ -296,9 +317,7 @@ export async function verifyOpenedBundle(
         );
         // The kind checks its own record against the signed file list (a package's declared
         // sha256 is its file's), on top of the file hashes.
-        const recordProblems: FileResult[] = kindOf(a)
-          .verify.record(a, listed)
-          .map((p) => ({ ...p, status: 'wrong-digest' }));
+        const recordProblems: FileResult[] = kindOf(a).verify.record(a, listed);
         if (recordProblems.length) inconsistent++;
         const problems = [...files.filter((r) => r.status !== 'ok'), ...recordProblems];
         const status: ArtifactStatus =

@@ -29,6 +29,8 @@ function record(a: ToolArtifact, listed: ReadonlyMap<string, FileEntry>): Record
   return [
     {
       path: a.paths[0] ?? want,
+      // The bytes at the path the record names are not the executable its platform wants.
+      status: 'wrong-digest',
       expectedSize: f?.size ?? 0,
       expectedSha256: f?.sha256 ?? '',
       error: wrong,

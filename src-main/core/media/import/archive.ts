@@ -201,7 +201,7 @@ async function checkParts(dir: string, index: ArchiveIndex, pool: HashPool, h: H
       const st = await fs.lstat(abs).catch(() => undefined);
       if (!st) {
         bad.push(`${p.name} is missing`);
-        h.item({ type: 'part', name: p.name, state: 'missing' });
+        h.item({ type: 'part', id: p.name, name: p.name, state: 'missing' });
         return;
       }
       if (!st.isFile())
@@ -210,15 +210,15 @@ async function checkParts(dir: string, index: ArchiveIndex, pool: HashPool, h: H
         });
       if (st.size !== p.size) {
         bad.push(`${p.name} is ${st.size} bytes, expected ${p.size}`);
-        h.item({ type: 'part', name: p.name, state: 'damaged', message: 'wrong size' });
+        h.item({ type: 'part', id: p.name, name: p.name, state: 'damaged', message: 'wrong size' });
         return;
       }
-      h.item({ type: 'part', name: p.name, state: 'checking' });
+      h.item({ type: 'part', id: p.name, name: p.name, state: 'checking' });
       const got = await pool.hash({ file: abs, onBytes: (n) => h.progress.addBytes(n) }, h.signal);
       if (got.sha256 !== p.sha256) {
         bad.push(`${p.name} is damaged (sha256 differs)`);
-        h.item({ type: 'part', name: p.name, state: 'damaged', message: 'sha256 differs' });
-      } else h.item({ type: 'part', name: p.name, state: 'good' });
+        h.item({ type: 'part', id: p.name, name: p.name, state: 'damaged', message: 'sha256 differs' });
+      } else h.item({ type: 'part', id: p.name, name: p.name, state: 'good' });
       h.report();
     }),
   );

@@ -28,7 +28,14 @@ export interface ImportOptions {
 
 export type ImportItem =
   | { type: 'signature'; status: SignatureStatus['status']; fingerprint?: string; description: string }
-  | { type: 'part'; name: string; state: 'checking' | 'good' | 'damaged' | 'missing'; message?: string }
+  /** `id` is the part's name: the job keeps the latest state per part, not every report. */
+  | {
+      type: 'part';
+      id: string;
+      name: string;
+      state: 'checking' | 'good' | 'damaged' | 'missing';
+      message?: string;
+    }
   | {
       type: 'artifact';
       id: string;

@@ -74,4 +74,11 @@ export function evaluateTemplate(
 export function listVariables(data: KubesprayData): string[] {
   return roleVariableNames(data);
 }
-export { kubespraySource, parseArches, parseSet, planFromRequest, type PlanRequest } from './request.js';
+export {
+  kubespraySource,
+  parseArches,
+  parseSet,
+  planFromRequest,
+  requestSource,
+  type PlanRequest,
+} from './request.js';

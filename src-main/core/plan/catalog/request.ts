@@ -82,24 +82,29 @@ export function parseArches(values: string[] | undefined): string[] | undefined 
 }
 
 /** Loads Kubespray and the variables from every source, in precedence order, and computes the plan. */
+/** The Kubespray a request names: --kubespray, else the profile's `kubespray:`. */
+export async function requestSource(
+  req: Pick<PlanRequest, 'kubespray' | 'profile'>,
+): Promise<{ dir?: string; tarball?: string; tag?: string }> {
+  if (req.kubespray) return kubespraySource(req.kubespray);
+  const profile = req.profile;
+  if (profile?.kubespray)
+    return typeof profile.kubespray === 'string' ? { tag: profile.kubespray } : profile.kubespray;
+  throw new FerryError(
+    'USAGE',
+    'Which Kubespray? Neither --kubespray nor a profile with `kubespray:` was given.',
+    {
+      hint: 'ferry plan --kubespray v2.31.0 (or a Kubespray folder or tarball), or ferry plan --profile ferry.yaml',
+    },
+  );
+}
+
 export async function planFromRequest(
   req: PlanRequest,
   opts: LoadOptions = {},
 ): Promise<{ plan: ComputedPlan; data: KubesprayData; options: ComputeOptions; warnings: PlanWarning[] }> {
   const profile = req.profile;
-  let source: { dir?: string; tarball?: string; tag?: string };
-  if (req.kubespray) source = await kubespraySource(req.kubespray);
-  else if (profile?.kubespray)
-    source = typeof profile.kubespray === 'string' ? { tag: profile.kubespray } : profile.kubespray;
-  else {
-    throw new FerryError(
-      'USAGE',
-      'Which Kubespray? Neither --kubespray nor a profile with `kubespray:` was given.',
-      {
-        hint: 'ferry plan --kubespray v2.31.0 (or a Kubespray folder or tarball), or ferry plan --profile ferry.yaml',
-      },
-    );
-  }
+  const source = await requestSource(req);
   const data = await loadKubespray(source, opts);
 
   const inventoryDir = req.inventory ?? profile?.inventory;

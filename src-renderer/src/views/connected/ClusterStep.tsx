@@ -1,11 +1,17 @@
 import { useEffect, useId, useMemo, useState } from 'react';
 import { ADDONS, ARCHES, NETWORK_PLUGINS, RUNTIMES } from '../../../../src-main/ipc/choices.js';
-import { countLabel } from '../../../../src-main/core/kinds/labels.js';
 import type { ErrorValueT, KubesprayChoice, PlanSummary, Res } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressPanel, Section } from '../../components/common.js';
 import { bytes } from '../../format.js';
 import { resultOf } from '../../jobs.js';
+import {
+  roomCount,
+  roomOrder,
+  roomSized,
+  roomWeight,
+  type RoomGroup,
+} from '../../../../src-main/core/plan/room.js';
 import { useApp, useJob } from '../../store.js';
 
 type Versions = Res<'plan.kubesprayVersions'>;
@@ -65,15 +71,13 @@ function useLivePlan(): void {
   }, [choices, setPlan]);
 }
 
-type RoomGroup = { name: string; kind: 'file' | 'image' | 'kubespray'; count: number; bytes: number | null };
-
 /** Bars per component: by size when every size is known, else by number of downloads. */
 export function RoomChart({ groups, label }: { groups: RoomGroup[]; label: string }) {
-  const sized = groups.length > 0 && groups.every((g) => g.bytes !== null);
-  const weight = (g: RoomGroup) => (sized ? (g.bytes ?? 0) : g.count);
+  const sized = roomSized(groups);
+  const weight = (g: RoomGroup) => roomWeight(g, sized);
   // Bars are scaled to the largest group so small differences stay visible.
   const top = groups.reduce((n, g) => Math.max(n, weight(g)), 0);
-  const sorted = [...groups].sort((a, b) => weight(b) - weight(a) || a.name.localeCompare(b.name));
+  const sorted = roomOrder(groups);
   return (
     <>
       {!sized ? (
@@ -91,7 +95,7 @@ export function RoomChart({ groups, label }: { groups: RoomGroup[]; label: strin
                 style={{ width: `${top ? Math.max(2, (100 * weight(g)) / top) : 0}%` }}
               />
             </span>
-            <span className="room-size">{sized ? bytes(g.bytes) : countLabel(g.kind, g.count)}</span>
+            <span className="room-size">{sized ? bytes(g.bytes) : roomCount(g)}</span>
           </li>
         ))}
       </ul>

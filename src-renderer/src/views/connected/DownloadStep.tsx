@@ -1,11 +1,11 @@
 import { useState } from 'react';
 import type { ErrorValueT, FetchItem } from '../../../../src-main/ipc/contract.js';
-import { roomGroup } from '../../../../src-main/core/kinds/labels.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressBar, ProgressPanel, Section, StatusPill } from '../../components/common.js';
 import { CancelJobButton, StepNav } from '../../components/step-controls.js';
 import { bytes } from '../../format.js';
 import { itemsOf } from '../../jobs.js';
+import { roomFromDownloads, type RoomGroup } from '../../../../src-main/core/plan/room.js';
 import { useApp, useJob } from '../../store.js';
 import { RoomChart } from './ClusterStep.js';
 
@@ -17,24 +17,9 @@ export function fetchItems(items: Array<Record<string, unknown>>): FetchItem[] {
   return [...byId.values()].filter((i) => i.status !== 'removed');
 }
 
-/** What the finished download took, per component: files by download key, images by repository. */
-export function roomFromItems(
-  items: FetchItem[],
-): Array<{ name: string; kind: 'file' | 'image' | 'kubespray'; count: number; bytes: number | null }> {
-  const groups = new Map<
-    string,
-    { name: string; kind: 'file' | 'image' | 'kubespray'; count: number; bytes: number | null }
-  >();
-  for (const i of items) {
-    if (i.status !== 'done' || i.bytes === undefined) continue;
-    const name = roomGroup(i.kind, i.name);
-    const k = `${i.kind}:${name}`;
-    const g = groups.get(k) ?? { name, kind: i.kind, count: 0, bytes: 0 };
-    g.count++;
-    g.bytes = (g.bytes ?? 0) + i.bytes;
-    groups.set(k, g);
-  }
-  return [...groups.values()];
+/** What the finished download took, per component (core/plan/room, as `ferry fetch` prints it). */
+export function roomFromItems(items: FetchItem[]): RoomGroup[] {
+  return roomFromDownloads(items);
 }
 
 /**

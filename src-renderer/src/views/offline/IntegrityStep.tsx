@@ -12,6 +12,7 @@ import { ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/c
 import { CancelJobButton, StepNav } from '../../components/step-controls.js';
 import { bytes, when } from '../../format.js';
 import { useApp, useJob } from '../../store.js';
+import { KIND_ORDER, kindTitle } from '../../../../src-main/core/kinds/labels.js';
 import { itemsOf, resultOf, type JobView } from '../../jobs.js';
 import { SignatureBadge } from './MediaStep.js';
 
@@ -26,14 +27,6 @@ export interface Tile {
   /** From an import: what was wrong with its files, in one line. */
   message?: string;
 }
-
-const KIND_TITLES: Record<string, string> = {
-  image: 'Container images',
-  file: 'Files',
-  kubespray: 'Kubespray',
-  meta: 'Bundle bookkeeping',
-};
-const KIND_ORDER = ['kubespray', 'file', 'image', 'meta'];
 
 /**
  * The integrity map as a pure function of a verify or import job's items (so a reload redraws
@@ -115,12 +108,15 @@ export function PartsList({ parts }: { parts: ReturnType<typeof partsFrom> }) {
 }
 
 export function groupTiles(tiles: Tile[]): Array<{ kind: string; title: string; tiles: Tile[] }> {
-  const kinds = [...new Set(tiles.map((t) => t.kind))].sort(
-    (a, b) => KIND_ORDER.indexOf(a) - KIND_ORDER.indexOf(b),
-  );
+  // A kind this renderer does not know (a newer main's) goes after the known ones.
+  const rank = (k: string) => {
+    const i = (KIND_ORDER as readonly string[]).indexOf(k);
+    return i < 0 ? KIND_ORDER.length : i;
+  };
+  const kinds = [...new Set(tiles.map((t) => t.kind))].sort((a, b) => rank(a) - rank(b));
   return kinds.map((kind) => ({
     kind,
-    title: KIND_TITLES[kind] ?? kind,
+    title: kindTitle(kind),
     tiles: tiles.filter((t) => t.kind === kind),
   }));
 }

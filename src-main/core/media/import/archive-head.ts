@@ -2,20 +2,20 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Header } from 'tar';
-import { MANIFEST_FILE, MAX_MANIFEST_BYTES, SIGNATURE_FILE, parseManifest } from '../core/bundle/manifest.js';
-import type { Manifest } from '../core/bundle/manifest.js';
-import { FerryError } from '../core/base/errors/index.js';
+import { MANIFEST_FILE, MAX_MANIFEST_BYTES, SIGNATURE_FILE, parseManifest } from '../../bundle/manifest.js';
+import type { Manifest } from '../../bundle/manifest.js';
+import { FerryError } from '../../base/errors/index.js';
 import {
   ARCHIVE_INDEX,
   ARCHIVE_INDEX_MAX,
   parseArchiveIndex,
   type ArchiveIndex,
-} from '../core/bundle/archive-format.js';
+} from '../../bundle/archive-format.js';
 
 /**
- * The media step shows a summary of an archive export before anything is imported: its index,
- * and the manifest and signature at the head of the tar stream. core/import reads the same head
- * only inside a whole import, so this reader lives here. A Ferry archive always starts with
+ * The bundle scan (the app's media step, `ferry bundles`) shows a summary of an archive export
+ * before anything is imported: its index, and the manifest and signature at the head of the tar
+ * stream, without starting the import that reads the same head. A Ferry archive always starts with
  * manifest.json then manifest.json.sig as plain ustar entries (short names, fixed metadata), so
  * reading two headers at known offsets across the parts is enough; anything else is refused
  * with the part named. Nothing here is trusted: import checks the signature and every part again.
