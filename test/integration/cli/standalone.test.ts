@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { create as tarCreate } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeKeyStore, makeSampleBundle, tempDir } from '../../helpers/bundle-fixtures.js';
 import { makeImage, writeTestBundle } from '../../helpers/oci-fixtures.js';
@@ -136,6 +137,94 @@ describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64')(
       expect(bad.out + bad.err).toContain('tool2');
     });
 
+    it.skipIf(lacks('ansible-playbook', 'ansible-inventory'))(
+      'serves, writes offline.yml and deploys a Kubespray-shaped release, all from the executable',
+      async () => {
+        // The offline side with nothing but the executable: its own serve, vars and deploy (the
+        // callback plugin it carries, ansible-playbook of the deploy host), this machine the node.
+        const src = path.join(tmp, 'ks-src', 'kubespray-2.31.0');
+        await fs.mkdir(path.join(src, 'roles', 'probe', 'tasks'), { recursive: true });
+        await fs.cp(path.join(kubesprayDataDir, 'v2.31.0', 'roles'), path.join(src, 'roles'), {
+          recursive: true,
+        });
+        await fs.writeFile(
+          path.join(src, 'ansible.cfg'),
+          '[defaults]\nhost_key_checking=False\nroles_path = roles\n',
+        );
+        await fs.writeFile(
+          path.join(src, 'cluster.yml'),
+          '- hosts: k8s_cluster\n  gather_facts: false\n  roles: [probe]\n',
+        );
+        const got = path.join(tmp, 'kubeadm-from-files-repo');
+        await fs.writeFile(
+          path.join(src, 'roles', 'probe', 'tasks', 'main.yml'),
+          `- name: Download kubeadm from files_repo\n  ansible.builtin.get_url:\n    url: "{{ files_repo }}/dl.k8s.io/release/v1.33.5/bin/linux/amd64/kubeadm"\n    dest: ${got}\n`,
+        );
+        const tarball = path.join(tmp, 'ks.tar.gz');
+        await tarCreate({ gzip: true, file: tarball, cwd: path.dirname(src) }, ['kubespray-2.31.0']);
+        const dir = path.join(tmp, 'deploy-bundle');
+        await writeTestBundle(dir, {
+          files: [
+            {
+              url: 'https://dl.k8s.io/release/v1.33.5/bin/linux/amd64/kubeadm',
+              content: Buffer.from('kubeadm\n'),
+            },
+          ],
+          kubespray: { version: 'v2.31.0', tarball: await fs.readFile(tarball) },
+        });
+        const s = await serveStandalone(dir);
+        try {
+          expect(s.output()).toContain('Press Ctrl-C');
+          const env = {
+            ...process.env,
+            FERRY_CONFIG_DIR: path.join(tmp, 'cfg'),
+            FERRY_DATA_DIR: path.join(tmp, 'data'),
+          };
+          const yml = path.join(tmp, 'offline.yml');
+          const ports = ['--files-port', String(s.fp), '--registry-port', String(s.rp)];
+          const v = ferry(
+            [
+              'vars',
+              '--bundle',
+              dir,
+              '--allow-unsigned',
+              '--hostname',
+              '127.0.0.1',
+              ...ports,
+              '--skip-check',
+              '-o',
+              yml,
+            ],
+            env,
+          );
+          expect(v.code, v.err).toBe(0);
+          const d = spawnSync(
+            exe,
+            [
+              'deploy',
+              '--bundle',
+              dir,
+              '--allow-unsigned',
+              '--vars',
+              yml,
+              '--node',
+              'node1=local',
+              '--python',
+              '/usr/bin/python3',
+              '--dir',
+              path.join(tmp, 'deploy-dir'),
+            ],
+            { env, encoding: 'utf8', timeout: 180_000 },
+          );
+          expect(d.status, d.stdout + d.stderr).toBe(0);
+          expect(d.stdout + d.stderr).toMatch(/Deployed: cluster\.yml ran on 1 host/);
+          expect(await fs.readFile(got, 'utf8')).toBe('kubeadm\n');
+        } finally {
+          expect(await s.stop()).toBe(0);
+        }
+      },
+    );
+
     /** `ferry serve` from the executable, started and waited for until it listens (or exits). */
     async function serveStandalone(dir: string, extra: string[] = []) {
       const [fp, rp] = [await freePort(), await freePort()];
@@ -154,7 +243,7 @@ describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64')(
         if (child.exitCode === null) child.kill('SIGINT');
         return exited;
       };
-      return { rp, child, output: () => out, exited, stop };
+      return { fp, rp, child, output: () => out, exited, stop };
     }
 
     it.skipIf(lacks('skopeo'))(
