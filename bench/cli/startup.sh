@@ -16,7 +16,7 @@ measure() { # label, command...
     local e u s m
     /usr/bin/time -o "/tmp/ferry-bench-$$-t" -f '%e %U %S %M' "$@" >/dev/null 2>&1
     read -r e u s m < <(tail -1 "/tmp/ferry-bench-$$-t")
-    times+=("$e"); cpus+=("$(echo "$u + $s" | bc)"); [ "$m" -gt "$rss" ] && rss=$m
+    times+=("$e"); cpus+=("$(echo "$u + $s" | bc | sed "s/^\./0./")"); [ "$m" -gt "$rss" ] && rss=$m
   done
   local med cpu
   med=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (n + 1) / 2 ))p")
@@ -25,7 +25,7 @@ measure() { # label, command...
   # includes waiting for a core, the CPU time does not.
   printf '%-32s %6.2f s  (cpu %5.2f s)  %6d MB\n' "$label" "$med" "$cpu" "$(( rss / 1024 ))"
   echo "$med" >"/tmp/ferry-bench-$$-${label// /_}"
-  echo "$med $(( rss / 1024 ))" >"/tmp/ferry-bench-$$-${label// /_}.full"
+  echo "$med $(( rss / 1024 )) $cpu" >"/tmp/ferry-bench-$$-${label// /_}.full"
 }
 measure "standalone --help" "$exe" --help
 measure "tsx --help" node node_modules/tsx/dist/cli.mjs src-main/cli/main.ts --help
@@ -36,10 +36,10 @@ for what in --help plan; do
   echo "ratio tsx/standalone ($what): $(echo "scale=2; $b / $a" | bc)"
 done
 # The goals of issue 16 for the standalone executable.
-read -r ht hm <"/tmp/ferry-bench-$$-standalone_--help.full"
-pt=$(cat "/tmp/ferry-bench-$$-standalone_plan")
+read -r ht hm _ <"/tmp/ferry-bench-$$-standalone_--help.full"
+read -r pt _ pc <"/tmp/ferry-bench-$$-standalone_plan.full"
 verdict() { [ "$1" = 1 ] && echo met || echo MISSED; }
 echo "goal --help < 0.2 s: $(verdict "$(echo "$ht < 0.2" | bc)") (${ht} s)"
 echo "goal --help peak RSS < 80 MB: $(verdict "$(echo "$hm < 80" | bc)") (${hm} MB)"
-echo "goal plan < 0.5 s: $(verdict "$(echo "$pt < 0.5" | bc)") (${pt} s)"
+echo "goal plan < 0.5 s: $(verdict "$(echo "$pt < 0.5" | bc)") (${pt} s; CPU ${pc} s, which load does not inflate)"
 rm -f /tmp/ferry-bench-$$-*
