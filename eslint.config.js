@@ -16,31 +16,80 @@ const noElectron = {
   ],
 };
 
-// Core is grouped by stage, in the order data flows. A stage may import its own folder and the
-// stages before it, never one after it (type-only imports included: a lower stage that needs a
-// higher one's shape should own the type). Enforced by a small local rule rather than a plugin:
-// it resolves each relative specifier against the importing file.
+// Import zones. Core is grouped by stage, in the order data flows: a stage may import its own
+// folder and the stages before it, never one after it (type-only imports included: a lower stage
+// that needs a higher one's shape should own the type). Stages reach the artifact kinds only
+// through the registry (kinds/index.ts), the pure labels (kinds/labels.ts) and the plan contracts
+// (kinds/sets.ts, schemas only), so a new kind plugs
+// in at one place; a kind module itself may call any stage's machinery. Core never reaches up into
+// a front (cli, ipc, shell, preload, renderer), and the CLI and the IPC backend never import the
+// Electron shell or each other: they are siblings on core. Enforced by a small local rule rather
+// than a plugin: it resolves each relative specifier against the importing file, so `../x` and
+// `../../core/x` are the same path. test/unit/lint/zones.test.ts feeds it violating imports.
 const STAGES = ['base', 'bundle', 'plan', 'fetch', 'media', 'serve', 'deploy'];
-const coreRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), 'src-main', 'core');
-const stageOf = (file) => {
-  const rel = path.relative(coreRoot, file);
-  return rel.startsWith('..') ? undefined : rel.split(path.sep)[0];
+const repoRoot = path.dirname(fileURLToPath(import.meta.url));
+const srcMain = path.join(repoRoot, 'src-main');
+const coreRoot = path.join(srcMain, 'core');
+const KIND_DOORS = ['index', 'labels', 'sets'].map((f) => path.join(coreRoot, 'kinds', f));
+const FRONTS = {
+  cli: path.join(srcMain, 'cli'),
+  ipc: path.join(srcMain, 'ipc'),
+  shell: path.join(srcMain, 'shell'),
+  preload: path.join(srcMain, 'preload'),
+  renderer: path.join(repoRoot, 'src-renderer'),
 };
-const stageOrder = {
+// Which fronts each front must not import (the shell hosts the backend; preload names channels).
+const FRONT_REFUSES = {
+  cli: ['ipc', 'shell', 'preload', 'renderer'],
+  ipc: ['cli', 'shell', 'preload', 'renderer'],
+  renderer: ['cli', 'shell', 'preload'],
+};
+const FRONT_WHY = {
+  cli: 'the CLI and the IPC backend are plain-Node siblings on core.',
+  ipc: 'the IPC backend runs without Electron (tests, the e2e backend) and beside the CLI, not on it.',
+  renderer: 'the renderer reaches the backend only through the IPC contract and window.ferry.',
+};
+const inside = (dir, file) => {
+  const rel = path.relative(dir, file);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+};
+const stageOf = (file) =>
+  inside(coreRoot, file) ? path.relative(coreRoot, file).split(path.sep)[0] : undefined;
+const frontOf = (file) => Object.keys(FRONTS).find((f) => inside(FRONTS[f], file));
+const withoutExt = (file) => file.replace(/\.(js|ts|tsx|mjs)$/, '');
+const zoneProblem = (from, to) => {
+  const fromStage = stageOf(from);
+  const toStage = stageOf(to);
+  if (fromStage !== undefined) {
+    const toFront = frontOf(to);
+    if (toFront) return `core never imports the ${toFront} front: fronts call core, not the other way.`;
+    if (
+      STAGES.includes(fromStage) &&
+      STAGES.includes(toStage) &&
+      STAGES.indexOf(toStage) > STAGES.indexOf(fromStage)
+    ) {
+      return `core/${fromStage} comes before core/${toStage} in the data flow (${STAGES.join(' → ')}) and must not import it.`;
+    }
+    if (STAGES.includes(fromStage) && toStage === 'kinds' && !KIND_DOORS.includes(withoutExt(to))) {
+      return `core/${fromStage} reaches the artifact kinds only through core/kinds/index.ts (or the pure kinds/labels.ts and kinds/sets.ts), not core/kinds/${path.relative(path.join(coreRoot, 'kinds'), to)}.`;
+    }
+    return undefined;
+  }
+  const fromFront = frontOf(from);
+  const toFront = frontOf(to);
+  if (fromFront && toFront && (FRONT_REFUSES[fromFront] ?? []).includes(toFront)) {
+    return `the ${fromFront} front must not import the ${toFront} front: ${FRONT_WHY[fromFront]}`;
+  }
+  return undefined;
+};
+const importZones = {
   meta: { type: 'problem', schema: [] },
   create(context) {
-    const from = stageOf(context.filename);
-    if (!STAGES.includes(from)) return {};
     const check = (node) => {
       const spec = node.source && node.source.value;
       if (typeof spec !== 'string' || !spec.startsWith('.')) return;
-      const to = stageOf(path.resolve(path.dirname(context.filename), spec));
-      if (STAGES.includes(to) && STAGES.indexOf(to) > STAGES.indexOf(from)) {
-        context.report({
-          node,
-          message: `core/${from} comes before core/${to} in the data flow (${STAGES.join(' → ')}) and must not import it.`,
-        });
-      }
+      const message = zoneProblem(context.filename, path.resolve(path.dirname(context.filename), spec));
+      if (message) context.report({ node, message });
     };
     return {
       ImportDeclaration: check,
@@ -65,9 +114,9 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src-main/core/**/*.ts'],
-    plugins: { ferry: { rules: { 'stage-order': stageOrder } } },
-    rules: { 'ferry/stage-order': 'error' },
+    files: ['src-main/**/*.ts', 'src-renderer/**/*.{ts,tsx}'],
+    plugins: { ferry: { rules: { 'import-zones': importZones } } },
+    rules: { 'ferry/import-zones': 'error' },
   },
   {
     // Hooks called conditionally or with stale dependencies are the renderer's likeliest bugs.

@@ -3,6 +3,7 @@ import { parseMirrorArgs, type MirrorMap } from '../core/fetch/download/mirrors.
 import { checkProxyUrl, type ProxyConfig } from '../core/fetch/download/proxy.js';
 import { loadProfile } from '../core/plan/profile/index.js';
 import type { CommandContext, OptionSpec } from './command.js';
+import { OS_PACKAGE_OPTIONS } from './os-packages.js';
 import { str, strs } from './output.js';
 
 /**
@@ -43,6 +44,8 @@ export function clusterOptions(): Record<string, OptionSpec> {
       valueName: 'ARCHES',
       description: 'Target architectures: amd64, arm64 or amd64,arm64 (default amd64).',
     },
+    // The nodes' OS packages: --os, --os-package, --no-recommends, --deploy-os, --keyring.
+    ...Object.fromEntries(Object.entries(OS_PACKAGE_OPTIONS).map(([k, o]) => [k, { ...o }])),
   };
 }
 
@@ -98,7 +101,16 @@ export function clusterRequest(ctx: CommandContext, profile: Profile | undefined
 /** Whether any option that computes a plan was given (they conflict with a finished --plan). */
 export function clusterOptionsGiven(ctx: CommandContext): boolean {
   const v = ctx.values;
-  return !!(v.kubespray || v.inventory || strs(v.set).length || v['kube-version'] || strs(v.arch).length);
+  // The OS package options plan too: a finished plan carries its OS sets (plan.debs) already.
+  const os = strs(v.os).length || strs(v['os-package']).length || v['deploy-os'] || v['no-recommends'];
+  return !!(
+    v.kubespray ||
+    v.inventory ||
+    strs(v.set).length ||
+    v['kube-version'] ||
+    strs(v.arch).length ||
+    os
+  );
 }
 
 export interface SourceSettings {

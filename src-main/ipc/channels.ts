@@ -15,6 +15,7 @@ export const REQUEST_CHANNELS = [
   'plan.kubesprayVersions',
   'plan.prepare',
   'plan.compute',
+  'plan.sizes',
   'fetch.start',
   'fetch.pause',
   'fetch.resume',

@@ -3,6 +3,8 @@
  * import them without bundling zod. contract.ts builds its enums from these.
  */
 export const ARCHES = ['amd64', 'arm64'] as const;
+/** Node OSes whose packages Ferry carries (core/kinds/os.ts DEB_OS_IDS; a test keeps them equal). */
+export const NODE_OSES = ['debian-12', 'debian-13', 'ubuntu-22.04', 'ubuntu-24.04'] as const;
 export const RUNTIMES = ['containerd', 'crio', 'docker'] as const;
 export const NETWORK_PLUGINS = [
   'calico',

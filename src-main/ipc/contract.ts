@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES } from '../core/base/errors/index.js';
-import { ADDONS, ARCHES, NETWORK_PLUGINS, OPEN_EXTERNAL_ALLOWLIST, RUNTIMES } from './choices.js';
+import { ADDONS, ARCHES, NETWORK_PLUGINS, NODE_OSES, OPEN_EXTERNAL_ALLOWLIST, RUNTIMES } from './choices.js';
 import { EVENT_CHANNEL, REQUEST_CHANNELS, type RequestChannel } from './channels.js';
 
 /**
@@ -79,7 +79,7 @@ export const JobStartedSchema = z.object({ jobId: Id });
 
 // ---------------------------------------------------------------- connected side
 
-export { ADDONS, ARCHES, NETWORK_PLUGINS, OPEN_EXTERNAL_ALLOWLIST, RUNTIMES };
+export { ADDONS, ARCHES, NETWORK_PLUGINS, NODE_OSES, OPEN_EXTERNAL_ALLOWLIST, RUNTIMES };
 
 /** Where the Kubespray a plan is computed from comes from. */
 export const KubesprayChoiceSchema = z.discriminatedUnion('source', [
@@ -96,6 +96,8 @@ export const ClusterChoicesSchema = z
     kubespray: KubesprayChoiceSchema,
     kubeVersion: Text(40).optional(),
     arches: z.array(z.enum(ARCHES)).min(1, 'pick at least one architecture'),
+    /** The nodes' OSes whose packages the bundle carries (none: Kubespray's downloads only). */
+    os: z.array(z.enum(NODE_OSES)).max(NODE_OSES.length).optional(),
     runtime: z.enum(RUNTIMES),
     network: z.enum(NETWORK_PLUGINS),
     addons: z.array(z.enum(ADDONS)).max(ADDONS.length),
@@ -148,8 +150,23 @@ export const PlanSummarySchema = z.object({
   bytes: z.number().nullable(),
   groups: z.array(PlanGroupSchema),
   warnings: z.array(z.string()),
+  /** The largest single file the bundle will hold (FAT32 keeps none of 4 GiB or more), once sized. */
+  largestFile: z.number().nullable().optional(),
 });
 export type PlanSummary = z.infer<typeof PlanSummarySchema>;
+
+/** plan.sizes: the bundle's size before downloading (HEAD requests, registry manifests). */
+export const PlanSizesSchema = z.object({
+  /** Null while any artifact could not be sized. */
+  bytes: z.number().nullable(),
+  /** What is known (a lower bound while some are not). */
+  knownBytes: z.number(),
+  unsized: z.number().int(),
+  largestFile: z.number(),
+  groups: z.array(PlanGroupSchema),
+  notSized: z.array(z.object({ name: z.string(), reason: z.string() })),
+});
+export type PlanSizesT = z.infer<typeof PlanSizesSchema>;
 
 export const DriveSchema = z.object({
   id: Id,
@@ -445,6 +462,8 @@ export const requests = {
    */
   'plan.prepare': ch(z.object({ kubespray: KubesprayChoiceSchema }).strict(), JobStartedSchema),
   'plan.compute': ch(ClusterChoicesSchema, PlanSummarySchema),
+  /** Sizes the plan over the network (seconds, not instant): what plan.compute's bytes leave null. */
+  'plan.sizes': ch(ClusterChoicesSchema, PlanSizesSchema),
 
   'fetch.start': ch(z.object({ choices: ClusterChoicesSchema }).strict(), JobStartedSchema),
   /** Pause is a cancel that keeps every finished download; resume starts the same fetch again. */

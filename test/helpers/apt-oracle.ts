@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
-import { evaluateTemplate, loadKubespray } from '../../src-main/core/plan/catalog/index.js';
+import { fromPlain, loadKubespray, type PyDict } from '../../src-main/core/plan/catalog/index.js';
+import { kubesprayPkgs } from '../../src-main/core/kinds/deb/roots.js';
+import { osModel } from '../../src-main/core/kinds/os.js';
 import { readLocalPackages, type DebPackage } from '../../src-main/core/kinds/deb/packages.js';
 import { packagesIndexes, readKeyring, verifyInRelease } from '../../src-main/core/kinds/deb/release.js';
 import { archiveDir, bookwormArchive } from './deb-archive.js';
@@ -11,11 +12,13 @@ import { kubesprayDataDir } from './tools.js';
 export const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
 /**
- * A throw-away apt root over the cached bookworm archive (file: URIs, Debian's real signatures):
+ * A throw-away apt root over the cached bookworm archive (file: URIs, or `baseUrl` when it is
+ * served on loopback — apt's file: method does not fall back from a missing Packages.xz to the
+ * plain index, its http method does; Debian's real signatures either way):
  * an empty dpkg status is a bare node, and nothing on the host changes. Valid-Until is not
  * checked because the cache is one recorded moment; Ferry's own check is tested separately.
  */
-export function aptRoot(dir: string): string[] {
+export function aptRoot(dir: string, baseUrl?: string): string[] {
   for (const d of [
     'etc/apt/preferences.d',
     'etc/apt/apt.conf.d',
@@ -28,7 +31,10 @@ export function aptRoot(dir: string): string[] {
   fs.writeFileSync(
     path.join(dir, 'etc/apt/sources.list'),
     bookwormArchive()
-      .map((s) => `deb [signed-by=${DEBIAN_KEYRING}] file:${path.join(archiveDir, s.root)} ${s.suite} main\n`)
+      .map(
+        (s) =>
+          `deb [signed-by=${DEBIAN_KEYRING}] ${baseUrl ? `${baseUrl}/${s.root}` : `file:${path.join(archiveDir, s.root)}`} ${s.suite} main\n`,
+      )
       .join(''),
   );
   const o = (k: string, v: string): string[] => ['-o', `${k}=${v}`];
@@ -66,31 +72,16 @@ export function aptSimulate(opts: string[], roots: string[], recommends = true):
   return m;
 }
 
-/** Kubespray's OS package list for a Debian 12 node of k8s_cluster, evaluated by the catalog. */
+/**
+ * Kubespray's OS package list for a Debian 12 node of k8s_cluster: the tag's `pkgs` as core
+ * evaluates them (core/kinds/deb/roots.ts), without the extras Ferry adds outside `pkgs`.
+ */
 export async function kubesprayDebian12Roots(
   tag = 'v2.31.0',
   vars: Record<string, unknown> = {},
 ): Promise<string[]> {
-  const dir = path.join(kubesprayDataDir, tag);
-  const data = await loadKubespray({ dir });
-  const file = parse(fs.readFileSync(path.join(dir, 'roles/system_packages/vars/main.yml'), 'utf8')) as {
-    pkgs: Record<string, string[]>;
-  };
-  const facts = {
-    ansible_os_family: 'Debian',
-    ansible_distribution: 'Debian',
-    ansible_distribution_major_version: '12',
-    ansible_distribution_version: '12.12',
-    group_names: ['k8s_cluster', 'kube_node'],
-    main_access_ip: '10.0.0.10',
-    is_fedora_coreos: false,
-    ...vars,
-  };
-  const roots: string[] = [];
-  for (const [name, conds] of Object.entries(file.pkgs)) {
-    if (conds.every((c) => evaluateTemplate(data, facts, c) === true)) roots.push(name);
-  }
-  return roots;
+  const data = await loadKubespray({ dir: path.join(kubesprayDataDir, tag) });
+  return kubesprayPkgs(data, osModel('debian-12'), { vars: fromPlain(vars) as PyDict }).map((r) => r.name);
 }
 
 /** Every record of the cached bookworm suites (amd64), each verified against its InRelease. */

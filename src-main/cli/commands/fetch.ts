@@ -11,6 +11,7 @@ import {
   unreachableGroups,
   unreachableOf,
   DEFAULT_CONCURRENCY,
+  DEFAULT_CONNECTIONS_PER_HOST,
   type FetchOptions,
   type FetchResult,
 } from '../../core/fetch/fetch-bundle.js';
@@ -21,6 +22,7 @@ import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
 import { DEFAULT_TOOL_PLATFORMS, requireTools } from '../../core/kinds/tool/index.js';
 import { roomFromDownloads, type DownloadedItem } from '../../core/plan/room.js';
 import { roomLines } from '../room.js';
+import { planOsPackagesForCli } from '../os-packages.js';
 import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
 import {
   clusterOptions,
@@ -31,12 +33,12 @@ import {
   sourceSettings,
 } from '../source-options.js';
 
-function parseConcurrency(v: string | undefined): number | undefined {
+function parseConcurrency(v: string | undefined, flag = '--concurrency', max = 64): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 64) {
-    throw new FerryError('USAGE', `--concurrency '${v}' is not a whole number from 1 to 64.`, {
-      hint: 'Example: --concurrency 8',
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new FerryError('USAGE', `${flag} '${v}' is not a whole number from 1 to ${max}.`, {
+      hint: `Example: ${flag} 8`,
     });
   }
   return n;
@@ -73,6 +75,11 @@ export const fetch: Command = {
         valueName: 'N',
         description: `Downloads at once (default: the profile's, else ${DEFAULT_CONCURRENCY}).`,
       },
+      'connections-per-host': {
+        type: 'string',
+        valueName: 'N',
+        description: `Connections one large download may open to its host, as Range segments (default: the profile's, else ${DEFAULT_CONNECTIONS_PER_HOST}; 1 = off).`,
+      },
       ...sourceOptions(),
       tools: {
         type: 'string',
@@ -104,6 +111,10 @@ export const fetch: Command = {
     const opts: FetchOptions = {
       out,
       concurrency: parseConcurrency(str(v.concurrency)) ?? profile?.concurrency ?? DEFAULT_CONCURRENCY,
+      connectionsPerHost:
+        parseConcurrency(str(v['connections-per-host']), '--connections-per-host', 16) ??
+        profile?.connectionsPerHost ??
+        DEFAULT_CONNECTIONS_PER_HOST,
       mirrors,
       registryMirrors,
       insecureRegistries,
@@ -120,7 +131,7 @@ export const fetch: Command = {
       if (clusterOptionsGiven(ctx)) {
         throw new FerryError(
           'USAGE',
-          '--plan takes a finished plan; it cannot be combined with --kubespray, --inventory, --set, --kube-version or --arch.',
+          '--plan takes a finished plan; it cannot be combined with --kubespray, --inventory, --set, --kube-version, --arch or the --os options.',
         );
       }
       plan = await readPlanFile(planFile);
@@ -135,6 +146,7 @@ export const fetch: Command = {
         const {
           plan: computed,
           data,
+          options: computeOptions,
           warnings,
         } = await planFromRequest(clusterRequest(ctx, profile), {
           signal: ctx.signal,
@@ -145,6 +157,9 @@ export const fetch: Command = {
           if (ctx.json) printJsonLine(ctx, { type: 'warning', warning: w });
           else ctx.stderr.write(`warning: ${w.message}\n`);
         }
+        // OS packages per --os / profile `os`, resolved now so plan.json pins them (core/kinds/deb).
+        const osp = await planOsPackagesForCli(ctx, profile, { data, options: computeOptions });
+        if (osp) computed.debs = osp.debs;
         plan = parsePlan(computed, 'the computed plan');
         if (data.source.kind === 'tarball') opts.kubesprayTarballFile = data.source.path;
       } finally {

@@ -20,6 +20,8 @@ import {
 } from '../source-options.js';
 import { componentOf, roomGroups } from '../../core/plan/room.js';
 import { roomLines } from '../room.js';
+import { planSizes, sizeLines } from '../plan-sizes.js';
+import { planOsPackagesForCli } from '../os-packages.js';
 
 const componentOfFile = (f: ComputedPlan['files'][number]) => (f.extra ? 'extra files' : componentOf(f.key));
 const componentOfImage = (i: ComputedPlan['images'][number]) =>
@@ -134,6 +136,10 @@ export const plan: Command = {
         type: 'boolean',
         description: 'List the Kubernetes versions the chosen Kubespray can install, newest first.',
       },
+      offline: {
+        type: 'boolean',
+        description: 'No network: skip the sizes (HEAD requests for files, registry manifests for images).',
+      },
       ...sourceOptions(),
     };
   },
@@ -158,10 +164,16 @@ export const plan: Command = {
       env: ctx.env,
       fetchTarball: tarballs.fetchTarball,
     }).finally(() => tarballs.close());
+    // OS packages: resolved from the archives' verified indexes (network), only when asked for.
+    const os = req.all ? undefined : await planOsPackagesForCli(ctx, profile, { data, options });
+    if (os) result.debs = os.debs;
+    // Sizes before downloading: the network unless --offline (a plan by folder needs none otherwise).
+    const sizes =
+      v.offline === true || req.all ? undefined : await planSizes(ctx, result, profile, net, data.tag);
     if (ctx.json) {
-      // `warnings` rides along at the top; `ferry fetch --plan` ignores it (the plan schema passes
-      // unknown keys through, and fetch drops it before writing plan.json).
-      printJson(ctx, { ...result, warnings });
+      // `warnings` and `sizes` ride along at the top; `ferry fetch --plan` ignores them (the plan
+      // schema passes unknown keys through, and fetch drops them before writing plan.json).
+      printJson(ctx, { ...result, warnings, ...(sizes ? { sizes } : {}) });
       return EXIT.OK;
     }
     // On stderr, so the plan on stdout stays the same with or without them.
@@ -177,6 +189,8 @@ export const plan: Command = {
     }
     const full = computePlan(data, { ...options, all: true });
     for (const line of summary(result, full)) println(ctx, line);
+    for (const line of os?.summary ?? []) println(ctx, line);
+    if (sizes) for (const line of sizeLines(sizes, (a) => componentOf(a.key))) println(ctx, line);
     for (const w of result.warnings ?? []) ctx.stderr.write(`warning: ${w}\n`);
     return EXIT.OK;
   },

@@ -15,6 +15,7 @@ import { checkSignature, KeyStore } from '../bundle/keys/keystore.js';
 import { discardPartial, downloadToFile } from './download/download-file.js';
 import { HttpClient, type HttpClientOptions, type TlsSettings } from './download/http-client.js';
 import { Limiter } from './download/limit.js';
+import { DEFAULT_SEGMENT_MIN_BYTES } from './download/segmented.js';
 import { checkMirrors, mirrorUrl, type MirrorMap } from './download/mirrors.js';
 import { mergeProxyConfig, proxyConfigFromEnv, type ProxyConfig } from './download/proxy.js';
 import { CredentialStore, defaultAuthFiles, type RegistrySettings } from './oci/auth.js';
@@ -39,6 +40,11 @@ export interface FetchOptions {
   out: string;
   /** Transfers at once (files and blobs together). */
   concurrency?: number;
+  /**
+   * Connections one large transfer may open to its host (segmented download); total
+   * connections stay within concurrency × this. 1: one connection per transfer.
+   */
+  connectionsPerHost?: number;
   /** URL prefix → mirror prefix, for files and the Kubespray tarball. */
   mirrors?: MirrorMap;
   /** Registry host → mirror base URL. */
@@ -137,6 +143,8 @@ function artifactIds(w: Want): string[] {
 }
 
 export const DEFAULT_CONCURRENCY = 6;
+/** Like a browser's six per host, below aria2's `-x16` maximum. */
+export const DEFAULT_CONNECTIONS_PER_HOST = 4;
 
 function filePath(p: string | undefined, url: string): string {
   if (p) {
@@ -390,7 +398,12 @@ function clientFor(opts: FetchOptions, env: NodeJS.ProcessEnv): Promise<HttpClie
         tls[h] = { ...tls[h], ca };
       }
     }
+    const perHost = opts.connectionsPerHost ?? DEFAULT_CONNECTIONS_PER_HOST;
+    const conc = opts.concurrency ?? DEFAULT_CONCURRENCY;
     return new HttpClient({
+      // undici's pool per origin must hold every segment of every transfer, or they queue there.
+      connectionsPerOrigin: Math.max(16, conc * perHost),
+      segments: { connections: perHost, minBytes: DEFAULT_SEGMENT_MIN_BYTES },
       ...(opts.http ?? {}),
       proxy: mergeProxyConfig(proxyConfigFromEnv(env), opts.proxy),
       tls,
@@ -409,6 +422,12 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     throw new FerryError('USAGE', `Concurrency ${concurrency} is out of range.`, {
       hint: 'Use a whole number from 1 to 64.',
+    });
+  }
+  const perHost = opts.connectionsPerHost ?? DEFAULT_CONNECTIONS_PER_HOST;
+  if (!Number.isInteger(perHost) || perHost < 1 || perHost > 16) {
+    throw new FerryError('USAGE', `Connections per host ${perHost} is out of range.`, {
+      hint: 'Use a whole number from 1 to 16.',
     });
   }
   const p = ctx.progress;

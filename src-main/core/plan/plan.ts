@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import { z } from 'zod';
 import { FerryError } from '../base/errors/index.js';
+import { ResolvedDebSetSchema } from '../kinds/sets.js';
 
 /**
  * The plan: what a cluster downloads, as the catalog (core/plan/catalog) computes it and fetch
@@ -82,6 +83,8 @@ export const PlanSchema = z
     charts: z.array(PlanChartSchema).optional(),
     /** What the plan cannot carry and the user should know. */
     warnings: z.array(z.string()).optional(),
+    /** OS packages resolved per target OS (`--os`): what fetch downloads into repos/<os>/. */
+    debs: z.array(ResolvedDebSetSchema).optional(),
   })
   .passthrough();
 
@@ -140,6 +143,7 @@ export async function readPlanFile(file: string): Promise<Plan> {
   // The warnings `ferry plan --json` prints beside the plan are about the request, not part of
   // what a bundle records: the same plan gives the same plan.json either way.
   delete (plan as { warnings?: unknown }).warnings;
+  delete (plan as { sizes?: unknown }).sizes;
   return plan;
 }
 

@@ -43,6 +43,34 @@ export function roomGroups(plan: RoomPlan): RoomGroup[] {
   return [...groups.values()];
 }
 
+/** One artifact as sized before downloading (core/fetch/sizes): null bytes when it could not be. */
+export interface SizedItem {
+  kind: string;
+  key: string;
+  bytes: number | null;
+}
+
+/**
+ * The plan's groups with the sizes found before downloading, grouped as roomGroups groups the
+ * plan. One unknown member makes its group unknown: a bar is never drawn from a guess.
+ */
+export function roomFromSizes(plan: RoomPlan, sized: ReadonlyArray<SizedItem>): RoomGroup[] {
+  const extraFile = new Set(plan.files.filter((f) => f.extra).map((f) => f.key));
+  const extraImage = new Set(plan.images.filter((i) => i.extra).map((i) => i.key));
+  const groups = new Map<string, RoomGroup>();
+  for (const a of sized) {
+    const kind: RoomKind = a.kind === 'image' ? 'image' : a.kind === 'kubespray' ? 'kubespray' : 'file';
+    const extra = kind === 'image' ? extraImage.has(a.key) : extraFile.has(a.key);
+    const name = kind === 'kubespray' ? 'kubespray' : extra ? `extra ${kind}s` : componentOf(a.key);
+    const k = `${kind}:${name}`;
+    const g = groups.get(k) ?? { name, kind, count: 0, bytes: 0 };
+    g.count++;
+    g.bytes = g.bytes === null || a.bytes === null ? null : g.bytes + a.bytes;
+    groups.set(k, g);
+  }
+  return [...groups.values()];
+}
+
 /** One finished download as fetch reports it (its item events): what, and how many bytes. */
 export interface DownloadedItem {
   kind: RoomKind;

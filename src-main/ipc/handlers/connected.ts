@@ -10,20 +10,32 @@ import {
   supportedKubeVersions,
   unknownVariableWarnings,
 } from '../../core/plan/catalog/index.js';
-import type { KubesprayData, Plan } from '../../core/plan/catalog/index.js';
+import type { ComputeOptions, KubesprayData, Plan } from '../../core/plan/catalog/index.js';
 import { dataDir } from '../../core/base/config/dirs.js';
 import { HttpClient } from '../../core/fetch/download/http-client.js';
+import { mergeProxyConfig, proxyConfigFromEnv } from '../../core/fetch/download/proxy.js';
+import { osPackagesSettings, planOsPackages } from '../../core/kinds/deb/plan-request.js';
 import type { Drive as CoreDrive } from '../../core/media/drives/index.js';
 import { FerryError } from '../../core/base/errors/index.js';
 import { exportBundle } from '../../core/media/export/index.js';
 import { fetchBundle, fetchKubesprayTarball, parsePlan, type FetchOptions } from '../../core/fetch/index.js';
 import type { JobContext } from '../../core/base/jobs/job.js';
 import { checkSignature } from '../../core/bundle/keys/keystore.js';
-import type { ClusterChoices, Drive, ExportSummary, PlanPrepared, PlanSummary } from '../contract.js';
+import type {
+  ClusterChoices,
+  Drive,
+  ExportSummary,
+  PlanPrepared,
+  PlanSizesT,
+  PlanSummary,
+} from '../contract.js';
+import { CredentialStore, defaultAuthFiles } from '../../core/fetch/oci/auth.js';
+import { RegistryClient } from '../../core/fetch/oci/registry-client.js';
+import { sizePlan, type PlanSizes } from '../../core/fetch/sizes.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
 import { jobOrThrow } from './jobs.js';
-import { roomGroups } from '../../core/plan/room.js';
+import { roomFromSizes, roomGroups } from '../../core/plan/room.js';
 import { driveNotes } from '../../core/media/drives/notes.js';
 import { knownReleases } from '../../core/plan/releases.js';
 
@@ -90,6 +102,7 @@ export function connectedHandlers(
   | 'plan.kubesprayVersions'
   | 'plan.prepare'
   | 'plan.compute'
+  | 'plan.sizes'
   | 'fetch.start'
   | 'fetch.pause'
   | 'fetch.resume'
@@ -162,7 +175,9 @@ export function connectedHandlers(
    * error; a misspelt inventory variable is a warning shown with the plan. The cluster step's own
    * choices are Ferry's names, so only the inventory's are checked for spelling.
    */
-  const corePlan = async (c: ClusterChoices): Promise<{ plan: Plan; warnings: string[] }> => {
+  const corePlan = async (
+    c: ClusterChoices,
+  ): Promise<{ plan: Plan; warnings: string[]; data: KubesprayData; options: ComputeOptions }> => {
     const { data, inventoryVars } = await load(c.kubespray);
     const vars: Record<string, unknown> = choicesToVars(c);
     if (c.kubeVersion) vars.kube_version = c.kubeVersion;
@@ -174,14 +189,38 @@ export function connectedHandlers(
       data,
       (inventoryVars?.keys() ?? []).map((k) => ({ name: String(k), source: 'the inventory' })),
     ).map((w) => w.message);
-    const plan = computePlan(data, {
+    const options: ComputeOptions = {
       arches: c.arches,
       vars: extra,
       ...(inventoryVars ? { inventoryVars } : {}),
       extraImages: c.extraImages,
       extraFiles: c.extraFiles.map((f) => ({ url: f.url, sha256: f.sha256.replace(/^sha256:/, '') })),
-    });
-    return { plan, warnings };
+    };
+    return { plan: computePlan(data, options), warnings, data, options };
+  };
+
+  /** The nodes' OS package sets, resolved at fetch time through the app's mirrors and proxy. */
+  const withOsPackages = async (
+    c: ClusterChoices,
+    r: Awaited<ReturnType<typeof corePlan>>,
+  ): Promise<Plan> => {
+    if (!c.os?.length) return r.plan;
+    const net = await mirrorOptions(s);
+    const client = new HttpClient({ proxy: mergeProxyConfig(proxyConfigFromEnv(s.env), net.proxy) });
+    try {
+      const { debs } = await planOsPackages(
+        osPackagesSettings({ os: c.os }),
+        { data: r.data, options: r.options },
+        {
+          client,
+          cacheDir: path.join(dataDir(s.env), 'cache', 'apt'),
+          ...(net.mirrors ? { mirrors: net.mirrors } : {}),
+        },
+      );
+      return { ...r.plan, debs };
+    } finally {
+      await client.close();
+    }
   };
 
   const listDrives = async (): Promise<Drive[]> => (await s.drives.list()).map(driveView);
@@ -227,7 +266,36 @@ export function connectedHandlers(
       const view = planView(plan);
       return { ...view, warnings: [...warnings, ...view.warnings] };
     },
-    'fetch.start': async ({ choices }) => startFetch((await corePlan(choices)).plan),
+    'plan.sizes': async (choices) => {
+      const { plan } = await corePlan(choices);
+      const net = await mirrorOptions(s);
+      // Short timeouts, few retries: an unreachable upstream leaves sizes unknown, quickly.
+      const client = new HttpClient({
+        proxy: mergeProxyConfig(proxyConfigFromEnv(s.env), net.proxy),
+        connectTimeoutMs: 10_000,
+        idleTimeoutMs: 20_000,
+        retry: { attempts: 2, baseMs: 300 },
+      });
+      const credentials = new CredentialStore({}, s.env);
+      for (const f of defaultAuthFiles(s.env)) credentials.loadAuthFile(f, false);
+      const registry = new RegistryClient(client, {
+        credentials,
+        registryMirrors: net.registryMirrors,
+        insecure: net.insecureRegistries,
+      });
+      try {
+        const sizes = await sizePlan(plan, {
+          client,
+          registry,
+          mirrors: net.mirrors,
+          cacheFile: path.join(dataDir(s.env), 'cache', 'sizes.json'),
+        });
+        return sizesView(plan, sizes);
+      } finally {
+        await client.close();
+      }
+    },
+    'fetch.start': async ({ choices }) => startFetch(await withOsPackages(choices, await corePlan(choices))),
     'fetch.pause': ({ jobId }) => {
       const job = jobOrThrow(s, jobId);
       if (job.kind !== 'fetch' || job.state !== 'running') return { paused: false };
@@ -296,6 +364,20 @@ export function driveView(d: CoreDrive): Drive {
     free: d.free,
     removable: d.removable,
     warnings,
+  };
+}
+
+/** Sizes grouped as planView groups the plan (core/plan/room), so the room chart draws bytes. */
+export function sizesView(p: Plan, sizes: PlanSizes): PlanSizesT {
+  return {
+    bytes: sizes.unsized ? null : sizes.knownBytes,
+    knownBytes: sizes.knownBytes,
+    unsized: sizes.unsized,
+    largestFile: Math.max(0, ...sizes.artifacts.map((a) => a.largestFile ?? a.bytes ?? 0)),
+    groups: roomFromSizes(p, sizes.artifacts),
+    notSized: sizes.artifacts
+      .filter((a) => a.bytes === null)
+      .map((a) => ({ name: a.name, reason: a.unknown ?? 'unknown' })),
   };
 }
 

@@ -9,7 +9,8 @@ import {
   DEBIAN_KEYRING,
   kubesprayDebian12Roots,
 } from '../../helpers/apt-oracle.js';
-import { bookwormUnavailable } from '../../helpers/deb-archive.js';
+import { archiveDir, bookwormUnavailable } from '../../helpers/deb-archive.js';
+import { serveDirInChild } from '../../helpers/static-server.js';
 import { kubesprayDataDir, lacks, lacksCondition } from '../../helpers/tools.js';
 
 /** Both directions of the difference, so a failure shows exactly what each side has alone. */
@@ -33,7 +34,13 @@ describe.skipIf(
   let roots: string[];
   beforeAll(async () => {
     dir = fs.mkdtempSync('/tmp/deb-resolve-apt-');
-    apt = aptRoot(dir);
+    // Over loopback http: apt's file: method does not fall back to the plain index the cache holds.
+    const served = await serveDirInChild(archiveDir);
+    try {
+      apt = aptRoot(dir, served.url);
+    } finally {
+      served.close();
+    }
     u = new Universe(await bookwormRecords(), 'amd64');
     roots = await kubesprayDebian12Roots('v2.31.0');
   }, 180_000);

@@ -197,8 +197,10 @@ describe('fetching files into a bundle', () => {
     const body = randomBytes(2_000_000);
     const f = host.add('/big.bin', body, [{ kind: 'cut', afterBytes: 700_000, times: 2 }]);
     const dir = out();
+    // One connection: the first request is a plain GET (segmented ones: test/unit/download/segmented).
     const r = await runFetch(makePlan({ files: [{ key: 'big', url: f.url, checksum: f.checksum }] }), {
       out: dir,
+      connectionsPerHost: 1,
     });
     expect(r.counts.fetched).toBe(1);
     const reqs = host.requests.filter((q) => q.path === '/big.bin');

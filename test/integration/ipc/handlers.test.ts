@@ -1,3 +1,4 @@
+import type { PlanSizesT } from '../../../src-main/ipc/contract.js';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -590,6 +591,11 @@ describe('planning over IPC', () => {
       extraFiles: [],
     };
     expect((await t.ok('plan.compute', choices)).counts).toEqual({ files: 1, images: 1, total: 2 });
+    // Sizes over the network: grouped like the plan; what the (unreachable) upstream did not say is listed, not guessed.
+    const sz = (await t.ok('plan.sizes', choices)) as PlanSizesT;
+    expect(sz.groups.reduce((a, g) => a + g.count, 0)).toBe(2);
+    expect(sz.unsized).toBe(sz.notSized.length);
+    expect(sz.bytes === null).toBe(sz.unsized > 0);
     expect((await t.ok('plan.compute', { ...choices, network: 'cilium' })).counts).toEqual({
       files: 1,
       images: 0,

@@ -21,6 +21,7 @@ const ANSWERS: Record<RequestChannel, Answer> = {
   'plan.kubesprayVersions': { command: 'plan', flag: 'list-releases' },
   'plan.prepare': { command: 'plan', flag: 'list-kube-versions' },
   'plan.compute': { command: 'plan' },
+  'plan.sizes': { command: 'plan' },
   'fetch.start': { command: 'fetch' },
   'fetch.pause': { command: 'fetch' },
   'fetch.resume': { command: 'fetch' },

@@ -17,6 +17,13 @@ import { redactUrl } from './proxy.js';
 import { InlineHash, sharedHashWorkers, type Hasher, type HashWorkers } from './hash-workers.js';
 import { pumpBodyToFile } from './body-pump.js';
 import { backoffMs, isNetworkError, isRetriableStatus, sleep } from './retry.js';
+import {
+  collapseToPrefix,
+  hasSegmentState,
+  segmentedDownload,
+  segmentStatePath,
+  type SegmentSettings,
+} from './segmented.js';
 
 /**
  * Download one URL into a stable partial file, hashing in the same pass as writing, resuming
@@ -53,6 +60,8 @@ export interface DownloadRequest {
    * process, in the process-wide worker threads while several run at once.
    */
   hashers?: HashWorkers;
+  /** Segmented download settings (default: the client's; false: one connection). */
+  segments?: SegmentSettings | false;
 }
 
 export interface DownloadResult {
@@ -82,6 +91,7 @@ export function sidecarPath(dest: string): string {
 export async function discardPartial(dest: string): Promise<void> {
   await fs.rm(dest, { force: true });
   await fs.rm(sidecarPath(dest), { force: true });
+  await fs.rm(segmentStatePath(dest), { force: true });
 }
 
 async function readSidecar(dest: string): Promise<Sidecar | undefined> {
@@ -146,9 +156,65 @@ async function download(client: HttpClient, req: DownloadRequest): Promise<Downl
   let firstResume: number | undefined;
   const algos = req.expectSha512 ? ['sha256', 'sha512'] : ['sha256'];
   let session: Hasher | undefined;
+  const seg = req.segments === false ? undefined : (req.segments ?? client.opts.segments);
+  /** After a fallback to one connection, the rest of this download stays on one. */
+  let segOff = !seg || seg.connections < 2;
+  let segRestarts = 0;
+  /** A first answer the segmented path got and handed over (a 200 from a server without ranges). */
+  let pending: HttpResponse | undefined;
 
   for (;;) {
     if (req.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
+    if (!segOff && seg) {
+      const resumable = await hasSegmentState(req.dest);
+      const fresh = !resumable && (await partialSize(req.dest)) === 0;
+      const big = req.expectSize === undefined || req.expectSize >= seg.minBytes;
+      if (resumable || (fresh && big)) {
+        const out = await segmentedDownload(
+          client,
+          {
+            url: req.url,
+            dest: req.dest,
+            label: req.label,
+            ...(req.expectSize !== undefined ? { expectSize: req.expectSize } : {}),
+            headersFor: req.headersFor,
+            onUnauthorized: req.onUnauthorized,
+            signal: req.signal,
+            onBytes: req.onBytes,
+            onSize: req.onSize,
+            writeSidecar: async (etag, lastModified) => {
+              const sc: Sidecar = { url: req.url };
+              if (etag) sc.etag = etag;
+              if (lastModified) sc.lastModified = lastModified;
+              await fs.writeFile(sidecarPath(req.dest), JSON.stringify(sc));
+            },
+            // Off the thread that serves the sockets: the frontier reads and hashes while they run.
+            openHasher: () => (req.hashers ?? sharedHashWorkers()).open(algos),
+          },
+          seg,
+        ).catch((err: unknown) => {
+          throw err instanceof FerryError ? withLabel(err, req.label) : err;
+        });
+        attempts += out.attempts;
+        if (out.kind === 'done') {
+          const [sha, s512] = out.sha;
+          firstResume ??= out.resumedFrom;
+          const bad512 = req.expectSha512 && s512 !== req.expectSha512;
+          if ((req.expectSha256 && sha !== req.expectSha256) || bad512) {
+            await discardPartial(req.dest);
+            if (out.resumedFrom > 0 && !restartedAfterMismatch) {
+              restartedAfterMismatch = true;
+              continue;
+            }
+            throw checksumError(req, bad512 ? `sha512:${s512}` : `sha256:${sha}`, out.size);
+          }
+          return { sha256: sha, size: out.size, resumedFrom: firstResume, attempts };
+        }
+        if (out.kind === 'restart' && ++segRestarts < 3) continue;
+        segOff = true;
+        pending = out.kind === 'plain' ? out.response : undefined;
+      } else segOff = true;
+    } else if (await hasSegmentState(req.dest)) await collapseToPrefix(req.dest);
     // Where to continue from: only bytes that came from this same URL count.
     let sidecar = await readSidecar(req.dest);
     let offset = await partialSize(req.dest);
@@ -187,8 +253,13 @@ async function download(client: HttpClient, req: DownloadRequest): Promise<Downl
     let waitMs: number | undefined;
     let got = 0;
     try {
-      attempts++;
-      res = await client.send(sourceUrl, { headers, headersFor: req.headersFor, signal: req.signal });
+      if (pending) {
+        res = pending;
+        pending = undefined;
+      } else {
+        attempts++;
+        res = await client.send(sourceUrl, { headers, headersFor: req.headersFor, signal: req.signal });
+      }
       if (res.status === 401 && req.onUnauthorized && !authRetried) {
         await res.body.dump().catch(() => undefined);
         authRetried = true;

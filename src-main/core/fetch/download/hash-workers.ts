@@ -15,7 +15,9 @@ import { Worker } from 'node:worker_threads';
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const crypto = require('node:crypto');
+const fs = require('node:fs');
 const sessions = new Map();
+const fileBuf = Buffer.allocUnsafe(1 << 20);
 parentPort.on('message', (m) => {
   if (m.t === 'open') sessions.set(m.id, m.algos.map((a) => crypto.createHash(a)));
   else if (m.t === 'update') {
@@ -27,6 +29,28 @@ parentPort.on('message', (m) => {
     const hs = sessions.get(m.id);
     sessions.delete(m.id);
     parentPort.postMessage({ t: 'digest', id: m.id, hex: hs ? hs.map((h) => h.digest('hex')) : [] });
+  } else if (m.t === 'file') {
+    // A range of a file hashed here, read with this thread's own buffer: the bytes never pass
+    // through the main thread (segmented downloads hash their finished pieces this way).
+    const hs = sessions.get(m.id);
+    let err;
+    try {
+      const fd = fs.openSync(m.path, 'r');
+      try {
+        for (let at = m.start; at < m.end; ) {
+          const n = fs.readSync(fd, fileBuf, 0, Math.min(fileBuf.length, m.end - at), at);
+          if (n === 0) throw new Error(m.path + ' ends at ' + at + ', before ' + m.end);
+          const b = fileBuf.subarray(0, n);
+          if (hs) for (const h of hs) h.update(b);
+          at += n;
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (e) {
+      err = String(e && e.message || e);
+    }
+    parentPort.postMessage({ t: 'file', id: m.id, seq: m.seq, err });
   } else if (m.t === 'drop') sessions.delete(m.id);
 });
 `;
@@ -97,6 +121,26 @@ export class HashSession implements Hasher {
     this.curLen = 0;
   }
 
+  private fileWaiters = new Map<number, { resolve: () => void; reject: (err: unknown) => void }>();
+  private fileSeq = 0;
+
+  /** Hash bytes [start, end) of a file, read by the worker itself; in order with update(). */
+  updateFromFile(file: string, start: number, end: number): Promise<void> {
+    this.flush();
+    const seq = ++this.fileSeq;
+    return new Promise((resolve, reject) => {
+      this.fileWaiters.set(seq, { resolve, reject });
+      this.slot.worker.postMessage({ t: 'file', id: this.id, seq, path: file, start, end });
+    });
+  }
+
+  onFile(seq: number, err?: string): void {
+    const w = this.fileWaiters.get(seq);
+    this.fileWaiters.delete(seq);
+    if (err) w?.reject(new Error(err));
+    else w?.resolve();
+  }
+
   /** Resolves when the worker is close enough behind; await it between writes. */
   drain(): Promise<void> {
     if (this.backlog <= MAX_BACKLOG) return Promise.resolve();
@@ -116,6 +160,8 @@ export class HashSession implements Hasher {
   onWorkerError(err: unknown): void {
     this.finish();
     for (const w of this.waiters.splice(0)) w();
+    for (const w of this.fileWaiters.values()) w.reject(err);
+    this.fileWaiters.clear();
     this.digestWaiter?.reject(err);
   }
 
@@ -138,6 +184,8 @@ export class HashSession implements Hasher {
     this.slot.worker.postMessage({ t: 'drop', id: this.id });
     this.finish();
     for (const w of this.waiters.splice(0)) w();
+    for (const w of this.fileWaiters.values()) w.resolve();
+    this.fileWaiters.clear();
   }
 
   private finish(): void {
@@ -159,13 +207,25 @@ export class HashWorkers {
   private start(): void {
     for (let i = 0; i < this.size; i++) {
       const worker = new Worker(WORKER_SOURCE, { eval: true });
-      worker.on('message', (m: { t: string; id: number; n?: number; hex?: string[]; buf?: ArrayBuffer }) => {
-        if (m.buf) this.pool.give(m.buf);
-        const s = this.sessions.get(m.id);
-        if (!s) return;
-        if (m.t === 'ack') s.onAck(m.n ?? 0);
-        else if (m.t === 'digest') s.onDigest(m.hex ?? []);
-      });
+      worker.on(
+        'message',
+        (m: {
+          t: string;
+          id: number;
+          n?: number;
+          hex?: string[];
+          buf?: ArrayBuffer;
+          seq?: number;
+          err?: string;
+        }) => {
+          if (m.buf) this.pool.give(m.buf);
+          const s = this.sessions.get(m.id);
+          if (!s) return;
+          if (m.t === 'ack') s.onAck(m.n ?? 0);
+          else if (m.t === 'digest') s.onDigest(m.hex ?? []);
+          else if (m.t === 'file') s.onFile(m.seq ?? 0, m.err);
+        },
+      );
       // A dead worker fails its sessions (their downloads retry on a fresh pool) rather than hanging them.
       const fail = (err: unknown) => {
         for (const s of [...this.sessions.values()]) if (s.worker === worker) s.onWorkerError(err);

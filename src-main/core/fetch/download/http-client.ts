@@ -2,6 +2,7 @@ import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { FerryError, isAbort } from '../../base/errors/index.js';
 import { childSignal } from './abort-fanout.js';
 import { proxyFor, redactUrl, type ProxyConfig } from './proxy.js';
+import type { SegmentSettings } from './segmented.js';
 import {
   DEFAULT_RETRY,
   backoffMs,
@@ -41,6 +42,8 @@ export interface HttpClientOptions {
    * it would never settle.
    */
   closeTimeoutMs?: number;
+  /** Segmented downloads for the large files and blobs fetched through this client. */
+  segments?: SegmentSettings;
 }
 
 export interface HttpResponse {

@@ -5,3 +5,4 @@ export * from './retry.js';
 export * from './http-client.js';
 export * from './download-file.js';
 export * from './limit.js';
+export * from './segmented.js';

@@ -8,10 +8,10 @@ import { MANIFEST_ACCEPT, parseManifestBytes, type ParsedManifest } from './medi
 import { apiHost, formatImageRef, type ImageRef } from './reference.js';
 
 /**
- * A registry client of our own on undici (the distribution API v2, pull side only). Each image
- * is tried at its registry mirror first when one is configured (a pull-through cache on the
- * company network), then at its own registry, as containerd does; the bundle always records
- * the original reference. Plain HTTP is used only for hosts the user named as insecure.
+ * A registry client of our own on undici (the distribution API v2, pull side; push-client.ts
+ * is the push side). Each image is tried at its registry mirror first when one is configured (a
+ * pull-through cache on the company network), then at its own registry, as containerd does; the
+ * bundle always records the original reference. Plain HTTP is used only for hosts the user named as insecure.
  */
 
 export interface RegistryClientOptions {

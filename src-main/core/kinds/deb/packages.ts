@@ -137,6 +137,20 @@ function multiArchOf(v: string | undefined): MultiArch {
 }
 
 /**
+ * A few fields take a handful of values over ~60k stanzas (architecture, priority, section): one
+ * shared string each instead of one copy per record keeps an index's records smaller.
+ */
+const NO_RELATIONS: Relation[] = [];
+const interned = new Map<string, string>();
+function intern(v: string): string {
+  const have = interned.get(v);
+  if (have !== undefined) return have;
+  if (interned.size < 4096) interned.set(v, v);
+  return v;
+}
+const internOpt = (v: string | undefined): string | undefined => (v === undefined ? v : intern(v));
+
+/**
  * One stanza's record. The relationship fields are kept as text and parsed on first use: a run
  * resolves a few hundred of ~60k stanzas, and parsing all of them up front was most of the time
  * and memory. A malformed field still fails loudly (INTEGRITY, naming the stanza) when read.
@@ -157,7 +171,7 @@ class DebRecord implements DebPackage {
   origin?: string;
   #raw: (string | undefined)[];
   #where: string;
-  #parsed: (Alternatives[] | undefined)[] = [];
+  #parsed: (Alternatives[] | undefined)[] | undefined;
 
   constructor(f: Map<string, string>, where: string) {
     const at = `${where}: ${f.get('package') ?? '(no Package field)'}`;
@@ -170,7 +184,7 @@ class DebRecord implements DebPackage {
     };
     this.package = need('package');
     this.version = need('version');
-    this.architecture = need('architecture');
+    this.architecture = intern(need('architecture'));
     this.size = Number(need('size'));
     this.sha256 = need('sha256').toLowerCase();
     if (!Number.isSafeInteger(this.size) || !/^[0-9a-f]{64}$/.test(this.sha256)) {
@@ -179,11 +193,13 @@ class DebRecord implements DebPackage {
     this.filename = need('filename');
     this.multiArch = multiArchOf(f.get('multi-arch'));
     this.essential = f.get('essential') === 'yes';
-    this.priority = f.get('priority');
+    this.priority = internOpt(f.get('priority'));
     this.source = f.get('source');
-    this.section = f.get('section');
+    this.section = internOpt(f.get('section'));
     // Provides is read eagerly: the resolver indexes every provider up front.
-    this.provides = flatRelations(f.get('provides'), at);
+    const provides = f.get('provides');
+    // Most stanzas provide nothing: they share one empty list.
+    this.provides = provides ? flatRelations(provides, at) : NO_RELATIONS;
     this.#raw = [
       f.get('pre-depends'),
       f.get('depends'),
@@ -195,10 +211,11 @@ class DebRecord implements DebPackage {
   }
 
   #field(i: number): Alternatives[] {
-    let v = this.#parsed[i];
+    const parsed = (this.#parsed ??= []);
+    let v = parsed[i];
     if (!v) {
       v = parseRelations(this.#raw[i], `${this.#where}: ${this.package}`);
-      this.#parsed[i] = v;
+      parsed[i] = v;
     }
     return v;
   }

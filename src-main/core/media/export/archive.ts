@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError, throwIfAborted } from '../../base/errors/index.js';
-import { fsyncDir, hashFile, tempName, writeFileAtomic } from '../../base/fs/atomic.js';
+import { fsyncDir, tempName, writeFileAtomic } from '../../base/fs/atomic.js';
 import {
   MANIFEST_FILE,
   PARTIAL_DIR,
@@ -25,6 +25,7 @@ import { realIo, withMediaRetry } from './media-io.js';
 import { hooksFrom, type ExportOptions, type ExportResult } from './options.js';
 import { checkDrive, checkWritable, targetInfo, DEFAULT_FAT_PART, preflight } from './preflight.js';
 import { ReadBackPool, type ReadBackMode } from './readback.js';
+import { SourceRehash } from './source-rehash.js';
 import { beforeFirstWrite, prepareSource, prepareTargetDir } from './source.js';
 import { maxFileSize } from './target.js';
 
@@ -133,7 +134,7 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
   const modes: Record<ReadBackMode, number> = { direct: 0, buffered: 0 };
   // Each source file is hashed as its bytes stream into the parts, to catch a damaged source
   // without a second read; a resumed export that skipped some of its bytes hashes it afresh.
-  const fileHash = new Map<string, { hash: Hash; next: number } | null>();
+  const rehash = new SourceRehash(src.bundle.dir);
   try {
     await fs.rm(path.join(to, ARCHIVE_INDEX), { force: true });
     await fsyncDir(to);
@@ -159,7 +160,7 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
       if (known) {
         partSha.set(p.name, known);
         for (const s of segmentsIn(layout.segments, p.start, p.start + p.size))
-          if (s.seg.kind === 'file') fileHash.set(s.seg.rel, null);
+          if (s.seg.kind === 'file') rehash.skip(s.seg.rel);
         reused += p.size;
         h.progress.addBytes(2 * p.size);
         h.progress.itemsDone++;
@@ -207,19 +208,7 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
     await Promise.all(inflight);
     if (failure) throw failure;
 
-    for (const f of src.files) {
-      const fh = fileHash.get(f.path);
-      const sha =
-        fh && fh.next === f.size
-          ? fh.hash.digest('hex')
-          : (await hashFile(resolveInside(src.bundle.dir, f.path), h.signal)).sha256;
-      if (sha !== f.sha256) {
-        throw new FerryError('INTEGRITY', `The source bundle's ${f.path} does not match its manifest.`, {
-          artifact: f.path,
-          hint: 'The bundle on this machine is damaged. Run `ferry verify` on it and fetch again, then export.',
-        });
-      }
-    }
+    await rehash.check(src.files, h.signal);
 
     const index: ArchiveIndex = {
       format: 'ferry-archive',
@@ -269,8 +258,9 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
     const io = opts.io ?? realIo;
     const tmp = path.join(journal.partialDir, path.basename(tempName(abs)));
     const hash = createHash('sha256');
-    // Per-file running hashes are forked so a retried part does not hash bytes twice.
-    const forks = new Map<string, { hash: Hash; next: number } | null>();
+    // Per-file running hashes are forked so a retried part does not hash bytes twice; they become
+    // the files' running hashes only once the part is on the media.
+    const attempts: Array<{ rel: string; hash: Hash | undefined; end: number }> = [];
     let out: fs.FileHandle | undefined;
     try {
       out = await fs.open(tmp, 'wx', 0o644);
@@ -285,9 +275,7 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
           h.progress.addBytes(b.length);
           continue;
         }
-        let fork = forks.has(seg.rel) ? forks.get(seg.rel)! : fileHash.get(seg.rel);
-        if (fork === undefined) fork = from === 0 ? { hash: createHash('sha256'), next: 0 } : null;
-        else if (fork) fork = fork.next === from ? { hash: fork.hash.copy(), next: fork.next } : null;
+        const fork = rehash.begin(seg.rel, from);
         const inp = await fs.open(seg.src, 'r');
         try {
           const buf = Buffer.allocUnsafe(CHUNK);
@@ -305,7 +293,7 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
             }
             const b = buf.subarray(0, bytesRead);
             hash.update(b);
-            fork?.hash.update(b);
+            fork?.update(b);
             await io.write(out, b, bytesRead, pos);
             pos += bytesRead;
             off += bytesRead;
@@ -315,15 +303,14 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
         } finally {
           await inp.close();
         }
-        if (fork) fork.next = end;
-        forks.set(seg.rel, fork);
+        attempts.push({ rel: seg.rel, hash: fork, end });
       }
       await out.sync();
       await out.close();
       out = undefined;
       await fs.rename(tmp, abs);
       await fsyncDir(to);
-      for (const [rel, f] of forks) fileHash.set(rel, f);
+      for (const a of attempts) rehash.commit(a.rel, a.hash, a.end);
       return hash.digest('hex');
     } catch (err) {
       await out?.close().catch(() => undefined);

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError, throwIfAborted } from '../../base/errors/index.js';
 import { fsyncDir, writeFileAtomic } from '../../base/fs/atomic.js';
-import { hashFile } from '../../base/fs/atomic.js';
 import {
   MANIFEST_FILE,
   PARTIAL_DIR,
@@ -20,6 +19,7 @@ import { copyRange, withMediaRetry } from './media-io.js';
 import { hooksFrom, type ExportOptions, type ExportResult, type Hooks } from './options.js';
 import { checkDrive, checkWritable, targetInfo, partSizeFor, preflight, splitEntry } from './preflight.js';
 import { ReadBackPool, type ReadBackMode } from './readback.js';
+import { SourceRehash, sourceDamaged } from './source-rehash.js';
 import { beforeFirstWrite, prepareSource, prepareTargetDir, type ExportSource } from './source.js';
 import type { TargetInfo } from './target.js';
 import { markToolsExecutable } from '../../kinds/tool/index.js';
@@ -303,25 +303,19 @@ async function copyUnits(
 
   // Parts of a split file are hashed as they are copied so that, together, they are checked
   // against the manifest's sha256 of the whole file without reading the source twice.
-  const wholeHash = new Map<FileEntry, { hash: ReturnType<typeof createHash>; next: number } | null>();
+  const rehash = new SourceRehash(src.bundle.dir);
 
   const copy = async (u: Unit, abs: string): Promise<void> => {
     throwIfAborted(h.signal);
     h.progress.current = u.rel;
     unitStarted(u);
-    let wh: { hash: ReturnType<typeof createHash>; next: number } | null | undefined;
-    if (u.isPart) {
-      wh = wholeHash.get(u.file);
-      if (wh === undefined && u.offset === 0) wh = { hash: createHash('sha256'), next: 0 };
-      if (wh && wh.next !== u.offset) wh = null;
-    }
     // A retried copy restarts the part, so the running hash is forked per attempt.
-    let attemptHash: ReturnType<typeof createHash> | undefined;
+    let attemptHash: Hash | undefined;
     await withMediaRetry(
       u.rel,
       to,
       () => {
-        attemptHash = wh ? wh.hash.copy() : undefined;
+        attemptHash = u.isPart ? rehash.begin(u.file.path, u.offset) : undefined;
         return copyRange(u.src, u.offset, u.size, abs, {
           io: opts.io,
           signal: h.signal,
@@ -341,14 +335,8 @@ async function copyUnits(
           h.log('warn', `Retrying ${u.rel} after ${(err as Error).message} (attempt ${n}).`),
       },
     );
-    if (u.isPart)
-      wholeHash.set(u.file, wh && attemptHash ? { hash: attemptHash, next: u.offset + u.size } : null);
+    if (u.isPart) rehash.commit(u.file.path, attemptHash, u.offset + u.size);
     written += u.size;
-  };
-
-  const sourceIsBad = async (u: Unit): Promise<boolean> => {
-    const s = await hashFile(u.src, h.signal);
-    return s.sha256 !== u.file.sha256 || s.size !== u.file.size;
   };
 
   const readBack = async (u: Unit, abs: string): Promise<boolean> => {
@@ -380,7 +368,7 @@ async function copyUnits(
     if (known && (u.sha256 === undefined || known === u.sha256)) {
       if (u.isPart) {
         hashes.set(u.rel, known);
-        wholeHash.set(u.file, null);
+        rehash.skip(u.file.path);
       }
       reused += u.size;
       h.progress.addBytes(2 * u.size);
@@ -393,7 +381,7 @@ async function copyUnits(
     if (st?.isFile() && st.size === u.size && u.sha256 !== undefined) {
       h.progress.addBytes(u.size);
       if (await readBack(u, abs)) {
-        if (u.isPart) wholeHash.set(u.file, null);
+        if (u.isPart) rehash.skip(u.file.path);
         reused += u.size;
         continue;
       }
@@ -423,16 +411,11 @@ async function copyUnits(
 
   // What read back wrong: a damaged source cannot be fixed by copying again; a flaky drive can, once.
   for (const { u, abs } of wrong) {
-    if (await sourceIsBad(u)) {
-      throw new FerryError('INTEGRITY', `The source bundle's ${u.file.path} does not match its manifest.`, {
-        artifact: u.file.path,
-        hint: 'The bundle on this machine is damaged. Run `ferry verify` on it and fetch again, then export.',
-      });
-    }
+    if (!(await rehash.sourceMatches(u.file, h.signal))) throw sourceDamaged(u.file.path);
     h.log('warn', `${u.rel} read back wrong from the drive; writing it again.`);
     h.progress.addBytes(-2 * u.size);
     await fs.rm(abs, { force: true });
-    if (u.isPart) wholeHash.set(u.file, null);
+    if (u.isPart) rehash.skip(u.file.path);
     await copy(u, abs);
     if (!(await readBack(u, abs))) {
       throw new FerryError(
@@ -447,19 +430,7 @@ async function copyUnits(
   }
 
   // A split file is complete when its verified parts are, together, the file the manifest names.
-  for (const f of new Set(units.filter((u) => u.isPart).map((u) => u.file))) {
-    const wh = wholeHash.get(f);
-    const sha =
-      wh && wh.next === f.size
-        ? wh.hash.digest('hex')
-        : (await hashFile(resolveInside(src.bundle.dir, f.path), h.signal)).sha256;
-    if (sha !== f.sha256) {
-      throw new FerryError('INTEGRITY', `The source bundle's ${f.path} does not match its manifest.`, {
-        artifact: f.path,
-        hint: 'The bundle on this machine is damaged. Run `ferry verify` on it and fetch again, then export.',
-      });
-    }
-  }
+  await rehash.check(new Set(units.filter((u) => u.isPart).map((u) => u.file)), h.signal);
   return { written, reused, modes, hashes };
 }
 

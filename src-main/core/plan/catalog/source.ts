@@ -34,6 +34,11 @@ export interface KubesprayData {
    * tasks), so `otherNames` covers every role; false for data holding only some roles.
    */
   wholeTree?: boolean;
+  /**
+   * The files that say which OS packages nodes install (preinstall's and system_packages' `pkgs`,
+   * the docker role's package data), verbatim by path, for core/kinds/deb/roots.ts.
+   */
+  osPackageFiles?: Record<string, string>;
 }
 
 export interface LoadOptions {
@@ -116,11 +121,15 @@ const PREFLIGHT_FILE =
 interface Extras {
   names: Set<string>;
   preflight: { path: string; text: string }[];
+  osPackages: Map<string, string>;
 }
 
 function newExtras(): Extras {
-  return { names: new Set(), preflight: [] };
+  return { names: new Set(), preflight: [], osPackages: new Map() };
 }
+
+const OS_PACKAGE_FILE =
+  /^roles\/(kubernetes\/preinstall\/vars|system_packages\/vars|container-engine\/docker\/(defaults|vars))\/[^/]+\.ya?ml$/;
 
 const TOP_KEY = /^([A-Za-z_][A-Za-z0-9_]*)[ \t]*:(?=\s|$)/gm;
 const COMMENTED_KEY = /^#[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*:(?=\s|$)/gm;
@@ -150,6 +159,7 @@ function wantsExtra(rel: string): boolean {
 
 function addExtra(x: Extras, rel: string, text: string): void {
   if (PREFLIGHT_FILE.test(rel)) x.preflight.push({ path: rel, text });
+  if (OS_PACKAGE_FILE.test(rel)) x.osPackages.set(rel, text);
   addNames(x, rel, text);
 }
 
@@ -226,6 +236,7 @@ function assemble(
     otherNames: [...extras.names].sort(),
     preflight: extras.preflight,
     wholeTree: extras.preflight.length > 0,
+    osPackageFiles: Object.fromEntries([...extras.osPackages].sort(([a], [b]) => (a < b ? -1 : 1))),
   };
 }
 

@@ -197,6 +197,7 @@ function resolvePaths(p: Profile, dir: string): void {
   if (p.inventory) p.inventory = abs(p.inventory);
   if (p.authFile) p.authFile = abs(p.authFile);
   for (const r of Object.values(p.registries ?? {})) if (r.caFile) r.caFile = abs(r.caFile);
+  for (const [k, v] of Object.entries(p.osPackages?.keyrings ?? {})) p.osPackages!.keyrings![k] = abs(v);
 }
 
 /** Reads and validates a profile file; relative paths inside it are resolved against its folder. */

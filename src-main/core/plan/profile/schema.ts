@@ -70,6 +70,22 @@ export const ProxySchema = z.strictObject({
     .describe('Hosts, domains (.example.com) or CIDRs that bypass the proxy.'),
 });
 
+export const OsPackagesSchema = z
+  .strictObject({
+    extra: z.array(nonEmpty).optional().describe('More OS packages by name (NAME or NAME=VERSION).'),
+    recommends: z.boolean().optional().describe('Follow Recommends, as apt does on a node. Default: true.'),
+    keyrings: z
+      .record(z.string(), nonEmpty)
+      .optional()
+      .describe(
+        "Keyring files by OS id (or 'docker'), relative to this file: Ubuntu's archive key, a private mirror's key.",
+      ),
+    deployHost: nonEmpty
+      .optional()
+      .describe('The deploy host’s OS: its set gains python3, python3-venv, openssh-client and rsync.'),
+  })
+  .describe('How the OS packages of the nodes are chosen.');
+
 export const ProfileSchema = z
   .strictObject({
     kubespray: KubesprayRefSchema.optional(),
@@ -111,6 +127,22 @@ export const ProfileSchema = z
       .describe('Per-registry credentials and TLS settings.'),
     authFile: nonEmpty.optional().describe('A Docker/Podman-style auth.json with registry credentials.'),
     concurrency: z.number().int().min(1).max(64).optional().describe('Parallel downloads. Default: 6.'),
+    connectionsPerHost: z
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .optional()
+      .describe(
+        'Connections one large download may open to its host (Range segments); total connections stay within concurrency × this. Default: 4; 1 turns segmenting off.',
+      ),
+    os: z
+      .array(z.string().regex(/^[a-z]+-[0-9.]+$/, 'expected an OS id like debian-12 or ubuntu-24.04'))
+      .optional()
+      .describe(
+        'Target operating systems of the nodes, whose OS packages are carried: debian-12, debian-13, ubuntu-22.04, ubuntu-24.04.',
+      ),
+    osPackages: OsPackagesSchema.optional(),
   })
   .describe('Ferry profile (ferry.yaml): the cluster to carry across the air gap.');
 

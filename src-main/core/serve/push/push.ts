@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
-import { FerryError, throwIfAborted } from '../../base/errors/index.js';
+import { FerryError } from '../../base/errors/index.js';
 import type { BundleSource } from '../../bundle/source.js';
-import { HttpClient } from '../../fetch/download/http-client.js';
-import { redactUrl } from '../../fetch/download/proxy.js';
-import { CredentialStore, RegistryAuth } from '../../fetch/oci/auth.js';
+import type { CredentialStore } from '../../fetch/oci/auth.js';
+import { PushClient } from '../../fetch/oci/push-client.js';
 import type { ProgressTracker } from '../../base/jobs/progress.js';
 import { readLocated } from '../fileserver/location.js';
 import {
@@ -22,6 +20,8 @@ import { targetRepository, type PushTarget } from './target.js';
  * this run already filled, else an upload — monolithic (POST + one PUT) up to `chunkSize`,
  * chunked (POST, PATCH…, PUT) above it. Manifests go by digest first, then the tag, so a tag
  * never points at something incomplete. Names are Kubespray style under the target prefix.
+ * The protocol itself is core/fetch/oci/push-client.ts, next to the pull client; this file
+ * decides what goes where and counts it.
  */
 
 export interface PushOptions {
@@ -74,110 +74,18 @@ export interface PushSummary {
 
 const DEFAULT_CHUNK = 32 * 1024 * 1024;
 
-type Body = () => NodeJS.ReadableStream | Buffer | undefined;
-
-class TargetClient {
-  readonly http: HttpClient;
-  private readonly auths = new Map<string, RegistryAuth>();
-  readonly origin: string;
-
-  constructor(
-    private readonly o: PushOptions,
-    scheme: 'https' | 'http',
-  ) {
-    this.origin = `${scheme}://${o.target.host}`;
-    this.http = new HttpClient({
-      tls: { [o.target.host]: { ...(o.ca ? { ca: o.ca } : {}), ...(o.insecure ? { insecure: true } : {}) } },
-      connectionsPerOrigin: 8,
-    });
-  }
-
-  private auth(repo: string): RegistryAuth {
-    let a = this.auths.get(repo);
-    if (!a) {
-      a = new RegistryAuth(
-        this.http,
-        this.origin,
-        this.o.credentials?.get(this.o.target.host, repo),
-        `${this.o.target.host}/${repo}`,
-      );
-      this.auths.set(repo, a);
-    }
-    return a;
-  }
-
-  /**
-   * One request with the auth dance: on 401 the challenge is answered (Basic or a Bearer token
-   * for the scope the registry asks, e.g. pull,push) and the request is sent again with a fresh body.
-   */
-  async send(
-    repo: string,
-    method: Dispatcher.HttpMethod,
-    url: URL,
-    opts: { headers?: Record<string, string>; body?: Body; expect: number[] },
-  ): Promise<Dispatcher.ResponseData> {
-    const auth = this.auth(repo);
-    for (let round = 0; ; round++) {
-      throwIfAborted(this.o.signal);
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await request(url, {
-          method,
-          headers: { 'user-agent': 'ferry/0.1', ...(opts.headers ?? {}), ...(auth.headersFor(url) ?? {}) },
-          body: opts.body?.() as never,
-          dispatcher: this.http.dispatcherFor(url),
-          signal: this.o.signal,
-        });
-      } catch (err) {
-        if (this.o.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');
-        const e = err as NodeJS.ErrnoException;
-        const tls = /certificate|self.signed|CERT|SSL/i.test(`${e.code} ${e.message}`);
-        throw new FerryError('NETWORK', `${method} ${redactUrl(url.href)} failed: ${e.message}`, {
-          artifact: this.o.target.host,
-          cause: err,
-          hint: tls
-            ? 'Pass the registry’s CA certificate with --ca FILE (or --insecure for a test registry).'
-            : 'Check that the registry is reachable from this machine.',
-        });
-      }
-      if (res.statusCode === 401 && round < 2) {
-        await res.body.dump().catch(() => undefined);
-        await auth.onUnauthorized({ headers: res.headers, url }, this.o.signal);
-        continue;
-      }
-      if (!opts.expect.includes(res.statusCode)) {
-        const text = (await res.body.text().catch(() => '')).slice(0, 500);
-        const code = res.statusCode === 401 || res.statusCode === 403 ? 'AUTH' : 'HTTP';
-        throw new FerryError(
-          code,
-          `${method} ${redactUrl(url.href)} answered ${res.statusCode}${text ? `: ${text.replace(/\s+/g, ' ')}` : ''}`,
-          {
-            artifact: `${this.o.target.host}/${repo}`,
-            hint:
-              code === 'AUTH'
-                ? 'Check the credentials for this registry (--username/--password-env or an auth.json) and that the user may push to this project.'
-                : undefined,
-          },
-        );
-      }
-      return res;
-    }
-  }
-
-  url(path: string): URL {
-    return new URL(path, this.origin);
-  }
-}
-
-function header(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
 export async function pushImages(o: PushOptions): Promise<PushSummary> {
   const started = Date.now();
   const content = await loadRegistryContent(o.sources);
   const scheme = o.scheme ?? (o.insecure && !o.ca ? 'http' : 'https');
-  const client = new TargetClient(o, scheme);
+  const client = new PushClient({
+    host: o.target.host,
+    scheme,
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+    ...(o.ca ? { ca: o.ca } : {}),
+    ...(o.insecure ? { insecure: true } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
   const chunk = Math.max(1024, o.chunkSize ?? DEFAULT_CHUNK);
   const items: PushItem[] = [];
   // Where each blob already lives on the target in this run, for cross-repository mounts.
@@ -200,83 +108,38 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
   }
 
   const repos = [...byTarget.entries()].sort((a, b) => a[0].localeCompare(b[0]));
-  const blobStatus = async (t: string, digest: string) => {
-    const r = await client.send(t, 'HEAD', client.url(`/v2/${t}/blobs/${digest}`), { expect: [200, 404] });
-    await r.body.dump().catch(() => undefined);
-    return r.statusCode === 200;
-  };
+  // Counting through a Transform: a 'data' listener on the file stream would start it flowing
+  // before undici reads it, and the first chunks would be lost.
+  const counted = (stream: NodeJS.ReadableStream) =>
+    stream.pipe(
+      new Transform({
+        transform(c: Buffer, _e, cb) {
+          progress?.addBytes(c.length);
+          cb(null, c);
+        },
+      }),
+    );
 
   const uploadBlob = async (t: string, digest: string, b: BlobLocation, item: PushItem): Promise<void> => {
-    if (await blobStatus(t, digest)) {
+    if (await client.hasBlob(t, digest)) {
       item.blobs.present++;
       progress?.addBytes(b.size);
       placed.set(digest, t);
       return;
     }
-    let startUrl = client.url(`/v2/${t}/blobs/uploads/`);
-    const from = placed.get(digest);
-    if (from && from !== t) {
-      startUrl.searchParams.set('mount', digest);
-      startUrl.searchParams.set('from', from);
-    }
-    const start = await client.send(t, 'POST', startUrl, {
-      headers: { 'content-length': '0' },
-      expect: [201, 202],
-    });
-    await start.body.dump().catch(() => undefined);
-    if (start.statusCode === 201) {
+    const start = await client.startUpload(t, digest, placed.get(digest));
+    if (start.mounted) {
       item.blobs.mounted++;
       progress?.addBytes(b.size);
       placed.set(digest, t);
       return;
     }
-    let loc = header(start.headers.location);
-    if (!loc)
-      throw new FerryError('HTTP', `${o.target.host} started an upload for ${t} without a Location.`, {
-        artifact: `${o.target.host}/${t}`,
-      });
-    startUrl = new URL(loc, client.origin);
-    // Counting through a Transform: a 'data' listener on the file stream would start it flowing
-    // before undici reads it, and the first chunks would be lost.
-    const counted = (s: NodeJS.ReadableStream) =>
-      s.pipe(
-        new Transform({
-          transform(c: Buffer, _e, cb) {
-            progress?.addBytes(c.length);
-            cb(null, c);
-          },
-        }),
-      );
     if (!o.alwaysChunked && b.size <= chunk) {
-      const put = new URL(startUrl);
-      put.searchParams.set('digest', digest);
-      const r = await client.send(t, 'PUT', put, {
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(b.size) },
-        body: () => counted(readLocated(b)),
-        expect: [201],
-      });
-      await r.body.dump().catch(() => undefined);
+      await client.putBlob(t, start.location, digest, b.size, () => counted(readLocated(b)));
     } else {
-      let cur = startUrl;
-      for (let off = 0; off < b.size; off += chunk) {
-        const end = Math.min(off + chunk, b.size) - 1;
-        const r = await client.send(t, 'PATCH', cur, {
-          headers: {
-            'content-type': 'application/octet-stream',
-            'content-length': String(end - off + 1),
-            'content-range': `${off}-${end}`,
-          },
-          body: () => counted(readLocated(b, off, end)),
-          expect: [202],
-        });
-        await r.body.dump().catch(() => undefined);
-        loc = header(r.headers.location);
-        if (loc) cur = new URL(loc, client.origin);
-      }
-      const put = new URL(cur);
-      put.searchParams.set('digest', digest);
-      const r = await client.send(t, 'PUT', put, { headers: { 'content-length': '0' }, expect: [201] });
-      await r.body.dump().catch(() => undefined);
+      await client.putBlobChunked(t, start.location, digest, b.size, chunk, (off, end) =>
+        counted(readLocated(b, off, end)),
+      );
     }
     item.blobs.uploaded++;
     item.bytesUploaded += b.size;
@@ -327,13 +190,7 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
     // The manifest's bytes verified at start, not a re-read.
     const bytes = body?.bytes ?? m.body;
     m = body ? { ...m, digest: body.digest } : m;
-    const r = await client.send(t, 'PUT', client.url(`/v2/${t}/manifests/${reference}`), {
-      headers: { 'content-type': m.mediaType, 'content-length': String(bytes.length) },
-      body: () => bytes,
-      expect: [201],
-    });
-    await r.body.dump().catch(() => undefined);
-    const got = header(r.headers['docker-content-digest']);
+    const got = await client.putManifest(t, reference, m.mediaType, bytes);
     if (got && got !== m.digest) {
       throw new FerryError(
         'INTEGRITY',
@@ -385,15 +242,7 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
               upstreamDigest: digest,
               platforms: reduced.platforms,
             };
-          const head = await client.send(t, 'HEAD', client.url(`/v2/${t}/manifests/${tag}`), {
-            headers: { accept: top.mediaType },
-            expect: [200, 404],
-          });
-          await head.body.dump().catch(() => undefined);
-          if (
-            head.statusCode === 200 &&
-            header(head.headers['docker-content-digest']) === (reduced?.digest ?? digest)
-          ) {
+          if ((await client.manifestDigest(t, tag, top.mediaType)) === (reduced?.digest ?? digest)) {
             item.status = 'present';
             for (const b of repo.blobs.values()) progress?.addBytes(b.size);
             return;
@@ -418,10 +267,9 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
   }
   // Fail fast on an unreachable registry or bad credentials instead of once per image.
   try {
-    const ping = await client.send('', 'GET', client.url('/v2/'), { expect: [200] });
-    await ping.body.dump().catch(() => undefined);
+    await client.ping();
   } catch (err) {
-    await client.http.close();
+    await client.close();
     throw err;
   }
   let next = 0;
@@ -432,7 +280,7 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
       }),
     );
   } finally {
-    await client.http.close();
+    await client.close();
   }
   const counts = {
     pushed: items.filter((i) => i.status === 'pushed').length,

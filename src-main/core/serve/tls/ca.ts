@@ -16,7 +16,15 @@ import { writeFileAtomic } from '../../base/fs/atomic.js';
  * trusting it; server certificates are re-issued from it only when the names change or expiry nears.
  */
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+// Node's WebCrypto types, by name: core is compiled without the DOM lib (tsconfig.node.json).
+// @peculiar/x509 declares its provider with the DOM's Crypto (absent there, so loose; present
+// when a DOM-typed test program includes this file, and then Node's type differs in detail).
+type X509Crypto = Parameters<typeof x509.cryptoProvider.set>[1]; // set(key, value: Crypto)
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+type JsonWebKey = webcrypto.JsonWebKey;
+
+x509.cryptoProvider.set(webcrypto as unknown as X509Crypto);
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY = 24 * 3600 * 1000;

@@ -1,6 +1,12 @@
 import { useEffect, useId, useMemo, useState } from 'react';
-import { ADDONS, ARCHES, NETWORK_PLUGINS, RUNTIMES } from '../../../../src-main/ipc/choices.js';
-import type { ErrorValueT, KubesprayChoice, PlanSummary, Res } from '../../../../src-main/ipc/contract.js';
+import { ADDONS, ARCHES, NETWORK_PLUGINS, NODE_OSES, RUNTIMES } from '../../../../src-main/ipc/choices.js';
+import type {
+  ErrorValueT,
+  KubesprayChoice,
+  PlanSummary,
+  PlanSizesT,
+  Res,
+} from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressPanel, Section } from '../../components/common.js';
 import { bytes } from '../../format.js';
@@ -49,6 +55,17 @@ function lines(text: string): string[] {
     .filter(Boolean);
 }
 
+/** The plan with its sizes: a group's bytes where every member of it was sized. */
+export function withSizes(plan: PlanSummary, sz: PlanSizesT): PlanSummary {
+  const by = new Map(sz.groups.map((g) => [`${g.kind}:${g.name}`, g.bytes]));
+  return {
+    ...plan,
+    bytes: sz.bytes,
+    largestFile: sz.largestFile,
+    groups: plan.groups.map((g) => ({ ...g, bytes: by.get(`${g.kind}:${g.name}`) ?? null })),
+  };
+}
+
 /** Recomputes the plan shortly after the choices stop changing. */
 function useLivePlan(): void {
   const choices = useApp((s) => s.choices);
@@ -60,7 +77,15 @@ function useLivePlan(): void {
     setPlan({ status: 'loading' });
     const t = setTimeout(() => {
       call('plan.compute', choices).then(
-        (value) => !stale && setPlan({ status: 'ready', value }),
+        (value) => {
+          if (stale) return;
+          setPlan({ status: 'ready', value });
+          // Then the sizes, over the network: the room chart and the drive step switch to bytes.
+          call('plan.sizes', choices).then(
+            (sz) => !stale && setPlan({ status: 'ready', value: withSizes(value, sz) }),
+            () => undefined, // sizes stay unknown; the plan itself is fine
+          );
+        },
         (err) => !stale && setPlan({ status: 'error', error: errorOf(err) }),
       );
     }, 250);
@@ -315,6 +340,21 @@ export function ClusterStep() {
                     }}
                   />
                   {a}
+                </label>
+              ))}
+            </div>
+          </fieldset>
+          <fieldset>
+            <legend>Node OS packages</legend>
+            <div className="row wrap">
+              {NODE_OSES.map((o) => (
+                <label key={o} className="check">
+                  <input
+                    type="checkbox"
+                    checked={(choices.os ?? []).includes(o)}
+                    onChange={() => setChoices({ os: toggle(choices.os ?? [], o) })}
+                  />
+                  {o}
                 </label>
               ))}
             </div>

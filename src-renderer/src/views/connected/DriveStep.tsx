@@ -27,14 +27,36 @@ export function ExportResult({ result }: { result: ExportSummary }) {
   );
 }
 
+/** FAT32 keeps no file of 4 GiB or more. */
+const FAT32_MAX_FILE = 2 ** 32 - 1;
+
+/** Why a drive will not hold the planned bundle, judged from the sizes before downloading. */
+export function roomWarnings(
+  d: Drive,
+  need?: { bytes: number | null; largestFile?: number | null },
+): string[] {
+  const out: string[] = [];
+  if (!need) return out;
+  if (need.bytes !== null && d.free !== null && need.bytes > d.free)
+    out.push(`The bundle needs ${bytes(need.bytes)}; this drive has ${bytes(d.free)} free.`);
+  if (/^(vfat|fat|fat32|msdos)$/i.test(d.fsType) && (need.largestFile ?? 0) > FAT32_MAX_FILE)
+    out.push(
+      `FAT32 cannot hold a file of ${bytes(need.largestFile ?? 0)}: use exFAT or ext4, or an archive in parts.`,
+    );
+  return out;
+}
+
 export function DriveList({
   drives,
   selected,
   onSelect,
+  need,
 }: {
   drives: Drive[];
   selected?: string;
   onSelect(d: Drive): void;
+  /** The planned bundle's size, to warn on drives that will not hold it. */
+  need?: { bytes: number | null; largestFile?: number | null };
 }) {
   return (
     <ul className="choice-list" aria-label="Drives">
@@ -50,7 +72,7 @@ export function DriveList({
             <span className="muted">
               {d.fsType} · {bytes(d.free)} free of {bytes(d.size)}
             </span>
-            {d.warnings.map((w) => (
+            {[...d.warnings, ...roomWarnings(d, need)].map((w) => (
               <span key={w} className="warn-text">
                 ⚠ {w}
               </span>
@@ -67,6 +89,7 @@ export function DriveStep() {
   const track = useApp((s) => s.track);
   const setStep = useApp((s) => s.setStep);
   const archiveOk = useApp((s) => s.info?.modules.archive !== false);
+  const plan = useApp((s) => s.plan);
   const [drives, setDrives] = useState<Drive[] | null>(null);
   const [target, setTarget] = useState<Target | null>(null);
   const [error, setError] = useState<ErrorValueT | null>(null);
@@ -132,6 +155,7 @@ export function DriveStep() {
             drives={drives}
             selected={target?.kind === 'drive' ? target.drive.id : undefined}
             onSelect={(d) => setTarget({ kind: 'drive', drive: d })}
+            need={plan.status === 'ready' ? plan.value : undefined}
           />
         ) : null}
         {drives && !drives.length ? (
