@@ -32,7 +32,13 @@ await build({
   target: 'node22',
   format: 'cjs',
   outfile: bundle,
-  banner: { js: '#!/usr/bin/env node' },
+  // A CommonJS bundle has no import.meta: openpgp's Node build (kinds/deb verifies signed
+  // Release files with it) calls createRequire(import.meta.url) when it loads, which would throw.
+  // The bundle's own file URL stands in (in the executable, __filename is the executable).
+  banner: {
+    js: "#!/usr/bin/env node\nvar __ferry_import_meta_url = require('node:url').pathToFileURL(__filename).href;",
+  },
+  define: { 'import.meta.url': '__ferry_import_meta_url' },
   legalComments: 'none',
   minify: true,
   keepNames: true,

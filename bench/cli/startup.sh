@@ -29,8 +29,9 @@ measure() { # label, command...
 }
 measure "standalone --help" "$exe" --help
 measure "tsx --help" node node_modules/tsx/dist/cli.mjs src-main/cli/main.ts --help
-measure "standalone plan" "$exe" plan --kubespray "$ks"
-measure "tsx plan" node node_modules/tsx/dist/cli.mjs src-main/cli/main.ts plan --kubespray "$ks"
+# --offline: since plan asks the upstreams for sizes by default, the network would be measured too.
+measure "standalone plan" "$exe" plan --offline --kubespray "$ks"
+measure "tsx plan" node node_modules/tsx/dist/cli.mjs src-main/cli/main.ts plan --offline --kubespray "$ks"
 for what in --help plan; do
   a=$(cat "/tmp/ferry-bench-$$-standalone_$what"); b=$(cat "/tmp/ferry-bench-$$-tsx_$what")
   echo "ratio tsx/standalone ($what): $(echo "scale=2; $b / $a" | bc)"
