@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 
 /**
- * A loopback file server for archive tests: serves `root` on 127.0.0.1 (ephemeral port), with
- * per-path overrides (tampered files) and a log of the paths asked for.
+ * A loopback HTTP server over a folder (an archive mirror in tests) on 127.0.0.1, ephemeral port,
+ * with per-path overrides so a test can serve tampered bytes for one file (or a 404: null), and a
+ * log of the paths asked for. GET and HEAD; paths are never allowed out of the folder.
  */
 export interface StaticServer {
   url: string;
@@ -20,23 +21,25 @@ export async function serveDir(root: string): Promise<StaticServer> {
   const server = http.createServer((req, res) => {
     const p = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     requests.push(p);
+    const head = req.method === 'HEAD';
     const o = overrides.get(p);
     if (o === null) {
-      res.writeHead(404).end();
+      res.writeHead(404, { 'Content-Length': 0 }).end();
       return;
     }
     if (o !== undefined) {
-      res.writeHead(200, { 'content-length': Buffer.byteLength(o) }).end(o);
+      res.writeHead(200, { 'Content-Length': Buffer.byteLength(o) }).end(head ? undefined : o);
       return;
     }
-    const file = path.join(root, path.normalize(p).replace(/^(\.\.[/\\])+/, ''));
+    const file = path.join(root, ...p.split('/').filter((s) => s && s !== '..'));
     fs.stat(file, (err, st) => {
       if (err || !st.isFile()) {
-        res.writeHead(404).end();
+        res.writeHead(404, { 'Content-Length': 0 }).end();
         return;
       }
-      res.writeHead(200, { 'content-length': st.size });
-      fs.createReadStream(file).pipe(res);
+      res.writeHead(200, { 'Content-Length': st.size });
+      if (head) res.end();
+      else fs.createReadStream(file).pipe(res);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -52,6 +55,9 @@ export async function serveDir(root: string): Promise<StaticServer> {
       }),
   };
 }
+
+/** The name the repository tests use. */
+export const startStaticServer = serveDir;
 
 /**
  * The same directory served by another process (python3 -m http.server), for oracles that run

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { FerryError, EXIT } from '../../core/base/errors/index.js';
-import { KeyStore } from '../../core/bundle/keys/index.js';
+import { KeyStore, repoKeyInfo } from '../../core/bundle/keys/index.js';
 import type { Command } from '../command.js';
 import { printJson, println, str } from '../output.js';
 
@@ -14,10 +14,22 @@ export const keysGenerate: Command = {
     force: { type: 'boolean', description: 'Replace an existing key.' },
   },
   async run(ctx) {
-    const k = await store(ctx.env).generate({ name: str(ctx.values.name), force: ctx.values.force === true });
-    if (ctx.json) printJson(ctx, { fingerprint: k.fingerprint, name: k.name, publicKey: k.publicKeyPem });
+    const name = str(ctx.values.name);
+    const force = ctx.values.force === true;
+    const k = await store(ctx.env).generate({ name, force });
+    // generate() made the OpenPGP repository key beside it too.
+    const dir = store(ctx.env).dir;
+    const repo = (await repoKeyInfo(dir))!;
+    if (ctx.json)
+      printJson(ctx, {
+        fingerprint: k.fingerprint,
+        name: k.name,
+        publicKey: k.publicKeyPem,
+        repoKey: { fingerprint: repo.fingerprint, name: repo.name },
+      });
     else {
-      println(ctx, `Generated signing key ${k.fingerprint} (${k.name}) in ${store(ctx.env).dir}`);
+      println(ctx, `Generated signing key ${k.fingerprint} (${k.name}) in ${dir}`);
+      println(ctx, `Repository key (OpenPGP) ${repo.fingerprint}`);
       println(
         ctx,
         "Give the offline side the output of 'ferry keys export' and compare this fingerprint there.",
@@ -32,17 +44,21 @@ export const keysList: Command = {
   summary: 'List this machine’s own key and the keys it trusts',
   async run(ctx) {
     const keys = await store(ctx.env).list();
+    const repo = await repoKeyInfo(store(ctx.env).dir);
     if (ctx.json)
-      printJson(
-        ctx,
-        keys.map(({ fingerprint, name, own }) => ({ fingerprint, name, own })),
-      );
+      printJson(ctx, [
+        ...keys.map(({ fingerprint, name, own }) => ({ fingerprint, name, own })),
+        ...(repo ? [{ fingerprint: repo.fingerprint, name: repo.name, own: true, kind: 'repository' }] : []),
+      ]);
     else if (keys.length === 0)
       println(
         ctx,
         "No keys. Run 'ferry keys generate' (connected side) or 'ferry keys trust FILE' (offline side).",
       );
-    else for (const k of keys) println(ctx, `${k.fingerprint}  ${k.own ? 'own    ' : 'trusted'}  ${k.name}`);
+    else {
+      for (const k of keys) println(ctx, `${k.fingerprint}  ${k.own ? 'own    ' : 'trusted'}  ${k.name}`);
+      if (repo) println(ctx, `${repo.fingerprint}  repo    ${repo.name} (OpenPGP, signs apt repositories)`);
+    }
     return EXIT.OK;
   },
 };

@@ -20,6 +20,10 @@ import type { Command } from '../command.js';
 import { printJson, println, str, strs } from '../output.js';
 import { openSources, parsePort } from './serve.js';
 import { signatureOptions } from './verify.js';
+import type { BundleSource } from '../../core/bundle/source.js';
+import { PRESTEP_FILE, prestepShell } from '../../core/kinds/deb/prestep.js';
+import { KEYRING_FILE } from '../../core/kinds/deb/repo.js';
+import { aptReposOf, aptVars } from '../../core/kinds/deb/vars.js';
 
 const DEFAULT_CA_ON_NODE = '/usr/local/share/ca-certificates/ferry-ca.crt';
 
@@ -112,6 +116,16 @@ export const vars: Command = {
         'Also write DIR/<registry>/hosts.toml, as Kubespray’s containerd role renders them from these variables (for /etc/containerd/certs.d).',
     },
     'skip-check': { type: 'boolean', description: 'Do not render and probe the plan with the variables.' },
+    'os-prestep': {
+      type: 'boolean',
+      description:
+        'Print the node pre-step playbook the bundle carries (points apt at Ferry before cluster.yml; run it with these variables).',
+    },
+    'os-prestep-shell': {
+      type: 'string',
+      valueName: 'OS',
+      description: 'Print the same pre-step as a shell snippet for one OS of the bundle (e.g. debian-12).',
+    },
     'allow-damaged': {
       type: 'boolean',
       description: 'Use the intact part of a damaged bundle (the check then reports what is left out).',
@@ -148,6 +162,8 @@ export const vars: Command = {
     else if (tls && ctx.values['skip-verify'] !== true)
       caPem = (await ensureCa(str(ctx.values['tls-dir']) ?? path.join(configDir(ctx.env), 'tls'))).certPem;
     const [source] = await openSources(ctx, (line) => (ctx.json ? undefined : ctx.stderr.write(line + '\n')));
+    if (ctx.values['os-prestep'] === true || str(ctx.values['os-prestep-shell']))
+      return printPrestep(ctx, source, filesUrl, str(ctx.values['os-prestep-shell']));
     const ks = str(ctx.values.kubespray);
     const data = ks
       ? await loadKubespray((await fs.stat(ks)).isDirectory() ? { dir: ks } : { tarball: ks }, {
@@ -224,3 +240,45 @@ export const vars: Command = {
     return check && !check.ok ? EXIT.INTEGRITY : EXIT.OK;
   },
 };
+
+/** `--os-prestep`: the bundle's pre-step playbook (verified bytes); `--os-prestep-shell OS`: the shell form. */
+async function printPrestep(
+  ctx: Parameters<Command['run']>[0],
+  source: BundleSource,
+  filesUrl: string,
+  shellOs: string | undefined,
+): Promise<number> {
+  const repos = await aptReposOf(source);
+  if (repos.length === 0)
+    throw new FerryError('NOT_FOUND', 'The bundle carries no apt repository, so there is no OS pre-step.', {
+      hint: 'Plan the bundle with target OSes (--os) so it carries their packages.',
+    });
+  if (shellOs) {
+    const r = repos.find((x) => x.os === shellOs);
+    const file = source.filePath(`repos/${shellOs}/${KEYRING_FILE}`);
+    if (!r || !file)
+      throw new FerryError('USAGE', `The bundle has no apt repository for ${shellOs}.`, {
+        hint: `It has: ${repos.map((x) => x.os).join(', ')}.`,
+      });
+    const text = prestepShell({
+      repoUrl: `${filesUrl.replace(/\/+$/, '')}/repos/${r.os}`,
+      suite: r.suite,
+      keyring: await fs.readFile(file),
+    });
+    if (ctx.json) printJson(ctx, { os: r.os, shell: text });
+    else ctx.stdout.write(text);
+    return EXIT.OK;
+  }
+  const file = source.filePath(`repos/${PRESTEP_FILE}`);
+  if (!file) throw new FerryError('INTEGRITY', `The bundle lacks repos/${PRESTEP_FILE}.`);
+  const playbook = await fs.readFile(file, 'utf8');
+  const variables = aptVars(filesUrl, repos);
+  if (ctx.json) printJson(ctx, { playbook, variables });
+  else {
+    ctx.stdout.write(playbook);
+    ctx.stderr.write(
+      `Run it before cluster.yml: ansible-playbook -i INVENTORY ${PRESTEP_FILE} -e @offline.yml (the ferry_apt_* variables come from 'ferry vars').\n`,
+    );
+  }
+  return EXIT.OK;
+}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { BundleWriter, type ManifestSigner } from '../bundle/writer.js';
 import { openBundle, type OpenedBundle } from '../bundle/reader.js';
 import { PARTIAL_DIR, type Artifact, type Manifest } from '../bundle/manifest.js';
-import { kindOf } from '../kinds/index.js';
+import { carryPlanKinds, kindOf } from '../kinds/index.js';
 import { assertBundlePath, filePathForUrl } from '../bundle/paths.js';
 import { FerryError, toErrorValue, type ErrorValue } from '../base/errors/index.js';
 import { Job, type JobContext, type JobRegistry } from '../base/jobs/job.js';
@@ -25,7 +25,8 @@ import { RegistryClient } from './oci/registry-client.js';
 import type { ExtraFile, Plan, PlanChart } from '../plan/plan.js';
 import { chartIndexYaml, findChartEntry, MAX_INDEX_BYTES } from './helm-index.js';
 import { tarballCachePath } from './tarball.js';
-import { syncTools, toolsHeld, type ToolFile, type ToolSync } from '../kinds/tool/index.js';
+import { syncTools, toolsHeld, type ToolFile, type ToolSync } from '../kinds/index.js';
+import type { RepoSigner } from '../bundle/keys/repo-key.js';
 
 /**
  * plan → bundle. Works out which artifacts the bundle already holds (a finished bundle whose
@@ -68,6 +69,8 @@ export interface FetchOptions {
    * drops any the bundle had; undefined leaves the bundle's tools as they are.
    */
   tools?: ToolFile[];
+  /** Signs the OS package repositories; default: this machine's repository key (made on first use). */
+  repoSigner?: RepoSigner;
 }
 
 export type ItemStatus = 'present' | 'started' | 'done' | 'failed' | 'removed';
@@ -359,6 +362,13 @@ async function upToDate(
     if (!(await filesIntact(dir, paths, (p) => files.get(p)?.size))) return undefined;
   }
   if (tools && !(await toolsHeld(dir, m, tools))) return undefined;
+  // The plan's OS packages are in plan.json, which matched: their files must still be there too.
+  for (const a of m.artifacts)
+    if (
+      (a.kind === 'deb' || a.kind === 'repo') &&
+      !(await filesIntact(dir, a.paths, (p) => files.get(p)?.size))
+    )
+      return undefined;
   return m;
 }
 
@@ -737,6 +747,21 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
         },
       );
     }
+
+    // What the plan lists outside files and images (OS packages and their signed repositories,
+    // wheels, Ferry's own tools): each kind carries its own section.
+    await carryPlanKinds(plan, {
+      client,
+      writer,
+      mirrors: opts.mirrors,
+      signal: ctx.signal,
+      concurrency,
+      onBytes,
+      keysDir: KeyStore.fromEnv(env).dir,
+      // A package is a file to the app's download list.
+      onItem: (ev) => ctx.item({ ...ev, kind: 'file' } satisfies FetchItemEvent),
+      ...(opts.repoSigner ? { repoSigner: opts.repoSigner } : {}),
+    });
 
     p.setPhase('finishing');
     p.current = undefined;

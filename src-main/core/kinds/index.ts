@@ -1,13 +1,14 @@
 import type { Artifact } from '../bundle/manifest.js';
-import type { ArtifactKind } from './kind.js';
+import type { ArtifactKind, CarryContext } from './kind.js';
 import { fileKind } from './file/index.js';
 import { imageKind } from './image/index.js';
 import { kubesprayKind } from './kubespray/index.js';
 import { metaKind } from './meta/index.js';
-import { debKind, repoKind, rpmKind, wheelKind } from './carried.js';
+import { rpmKind, wheelKind } from './carried.js';
+import { debKind, repoKind } from './deb/kind.js';
 import { toolKind } from './tool/kind.js';
 
-export type { ArtifactKind } from './kind.js';
+export type { ArtifactKind, CarryContext } from './kind.js';
 export { kubesprayRelease } from './kubespray/index.js';
 
 /**
@@ -53,3 +54,37 @@ export function upstreamHosts(artifacts: readonly Artifact[]): string[] {
   }
   return [...hosts].sort();
 }
+
+const ALL_KINDS: readonly ArtifactKind[] = Object.values(KINDS) as ArtifactKind[];
+
+/** Every kind's carry hook, in registry order: what the plan lists outside files and images. */
+export async function carryPlanKinds(plan: unknown, ctx: CarryContext): Promise<void> {
+  for (const k of ALL_KINDS) if (k.carry) await k.carry(plan, ctx);
+}
+
+/** The extra [url, bundle path] pairs the kinds ask the file server to answer. */
+export function servedAliases(artifacts: readonly Artifact[]): Array<[string, string]> {
+  return ALL_KINDS.flatMap((k) => k.serve.aliases?.(artifacts) ?? []);
+}
+
+/** The offline variables every kind contributes for this bundle (apt repositories, pip, …). */
+export async function kindVars(
+  src: Parameters<NonNullable<ArtifactKind['vars']>>[0],
+  filesUrl: string,
+): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const k of ALL_KINDS) if (k.vars) Object.assign(out, await k.vars(src, filesUrl));
+  return out;
+}
+
+// The tool kind's carrying and exec-bit helpers, for fetch, export and import (stages reach a kind
+// only through this module). Only bundle.ts: the finding code (source.ts) is the CLI's to call.
+export {
+  makeExecutable,
+  markToolsExecutable,
+  syncTools,
+  toolArtifacts,
+  toolsHeld,
+  type ToolSync,
+} from './tool/bundle.js';
+export type { ToolFile } from './tool/source.js';

@@ -1,5 +1,11 @@
 import type { Artifact, FileEntry } from '../bundle/manifest.js';
 import type { OciIndexEntry } from '../bundle/oci-layout.js';
+import type { RepoSigner } from '../bundle/keys/repo-key.js';
+import type { BundleSource } from '../bundle/source.js';
+import type { BundleWriter } from '../bundle/writer.js';
+import type { ErrorValue } from '../base/errors/index.js';
+import type { HttpClient } from '../fetch/download/http-client.js';
+import type { MirrorMap } from '../fetch/download/mirrors.js';
 import type { KindLabel } from './labels.js';
 
 /**
@@ -33,6 +39,36 @@ export interface ArtifactKind<A extends Artifact = Artifact> {
    * (HTTP, OCI) stay in core/fetch; a kind without the hook is never reused across replans.
    */
   fetch?: KindFetch<A>;
+  /**
+   * Carry hook, for a kind the plan lists in a section of its own (plan.json `debs`, `python`,
+   * the tools): after the files and images, it downloads, verifies and adds those artifacts to
+   * the bundle itself, through the same HTTP client and writer. Throws when any failed.
+   */
+  carry?(plan: unknown, ctx: CarryContext): Promise<void>;
+  /** Offline variables the kind contributes for a bundle, given where its files are served. */
+  vars?(src: BundleSource, filesUrl: string): Promise<Record<string, unknown>>;
+}
+
+/** What fetch lends a kind's carry hook. */
+export interface CarryContext {
+  client: HttpClient;
+  writer: BundleWriter;
+  mirrors?: MirrorMap;
+  signal: AbortSignal;
+  concurrency: number;
+  onBytes?: (n: number) => void;
+  /** Per-artifact progress, shown in the download list. */
+  onItem?: (ev: {
+    id: string;
+    name: string;
+    status: 'present' | 'started' | 'done' | 'failed';
+    bytes?: number;
+    error?: ErrorValue;
+  }) => void;
+  /** Where this machine's keys live (a repository signing key is made there on first use). */
+  keysDir: string;
+  /** A repository signer to use instead of the machine's (tests). */
+  repoSigner?: RepoSigner;
 }
 
 export interface KindVerify<A extends Artifact> {
@@ -67,6 +103,11 @@ export interface KindServe<A extends Artifact> {
   via: 'registry' | 'files' | 'none';
   /** The upstream host a client would have pulled it from (containerd mirrors, hosts.toml). */
   upstream?(a: A): string | undefined;
+  /**
+   * More URLs the file server answers from the bundle's files, as [url path, bundle path]: a file
+   * stored once but served at several places (a .deb two OSes share, in each OS's pool).
+   */
+  aliases?(artifacts: readonly Artifact[]): Array<[string, string]>;
 }
 
 export interface KindFetch<A extends Artifact> {

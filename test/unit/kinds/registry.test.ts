@@ -146,6 +146,6 @@ describe('the artifact-kind registry', () => {
       false,
     );
     // The carried v2 kinds have no fetch hook yet: fetch never reuses what it cannot judge.
-    expect(KINDS.deb.fetch).toBeUndefined();
+    expect(KINDS.rpm.fetch).toBeUndefined();
   });
 });

@@ -14,6 +14,7 @@ import { configDir } from '../../base/config/dirs.js';
 import { FerryError } from '../../base/errors/index.js';
 import { writeFileAtomic } from '../../base/fs/atomic.js';
 import { fingerprint } from './fingerprint.js';
+import { generateRepoKey, repoKeyInfo } from './repo-key.js';
 
 /**
  * Ed25519 keys (node:crypto). The connected side signs bundle manifests with its private key;
@@ -122,6 +123,8 @@ export class KeyStore {
     // writeFileAtomic honours the mode on creation; make sure a umask did not widen it.
     await fs.chmod(this.privatePath, 0o600);
     await writeFileAtomic(this.publicPath, pubPem, 0o644);
+    // Beside it, the OpenPGP key Ferry signs apt repositories with (nodes trust it by keyring).
+    if (opts.force || !(await repoKeyInfo(this.dir))) await generateRepoKey(this.dir, { name, force: true });
     return { fingerprint: fingerprint(rawPublicKey(publicKey)), name, publicKeyPem: pubPem, own: true };
   }
 

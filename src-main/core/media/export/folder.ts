@@ -22,7 +22,7 @@ import { ReadBackPool, type ReadBackMode } from './readback.js';
 import { SourceRehash, sourceDamaged } from './source-rehash.js';
 import { beforeFirstWrite, prepareSource, prepareTargetDir, type ExportSource } from './source.js';
 import type { TargetInfo } from './target.js';
-import { markToolsExecutable } from '../../kinds/tool/index.js';
+import { markToolsExecutable } from '../../kinds/index.js';
 
 /** One file written to the media: a whole bundle file or one part of a split one. */
 interface Unit {

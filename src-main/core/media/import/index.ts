@@ -8,7 +8,7 @@ import path from 'node:path';
 import { importFolder } from './folder.js';
 import type { ImportOptions, ImportReport } from './common.js';
 import { Store } from '../store/store.js';
-import { makeExecutable, toolArtifacts } from '../../kinds/tool/index.js';
+import { makeExecutable, toolArtifacts } from '../../kinds/index.js';
 
 export const ARCHIVE_INDEX = 'ferry-archive.json';
 

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BundleSource } from '../../bundle/source.js';
 import { locateFile, type FileLocation } from './location.js';
 import { sendError, sendFile } from './send.js';
+import { servedAliases } from '../../kinds/index.js';
 
 /**
  * Kubespray's files_repo straight from the bundle: `files/<host>/<path>` is served at
@@ -54,6 +55,8 @@ function escapeHtml(s: string): string {
 export function urlPathFor(bundlePath: string): string | undefined {
   if (bundlePath.startsWith('files/')) return bundlePath.slice('files/'.length);
   if (bundlePath.startsWith('kubespray/')) return bundlePath;
+  // The apt repositories, at /repos/<os>/ (dists/, pool/, keyrings) and the pre-step playbook.
+  if (bundlePath.startsWith('repos/')) return bundlePath;
   return undefined;
 }
 
@@ -70,6 +73,14 @@ export class FileServerHandler {
         if (u === undefined || this.files.has(u)) continue;
         const loc = locateFile(src, f.path);
         if (!loc) continue; // not verified: not served
+        this.files.set(u, loc);
+        this.addToTree(u);
+      }
+      // A file a kind serves at several places (a .deb two OSes share, in each OS's pool).
+      for (const [u, rel] of servedAliases(src.manifest.artifacts)) {
+        if (this.files.has(u)) continue;
+        const loc = locateFile(src, rel);
+        if (!loc) continue;
         this.files.set(u, loc);
         this.addToTree(u);
       }

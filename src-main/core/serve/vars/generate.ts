@@ -47,6 +47,8 @@ export interface VarsInput {
   charts?: Array<{ name: string; repo: string }>;
   /** The variables the bundle was planned with (plan.json vars): what the user set stays. */
   userVars?: Record<string, unknown>;
+  /** What the bundle's kinds add (kinds/index.ts kindVars): apt repositories and keyrings, Kubespray's repo vars, pip. */
+  kindVars?: Record<string, unknown>;
   /** What made this file (e.g. the command line), for the header. */
   madeBy: string;
   bundleId?: string;
@@ -137,6 +139,7 @@ export function generateVars(input: VarsInput): GeneratedVars {
     }));
   }
   if (input.filesUrl) Object.assign(v, ciliumVars(input.charts ?? [], input.userVars ?? {}));
+  if (input.filesUrl && input.kindVars) Object.assign(v, input.kindVars);
   if (input.caPem) v.ferry_ca_certificate = input.caPem;
 
   const header = [

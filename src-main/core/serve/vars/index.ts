@@ -6,6 +6,7 @@ import { checkVars, type VarsCheck, type VarsProblem } from './check.js';
 import { generateVars, type GeneratedVars, type NamingStyle } from './generate.js';
 import { loadBundleKubespray, rawDefaults, readBundlePlan } from './kubespray.js';
 import { containerdHostsFiles } from './hosts-toml.js';
+import { kindVars } from '../../kinds/index.js';
 import { upstreamHosts } from '../../kinds/index.js';
 
 export {
@@ -65,6 +66,7 @@ export async function bundleVars(
     skipVerify: o.skipVerify,
     ...(plan?.charts?.length ? { charts: plan.charts } : {}),
     ...(plan?.vars ? { userVars: plan.vars } : {}),
+    ...(o.filesUrl ? { kindVars: await kindVars(o.source, o.filesUrl) } : {}),
     madeBy: o.madeBy,
     bundleId: o.source.id,
   });
