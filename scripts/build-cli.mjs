@@ -7,6 +7,7 @@
 //
 //   node scripts/build-cli.mjs [--bundle-only] [--targets linux-x64,linux-arm64]
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +32,13 @@ await build({
   target: 'node22',
   format: 'cjs',
   outfile: bundle,
-  banner: { js: '#!/usr/bin/env node' },
+  // A CommonJS bundle has no import.meta: openpgp's Node build (kinds/deb verifies signed
+  // Release files with it) calls createRequire(import.meta.url) when it loads, which would throw.
+  // The bundle's own file URL stands in (in the executable, __filename is the executable).
+  banner: {
+    js: "#!/usr/bin/env node\nvar __ferry_import_meta_url = require('node:url').pathToFileURL(__filename).href;",
+  },
+  define: { 'import.meta.url': '__ferry_import_meta_url' },
   legalComments: 'none',
   minify: true,
   keepNames: true,
@@ -61,6 +68,12 @@ function nodeBinary(target) {
   return exe;
 }
 
+// What was built, for `ferry fetch` to carry (src-main/core/kinds/tool): each executable's
+// platform, Ferry version, size and sha256, so the fetch knows the version of an executable it
+// cannot run (another architecture) and copies exactly the bytes built here.
+const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
+const indexFile = path.join(out, 'ferry-tools.json');
+const built = [];
 for (const target of targets) {
   const name = `ferry-${target}${target.startsWith('win32') ? '.exe' : ''}`;
   const blob = path.join(out, `${name}.blob`);
@@ -96,4 +109,21 @@ for (const target of targets) {
   fs.rmSync(blob);
   fs.rmSync(config);
   console.log(`built ${path.relative(root, exe)} (${(fs.statSync(exe).size / 1e6).toFixed(0)} MB)`);
+  const sha256 = createHash('sha256').update(fs.readFileSync(exe)).digest('hex');
+  built.push({ name: 'ferry', platform: target, version, file: name, size: fs.statSync(exe).size, sha256 });
 }
+// Entries of targets not rebuilt now stay when their file is still the one recorded.
+let kept = [];
+try {
+  kept = JSON.parse(fs.readFileSync(indexFile, 'utf8')).tools.filter(
+    (t) => !built.some((b) => b.file === t.file) && fs.statSync(path.join(out, t.file)).size === t.size,
+  );
+} catch {
+  /* no index yet, or an executable gone */
+}
+const tools = [...kept, ...built].sort((a, b) => a.file.localeCompare(b.file));
+fs.writeFileSync(
+  indexFile + '.tmp',
+  JSON.stringify({ format: 'ferry-tools', version: 1, tools }, null, 2) + '\n',
+);
+fs.renameSync(indexFile + '.tmp', indexFile);

@@ -36,3 +36,10 @@ export interface Command {
   json?: boolean;
   run(ctx: CommandContext): Promise<number>;
 }
+
+/** A command named by its table entry and loaded (with its part of core) only when it runs. */
+export interface LazyCommand {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}

@@ -1,7 +1,6 @@
-import { HttpClient } from '../core/fetch/download/http-client.js';
+import type { HttpClient } from '../core/fetch/download/http-client.js';
 import type { MirrorMap } from '../core/fetch/download/mirrors.js';
-import { mergeProxyConfig, proxyConfigFromEnv, type ProxyConfig } from '../core/fetch/download/proxy.js';
-import { fetchKubesprayTarball } from '../core/fetch/tarball.js';
+import type { ProxyConfig } from '../core/fetch/download/proxy.js';
 import type { CommandContext } from './command.js';
 import { printJsonLine } from './output.js';
 
@@ -19,6 +18,14 @@ export function kubesprayTarballFetcher(
   let client: HttpClient | undefined;
   return {
     fetchTarball: async (tag, url) => {
+      // The download layer (undici) loads only when a tag has to be downloaded: planning from a
+      // folder or a tarball on disk never pays for it (ferry plan's start-up, bench/cli).
+      const [{ HttpClient }, { mergeProxyConfig, proxyConfigFromEnv }, { fetchKubesprayTarball }] =
+        await Promise.all([
+          import('../core/fetch/download/http-client.js'),
+          import('../core/fetch/download/proxy.js'),
+          import('../core/fetch/tarball.js'),
+        ]);
       client ??= new HttpClient({ proxy: mergeProxyConfig(proxyConfigFromEnv(ctx.env), net.proxy) });
       if (!ctx.json && ctx.stderr.isTTY) ctx.stderr.write(`Downloading Kubespray ${tag}…\n`);
       const r = await fetchKubesprayTarball(client, tag, url, {

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { EXIT, exitCodeFor, FerryError, toErrorValue } from '../core/base/errors/index.js';
-import type { Command, CommandContext } from './command.js';
-import { commands } from './commands/index.js';
+import type { Command, CommandContext, LazyCommand } from './command.js';
+import { commands, loadCommand } from './commands/index.js';
 
 const VERSION = '0.1.0';
 
-function findCommand(argv: string[]): { cmd?: Command; rest: string[] } {
+function findCommand(argv: string[]): { cmd?: Command | LazyCommand; rest: string[] } {
   // Two-word commands ('keys generate') take precedence over one-word ones.
   if (argv.length >= 2) {
     const two = commands.find((c) => c.name === `${argv[0]} ${argv[1]}`);
@@ -70,8 +70,8 @@ export async function runCli(argv: string[], opts: RunOptions = {}): Promise<num
     stdout.write(VERSION + '\n');
     return EXIT.OK;
   }
-  const { cmd, rest } = findCommand(argv);
-  if (!cmd) {
+  const { cmd: entry, rest } = findCommand(argv);
+  if (!entry) {
     const group = commands.filter((c) => c.name.startsWith(argv[0] + ' '));
     if (group.length) {
       const w = Math.max(...group.map((c) => c.name.length));
@@ -87,6 +87,7 @@ export async function runCli(argv: string[], opts: RunOptions = {}): Promise<num
     stderr.write(`ferry: unknown command '${argv[0]}'. Run 'ferry --help' for the list.\n`);
     return EXIT.USAGE;
   }
+  const cmd = await loadCommand(entry);
   // parseArgs wants only its own keys; copy each spec so the command's help text stays intact.
   const options: Record<string, any> = { help: { type: 'boolean', short: 'h' } };
   for (const [name, spec] of Object.entries(cmd.options ?? {})) {

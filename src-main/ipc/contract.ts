@@ -242,6 +242,11 @@ export const BundleSummarySchema = z.object({
   bytes: z.number(),
   counts: z.object({ files: z.number(), images: z.number(), artifacts: z.number() }),
   signature: SignatureViewSchema,
+  /**
+   * Ferry's own executables the bundle carries (the tool kind), with their bundle-relative path
+   * (`tools/ferry-linux-x64`), so the media step can say how to run Ferry without the app.
+   */
+  tools: z.array(z.object({ platform: z.string(), version: z.string(), path: z.string() })).optional(),
 });
 export type BundleSummary = z.infer<typeof BundleSummarySchema>;
 

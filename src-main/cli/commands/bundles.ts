@@ -27,6 +27,9 @@ function bundleLines(b: FoundBundle): string[] {
     `  ${b.id} · ${ks}`,
     `  ${b.counts.files} files, ${b.counts.images} images · ${formatBytes(b.bytes)} · created ${b.createdAt}`,
     `  Signature: ${describeSignature(b.signature)}`,
+    b.tools.length
+      ? `  Carries Ferry ${b.tools[0].version} for ${b.tools.map((t) => t.platform).join(', ')}: ${b.tools.map((t) => t.path).join(', ')}`
+      : '  Does not carry Ferry itself',
   ];
 }
 

@@ -19,11 +19,12 @@ import { parsePlan, readPlanFile, type Plan } from '../../core/plan/plan.js';
 import { formatBytes } from '../../core/base/jobs/progress.js';
 import type { Command, CommandContext, OptionSpec } from '../command.js';
 import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
+import { DEFAULT_TOOL_PLATFORMS, requireTools } from '../../core/kinds/tool/index.js';
 import { roomFromDownloads, type DownloadedItem } from '../../core/plan/room.js';
 import { roomLines } from '../room.js';
 import { planOsPackagesForCli } from '../os-packages.js';
 import { pythonOptions, pythonRequest, resolvePythonForPlan } from '../python-options.js';
-import { printJsonLine, println, str, TerminalProgress } from '../output.js';
+import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
 import {
   clusterOptions,
   clusterOptionsGiven,
@@ -82,6 +83,22 @@ export const fetch: Command = {
       },
       ...sourceOptions(),
       ...pythonOptions(),
+      tools: {
+        type: 'string',
+        valueName: 'DIR',
+        description:
+          'Folder with the Ferry executables to carry in tools/ (default: FERRY_TOOLS_DIR, else out/cli of `npm run build:cli`).',
+      },
+      'tool-platform': {
+        type: 'string',
+        multiple: true,
+        valueName: 'OS-ARCH',
+        description: `Deploy-host platforms to carry Ferry for (default: ${DEFAULT_TOOL_PLATFORMS.join(', ')}).`,
+      },
+      'no-tools': {
+        type: 'boolean',
+        description: 'Do not carry Ferry itself; the offline side must have Ferry installed another way.',
+      },
     };
   },
   async run(ctx: CommandContext): Promise<number> {
@@ -152,6 +169,24 @@ export const fetch: Command = {
       } finally {
         await tarballs.close();
       }
+    }
+
+    // The bundle carries Ferry itself unless told not to (kinds/tool); checked before any
+    // download, after the plan so that its usage errors come first.
+    if (v['no-tools']) {
+      if (v.tools || strs(v['tool-platform']).length)
+        throw new FerryError('USAGE', '--no-tools cannot be combined with --tools or --tool-platform.');
+      opts.tools = [];
+    } else {
+      const platforms = strs(v['tool-platform'])
+        .flatMap((p) => p.split(','))
+        .filter(Boolean);
+      opts.tools = await requireTools({
+        ...(str(v.tools) ? { dir: str(v.tools) } : {}),
+        ...(platforms.length ? { platforms } : {}),
+        env: ctx.env,
+        signal: ctx.signal,
+      });
     }
 
     const job = startFetchJob(plan, opts);
@@ -268,6 +303,11 @@ export const fetch: Command = {
       const room = roomLines(roomFromDownloads([...news.values()]), 'What the download took');
       if (room.length) println(ctx, ['', ...room].join('\n'));
     }
+    if (result.tools?.length)
+      println(
+        ctx,
+        `Carries Ferry ${result.tools[0].version} for ${result.tools.map((t) => t.platform).join(', ')}: on the offline side run tools/ferry-<platform> from the bundle (no Node.js needed).`,
+      );
     return EXIT.OK;
   },
 };

@@ -70,6 +70,8 @@ function printImport(ctx: CommandContext, r: ImportReport): void {
   );
   for (const id of r.repaired) println(ctx, `  repaired bundle ${id}: it is now complete`);
   println(ctx, `  store: ${r.store}`);
+  for (const t of r.tools ?? [])
+    println(ctx, `  Ferry ${t.version} for ${t.platform}, ready to run: ${t.path}`);
   if (r.status === 'complete') println(ctx, 'IMPORTED: every artifact verified against the signed manifest.');
   else {
     println(ctx, 'INCOMPLETE: the good artifacts are imported; the bundle is not served until repaired.');

@@ -53,7 +53,9 @@ const MTIME = new Date(0);
 function header(rel: string, size: number): Buffer {
   const fields = {
     path: rel,
-    mode: 0o644,
+    // Ferry's own executables (the tool kind, under tools/) stay runnable when the archive is
+    // unpacked by hand with tar; still fixed per path, so the stream stays deterministic.
+    mode: rel.startsWith('tools/') ? 0o755 : 0o644,
     uid: 0,
     gid: 0,
     size,

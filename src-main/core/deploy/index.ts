@@ -236,25 +236,24 @@ export async function deploy(o: DeployOptions, ctx: JobContext): Promise<DeployR
           ...(state.play ? { play: state.play } : {}),
         });
       }
-      if (e.type === 'result' || e.type === 'stats') {
-        const hosts = e.type === 'result' ? [state.hosts.get(e.host)!] : [...state.hosts.values()];
+      // A host's row follows the task it is in: every task start moves the hosts still running
+      // to it, and a result or the recap clears it. `task` is always sent ('' for none): items
+      // merge by id, so a row sent without it would keep the task of an earlier report.
+      if (e.type === 'result' || e.type === 'stats' || e.type === 'task') {
+        const hosts =
+          e.type === 'result'
+            ? [state.hosts.get(e.host)!]
+            : [...state.hosts.values()].filter((h) => e.type === 'stats' || !h.down);
         for (const h of hosts)
-          ctx.item({
-            type: 'host',
-            id: h.name,
-            ...(h.task ? { task: h.task } : {}),
-            counts: { ...h.counts },
-            down: h.down,
-          });
+          ctx.item({ type: 'host', id: h.name, task: h.task ?? '', counts: { ...h.counts }, down: h.down });
+      }
+      if (e.type === 'result' || e.type === 'stats') {
         if (e.type === 'result' && ((e.status === 'failed' && !e.ignored) || e.status === 'unreachable')) {
           const f = state.failures[state.failures.length - 1]!;
           ctx.item({ type: 'failure', id: `${f.host}\u0000${state.failures.length}`, ...f });
         }
         ctx.progress.itemsFailed = [...state.hosts.values()].filter((h) => h.down).length;
       }
-      if (e.type === 'task' && state.tasksStarted === 1)
-        for (const h of state.hosts.values())
-          ctx.item({ type: 'host', id: h.name, task: e.name, counts: { ...h.counts }, down: h.down });
       if (e.type === 'stats') ctx.progress.itemsDone = Object.keys(e.hosts).length;
       ctx.report();
       o.onEvent?.(e, state);

@@ -219,9 +219,15 @@ async function serviceChecks(o: PreflightOptions): Promise<PreflightCheck[]> {
     }
     const registry = typeof vars.registry_host === 'string' ? vars.registry_host : undefined;
     if (registry && !registry.includes('{{')) {
-      const scheme = typeof files === 'string' && files.startsWith('https:') ? 'https' : 'http';
-      const url = `${scheme}://${registry}/v2/`;
-      const r = await probe(url);
+      let url = '';
+      let r: Awaited<ReturnType<typeof probe>> = { error: 'not probed' };
+      // The first address that answers HTTP at all is the registry's; a TLS handshake against a
+      // plain-HTTP server (or the reverse) fails below HTTP, so the next scheme is tried.
+      for (const candidate of registryProbeUrls(vars)) {
+        url = candidate;
+        r = await probe(url);
+        if ('status' in r) break;
+      }
       out.push(
         'status' in r && (r.status === 200 || r.status === 401)
           ? {
@@ -243,4 +249,31 @@ async function serviceChecks(o: PreflightOptions): Promise<PreflightCheck[]> {
     await dispatcher.close();
   }
   return out;
+}
+
+/**
+ * Where the deploy host asks the registry for its OCI API (`/v2/` of registry_addr; registry_host
+ * may carry a path prefix, which is not part of the API's address). The scheme is the registry's
+ * own, as the nodes will use it: the containerd_registries_mirrors entry offline.yml writes for
+ * registry_addr says http:// or https://. It has nothing to do with files_repo's scheme: Ferry
+ * serves files over plain HTTP beside a TLS registry and the reverse. Without such an entry
+ * containerd speaks HTTPS, so that is tried first, then HTTP.
+ */
+export function registryProbeUrls(vars: Record<string, unknown>): string[] {
+  const host = typeof vars.registry_host === 'string' ? vars.registry_host.replace(/\/+$/, '') : '';
+  const addr =
+    typeof vars.registry_addr === 'string' && !vars.registry_addr.includes('{{')
+      ? vars.registry_addr
+      : host.split('/')[0];
+  if (!addr) return [];
+  const schemes: string[] = [];
+  const mirrors = Array.isArray(vars.containerd_registries_mirrors) ? vars.containerd_registries_mirrors : [];
+  for (const entry of mirrors as Array<{ mirrors?: Array<{ host?: unknown }> }>) {
+    for (const m of entry?.mirrors ?? []) {
+      const h = typeof m?.host === 'string' ? /^(https?):\/\/([^/]+)/.exec(m.host) : null;
+      if (h && h[2] === addr && !schemes.includes(h[1])) schemes.push(h[1]);
+    }
+  }
+  if (!schemes.length) schemes.push('https', 'http');
+  return schemes.map((s) => `${s}://${addr}/v2/`);
 }

@@ -25,6 +25,7 @@ import { RegistryClient } from './oci/registry-client.js';
 import type { ExtraFile, Plan, PlanChart } from '../plan/plan.js';
 import { chartIndexYaml, findChartEntry, MAX_INDEX_BYTES } from './helm-index.js';
 import { tarballCachePath } from './tarball.js';
+import { syncTools, toolsHeld, type ToolFile, type ToolSync } from '../kinds/index.js';
 import type { RepoSigner } from '../bundle/keys/repo-key.js';
 
 /**
@@ -63,6 +64,11 @@ export interface FetchOptions {
   kubesprayTarballFile?: string;
   /** Timeouts and retry policy (tests shorten them). */
   http?: Omit<HttpClientOptions, 'proxy' | 'tls'>;
+  /**
+   * Ferry's own executables to carry under tools/ (kinds/tool: findTools). [] carries none and
+   * drops any the bundle had; undefined leaves the bundle's tools as they are.
+   */
+  tools?: ToolFile[];
   /** Signs the OS package repositories; default: this machine's repository key (made on first use). */
   repoSigner?: RepoSigner;
 }
@@ -98,6 +104,8 @@ export interface FetchResult {
   seconds: number;
   signedBy?: string;
   failures: Array<{ id: string; name: string; error: ErrorValue }>;
+  /** The Ferry executables the bundle carries, when the fetch was given some. */
+  tools?: ToolSync['tools'];
 }
 
 type Want =
@@ -326,6 +334,7 @@ async function upToDate(
   wants: Want[],
   plan: Buffer,
   signer: ManifestSigner | undefined,
+  tools?: readonly ToolFile[],
 ): Promise<Manifest | undefined> {
   const journal = await fs.lstat(path.join(dir, PARTIAL_DIR)).then(
     () => true,
@@ -352,6 +361,7 @@ async function upToDate(
     const paths = held.flatMap((a) => a.paths);
     if (!(await filesIntact(dir, paths, (p) => files.get(p)?.size))) return undefined;
   }
+  if (tools && !(await toolsHeld(dir, m, tools))) return undefined;
   // The plan's OS packages are in plan.json, which matched: their files must still be there too.
   for (const a of m.artifacts)
     if (
@@ -450,7 +460,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
 
   const signer =
     opts.signer === undefined ? await KeyStore.fromEnv(env).signer() : (opts.signer ?? undefined);
-  let current = await upToDate(dir, wants, planJson, signer);
+  let current = await upToDate(dir, wants, planJson, signer, opts.tools);
   if (current && !(await wheelsInManifest(dir, current, plan.python))) current = undefined;
   if (current) {
     for (const w of wants)
@@ -465,6 +475,15 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       bundleId: current.id,
       upToDate: true,
       counts: { ...result.counts, present: wants.length + wheelCount },
+      ...(opts.tools
+        ? {
+            tools: opts.tools.map((t) => ({
+              platform: t.platform,
+              version: t.version,
+              state: 'present' as const,
+            })),
+          }
+        : {}),
       seconds: (Date.now() - started) / 1000,
     };
   }
@@ -775,6 +794,11 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     p.setPhase('finishing');
     p.current = undefined;
     ctx.report();
+    if (opts.tools) {
+      result.tools = (await syncTools(writer, opts.tools, { signal: ctx.signal })).tools;
+      for (const t of result.tools.filter((x) => x.state === 'added'))
+        ctx.log('info', `Carrying Ferry ${t.version} for ${t.platform} in tools/.`);
+    }
     await writer.addBytes('plan.json', planJson);
     await writer.addArtifact({ id: 'meta:plan', kind: 'meta', name: 'Plan', paths: ['plan.json'] });
     await writer.setKubespray({

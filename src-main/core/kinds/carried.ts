@@ -1,20 +1,13 @@
-import type {
-  Artifact,
-  DebArtifact,
-  FileEntry,
-  RepoArtifact,
-  RpmArtifact,
-  ToolArtifact,
-} from '../bundle/manifest.js';
+import type { Artifact, DebArtifact, FileEntry, RepoArtifact, RpmArtifact } from '../bundle/manifest.js';
 import type { ArtifactKind, RecordProblem } from './kind.js';
 import { KIND_LABELS } from './labels.js';
 
 /**
  * Minimal registry entries for the format-v2 kinds (docs/bundle-format.md): each is carried as
  * plain files, verified by the manifest's sha256 and size like any file, named and summarized.
- * The real kinds (kinds/deb, kinds/tool) replace one entry each in kinds/index.ts as they land
- * (kinds/python/kind.ts has replaced `wheel`); until then a bundle holding these verifies,
- * imports, exports and is listed.
+ * The real kinds (kinds/deb, kinds/python, kinds/tool) have replaced their entries in kinds/index.ts;
+ * what is left here (rpm) is a plain carried file until its kind lands, so a bundle holding one
+ * verifies, imports, exports and is listed.
  */
 
 const REPAIR = 'Copy the bundle again from the connected side.';
@@ -56,8 +49,6 @@ function declaredDigest(
   ];
 }
 
-const first = (name: string): string => name.split(/[\s_-]/)[0];
-
 export const debKind: ArtifactKind<DebArtifact> = {
   kind: 'deb',
   label: KIND_LABELS.deb,
@@ -75,16 +66,6 @@ export const rpmKind: ArtifactKind<RpmArtifact> = {
   ownedPaths: (a) => [...a.paths],
   verify: { record: declaredDigest, repairHint: () => REPAIR },
   summarize: (a) => ({ group: a.package }),
-  serve: { via: 'files' },
-};
-
-export const toolKind: ArtifactKind<ToolArtifact> = {
-  kind: 'tool',
-  label: KIND_LABELS.tool,
-  name: (a) => `${a.name} ${a.version} (${a.platform})`,
-  ownedPaths: (a) => [...a.paths],
-  verify: { record: () => [], repairHint: () => REPAIR },
-  summarize: (a) => ({ group: first(a.name) }),
   serve: { via: 'files' },
 };
 

@@ -4,9 +4,10 @@ import { fileKind } from './file/index.js';
 import { imageKind } from './image/index.js';
 import { kubesprayKind } from './kubespray/index.js';
 import { metaKind } from './meta/index.js';
-import { rpmKind, toolKind } from './carried.js';
+import { rpmKind } from './carried.js';
 import { debKind, repoKind } from './deb/kind.js';
 import { wheelKind } from './python/kind.js';
+import { toolKind } from './tool/kind.js';
 
 export type { ArtifactKind, CarryContext } from './kind.js';
 export { kubesprayRelease } from './kubespray/index.js';
@@ -82,3 +83,15 @@ export async function kindVars(
 
 /** The deploy host's wheels, fetched into the bundle after the other artifacts (kinds/python). */
 export { fetchWheels, wheelsInManifest, wheelsOf } from './python/fetch-wheels.js';
+
+// The tool kind's carrying and exec-bit helpers, for fetch, export and import (stages reach a kind
+// only through this module). Only bundle.ts: the finding code (source.ts) is the CLI's to call.
+export {
+  makeExecutable,
+  markToolsExecutable,
+  syncTools,
+  toolArtifacts,
+  toolsHeld,
+  type ToolSync,
+} from './tool/bundle.js';
+export type { ToolFile } from './tool/source.js';

@@ -95,7 +95,7 @@ describe.skipIf(
     expect(text.out).toContain('What takes the room');
 
     const out = path.join(tmp, 'bundle');
-    const fetched = await ferry(['fetch', ...same, '--out', out, '--json'], env);
+    const fetched = await ferry(['fetch', '--no-tools', ...same, '--out', out, '--json'], env);
     const lines = fetched.out
       .trim()
       .split('\n')

@@ -66,6 +66,7 @@ describe.skipIf(
     const hosts = [...new Set(plan.images.map((i) => parseImageRef(i.ref).registry))];
     const args = [
       'fetch',
+      '--no-tools',
       '--kubespray',
       'v2.29.1',
       '--out',

@@ -58,6 +58,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('ferry fetch', () => {
     const out = path.join(tmp, 'bundle');
     const args = [
       'fetch',
+      '--no-tools',
       '--plan',
       planFile,
       '--out',
@@ -107,7 +108,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('ferry fetch', () => {
     fs.writeFileSync(planFile, JSON.stringify(plan));
     const out = path.join(tmp, 'room-bundle');
     const r = await cli(
-      ['fetch', '--plan', planFile, '--out', out, '--insecure-registry', world.registry.host],
+      ['fetch', '--no-tools', '--plan', planFile, '--out', out, '--insecure-registry', world.registry.host],
       env,
     );
     expect(r.code, r.stderr).toBe(0);
@@ -118,7 +119,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('ferry fetch', () => {
     );
     // A rerun downloads nothing, so there is nothing to picture.
     const again = await cli(
-      ['fetch', '--plan', planFile, '--out', out, '--insecure-registry', world.registry.host],
+      ['fetch', '--no-tools', '--plan', planFile, '--out', out, '--insecure-registry', world.registry.host],
       env,
     );
     expect(again.code).toBe(0);
@@ -130,7 +131,10 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('ferry fetch', () => {
     const plan = makePlan({ files: [{ key: 'bad', url: bad.url, checksum: 'sha256:' + '0'.repeat(64) }] });
     const planFile = path.join(tmp, 'plan-bad.json');
     fs.writeFileSync(planFile, JSON.stringify(plan));
-    const r = await cli(['fetch', '--plan', planFile, '--out', path.join(tmp, 'bad-bundle')], env);
+    const r = await cli(
+      ['fetch', '--no-tools', '--plan', planFile, '--out', path.join(tmp, 'bad-bundle')],
+      env,
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(bad.url);
     expect(r.stderr).toContain('sha256:' + '0'.repeat(64));
@@ -138,7 +142,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('ferry fetch', () => {
   });
 
   it('refuses bad flags with exit 2', async () => {
-    expect((await cli(['fetch', '--plan', 'x.json'], env)).code).toBe(2);
+    expect((await cli(['fetch', '--no-tools', '--plan', 'x.json'], env)).code).toBe(2);
     expect(
       (await cli(['fetch', '--out', path.join(tmp, 'x'), '--plan', 'x.json', '--concurrency', '0'], env))
         .code,

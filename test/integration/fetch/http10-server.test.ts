@@ -103,7 +103,10 @@ describe.skipIf(lacks('python3'))('fetch from an HTTP/1.0 server that closes aft
     };
     for (let run = 0; run < RUNS; run++) {
       const out = path.join(tmp, `bundle-${run}`);
-      const r = await runFerry(['fetch', '--plan', planFile, '--out', out, '--concurrency', '8'], env);
+      const r = await runFerry(
+        ['fetch', '--no-tools', '--plan', planFile, '--out', out, '--concurrency', '8'],
+        env,
+      );
       const what = `run ${run + 1}: exit ${r.code} ${r.signal ?? ''}\n${r.stderr}${r.stdout}`;
       expect(r.code, what).toBe(0);
       expect(r.stderr, what).not.toMatch(/AssertionError|Warning|Error:/);

@@ -64,7 +64,10 @@ describe('fetch when the upstream or the proxy cannot be reached', () => {
     fs.writeFileSync(planFile, JSON.stringify(makePlan({ files, images })));
     for (const run of [1, 2]) {
       // The second run is the rerun that used to spend the same time again.
-      const r = await cli(['fetch', '--plan', planFile, '--out', path.join(tmp, 'bundle-dns')], env);
+      const r = await cli(
+        ['fetch', '--no-tools', '--plan', planFile, '--out', path.join(tmp, 'bundle-dns')],
+        env,
+      );
       const what = `run ${run} (${r.seconds} s)\n${r.stderr}`;
       expect(r.code, what).not.toBe(0);
       expect(r.seconds, what).toBeLessThan(10);
@@ -87,7 +90,10 @@ describe('fetch when the upstream or the proxy cannot be reached', () => {
     }));
     const planFile = path.join(tmp, 'plan-json.json');
     fs.writeFileSync(planFile, JSON.stringify(makePlan({ files })));
-    const r = await cli(['fetch', '--plan', planFile, '--out', path.join(tmp, 'bundle-json'), '--json'], env);
+    const r = await cli(
+      ['fetch', '--no-tools', '--plan', planFile, '--out', path.join(tmp, 'bundle-json'), '--json'],
+      env,
+    );
     expect(r.code).not.toBe(0);
     const lines = r.stdout
       .trim()
@@ -117,7 +123,16 @@ describe('fetch when the upstream or the proxy cannot be reached', () => {
       const proxy = `http://ferry:s3cret@127.0.0.1:${await freePort()}`;
       const shown = proxy.replace('s3cret', '***') + '/';
       const r = await cli(
-        ['fetch', '--plan', planFile, '--out', path.join(tmp, 'bundle-proxy'), '--proxy', proxy],
+        [
+          'fetch',
+          '--no-tools',
+          '--plan',
+          planFile,
+          '--out',
+          path.join(tmp, 'bundle-proxy'),
+          '--proxy',
+          proxy,
+        ],
         env,
       );
       const what = `(${r.seconds} s)\n${r.stderr}`;

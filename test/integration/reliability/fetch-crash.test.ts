@@ -54,7 +54,7 @@ describe('fetch killed in its final write step (issue 12 item 7)', () => {
   /** Run a fetch into `out` and SIGKILL it as soon as `file` appears in the folder. */
   async function killWhenAppears(out: string, file: string): Promise<FerryRun> {
     await fs.mkdir(out, { recursive: true });
-    const child = spawnFerry(['fetch', '--plan', planFile, '--out', out], env);
+    const child = spawnFerry(['fetch', '--no-tools', '--plan', planFile, '--out', out], env);
     const watcher = watch(out, (_ev, name) => {
       if (name === file && existsSync(path.join(out, file))) child.kill('SIGKILL');
     });
@@ -94,7 +94,7 @@ describe('fetch killed in its final write step (issue 12 item 7)', () => {
     console.info(`${moment}: verify before the rerun exits ${broken.code}`);
 
     const before = host.requests.length;
-    const rerun = await runFerry(['fetch', '--plan', planFile, '--out', out], env);
+    const rerun = await runFerry(['fetch', '--no-tools', '--plan', planFile, '--out', out], env);
     expect(rerun.code, rerun.out + rerun.err).toBe(0);
     expect(rerun.out).not.toContain('up to date');
     expect(rerun.out).toContain('Signed with key');
@@ -106,7 +106,7 @@ describe('fetch killed in its final write step (issue 12 item 7)', () => {
 
     // And now it is up to date, and left alone.
     const sig = await fs.readFile(path.join(out, 'manifest.json.sig'));
-    const again = await runFerry(['fetch', '--plan', planFile, '--out', out], env);
+    const again = await runFerry(['fetch', '--no-tools', '--plan', planFile, '--out', out], env);
     expect(again.code, again.err).toBe(0);
     expect(again.out).toContain('is up to date');
     expect((await fs.readFile(path.join(out, 'manifest.json.sig'))).equals(sig)).toBe(true);

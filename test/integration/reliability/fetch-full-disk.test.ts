@@ -92,7 +92,16 @@ describe.skipIf(lacksLoopExt4())('fetch onto a disk that fills (issue 12 item 6)
     const st = await fs.statfs(disk.mnt);
     await fs.writeFile(filler, Buffer.alloc(st.bavail * st.bsize - 20 * MiB, 1));
     const out = path.join(disk.mnt, 'bundle');
-    const args = (plan: string) => ['fetch', '--plan', plan, '--out', out, '--concurrency', '2'];
+    const args = (plan: string) => [
+      'fetch',
+      '--no-tools',
+      '--plan',
+      plan,
+      '--out',
+      out,
+      '--concurrency',
+      '2',
+    ];
 
     const first = await runFerry(args(planFile), env);
     expect(first.code, first.err).toBe(3);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commands } from '../../../src-main/cli/commands/index.js';
+import { commands, loadCommand } from '../../../src-main/cli/commands/index.js';
 import { REQUEST_CHANNELS, type RequestChannel } from '../../../src-main/ipc/channels.js';
 
 /**
@@ -52,12 +52,13 @@ const ANSWERS: Record<RequestChannel, Answer> = {
 };
 
 describe('everything the app asks of the backend, the CLI answers', () => {
-  it('every IPC channel has a CLI command (and flag) or a reason it belongs to the window', () => {
+  it('every IPC channel has a CLI command (and flag) or a reason it belongs to the window', async () => {
     expect(Object.keys(ANSWERS).sort()).toEqual([...REQUEST_CHANNELS].sort());
     for (const [channel, a] of Object.entries(ANSWERS)) {
       if ('windowOnly' in a) continue;
-      const cmd = commands.find((c) => c.name === a.command);
-      expect(cmd, `${channel}: ferry ${a.command}`).toBeDefined();
+      const entry = commands.find((c) => c.name === a.command);
+      expect(entry, `${channel}: ferry ${a.command}`).toBeDefined();
+      const cmd = await loadCommand(entry!);
       if (a.flag) expect(Object.keys(cmd!.options ?? {}), `${channel}: --${a.flag}`).toContain(a.flag);
     }
   });

@@ -22,6 +22,7 @@ import { ReadBackPool, type ReadBackMode } from './readback.js';
 import { SourceRehash, sourceDamaged } from './source-rehash.js';
 import { beforeFirstWrite, prepareSource, prepareTargetDir, type ExportSource } from './source.js';
 import type { TargetInfo } from './target.js';
+import { markToolsExecutable } from '../../kinds/index.js';
 
 /** One file written to the media: a whole bundle file or one part of a split one. */
 interface Unit {
@@ -143,6 +144,8 @@ export async function exportFolder(bundleDir: string, opts: ExportOptions): Prom
     }
     const result = await copyUnits(units, { to, journal, pool, src, h, opts });
     await removeStale(to, units, src.manifest, h);
+    // Modes are not in the manifest: Ferry's own executables must run from the copy.
+    await markToolsExecutable(to, src.manifest);
 
     // Manifest last: unchanged bytes when nothing changed, else the new manifest, re-signed.
     let manifestBytes: Buffer;

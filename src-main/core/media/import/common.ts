@@ -66,6 +66,8 @@ export interface ImportReport {
   repaired: string[];
   seconds: number;
   hint?: string;
+  /** Ferry's own executables the bundle carries, made runnable where the store keeps them. */
+  tools?: Array<{ platform: string; version: string; path: string }>;
 }
 
 export interface Hooks {

@@ -33,6 +33,8 @@ export interface FoundBundle {
   bytes: number;
   counts: { files: number; images: number; artifacts: number };
   signature: SignatureStatus;
+  /** Ferry's own executables it carries (the tool kind), by platform: how to run Ferry from it. */
+  tools: Array<{ platform: string; version: string; path: string }>;
 }
 
 /** A bundle folder or an archive export, summarised; throws if it is neither. */
@@ -57,6 +59,11 @@ export async function describeBundle(dir: string, trusted: KeyInfo[]): Promise<F
       artifacts: m.artifacts.length,
     },
     signature: await checkSignature(b.manifestBytes, b.signatureBytes, trusted),
+    tools: m.artifacts
+      .flatMap((a) =>
+        a.kind === 'tool' ? [{ platform: a.platform, version: a.version, path: a.paths[0] }] : [],
+      )
+      .sort((x, y) => x.platform.localeCompare(y.platform)),
   };
 }
 

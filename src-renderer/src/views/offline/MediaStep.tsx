@@ -50,8 +50,63 @@ export function BundleCard({ b, chosen, onChoose }: { b: BundleSummary; chosen: 
           <span className="fingerprint small">{b.signature.fingerprint}</span>
         </span>
       ) : null}
+      <span className="muted small">
+        {b.tools?.length
+          ? `Carries Ferry ${b.tools[0].version} for ${b.tools.map((t) => t.platform).join(', ')}`
+          : 'Does not carry Ferry itself'}
+      </span>
       <span className="muted small">{b.label}</span>
     </button>
+  );
+}
+
+/**
+ * The deploy host may not have this app: say whether the bundle carries Ferry's standalone
+ * executables (the tool kind), for which platforms, and the commands that run them from the drive.
+ */
+export function CarriedFerry({ b }: { b: BundleSummary }) {
+  const tools = b.tools ?? [];
+  if (!tools.length)
+    return (
+      <div className="notice" role="note" aria-label="Ferry on the deploy host">
+        <strong>This bundle does not carry Ferry itself</strong>
+        <p>
+          A deploy host without this app needs Ferry installed another way. To carry it, fetch the bundle on
+          the connected side after building the executables (<code>npm run build:cli</code>).
+        </p>
+      </div>
+    );
+  const first = tools.find((t) => t.platform === 'linux-x64') ?? tools[0];
+  const commands =
+    b.format === 'archive'
+      ? [
+          `# unpack Ferry from the archive parts (in the folder holding ferry-archive.json)`,
+          `cat bundle.tar.* | tar -x ${tools.map((t) => t.path).join(' ')}`,
+          `./${first.path} import .`,
+        ]
+      : [
+          `# in the bundle folder on the drive`,
+          `./${first.path} verify .`,
+          `./${first.path} serve --bundle . --listen <this host's address>   # leave it running`,
+          `./${first.path} vars --bundle . --hostname <this host's address> -o offline.yml`,
+          `./${first.path} deploy --bundle . --vars offline.yml --node cp1=<address> …`,
+        ];
+  return (
+    <div className="notice" role="note" aria-label="Ferry on the deploy host">
+      <strong>
+        This bundle carries Ferry {first.version} for {tools.map((t) => t.platform).join(', ')}
+      </strong>
+      <p>
+        A deploy host without this app runs Ferry straight from the bundle: one file per platform
+        {tools.length > 1 ? ` (${tools.map((t) => t.path).join(', ')})` : ` (${first.path})`}, nothing to
+        install, no Node.js. Use the one for the host’s architecture (<code>uname -m</code>: x86_64 is
+        linux-x64, aarch64 is linux-arm64). If the drive is mounted noexec, copy the file to a local disk and{' '}
+        <code>chmod +x</code> it first.
+      </p>
+      <pre className="small" aria-label="Run Ferry from the bundle">
+        {commands.join('\n')}
+      </pre>
+    </div>
   );
 }
 
@@ -126,6 +181,7 @@ export function MediaStep() {
               : 'No bundle found on the inserted drives. Insert the drive, or choose the folder (a bundle folder, or the folder holding ferry-archive.json and its parts).'}
           </p>
         )}
+        {bundle ? <CarriedFerry b={bundle} /> : null}
         {bundle?.signature.status === 'unknown-key' ? (
           <div className="notice notice-warn" role="note">
             <strong>Is this the key of your connected side?</strong>
