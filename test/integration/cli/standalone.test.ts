@@ -55,6 +55,33 @@ describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64')(
       },
     );
 
+    it('package.json bin runs the built CLI in a package that carries no sources', async () => {
+      // What `npm pack` ships (package.json "files"): bin/ and out/cli/ferry.cjs, no src-main.
+      const pkg = path.join(tmp, 'pkg');
+      await fs.mkdir(path.join(pkg, 'bin'), { recursive: true });
+      await fs.mkdir(path.join(pkg, 'out/cli'), { recursive: true });
+      await fs.copyFile(path.join(repoRoot, 'bin/ferry.mjs'), path.join(pkg, 'bin/ferry.mjs'));
+      await fs.copyFile(path.join(repoRoot, 'out/cli/ferry.cjs'), path.join(pkg, 'out/cli/ferry.cjs'));
+      const r = spawnSync(
+        process.execPath,
+        [
+          path.join(pkg, 'bin/ferry.mjs'),
+          'plan',
+          '--offline',
+          '--json',
+          '--kubespray',
+          path.join(kubesprayDataDir, 'v2.31.0'),
+        ],
+        {
+          cwd: tmp,
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH ?? '', HOME: tmp },
+        },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).files.length).toBeGreaterThan(10);
+    });
+
     it.skipIf(lacks('/usr/bin/time'))('answers --help within 80 MB of peak memory', async () => {
       // Commands load their part of core only when they run (src-main/cli/commands/index.ts); a
       // command imported eagerly again would put undici, openpgp and zod back on every start.
