@@ -40,7 +40,9 @@ describe('manifest parsing', () => {
   it('refuses JSON that is not the schema, naming the field', () => {
     expect(() => parseManifest(manifest([{ path: 'files/a', size: -1 }]))).toThrow(/files\.0\.size/);
     expect(() => parseManifest(manifest([], { version: 0 }))).toThrow(/version/);
-    expect(() => parseManifest(manifest([], { version: 3 }))).toThrow(/bundle format v3; this Ferry reads up to v2/);
+    expect(() => parseManifest(manifest([], { version: 3 }))).toThrow(
+      /bundle format v3; this Ferry reads up to v2/,
+    );
     expect(() => parseManifest(manifest([], { surprise: true }))).toThrow(/bundle format v2/);
   });
 
