@@ -32,7 +32,9 @@ describe('the wheel kind', () => {
       kindOf(lying)
         .verify.record(lying, files)
         .map((p) => p.error),
-    ).toEqual([`the wheel record declares sha256 ${h('c')}, the manifest's file list sha256 ${h('a')}`]);
+    ).toEqual([
+      `the wheel record declares sha256 ${h('c')} (the index's), the manifest's file list sha256 ${h('a')}`,
+    ]);
     const stray = wheel({ paths: [`python/files/${f}`, 'files/example.com/x'] });
     expect(kindOf(stray).verify.record(stray, files)[0]).toMatchObject({ path: 'files/example.com/x' });
   });

@@ -9,7 +9,6 @@ import { metadataFromWheel, parseCoreMetadata } from '../../../src-main/core/kin
 import { satisfiesSpec, specAllowsPrereleases } from '../../../src-main/core/kinds/python/pep440.js';
 import { targetsOf } from '../../../src-main/core/kinds/python/plan.js';
 import { parseWheelFilename, TagRanking } from '../../../src-main/core/kinds/python/tags.js';
-import { wheelKind } from '../../../src-main/core/kinds/python/kind.js';
 import { wheelsOf } from '../../../src-main/core/kinds/python/fetch-wheels.js';
 import { makeWheel } from '../../helpers/pypi-server.js';
 
@@ -165,39 +164,6 @@ describe('targets of a request', () => {
       /debian-12 does not install Python 3\.12/,
     );
     expect(() => targetsOf({ python: ['3.10'], glibc: '2.35' }, 'v2.31.0')).toThrow(/needs Python ≥ 3\.11/);
-  });
-});
-
-describe('the wheel kind', () => {
-  const a = {
-    id: 'wheel:a-1-py3-none-any.whl',
-    kind: 'wheel' as const,
-    project: 'a',
-    version: '1',
-    filename: 'a-1-py3-none-any.whl',
-    sha256: 'a'.repeat(64),
-    paths: ['python/files/a-1-py3-none-any.whl', 'python/files/a-1-py3-none-any.whl.metadata'],
-  };
-  const listed = (sha: string) =>
-    new Map([
-      [a.paths[0], { path: a.paths[0], size: 10, sha256: sha }],
-      [a.paths[1], { path: a.paths[1], size: 5, sha256: 'b'.repeat(64) }],
-    ]);
-  it('accepts its file and .metadata, and refuses a record that disagrees with the file list', () => {
-    expect(wheelKind.verify.record(a, listed(a.sha256))).toEqual([]);
-    expect(wheelKind.verify.record(a, listed('c'.repeat(64)))[0].error).toMatch(
-      /declares sha256 a{64} \(the index's\)/,
-    );
-    expect(
-      wheelKind.verify.record({ ...a, paths: [a.paths[0], 'python/files/x.metadata'] }, listed(a.sha256))[0]
-        .error,
-    ).toMatch(/second path must be/);
-    expect(
-      wheelKind.verify.record({ ...a, paths: ['python/files/b-1-py3-none-any.whl'] }, listed(a.sha256))[0]
-        .error,
-    ).toMatch(/names a-1-py3-none-any\.whl, its path is/);
-    expect(wheelKind.fetch!.holds(a, { filename: a.filename, sha256: a.sha256 })).toBe(true);
-    expect(wheelKind.fetch!.holds(a, { filename: a.filename, sha256: 'd'.repeat(64) })).toBe(false);
   });
 });
 
