@@ -126,7 +126,7 @@ describe.skipIf(lacksDebianWheels())('the bundle’s Python index, installed fro
     expect(page).toContain('<meta name="pypi:repository-version" content="1.1">');
     expect(page).toContain(
       `<a href="../../python/files/${core.filename}#sha256=${core.sha256}" data-requires-python="&gt;=3.9" ` +
-        `data-dist-info-metadata="sha256=${sha(core.metadata)}" data-core-metadata="sha256=${sha(core.metadata)}">${core.filename}</a>`,
+        `data-core-metadata="sha256=${sha(core.metadata)}">${core.filename}</a>`,
     );
     const meta = await request(server.filesUrl, `/python/files/${core.filename}.metadata`);
     expect(meta.body.equals(core.metadata)).toBe(true);
