@@ -154,8 +154,35 @@ describe.skipIf(missing)('Kubespray v2.31.0’s requirements: plan → fetch →
       .map((a: { id: string }) => a.id)
       .sort();
     expect(wheelIds).toEqual(ks.wheels.map((w) => `wheel:${w.filename}`).sort());
+    // The static PEP 503 copy, one signed `repo` artifact (format pypi) like the rest.
+    const repo = manifest.artifacts.find((a: { id: string }) => a.id === 'repo:pypi');
+    const projects = [...new Set(ks.wheels.map((w) => w.project))].sort();
+    expect(repo).toEqual({
+      id: 'repo:pypi',
+      kind: 'repo',
+      format: 'pypi',
+      paths: ['python/simple/index.html', ...projects.map((p) => `python/simple/${p}/index.html`)],
+      sources: [{ uri: pypi.index }],
+    });
     const v = await ferryProcess(['verify', bundle], env);
     expect(v.code, v.err + v.out).toBe(0);
+    // Fetched again with the same plan: up to date, nothing downloaded.
+    const again = await ferryProcess(
+      ['fetch', '--no-tools', '--plan', planFile, '--out', bundle, '--json'],
+      env,
+    );
+    expect(again.code, again.err).toBe(0);
+    const statuses = again.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.type === 'item')
+      .map((l) => l.item.status);
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(
+      statuses.every((x: string) => x === 'present'),
+      statuses.join(','),
+    ).toBe(true);
   }, 300_000);
 
   it('Debian’s pip 23.0.1 installs from ferry serve with --require-hashes, and Ansible runs offline', async () => {
@@ -272,6 +299,78 @@ describe.skipIf(missing)('Kubespray v2.31.0’s requirements: plan → fetch →
       serve.kill('SIGINT');
       await new Promise((r) => (serve!.exitCode === null ? serve!.once('close', r) : r(undefined)));
     }
+  }, 300_000);
+
+  it('the bundle’s static python/simple/ works from a plain web server with pip 23.0.1, and a changed page is named by verify', async () => {
+    const port = await freePort();
+    const web = spawn(
+      '/usr/bin/python3',
+      ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '-d', bundle],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      for (let i = 0; i < 100; i++) {
+        if (
+          await fetch(`${base}/python/simple/`).then(
+            (r) => r.ok,
+            () => false,
+          )
+        )
+          break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const page = await (await fetch(`${base}/python/simple/jinja2/`)).text();
+      const jinja = ks.wheels.find((w) => w.project === 'jinja2')!;
+      expect(page).toContain(`href="../../files/${jinja.filename}#sha256=${jinja.sha256}"`);
+      expect(page).toContain('data-core-metadata="sha256=');
+      expect(page).not.toContain('data-dist-info-metadata');
+
+      const reqFile = path.join(tmp, 'requirements.txt');
+      const bin = await freshVenv(path.join(tmp, 'venv-static'));
+      const pip = await run(
+        path.join(bin, 'pip'),
+        [
+          'install',
+          '--index-url',
+          `${base}/python/simple/`,
+          '--require-hashes',
+          '--only-binary=:all:',
+          '-r',
+          reqFile,
+        ],
+        { env: isolatedPipEnv(), maxBuffer: 1 << 24 },
+      ).then(
+        (x) => ({ code: 0, out: x.stdout + x.stderr }),
+        (e: { code?: number; stdout?: string; stderr?: string }) => ({
+          code: e.code ?? 1,
+          out: `${e.stdout ?? ''}${e.stderr ?? ''}`,
+        }),
+      );
+      expect(pip.code, pip.out).toBe(0);
+      const version = await run(...offline(path.join(bin, 'ansible-playbook'), ['--version']), {
+        env: isolatedPipEnv(),
+      });
+      expect(version.stdout.split('\n')[0]).toBe(`ansible-playbook [core ${ANSIBLE_CORE}]`);
+    } finally {
+      web.kill('SIGTERM');
+    }
+
+    // A page changed after signing: verify names the repository artifact, nothing else.
+    const copy = path.join(tmp, 'bundle-changed');
+    await fsp.cp(bundle, copy, { recursive: true });
+    const f = path.join(copy, 'python', 'simple', 'jinja2', 'index.html');
+    await fsp.writeFile(
+      f,
+      (await fsp.readFile(f, 'utf8')).replace(/sha256=[0-9a-f]{64}/, `sha256=${'0'.repeat(64)}`),
+    );
+    const v = await ferryProcess(['verify', copy, '--json'], env);
+    expect(v.code).not.toBe(0);
+    const report = JSON.parse(v.out);
+    const bad = (report.artifacts as Array<{ id: string; status: string }>).filter((a) => a.status !== 'ok');
+    expect(bad.map((a) => [a.id, a.status])).toEqual([['repo:pypi', 'damaged']]);
   }, 300_000);
 
   it('ferry venv makes the venv from the bundle with no network and checks the ansible-core the tag requires', async () => {
