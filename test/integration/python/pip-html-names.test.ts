@@ -9,9 +9,10 @@ import { OfflineServer } from '../../../src-main/core/serve/server.js';
 import { openServeSources } from '../../../src-main/core/serve/sources.js';
 import { debianWheels, lacksDebianWheels, type BuiltWheel } from '../../helpers/debian-wheels.js';
 import { makeKeyStore, tempDir } from '../../helpers/bundle-fixtures.js';
-import { freshVenv, isolatedPipEnv, makeWheelBundle } from '../../helpers/wheel-bundle.js';
+import { freshVenv, isolatedPipEnv, makeWheelBundle, newerPipWheel } from '../../helpers/wheel-bundle.js';
 
 const run = promisify(execFile);
+const NEWER_PIP = newerPipWheel();
 
 /**
  * A front that asks Ferry for HTML only, as a plain web server, a caching proxy or an HTML-only
@@ -137,4 +138,31 @@ describe.skipIf(lacksDebianWheels())('Ferry’s HTML pages and Debian 12’s pip
       `ansible-playbook [core ${core.version}]`,
     );
   }, 240_000);
+
+  it.skipIf(!NEWER_PIP)(
+    `a newer pip (${NEWER_PIP ? path.basename(NEWER_PIP) : 'none on this machine'}) still takes the metadata the same pages announce`,
+    async () => {
+      const [maj = 0, min = 0] = /pip-(\d+)\.(\d+)/.exec(path.basename(NEWER_PIP!))!.slice(1).map(Number);
+      const venv = await freshVenv(path.join(tmp, 'venv-newer'));
+      await run(path.join(venv, 'pip'), ['install', '--no-index', NEWER_PIP!], { env: isolatedPipEnv() });
+      front.seen.length = 0;
+      const r = await run(
+        path.join(venv, 'pip'),
+        ['install', '--dry-run', '--index-url', `${front.url}/simple/`, 'jinja2', 'markupsafe', 'pyyaml'],
+        { env: isolatedPipEnv(), maxBuffer: 1 << 24 },
+      );
+      expect(r.stdout).toMatch(/Would install /);
+      // PEP 714: pip 23.3 and later read data-core-metadata from HTML, and resolve from the
+      // .metadata files (whose Name they compare normalized) before any wheel.
+      if (maj > 23 || (maj === 23 && min >= 3)) {
+        const jinja = wheels.find((w) => w.project === 'jinja2')!;
+        const at = (suffix: string) =>
+          front.seen.findIndex((x) => x.startsWith(`200 /python/files/${jinja.filename}${suffix} `));
+        expect(at('.metadata')).toBeGreaterThanOrEqual(0);
+        const wheelAt = at('');
+        if (wheelAt >= 0) expect(at('.metadata')).toBeLessThan(wheelAt);
+      }
+    },
+    240_000,
+  );
 });
