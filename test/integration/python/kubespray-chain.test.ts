@@ -4,7 +4,10 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeyStore } from '../../../src-main/core/bundle/keys/index.js';
 import { tarballCachePath } from '../../../src-main/core/fetch/tarball.js';
+import { importBundle } from '../../../src-main/core/media/import/index.js';
+import { storeSources } from '../../../src-main/core/media/store/index.js';
 import { lacksDebianWheels } from '../../helpers/debian-wheels.js';
 import { makeKeyStore, tempDir } from '../../helpers/bundle-fixtures.js';
 import { ferryProcess } from '../../helpers/cli-process.js';
@@ -371,6 +374,16 @@ describe.skipIf(missing)('Kubespray v2.31.0’s requirements: plan → fetch →
     const report = JSON.parse(v.out);
     const bad = (report.artifacts as Array<{ id: string; status: string }>).filter((a) => a.status !== 'ok');
     expect(bad.map((a) => [a.id, a.status])).toEqual([['repo:pypi', 'damaged']]);
+
+    // Imported into a store, the static pages come along like every other verified file.
+    const store = path.join(tmp, 'store');
+    await importBundle(bundle, { store, keyStore: KeyStore.fromEnv(env) });
+    const sources = await storeSources(store);
+    for (const p of ['python/simple/index.html', 'python/simple/jinja2/index.html']) {
+      const blob = sources[0].filePath(p);
+      expect(blob, p).toBeTruthy();
+      expect((await fsp.readFile(blob!)).equals(await fsp.readFile(path.join(bundle, p)))).toBe(true);
+    }
   }, 300_000);
 
   it('ferry venv makes the venv from the bundle with no network and checks the ansible-core the tag requires', async () => {
