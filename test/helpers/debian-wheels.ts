@@ -21,6 +21,10 @@ export interface DebianWheelSpec {
   packages: string[];
   requiresDist: string[];
   requiresPython?: string;
+  /** A version to label the wheel with instead of the installed one (relabelled fixtures). */
+  version?: string;
+  /** Installed files to change on the way in, by path under dist-packages. */
+  rewrite?: Record<string, (text: string) => string>;
 }
 
 export const DEBIAN_WHEELS: DebianWheelSpec[] = [
@@ -141,11 +145,12 @@ function upstreamVersion(spec: DebianWheelSpec, files: string[]): string {
     .replace(/\+(dfsg|ds)\d*$/, '');
 }
 
-function buildOne(spec: DebianWheelSpec, outDir: string): BuiltWheel {
+/** One wheel from the spec's Debian packages, written to outDir (with its `.metadata` beside it). */
+export function buildDebianWheel(spec: DebianWheelSpec, outDir: string): BuiltWheel {
   const listed = spec.packages.flatMap((p) =>
     execFileSync('dpkg', ['-L', p], { encoding: 'utf8' }).split('\n').filter(Boolean),
   );
-  const version = upstreamVersion(spec, listed);
+  const version = spec.version ?? upstreamVersion(spec, listed);
   const dist = `${escaped(spec.name)}-${version}`;
   const entries: ZipEntry[] = [];
   let native = false;
@@ -157,7 +162,9 @@ function buildOne(spec: DebianWheelSpec, outDir: string): BuiltWheel {
       // Debian's own metadata is replaced by the generated .dist-info.
       if (/^[^/]+\.(dist|egg)-info(\/|$)/.test(rel) || rel.includes('__pycache__/')) continue;
       if (rel.endsWith('.so')) native = true;
-      entries.push({ name: rel, data: fs.readFileSync(f) });
+      const edit = spec.rewrite?.[rel];
+      const data = fs.readFileSync(f);
+      entries.push({ name: rel, data: edit ? Buffer.from(edit(data.toString('utf8'))) : data });
     } else if (f.startsWith('/usr/bin/')) {
       // Scripts go to .data/scripts with '#!python', which pip rewrites to the venv's interpreter.
       const text = fs.readFileSync(f, 'utf8').replace(/^#![^\n]*/, '#!python');
@@ -217,12 +224,17 @@ function buildOne(spec: DebianWheelSpec, outDir: string): BuiltWheel {
  * release does (Kubespray's requirements.txt pins `ansible`, whose Requires-Dist names the
  * ansible-core). Debian 12's own `ansible` package is 7.3.0 with ansible-core ~= 2.14.3.
  */
-function buildAnsibleMeta(core: BuiltWheel, outDir: string, version = '7.3.0'): BuiltWheel {
+export function buildAnsibleMeta(
+  core: BuiltWheel,
+  outDir: string,
+  version = '7.3.0',
+  requiresDist?: string,
+): BuiltWheel {
   const [maj, min] = core.version.split('.');
   const spec: DebianWheelSpec = {
     name: 'ansible',
     packages: [],
-    requiresDist: [`ansible-core (~=${maj}.${min}.3)`],
+    requiresDist: [requiresDist ?? `ansible-core (~=${maj}.${min}.3)`],
     requiresPython: '>=3.9',
   };
   const dist = `ansible-${version}`;
@@ -293,7 +305,7 @@ export function debianWheels(): Promise<BuiltWheel[]> {
     const tmp = `${dir}.tmp-${process.pid}`;
     await fsp.rm(tmp, { recursive: true, force: true });
     await fsp.mkdir(tmp, { recursive: true });
-    const built = DEBIAN_WHEELS.map((s) => buildOne(s, tmp));
+    const built = DEBIAN_WHEELS.map((s) => buildDebianWheel(s, tmp));
     built.push(
       buildAnsibleMeta(
         built.find((w) => w.project === 'ansible-core')!,

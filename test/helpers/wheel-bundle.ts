@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -78,4 +79,43 @@ export function isolatedPipEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv
     ...extra,
   };
   return env;
+}
+
+/**
+ * A pip wheel newer than Debian's 23.0.1, when this machine has one (FERRY_TEST_PIP_WHEEL, or the
+ * one a pyenv Python bundles for ensurepip). Debian's own /usr/share/python-wheels pip is 23.0.1
+ * too, and PyPI is out of reach, so CI may have none: then only 23.0.1 is tested.
+ */
+export function newerPipWheel(): string | undefined {
+  const found: string[] = [];
+  if (process.env.FERRY_TEST_PIP_WHEEL) found.push(process.env.FERRY_TEST_PIP_WHEEL);
+  const roots = [
+    '/usr/share/python-wheels',
+    ...(process.env.HOME ? [path.join(process.env.HOME, '.pyenv', 'versions')] : []),
+  ];
+  for (const r of roots) {
+    const walk = (d: string, depth: number) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true, encoding: 'utf8' }) ?? []) {
+        const p = path.join(d, e.name);
+        if (e.isFile() && /^pip-[\d.]+-py3-none-any\.whl$/.test(e.name)) found.push(p);
+        else if (e.isDirectory() && depth > 0 && !e.isSymbolicLink()) walk(p, depth - 1);
+      }
+    };
+    try {
+      walk(r, r.includes('.pyenv') ? 5 : 0);
+    } catch {
+      // not there
+    }
+  }
+  const ver = (f: string) => (/pip-([\d.]+)-/.exec(path.basename(f))?.[1] ?? '0').split('.').map(Number);
+  const newer = found.filter((f) => {
+    const [a = 0, b = 0, c = 0] = ver(f);
+    return a > 23 || (a === 23 && (b > 0 || c > 1));
+  });
+  newer.sort((x, y) => {
+    const [a, b] = [ver(x), ver(y)];
+    for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (b[i] ?? 0) - (a[i] ?? 0);
+    return 0;
+  });
+  return newer[0];
 }

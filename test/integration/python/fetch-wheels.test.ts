@@ -88,6 +88,24 @@ describe.skipIf(lacksCondition(!fs.existsSync(kubesprayDataDir), kubesprayDataDi
       expect(v.artifacts.filter((a) => a.kind === 'wheel' && a.status === 'ok')).toHaveLength(union.size);
       const plan = JSON.parse(fs.readFileSync(path.join(out, 'plan.json'), 'utf8')) as Plan;
       expect(plan.python).toEqual(sets);
+      // The static PEP 503 copy: one page per project of both targets, each link a held file.
+      const repo = m.artifacts.find((a) => a.id === 'repo:pypi');
+      const projects = [...new Set(sets.flatMap((x) => x.wheels.map((w) => w.project)))].sort();
+      expect(repo?.kind === 'repo' && repo.format).toBe('pypi');
+      expect(repo?.paths).toEqual([
+        'python/simple/index.html',
+        ...projects.map((p) => `python/simple/${p}/index.html`),
+      ]);
+      let linked = 0;
+      for (const p of projects) {
+        const page = fs.readFileSync(path.join(out, 'python', 'simple', p, 'index.html'), 'utf8');
+        for (const [, f, h] of page.matchAll(/href="\.\.\/\.\.\/files\/([^"#]+)#sha256=([0-9a-f]{64})"/g)) {
+          const bytes = fs.readFileSync(path.join(out, 'python', 'files', decodeURIComponent(f)));
+          expect(createHash('sha256').update(bytes).digest('hex')).toBe(h);
+          linked++;
+        }
+      }
+      expect(linked).toBe(union.size);
 
       const before = s.requests.length;
       const again = await runFetch(basePlan(sets), { out, mirrors });
@@ -106,6 +124,13 @@ describe.skipIf(lacksCondition(!fs.existsSync(kubesprayDataDir), kubesprayDataDi
       expect(damaged.artifacts.filter((a) => a.status !== 'ok').map((a) => a.name)).toEqual([hurt]);
       fs.writeFileSync(hurtPath, good);
 
+      // A static page deleted from a finished bundle is written again, with nothing downloaded.
+      fs.rmSync(path.join(out, 'python', 'simple', 'index.html'));
+      const pages = await runFetch(basePlan(sets), { out, mirrors });
+      expect(pages.upToDate).toBeFalsy();
+      expect(pages.counts).toMatchObject({ fetched: 0, present: union.size });
+      expect(fs.existsSync(path.join(out, 'python', 'simple', 'index.html'))).toBe(true);
+
       // A wheel deleted from a finished bundle is fetched again, alone.
       const gone = wheels[0].kind === 'wheel' ? wheels[0].filename : '';
       fs.rmSync(path.join(out, 'python', 'files', gone));
@@ -116,6 +141,13 @@ describe.skipIf(lacksCondition(!fs.existsSync(kubesprayDataDir), kubesprayDataDi
       const dropped = await runFetch({ ...basePlan([]), python: undefined }, { out, mirrors });
       expect(dropped.counts.removed).toBe(union.size);
       expect(fs.readdirSync(path.join(out, 'python', 'files'))).toEqual([]);
+      const left = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as typeof m;
+      expect(left.artifacts.some((a) => a.id === 'repo:pypi')).toBe(false);
+      const simple = path.join(out, 'python', 'simple');
+      const pagesLeft = fs.existsSync(simple)
+        ? (fs.readdirSync(simple, { recursive: true }) as string[]).filter((f) => f.endsWith('.html'))
+        : [];
+      expect(pagesLeft).toEqual([]);
       expect((await verifyBundle(out, { allowUnsigned: true })).ok).toBe(true);
     });
 

@@ -14,6 +14,7 @@ import { createReadStream } from 'node:fs';
 import { wheelKind } from './kind.js';
 import { metadataFromWheel } from './metadata.js';
 import { SAFE_FILENAME } from './resolve.js';
+import { PYPI_REPO_ID, writeStaticIndex } from './static-index.js';
 import type { ResolvedWheel, ResolvedWheelSet } from './set.js';
 
 /**
@@ -164,6 +165,8 @@ export async function fetchWheels(
       }),
     ),
   );
+  // The static PEP 503 copy of the index, once the bundle holds every wheel (or none: then it goes).
+  if (!result.failures.length) await writeStaticIndex(o.writer, sets);
   return result;
 }
 
@@ -236,15 +239,23 @@ export async function wheelsInManifest(
   sets: readonly ResolvedWheelSet[] | undefined,
 ): Promise<boolean> {
   const wheels = wheelsOf(sets);
-  if (!wheels.length) return true;
   const byId = new Map(manifest.artifacts.map((a) => [a.id, a]));
-  const sizes = new Map(manifest.files.map((f) => [f.path, f.size]));
+  const listed = new Map(manifest.files.map((f) => [f.path, f.size]));
+  const sizes = (p: string) => listed.get(p);
+  // A bundle without wheels has no static index; one with wheels has it (an older bundle gets it).
+  if (!wheels.length) return !byId.has(PYPI_REPO_ID);
+  const pages = byId.get(PYPI_REPO_ID);
+  if (!pages || pages.kind !== 'repo') return false;
+  for (const p of pages.paths) {
+    const st = await fs.lstat(path.join(dir, ...p.split('/'))).catch(() => undefined);
+    if (!st?.isFile() || st.size !== sizes(p)) return false;
+  }
   for (const w of wheels) {
     const a = byId.get(wheelArtifactId(w.filename));
     if (!a || a.kind !== 'wheel' || (a as unknown as WheelArtifact).sha256 !== w.sha256) return false;
     for (const p of a.paths) {
       const st = await fs.lstat(path.join(dir, ...p.split('/'))).catch(() => undefined);
-      if (!st?.isFile() || st.size !== sizes.get(p)) return false;
+      if (!st?.isFile() || st.size !== sizes(p)) return false;
     }
   }
   return true;

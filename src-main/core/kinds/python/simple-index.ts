@@ -74,9 +74,13 @@ export function rootJson(projects: readonly string[]): object {
 }
 
 /**
- * A project page. `href(f)` is the file's URL relative to the page. Both PEP 658's
- * `data-dist-info-metadata` and PEP 714's `data-core-metadata` are written: older pips read the
- * first, newer the second, and in HTML both are plain strings every pip parses.
+ * A project page. `href(f)` is the file's URL relative to the page. Metadata is announced as
+ * PEP 714's `data-core-metadata` only, never PEP 658's `data-dist-info-metadata`: Debian 12's
+ * pip 23.0.1 reads only the latter, and when it takes a `.metadata` file it compares the
+ * metadata's `Name` with the requirement byte for byte, so a wheel published as `Jinja2`,
+ * `MarkupSafe` or `PyYAML` required as `jinja2` is refused ("inconsistent Name"). Without the
+ * attribute it downloads the wheel, where names are compared normalized; newer pips read
+ * `data-core-metadata` (PEP 714 makes clients prefer it) and use the metadata file.
  */
 export function projectHtml(
   project: string,
@@ -86,11 +90,7 @@ export function projectHtml(
   const rows = files.map((f) => {
     const attrs = [`href="${escapeHtml(`${href(f)}#sha256=${f.sha256}`)}"`];
     if (f.requiresPython) attrs.push(`data-requires-python="${escapeHtml(f.requiresPython)}"`);
-    if (f.metadataSha256)
-      attrs.push(
-        `data-dist-info-metadata="sha256=${f.metadataSha256}"`,
-        `data-core-metadata="sha256=${f.metadataSha256}"`,
-      );
+    if (f.metadataSha256) attrs.push(`data-core-metadata="sha256=${f.metadataSha256}"`);
     return `<a ${attrs.join(' ')}>${escapeHtml(f.filename)}</a><br>`;
   });
   const t = `Links for ${escapeHtml(project)}`;
