@@ -4,7 +4,16 @@ import path from 'node:path';
 import { BundleWriter, type ManifestSigner } from '../bundle/writer.js';
 import { openBundle, type OpenedBundle } from '../bundle/reader.js';
 import { PARTIAL_DIR, type Artifact, type Manifest } from '../bundle/manifest.js';
-import { carryPlanKinds, fetchWheels, kindOf, wheelsInManifest, wheelsOf } from '../kinds/index.js';
+import {
+  CARRYING_KINDS,
+  carriedHeld,
+  kindOf,
+  plannedItems,
+  type CarryOutcome,
+  type CarryWant,
+  type ToolFile,
+} from '../kinds/index.js';
+import { filesAtSize } from '../bundle/intact.js';
 import { assertBundlePath, filePathForUrl } from '../bundle/paths.js';
 import { FerryError, toErrorValue, type ErrorValue } from '../base/errors/index.js';
 import { Job, type JobContext, type JobRegistry } from '../base/jobs/job.js';
@@ -25,7 +34,6 @@ import { RegistryClient } from './oci/registry-client.js';
 import type { ExtraFile, Plan, PlanChart } from '../plan/plan.js';
 import { chartIndexYaml, findChartEntry, MAX_INDEX_BYTES } from './helm-index.js';
 import { tarballCachePath } from './tarball.js';
-import { syncTools, toolsHeld, type ToolFile, type ToolSync } from '../kinds/index.js';
 import type { RepoSigner } from '../bundle/keys/repo-key.js';
 
 /**
@@ -105,7 +113,7 @@ export interface FetchResult {
   signedBy?: string;
   failures: Array<{ id: string; name: string; error: ErrorValue }>;
   /** The Ferry executables the bundle carries, when the fetch was given some. */
-  tools?: ToolSync['tools'];
+  tools?: CarryOutcome['tools'];
 }
 
 type Want =
@@ -302,25 +310,6 @@ function recordedChecksum(c: string): string | undefined {
   return /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/.test(v) ? v : undefined;
 }
 
-/** A single-platform image records the platform of its config ('linux/arm64/v8' for 'linux/arm64'). */
-async function filesIntact(
-  dir: string,
-  paths: string[],
-  sizeOf: (p: string) => number | undefined,
-): Promise<boolean> {
-  for (const p of paths) {
-    const size = sizeOf(p);
-    if (size === undefined) return false;
-    try {
-      const st = await fs.lstat(path.join(dir, ...p.split('/')));
-      if (!st.isFile() || st.size !== size) return false;
-    } catch {
-      return false;
-    }
-  }
-  return true;
-}
-
 const FETCHED_KINDS = new Set(['file', 'image', 'kubespray']);
 
 /**
@@ -334,7 +323,7 @@ async function upToDate(
   wants: Want[],
   plan: Buffer,
   signer: ManifestSigner | undefined,
-  tools?: readonly ToolFile[],
+  carried: CarryWant,
 ): Promise<Manifest | undefined> {
   const journal = await fs.lstat(path.join(dir, PARTIAL_DIR)).then(
     () => true,
@@ -359,16 +348,10 @@ async function upToDate(
     const held = heldArtifacts(w, (id) => byId.get(id));
     if (!held) return undefined;
     const paths = held.flatMap((a) => a.paths);
-    if (!(await filesIntact(dir, paths, (p) => files.get(p)?.size))) return undefined;
+    if (!(await filesAtSize(dir, paths, (p) => files.get(p)?.size))) return undefined;
   }
-  if (tools && !(await toolsHeld(dir, m, tools))) return undefined;
-  // The plan's OS packages are in plan.json, which matched: their files must still be there too.
-  for (const a of m.artifacts)
-    if (
-      (a.kind === 'deb' || a.kind === 'repo') &&
-      !(await filesIntact(dir, a.paths, (p) => files.get(p)?.size))
-    )
-      return undefined;
+  // What the kinds carry from their own plan sections (OS packages, wheels) and the tools.
+  if (!(await carriedHeld(dir, m, carried))) return undefined;
   return m;
 }
 
@@ -440,18 +423,19 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       hint: 'Use a whole number from 1 to 16.',
     });
   }
-  // The deploy host's wheels are fetched by kinds/python after the other artifacts.
-  const wheelCount = wheelsOf(plan.python).length;
+  // What the kinds carry from sections of their own (wheels), counted with the downloads.
+  const carried: CarryWant = { plan, ...(opts.tools ? { tools: opts.tools } : {}) };
+  const planned = plannedItems(carried);
   const p = ctx.progress;
   p.setPhase('checking');
-  p.itemsTotal = wants.length + wheelCount;
+  p.itemsTotal = wants.length + planned.length;
   ctx.report();
 
   const result: FetchResult = {
     bundle: dir,
     bundleId: '',
     upToDate: false,
-    counts: { total: wants.length + wheelCount, present: 0, fetched: 0, failed: 0, removed: 0 },
+    counts: { total: wants.length + planned.length, present: 0, fetched: 0, failed: 0, removed: 0 },
     bytesDownloaded: 0,
     requests: 0,
     seconds: 0,
@@ -460,13 +444,11 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
 
   const signer =
     opts.signer === undefined ? await KeyStore.fromEnv(env).signer() : (opts.signer ?? undefined);
-  let current = await upToDate(dir, wants, planJson, signer, opts.tools);
-  if (current && !(await wheelsInManifest(dir, current, plan.python))) current = undefined;
+  const current = await upToDate(dir, wants, planJson, signer, carried);
   if (current) {
     for (const w of wants)
       ctx.item({ id: w.id, kind: itemKind(w), name: w.name, status: 'present' } satisfies FetchItemEvent);
-    for (const w of wheelsOf(plan.python))
-      ctx.item({ id: `wheel:${w.filename}`, kind: 'file', name: w.filename, status: 'present' });
+    for (const c of planned) ctx.item({ id: c.id, kind: 'file', name: c.name, status: 'present' });
     p.itemsDone = wants.length;
     p.setPhase('done');
     ctx.report();
@@ -474,7 +456,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       ...result,
       bundleId: current.id,
       upToDate: true,
-      counts: { ...result.counts, present: wants.length + wheelCount },
+      counts: { ...result.counts, present: wants.length + planned.length },
       ...(opts.tools
         ? {
             tools: opts.tools.map((t) => ({
@@ -514,7 +496,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     for (const w of wants) {
       const held = heldArtifacts(w, (id) => writer.artifact(id));
       const paths = held?.flatMap((a) => a.paths);
-      if (paths && (await filesIntact(dir, paths, (q) => writer.file(q)?.size))) {
+      if (paths && (await filesAtSize(dir, paths, (q) => writer.file(q)?.size))) {
         result.counts.present++;
         p.itemsDone++;
         ctx.item({ id: w.id, kind: itemKind(w), name: w.name, status: 'present' } satisfies FetchItemEvent);
@@ -715,29 +697,45 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
         }
       }),
     );
-    const wheels = await fetchWheels(plan.python, {
-      client,
-      writer,
-      mirrors: opts.mirrors,
-      signal: ctx.signal,
-      concurrency,
-      onBytes,
-      onItem: (id, name, status, error) => {
-        if (status === 'present') result.counts.present++;
-        if (status === 'done') result.counts.fetched++;
-        if (status === 'failed') {
-          result.counts.failed++;
-          p.itemsFailed++;
-          result.failures.push({ id, name, error: error! });
-        } else if (status !== 'started') p.itemsDone++;
-        ctx.item({ id, kind: 'file', name, status, ...(error ? { error } : {}) } satisfies FetchItemEvent);
-        ctx.report();
-      },
-    }).catch((err: unknown) => {
-      if (ctx.signal.aborted) return undefined;
-      throw err;
-    });
-    result.counts.removed += wheels?.removed ?? 0;
+    // What the plan lists outside files and images (OS packages and their signed repositories,
+    // wheels, Ferry's own tools): each kind carries its own section. A kind's per-item failures
+    // count with the downloads' when it counts its items (`planned`); a section that fails as a
+    // whole is thrown after the downloads' failures are.
+    const sectionErrors: unknown[] = [];
+    for (const k of CARRYING_KINDS) {
+      const counted = !!k.planned;
+      const out = await k.carry!(carried, {
+        client,
+        writer,
+        mirrors: opts.mirrors,
+        signal: ctx.signal,
+        concurrency,
+        onBytes,
+        keysDir: KeyStore.fromEnv(env).dir,
+        log: (level, message) => ctx.log(level, message),
+        // A package or a wheel is a file to the app's download list.
+        onItem: (ev) => {
+          if (counted) {
+            if (ev.status === 'present') result.counts.present++;
+            if (ev.status === 'done') result.counts.fetched++;
+            if (ev.status === 'failed') {
+              result.counts.failed++;
+              p.itemsFailed++;
+              result.failures.push({ id: ev.id, name: ev.name, error: ev.error! });
+            } else if (ev.status !== 'started') p.itemsDone++;
+          }
+          ctx.item({ ...ev, kind: 'file' } satisfies FetchItemEvent);
+          if (counted) ctx.report();
+        },
+        ...(opts.repoSigner ? { repoSigner: opts.repoSigner } : {}),
+      }).catch((err: unknown) => {
+        if (!ctx.signal.aborted) sectionErrors.push(err);
+        return undefined;
+      });
+      if (ctx.signal.aborted) break;
+      result.counts.removed += out?.removed ?? 0;
+      if (out?.tools) result.tools = out.tools;
+    }
     result.requests = client.requests;
     if (ctx.signal.aborted)
       throw new FerryError('CANCELLED', 'Cancelled; run the same command again to resume.');
@@ -775,30 +773,11 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
         },
       );
     }
-
-    // What the plan lists outside files and images (OS packages and their signed repositories,
-    // wheels, Ferry's own tools): each kind carries its own section.
-    await carryPlanKinds(plan, {
-      client,
-      writer,
-      mirrors: opts.mirrors,
-      signal: ctx.signal,
-      concurrency,
-      onBytes,
-      keysDir: KeyStore.fromEnv(env).dir,
-      // A package is a file to the app's download list.
-      onItem: (ev) => ctx.item({ ...ev, kind: 'file' } satisfies FetchItemEvent),
-      ...(opts.repoSigner ? { repoSigner: opts.repoSigner } : {}),
-    });
+    if (sectionErrors.length) throw sectionErrors[0];
 
     p.setPhase('finishing');
     p.current = undefined;
     ctx.report();
-    if (opts.tools) {
-      result.tools = (await syncTools(writer, opts.tools, { signal: ctx.signal })).tools;
-      for (const t of result.tools.filter((x) => x.state === 'added'))
-        ctx.log('info', `Carrying Ferry ${t.version} for ${t.platform} in tools/.`);
-    }
     await writer.addBytes('plan.json', planJson);
     await writer.addArtifact({ id: 'meta:plan', kind: 'meta', name: 'Plan', paths: ['plan.json'] });
     await writer.setKubespray({

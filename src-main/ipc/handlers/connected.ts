@@ -21,7 +21,7 @@ import { exportBundle } from '../../core/media/export/index.js';
 import { fetchBundle, fetchKubesprayTarball, parsePlan, type FetchOptions } from '../../core/fetch/index.js';
 import type { JobContext } from '../../core/base/jobs/job.js';
 import { planPython } from '../../core/kinds/python/plan.js';
-import { wheelsOf } from '../../core/kinds/python/fetch-wheels.js';
+import { plannedItems } from '../../core/kinds/index.js';
 import { checkSignature } from '../../core/bundle/keys/keystore.js';
 import type {
   ClusterChoices,
@@ -396,7 +396,8 @@ export function sizesView(p: Plan, sizes: PlanSizes): PlanSizesT {
 export function planView(p: Plan): PlanSummary {
   const files = p.files.filter((f) => f.enabled !== false);
   const images = p.images.filter((i) => i.enabled !== false);
-  const wheels = wheelsOf(p.python).length;
+  // What the kinds carry from sections of their own (the deploy host's wheels).
+  const wheels = plannedItems({ plan: p }).length;
   const warnings: string[] = [];
   const noSum = files.filter((f) => !f.checksum);
   if (noSum.length)
