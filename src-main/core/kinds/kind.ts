@@ -81,6 +81,15 @@ export interface CarryOutcome {
   tools?: Array<{ platform: string; version: string; state: 'present' | 'added' }>;
 }
 
+/** One carried item's progress: 'present', 'started', 'done' or 'failed' (with its error). */
+export interface CarryItemEvent {
+  id: string;
+  name: string;
+  status: 'present' | 'started' | 'done' | 'failed';
+  bytes?: number;
+  error?: ErrorValue;
+}
+
 /** What fetch lends a kind's carry hook. */
 export interface CarryContext {
   client: HttpClient;
@@ -90,13 +99,7 @@ export interface CarryContext {
   concurrency: number;
   onBytes?: (n: number) => void;
   /** Per-artifact progress, shown in the download list. */
-  onItem?: (ev: {
-    id: string;
-    name: string;
-    status: 'present' | 'started' | 'done' | 'failed';
-    bytes?: number;
-    error?: ErrorValue;
-  }) => void;
+  onItem?: (ev: CarryItemEvent) => void;
   log?: (level: 'info' | 'warn', message: string) => void;
   /** Where this machine's keys live (a repository signing key is made there on first use). */
   keysDir: string;
