@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { BundleWriter } from '../bundle/writer.js';
-import { kindOf, plannedItems, type CarryWant } from '../kinds/index.js';
+import { kindOf, plannedItems, type CarryContext, type CarryWant } from '../kinds/index.js';
 import { carrySections } from './sections.js';
 import { filesAtSize } from '../bundle/intact.js';
 import { FerryError, toErrorValue } from '../base/errors/index.js';
@@ -206,8 +206,9 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       }),
     );
     // What the plan lists outside files and images (OS packages and their signed repositories,
-    // wheels, Ferry's own tools): each kind carries its own section.
-    const sectionErrors = await carrySections(carried, result, ctx, {
+    // wheels, Ferry's own tools): each kind carries its own section. Those that wait for the
+    // downloads (kinds/kind.ts `waitsForDownloads`) run only once everything else arrived.
+    const lent: Omit<CarryContext, 'onItem'> = {
       client,
       writer,
       mirrors: opts.mirrors,
@@ -217,12 +218,16 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       keysDir: KeyStore.fromEnv(env).dir,
       log: (level, message) => ctx.log(level, message),
       ...(opts.repoSigner ? { repoSigner: opts.repoSigner } : {}),
-    });
+    };
+    const cancelled = () => new FerryError('CANCELLED', 'Cancelled; run the same command again to resume.');
+    const sectionErrors = await carrySections(carried, result, ctx, lent, false);
     result.requests = client.requests;
-    if (ctx.signal.aborted)
-      throw new FerryError('CANCELLED', 'Cancelled; run the same command again to resume.');
+    if (ctx.signal.aborted) throw cancelled();
     if (result.failures.length) throw await failuresError(dir, sizes, result);
     if (sectionErrors.length) throw sectionErrors[0];
+    const lastErrors = await carrySections(carried, result, ctx, lent, true);
+    if (ctx.signal.aborted) throw cancelled();
+    if (lastErrors.length) throw lastErrors[0];
 
     p.setPhase('finishing');
     p.current = undefined;

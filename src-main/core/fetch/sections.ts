@@ -3,9 +3,10 @@ import { CARRYING_KINDS, type CarryContext, type CarryWant } from '../kinds/inde
 import type { FetchItemEvent, FetchResult } from './options.js';
 
 /**
- * The run over the kinds that carry a section of their own (kinds/kind.ts `carry`: OS packages
+ * One run over the kinds that carry a section of their own (kinds/kind.ts `carry`: OS packages
  * and their signed repositories, wheels, Ferry's own tools), in registry order, after the files
- * and images. A kind's per-item failures count with the downloads' when it counts its items
+ * and images: with `last`, the kinds that wait for the downloads (`waitsForDownloads`), else the
+ * others. A kind's per-item failures count with the downloads' when it counts its items
  * (`planned`); the errors of sections that failed as a whole are returned, for fetch to throw
  * after the downloads' own failures.
  */
@@ -14,10 +15,12 @@ export async function carrySections(
   result: FetchResult,
   ctx: JobContext,
   lent: Omit<CarryContext, 'onItem'>,
+  last: boolean,
 ): Promise<unknown[]> {
   const p = ctx.progress;
   const errors: unknown[] = [];
   for (const k of CARRYING_KINDS) {
+    if (!!k.waitsForDownloads !== last) continue;
     const counted = !!k.planned;
     const out = await k.carry!(carried, {
       ...lent,

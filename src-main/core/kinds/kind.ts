@@ -49,6 +49,12 @@ export interface ArtifactKind<A extends Artifact = Artifact> {
    */
   carry?(want: CarryWant, ctx: CarryContext): Promise<CarryOutcome | void>;
   /**
+   * Carry only once every download and every other kind's counted item arrived: what finishes a
+   * bundle rather than fills it (the signed apt repositories over the whole package set, the
+   * tools). Without it a kind carries beside the downloads and its failures count with theirs.
+   */
+  waitsForDownloads?: boolean;
+  /**
    * The items `carry` will carry, in the fetch's counts and progress (total, present, fetched,
    * failed). A kind without it carries outside the counts (its items still show in the list).
    */

@@ -23,6 +23,7 @@ export const debKind: ArtifactKind<DebArtifact> = {
   summarize: (a) => ({ group: `${a.os} packages` }),
   serve: { ...carriedDeb.serve, aliases: sharedDebUrls },
   // The plan's OS package sets (plan.json `debs`) and their signed apt repositories.
+  waitsForDownloads: true,
   async carry(want, ctx) {
     const { repoSigner, ...o } = ctx;
     await fetchPlanDebs(want.plan, { ...o, ...(repoSigner ? { signer: repoSigner } : {}) });

@@ -62,6 +62,7 @@ export const toolKind: ArtifactKind<ToolArtifact> = {
   // The executables fetch was given (not a plan section: they are this build's, found by the
   // CLI) are copied under tools/, exactly those; without a list the bundle's tools stay as they
   // are. Not counted as downloads. bundle.ts copies and hashes: loaded only when a fetch runs.
+  waitsForDownloads: true,
   held: async (dir, m, want) => !want.tools || (await import('./bundle.js')).toolsHeld(dir, m, want.tools),
   async carry(want, ctx) {
     if (!want.tools) return;
