@@ -5,4 +5,4 @@ export { createBackend, type AppBackend } from './backend.js';
 export { createDispatcher, type Dispatch } from './dispatcher.js';
 export type { AppServices, Dialogs, DriveSource } from './services.js';
 export { PickRegistry } from './picks.js';
-export { driveView } from './handlers/connected.js';
+export { driveView } from './handlers/drives.js';

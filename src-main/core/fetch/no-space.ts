@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { FerryError } from '../base/errors/index.js';
 import { formatBytes } from '../base/jobs/progress.js';
-import type { FetchResult } from './fetch-bundle.js';
+import type { FetchResult } from './options.js';
 
 /**
  * NO_SPACE for a fetch: names the bundle folder, what the unfinished artifacts still need (their

@@ -1,5 +1,5 @@
-import type { Artifact } from '../bundle/manifest.js';
-import type { ArtifactKind, CarryContext } from './kind.js';
+import type { Artifact, Manifest } from '../bundle/manifest.js';
+import type { ArtifactKind, CarryWant } from './kind.js';
 import { fileKind } from './file/index.js';
 import { imageKind } from './image/index.js';
 import { kubesprayKind } from './kubespray/index.js';
@@ -7,9 +7,10 @@ import { metaKind } from './meta/index.js';
 import { rpmKind } from './carried.js';
 import { debKind, repoKind } from './deb/kind.js';
 import { wheelKind } from './python/kind.js';
+import { wheelCarry } from './python/carry.js';
 import { toolKind } from './tool/kind.js';
 
-export type { ArtifactKind, CarryContext } from './kind.js';
+export type { ArtifactKind, CarryContext, CarryOutcome, CarryWant } from './kind.js';
 export { kubesprayRelease } from './kubespray/index.js';
 // The wheel kind's offline side, for serve (the /simple/ index) and deploy (the venv).
 export { PythonIndex } from './python/serve.js';
@@ -27,7 +28,7 @@ export const KINDS: { readonly [K in Artifact['kind']]: ArtifactKind<Extract<Art
   meta: metaKind,
   deb: debKind,
   rpm: rpmKind,
-  wheel: wheelKind,
+  wheel: { ...wheelKind, ...wheelCarry },
   tool: toolKind,
   repo: repoKind,
 };
@@ -61,9 +62,18 @@ export function upstreamHosts(artifacts: readonly Artifact[]): string[] {
 
 const ALL_KINDS: readonly ArtifactKind[] = Object.values(KINDS) as ArtifactKind[];
 
-/** Every kind's carry hook, in registry order: what the plan lists outside files and images. */
-export async function carryPlanKinds(plan: unknown, ctx: CarryContext): Promise<void> {
-  for (const k of ALL_KINDS) if (k.carry) await k.carry(plan, ctx);
+/** The kinds that carry a section of their own (kinds/kind.ts `carry`), in registry order. */
+export const CARRYING_KINDS: readonly ArtifactKind[] = ALL_KINDS.filter((k) => k.carry);
+
+/** Every item the carrying kinds will count (fetch's totals and progress). */
+export function plannedItems(want: CarryWant): Array<{ id: string; name: string }> {
+  return ALL_KINDS.flatMap((k) => k.planned?.(want) ?? []);
+}
+
+/** Does a finished bundle hold all that every carrying kind would carry? */
+export async function carriedHeld(dir: string, m: Manifest, want: CarryWant): Promise<boolean> {
+  for (const k of ALL_KINDS) if (k.held && !(await k.held(dir, m, want))) return false;
+  return true;
 }
 
 /** The extra [url, bundle path] pairs the kinds ask the file server to answer. */
@@ -81,17 +91,7 @@ export async function kindVars(
   return out;
 }
 
-/** The deploy host's wheels, fetched into the bundle after the other artifacts (kinds/python). */
-export { fetchWheels, wheelsInManifest, wheelsOf } from './python/fetch-wheels.js';
-
-// The tool kind's carrying and exec-bit helpers, for fetch, export and import (stages reach a kind
-// only through this module). Only bundle.ts: the finding code (source.ts) is the CLI's to call.
-export {
-  makeExecutable,
-  markToolsExecutable,
-  syncTools,
-  toolArtifacts,
-  toolsHeld,
-  type ToolSync,
-} from './tool/bundle.js';
+// The tool kind's exec-bit helpers, for export and import (stages reach a kind only through this
+// module). Only bundle.ts: the finding code (source.ts) is the CLI's to call.
+export { makeExecutable, markToolsExecutable, toolArtifacts } from './tool/bundle.js';
 export type { ToolFile } from './tool/source.js';

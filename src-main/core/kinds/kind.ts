@@ -1,4 +1,4 @@
-import type { Artifact, FileEntry } from '../bundle/manifest.js';
+import type { Artifact, FileEntry, Manifest } from '../bundle/manifest.js';
 import type { OciIndexEntry } from '../bundle/oci-layout.js';
 import type { RepoSigner } from '../bundle/keys/repo-key.js';
 import type { BundleSource } from '../bundle/source.js';
@@ -7,6 +7,7 @@ import type { ErrorValue } from '../base/errors/index.js';
 import type { HttpClient } from '../fetch/download/http-client.js';
 import type { MirrorMap } from '../fetch/download/mirrors.js';
 import type { KindLabel } from './labels.js';
+import type { ToolFile } from './tool/source.js';
 
 /**
  * One artifact kind, as every stage sees it. The manifest's `ArtifactSchema` says what a kind's
@@ -40,13 +41,59 @@ export interface ArtifactKind<A extends Artifact = Artifact> {
    */
   fetch?: KindFetch<A>;
   /**
-   * Carry hook, for a kind the plan lists in a section of its own (plan.json `debs`, `python`,
-   * the tools): after the files and images, it downloads, verifies and adds those artifacts to
-   * the bundle itself, through the same HTTP client and writer. Throws when any failed.
+   * Carry hook, for a kind the plan lists in a section of its own (plan.json `debs`, `python`;
+   * the tools fetch is given): after the files and images, it downloads, verifies and adds those
+   * artifacts to the bundle itself, through the same HTTP client and writer, and drops the ones
+   * of its kind the plan no longer names. Per-item failures go to `ctx.onItem` (fetch counts them
+   * with the others when the kind has `planned`); a failure of the whole section throws.
    */
-  carry?(plan: unknown, ctx: CarryContext): Promise<void>;
+  carry?(want: CarryWant, ctx: CarryContext): Promise<CarryOutcome | void>;
+  /**
+   * Carry only once every download and every other kind's counted item arrived: what finishes a
+   * bundle rather than fills it (the signed apt repositories over the whole package set, the
+   * tools). Without it a kind carries beside the downloads and its failures count with theirs.
+   */
+  waitsForDownloads?: boolean;
+  /**
+   * The items `carry` will carry, in the fetch's counts and progress (total, present, fetched,
+   * failed). A kind without it carries outside the counts (its items still show in the list).
+   */
+  planned?(want: CarryWant): Array<{ id: string; name: string }>;
+  /**
+   * Does a finished bundle already hold everything `carry` would carry, with its files in place?
+   * Fetch calls a bundle up to date (and makes no request) only when every carrying kind says so.
+   */
+  held?(dir: string, manifest: Manifest, want: CarryWant): Promise<boolean>;
   /** Offline variables the kind contributes for a bundle, given where its files are served. */
   vars?(src: BundleSource, filesUrl: string): Promise<Record<string, unknown>>;
+}
+
+/** What a fetch asks the carrying kinds for: the plan, and the executables it was given. */
+export interface CarryWant {
+  /** plan.json as fetch got it; each kind reads (and checks) its own section. */
+  plan: unknown;
+  /**
+   * Ferry's own executables to carry under tools/. [] carries none and drops any the bundle had;
+   * undefined leaves the bundle's tools as they are.
+   */
+  tools?: readonly ToolFile[];
+}
+
+/** What a carry hook tells fetch beyond its per-item events. */
+export interface CarryOutcome {
+  /** Artifacts of its kind it dropped because the plan no longer names them (counted as removed). */
+  removed?: number;
+  /** The tool kind: the platforms carried, and whether this run copied or found each. */
+  tools?: Array<{ platform: string; version: string; state: 'present' | 'added' }>;
+}
+
+/** One carried item's progress: 'present', 'started', 'done' or 'failed' (with its error). */
+export interface CarryItemEvent {
+  id: string;
+  name: string;
+  status: 'present' | 'started' | 'done' | 'failed';
+  bytes?: number;
+  error?: ErrorValue;
 }
 
 /** What fetch lends a kind's carry hook. */
@@ -58,13 +105,8 @@ export interface CarryContext {
   concurrency: number;
   onBytes?: (n: number) => void;
   /** Per-artifact progress, shown in the download list. */
-  onItem?: (ev: {
-    id: string;
-    name: string;
-    status: 'present' | 'started' | 'done' | 'failed';
-    bytes?: number;
-    error?: ErrorValue;
-  }) => void;
+  onItem?: (ev: CarryItemEvent) => void;
+  log?: (level: 'info' | 'warn', message: string) => void;
   /** Where this machine's keys live (a repository signing key is made there on first use). */
   keysDir: string;
   /** A repository signer to use instead of the machine's (tests). */

@@ -1,94 +1,21 @@
-import { FerryError } from '../../core/base/errors/index.js';
-import {
-  verifyBundle,
-  type ArtifactResult,
-  type VerifyReport,
-} from '../../core/bundle/verify/verify-bundle.js';
-import type { BundleSummary, VerifySummary } from '../contract.js';
+import type { BundleSummary } from '../contract.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
-import { isArchiveDir } from '../../core/media/import/archive-head.js';
-import { describeBundle, scanForBundles, type FoundBundle } from '../../core/media/scan/index.js';
-
+import { describeBundle, type FoundBundle } from '../../core/media/scan/index.js';
 /** A bundle folder or an archive export, summarised by core's scan, with a token to act on it. */
 export async function summarize(s: AppServices, dir: string): Promise<BundleSummary> {
   return summaryView(s, await describeBundle(dir, await s.keyStore.list()));
 }
 
-function summaryView(s: AppServices, b: FoundBundle): BundleSummary {
+export function summaryView(s: AppServices, b: FoundBundle): BundleSummary {
   const picked = s.picks.add(b.dir, 'bundle', 'folder');
   const { dir: _dir, signature, ...rest } = b;
   return { token: picked.token, label: picked.label, ...rest, signature: { ...signature } };
 }
 
-function verifySummary(r: VerifyReport): VerifySummary {
+/** bundle.open: a picked bundle folder or archive export, summarised. */
+export function bundleHandlers(s: AppServices): Pick<Handlers, 'bundle.open'> {
   return {
-    ok: r.ok,
-    verified: r.verified,
-    bundleId: r.bundleId,
-    signature: { ...r.signature },
-    counts: r.counts,
-    bytes: r.bytes,
-    seconds: r.seconds,
-    extras: r.extras,
-  };
-}
-
-function artifactItem(r: ArtifactResult): Record<string, unknown> {
-  return {
-    type: 'verify.artifact',
-    id: r.id,
-    kind: r.kind,
-    name: r.name,
-    status: r.status,
-    bytes: r.bytes,
-    problems: r.problems,
-    ...(r.hint ? { hint: r.hint } : {}),
-  };
-}
-
-export function bundleHandlers(
-  s: AppServices,
-): Pick<Handlers, 'media.scan' | 'bundle.open' | 'verify.start'> {
-  return {
-    'media.scan': async () => {
-      const drives = await s.drives.list();
-      const found = await scanForBundles(
-        drives.map((d) => ({ label: d.label, dir: d.mountPoint })),
-        await s.keyStore.list(),
-      );
-      return {
-        bundles: found.bundles.map((b) => summaryView(s, b)),
-        problems: found.problems.map(({ label, error }) => ({ label, error })),
-        drivesSearched: drives.length,
-      };
-    },
     'bundle.open': ({ token }) => summarize(s, s.picks.resolve(token, 'bundle')),
-    'verify.start': async ({ bundle, allowUntrusted, allowUnsigned }) => {
-      const dir = s.picks.resolve(bundle.token, 'bundle');
-      if (await isArchiveDir(dir)) {
-        // Checking an archive in place would read every part twice; import checks it once.
-        throw new FerryError('USAGE', 'An archive export is checked while it is imported into the store.', {
-          artifact: dir,
-          hint: 'Use "Import and check": the signature first, then every part and every file.',
-        });
-      }
-      const job = s.jobs.start('verify', async (ctx) => {
-        const report = await verifyBundle(dir, {
-          allowUntrusted,
-          allowUnsigned,
-          keyStore: s.keyStore,
-          signal: ctx.signal,
-          progress: ctx.progress,
-          onProgress: () => ctx.report(),
-          onChecking: (id) => ctx.item({ type: 'verify.checking', id }),
-          onPlan: (artifacts) => ctx.item({ type: 'verify.plan', artifacts }),
-          onArtifact: (r) => ctx.item(artifactItem(r)),
-        });
-        ctx.progress.setPhase(report.ok ? 'verified' : 'problems found');
-        return verifySummary(report);
-      });
-      return { jobId: job.id };
-    },
   };
 }

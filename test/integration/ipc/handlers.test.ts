@@ -6,7 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Drive } from '../../../src-main/core/media/drives/index.js';
 import { KeyStore } from '../../../src-main/core/bundle/keys/index.js';
 import { externalAllowed } from '../../../src-main/ipc/handlers/app.js';
-import { choicesToVars, driveView, planView } from '../../../src-main/ipc/handlers/connected.js';
+import { choicesToVars } from '../../../src-main/ipc/handlers/planning.js';
+import { planView } from '../../../src-main/ipc/handlers/plan.js';
+import { driveView } from '../../../src-main/ipc/handlers/drives.js';
 import { makeSampleBundle } from '../../helpers/bundle-fixtures.js';
 import { testBackend } from '../../helpers/ipc-backend.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { driveLines } from '../../../src-main/cli/commands/drives.js';
-import { driveView } from '../../../src-main/ipc/handlers/connected.js';
+import { driveView } from '../../../src-main/ipc/handlers/drives.js';
 import type { Drive } from '../../../src-main/core/media/drives/index.js';
 import { driveNotes } from '../../../src-main/core/media/drives/notes.js';
 

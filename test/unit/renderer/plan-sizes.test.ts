@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Drive, PlanSummary as Plan, PlanSizesT } from '../../../src-main/ipc/contract.js';
-import { sizesView } from '../../../src-main/ipc/handlers/connected.js';
+import { sizesView } from '../../../src-main/ipc/handlers/plan.js';
 import { withSizes } from '../../../src-renderer/src/views/connected/ClusterStep.js';
 import { roomWarnings } from '../../../src-renderer/src/views/connected/DriveStep.js';
 

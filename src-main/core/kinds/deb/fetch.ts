@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { CarryItemEvent } from '../kind.js';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -82,14 +83,8 @@ export interface DebFetchOptions {
   signal: AbortSignal;
   concurrency: number;
   onBytes?: (n: number) => void;
-  /** Per-package progress: 'present', 'started', 'done', 'failed'. */
-  onItem?: (ev: {
-    id: string;
-    name: string;
-    status: 'present' | 'started' | 'done' | 'failed';
-    bytes?: number;
-    error?: ErrorValue;
-  }) => void;
+  /** Per-package progress. */
+  onItem?: (ev: CarryItemEvent) => void;
   /** Repository Date (tests pin it). */
   date?: Date;
 }
@@ -202,15 +197,16 @@ export async function fetchDebSets(sets: ResolvedDebSet[], o: DebFetchOptions): 
       const had = w.artifact(j.id);
       const f = w.file(j.path);
       try {
-        const want = {
+        // What the package is, by its signed stanza: the held record must say the same.
+        const pinned = {
           os: j.set.os,
           package: j.p.package,
           version: j.p.version,
           arch: j.p.arch,
           sha256: j.p.sha256,
           size: j.p.size,
-          paths: [j.path],
         };
+        const want = { ...pinned, paths: [j.path] };
         const present =
           had?.kind === 'deb' &&
           debKind.fetch!.holds(had, want) &&
@@ -222,18 +218,7 @@ export async function fetchDebSets(sets: ResolvedDebSet[], o: DebFetchOptions): 
           return;
         }
         await fetchFile(j);
-        const a: DebArtifact = {
-          id: j.id,
-          kind: 'deb',
-          os: j.set.os,
-          package: j.p.package,
-          version: j.p.version,
-          arch: j.p.arch,
-          sha256: j.p.sha256,
-          size: j.p.size,
-          url: j.url,
-          paths: [j.path],
-        };
+        const a: DebArtifact = { id: j.id, kind: 'deb', ...pinned, url: j.url, paths: [j.path] };
         await w.addArtifact(a);
         result.fetched++;
         o.onItem?.({ id: j.id, name, status: 'done' });

@@ -5,6 +5,7 @@ import { ARMORED_KEY_FILE, KEYRING_FILE } from './repo.js';
 import { fetchPlanDebs } from './fetch.js';
 import { sharedDebUrls } from './serve.js';
 import { aptReposOf, aptVars } from './vars.js';
+import { filesAtSize } from '../../bundle/intact.js';
 
 /**
  * The `deb` and `repo` (apt) kinds as Ferry's Debian/Ubuntu support carries them (fetch.ts,
@@ -22,9 +23,18 @@ export const debKind: ArtifactKind<DebArtifact> = {
   summarize: (a) => ({ group: `${a.os} packages` }),
   serve: { ...carriedDeb.serve, aliases: sharedDebUrls },
   // The plan's OS package sets (plan.json `debs`) and their signed apt repositories.
-  async carry(plan, ctx) {
+  waitsForDownloads: true,
+  async carry(want, ctx) {
     const { repoSigner, ...o } = ctx;
-    await fetchPlanDebs(plan, { ...o, ...(repoSigner ? { signer: repoSigner } : {}) });
+    await fetchPlanDebs(want.plan, { ...o, ...(repoSigner ? { signer: repoSigner } : {}) });
+  },
+  // plan.json (which names the packages) matched already: their files, and their repositories',
+  // must still be there too.
+  held: async (dir, m) => {
+    const sizes = new Map(m.files.map((f) => [f.path, f.size]));
+    for (const a of m.artifacts)
+      if ((a.kind === 'deb' || a.kind === 'repo') && !(await filesAtSize(dir, a.paths, sizes))) return false;
+    return true;
   },
   async vars(src, filesUrl) {
     const repos = await aptReposOf(src);

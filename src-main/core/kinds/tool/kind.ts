@@ -59,4 +59,17 @@ export const toolKind: ArtifactKind<ToolArtifact> = {
       (wanted.paths === undefined ||
         (held.paths.length === wanted.paths.length && held.paths.every((p, i) => p === wanted.paths![i]))),
   },
+  // The executables fetch was given (not a plan section: they are this build's, found by the
+  // CLI) are copied under tools/, exactly those; without a list the bundle's tools stay as they
+  // are. Not counted as downloads. bundle.ts copies and hashes: loaded only when a fetch runs.
+  waitsForDownloads: true,
+  held: async (dir, m, want) => !want.tools || (await import('./bundle.js')).toolsHeld(dir, m, want.tools),
+  async carry(want, ctx) {
+    if (!want.tools) return;
+    const { syncTools } = await import('./bundle.js');
+    const { tools } = await syncTools(ctx.writer, want.tools, { signal: ctx.signal });
+    for (const t of tools.filter((x) => x.state === 'added'))
+      ctx.log?.('info', `Carrying Ferry ${t.version} for ${t.platform} in tools/.`);
+    return { tools };
+  },
 };

@@ -22,6 +22,20 @@ export type JournalHeader = z.infer<typeof HeaderSchema>;
 const LineSchema = z.object({ path: z.string(), size: z.number(), sha256: z.string(), mtimeMs: z.number() });
 type Line = z.infer<typeof LineSchema>;
 
+/** The journal's verified lines into `done`; a torn last line (a pulled drive) is skipped. */
+async function readLines(file: string, done: Map<string, Line>): Promise<void> {
+  const text = await fs.readFile(file, 'utf8').catch(() => '');
+  for (const raw of text.split('\n')) {
+    if (!raw.trim()) continue;
+    try {
+      const l = LineSchema.parse(JSON.parse(raw));
+      done.set(l.path, l);
+    } catch {
+      // a torn last line from a pulled drive
+    }
+  }
+}
+
 export class ExportJournal {
   private done = new Map<string, Line>();
   private fh?: fs.FileHandle;
@@ -49,16 +63,7 @@ export class ExportJournal {
       same = false;
     }
     if (same) {
-      const text = await fs.readFile(lPath, 'utf8').catch(() => '');
-      for (const raw of text.split('\n')) {
-        if (!raw.trim()) continue;
-        try {
-          const l = LineSchema.parse(JSON.parse(raw));
-          j.done.set(l.path, l);
-        } catch {
-          // a torn last line from a pulled drive
-        }
-      }
+      await readLines(lPath, j.done);
     } else {
       await fs.rm(lPath, { force: true });
       await writeFileAtomic(hPath, JSON.stringify(header) + '\n');
@@ -88,16 +93,7 @@ export class ExportJournal {
       return 0;
     }
     const j = new ExportJournal(dir, header);
-    const text = await fs.readFile(path.join(partial, 'export.jsonl'), 'utf8').catch(() => '');
-    for (const raw of text.split('\n')) {
-      if (!raw.trim()) continue;
-      try {
-        const l = LineSchema.parse(JSON.parse(raw));
-        j.done.set(l.path, l);
-      } catch {
-        // a torn last line
-      }
-    }
+    await readLines(path.join(partial, 'export.jsonl'), j.done);
     let n = 0;
     for (const l of j.done.values()) {
       const rel = path.normalize(l.path);

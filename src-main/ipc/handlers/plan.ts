@@ -1,0 +1,113 @@
+import path from 'node:path';
+import { supportedKubeVersions } from '../../core/plan/catalog/index.js';
+import type { Plan } from '../../core/plan/catalog/index.js';
+import { dataDir } from '../../core/base/config/dirs.js';
+import { HttpClient } from '../../core/fetch/download/http-client.js';
+import { mergeProxyConfig, proxyConfigFromEnv } from '../../core/fetch/download/proxy.js';
+import { plannedItems } from '../../core/kinds/index.js';
+import type { PlanPrepared, PlanSizesT, PlanSummary } from '../contract.js';
+import { CredentialStore, defaultAuthFiles } from '../../core/fetch/oci/auth.js';
+import { RegistryClient } from '../../core/fetch/oci/registry-client.js';
+import { sizePlan, type PlanSizes } from '../../core/fetch/sizes.js';
+import type { Handlers } from '../dispatcher.js';
+import type { AppServices } from '../services.js';
+import { roomFromSizes, roomGroups } from '../../core/plan/room.js';
+import { knownReleases } from '../../core/plan/releases.js';
+import { mirrorOptions, type Planner } from './planning.js';
+/** plan.*: the known releases, a release read, the plan and its sizes from the cluster choices. */
+export function planHandlers(
+  s: AppServices,
+  { load, corePlan }: Planner,
+): Pick<Handlers, 'plan.kubesprayVersions' | 'plan.prepare' | 'plan.compute' | 'plan.sizes'> {
+  return {
+    'plan.kubesprayVersions': () =>
+      knownReleases({ env: s.env }).map(({ version, newest, cached }) => ({ version, newest, cached })),
+    'plan.prepare': ({ kubespray }) => {
+      const job = s.jobs.start('plan', async (ctx): Promise<PlanPrepared> => {
+        ctx.progress.setPhase('reading Kubespray');
+        ctx.report();
+        const { data } = await load(kubespray, ctx);
+        ctx.progress.setPhase('ready');
+        return { kubesprayVersion: data.tag, kubeVersions: supportedKubeVersions(data) };
+      });
+      return { jobId: job.id };
+    },
+    'plan.compute': async (choices) => {
+      const { plan, warnings } = await corePlan(choices);
+      const view = planView(plan);
+      return { ...view, warnings: [...warnings, ...view.warnings] };
+    },
+    'plan.sizes': async (choices) => {
+      const { plan } = await corePlan(choices);
+      const net = await mirrorOptions(s);
+      // Short timeouts, few retries: an unreachable upstream leaves sizes unknown, quickly.
+      const client = new HttpClient({
+        proxy: mergeProxyConfig(proxyConfigFromEnv(s.env), net.proxy),
+        connectTimeoutMs: 10_000,
+        idleTimeoutMs: 20_000,
+        retry: { attempts: 2, baseMs: 300 },
+      });
+      const credentials = new CredentialStore({}, s.env);
+      for (const f of defaultAuthFiles(s.env)) credentials.loadAuthFile(f, false);
+      const registry = new RegistryClient(client, {
+        credentials,
+        registryMirrors: net.registryMirrors,
+        insecure: net.insecureRegistries,
+      });
+      try {
+        const sizes = await sizePlan(plan, {
+          client,
+          registry,
+          mirrors: net.mirrors,
+          cacheFile: path.join(dataDir(s.env), 'cache', 'sizes.json'),
+        });
+        return sizesView(plan, sizes);
+      } finally {
+        await client.close();
+      }
+    },
+  };
+}
+
+/** Sizes grouped as planView groups the plan (core/plan/room), so the room chart draws bytes. */
+export function sizesView(p: Plan, sizes: PlanSizes): PlanSizesT {
+  return {
+    bytes: sizes.unsized ? null : sizes.knownBytes,
+    knownBytes: sizes.knownBytes,
+    unsized: sizes.unsized,
+    largestFile: Math.max(0, ...sizes.artifacts.map((a) => a.largestFile ?? a.bytes ?? 0)),
+    groups: roomFromSizes(p, sizes.artifacts),
+    notSized: sizes.artifacts
+      .filter((a) => a.bytes === null)
+      .map((a) => ({ name: a.name, reason: a.unknown ?? 'unknown' })),
+  };
+}
+
+export function planView(p: Plan): PlanSummary {
+  const files = p.files.filter((f) => f.enabled !== false);
+  const images = p.images.filter((i) => i.enabled !== false);
+  // What the kinds carry from sections of their own (the deploy host's wheels).
+  const wheels = plannedItems({ plan: p }).length;
+  const warnings: string[] = [];
+  const noSum = files.filter((f) => !f.checksum);
+  if (noSum.length)
+    warnings.push(
+      `${noSum.length} file(s) have no published checksum: ${noSum
+        .slice(0, 3)
+        .map((f) => f.key)
+        .join(', ')}`,
+    );
+  return {
+    kubesprayVersion: p.kubespray,
+    kubeVersion: p.kubeVersion,
+    arches: p.arches,
+    counts: {
+      files: files.length,
+      images: images.length,
+      total: files.length + images.length + (p.kubesprayTarball ? 1 : 0) + wheels,
+    },
+    bytes: null,
+    groups: roomGroups(p),
+    warnings,
+  };
+}
