@@ -70,6 +70,7 @@ export function withSizes(plan: PlanSummary, sz: PlanSizesT): PlanSummary {
   return {
     ...plan,
     bytes: sz.bytes,
+    knownBytes: sz.knownBytes,
     largestFile: sz.largestFile,
     groups: [
       ...plan.groups.map((g) => ({ ...g, bytes: by.get(`${g.kind}:${g.name}`) ?? null })),
