@@ -85,7 +85,7 @@ curl_seq() { for f in "${FILES[@]}"; do curl -fsSo "$WORK/curl/$f" "$base/$f"; d
 mkdir -p "$WORK/curl" "$WORK/aria2"
 export HOME="$WORK/home" FERRY_CONFIG_DIR="$WORK/config" FERRY_DATA_DIR="$WORK/data"
 ferry_fetch() {
-  "$exe" fetch --plan "$WORK/plan.json" --out "$WORK/bundle" --concurrency 6 --connections-per-host 8 \
+  "$exe" fetch --plan "$WORK/plan.json" --out "$WORK/bundle" --concurrency 6 --connections-per-host 8 --no-tools \
     >"$WORK/ferry.out" 2>&1 || { cat "$WORK/ferry.out" >&2; return 1; }
 }
 echo "data: ${#FILES[@]} files, $((bytes >> 20)) MiB, limit_rate 25m per connection"
