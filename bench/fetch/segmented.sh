@@ -10,6 +10,7 @@
 #      also checks every byte against its sha256 and fsyncs what it commits.
 # Goals (issue 17): Ferry ≥ 4× curl, ≥ 1.0× aria2. Uses the built CLI (out/cli/ferry-linux-x64,
 # built when missing). Each run starts with `sync`, so nobody pays for the previous one's writes.
+# FERRY_RAW_RANGES=0 runs Ferry with every piece on undici (the path before raw-range.ts), for A/B.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCALE=${1:-1}

@@ -4,8 +4,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { downloadToFile } from '../../../src-main/core/fetch/download/download-file.js';
+import { HttpClient } from '../../../src-main/core/fetch/download/http-client.js';
 import { RawBodyError, RawRangeAgent } from '../../../src-main/core/fetch/download/raw-range.js';
+import { pieceLayout } from '../../../src-main/core/fetch/download/segmented.js';
+import { RangeHost } from '../../helpers/range-host.js';
 
 /**
  * The cheap receive path for Range pieces: it takes only a plain 206 of the expected length and
@@ -134,5 +138,70 @@ describe('raw range pieces', () => {
     const p = get(0, 200_000, { signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
+
+describe('segmented downloads take the raw path where they may', () => {
+  const MiB = 1 << 20;
+  const SEG = { connections: 4, minBytes: 2 * MiB, pieceBytes: 512 << 10, firstPieceBytes: 256 << 10 };
+  let host: RangeHost | undefined;
+  let client: HttpClient | undefined;
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    delete process.env.FERRY_RAW_RANGES;
+    await client?.close();
+    await host?.close();
+  });
+  const run = async (oddity?: 'wrongContentRange') => {
+    host = await RangeHost.start(randomBytes(4 * MiB));
+    host.oddity = oddity;
+    client = new HttpClient({
+      retry: { baseMs: 5, maxMs: 20, attempts: 3 },
+      idleTimeoutMs: 3000,
+      segments: SEG,
+    });
+    const spy = vi.spyOn(RawRangeAgent.prototype, 'get');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-raw-seg-'));
+    try {
+      const r = await downloadToFile(client, {
+        url: host.url,
+        dest: path.join(dir, 'f.part'),
+        expectSha256: host.sha256(),
+        label: 'f',
+      });
+      // Pieces in flight when another's answer stops the download end as cancelled (rejected).
+      const settled = await Promise.allSettled(spy.mock.results.map((x) => x.value as Promise<unknown>));
+      const results = settled.map((x) =>
+        x.status === 'fulfilled' ? (x.value as { kind: string }) : { kind: 'cancelled' },
+      );
+      return { r, results };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('every piece after the probe comes over a raw socket, and the file verifies', async () => {
+    const { r, results } = await run();
+    expect(r.sha256).toBe(host!.sha256());
+    // 4 MiB: a 256 KiB probe (undici) and 8 pieces of 512 KiB, the last one shorter.
+    expect(results.length).toBe(pieceLayout(4 * MiB, 256 << 10, 512 << 10).length - 1);
+    expect(results.every((x) => x.kind === 'body')).toBe(true);
+  });
+
+  it('a range it does not accept goes back to undici, whose checks then decide (one connection)', async () => {
+    const { r, results } = await run('wrongContentRange');
+    expect(r.sha256).toBe(host!.sha256());
+    expect(results[0]).toMatchObject({ kind: 'fallback', answer: { status: 206 } });
+    // Handed back at most once per connection (those already asking when the first answer came):
+    // after that the download no longer tries the raw path.
+    expect(results.filter((x) => x.kind === 'fallback').length).toBeLessThanOrEqual(SEG.connections);
+    expect(results.some((x) => x.kind === 'body')).toBe(false);
+  });
+
+  it('FERRY_RAW_RANGES=0 keeps every piece on undici', async () => {
+    process.env.FERRY_RAW_RANGES = '0';
+    const { r, results } = await run();
+    expect(r.sha256).toBe(host!.sha256());
+    expect(results).toEqual([]);
   });
 });
