@@ -200,9 +200,13 @@ export class RawRangeAgent {
         }
         const parsed = parseHead(all.toString('latin1', 0, end));
         if (!parsed) return failed('malformed response');
-        answer = parsed;
+        const a: RawRangeAnswer = { status: parsed.status, headers: parsed.headers };
+        answer = a;
         const h = parsed.headers;
-        keepAlive = !/\bclose\b/i.test(h.connection ?? '');
+        // HTTP/1.0 closes unless it says keep-alive; 1.1 keeps unless it says close.
+        keepAlive = parsed.http10
+          ? /\bkeep-alive\b/i.test(h.connection ?? '')
+          : !/\bclose\b/i.test(h.connection ?? '');
         const len = h['content-length'];
         if (
           parsed.status !== 206 ||
@@ -210,12 +214,9 @@ export class RawRangeAgent {
           len === undefined ||
           !/^\d+$/.test(len) ||
           Number(len) !== r.length ||
-          !r.accept(parsed)
+          !r.accept(a)
         ) {
-          return finish(
-            () => resolve({ kind: 'fallback', answer: parsed, reason: 'not a plain 206' }),
-            false,
-          );
+          return finish(() => resolve({ kind: 'fallback', answer: a, reason: 'not a plain 206' }), false);
         }
         left = r.length;
         const rest = all.length - (end + 4);
@@ -230,7 +231,7 @@ export class RawRangeAgent {
   }
 }
 
-function parseHead(text: string): RawRangeAnswer | undefined {
+function parseHead(text: string): (RawRangeAnswer & { http10: boolean }) | undefined {
   const lines = text.split('\r\n');
   const m = /^HTTP\/1\.[01] (\d{3})\b/.exec(lines[0] ?? '');
   if (!m) return undefined;
@@ -242,5 +243,5 @@ function parseHead(text: string): RawRangeAnswer | undefined {
     const v = l.slice(i + 1).trim();
     headers[k] = headers[k] !== undefined ? `${headers[k]}, ${v}` : v;
   }
-  return { status: Number(m[1]), headers };
+  return { status: Number(m[1]), headers, http10: lines[0].startsWith('HTTP/1.0') };
 }
