@@ -10,6 +10,7 @@
 #      also checks every byte against its sha256 and fsyncs what it commits.
 # Goals (issue 17): Ferry ≥ 4× curl, ≥ 1.0× aria2. Uses the built CLI (out/cli/ferry-linux-x64,
 # built when missing). Each run starts with `sync`, so nobody pays for the previous one's writes.
+# FERRY_RAW_RANGES=0 runs Ferry with every piece on undici (the path before raw-range.ts), for A/B.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCALE=${1:-1}
@@ -85,7 +86,7 @@ curl_seq() { for f in "${FILES[@]}"; do curl -fsSo "$WORK/curl/$f" "$base/$f"; d
 mkdir -p "$WORK/curl" "$WORK/aria2"
 export HOME="$WORK/home" FERRY_CONFIG_DIR="$WORK/config" FERRY_DATA_DIR="$WORK/data"
 ferry_fetch() {
-  "$exe" fetch --plan "$WORK/plan.json" --out "$WORK/bundle" --concurrency 6 --connections-per-host 8 \
+  "$exe" fetch --plan "$WORK/plan.json" --out "$WORK/bundle" --concurrency 6 --connections-per-host 8 --no-tools \
     >"$WORK/ferry.out" 2>&1 || { cat "$WORK/ferry.out" >&2; return 1; }
 }
 echo "data: ${#FILES[@]} files, $((bytes >> 20)) MiB, limit_rate 25m per connection"

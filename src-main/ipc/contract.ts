@@ -179,6 +179,8 @@ export const PlanSummarySchema = z.object({
   warnings: z.array(z.string()),
   /** The largest single file the bundle will hold (FAT32 keeps none of 4 GiB or more), once sized. */
   largestFile: z.number().nullable().optional(),
+  /** What is known of the size while some artifact is not sized (a lower bound), once sized. */
+  knownBytes: z.number().optional(),
 });
 export type PlanSummary = z.infer<typeof PlanSummarySchema>;
 

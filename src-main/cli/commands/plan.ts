@@ -170,9 +170,6 @@ export const plan: Command = {
     // OS packages: resolved from the archives' verified indexes (network), only when asked for.
     const os = req.all ? undefined : await planOsPackagesForCli(ctx, profile, { data, options });
     if (os) result.debs = os.debs;
-    // Sizes before downloading: the network unless --offline (a plan by folder needs none otherwise).
-    const sizes =
-      v.offline === true || req.all ? undefined : await planSizes(ctx, result, profile, net, data.tag);
     // The deploy host's wheels, when asked for (flags or the profile's `python:`).
     const py = pythonRequest(v, profile);
     if (py)
@@ -180,6 +177,10 @@ export const plan: Command = {
         ...(net.proxy ? { proxy: net.proxy } : {}),
         ...(net.mirrors ? { mirrors: net.mirrors } : {}),
       });
+    // Sizes before downloading: the network unless --offline (a plan by folder needs none
+    // otherwise). OS packages and wheels are sized from what was resolved above, without requests.
+    const sizes =
+      v.offline === true || req.all ? undefined : await planSizes(ctx, result, profile, net, data.tag);
     if (ctx.json) {
       // `warnings` and `sizes` ride along at the top; `ferry fetch --plan` ignores them (the plan
       // schema passes unknown keys through, and fetch drops them before writing plan.json).
@@ -200,7 +201,7 @@ export const plan: Command = {
     const full = computePlan(data, { ...options, all: true });
     for (const line of summary(result, full)) println(ctx, line);
     for (const line of os?.summary ?? []) println(ctx, line);
-    if (sizes) for (const line of sizeLines(sizes, (a) => componentOf(a.key))) println(ctx, line);
+    if (sizes) for (const line of sizeLines(sizes, (a) => a.group ?? componentOf(a.key))) println(ctx, line);
     if (result.python?.length) {
       println(ctx, '');
       for (const line of describeWheelSets(result.python)) println(ctx, line);

@@ -20,7 +20,7 @@ import type { RegistryClient } from './oci/registry-client.js';
  */
 
 export interface SizedArtifact {
-  kind: 'file' | 'image' | 'chart' | 'kubespray';
+  kind: 'file' | 'image' | 'chart' | 'kubespray' | 'debs' | 'wheels';
   key: string;
   /** URL or image reference. */
   name: string;
@@ -35,6 +35,11 @@ export interface SizedArtifact {
   largestFile?: number;
   /** Why the size is unknown. */
   unknown?: string;
+  /**
+   * The room chart's group when the key does not name a Kubespray component: OS packages
+   * ('os packages debian-12') and wheels ('python 3.11 x86_64'), as core/plan/room names them.
+   */
+  group?: string;
 }
 
 export interface PlanSizes {
@@ -53,6 +58,16 @@ export interface SizablePlan {
   images: ReadonlyArray<{ key: string; ref: string; platforms: string[]; enabled?: boolean }>;
   charts?: ReadonlyArray<{ key: string; url: string; version: string }>;
   kubesprayTarball?: { url: string };
+  /** OS package sets (kinds/deb): every size is in the signed Packages stanza already. */
+  debs?: ReadonlyArray<{
+    os: string;
+    packages: ReadonlyArray<{ filename: string; size: number }>;
+  }>;
+  /** Wheel sets (kinds/python): sizes where the index gave them (PEP 700). */
+  python?: ReadonlyArray<{
+    target: { python: string; arch: string };
+    wheels: ReadonlyArray<{ filename: string; size?: number }>;
+  }>;
 }
 
 export interface SizeOptions {
@@ -213,7 +228,11 @@ export async function sizePlan(plan: SizablePlan, opts: SizeOptions): Promise<Pl
     return { kind: 'image', key: img.key, name: img.ref, bytes: own, imageBytes: all, largestFile: largest };
   });
 
-  const artifacts = [...(await Promise.all([...files, ...charts, ...tarball])), ...imageSizes];
+  const artifacts = [
+    ...(await Promise.all([...files, ...charts, ...tarball])),
+    ...imageSizes,
+    ...indexedSizes(plan),
+  ];
   if (cacheDirty) await saveCache(opts.cacheFile, cache);
   return {
     artifacts,
@@ -221,6 +240,64 @@ export async function sizePlan(plan: SizablePlan, opts: SizeOptions): Promise<Pl
     unsized: artifacts.filter((x) => x.bytes === null).length,
     sharedImageBytes: shared,
   };
+}
+
+/**
+ * OS packages and wheels, sized from what plan resolved (no request): the indexes they were
+ * resolved from are signed (InRelease) or pinned by sha256, and give each file's size. Each OS
+ * has its own repository in the bundle (repos/<os>/pool), so a .deb two OSes share is stored
+ * twice; wheels share one python/files/ folder, so a file two targets share counts once, for
+ * the first target that lists it. A wheel the index gave no size for is one unsized artifact.
+ */
+export function indexedSizes(plan: Pick<SizablePlan, 'debs' | 'python'>): SizedArtifact[] {
+  const out: SizedArtifact[] = [];
+  for (const set of plan.debs ?? []) {
+    const seen = new Map<string, number>();
+    for (const p of set.packages) seen.set(p.filename, p.size);
+    const group = `os packages ${set.os}`;
+    out.push({
+      kind: 'debs',
+      key: `debs:${set.os}`,
+      name: `OS packages for ${set.os} (${seen.size})`,
+      bytes: [...seen.values()].reduce((a, b) => a + b, 0),
+      largestFile: Math.max(0, ...seen.values()),
+      group,
+    });
+  }
+  const counted = new Set<string>();
+  for (const set of plan.python ?? []) {
+    const group = `python ${set.target.python} ${set.target.arch}`;
+    let own = 0;
+    let largest = 0;
+    let n = 0;
+    for (const w of set.wheels) {
+      if (counted.has(w.filename)) continue;
+      counted.add(w.filename);
+      if (w.size === undefined) {
+        out.push({
+          kind: 'wheels',
+          key: `python:${w.filename}`,
+          name: w.filename,
+          bytes: null,
+          unknown: 'the package index gave no size for this file (PEP 700); it is known once downloaded',
+          group,
+        });
+        continue;
+      }
+      own += w.size;
+      largest = Math.max(largest, w.size);
+      n++;
+    }
+    out.push({
+      kind: 'wheels',
+      key: `python:${set.target.python}-${set.target.arch}`,
+      name: `Python ${set.target.python} ${set.target.arch} wheels (${n} not counted before)`,
+      bytes: own,
+      largestFile: largest,
+      group,
+    });
+  }
+  return out;
 }
 
 /** digest → size of every blob (and manifest) an image brings for the given platforms. */

@@ -65,6 +65,8 @@ export interface SizedItem {
   kind: string;
   key: string;
   bytes: number | null;
+  /** The group by name when the key is no Kubespray component (OS packages, wheels). */
+  group?: string;
 }
 
 /**
@@ -78,7 +80,8 @@ export function roomFromSizes(plan: RoomPlan, sized: ReadonlyArray<SizedItem>): 
   for (const a of sized) {
     const kind: RoomKind = a.kind === 'image' ? 'image' : a.kind === 'kubespray' ? 'kubespray' : 'file';
     const extra = kind === 'image' ? extraImage.has(a.key) : extraFile.has(a.key);
-    const name = kind === 'kubespray' ? 'kubespray' : extra ? `extra ${kind}s` : componentOf(a.key);
+    const name =
+      kind === 'kubespray' ? 'kubespray' : extra ? `extra ${kind}s` : (a.group ?? componentOf(a.key));
     const k = `${kind}:${name}`;
     const g = groups.get(k) ?? { name, kind, count: 0, bytes: 0 };
     g.count++;

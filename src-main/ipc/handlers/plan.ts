@@ -17,7 +17,7 @@ import { mirrorOptions, type Planner } from './planning.js';
 /** plan.*: the known releases, a release read, the plan and its sizes from the cluster choices. */
 export function planHandlers(
   s: AppServices,
-  { load, corePlan }: Planner,
+  { load, corePlan, withOsPackages }: Planner,
 ): Pick<Handlers, 'plan.kubesprayVersions' | 'plan.prepare' | 'plan.compute' | 'plan.sizes'> {
   return {
     'plan.kubesprayVersions': () =>
@@ -38,7 +38,16 @@ export function planHandlers(
       return { ...view, warnings: [...warnings, ...view.warnings] };
     },
     'plan.sizes': async (choices) => {
-      const { plan } = await corePlan(choices);
+      const r = await corePlan(choices);
+      // The nodes' OS packages are sized from the archives' signed indexes (the same resolution
+      // fetch.start makes, its indexes cached); an archive out of reach leaves them unsized.
+      let plan: Plan = r.plan;
+      let debsUnknown: string | undefined;
+      try {
+        plan = await withOsPackages(choices, r);
+      } catch (err) {
+        debsUnknown = (err as Error)?.message ?? String(err);
+      }
       const net = await mirrorOptions(s);
       // Short timeouts, few retries: an unreachable upstream leaves sizes unknown, quickly.
       const client = new HttpClient({
@@ -61,7 +70,16 @@ export function planHandlers(
           mirrors: net.mirrors,
           cacheFile: path.join(dataDir(s.env), 'cache', 'sizes.json'),
         });
-        return sizesView(plan, sizes);
+        if (debsUnknown)
+          sizes.artifacts.push({
+            kind: 'debs',
+            key: 'debs',
+            name: 'OS packages',
+            bytes: null,
+            unknown: debsUnknown,
+            group: 'os packages',
+          });
+        return sizesView(plan, { ...sizes, unsized: sizes.artifacts.filter((a) => a.bytes === null).length });
       } finally {
         await client.close();
       }

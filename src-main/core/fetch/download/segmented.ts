@@ -11,6 +11,8 @@ import {
   type HttpClient,
   type HttpResponse,
 } from './http-client.js';
+import { proxyFor } from './proxy.js';
+import { RawRangeAgent, type RawRangeAnswer } from './raw-range.js';
 import { backoffMs, isNetworkError, isRetriableStatus, sleep } from './retry.js';
 
 /**
@@ -57,6 +59,11 @@ export interface SegmentSettings {
   pieceBytes?: number;
   /** Size of the first piece (the probe). */
   firstPieceBytes?: number;
+  /**
+   * Pieces over plain sockets that read into one buffer each (raw-range.ts) where the URL is
+   * http:// and no proxy is in the way; default on (FERRY_RAW_RANGES=0 turns it off).
+   */
+  plainSockets?: boolean;
 }
 
 export const DEFAULT_SEGMENT_MIN_BYTES = 32 << 20;
@@ -389,6 +396,28 @@ export async function segmentedDownload(
     return saving;
   };
 
+  // The cheap receive path (raw-range.ts), while the server answers it as expected.
+  const rawUrl = new URL(req.url);
+  let raw: RawRangeAgent | undefined =
+    settings.plainSockets !== false &&
+    process.env.FERRY_RAW_RANGES !== '0' &&
+    rawUrl.protocol === 'http:' &&
+    !proxyFor(rawUrl, client.opts.proxy ?? {})
+      ? new RawRangeAgent()
+      : undefined;
+  const rawAgent = raw;
+  const rawAccepts = (from: number, p: Piece) => (a: RawRangeAnswer) => {
+    const cr = parseContentRange(a.headers['content-range']);
+    const et = strongEtag(a.headers.etag);
+    return (
+      !!cr &&
+      cr.start === from &&
+      cr.end === p.end &&
+      (cr.total === undefined || cr.total === st.size) &&
+      !(et && strongEtag(st.etag) && et !== st.etag)
+    );
+  };
+
   let pieceAttempts = 0;
   const runPiece = async (p: Piece, first?: HttpResponse): Promise<void> => {
     let authRetried = false;
@@ -410,6 +439,38 @@ export async function segmentedDownload(
             range: `bytes=${from}-${p.end - 1}`,
           };
           if (validator) headers['if-range'] = validator;
+          if (raw) {
+            client.requests++;
+            const r = await raw.get({
+              url: rawUrl,
+              headers: {
+                'user-agent': client.opts.userAgent ?? 'ferry/0.1',
+                ...headers,
+                ...(req.headersFor?.(rawUrl) ?? {}),
+              },
+              fd: fh.fd,
+              at: from,
+              length: p.end - from,
+              accept: rawAccepts(from, p),
+              onBytes: (n) => {
+                moved += n;
+                req.onBytes?.(n);
+              },
+              signal: ac.signal,
+              idleTimeoutMs: client.opts.idleTimeoutMs ?? 60_000,
+              connectTimeoutMs: client.opts.connectTimeoutMs ?? 30_000,
+            });
+            if (r.kind === 'body') {
+              p.got = p.end - p.start;
+              p.status = 'done';
+              poke();
+              void save().catch(fail);
+              return;
+            }
+            // An answer this path does not take (a redirect, 401, 200, chunked, another range):
+            // the ordinary client asks again and owns it, for the rest of this download.
+            if (r.answer) raw = undefined;
+          }
           res = await client.send(req.url, { headers, headersFor: req.headersFor, signal: ac.signal });
           if (res.status === 401 && req.onUnauthorized && !authRetried) {
             await res.body.dump().catch(() => undefined);
@@ -548,6 +609,7 @@ export async function segmentedDownload(
     finished = true;
     hurry?.();
     if (saving) await saving.catch(() => undefined);
+    rawAgent?.close();
     await fh.close();
   }
   if (outcome) {

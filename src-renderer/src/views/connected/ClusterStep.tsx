@@ -66,11 +66,17 @@ function lines(text: string): string[] {
 /** The plan with its sizes: a group's bytes where every member of it was sized. */
 export function withSizes(plan: PlanSummary, sz: PlanSizesT): PlanSummary {
   const by = new Map(sz.groups.map((g) => [`${g.kind}:${g.name}`, g.bytes]));
+  const planned = new Set(plan.groups.map((g) => `${g.kind}:${g.name}`));
   return {
     ...plan,
     bytes: sz.bytes,
+    knownBytes: sz.knownBytes,
     largestFile: sz.largestFile,
-    groups: plan.groups.map((g) => ({ ...g, bytes: by.get(`${g.kind}:${g.name}`) ?? null })),
+    groups: [
+      ...plan.groups.map((g) => ({ ...g, bytes: by.get(`${g.kind}:${g.name}`) ?? null })),
+      // Groups only sizing knows of: the nodes' OS packages, resolved for the sizes.
+      ...sz.groups.filter((g) => !planned.has(`${g.kind}:${g.name}`)),
+    ],
   };
 }
 

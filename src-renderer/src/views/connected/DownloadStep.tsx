@@ -1,5 +1,5 @@
-import { useState } from 'react';
-import type { ErrorValueT, FetchItem } from '../../../../src-main/ipc/contract.js';
+import { useEffect, useState } from 'react';
+import type { Drive, ErrorValueT, FetchItem } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressBar, ProgressPanel, Section, StatusPill } from '../../components/common.js';
 import { CancelJobButton, StepNav } from '../../components/step-controls.js';
@@ -8,6 +8,7 @@ import { itemsOf } from '../../jobs.js';
 import { roomFromDownloads, type RoomGroup } from '../../../../src-main/core/plan/room.js';
 import { useApp, useJob } from '../../store.js';
 import { RoomChart } from './ClusterStep.js';
+import { DrivesAtRisk } from './DriveStep.js';
 
 export function fetchItems(items: Array<Record<string, unknown>>): FetchItem[] {
   // The latest news per artifact wins: a retried failure that then succeeds shows as done.
@@ -61,6 +62,15 @@ export function DownloadStep() {
   const setStep = useApp((s) => s.setStep);
   const [error, setError] = useState<ErrorValueT | null>(null);
   const [paused, setPaused] = useState(false);
+  const plan = useApp((s) => s.plan);
+  // The drive is chosen after the download; its room is judged before it (sizes from plan.sizes).
+  const [drives, setDrives] = useState<Drive[]>([]);
+  useEffect(() => {
+    call('drives.list', {}).then(setDrives, () => undefined); // the drive step reports list errors
+    return window.ferry?.onEvent((e) => {
+      if (e.channel === 'drives') setDrives(e.drives);
+    });
+  }, []);
 
   const run = async (fn: () => Promise<{ jobId: string }>) => {
     setError(null);
@@ -159,6 +169,7 @@ export function DownloadStep() {
             bundle.
           </p>
         )}
+        <DrivesAtRisk drives={drives} need={plan.status === 'ready' ? plan.value : undefined} />
         {error ? <ErrorBox error={error} /> : null}
       </Section>
       {job?.state === 'done' && room.length ? (

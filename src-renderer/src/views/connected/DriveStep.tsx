@@ -30,20 +30,68 @@ export function ExportResult({ result }: { result: ExportSummary }) {
 /** FAT32 keeps no file of 4 GiB or more. */
 const FAT32_MAX_FILE = 2 ** 32 - 1;
 
+/** The planned bundle's size as the drive checks need it (the plan summary once sized). */
+export interface RoomNeed {
+  bytes: number | null;
+  largestFile?: number | null;
+  /** A lower bound while some artifact is not sized: a drive smaller than that cannot do. */
+  knownBytes?: number;
+}
+
 /** Why a drive will not hold the planned bundle, judged from the sizes before downloading. */
-export function roomWarnings(
-  d: Drive,
-  need?: { bytes: number | null; largestFile?: number | null },
-): string[] {
+export function roomWarnings(d: Drive, need?: RoomNeed): string[] {
   const out: string[] = [];
   if (!need) return out;
   if (need.bytes !== null && d.free !== null && need.bytes > d.free)
     out.push(`The bundle needs ${bytes(need.bytes)}; this drive has ${bytes(d.free)} free.`);
+  else if (need.bytes === null && need.knownBytes && d.free !== null && need.knownBytes > d.free)
+    out.push(`The bundle needs at least ${bytes(need.knownBytes)}; this drive has ${bytes(d.free)} free.`);
   if (/^(vfat|fat|fat32|msdos)$/i.test(d.fsType) && (need.largestFile ?? 0) > FAT32_MAX_FILE)
     out.push(
       `FAT32 cannot hold a file of ${bytes(need.largestFile ?? 0)}: use exFAT or ext4, or an archive in parts.`,
     );
   return out;
+}
+
+/** The removable drives that will not hold the bundle, each with why (the drive list's rule). */
+export function drivesAtRisk(
+  drives: readonly Drive[],
+  need?: RoomNeed,
+): Array<{ drive: Drive; why: string[] }> {
+  return drives
+    .filter((d) => d.removable)
+    .map((drive) => ({ drive, why: roomWarnings(drive, need) }))
+    .filter((r) => r.why.length > 0);
+}
+
+/**
+ * Before a byte is downloaded: the inserted drives that will not take this bundle, so the
+ * technician can fetch a bigger (or exFAT) drive, or plan an archive in parts, while it downloads.
+ */
+export function DrivesAtRisk({ drives, need }: { drives: readonly Drive[]; need?: RoomNeed }) {
+  const risky = drivesAtRisk(drives, need);
+  if (!risky.length) return null;
+  return (
+    <div className="notice notice-warn" role="note" aria-label="Drives that will not hold the bundle">
+      <p>
+        <strong>
+          {risky.length === 1 ? 'This drive' : `These ${risky.length} drives`} will not hold the bundle:
+        </strong>
+      </p>
+      <ul>
+        {risky.map(({ drive, why }) => (
+          <li key={drive.id}>
+            <strong>{drive.label || drive.mount}</strong> ({drive.fsType}):{' '}
+            {why.map((w) => (
+              <span key={w} className="warn-text">
+                ⚠ {w}{' '}
+              </span>
+            ))}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
 }
 
 export function DriveList({
@@ -56,7 +104,7 @@ export function DriveList({
   selected?: string;
   onSelect(d: Drive): void;
   /** The planned bundle's size, to warn on drives that will not hold it. */
-  need?: { bytes: number | null; largestFile?: number | null };
+  need?: RoomNeed;
 }) {
   return (
     <ul className="choice-list" aria-label="Drives">
