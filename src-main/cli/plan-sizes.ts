@@ -1,12 +1,6 @@
-import path from 'node:path';
-import { dataDir } from '../core/base/config/dirs.js';
 import { formatBytes } from '../core/base/jobs/progress.js';
-import { HttpClient } from '../core/fetch/download/http-client.js';
-import { mergeProxyConfig, proxyConfigFromEnv } from '../core/fetch/download/proxy.js';
-import { CredentialStore, defaultAuthFiles } from '../core/fetch/oci/auth.js';
-import { RegistryClient } from '../core/fetch/oci/registry-client.js';
 import {
-  sizePlan,
+  sizePlanOnline,
   sizesBy,
   type PlanSizes,
   type SizablePlan,
@@ -30,33 +24,17 @@ export async function planSizes(
   /** The Kubespray tag planned, whose tarball plan's cache may already hold. */
   tag?: string,
 ): Promise<PlanSizes> {
-  const client = new HttpClient({
-    proxy: mergeProxyConfig(proxyConfigFromEnv(ctx.env), net.proxy),
-    tls: Object.fromEntries(net.insecureRegistries.map((h) => [h, { insecure: true }])),
-    connectTimeoutMs: 10_000,
-    idleTimeoutMs: 20_000,
-    retry: { attempts: 2, baseMs: 300 },
-  });
-  const credentials = new CredentialStore(profile?.registries ?? {}, ctx.env);
-  if (profile?.authFile) credentials.loadAuthFile(profile.authFile, true);
-  else for (const f of defaultAuthFiles(ctx.env)) credentials.loadAuthFile(f, false);
-  const registry = new RegistryClient(client, {
-    credentials,
+  return sizePlanOnline(plan, {
+    env: ctx.env,
+    proxy: net.proxy,
+    mirrors: net.mirrors,
     registryMirrors: net.registryMirrors,
-    insecure: net.insecureRegistries,
+    insecureRegistries: net.insecureRegistries,
+    ...(profile?.registries ? { registries: profile.registries } : {}),
+    ...(profile?.authFile ? { authFile: profile.authFile } : {}),
+    ...(tag ? { localTarball: cachedTarballPath(tag, { env: ctx.env }) } : {}),
+    signal: ctx.signal,
   });
-  try {
-    return await sizePlan(plan, {
-      client,
-      registry,
-      mirrors: net.mirrors,
-      cacheFile: path.join(dataDir(ctx.env), 'cache', 'sizes.json'),
-      ...(tag ? { localTarball: cachedTarballPath(tag, { env: ctx.env }) } : {}),
-      signal: ctx.signal,
-    });
-  } finally {
-    await client.close();
-  }
 }
 
 /** The plan's component a sized artifact belongs to, by the same grouping as the summary. */

@@ -2,12 +2,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { FerryError } from '../base/errors/index.js';
-import type { HttpClient } from './download/http-client.js';
+import { dataDir } from '../base/config/dirs.js';
+import { HttpClient } from './download/http-client.js';
+import { mergeProxyConfig, proxyConfigFromEnv, type ProxyConfig } from './download/proxy.js';
+import { CredentialStore, defaultAuthFiles, type RegistrySettings } from './oci/auth.js';
 import { Limiter } from './download/limit.js';
 import { mirrorUrl, type MirrorMap } from './download/mirrors.js';
 import { formatPlatform, parsePlatform, selectPlatforms, type Platform } from './oci/platform.js';
 import { manifestReference, parseImageRef } from './oci/reference.js';
-import type { RegistryClient } from './oci/registry-client.js';
+import { RegistryClient } from './oci/registry-client.js';
 
 /**
  * The bundle's size before a byte of it is downloaded. Files: a HEAD request each (redirects
@@ -369,4 +372,55 @@ export function roomCheck(
     }
   }
   return { fits: problems.length === 0, problems };
+}
+
+/** Where sizing reaches the network from: the same sources and credentials a fetch would use. */
+export interface OnlineSizeOptions {
+  env: NodeJS.ProcessEnv;
+  proxy?: ProxyConfig;
+  mirrors?: MirrorMap;
+  registryMirrors?: Record<string, string>;
+  insecureRegistries?: string[];
+  /** Per-registry credentials and TLS from the profile. */
+  registries?: Record<string, RegistrySettings>;
+  /** An auth.json to use instead of the default Docker/Podman ones. */
+  authFile?: string;
+  localTarball?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * sizePlan over its own short-lived clients, for `ferry plan` and the app's plan.sizes alike.
+ * Short timeouts and few retries: a plan that cannot reach the network still shows, its sizes
+ * marked unknown. Sizes are cached under the data dir.
+ */
+export async function sizePlanOnline(plan: SizablePlan, o: OnlineSizeOptions): Promise<PlanSizes> {
+  const insecure = o.insecureRegistries ?? [];
+  const client = new HttpClient({
+    proxy: mergeProxyConfig(proxyConfigFromEnv(o.env), o.proxy ?? {}),
+    tls: Object.fromEntries(insecure.map((h) => [h, { insecure: true }])),
+    connectTimeoutMs: 10_000,
+    idleTimeoutMs: 20_000,
+    retry: { attempts: 2, baseMs: 300 },
+  });
+  const credentials = new CredentialStore(o.registries ?? {}, o.env);
+  if (o.authFile) credentials.loadAuthFile(o.authFile, true);
+  else for (const f of defaultAuthFiles(o.env)) credentials.loadAuthFile(f, false);
+  const registry = new RegistryClient(client, {
+    credentials,
+    ...(o.registryMirrors ? { registryMirrors: o.registryMirrors } : {}),
+    insecure,
+  });
+  try {
+    return await sizePlan(plan, {
+      client,
+      registry,
+      ...(o.mirrors ? { mirrors: o.mirrors } : {}),
+      cacheFile: path.join(dataDir(o.env), 'cache', 'sizes.json'),
+      ...(o.localTarball ? { localTarball: o.localTarball } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+  } finally {
+    await client.close();
+  }
 }

@@ -1,14 +1,8 @@
-import path from 'node:path';
 import { supportedKubeVersions } from '../../core/plan/catalog/index.js';
 import type { Plan } from '../../core/plan/catalog/index.js';
-import { dataDir } from '../../core/base/config/dirs.js';
-import { HttpClient } from '../../core/fetch/download/http-client.js';
-import { mergeProxyConfig, proxyConfigFromEnv } from '../../core/fetch/download/proxy.js';
 import { plannedItems } from '../../core/kinds/index.js';
 import type { PlanPrepared, PlanSizesT, PlanSummary } from '../contract.js';
-import { CredentialStore, defaultAuthFiles } from '../../core/fetch/oci/auth.js';
-import { RegistryClient } from '../../core/fetch/oci/registry-client.js';
-import { sizePlan, type PlanSizes } from '../../core/fetch/sizes.js';
+import { sizePlanOnline, type PlanSizes } from '../../core/fetch/sizes.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
 import { roomFromSizes, roomGroups } from '../../core/plan/room.js';
@@ -49,40 +43,17 @@ export function planHandlers(
         debsUnknown = (err as Error)?.message ?? String(err);
       }
       const net = await mirrorOptions(s);
-      // Short timeouts, few retries: an unreachable upstream leaves sizes unknown, quickly.
-      const client = new HttpClient({
-        proxy: mergeProxyConfig(proxyConfigFromEnv(s.env), net.proxy),
-        connectTimeoutMs: 10_000,
-        idleTimeoutMs: 20_000,
-        retry: { attempts: 2, baseMs: 300 },
-      });
-      const credentials = new CredentialStore({}, s.env);
-      for (const f of defaultAuthFiles(s.env)) credentials.loadAuthFile(f, false);
-      const registry = new RegistryClient(client, {
-        credentials,
-        registryMirrors: net.registryMirrors,
-        insecure: net.insecureRegistries,
-      });
-      try {
-        const sizes = await sizePlan(plan, {
-          client,
-          registry,
-          mirrors: net.mirrors,
-          cacheFile: path.join(dataDir(s.env), 'cache', 'sizes.json'),
+      const sizes = await sizePlanOnline(plan, { env: s.env, ...net });
+      if (debsUnknown)
+        sizes.artifacts.push({
+          kind: 'debs',
+          key: 'debs',
+          name: 'OS packages',
+          bytes: null,
+          unknown: debsUnknown,
+          group: 'os packages',
         });
-        if (debsUnknown)
-          sizes.artifacts.push({
-            kind: 'debs',
-            key: 'debs',
-            name: 'OS packages',
-            bytes: null,
-            unknown: debsUnknown,
-            group: 'os packages',
-          });
-        return sizesView(plan, { ...sizes, unsized: sizes.artifacts.filter((a) => a.bytes === null).length });
-      } finally {
-        await client.close();
-      }
+      return sizesView(plan, { ...sizes, unsized: sizes.artifacts.filter((a) => a.bytes === null).length });
     },
   };
 }
