@@ -6,6 +6,7 @@ import { kubesprayPkgs } from '../../src-main/core/kinds/deb/roots.js';
 import { osModel } from '../../src-main/core/kinds/os.js';
 import { readLocalPackages, type DebPackage } from '../../src-main/core/kinds/deb/packages.js';
 import { packagesIndexes, readKeyring, verifyInRelease } from '../../src-main/core/kinds/deb/release.js';
+import { aptRootWith } from './apt-root.js';
 import { archiveDir, bookwormArchive } from './deb-archive.js';
 import { kubesprayDataDir } from './tools.js';
 
@@ -19,40 +20,13 @@ export const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
  * checked because the cache is one recorded moment; Ferry's own check is tested separately.
  */
 export function aptRoot(dir: string, baseUrl?: string): string[] {
-  for (const d of [
-    'etc/apt/preferences.d',
-    'etc/apt/apt.conf.d',
-    'state/lists/partial',
-    'cache/archives/partial',
-  ]) {
-    fs.mkdirSync(path.join(dir, d), { recursive: true });
-  }
-  fs.writeFileSync(path.join(dir, 'status'), '');
-  fs.writeFileSync(
-    path.join(dir, 'etc/apt/sources.list'),
-    bookwormArchive()
-      .map(
-        (s) =>
-          `deb [signed-by=${DEBIAN_KEYRING}] ${baseUrl ? `${baseUrl}/${s.root}` : `file:${path.join(archiveDir, s.root)}`} ${s.suite} main\n`,
-      )
-      .join(''),
+  const sources = bookwormArchive().map(
+    (s) =>
+      `deb [signed-by=${DEBIAN_KEYRING}] ${baseUrl ? `${baseUrl}/${s.root}` : `file:${path.join(archiveDir, s.root)}`} ${s.suite} main`,
   );
-  const o = (k: string, v: string): string[] => ['-o', `${k}=${v}`];
-  const opts = [
-    ...o('Dir', dir),
-    ...o('Dir::Etc', path.join(dir, 'etc/apt')),
-    ...o('Dir::State', path.join(dir, 'state')),
-    ...o('Dir::State::status', path.join(dir, 'status')),
-    ...o('Dir::Cache', path.join(dir, 'cache')),
-    ...o('Dir::Etc::sourceparts', '-'),
-    ...o('Dir::Etc::Trusted', '/dev/null'),
-    ...o('Dir::Etc::TrustedParts', path.join(dir, 'none')),
-    ...o('APT::Architecture', 'amd64'),
-    ...o('APT::Architectures', 'amd64'),
-    ...o('Acquire::Languages', 'none'),
-    ...o('Acquire::Check-Valid-Until', 'false'),
-    ...o('Debug::NoLocking', '1'),
-  ];
+  // The cached bookworm indexes age past the security suite's Valid-Until; the oracle only
+  // resolves from them, so that one check is off here (Ferry's own Release keeps it on).
+  const opts = [...aptRootWith(dir, sources), '-o', 'Acquire::Check-Valid-Until=false'];
   execFileSync('apt-get', [...opts, '-q', 'update'], { stdio: 'pipe' });
   return opts;
 }
