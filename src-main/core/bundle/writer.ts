@@ -49,7 +49,7 @@ export class BundleWriter {
   private files = new Map<string, FileEntry>();
   private artifacts = new Map<string, Artifact>();
   private meta: { id: string; kubespray?: Manifest['kubespray']; base?: Manifest['base'] };
-  private journal?: fs.FileHandle;
+  private journal: fs.FileHandle | undefined;
 
   private constructor(readonly dir: string) {
     this.meta = { id: randomUUID() };
