@@ -66,14 +66,14 @@ interface Run {
 function exec(
   cmd: string,
   args: string[],
-  o: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; cwd?: string } = {},
+  o: { env?: NodeJS.ProcessEnv | undefined; signal?: AbortSignal | undefined; cwd?: string | undefined } = {},
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       env: o.env ?? process.env,
       cwd: o.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(o.signal ? { signal: o.signal } : {}),
+      signal: o.signal,
     });
     let out = '';
     let err = '';
