@@ -217,7 +217,11 @@ export class BundleWriter {
   async addFileFromPath(
     src: string,
     relPath: string,
-    opts: { expectSha256?: string; signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+    opts: {
+      expectSha256?: string;
+      signal?: AbortSignal | undefined;
+      onBytes?: ((n: number) => void) | undefined;
+    } = {},
   ): Promise<FileEntry> {
     const tmp = this.tempPath(path.basename(relPath));
     const h = await copyFileHashed(src, tmp, opts);
