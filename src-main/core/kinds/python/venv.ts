@@ -29,12 +29,12 @@ export interface VenvOptions {
   /** The venv folder (created, or reused when it already holds this exact set). */
   dir: string;
   /** The interpreter to build it with (default python3). */
-  python?: string;
+  python?: string | undefined;
   /** Kubespray tag whose Python floor applies (default: the bundle's). */
-  kubespray?: string;
-  env?: NodeJS.ProcessEnv;
-  signal?: AbortSignal;
-  onLog?: (line: string) => void;
+  kubespray?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  signal?: AbortSignal | undefined;
+  onLog?: ((line: string) => void) | undefined;
   /** /etc/os-release text, for the package hints (tests pass their own). */
   osRelease?: string;
 }
