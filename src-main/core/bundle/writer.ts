@@ -49,7 +49,7 @@ export class BundleWriter {
   private files = new Map<string, FileEntry>();
   private artifacts = new Map<string, Artifact>();
   private meta: { id: string; kubespray?: Manifest['kubespray']; base?: Manifest['base'] };
-  private journal?: fs.FileHandle;
+  private journal: fs.FileHandle | undefined;
 
   private constructor(readonly dir: string) {
     this.meta = { id: randomUUID() };
@@ -217,7 +217,11 @@ export class BundleWriter {
   async addFileFromPath(
     src: string,
     relPath: string,
-    opts: { expectSha256?: string; signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+    opts: {
+      expectSha256?: string;
+      signal?: AbortSignal | undefined;
+      onBytes?: ((n: number) => void) | undefined;
+    } = {},
   ): Promise<FileEntry> {
     const tmp = this.tempPath(path.basename(relPath));
     const h = await copyFileHashed(src, tmp, opts);

@@ -246,7 +246,8 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
     });
     finished = true;
     result.bundleId = manifest.id;
-    if (signer) result.signedBy = (signer as { fingerprint?: string }).fingerprint;
+    const fingerprint = signer && (signer as { fingerprint?: string }).fingerprint;
+    if (fingerprint) result.signedBy = fingerprint;
     p.setPhase('done');
     ctx.report();
     return { ...result, seconds: (Date.now() - started) / 1000 };

@@ -76,14 +76,14 @@ export interface SizablePlan {
 export interface SizeOptions {
   client: HttpClient;
   registry: RegistryClient;
-  mirrors?: MirrorMap;
+  mirrors?: MirrorMap | undefined;
   /** JSON cache of file sizes (default: none). */
   cacheFile?: string;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Requests at once. */
   concurrency?: number;
   /** The Kubespray tarball on this machine (plan's cache), when there is one. */
-  localTarball?: string;
+  localTarball?: string | undefined;
 }
 
 const CacheSchema = z.object({
@@ -408,17 +408,17 @@ export async function sizePlanOnline(plan: SizablePlan, o: OnlineSizeOptions): P
   else for (const f of defaultAuthFiles(o.env)) credentials.loadAuthFile(f, false);
   const registry = new RegistryClient(client, {
     credentials,
-    ...(o.registryMirrors ? { registryMirrors: o.registryMirrors } : {}),
+    registryMirrors: o.registryMirrors,
     insecure,
   });
   try {
     return await sizePlan(plan, {
       client,
       registry,
-      ...(o.mirrors ? { mirrors: o.mirrors } : {}),
+      mirrors: o.mirrors,
       cacheFile: path.join(dataDir(o.env), 'cache', 'sizes.json'),
-      ...(o.localTarball ? { localTarball: o.localTarball } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
+      localTarball: o.localTarball,
+      signal: o.signal,
     });
   } finally {
     await client.close();

@@ -32,10 +32,11 @@ export interface WorkerPoolOptions<Task, Result> {
   result: (msg: FinalMessage) => Result;
 }
 
+/** Callers forward their own optional signal and meter, so both also take an explicit undefined. */
 export interface RunOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Called with byte counts as the worker reports them. */
-  onBytes?: (n: number) => void;
+  onBytes?: ((n: number) => void) | undefined;
 }
 
 export interface FinalMessage {
@@ -46,7 +47,7 @@ export interface FinalMessage {
 interface Entry<Result> {
   id: number;
   message: Record<string, unknown>;
-  onBytes?: (n: number) => void;
+  onBytes: ((n: number) => void) | undefined;
   resolve: (r: Result) => void;
   reject: (e: unknown) => void;
 }

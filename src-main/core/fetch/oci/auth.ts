@@ -234,7 +234,7 @@ export class RegistryAuth {
     }
   }
 
-  private refreshing?: Promise<void>;
+  private refreshing: Promise<void> | undefined;
 
   private async refresh(res: Pick<HttpResponse, 'headers' | 'url'>, signal?: AbortSignal): Promise<boolean> {
     const challenges = parseChallenges(res.headers['www-authenticate']);

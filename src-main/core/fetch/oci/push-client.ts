@@ -77,7 +77,8 @@ export class PushClient {
           headers: { 'user-agent': 'ferry/0.1', ...(opts.headers ?? {}), ...(auth.headersFor(url) ?? {}) },
           body: opts.body?.() as never,
           dispatcher: this.http.dispatcherFor(url),
-          signal: this.o.signal,
+          // undici's "no signal" is null (its option takes no explicit undefined).
+          signal: this.o.signal ?? null,
         });
       } catch (err) {
         if (this.o.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');

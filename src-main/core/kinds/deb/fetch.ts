@@ -79,10 +79,10 @@ export interface DebFetchOptions {
   client: HttpClient;
   writer: BundleWriter;
   signer: RepoSigner;
-  mirrors?: MirrorMap;
+  mirrors?: MirrorMap | undefined;
   signal: AbortSignal;
   concurrency: number;
-  onBytes?: (n: number) => void;
+  onBytes?: ((n: number) => void) | undefined;
   /** Per-package progress. */
   onItem?: (ev: CarryItemEvent) => void;
   /** Repository Date (tests pin it). */

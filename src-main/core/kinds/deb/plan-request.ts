@@ -28,10 +28,10 @@ export interface OsPackagesRequest {
   /** --keyring OS=FILE (or docker=FILE); over the profile's `osPackages.keyrings`. */
   keyrings?: string[];
   /** --deploy-os: the deploy host's OS, whose set gains what running Kubespray needs. */
-  deployOs?: string;
-  profile?: Profile;
+  deployOs?: string | undefined;
+  profile?: Profile | undefined;
   /** Folder the profile's relative keyring paths are relative to. */
-  profileDir?: string;
+  profileDir?: string | undefined;
 }
 
 export interface OsPackagesSettings {
@@ -39,7 +39,7 @@ export interface OsPackagesSettings {
   extra: string[];
   recommends: boolean;
   keyrings: Record<string, string[]>;
-  deployOs?: string;
+  deployOs?: string | undefined;
 }
 
 /** Merges flags over the profile; an unknown OS or a malformed --keyring is a USAGE error. */

@@ -101,8 +101,8 @@ export async function planPython(
     const index = new IndexClient({
       client,
       indexes: parsed.data.indexes ?? [DEFAULT_INDEX],
-      ...(opts.mirrors ? { mirrors: opts.mirrors } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      mirrors: opts.mirrors,
+      signal: opts.signal,
       cacheDir: opts.cacheDir ?? path.join(dataDir(env), 'cache', 'pypi', 'metadata'),
     });
     const out: ResolvedWheelSet[] = [];

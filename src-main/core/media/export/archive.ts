@@ -243,7 +243,7 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
       bytesReused: reused,
       readBack: modes,
       signature,
-      ...(signature === 're-signed' ? { signer: src.signerName } : {}),
+      ...(signature === 're-signed' && src.signerName !== undefined ? { signer: src.signerName } : {}),
       split: [],
       archiveParts: count,
       ...(src.delta ? { delta: src.delta } : {}),

@@ -192,6 +192,8 @@ export async function exportFolder(bundleDir: string, opts: ExportOptions): Prom
     await fsyncDir(to);
     h.progress.setPhase('done');
     h.report();
+    const signer =
+      signature === 'kept' ? describeSigner(src) : signature === 're-signed' ? src.signerName : undefined;
     return {
       to,
       bundleId: src.manifest.id,
@@ -201,9 +203,7 @@ export async function exportFolder(bundleDir: string, opts: ExportOptions): Prom
       bytesReused: result.reused,
       readBack: result.modes,
       signature,
-      ...(signature !== 'unsigned'
-        ? { signer: signature === 'kept' ? describeSigner(src) : src.signerName }
-        : {}),
+      ...(signer !== undefined ? { signer } : {}),
       split: pre.split.map((s) => ({ path: s.path, parts: s.parts })),
       ...(src.delta ? { delta: src.delta } : {}),
       seconds: (Date.now() - started) / 1000,

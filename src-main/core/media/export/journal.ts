@@ -38,7 +38,7 @@ async function readLines(file: string, done: Map<string, Line>): Promise<void> {
 
 export class ExportJournal {
   private done = new Map<string, Line>();
-  private fh?: fs.FileHandle;
+  private fh: fs.FileHandle | undefined;
 
   private constructor(
     readonly dir: string,

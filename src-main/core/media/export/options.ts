@@ -75,7 +75,7 @@ export interface ExportResult {
 }
 
 export interface Hooks {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   progress: ProgressTracker;
   report: () => void;
   item: (i: ExportItem) => void;

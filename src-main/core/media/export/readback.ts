@@ -133,7 +133,7 @@ export class ReadBackPool {
 
   read(
     file: string,
-    opts: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+    opts: { signal?: AbortSignal | undefined; onBytes?: ((n: number) => void) | undefined } = {},
   ): Promise<ReadBackResult> {
     return this.pool.run(file, opts);
   }

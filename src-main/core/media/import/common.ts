@@ -71,7 +71,7 @@ export interface ImportReport {
 }
 
 export interface Hooks {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   progress: ProgressTracker;
   report(): void;
   item(i: ImportItem): void;

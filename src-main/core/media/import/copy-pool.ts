@@ -75,7 +75,7 @@ export class CopyHashPool {
   copy(
     srcs: string[],
     dest: string,
-    opts: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+    opts: { signal?: AbortSignal | undefined; onBytes?: ((n: number) => void) | undefined } = {},
   ): Promise<{ sha256: string; size: number }> {
     return this.pool.run({ srcs, dest }, opts);
   }
