@@ -13,7 +13,13 @@ import {
   type FileEntry,
 } from '../../bundle/manifest.js';
 import { checkBundlePath, printable } from '../../bundle/paths.js';
-import { ARCHIVE_INDEX, parseArchiveIndex, type ArchiveIndex } from '../../bundle/archive-format.js';
+import {
+  ARCHIVE_INDEX,
+  ARCHIVE_INDEX_MAX,
+  parseArchiveIndex,
+  type ArchiveIndex,
+} from '../../bundle/archive-format.js';
+import { refuseOddControlFile } from '../../bundle/reader.js';
 import { HashPool } from '../../bundle/verify/hash-pool.js';
 import { defaultStoreDir, Store } from '../store/store.js';
 import {
@@ -45,15 +51,7 @@ export async function importArchive(sourceDir: string, opts: ImportOptions): Pro
   const h = hooksFrom(opts);
   const dir = path.resolve(sourceDir);
   const indexPath = path.join(dir, ARCHIVE_INDEX);
-  const ist = await fs.lstat(indexPath);
-  if (!ist.isFile())
-    throw new FerryError('HOSTILE', `${ARCHIVE_INDEX} is not a regular file; Ferry refuses it.`, {
-      artifact: ARCHIVE_INDEX,
-    });
-  if (ist.size > 1024 * 1024)
-    throw new FerryError('HOSTILE', `${ARCHIVE_INDEX} is oversized; Ferry refuses it.`, {
-      artifact: ARCHIVE_INDEX,
-    });
+  refuseOddControlFile(await fs.lstat(indexPath), ARCHIVE_INDEX, ARCHIVE_INDEX_MAX, { where: dir });
   const index = parseArchiveIndex(await fs.readFile(indexPath), ARCHIVE_INDEX);
   const ownPool = !opts.pool;
   const pool = opts.pool ?? new HashPool();
