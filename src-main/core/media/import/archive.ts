@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Parser, type ReadEntry } from 'tar';
+import { jobHooks } from '../../base/jobs/hooks.js';
 import { FerryError } from '../../base/errors/index.js';
 import {
   MANIFEST_FILE,
@@ -26,7 +27,6 @@ import {
   checkBase,
   checkRecords,
   gateSignature,
-  hooksFrom,
   sha256,
   type Hooks,
   type ImportOptions,
@@ -48,7 +48,7 @@ const MAX_SIG = 64 * 1024;
  * makes the whole import refuse.
  */
 export async function importArchive(sourceDir: string, opts: ImportOptions): Promise<ImportReport> {
-  const h = hooksFrom(opts);
+  const h = jobHooks(opts);
   const dir = path.resolve(sourceDir);
   const indexPath = path.join(dir, ARCHIVE_INDEX);
   refuseOddControlFile(await fs.lstat(indexPath), ARCHIVE_INDEX, ARCHIVE_INDEX_MAX, { where: dir });
