@@ -6,7 +6,6 @@ import { FerryError, throwIfAborted } from '../../base/errors/index.js';
 import { fsyncDir, tempName, writeFileAtomic } from '../../base/fs/atomic.js';
 import {
   MANIFEST_FILE,
-  PARTIAL_DIR,
   SIGNATURE_FILE,
   parseManifest,
   serializeManifest,
@@ -228,9 +227,7 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
         throw Object.assign(new Error('index read back differs'), { code: 'EIO' });
       }
     });
-    await journal.close();
-    await fs.rm(path.join(to, PARTIAL_DIR), { recursive: true, force: true });
-    await fsyncDir(to);
+    await journal.finish();
     for (const a of src.manifest.artifacts)
       h.item({ type: 'artifact', id: a.id, name: artifactName(a), state: 'good', bytes: 0 });
     h.progress.setPhase('done');

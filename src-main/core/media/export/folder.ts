@@ -188,9 +188,7 @@ export async function exportFolder(bundleDir: string, opts: ExportOptions): Prom
       const want = createHash('sha256').update(manifestBytes).digest('hex');
       if (back.sha256 !== want) throw Object.assign(new Error('manifest read back differs'), { code: 'EIO' });
     });
-    await journal.close();
-    await fs.rm(path.join(to, PARTIAL_DIR), { recursive: true, force: true });
-    await fsyncDir(to);
+    await journal.finish();
     h.progress.setPhase('done');
     h.report();
     return {
