@@ -187,15 +187,19 @@ export async function deploy(o: DeployOptions, ctx: JobContext): Promise<DeployR
       );
   }
 
+  // What ran and where, the same in a preflight-only result and a full one.
+  const run = {
+    ansible: chosen,
+    dir: ws.dir,
+    playbook,
+    kubespray: ws.kubespray,
+    inventory: ws.inventory,
+    logFile: ws.logFile,
+  };
   if (o.preflightOnly)
     return {
       ok: true,
-      ansible: chosen,
-      dir: ws.dir,
-      playbook,
-      kubespray: ws.kubespray,
-      inventory: ws.inventory,
-      logFile: ws.logFile,
+      ...run,
       exitCode: 0,
       preflight: checks,
       hosts: [],
@@ -262,12 +266,7 @@ export async function deploy(o: DeployOptions, ctx: JobContext): Promise<DeployR
   const failures = r.state.failures;
   const result: DeployResult = {
     ok: r.exitCode === 0 && failures.length === 0,
-    ansible: chosen,
-    dir: ws.dir,
-    playbook,
-    kubespray: ws.kubespray,
-    inventory: ws.inventory,
-    logFile: ws.logFile,
+    ...run,
     exitCode: r.exitCode,
     preflight: checks,
     hosts: [...r.state.hosts.values()],
