@@ -50,6 +50,9 @@ interface ProvEntry {
  * (ahh's bare `Provides: hh` beat hh's own hh = 1-1 on name order).
  */
 function compareProvide(a: RpmDep, b: RpmDep): number {
+  // Across different names (the alternatives of an `(a or b)`) versions say nothing: dnf took
+  // ferry-lib-p00343-2.14 over ferry-p00050-5.8 for `(ferry-p00050 or ferry-lib-p00343)`.
+  if (a.name !== b.name) return 0;
   const av = a.flags !== undefined && a.ver !== undefined;
   const bv = b.flags !== undefined && b.ver !== undefined;
   if (!av || !bv) return 0;
@@ -194,7 +197,16 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
     `${kind} of ${nevraText(p)}: ${formatDep(d)}`;
 
   /** Makes one requirement hold; false when it cannot (a problem is recorded only if strict). */
-  const satisfy = (p: RpmPackage, dep: RpmDep, strict: boolean): boolean => {
+  /**
+   * A requirement with several candidate providers, none chosen yet. libsolv propagates every
+   * requirement that has a single provider before it makes any choice, so a provider that some
+   * other package forces in wins over name order; deferring choices until the forced ones are
+   * drained reproduces that (dnf chose ferry-p00116 for `(ferry-p00116 or ferry-lib-p00119)`
+   * because another package required ferry-p00116 outright).
+   */
+  const choices: Array<{ p: RpmPackage; dep: RpmDep; strict: boolean }> = [];
+
+  const satisfy = (p: RpmPackage, dep: RpmDep, strict: boolean, decide = false): boolean => {
     const kind = strict ? 'Requires' : 'Recommends';
     if (isRich(dep.name)) {
       const expr = rich(dep.name);
@@ -217,10 +229,14 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
         }
         return false;
       }
+      let deferred = false;
       for (const group of need) {
         const pick = group.find((c) => chosen.has(c)) ?? group.find(installable);
-        if (pick) select(pick, needed(p, kind, dep));
+        if (!pick) continue;
+        if (!decide && !chosen.has(pick) && group.filter(installable).length > 1) deferred = true;
+        else select(pick, needed(p, kind, dep));
       }
+      if (deferred) choices.push({ p, dep, strict });
       return true;
     }
     const ps = providers(dep);
@@ -237,17 +253,24 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
       }
       return false;
     }
-    if (!chosen.has(ps[0])) select(ps[0], needed(p, kind, dep));
+    if (chosen.has(ps[0])) return true;
+    if (!decide && ps.length > 1) choices.push({ p, dep, strict });
+    else select(ps[0], needed(p, kind, dep));
     return true;
   };
 
   const drain = (): void => {
-    while (queue.length) {
-      const p = queue.shift() as RpmPackage;
-      for (const dep of p.requires) {
-        if (dep.name.startsWith('rpmlib(')) continue;
-        satisfy(p, dep, true);
+    for (;;) {
+      while (queue.length) {
+        const p = queue.shift() as RpmPackage;
+        for (const dep of p.requires) {
+          if (dep.name.startsWith('rpmlib(')) continue;
+          satisfy(p, dep, true);
+        }
       }
+      const c = choices.shift();
+      if (!c) return;
+      satisfy(c.p, c.dep, c.strict, true);
     }
   };
 
