@@ -11,7 +11,7 @@
 import type { RpmDep, RpmPackage } from './package.js';
 import { compareEvr, formatDep, formatEvr, rangeOverlap, rpmvercmp } from './evr.js';
 import { modularFilter, type ModuleIndex } from './modules.js';
-import { isRich, parseRich, richHolds, richNeeds, type RichExpr, type RichWorld } from './rich.js';
+import { isRich, parseRich, richAtoms, richHolds, richNeeds, type RichExpr, type RichWorld } from './rich.js';
 
 export interface ResolveRpmsInput {
   packages: RpmPackage[];
@@ -89,7 +89,9 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
     if (l) l.push(v);
     else m.set(k, [v]);
   };
+  const repoIndex = new Map<RpmPackage, number>();
   for (const p of cands) {
+    repoIndex.set(p, repoIndex.size);
     push(byName, p.name, p);
     let self = false;
     for (const d of p.provides) {
@@ -168,6 +170,17 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
     return [...chosenOnes, ...rest.map((r) => r[0])];
   };
   const providers = (dep: RpmDep): RpmPackage[] => providersAny([dep]);
+  /** Every candidate matching a simple dependency, all versions, in repository order. */
+  const allProviders = (dep: RpmDep): RpmPackage[] => {
+    const out = new Set<RpmPackage>();
+    for (const e of provIndex.get(dep.name) ?? []) if (rangeOverlap(dep, e.dep)) out.add(e.p);
+    if (dep.name.charCodeAt(0) === 47) for (const p of fileIndex.get(dep.name) ?? []) out.add(p);
+    return [...out];
+  };
+  const richDeps = (text: string): RpmDep[] => {
+    const e = rich(text);
+    return e instanceof Error ? [] : richAtoms(e);
+  };
 
   const world: RichWorld<RpmPackage> = { providers, providersAny, chosen: (p) => chosen.has(p) };
 
@@ -204,7 +217,55 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
    * drained reproduces that (dnf chose ferry-p00116 for `(ferry-p00116 or ferry-lib-p00119)`
    * because another package required ferry-p00116 outright).
    */
-  const choices: Array<{ p: RpmPackage; dep: RpmDep; strict: boolean }> = [];
+  const choices: Array<{ p: RpmPackage; dep: RpmDep; strict: boolean; key: number }> = [];
+  /**
+   * libsolv's rule order: rules are created breadth-first over every possible provider from the
+   * roots (solver_addpkgrulesforsolvable), one per requirement, and open choices are taken in
+   * that order, circularly from the last decision. A requirement's key is its package's rule
+   * base plus its position; packages are numbered lazily in that same breadth-first order.
+   */
+  const ruleBase = new Map<RpmPackage, number>();
+  let nextRule = 0;
+  let lastKey = -1;
+  const numberFrom = (starts: RpmPackage[]): void => {
+    const work = starts.filter((p) => !ruleBase.has(p));
+    for (const p of work) {
+      ruleBase.set(p, nextRule);
+      nextRule += p.requires.length + 1;
+    }
+    for (let w = 0; w < work.length; w++) {
+      for (const d of work[w].requires) {
+        if (d.name.startsWith('rpmlib(')) continue;
+        const atoms = isRich(d.name) ? richDeps(d.name) : [d];
+        for (const a of atoms) {
+          for (const q of allProviders(a)) {
+            if (ruleBase.has(q)) continue;
+            ruleBase.set(q, nextRule);
+            nextRule += q.requires.length + 1;
+            work.push(q);
+          }
+        }
+      }
+    }
+  };
+  const ruleKey = (p: RpmPackage, dep: RpmDep): number => {
+    if (!ruleBase.has(p)) numberFrom([p]);
+    return (ruleBase.get(p) ?? 0) + Math.max(0, p.requires.indexOf(dep));
+  };
+  const nextChoice = (): (typeof choices)[number] | undefined => {
+    if (!choices.length) return undefined;
+    let best = -1;
+    let wrap = -1;
+    for (let i = 0; i < choices.length; i++) {
+      const k = choices[i].key;
+      if (k >= lastKey && (best < 0 || k < choices[best].key)) best = i;
+      if (wrap < 0 || k < choices[wrap].key) wrap = i;
+    }
+    const at = best >= 0 ? best : wrap;
+    const [c] = choices.splice(at, 1);
+    lastKey = c.key;
+    return c;
+  };
 
   const satisfy = (p: RpmPackage, dep: RpmDep, strict: boolean, decide = false): boolean => {
     const kind = strict ? 'Requires' : 'Recommends';
@@ -236,7 +297,7 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
         if (!decide && !chosen.has(pick) && group.filter(installable).length > 1) deferred = true;
         else select(pick, needed(p, kind, dep));
       }
-      if (deferred) choices.push({ p, dep, strict });
+      if (deferred) choices.push({ p, dep, strict, key: ruleKey(p, dep) });
       return true;
     }
     const ps = providers(dep);
@@ -254,7 +315,7 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
       return false;
     }
     if (chosen.has(ps[0])) return true;
-    if (!decide && ps.length > 1) choices.push({ p, dep, strict });
+    if (!decide && ps.length > 1) choices.push({ p, dep, strict, key: ruleKey(p, dep) });
     else select(ps[0], needed(p, kind, dep));
     return true;
   };
@@ -268,7 +329,7 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
           satisfy(p, dep, true);
         }
       }
-      const c = choices.shift();
+      const c = nextChoice();
       if (!c) return;
       satisfy(c.p, c.dep, c.strict, true);
     }
@@ -278,6 +339,9 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
   // instead" first), else what provides it, else name-version[-release] spelled as one string.
   for (const root of input.roots) {
     const pick = rootPackage(root.name);
+    // Each root's whole breadth-first closure is numbered before the next root's, as libsolv
+    // adds package rules job by job.
+    if (pick) numberFrom([pick]);
     if (!pick) {
       problems.push({
         package: root.name,
@@ -303,20 +367,22 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
     }
     drain();
     if (weak) {
-      for (const p of order.slice()) {
+      // As libsolv's weak-deps pass: every unmet Recommends of every chosen package (in
+      // repository order) and every package whose Supplements now hold are installed together,
+      // and only then are their own requirements resolved.
+      for (const p of [...chosen].sort((a, b) => (repoIndex.get(a) ?? 0) - (repoIndex.get(b) ?? 0))) {
         for (const dep of p.recommends) {
-          if (dep.name.startsWith('rpmlib(')) continue;
-          satisfy(p, dep, false);
-          drain();
+          if (dep.name.startsWith('rpmlib(') || holds(dep)) continue;
+          satisfy(p, dep, false, true);
         }
       }
       for (const s of supplementers) {
         if (chosen.has(s) || !installable(s) || byName.get(s.name)?.[0] !== s) continue;
         if (s.supplements.some((d) => holds(d))) {
           select(s, `Supplements of ${nevraText(s)}: ${s.supplements.map(formatDep).join(', ')}`);
-          drain();
         }
       }
+      drain();
     }
     if (chosen.size === before) break;
   }
