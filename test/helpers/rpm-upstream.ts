@@ -269,18 +269,18 @@ export interface RpmUpstream {
   rpmFiles(repo: UpstreamRepo, arch: UpstreamArch): string[];
   server: StaticServer;
   /**
-   * Serve bad bytes for one file (BaseOS x86_64 unless said): 'repomd' (one byte of repomd.xml
-   * changed, its .asc unchanged), 'primary' (the primary file corrupted, repomd unchanged),
+   * Serve bad bytes for one file (BaseOS x86_64 unless said; modules: AppStream): 'repomd' (one
+   * byte of repomd.xml changed, its .asc unchanged), 'unsigned' (repomd.xml.asc answers 404),
+   * 'primary' / 'filelists' / 'modules' (that metadata file corrupted, repomd unchanged),
    * 'package' (one .rpm with a flipped payload byte, or `file` to name it). Returns the URL path
    * overridden; untamper() (or close) clears every override.
    */
-  tamper(
-    kind: 'repomd' | 'primary' | 'package',
-    opts?: { repo?: UpstreamRepo; arch?: UpstreamArch; file?: string },
-  ): string;
+  tamper(kind: TamperKind, opts?: { repo?: UpstreamRepo; arch?: UpstreamArch; file?: string }): string;
   untamper(): void;
   close(): Promise<void>;
 }
+
+export type TamperKind = 'repomd' | 'unsigned' | 'primary' | 'filelists' | 'modules' | 'package';
 
 export const RPM_UPSTREAM_TOOLS = ['rpmbuild', 'rpmsign', 'createrepo_c', 'modifyrepo_c', 'gpg', 'gpgconf'];
 export const DNF_TOOLS = ['dnf'];
@@ -425,6 +425,37 @@ function modulesYaml(specs: RpmSpec[], arch: UpstreamArch): string {
   return `${docs.join('\n')}\n`;
 }
 
+/** Metadata compression per repository (primary, filelists, other, modules). */
+export type UpstreamCompression = Partial<Record<UpstreamRepo, 'gz' | 'xz' | 'zst'>>;
+/** BaseOS gz, AppStream xz: both compressions real mirrors use. */
+export const DEFAULT_COMPRESSION: Required<UpstreamCompression> = { BaseOS: 'gz', AppStream: 'xz' };
+
+/**
+ * createrepo_c 0.17 (Debian 12) cannot write zstd, which newer mirrors use: re-encode one
+ * metadata file from gz to zst and rewrite its repomd entry (checksum, size, location; the
+ * open-checksum stays, the content is the same).
+ */
+function repackZst(repodata: string, type: string): void {
+  const repomdFile = path.join(repodata, 'repomd.xml');
+  const repomd = fs.readFileSync(repomdFile, 'utf8');
+  const block = new RegExp(`<data type="${type}">[\\s\\S]*?</data>`).exec(repomd);
+  if (!block) return;
+  const href = /<location href="repodata\/([^"]+)"/.exec(block[0])![1];
+  const gz = path.join(repodata, href);
+  const plain = gz.replace(/\.gz$/, '');
+  run('gzip', ['-d', gz]);
+  run('zstd', ['-q', '--rm', '-o', `${plain}.zst`, plain]);
+  const bytes = fs.readFileSync(`${plain}.zst`);
+  const sum = createHash('sha256').update(bytes).digest('hex');
+  const name = path.basename(plain).replace(/^[0-9a-f]{64}-/, `${sum}-`) + '.zst';
+  fs.renameSync(`${plain}.zst`, path.join(repodata, name));
+  const updated = block[0]
+    .replace(/<checksum type="sha256">[0-9a-f]+<\/checksum>/, `<checksum type="sha256">${sum}</checksum>`)
+    .replace(/<location href="[^"]+"\/>/, `<location href="repodata/${name}"/>`)
+    .replace(/<size>\d+<\/size>/, `<size>${bytes.length}</size>`);
+  fs.writeFileSync(repomdFile, repomd.replace(block[0], updated));
+}
+
 interface BuiltTree {
   root: string;
   keyFile: string;
@@ -432,11 +463,20 @@ interface BuiltTree {
 }
 
 /** Builds (or reuses) the cached tree for these specs. */
-export function buildRpmUpstream(specs: RpmSpec[] = DEFAULT_SPECS): BuiltTree {
-  const missing = missingTools(...RPM_UPSTREAM_TOOLS);
+export function buildRpmUpstream(
+  specs: RpmSpec[] = DEFAULT_SPECS,
+  compression: UpstreamCompression = DEFAULT_COMPRESSION,
+): BuiltTree {
+  const comp = { ...DEFAULT_COMPRESSION, ...compression };
+  const missing = missingTools(
+    ...RPM_UPSTREAM_TOOLS,
+    ...(Object.values(comp).includes('zst') ? ['zstd'] : []),
+  );
   if (missing.length) throw new Error(`the RPM upstream fixture needs ${missing.join(', ')}`);
+  // The default compression keeps the original cache key, so existing caches stay valid.
+  const keyed = JSON.stringify(comp) === JSON.stringify(DEFAULT_COMPRESSION) ? {} : { comp };
   const key = createHash('sha256')
-    .update(JSON.stringify({ v: BUILDER_VERSION, specs }))
+    .update(JSON.stringify({ v: BUILDER_VERSION, specs, ...keyed }))
     .digest('hex')
     .slice(0, 16);
   const dir = path.join(upstreamCacheDir, key);
@@ -445,7 +485,7 @@ export function buildRpmUpstream(specs: RpmSpec[] = DEFAULT_SPECS): BuiltTree {
     fs.mkdirSync(upstreamCacheDir, { recursive: true });
     const work = fs.mkdtempSync(path.join(upstreamCacheDir, `${key}.build-`));
     try {
-      buildInto(work, specs);
+      buildInto(work, specs, comp);
       fs.writeFileSync(path.join(work, 'READY'), new Date().toISOString());
       try {
         fs.renameSync(work, dir);
@@ -467,7 +507,7 @@ export function buildRpmUpstream(specs: RpmSpec[] = DEFAULT_SPECS): BuiltTree {
   };
 }
 
-function buildInto(work: string, specs: RpmSpec[]): void {
+function buildInto(work: string, specs: RpmSpec[], comp: Required<UpstreamCompression>): void {
   const gnupg = path.join(work, 'gnupg');
   fs.mkdirSync(gnupg, { mode: 0o700 });
   const env = { ...process.env, GNUPGHOME: gnupg, SOURCE_DATE_EPOCH: '1704067200' };
@@ -565,12 +605,12 @@ function buildInto(work: string, specs: RpmSpec[]): void {
           fs.mkdirSync(path.dirname(dest), { recursive: true });
           fs.copyFileSync(b.rpm, dest);
         }
-        // BaseOS gz, AppStream xz: both compressions real mirrors use are exercised.
+        const c = comp[repo];
         run('createrepo_c', [
           '--quiet',
           '--no-database',
           '--general-compress-type',
-          repo === 'BaseOS' ? 'gz' : 'xz',
+          c === 'zst' ? 'gz' : c,
           '--revision',
           '1704067200',
           '--distro',
@@ -583,8 +623,17 @@ function buildInto(work: string, specs: RpmSpec[]): void {
           const y = path.join(work, `modules-${arch}`, 'modules.yaml');
           fs.mkdirSync(path.dirname(y), { recursive: true });
           fs.writeFileSync(y, yaml);
-          run('modifyrepo_c', ['--mdtype=modules', '--compress-type', 'xz', y, path.join(base, 'repodata')]);
+          run('modifyrepo_c', [
+            '--mdtype=modules',
+            '--compress-type',
+            c === 'zst' ? 'gz' : c,
+            y,
+            path.join(base, 'repodata'),
+          ]);
         }
+        if (c === 'zst')
+          for (const t of ['primary', 'filelists', 'other', 'modules'])
+            repackZst(path.join(base, 'repodata'), t);
         const repomd = path.join(base, 'repodata', 'repomd.xml');
         run(
           'gpg',
@@ -607,9 +656,11 @@ function buildInto(work: string, specs: RpmSpec[]): void {
 }
 
 /** Builds (cached) and serves the upstream. */
-export async function rpmUpstream(opts: { specs?: RpmSpec[]; roots?: string[] } = {}): Promise<RpmUpstream> {
+export async function rpmUpstream(
+  opts: { specs?: RpmSpec[]; roots?: string[]; compression?: UpstreamCompression } = {},
+): Promise<RpmUpstream> {
   const specs = opts.specs ?? DEFAULT_SPECS;
-  const built = buildRpmUpstream(specs);
+  const built = buildRpmUpstream(specs, opts.compression);
   const server = await serveDir(built.root);
   const repoUrl = (repo: UpstreamRepo, arch: UpstreamArch): string => `${server.url}/9/${repo}/${arch}/os`;
   const repoDir = (repo: UpstreamRepo, arch: UpstreamArch): string =>
@@ -642,14 +693,19 @@ export async function rpmUpstream(opts: { specs?: RpmSpec[]; roots?: string[] } 
         repo_gpgcheck: o.repo_gpgcheck ?? true,
       })),
     tamper(kind, o = {}) {
-      const dir = repoDir(o.repo ?? 'BaseOS', o.arch ?? 'x86_64');
+      const dir = repoDir(o.repo ?? (kind === 'modules' ? 'AppStream' : 'BaseOS'), o.arch ?? 'x86_64');
       const rel = (abs: string): string => `/${path.relative(built.root, abs).split(path.sep).join('/')}`;
       let file: string;
       if (kind === 'repomd') file = path.join(dir, 'repodata', 'repomd.xml');
-      else if (kind === 'primary') {
+      else if (kind === 'unsigned') {
+        const p = rel(path.join(dir, 'repodata', 'repomd.xml.asc'));
+        server.overrides.set(p, null);
+        return p;
+      } else if (kind === 'primary' || kind === 'filelists' || kind === 'modules') {
         const repomd = fs.readFileSync(path.join(dir, 'repodata', 'repomd.xml'), 'utf8');
-        const href = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd)![1];
-        file = path.join(dir, href);
+        const m = new RegExp(`<data type="${kind}">[\\s\\S]*?<location href="([^"]+)"`).exec(repomd);
+        if (!m) throw new Error(`${rel(dir)} has no ${kind} metadata to tamper with`);
+        file = path.join(dir, m[1]);
       } else
         file = o.file ?? rpmFiles(o.repo ?? 'BaseOS', o.arch ?? 'x86_64').find((f) => /ferry-core-/.test(f))!;
       const bytes = Buffer.from(fs.readFileSync(file));
