@@ -70,6 +70,19 @@ export interface RpmSpec {
   files: string[];
   /** %ghost files. */
   ghosts?: string[];
+  /** A description instead of the generated one (UTF-8, XML specials…). */
+  description?: string;
+  /** null: no URL tag at all. */
+  url?: string | null;
+  /** Extra generated text files: /usr/share/<name>/many/d<i % 30>/f<i>.txt. */
+  manyFiles?: number;
+  /** Symbolic links [path, target]. */
+  symlinks?: Array<[string, string]>;
+  /** %doc / %license files (under /usr/share/doc, /usr/share/licenses). */
+  docs?: string[];
+  licenses?: string[];
+  /** Extra changelog entries beyond the two generated (createrepo_c keeps the newest ten). */
+  extraChangelog?: number;
   /** The module:stream this build is an artifact of (AppStream only). */
   module?: { name: string; stream: string };
   changelog?: string[];
@@ -242,6 +255,48 @@ export const DEFAULT_SPECS: RpmSpec[] = [
   },
 ];
 
+/**
+ * Packages with the header shapes the default set does not reach, for the header and repodata
+ * comparisons with rpm and createrepo_c: XML specials and UTF-8 in text, an epoch, many files
+ * in many directories, symlinks, %doc/%license, more than ten changelog entries, rich
+ * requires/supplements with `with`/`if … else`, versioned conflicts/obsoletes, no URL.
+ */
+export const ODD_SPECS: RpmSpec[] = [
+  {
+    name: 'ferry-odd',
+    epoch: 3,
+    version: '1.2.3^post1',
+    kind: 'binary',
+    repo: 'BaseOS',
+    summary: 'Odd & <angled> "quoted" package',
+    description: 'Größe – ✓ & <xml> "quotes"\n\nSecond paragraph with a tab\tand more.',
+    requires: [
+      '(ferry-a >= 1 with ferry-a < 2)',
+      '(ferry-b if ferry-c else ferry-d)',
+      'ferry-e = 2:1.0-3.el9',
+    ],
+    provides: ['ferry-odd-virt = 3:1.0-2', 'bundled(golang(example.org/x)) = 0.1'],
+    conflicts: ['ferry-old <= 0:1.0-1'],
+    obsoletes: ['ferry-older < 3:0'],
+    supplements: ['(ferry-odd-lang and langpacks-de)'],
+    enhances: ['ferry-core'],
+    files: ['/usr/sbin/ferry-oddd', '/etc/ferry/odd.conf', '/usr/lib/sendmail'],
+    manyFiles: 600,
+    symlinks: [['/usr/bin/ferry-odd-link', '../sbin/ferry-oddd']],
+    docs: ['README.odd'],
+    licenses: ['LICENSE.odd'],
+    extraChangelog: 14,
+  },
+  {
+    name: 'ferry-odd-data',
+    version: '0~beta1',
+    kind: 'noarch',
+    repo: 'AppStream',
+    url: null,
+    files: ['/usr/share/ferry-odd-data/a b.txt'],
+  },
+];
+
 /** What a test asks dnf (and Ferry) to install. */
 export const DEFAULT_ROOTS = ['ferry-core', 'ferry-oldname', 'ferry-tool', 'ferry-app'];
 
@@ -323,7 +378,7 @@ function specText(s: RpmSpec): string {
     `Release: ${s.release ?? '1%{?dist}'}`,
     `Summary: ${s.summary ?? `Ferry test package ${s.name}`}`,
     'License: MIT',
-    'URL: https://example.org/ferry',
+    ...(s.url === null ? [] : [`URL: ${s.url ?? 'https://example.org/ferry'}`]),
     'Group: Ferry/Tests',
     'Vendor: Ferry Test Builders',
     ...(s.kind === 'noarch' ? ['BuildArch: noarch'] : []),
@@ -340,11 +395,19 @@ function specText(s: RpmSpec): string {
     ...(s.enhances ?? []).map((r) => `Enhances: ${r}`),
     '',
     '%description',
-    `${s.name} is a synthetic package for Ferry's RPM tests.`,
-    'It holds text files only.',
+    ...(s.description !== undefined
+      ? [s.description]
+      : [`${s.name} is a synthetic package for Ferry's RPM tests.`, 'It holds text files only.']),
     '',
     '%install',
   ];
+  if (s.manyFiles)
+    lines.push(
+      `for i in $(seq 0 ${s.manyFiles - 1}); do d=%{buildroot}/usr/share/${s.name}/many/d$((i % 30)); mkdir -p $d; echo $i > $d/f$i.txt; done`,
+    );
+  for (const [l, target] of s.symlinks ?? [])
+    lines.push(`mkdir -p "$(dirname "%{buildroot}${l}")"`, `ln -s '${target}' "%{buildroot}${l}"`);
+  for (const f of [...(s.docs ?? []), ...(s.licenses ?? [])]) lines.push(`echo '${s.name} ${f}' > '${f}'`);
   const all = [...s.files, ...(s.ghosts ?? [])];
   for (const f of all) {
     if (f.endsWith('/')) lines.push(`mkdir -p "%{buildroot}${f}"`);
@@ -357,14 +420,26 @@ function specText(s: RpmSpec): string {
     if (f.endsWith('/')) lines.push(`%dir ${f.slice(0, -1)}`);
     else if (/\/s?bin\//.test(f) || f.startsWith('/usr/libexec/')) lines.push(`%attr(0755,root,root) ${f}`);
     else if (f.startsWith('/etc/')) lines.push(`%config(noreplace) ${f}`);
-    else lines.push(f);
+    // %files splits on blanks unless the path is quoted.
+    else lines.push(f.includes(' ') ? `"${f}"` : f);
   }
   for (const g of s.ghosts ?? []) lines.push(`%ghost ${g}`);
+  if (s.manyFiles) lines.push(`/usr/share/${s.name}/many`);
+  for (const [l] of s.symlinks ?? []) lines.push(l);
+  for (const d of s.docs ?? []) lines.push(`%doc ${d}`);
+  for (const l of s.licenses ?? []) lines.push(`%license ${l}`);
   lines.push('', '%changelog');
   const entries = s.changelog ?? ['synthetic build'];
   lines.push(`* Mon Jan 01 2024 Ferry Tests <tests@example.org> - ${s.version}-1`);
   for (const e of entries) lines.push(`- ${e}`);
   lines.push('* Sun Dec 31 2023 Ferry Tests <tests@example.org> - 0.1-1', '- the older entry');
+  for (let i = 0; i < (s.extraChangelog ?? 0); i++) {
+    const day = String(30 - (i % 28)).padStart(2, '0');
+    lines.push(
+      `* Sat Dec ${day} 2023 Older Author ${i} <o${i}@example.org> - 0.0.${i}-1`,
+      `- change ${i} & <more>`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 

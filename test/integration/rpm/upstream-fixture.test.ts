@@ -44,7 +44,8 @@ describe.skipIf(lacksRpmTools())('the synthetic Rocky 9 upstream, checked by dnf
   beforeAll(async () => {
     up = await rpmUpstream();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-rpm-upstream-test-'));
-  });
+    // rpmbuild on a cold cache takes tens of seconds on a loaded machine.
+  }, 300_000);
   afterAll(async () => {
     await up?.close();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -194,22 +195,26 @@ describe.skipIf(lacksRpmTools())('the synthetic Rocky 9 upstream, checked by dnf
 });
 
 describe.skipIf(lacksRpmTools() || lacks('zstd'))('the upstream with zstd metadata (newer mirrors)', () => {
-  it('dnf reads zst primary, filelists, other and modules and resolves the same set', async () => {
-    const up = await rpmUpstream({ compression: { BaseOS: 'zst', AppStream: 'zst' } });
-    try {
-      for (const repo of ['BaseOS', 'AppStream'] as const) {
-        const repomd = fs.readFileSync(
-          path.join(up.root, '9', repo, 'x86_64', 'os', 'repodata', 'repomd.xml'),
-          'utf8',
-        );
-        const hrefs = [...repomd.matchAll(/<location href="([^"]+)"/g)].map((m) => m[1]);
-        expect(hrefs.length).toBe(repo === 'AppStream' ? 4 : 3);
-        for (const h of hrefs) expect(h).toMatch(/\.zst$/);
+  it(
+    'dnf reads zst primary, filelists, other and modules and resolves the same set',
+    { timeout: 300_000 },
+    async () => {
+      const up = await rpmUpstream({ compression: { BaseOS: 'zst', AppStream: 'zst' } });
+      try {
+        for (const repo of ['BaseOS', 'AppStream'] as const) {
+          const repomd = fs.readFileSync(
+            path.join(up.root, '9', repo, 'x86_64', 'os', 'repodata', 'repomd.xml'),
+            'utf8',
+          );
+          const hrefs = [...repomd.matchAll(/<location href="([^"]+)"/g)].map((m) => m[1]);
+          expect(hrefs.length).toBe(repo === 'AppStream' ? 4 : 3);
+          for (const h of hrefs) expect(h).toMatch(/\.zst$/);
+        }
+        const r = await dnfDownload({ repos: up.dnfRepos('x86_64'), packages: up.roots, arch: 'x86_64' });
+        expect(r.files).toEqual(EXPECTED('x86_64'));
+      } finally {
+        await up.close();
       }
-      const r = await dnfDownload({ repos: up.dnfRepos('x86_64'), packages: up.roots, arch: 'x86_64' });
-      expect(r.files).toEqual(EXPECTED('x86_64'));
-    } finally {
-      await up.close();
-    }
-  });
+    },
+  );
 });
