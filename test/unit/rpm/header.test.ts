@@ -5,7 +5,12 @@ import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FerryError } from '../../../src-main/core/base/errors/index.js';
-import { readRpmHeader, type RpmHeader, type RpmHeaderDep } from '../../../src-main/core/kinds/rpm/header.js';
+import {
+  readRpmHeader,
+  rpmHeaderTap,
+  type RpmHeader,
+  type RpmHeaderDep,
+} from '../../../src-main/core/kinds/rpm/header.js';
 import { buildRpmUpstream, lacksRpmTools, ODD_SPECS } from '../../helpers/rpm-upstream.js';
 import { hasTool } from '../../helpers/tools.js';
 
@@ -310,5 +315,45 @@ describe.skipIf(lacksRpmTools(false) || !hasTool('rpm'))('readRpmHeader against 
     await expect(readRpmHeader(Readable.from([badHeader]), 'y.rpm')).rejects.toThrow(
       /no header magic at the main header/,
     );
+  });
+});
+
+describe.skipIf(lacksRpmTools(false))('rpmHeaderTap (the header of bytes being streamed anyway)', () => {
+  let files: string[];
+  beforeAll(() => {
+    const root = buildRpmUpstream(ODD_SPECS).root;
+    files = execFileSync('find', [root, '-name', '*.rpm'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  }, 300_000);
+
+  it('gives the same header as readRpmHeader for any chunking, and ignores the rest', async () => {
+    for (const f of files) {
+      const bytes = fs.readFileSync(f);
+      const want = await readRpmHeader(f);
+      for (const size of [1, 7, 100, 4096, bytes.length]) {
+        const tap = rpmHeaderTap(path.basename(f));
+        const chunk = Buffer.alloc(size);
+        for (let i = 0; i < bytes.length; i += size) {
+          // The same buffer each time, as a stream reader may reuse it: the tap must copy.
+          const n = bytes.copy(chunk, 0, i, i + size);
+          tap.push(chunk.subarray(0, n));
+        }
+        tap.end();
+        expect(await tap.header, `${path.basename(f)} by ${size}`).toEqual(want);
+      }
+    }
+  });
+
+  it('refuses a file that ends inside its header, or is no RPM, naming it', async () => {
+    const bytes = fs.readFileSync(files[0]);
+    const h = await readRpmHeader(files[0]);
+    const cut = rpmHeaderTap('cut.rpm');
+    cut.push(bytes.subarray(0, h.headerRange.end - 1));
+    cut.end();
+    await expect(cut.header).rejects.toThrow(
+      /cut\.rpm is not a readable RPM package: the file ends inside the main header/,
+    );
+    const html = rpmHeaderTap('page.rpm');
+    html.push(Buffer.from('<html>'.repeat(100)));
+    await expect(html.header).rejects.toThrow(/page\.rpm is not a readable RPM package: no RPM lead magic/);
   });
 });
