@@ -897,12 +897,19 @@ export async function dnfDownload(o: {
   allowFailure?: boolean;
   /** Install into the root for real (rpm runs, package signatures are checked), not only download. */
   install?: boolean;
+  /** dnf's install_weak_deps (default true, dnf's own default): false skips Recommends. */
+  weakDeps?: boolean;
+  /** More dnf arguments before the command (--setopt=…, --exclude=…). */
+  extraArgs?: string[];
 }): Promise<{ files: string[] } & DnfResult> {
   const w = dnfWorkdir(o.repos, o.arch);
   const dl = path.join(w.dir, 'dl');
   try {
     const r = await dnf([
       ...w.args,
+      // Later --setopt wins over the workdir's install_weak_deps=True.
+      ...(o.weakDeps === false ? ['--setopt=install_weak_deps=False'] : []),
+      ...(o.extraArgs ?? []),
       '--noplugins',
       'install',
       ...(o.install ? [] : ['--downloadonly', `--downloaddir=${dl}`]),

@@ -80,6 +80,20 @@ describe.skipIf(lacksRpmTools())('the synthetic Rocky 9 upstream, checked by dnf
       expect(r.files).toEqual(EXPECTED(arch));
     });
 
+  it('without weak dependencies dnf leaves out what is only recommended', async () => {
+    // ferry-core alone: ferry-docs is only its Recommends (ferry-tool's Requires(preun) on it is
+    // a plain requirement in primary, so the full root set needs it either way).
+    const on = await dnfDownload({ repos: up.dnfRepos('x86_64'), packages: ['ferry-core'], arch: 'x86_64' });
+    const off = await dnfDownload({
+      repos: up.dnfRepos('x86_64'),
+      packages: ['ferry-core'],
+      arch: 'x86_64',
+      weakDeps: false,
+    });
+    expect(on.files).toContain('ferry-docs-1.0-1.el9.noarch.rpm');
+    expect(off.files).toEqual(on.files.filter((f) => !f.startsWith('ferry-docs-')));
+  });
+
   it('dnf installs into a bare root for real with both checks on (package signatures checked)', async () => {
     const r = await dnfDownload({
       repos: up.dnfRepos('x86_64'),
