@@ -101,7 +101,7 @@ export interface DownloadedItem {
   kind: RoomKind;
   name: string;
   status: string;
-  bytes?: number;
+  bytes?: number | undefined;
 }
 
 /**
