@@ -20,7 +20,8 @@ export interface DebianWheelSpec {
   /** Debian packages whose files make up the wheel. */
   packages: string[];
   requiresDist: string[];
-  requiresPython?: string;
+  /** undefined drops the one the packages give (relabelled fixtures). */
+  requiresPython?: string | undefined;
   /** A version to label the wheel with instead of the installed one (relabelled fixtures). */
   version?: string;
   /** Installed files to change on the way in, by path under dist-packages. */

@@ -149,7 +149,7 @@ export interface BundleSpec {
   images?: Array<{ ref: string; image: TestImage; key?: string; omitBlobs?: string[] }>;
   files?: Array<{ url: string; content: Buffer; key?: string; arch?: string }>;
   kubespray?: { version: string; tarball?: Buffer; arches?: string[] };
-  signer?: ManifestSigner;
+  signer?: ManifestSigner | undefined;
   /** plan.json (what fetch records), filed under the meta:plan artifact. */
   plan?: unknown;
 }

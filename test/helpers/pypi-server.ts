@@ -34,7 +34,7 @@ export interface WheelSpec {
   yanked?: boolean | string;
   build?: string;
   /** Bytes of incompressible payload, for a wheel the size of the real one (benchmarks). */
-  pad?: number;
+  pad?: number | undefined;
 }
 
 const dashless = (n: string) => n.replace(/[-_.]+/g, '_');

@@ -20,8 +20,9 @@ export type RangeOddity =
   | 'shortOnce';
 
 export interface RangeRequest {
-  range?: string;
-  ifRange?: string;
+  /** The request's Range and If-Range headers, undefined when it sent none. */
+  range: string | undefined;
+  ifRange: string | undefined;
   status: number;
 }
 
@@ -30,11 +31,12 @@ export class RangeHost {
   etag: string;
   lastModified = new Date(Date.UTC(2026, 0, 1)).toUTCString();
   readonly requests: RangeRequest[] = [];
-  oddity?: RangeOddity;
+  /** Set per test; undefined: a well-behaved server. */
+  oddity?: RangeOddity | undefined;
   /** Bytes per second for each response (0: as fast as loopback goes). */
   rate = 0;
   /** After this many range requests, the file changes (new bytes, new ETag and date). */
-  changeAfter?: number;
+  changeAfter: number | undefined;
   /** Send no ETag, so If-Range carries the Last-Modified date. */
   noEtag = false;
   open = 0;

@@ -294,7 +294,7 @@ export class BundleWriter {
    * no artifact refers to are reported by verify as extras, so everything written must belong
    * to an artifact; the OCI layout files and plan are filed under 'meta' artifacts here.
    */
-  async finalize(opts: { signer?: ManifestSigner; createdAt?: Date } = {}): Promise<Manifest> {
+  async finalize(opts: { signer?: ManifestSigner | undefined; createdAt?: Date } = {}): Promise<Manifest> {
     // index.json names exactly the image artifacts (blobs committed by their producer), each
     // under its full original reference.
     const images: OciIndexEntry[] = [];

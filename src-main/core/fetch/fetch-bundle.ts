@@ -240,7 +240,7 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       arches: plan.arches,
     });
     await dropUnreferenced(writer);
-    const manifest = await writer.finalize(signer ? { signer } : {}).catch(async (err: unknown) => {
+    const manifest = await writer.finalize({ signer }).catch(async (err: unknown) => {
       // Every byte is in; only the plan, manifest or signature did not fit.
       throw toErrorValue(err).code === 'NO_SPACE' ? await noSpaceError(dir, sizes, result, err) : err;
     });

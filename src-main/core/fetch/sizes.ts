@@ -55,22 +55,29 @@ export interface PlanSizes {
   sharedImageBytes: number;
 }
 
-/** What sizing needs of a plan (the catalog's plan and a plan file's alike). */
+/**
+ * What sizing needs of a plan (the catalog's plan and a plan file's alike). Its optional fields
+ * take undefined too, as the zod-parsed plan gives every `.optional()`.
+ */
 export interface SizablePlan {
-  files: ReadonlyArray<{ key: string; url: string; checksum: string; enabled?: boolean }>;
-  images: ReadonlyArray<{ key: string; ref: string; platforms: string[]; enabled?: boolean }>;
-  charts?: ReadonlyArray<{ key: string; url: string; version: string }>;
-  kubesprayTarball?: { url: string };
+  files: ReadonlyArray<{ key: string; url: string; checksum: string; enabled?: boolean | undefined }>;
+  images: ReadonlyArray<{ key: string; ref: string; platforms: string[]; enabled?: boolean | undefined }>;
+  charts?: ReadonlyArray<{ key: string; url: string; version: string }> | undefined;
+  kubesprayTarball?: { url: string } | undefined;
   /** OS package sets (kinds/deb): every size is in the signed Packages stanza already. */
-  debs?: ReadonlyArray<{
-    os: string;
-    packages: ReadonlyArray<{ filename: string; size: number }>;
-  }>;
+  debs?:
+    | ReadonlyArray<{
+        os: string;
+        packages: ReadonlyArray<{ filename: string; size: number }>;
+      }>
+    | undefined;
   /** Wheel sets (kinds/python): sizes where the index gave them (PEP 700). */
-  python?: ReadonlyArray<{
-    target: { python: string; arch: string };
-    wheels: ReadonlyArray<{ filename: string; size?: number }>;
-  }>;
+  python?:
+    | ReadonlyArray<{
+        target: { python: string; arch: string };
+        wheels: ReadonlyArray<{ filename: string; size?: number | undefined }>;
+      }>
+    | undefined;
 }
 
 export interface SizeOptions {

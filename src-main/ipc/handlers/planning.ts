@@ -89,7 +89,7 @@ export function createPlanner(s: AppServices) {
           { tag },
           {
             env: s.env,
-            ...(ctx ? { signal: ctx.signal } : {}),
+            signal: ctx?.signal,
             fetchTarball: async (t, url) => {
               ctx?.progress.setPhase(`downloading Kubespray ${t}`);
               if (ctx) ctx.progress.current = url;
@@ -148,7 +148,7 @@ export function createPlanner(s: AppServices) {
     const vars: Record<string, unknown> = choicesToVars(c);
     if (c.kubeVersion) vars.kube_version = c.kubeVersion;
     const extra = fromPlain(vars) as PyDict;
-    checkChoices(data, { vars: extra, ...(inventoryVars ? { inventoryVars } : {}) }, (n) =>
+    checkChoices(data, { vars: extra, inventoryVars }, (n) =>
       extra.has(n) ? 'the cluster step' : 'the inventory',
     );
     const warnings = unknownVariableWarnings(
@@ -158,7 +158,7 @@ export function createPlanner(s: AppServices) {
     const options: ComputeOptions = {
       arches: c.arches,
       vars: extra,
-      ...(inventoryVars ? { inventoryVars } : {}),
+      inventoryVars,
       extraImages: c.extraImages,
       extraFiles: c.extraFiles.map((f) => ({ url: f.url, sha256: f.sha256.replace(/^sha256:/, '') })),
     };

@@ -27,7 +27,7 @@ export interface TlsSettings {
 }
 
 export interface HttpClientOptions {
-  proxy?: ProxyConfig;
+  proxy?: ProxyConfig | undefined;
   connectTimeoutMs?: number;
   /** No bytes for this long on an open response → the attempt fails (and is retried). */
   idleTimeoutMs?: number;

@@ -13,7 +13,7 @@ export interface ExportOptions extends JobHookOptions<ExportItem> {
   archive?: boolean;
   split?: number;
   /** Delta: only what the bundle with this manifest (file or folder) does not already hold. */
-  since?: string;
+  since?: string | undefined;
   /**
    * Repair: only these artifacts (ids), as a delta of the bundle itself, so an offline store that
    * holds a damaged copy of the bundle is completed by importing it.
