@@ -17,6 +17,7 @@ import type {
 } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressPanel, Section } from '../../components/common.js';
+import { ChoiceField } from '../../components/step-controls.js';
 import { bytes } from '../../format.js';
 import { resultOf } from '../../jobs.js';
 import {
@@ -414,30 +415,18 @@ export function ClusterStep() {
             </div>
           </fieldset>
           <div className="row wrap">
-            <label className="field">
-              <span>Container runtime</span>
-              <select
-                aria-label="Container runtime"
-                value={choices.runtime}
-                onChange={(e) => setChoices({ runtime: e.target.value as never })}
-              >
-                {RUNTIMES.map((r) => (
-                  <option key={r}>{r}</option>
-                ))}
-              </select>
-            </label>
-            <label className="field">
-              <span>Network plugin</span>
-              <select
-                aria-label="Network plugin"
-                value={choices.network}
-                onChange={(e) => setChoices({ network: e.target.value as never })}
-              >
-                {NETWORK_PLUGINS.map((r) => (
-                  <option key={r}>{r}</option>
-                ))}
-              </select>
-            </label>
+            <ChoiceField
+              label="Container runtime"
+              value={choices.runtime}
+              options={RUNTIMES}
+              onChange={(runtime) => setChoices({ runtime })}
+            />
+            <ChoiceField
+              label="Network plugin"
+              value={choices.network}
+              options={NETWORK_PLUGINS}
+              onChange={(network) => setChoices({ network })}
+            />
           </div>
           <fieldset>
             <legend>Add-ons</legend>
