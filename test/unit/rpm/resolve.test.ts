@@ -104,6 +104,28 @@ describe('resolveRpms', () => {
     expect(r.packages.find((p) => p.name === 'top')?.why).toBe('asked');
   });
 
+  it('decides conditions after everything forced, as dnf 4.14 did', () => {
+    // dnf installed e, g, late, mid, top for exactly these packages (rpmbuild + createrepo_c).
+    const r = resolve(
+      [
+        pkg('top', { requires: ['(e if late)', '(g if late else h)', 'mid'] }),
+        pkg('mid', { requires: ['late'] }),
+        pkg('late'),
+        pkg('e'),
+        pkg('g'),
+        pkg('h'),
+      ],
+      ['top'],
+    );
+    expect(names(r)).toEqual([
+      'e-1.0.noarch',
+      'g-1.0.noarch',
+      'late-1.0.noarch',
+      'mid-1.0.noarch',
+      'top-1.0.noarch',
+    ]);
+  });
+
   it('takes the target architecture and noarch only, the highest EVR per name with ~ and ^', () => {
     const r = resolve(
       [

@@ -280,6 +280,13 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
         conditional.push({ p, dep, expr, weak: !strict });
       }
       const need = richNeeds(expr, world);
+      // A condition still open is no reason to install anything yet: libsolv's clause for
+      // (g if late else h) is not unit while `late` is undecided, so everything forced is
+      // propagated first (dnf installed g, not h, when another package required late).
+      if (need && need.length && !decide && hasCondition(expr)) {
+        choices.push({ p, dep, strict, key: ruleKey(p, dep) });
+        return true;
+      }
       if (!need) {
         if (strict) {
           problems.push({
