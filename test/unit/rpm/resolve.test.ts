@@ -175,6 +175,33 @@ describe('resolveRpms', () => {
     ]);
   });
 
+  it('weighs provide versions only where they compare, as dnf 4.14 did', () => {
+    // Each case is what dnf chose for these exact provides (rpmbuild + createrepo_c + dnf).
+    const r = resolve(
+      [
+        pkg('top', { requires: ['virt9', 'virtC', 'virtD', 'virtA'] }),
+        pkg('g0', { provides: ['virt9'] }),
+        pkg('g1', { provides: ['virt9 = 1'] }),
+        pkg('g2', { provides: ['virt9 = 9'] }),
+        pkg('zz', { provides: ['virtC'] }),
+        pkg('aa', { provides: ['virtC = 5'] }),
+        pkg('yy', { provides: ['virtD'] }),
+        pkg('bb', { provides: ['virtD = 5'] }),
+        pkg('cc', { provides: ['virtD = 7'] }),
+        pkg('zb', { arch: 'x86_64', provides: ['virtA'] }),
+        pkg('za', { provides: ['virtA'] }),
+      ],
+      ['top'],
+    );
+    expect(names(r)).toEqual([
+      'aa-1.0.noarch',
+      'cc-1.0.noarch',
+      'g0-1.0.noarch',
+      'top-1.0.noarch',
+      'za-1.0.noarch',
+    ]);
+  });
+
   it('installs what obsoletes a root instead of the root', () => {
     const r = resolve([pkg('old', { evr: '1.0-1' }), pkg('new', { obsoletes: ['old < 2.0'] })], ['old']);
     expect(names(r)).toEqual(['new-1.0.noarch']);

@@ -164,9 +164,17 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
       const cur = bestPerName.get(p.name);
       if (!cur || better(p, cur[0]) < 0) bestPerName.set(p.name, [p, d]);
     }
-    const rest = [...bestPerName.values()].sort(
-      (x, y) => compareProvide(y[1], x[1]) || (x[0].name < y[0].name ? -1 : x[0].name > y[0].name ? 1 : 0),
+    // Name order, then the first one that a later provider does not beat with a strictly
+    // higher version of the same provide. Sorting by provide version directly would not fit
+    // dnf: unversioned provides are incomparable, so for {g0: virt9, g1: virt9 = 1, g2: virt9 = 9}
+    // dnf took g0, for {bb: virtD = 5, cc: virtD = 7, yy: virtD} cc, for {aa: virtC = 5, zz:
+    // virtC} aa, for {g1: virt6 = 1, g2: virt6 = 9} g2.
+    const rest = [...bestPerName.values()].sort((x, y) =>
+      x[0].name < y[0].name ? -1 : x[0].name > y[0].name ? 1 : 0,
     );
+    let win = 0;
+    for (let i = 1; i < rest.length; i++) if (compareProvide(rest[i][1], rest[win][1]) > 0) win = i;
+    if (win > 0) rest.unshift(...rest.splice(win, 1));
     return [...chosenOnes, ...rest.map((r) => r[0])];
   };
   const providers = (dep: RpmDep): RpmPackage[] => providersAny([dep]);
