@@ -132,8 +132,8 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
 
   /**
    * Providers of a simple dependency in dnf's order of preference: already chosen first; per
-   * name only its best matching version; then the highest version of the matching provide;
-   * then the name in strcmp order. Observed with dnf 4.14: `Requires: virt` provided by zz-1.0
+   * name only its best matching version; then strcmp name order, except that a provider with a
+   * strictly higher version of the same provide comes first. Observed with dnf 4.14: `Requires: virt` provided by zz-1.0
    * and aaaa-long-9.0 → aaaa-long; virt6 = 1 (g1) vs virt6 = 9 (g2) → g2; `Requires: hh` with
    * both hh and ahh (Provides: hh) → ahh: neither the shorter name nor the exact name wins.
    */
