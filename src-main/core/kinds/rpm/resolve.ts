@@ -132,8 +132,8 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
 
   /**
    * Providers of a simple dependency in dnf's order of preference: already chosen first; per
-   * name only its best matching version; then the highest version of the matching provide;
-   * then the name in strcmp order. Observed with dnf 4.14: `Requires: virt` provided by zz-1.0
+   * name only its best matching version; then strcmp name order, except that a provider with a
+   * strictly higher version of the same provide comes first. Observed with dnf 4.14: `Requires: virt` provided by zz-1.0
    * and aaaa-long-9.0 → aaaa-long; virt6 = 1 (g1) vs virt6 = 9 (g2) → g2; `Requires: hh` with
    * both hh and ahh (Provides: hh) → ahh: neither the shorter name nor the exact name wins.
    */
@@ -164,9 +164,17 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
       const cur = bestPerName.get(p.name);
       if (!cur || better(p, cur[0]) < 0) bestPerName.set(p.name, [p, d]);
     }
-    const rest = [...bestPerName.values()].sort(
-      (x, y) => compareProvide(y[1], x[1]) || (x[0].name < y[0].name ? -1 : x[0].name > y[0].name ? 1 : 0),
+    // Name order, then the first one that a later provider does not beat with a strictly
+    // higher version of the same provide. Sorting by provide version directly would not fit
+    // dnf: unversioned provides are incomparable, so for {g0: virt9, g1: virt9 = 1, g2: virt9 = 9}
+    // dnf took g0, for {bb: virtD = 5, cc: virtD = 7, yy: virtD} cc, for {aa: virtC = 5, zz:
+    // virtC} aa, for {g1: virt6 = 1, g2: virt6 = 9} g2.
+    const rest = [...bestPerName.values()].sort((x, y) =>
+      x[0].name < y[0].name ? -1 : x[0].name > y[0].name ? 1 : 0,
     );
+    let win = 0;
+    for (let i = 1; i < rest.length; i++) if (compareProvide(rest[i][1], rest[win][1]) > 0) win = i;
+    if (win > 0) rest.unshift(...rest.splice(win, 1));
     return [...chosenOnes, ...rest.map((r) => r[0])];
   };
   const providers = (dep: RpmDep): RpmPackage[] => providersAny([dep]);
@@ -280,6 +288,13 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
         conditional.push({ p, dep, expr, weak: !strict });
       }
       const need = richNeeds(expr, world);
+      // A condition still open is no reason to install anything yet: libsolv's clause for
+      // (g if late else h) is not unit while `late` is undecided, so everything forced is
+      // propagated first (dnf installed g, not h, when another package required late).
+      if (need && need.length && !decide && hasCondition(expr)) {
+        choices.push({ p, dep, strict, key: ruleKey(p, dep) });
+        return true;
+      }
       if (!need) {
         if (strict) {
           problems.push({
