@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Writing an RPM repository's repodata for N packages: Ferry (bench/rpm/repodata-ferry.ts: hash
-# each .rpm while streaming it, read its header, write primary/filelists/other gz, repomd.xml
+# each .rpm while streaming it and read its header from the same chunks, write primary/filelists/other gz, repomd.xml
 # and its detached signature) against createrepo_c on the same files (--no-database, as Ferry
 # writes no sqlite; default workers, and --workers 1 since Ferry uses one thread). createrepo_c
 # does not sign: Ferry's time includes the OpenPGP signature. Median wall and CPU time of R runs
