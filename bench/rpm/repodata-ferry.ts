@@ -1,8 +1,8 @@
 /**
  * Ferry's side of bench/rpm/repodata.sh, in its own process so GNU time measures it alone:
- * for every .rpm under <repo>/Packages, hash the file while streaming it and read its header,
- * then write signed repodata (primary, filelists, other, repomd.xml, repomd.xml.asc) — the work
- * fetch does for a carried repository after the downloads.
+ * for every .rpm under <repo>/Packages, hash the file while streaming it and read its header from
+ * the same chunks, then write signed repodata (primary, filelists, other, repomd.xml,
+ * repomd.xml.asc) — the work fetch does for a carried repository besides the downloads.
  *   node node_modules/tsx/dist/cli.mjs bench/rpm/repodata-ferry.ts <repo> <keysdir>
  */
 import { createHash } from 'node:crypto';
@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ensureRepoSigner } from '../../src-main/core/bundle/keys/repo-key.js';
-import { readRpmHeader } from '../../src-main/core/kinds/rpm/header.js';
+import { rpmHeaderTap } from '../../src-main/core/kinds/rpm/header.js';
 import { buildRpmRepodata, type RpmRepodataEntry } from '../../src-main/core/kinds/rpm/repodata.js';
 
 const [repo, keys] = process.argv.slice(2);
@@ -25,23 +25,28 @@ const locations = fs
 const entries: RpmRepodataEntry[] = [];
 for (const location of locations) {
   const file = path.join(repo, location);
+  // One pass per file, as fetch does with a download: the hash and the header from the same
+  // chunks (rpmHeaderTap), not a second read for the header.
   const h = createHash('sha256');
+  const tap = rpmHeaderTap(location);
   let size = 0;
   await pipeline(
     fs.createReadStream(file, { highWaterMark: 1 << 20 }),
     async (src: AsyncIterable<Buffer>) => {
       for await (const c of src) {
         h.update(c);
+        tap.push(c);
         size += c.length;
       }
     },
   );
+  tap.end();
   entries.push({
     location,
     sha256: h.digest('hex'),
     size,
     mtime: Math.floor(fs.statSync(file).mtimeMs / 1000),
-    header: await readRpmHeader(file),
+    header: await tap.header,
   });
 }
 const out = await buildRpmRepodata(entries, { signer });

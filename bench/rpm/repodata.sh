@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Writing an RPM repository's repodata for N packages: Ferry (bench/rpm/repodata-ferry.ts: hash
-# each .rpm while streaming it, read its header, write primary/filelists/other gz, repomd.xml
-# and its detached signature) against createrepo_c on the same files (--no-database, as Ferry
-# writes no sqlite; default workers, and --workers 1 since Ferry uses one thread). createrepo_c
-# does not sign: Ferry's time includes the OpenPGP signature. Median wall and CPU time of R runs
-# and the largest peak RSS (GNU time); the packages are built once by rpmbuild and cached.
+# Writing an RPM repository's repodata for N packages. Ferry (bench/rpm/repodata-ferry.ts):
+# hash each .rpm while streaming it and read its header from the same chunks, then write
+# primary/filelists/other gz, repomd.xml and its detached signature. createrepo_c on the same
+# files: --no-database (Ferry writes no sqlite), default workers, and --workers 1 since Ferry
+# uses one thread; it does not sign, Ferry's time includes the OpenPGP signature. Median wall
+# and CPU time of R runs and the largest peak RSS (GNU time); the packages are built once by
+# rpmbuild and cached under /tmp/ferry-bench-rpm/<N>.
 #   bash bench/rpm/repodata.sh [N=200] [R=5]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
