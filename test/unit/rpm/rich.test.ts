@@ -65,7 +65,7 @@ describe('rich dependency evaluation', () => {
   const avail = { a: '1.0', b: '2.0', c: '1.0', d: '3.0' };
   it.each([
     // [expression, chosen, holds, needs]
-    ['(a or b)', [], false, [['a']]],
+    ['(a or b)', [], false, [['a', 'b']]],
     ['(a or b)', ['b'], true, []],
     ['(a >= 2 or b)', [], false, [['b']]],
     ['(a and b)', ['a'], false, [['b']]],
@@ -81,6 +81,7 @@ describe('rich dependency evaluation', () => {
     ['(x or (b and c))', [], false, [['b'], ['c']]],
     ['(x or y)', [], false, undefined],
     ['((x or a) and (d if a))', ['a'], false, [['d']]],
+    ['((b and c) or a)', [], false, [['b'], ['c']]],
   ] as const)('%s with %j chosen: holds=%s', (text, chosen, holds, needs) => {
     const w = world(avail, [...chosen]);
     const e = parseRich(text);

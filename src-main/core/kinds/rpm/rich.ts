@@ -161,6 +161,12 @@ export function richAtoms(e: RichExpr, out: RpmDep[] = []): RpmDep[] {
 export interface RichWorld<P> {
   providers(dep: RpmDep): readonly P[];
   chosen(p: P): boolean;
+  /**
+   * The providers of any of several simple dependencies, in the world's preference order: an
+   * `(a or b)` of simple terms is one choice among all their providers, as libsolv makes it
+   * (dnf picks e1 for `(e2 or e1)`). Without it, the alternatives' providers are concatenated.
+   */
+  providersAny?(deps: RpmDep[]): readonly P[];
 }
 
 /** The packages that satisfy a `with`/`without` term (one package must satisfy all of it). */
@@ -207,8 +213,8 @@ export function richHolds<P>(e: RichExpr, w: RichWorld<P>): boolean {
  * the candidate providers of one term, in the world's preference order), or undefined when it
  * cannot be satisfied. Conditions (`if`/`unless`) are judged on the current selection only: the
  * resolver re-evaluates at its fixed point, so a condition that becomes true later still counts.
- * For `or`, the first alternative that already holds wins, then the first satisfiable one, as
- * rpm's left-to-right reading and dnf's choice for `(a or b)` with neither installed agree.
+ * For `or`, nothing is needed when an alternative holds; an `or` of simple terms is one group of
+ * all their providers (see providersAny); otherwise the first satisfiable alternative is taken.
  */
 export function richNeeds<P>(e: RichExpr, w: RichWorld<P>): P[][] | undefined {
   switch (e.op) {
@@ -230,6 +236,13 @@ export function richNeeds<P>(e: RichExpr, w: RichWorld<P>): P[][] | undefined {
     }
     case 'or': {
       if (e.args.some((a) => richHolds(a, w))) return [];
+      if (e.args.every((a) => a.op === 'atom')) {
+        const deps = e.args.map((a) => (a as { dep: RpmDep }).dep);
+        const ps = w.providersAny
+          ? [...w.providersAny(deps)]
+          : [...new Set(deps.flatMap((d) => w.providers(d)))];
+        return ps.length ? [ps] : undefined;
+      }
       for (const a of e.args) {
         const need = richNeeds(a, w);
         if (need) return need;
