@@ -53,6 +53,8 @@ export async function fetchMetadata(ctx: RepomdContext, repo: RepoRef, e: Repomd
           : { expectSha512: e.checksum.value }),
         ...(e.size !== undefined ? { expectSize: e.size } : {}),
         label: what,
+        // One connection: the raw segmented path would not carry a client certificate (CDN).
+        segments: false,
         checksumHint: `the mirror serves another ${e.type} than its repomd.xml names: the repository is being updated or was altered; try again or use another mirror`,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
