@@ -1,0 +1,160 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testSigningKey } from '../../helpers/deb-sign.js';
+import {
+  dnfDownload,
+  dnfRepoclosure,
+  lacksRpmTools,
+  realUnresolved,
+  rpmUpstream,
+  type RpmUpstream,
+} from '../../helpers/rpm-upstream.js';
+
+/**
+ * The synthetic "Rocky 9" upstream is itself checked against dnf, so the tests built on it
+ * (resolution, fetch, repodata) rest on a mirror dnf accepts: signed packages and repomd, the
+ * relationships it claims to exercise, both architectures, and tampering that dnf refuses.
+ */
+
+const EXPECTED = (arch: string): string[] =>
+  [
+    `ferry-app-1.0-1.el9.${arch}.rpm`,
+    `ferry-core-1.0-1.el9.${arch}.rpm`,
+    'ferry-docs-1.0-1.el9.noarch.rpm',
+    'ferry-epoch-1.0-1.el9.noarch.rpm',
+    `ferry-extra-1.0-1.el9.${arch}.rpm`,
+    `ferry-helper-1.2-1.el9.${arch}.rpm`,
+    `ferry-lib-2.0^20240101git1-1.el9.${arch}.rpm`,
+    `ferry-modpkg-1.4-1.module+el9.2.0+1+8d1b2e3c.${arch}.rpm`,
+    'ferry-newname-2.0-1.el9.noarch.rpm',
+    'ferry-provider-1.0-1.el9.noarch.rpm',
+    'ferry-setup-1.0-1.el9.noarch.rpm',
+    `ferry-shell-5.1-1.el9.${arch}.rpm`,
+    `ferry-tls-gnutls-3.7.6-1.el9.${arch}.rpm`,
+    `ferry-tool-1.0-1.el9.${arch}.rpm`,
+  ].sort();
+
+describe.skipIf(lacksRpmTools())('the synthetic Rocky 9 upstream, checked by dnf', () => {
+  let up: RpmUpstream;
+  let tmp: string;
+
+  beforeAll(async () => {
+    up = await rpmUpstream();
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-rpm-upstream-test-'));
+  });
+  afterAll(async () => {
+    await up?.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('lays out BaseOS and AppStream for both arches, every repomd signed', () => {
+    for (const arch of ['x86_64', 'aarch64'] as const)
+      for (const repo of ['BaseOS', 'AppStream'] as const) {
+        const rd = path.join(up.root, '9', repo, arch, 'os', 'repodata');
+        expect(fs.existsSync(path.join(rd, 'repomd.xml.asc')), `${repo} ${arch}`).toBe(true);
+        expect(fs.readFileSync(path.join(rd, 'repomd.xml.asc'), 'utf8')).toMatch(
+          /^-----BEGIN PGP SIGNATURE-----/,
+        );
+        const repomd = fs.readFileSync(path.join(rd, 'repomd.xml'), 'utf8');
+        expect(repomd).toMatch(/<data type="filelists">/);
+        if (repo === 'AppStream') expect(repomd).toMatch(/<data type="modules">[\s\S]*?-modules\.yaml\.xz"/);
+      }
+    expect(up.keyFingerprint).toMatch(/^[0-9A-F]{40}$/);
+    // The decoy: an i686 ferry-lib with the highest version sits in x86_64 BaseOS only.
+    expect(up.rpmFiles('BaseOS', 'x86_64').some((f) => f.endsWith('ferry-lib-3.0-1.el9.i686.rpm'))).toBe(
+      true,
+    );
+    expect(up.rpmFiles('BaseOS', 'aarch64').some((f) => f.includes('.i686.'))).toBe(false);
+  });
+
+  for (const arch of ['x86_64', 'aarch64'] as const)
+    it(`dnf --downloadonly with gpgcheck=1 and repo_gpgcheck=1 resolves the expected set (${arch})`, async () => {
+      const r = await dnfDownload({ repos: up.dnfRepos(arch), packages: up.roots, arch });
+      // Caret beats the plain and tilde builds, epoch beats version, the obsoleter replaces the
+      // root, the file require is found via filelists, the module's default stream wins, and
+      // the i686 decoy is never chosen.
+      expect(r.files).toEqual(EXPECTED(arch));
+    });
+
+  it('dnf installs into a bare root for real with both checks on (package signatures checked)', async () => {
+    const r = await dnfDownload({
+      repos: up.dnfRepos('x86_64'),
+      packages: up.roots,
+      arch: 'x86_64',
+      install: true,
+    });
+    expect(r.files).toEqual(EXPECTED('x86_64'));
+  });
+
+  it('dnf refuses packages signed by a key it was not given (gpgcheck=1 is real)', async () => {
+    const other = await testSigningKey('Some other key');
+    const keyFile = path.join(tmp, 'other.asc');
+    fs.writeFileSync(keyFile, other.publicKey.armor());
+    const repos = up
+      .dnfRepos('x86_64', { repo_gpgcheck: false })
+      .map((r) => ({ ...r, gpgkey: `file://${keyFile}` }));
+    const r = await dnfDownload({
+      repos,
+      packages: ['ferry-setup'],
+      arch: 'x86_64',
+      install: true,
+      allowFailure: true,
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(
+      /Public key for ferry-setup-1.0-1.el9.noarch.rpm is not installed[\s\S]*GPG check FAILED/,
+    );
+  });
+
+  it('dnf repoclosure is clean apart from the conditional rich dependency', async () => {
+    for (const arch of ['x86_64', 'aarch64'] as const) {
+      const c = await dnfRepoclosure({ repos: up.dnfRepos(arch), arch });
+      expect([...c.unresolved.entries()]).toEqual([
+        [`ferry-core-1.0-1.el9.${arch}`, ['(ferry-selinux if selinux-policy)']],
+      ]);
+      expect(realUnresolved(c.unresolved).size).toBe(0);
+    }
+  });
+
+  it('dnf refuses a tampered repomd, primary and package, naming each', async () => {
+    try {
+      up.tamper('repomd');
+      let r = await dnfDownload({
+        repos: up.dnfRepos('x86_64'),
+        packages: ['ferry-setup'],
+        arch: 'x86_64',
+        allowFailure: true,
+      });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/repomd\.xml GPG signature verification error/);
+      up.untamper();
+
+      const primary = up.tamper('primary');
+      r = await dnfDownload({
+        repos: up.dnfRepos('x86_64'),
+        packages: ['ferry-setup'],
+        arch: 'x86_64',
+        allowFailure: true,
+      });
+      expect(r.code).not.toBe(0);
+      expect(r.stdout + r.stderr).toContain(path.basename(primary));
+      up.untamper();
+
+      up.tamper('package');
+      r = await dnfDownload({
+        repos: up.dnfRepos('x86_64'),
+        packages: ['ferry-core'],
+        arch: 'x86_64',
+        allowFailure: true,
+      });
+      expect(r.code).not.toBe(0);
+      expect(r.stdout + r.stderr).toMatch(
+        /ferry-core-1\.0-1\.el9\.x86_64\.rpm: Downloading successful, but checksum doesn't match/,
+      );
+    } finally {
+      up.untamper();
+    }
+  });
+});
