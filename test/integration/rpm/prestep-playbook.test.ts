@@ -128,12 +128,13 @@ describe.skipIf(lacks('ansible-playbook'))('the pre-step playbook on a Debian an
       'rocky-addons.repo.ferry.disabled',
       'rocky.repo.ferry.disabled',
     ]);
+    // What a node gets (ferry_rpm_root prefixes the key paths: dnf --installroot reads them on the host).
     expect(fs.readFileSync(path.join(yum, 'ferry.repo'), 'utf8')).toBe(
       rpmRepoFile({
         os: 'rocky-9',
         url: `${served.url}/repos/rocky-9`,
         keys: ['RPM-GPG-KEY-Rocky-9', 'RPM-GPG-KEY-ferry'],
-      }),
+      }).replaceAll('file:///etc/pki/', `file://${rpmRoot}/etc/pki/`),
     );
     expect(fs.readFileSync(path.join(rpmRoot, 'etc/pki/rpm-gpg/ferry/RPM-GPG-KEY-Rocky-9'))).toEqual(
       distroKey,

@@ -198,6 +198,7 @@ describe('the rpm kind and Ferry’s RPM repositories', () => {
         'repo_gpgcheck=1',
         'gpgkey=file:///etc/pki/rpm-gpg/ferry/RPM-GPG-KEY-Rocky-9 file:///etc/pki/rpm-gpg/ferry/RPM-GPG-KEY-ferry',
         'module_hotfixes=1',
+        'skip_if_unavailable=0',
         '',
       ].join('\n'),
     );

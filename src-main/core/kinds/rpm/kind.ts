@@ -1,6 +1,8 @@
 import type { Artifact, RepoArtifact, RpmArtifact } from '../../bundle/manifest.js';
 import { rpmKind as carriedRpm } from '../carried.js';
 import type { ArtifactKind, RecordProblem } from '../kind.js';
+import { filesAtSize } from '../../bundle/intact.js';
+import { fetchPlanRpms } from './fetch.js';
 import { rpmReposOf, rpmVars, RPM_FERRY_KEY } from './vars.js';
 
 /**
@@ -32,6 +34,24 @@ export const rpmKind: ArtifactKind<RpmArtifact> = {
   verify: { record: carriedRpm.verify.record, repairHint: () => REPAIR_RPM },
   summarize: (a) => ({ group: `${a.os} packages` }),
   serve: { ...carriedRpm.serve, aliases: sharedRpmUrls },
+  // The plan's RPM package sets (plan.json `rpms`) and their signed repositories.
+  waitsForDownloads: true,
+  async carry(want, ctx) {
+    const { repoSigner, ...o } = ctx;
+    await fetchPlanRpms(want.plan, { ...o, ...(repoSigner ? { signer: repoSigner } : {}) });
+  },
+  // plan.json (which names the packages) matched already: their files, and their repositories',
+  // must still be there too.
+  held: async (dir, m) => {
+    const sizes = new Map(m.files.map((f) => [f.path, f.size]));
+    for (const a of m.artifacts)
+      if (
+        (a.kind === 'rpm' || (a.kind === 'repo' && a.format === 'rpm')) &&
+        !(await filesAtSize(dir, a.paths, sizes))
+      )
+        return false;
+    return true;
+  },
   async vars(src, filesUrl) {
     const repos = rpmReposOf(src);
     return repos.length ? rpmVars(filesUrl, repos) : {};

@@ -39,6 +39,8 @@ export function rpmRepoFile(o: { os: string; url: string; keys: readonly string[
       'repo_gpgcheck=1',
       `gpgkey=${o.keys.map((k) => `file://${RPM_KEY_DIR}/${k}`).join(' ')}`,
       'module_hotfixes=1',
+      // An unreachable Ferry must fail dnf loudly, never be skipped (some dnf builds default to skipping).
+      'skip_if_unavailable=0',
       ...(o.ca ? [`sslcacert=${RPM_CA_PATH}`] : []),
     ].join('\n') + '\n'
   );
@@ -133,6 +135,7 @@ export function rpmPrestepPlay(): string {
       environment: "{{ {'SSL_CERT_FILE': root ~ '${RPM_CA_PATH}'} if ferry_ca_certificate is defined else {} }}"
       when: state == 'present' and ferry_rpm_here
 
+    # gpgkey= carries ferry_rpm_root too: \`dnf --installroot\` reads file:// keys from the host.
     - name: Ferry's dnf repository
       ansible.builtin.copy:
         dest: "{{ root }}${RPM_REPO_PATH}"
@@ -143,8 +146,9 @@ export function rpmPrestepPlay(): string {
           enabled=1
           gpgcheck=1
           repo_gpgcheck=1
-          gpgkey={{ ferry_rpm_repo['keys'] | map(attribute='file') | map('regex_replace', '^', 'file://${RPM_KEY_DIR}/') | join(' ') }}
+          gpgkey={{ ferry_rpm_repo['keys'] | map(attribute='file') | map('regex_replace', '^', 'file://' ~ root ~ '${RPM_KEY_DIR}/') | join(' ') }}
           module_hotfixes=1
+          skip_if_unavailable=0
           {% if ferry_ca_certificate is defined %}sslcacert=${RPM_CA_PATH}
           {% endif %}
         mode: "0644"
