@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -303,6 +303,96 @@ describe.skipIf(lacksRpmTools())('RPM packages fetched, bundled, served, and ins
     },
     300_000,
   );
+
+  it('carries the modular streams’ modules.yaml: dnf without module_hotfixes still installs the modular package', async () => {
+    const repodata = path.join(up.root, '9', 'AppStream', 'x86_64', 'os', 'repodata');
+    const xz = fs.readdirSync(repodata).find((f) => /-modules\.yaml\.xz$/.test(f))!;
+    const yaml = execFileSync('xz', ['-dc', path.join(repodata, xz)], { encoding: 'utf8' });
+    expect(yaml).toMatch(/document: modulemd\b/);
+    const out = path.join(tmp, 'modules');
+    await runFetch(planOf({ ...set, modules: yaml }), { out, repoSigner: signer });
+    const m = parseManifest(fs.readFileSync(path.join(out, 'manifest.json')));
+    const repo = m.artifacts.find((a) => a.kind === 'repo' && a.format === 'rpm')!;
+    expect(repo.paths.filter((p) => /\/repodata\/[0-9a-f]{64}-modules\.yaml\.gz$/.test(p))).toHaveLength(2);
+    const v = await openVerifiedBundle(out, { allowUnsigned: true });
+    const s2 = await OfflineServer.start({
+      sources: [v.source],
+      listen: '127.0.0.1',
+      filesPort: 0,
+      registryPort: 0,
+    });
+    try {
+      const base = `${s2.filesUrl.replace(/\/+$/, '')}/repos/${OS_ID}`;
+      const r = await dnfDownload({
+        repos: [
+          {
+            id: 'ferry',
+            baseurl: `${base}/x86_64`,
+            gpgkey: `${base}/RPM-GPG-KEY-Rocky-9-test ${base}/RPM-GPG-KEY-ferry`,
+            gpgcheck: true,
+            repo_gpgcheck: true,
+          },
+        ],
+        packages: up.roots,
+        arch: 'x86_64',
+      });
+      expect(r.files).toEqual(oracle.get('x86_64'));
+      expect(r.files.some((f) => f.startsWith('ferry-modpkg-1.4-'))).toBe(true);
+      // dnf read the carried module metadata: the module and its default stream are there.
+      const w = path.join(tmp, 'modlist');
+      fs.mkdirSync(path.join(w, 'repos.d'), { recursive: true });
+      fs.mkdirSync(path.join(w, 'log'), { recursive: true });
+      fs.writeFileSync(
+        path.join(w, 'repos.d', 'ferry.repo'),
+        `[ferry]\nname=ferry\nbaseurl=${base}/x86_64\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=${base}/RPM-GPG-KEY-ferry\nenabled=1\n`,
+      );
+      const list = await run('dnf', [
+        '-y',
+        `--installroot=${path.join(w, 'root')}`,
+        '--releasever=9',
+        '--forcearch=x86_64',
+        `--setopt=reposdir=${path.join(w, 'repos.d')}`,
+        `--setopt=cachedir=${path.join(w, 'cache')}`,
+        `--setopt=logdir=${path.join(w, 'log')}`,
+        '--setopt=module_platform_id=platform:el9',
+        '--noplugins',
+        'module',
+        'list',
+      ]);
+      expect(list.code, list.out).toBe(0);
+      expect(list.out).toMatch(/ferry-mod\s+1 \[d\]/);
+    } finally {
+      await s2.stop();
+    }
+  });
+
+  it('downloads through a mirror, recording upstream’s URLs; a replan without a package drops it', async () => {
+    const upstream = 'https://dl.rockylinux.org/pub/rocky';
+    const viaMirror: ResolvedRpmSet = {
+      ...set,
+      sources: set.sources.map((s) => ({ ...s, uri: s.uri.replace(up.url, upstream) })),
+    };
+    const out = path.join(tmp, 'mirror');
+    await runFetch(planOf(viaMirror), {
+      out,
+      repoSigner: signer,
+      mirrors: { [`${upstream}/`]: `${up.url}/` },
+    });
+    let m = parseManifest(fs.readFileSync(path.join(out, 'manifest.json')));
+    const core = m.artifacts.find(
+      (a) => a.kind === 'rpm' && a.package === 'ferry-core' && a.repoArch === 'x86_64',
+    );
+    expect(core?.kind === 'rpm' && core.url).toBe(
+      `${upstream}/9/BaseOS/x86_64/os/Packages/f/ferry-core-1.0-1.el9.x86_64.rpm`,
+    );
+    const fewer = { ...viaMirror, packages: viaMirror.packages.filter((p) => p.name !== 'ferry-docs') };
+    await runFetch(planOf(fewer), { out, repoSigner: signer, mirrors: { [`${upstream}/`]: `${up.url}/` } });
+    m = parseManifest(fs.readFileSync(path.join(out, 'manifest.json')));
+    expect(m.artifacts.filter((a) => a.kind === 'rpm' && a.package === 'ferry-docs')).toEqual([]);
+    expect(m.files.filter((f) => f.path.includes('ferry-docs'))).toEqual([]);
+    expect(m.artifacts.filter((a) => a.kind === 'rpm')).toHaveLength(fewer.packages.length);
+    expect((await verifyBundle(out, { allowUnsigned: true })).ok).toBe(true);
+  });
 
   it('a second fetch finds every package present and downloads nothing', async () => {
     const before = up.server.requests.length;
