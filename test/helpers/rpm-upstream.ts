@@ -39,7 +39,7 @@ import { missingTools } from './tools.js';
  *     default stream hides.
  */
 
-const BUILDER_VERSION = 2;
+const BUILDER_VERSION = 3;
 
 export type UpstreamArch = 'x86_64' | 'aarch64';
 export const UPSTREAM_ARCHES: readonly UpstreamArch[] = ['x86_64', 'aarch64'];
@@ -57,6 +57,8 @@ export interface RpmSpec {
   requires?: string[];
   /** Requires(pre). */
   pre?: string[];
+  /** Other qualified lines kept verbatim: 'Requires(post): x', 'Requires(preun): y'. */
+  qualified?: string[];
   provides?: string[];
   obsoletes?: string[];
   conflicts?: string[];
@@ -179,6 +181,8 @@ export const DEFAULT_SPECS: RpmSpec[] = [
     kind: 'binary',
     repo: 'BaseOS',
     requires: ['ferry-extra', 'ferry-epoch >= 1:1.0'],
+    // Scriptlet-time requires: how the header flags them and which createrepo_c marks pre="1".
+    qualified: ['Requires(post): ferry-setup', 'Requires(preun): ferry-docs >= 1.0'],
     files: ['/usr/bin/ferry-tool'],
   },
   {
@@ -326,6 +330,7 @@ function specText(s: RpmSpec): string {
     ...(s.module ? [`ModularityLabel: ${s.module.name}:${s.module.stream}:9020020230101:8d1b2e3c`] : []),
     ...(s.requires ?? []).map((r) => `Requires: ${r}`),
     ...(s.pre ?? []).map((r) => `Requires(pre): ${r}`),
+    ...(s.qualified ?? []),
     ...(s.provides ?? []).map((r) => `Provides: ${r}`),
     ...(s.obsoletes ?? []).map((r) => `Obsoletes: ${r}`),
     ...(s.conflicts ?? []).map((r) => `Conflicts: ${r}`),

@@ -6,7 +6,7 @@ import { FerryError } from '../../base/errors/index.js';
 import { writeFileAtomic } from '../../base/fs/atomic.js';
 
 /**
- * The OpenPGP key Ferry signs its package repositories with (apt's InRelease; later rpm's
+ * The OpenPGP key Ferry signs its package repositories with (apt's InRelease, rpm's
  * repomd.xml.asc). apt and gpgv verify OpenPGP only, so this is a second key beside the Ed25519
  * bundle-signing key, kept in the same folder:
  *   keys/repo-signing.asc (armored private key, mode 0600), keys/repo-signing.pub.asc.
@@ -25,6 +25,11 @@ export interface RepoKeyInfo {
 export interface RepoSigner extends RepoKeyInfo {
   /** Clearsign a Release text: the InRelease apt reads. */
   clearsign(text: string, date?: Date): Promise<string>;
+  /**
+   * An armored detached signature over bytes: repomd.xml.asc, which dnf (librepo, gpgme)
+   * checks with repo_gpgcheck=1.
+   */
+  detachSign(data: Uint8Array, date?: Date): Promise<string>;
 }
 
 const PRIVATE = 'repo-signing.asc';
@@ -106,6 +111,10 @@ export async function repoSigner(dir: string): Promise<RepoSigner | undefined> {
     async clearsign(t: string, date = new Date()): Promise<string> {
       const message = await openpgp.createCleartextMessage({ text: t });
       return openpgp.sign({ message, signingKeys: key, date });
+    },
+    async detachSign(data: Uint8Array, date = new Date()): Promise<string> {
+      const message = await openpgp.createMessage({ binary: data });
+      return openpgp.sign({ message, signingKeys: key, date, detached: true, format: 'armored' });
     },
   };
 }
