@@ -94,6 +94,15 @@ describe.skipIf(lacksRpmTools())('planning Rocky 9 packages from a signed mirror
     expect(planned.modules).toMatch(/document: modulemd\n/);
     expect(planned.modules).toMatch(/document: modulemd-defaults/);
     expect(planned.packages.some((p) => p.arch === 'i686')).toBe(false);
+    // The key that verified the repositories is carried for the nodes, with what it signs.
+    expect(planned.keys).toEqual([
+      {
+        file: 'RPM-GPG-KEY-rocky-9-given',
+        armored: expect.stringMatching(/^-----BEGIN PGP PUBLIC KEY BLOCK-----/),
+        fingerprints: [up.keyFingerprint],
+        sources: ['baseos', 'appstream'],
+      },
+    ]);
   });
 
   it('refuses a tampered repomd.xml, naming the repository and the file', async () => {

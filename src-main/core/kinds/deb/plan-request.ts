@@ -236,6 +236,7 @@ export async function planOsPackages(
     for (const c of r.choices) choices.push({ os: id, choice: c });
   }
   await pruneIndexCache(net.cacheDir, 30, net.now);
+  if (rpms.length) await pruneIndexCache(rpmCtx.cacheDir, 30, net.now);
   return { debs, rpms, choices };
 }
 

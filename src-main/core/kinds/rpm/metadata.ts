@@ -19,7 +19,8 @@ const STREAMED = new Set(['sha256', 'sha512']);
 
 function cachePath(cacheDir: string, e: RepomdEntry): string {
   const ext = /\.(gz|xz|zst|bz2)$/.exec(e.href)?.[0] ?? '';
-  return path.join(cacheDir, 'rpm-md', `${e.checksum.type}-${e.checksum.value}${ext}`);
+  // `indexes/`, as the deb kind's cache, so pruneIndexCache drops what no plan read for a month.
+  return path.join(cacheDir, 'indexes', `${e.checksum.type}-${e.checksum.value}${ext}`);
 }
 
 /**
@@ -65,7 +66,7 @@ export async function fetchMetadata(ctx: RepomdContext, repo: RepoRef, e: Repomd
     await fs.rename(part, file);
     await fs.rm(`${part}.json`, { force: true });
   }
-  // Marks the file as in use, for pruning (the deb kind's pruneIndexCache works on any folder).
+  // Marks the file as in use, for pruneIndexCache.
   const t = new Date();
   await fs.utimes(file, t, t).catch(() => undefined);
   return file;

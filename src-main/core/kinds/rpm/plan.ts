@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type * as openpgp from 'openpgp';
+import * as openpgp from 'openpgp';
 import { FerryError } from '../../base/errors/index.js';
 import { discardPartial, downloadToFile } from '../../fetch/download/download-file.js';
 import { mirrorUrl } from '../../fetch/download/mirrors.js';
@@ -54,6 +54,36 @@ export interface RpmPlanRequest {
 
 export interface RpmPlanResult {
   set: ResolvedRpmSet;
+}
+
+type CarriedKey = NonNullable<ResolvedRpmSet['keys']>[number];
+
+/** File name of a carried key in repos/<os>/ and on the node: the distribution's own name. */
+function keyFile(os: OsModel, role: RpmKeyId, given: boolean): string {
+  if (given) return `RPM-GPG-KEY-${role === 'distro' ? os.id : role}-given`;
+  const pinned = rpmPinnedKey(os, role);
+  const base = path.posix.basename(pinned.nodePath ?? new URL(pinned.url).pathname);
+  if (role === 'docker') return 'RPM-GPG-KEY-docker-ce';
+  return /^RPM-GPG-KEY-[A-Za-z0-9._-]+$/.test(base) ? base : `RPM-GPG-KEY-${os.id}`;
+}
+
+/**
+ * The keys of one role as one armour block (openpgp.js and rpm --import both read all the
+ * keys of a block; Red Hat's two blocks become one), with the fingerprints they carry.
+ */
+function carriedKey(os: OsModel, role: RpmKeyId, keys: openpgp.PublicKey[], given: boolean): CarriedKey {
+  const parts = keys.map((k) => k.write());
+  const bytes = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
+  let at = 0;
+  for (const b of parts) {
+    bytes.set(b, at);
+    at += b.length;
+  }
+  return {
+    file: keyFile(os, role, given),
+    armored: openpgp.armor(openpgp.enums.armor.publicKey, bytes),
+    fingerprints: keys.map((k) => k.getFingerprint().toUpperCase()),
+  };
 }
 
 /** The keys verifying one repository: the user's for that role, else the pinned key fetched. */
@@ -233,6 +263,7 @@ export async function planRpmSet(req: RpmPlanRequest, ctx: RpmPlanContext): Prom
   const errors: string[] = [];
   const details: Array<{ arch: string; package: string; requirement: string; message: string }> = [];
   const arches: string[] = [];
+  const carried = new Map<RpmKeyId, CarriedKey>();
   for (const ferryArch of req.arches) {
     if (!os.arches.includes(ferryArch)) {
       throw new FerryError('UNSUPPORTED', `${os.title} has no ${ferryArch} packages in Ferry's model.`, {
@@ -246,7 +277,16 @@ export async function planRpmSet(req: RpmPlanRequest, ctx: RpmPlanContext): Prom
       docker: needsDocker || req.repos?.docker === true,
     });
     const repos: LoadedRepo[] = [];
-    for (const s of specs) repos.push(await loadRepo(os, s, arch, ctx, keyCache));
+    for (const s of specs) {
+      repos.push(await loadRepo(os, s, arch, ctx, keyCache));
+      const given = (ctx.keys?.[s.key === 'distro' ? os.id : s.key]?.length ?? 0) > 0;
+      const k = carried.get(s.key) ?? {
+        ...carriedKey(os, s.key, await keysFor(os, s.key, ctx, keyCache), given),
+        sources: [],
+      };
+      if (!k.sources!.includes(s.id)) k.sources!.push(s.id);
+      carried.set(s.key, k);
+    }
     await mergeFilelists(os, repos, arch, ctx);
     sources.push(...repos.map((r) => r.source));
     const all = repos.flatMap((r) => r.packages);
@@ -317,6 +357,7 @@ export async function planRpmSet(req: RpmPlanRequest, ctx: RpmPlanContext): Prom
       sources,
       roots: req.roots.map((r) => ({ name: r.version ? `${r.name}-${r.version}` : r.name, why: r.why })),
       packages,
+      keys: [...carried.values()],
       ...(modules ? { modules } : {}),
     },
   };
