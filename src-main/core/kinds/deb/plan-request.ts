@@ -10,7 +10,7 @@ import type { HttpClient } from '../../fetch/download/http-client.js';
 import type { MirrorMap } from '../../fetch/download/mirrors.js';
 import type { ComputeOptions } from '../../plan/catalog/plan.js';
 import type { KubesprayData } from '../../plan/catalog/source.js';
-import type { PyDict } from '../../plan/catalog/jinja/values.js';
+import { fromPlain, PyDict } from '../../plan/catalog/jinja/values.js';
 import type { Profile } from '../../plan/profile/schema.js';
 import { osModel, parseOsList, RPM_OS_IDS, type RpmRepoOptions } from '../os.js';
 import { planRpmSet, type RpmPlanContext } from '../rpm/plan.js';
@@ -201,9 +201,12 @@ export async function planOsPackages(
   const debs: ResolvedDebSet[] = [];
   const rpms: ResolvedRpmSet[] = [];
   const choices: OsPackagesPlan['choices'] = [];
+  // ComputeOptions allow plain objects as well as PyDicts; the roots' variable store takes PyDicts.
+  const dict = (v: Record<string, unknown> | PyDict): PyDict =>
+    v instanceof PyDict ? v : (fromPlain(v) as PyDict);
   const varOpts: RootsOptions = {
-    ...(plan.options.vars ? { vars: plan.options.vars as PyDict } : {}),
-    ...(plan.options.inventoryVars ? { inventoryVars: plan.options.inventoryVars as PyDict } : {}),
+    ...(plan.options.vars ? { vars: dict(plan.options.vars) } : {}),
+    ...(plan.options.inventoryVars ? { inventoryVars: dict(plan.options.inventoryVars) } : {}),
   };
   for (const id of settings.os) {
     const os = osModel(id);
