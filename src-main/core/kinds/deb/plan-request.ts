@@ -41,6 +41,8 @@ export interface OsPackagesRequest {
   /** --client-cert / --client-key: PEM files for mutual TLS with the RPM repositories' hosts. */
   clientCert?: string | undefined;
   clientKey?: string | undefined;
+  /** --rpm-ca: the CA the RPM repositories' hosts are signed by (Red Hat's CDN: redhat-uep.pem). */
+  rpmCa?: string | undefined;
 }
 
 export interface OsPackagesSettings {
@@ -55,6 +57,7 @@ export interface OsPackagesSettings {
   rpmKeys: Record<string, string[]>;
   clientCert?: string;
   clientKey?: string;
+  rpmCa?: string;
 }
 
 /** Splits NAME=VALUE, refusing a malformed pair as a USAGE error naming the flag. */
@@ -133,6 +136,7 @@ export function osPackagesSettings(req: OsPackagesRequest): OsPackagesSettings {
       hint: 'Give both --client-cert FILE and --client-key FILE (PEM), e.g. an entitlement certificate and key from /etc/pki/entitlement.',
     });
   }
+  const rpmCa = req.rpmCa ?? (p?.rpmCa ? rel(p.rpmCa) : undefined);
   const deployOs = req.deployOs ?? p?.deployHost;
   if (deployOs) {
     osModel(deployOs);
@@ -148,6 +152,7 @@ export function osPackagesSettings(req: OsPackagesRequest): OsPackagesSettings {
     rpmKeys,
     ...(clientCert ? { clientCert } : {}),
     ...(clientKey ? { clientKey } : {}),
+    ...(rpmCa ? { rpmCa } : {}),
   };
 }
 
