@@ -24,6 +24,7 @@ import { signatureOptions } from './verify.js';
 import type { BundleSource } from '../../core/bundle/source.js';
 
 import { aptPrestep, aptReposOf, aptVars } from '../../core/kinds/deb/vars.js';
+import { rpmReposOf, rpmVars } from '../../core/kinds/rpm/vars.js';
 
 const DEFAULT_CA_ON_NODE = '/usr/local/share/ca-certificates/ferry-ca.crt';
 
@@ -120,7 +121,7 @@ export const vars: Command = {
     'os-prestep': {
       type: 'boolean',
       description:
-        'Print the node pre-step playbook the bundle carries (points apt at Ferry before cluster.yml; run it with these variables).',
+        'Print the node pre-step playbook the bundle carries (points apt and dnf at Ferry before cluster.yml; run it with these variables).',
     },
     'os-prestep-shell': {
       type: 'string',
@@ -279,13 +280,17 @@ async function printPrestep(
 ): Promise<number> {
   const pre = await aptPrestep(source, filesUrl);
   if (!pre)
-    throw new FerryError('NOT_FOUND', 'The bundle carries no apt repository, so there is no OS pre-step.', {
-      hint: 'Plan the bundle with target OSes (--os) so it carries their packages.',
-    });
+    throw new FerryError(
+      'NOT_FOUND',
+      'The bundle carries no apt or RPM repository, so there is no OS pre-step.',
+      {
+        hint: 'Plan the bundle with target OSes (--os) so it carries their packages.',
+      },
+    );
   if (shellOs) {
     const sh = pre.shell.find((x) => x.os === shellOs);
     if (!sh)
-      throw new FerryError('USAGE', `The bundle has no apt repository for ${shellOs}.`, {
+      throw new FerryError('USAGE', `The bundle has no apt or RPM repository for ${shellOs}.`, {
         hint: `It has: ${pre.shell.map((x) => x.os).join(', ')}.`,
       });
     if (ctx.json) printJson(ctx, { os: sh.os, shell: sh.text });
@@ -293,7 +298,10 @@ async function printPrestep(
     return EXIT.OK;
   }
   if (ctx.json)
-    printJson(ctx, { playbook: pre.playbook, variables: aptVars(filesUrl, await aptReposOf(source)) });
+    printJson(ctx, {
+      playbook: pre.playbook,
+      variables: { ...aptVars(filesUrl, await aptReposOf(source)), ...rpmVars(filesUrl, rpmReposOf(source)) },
+    });
   else {
     ctx.stdout.write(pre.playbook);
     ctx.stderr.write(`Run it before cluster.yml: ${pre.command}\n`);

@@ -119,6 +119,11 @@ export const RpmArtifactSchema = z.object({
   version: z.string().min(1),
   release: z.string().min(1),
   arch: z.string().min(1),
+  /**
+   * The architecture of the repository folder (repos/<os>/<repoArch>/) that lists it: a noarch
+   * package is in each architecture's repository, stored once and named by one record per folder.
+   */
+  repoArch: z.string().min(1).optional(),
   sha256: sha256Hex,
   size: z.number().int().nonnegative(),
   url: z.string().optional(),

@@ -4,7 +4,7 @@ import { fileKind } from './file/index.js';
 import { imageKind } from './image/index.js';
 import { kubesprayKind } from './kubespray/index.js';
 import { metaKind } from './meta/index.js';
-import { rpmKind } from './carried.js';
+import { rpmKind } from './rpm/kind.js';
 import { debKind, repoKind } from './deb/kind.js';
 import { wheelKind } from './python/kind.js';
 import { wheelCarry } from './python/carry.js';

@@ -145,7 +145,7 @@ describe('the artifact-kind registry', () => {
     expect(fh(file, { url: 'https://x/y', checksum: `sha256:${hex('c')}`, paths: ['files/x/y'] })).toBe(
       false,
     );
-    // The carried v2 kinds have no fetch hook yet: fetch never reuses what it cannot judge.
-    expect(KINDS.rpm.fetch).toBeUndefined();
+    // Every v2 package kind now judges its own held files (rpm: test/unit/rpm/kind-vars.test.ts).
+    expect(KINDS.rpm.fetch?.holds).toBeTypeOf('function');
   });
 });

@@ -6,6 +6,7 @@ import { fetchPlanDebs } from './fetch.js';
 import { sharedDebUrls } from './serve.js';
 import { aptReposOf, aptVars } from './vars.js';
 import { filesAtSize } from '../../bundle/intact.js';
+import { rpmRepoRecord } from '../rpm/kind.js';
 
 /**
  * The `deb` and `repo` (apt) kinds as Ferry's Debian/Ubuntu support carries them (fetch.ts,
@@ -79,8 +80,17 @@ function aptRecord(a: RepoArtifact): RecordProblem[] {
     }));
 }
 
+/** Ferry's generated repositories: apt (this module) and RPM (kinds/rpm/kind.ts). */
 export const repoKind: ArtifactKind<RepoArtifact> = {
   ...carriedRepo,
-  name: (a) => (a.format === 'apt' ? `apt repository for ${a.os ?? '?'}` : carriedRepo.name(a)),
-  verify: { record: aptRecord, repairHint: carriedRepo.verify.repairHint },
+  name: (a) =>
+    a.format === 'apt'
+      ? `apt repository for ${a.os ?? '?'}`
+      : a.format === 'rpm'
+        ? `RPM repository for ${a.os ?? '?'}`
+        : carriedRepo.name(a),
+  verify: {
+    record: (a) => (a.format === 'rpm' ? rpmRepoRecord(a) : aptRecord(a)),
+    repairHint: carriedRepo.verify.repairHint,
+  },
 };

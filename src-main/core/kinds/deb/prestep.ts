@@ -14,6 +14,8 @@
  * reverses it: the files come back, Ferry's source and keyring go.
  */
 
+import { rpmPrestepPlay } from '../rpm/prestep.js';
+
 export const PRESTEP_FILE = 'ferry-apt-prestep.yml';
 export const KEYRING_PATH = '/etc/apt/keyrings/ferry.gpg';
 /** Ferry's CA for apt alone (no ca-certificates needed on the node), and the apt.conf that names it. */
@@ -39,11 +41,23 @@ export function prestepPlaybook(): string {
     state: "{{ ferry_apt_state | default('present') }}"
     root: "{{ ferry_apt_root | default('') }}"
     apt_get: "{{ ferry_apt_get | default('apt-get') }}"
+    rpm_too: "{{ ferry_rpm_repos is defined or ferry_rpm_repo_url is defined }}"
+    apt_vars: "{{ ferry_apt_repos is defined or ferry_apt_repo_url is defined }}"
   tasks:
+    # Facts only when the variables do not already say which OS (and family) this node is.
     - name: Facts to pick this node's repository from ferry_apt_repos
       ansible.builtin.setup:
         gather_subset: [min]
-      when: state == 'present' and ferry_apt_repo_url is not defined and ferry_os is not defined
+      when: apt_vars and ferry_os is not defined and (ferry_apt_repo_url is not defined or rpm_too)
+
+    # A RedHat node in a mixed cluster is the dnf play's; with only dnf variables there is nothing to do.
+    - name: Is this a Debian-family node Ferry carries packages for
+      ansible.builtin.set_fact:
+        ferry_apt_here: >-
+          {{ apt_vars and (
+               (ferry_os.split('-')[0] in ['debian', 'ubuntu']) if ferry_os is defined else
+               (ansible_os_family == 'Debian') if (ferry_apt_repo_url is not defined or rpm_too) else
+               true) }}
 
     - name: This node's repository
       ansible.builtin.set_fact:
@@ -52,7 +66,7 @@ export function prestepPlaybook(): string {
              if ferry_apt_repo_url is defined else
              ferry_apt_repos[ferry_os | default((ansible_distribution | lower) ~ '-' ~
                (ansible_distribution_version if ansible_distribution == 'Ubuntu' else ansible_distribution_major_version))] }}
-      when: state == 'present'
+      when: state == 'present' and ferry_apt_here
 
     - name: Find the distribution's apt sources
       ansible.builtin.find:
@@ -60,7 +74,7 @@ export function prestepPlaybook(): string {
         patterns: ["*.list", "*.sources"]
         excludes: ["ferry.list"]
       register: ferry_sources
-      when: state == 'present'
+      when: state == 'present' and ferry_apt_here
 
     - name: Disable the distribution's apt sources (moved aside, not deleted)
       ansible.builtin.command:
@@ -68,28 +82,28 @@ export function prestepPlaybook(): string {
         removes: "{{ item }}"
         creates: "{{ item }}.ferry.disabled"
       loop: "{{ [root ~ '/etc/apt/sources.list'] + (ferry_sources.files | default([]) | map(attribute='path') | list) }}"
-      when: state == 'present'
+      when: state == 'present' and ferry_apt_here
 
     - name: Keyring folder
       ansible.builtin.file:
         path: "{{ root }}/etc/apt/keyrings"
         state: directory
         mode: "0755"
-      when: state == 'present'
+      when: state == 'present' and ferry_apt_here
 
     - name: Ferry's CA, when Ferry serves over TLS (ferry_ca_certificate from \`ferry vars --tls\`)
       ansible.builtin.copy:
         dest: "{{ root }}${CA_PATH}"
         content: "{{ ferry_ca_certificate }}"
         mode: "0644"
-      when: state == 'present' and ferry_ca_certificate is defined
+      when: state == 'present' and ferry_apt_here and ferry_ca_certificate is defined
 
     - name: apt trusts that CA for Ferry's host only
       ansible.builtin.copy:
         dest: "{{ root }}${CA_CONF}"
         content: "Acquire::https::{{ ferry_repo.url | urlsplit('hostname') }}::CaInfo \\"${CA_PATH}\\";\\n"
         mode: "0644"
-      when: state == 'present' and ferry_ca_certificate is defined
+      when: state == 'present' and ferry_apt_here and ferry_ca_certificate is defined
 
     - name: Ferry's repository keyring, checked against the bundle's sha256
       ansible.builtin.get_url:
@@ -99,7 +113,7 @@ export function prestepPlaybook(): string {
         mode: "0644"
       # ansible-core 2.14's get_url has no ca_path; Python's ssl reads SSL_CERT_FILE instead.
       environment: "{{ {'SSL_CERT_FILE': root ~ '${CA_PATH}'} if ferry_ca_certificate is defined else {} }}"
-      when: state == 'present'
+      when: state == 'present' and ferry_apt_here
 
     - name: Ferry's apt source
       ansible.builtin.copy:
@@ -107,14 +121,14 @@ export function prestepPlaybook(): string {
         content: "deb [signed-by=${KEYRING_PATH}] {{ ferry_repo.url }} {{ ferry_repo.suite }} main\\n"
         mode: "0644"
       register: ferry_list
-      when: state == 'present'
+      when: state == 'present' and ferry_apt_here
 
     - name: Find the sources Ferry disabled
       ansible.builtin.find:
         paths: "{{ root }}/etc/apt/sources.list.d"
         patterns: ["*.ferry.disabled"]
       register: ferry_disabled
-      when: state == 'absent'
+      when: state == 'absent' and ferry_apt_here
 
     - name: Restore the distribution's apt sources
       ansible.builtin.command:
@@ -122,7 +136,7 @@ export function prestepPlaybook(): string {
         removes: "{{ item }}"
         creates: "{{ item[:-15] }}"
       loop: "{{ [root ~ '/etc/apt/sources.list.ferry.disabled'] + (ferry_disabled.files | default([]) | map(attribute='path') | list) }}"
-      when: state == 'absent'
+      when: state == 'absent' and ferry_apt_here
 
     - name: Remove Ferry's source and keyring
       ansible.builtin.file:
@@ -133,12 +147,14 @@ export function prestepPlaybook(): string {
         - "{{ root }}${KEYRING_PATH}"
         - "{{ root }}${CA_PATH}"
         - "{{ root }}${CA_CONF}"
-      when: state == 'absent'
+      when: state == 'absent' and ferry_apt_here
 
     - name: apt-get update
       ansible.builtin.command: "{{ apt_get }} update"
       changed_when: false
-`;
+      when: ferry_apt_here
+
+${rpmPrestepPlay()}`;
 }
 
 /** The same steps as a POSIX shell snippet, with the keyring inlined (base64) so it needs no download. */

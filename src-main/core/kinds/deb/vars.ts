@@ -4,6 +4,7 @@ import type { BundleSource } from '../../bundle/source.js';
 import { FerryError } from '../../base/errors/index.js';
 import { aptSourceLine, KEYRING_PATH, PRESTEP_FILE, prestepShell } from './prestep.js';
 import { ARMORED_KEY_FILE, KEYRING_FILE } from './repo.js';
+import { rpmPrestepShells, rpmReposOf } from '../rpm/vars.js';
 
 /**
  * What `ferry vars` adds for the bundle's apt repositories: where each OS's repository is
@@ -102,10 +103,14 @@ export interface AptPrestep {
   shell: Array<{ os: string; text: string }>;
 }
 
-/** The bundle's pre-step, or null when it carries no apt repository. */
+/**
+ * The bundle's pre-step, or null when it carries no apt and no RPM repository (one playbook has
+ * the apt play and the dnf play; kinds/rpm/prestep.ts).
+ */
 export async function aptPrestep(src: BundleSource, filesUrl: string): Promise<AptPrestep | null> {
   const repos = await aptReposOf(src);
-  if (repos.length === 0) return null;
+  const rpm = rpmReposOf(src);
+  if (repos.length === 0 && rpm.length === 0) return null;
   const file = src.filePath(`repos/${PRESTEP_FILE}`);
   if (!file)
     throw new FerryError('INTEGRITY', `The bundle lacks repos/${PRESTEP_FILE}.`, {
@@ -126,9 +131,10 @@ export async function aptPrestep(src: BundleSource, filesUrl: string): Promise<A
       }),
     });
   }
+  shell.push(...(await rpmPrestepShells(src, filesUrl)));
   return {
     playbook: await fs.readFile(file, 'utf8'),
-    command: `ansible-playbook -i INVENTORY ${PRESTEP_FILE} -b -e @offline.yml   # before cluster.yml; the ferry_apt_* variables are in offline.yml`,
+    command: `ansible-playbook -i INVENTORY ${PRESTEP_FILE} -b -e @offline.yml   # before cluster.yml; the ferry_${rpm.length && !repos.length ? 'rpm' : 'apt'}_* variables are in offline.yml`,
     shell,
   };
 }

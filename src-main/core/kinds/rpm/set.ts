@@ -57,6 +57,26 @@ export const ResolvedRpmSetSchema = z.object({
   roots: z.array(z.object({ name: z.string().min(1), why: z.string() })),
   packages: z.array(ResolvedRpmSchema),
   /**
+   * The public keys the nodes need for this OS (the distribution's, EPEL's, Docker's), as plan
+   * time fetched them and checked them against their pinned fingerprints, or as the user gave
+   * them (--rpm-key). Fetch carries them as repos/<os>/<file> and refuses a package whose
+   * signature names none of them: dnf with gpgcheck=1 on a node would refuse it anyway.
+   */
+  keys: z
+    .array(
+      z.object({
+        /** File name in repos/<os>/ and on the node ('RPM-GPG-KEY-Rocky-9'). */
+        file: z.string().regex(/^RPM-GPG-KEY-[A-Za-z0-9._-]+$/),
+        /** The armored public key block(s). */
+        armored: z.string().min(1),
+        /** Primary-key fingerprints it was checked against (40 upper-case hex digits). */
+        fingerprints: z.array(z.string().regex(/^[0-9A-F]{40}$/)).optional(),
+        /** The RpmSource ids it signs (absent: any). */
+        sources: z.array(z.string().min(1)).optional(),
+      }),
+    )
+    .optional(),
+  /**
    * The modulemd (and modulemd-defaults) YAML documents of the streams the modular packages
    * belong to, verbatim from the upstream `modules` metadata, so dnf on the node keeps them
    * visible. Empty or absent when nothing modular is carried.
