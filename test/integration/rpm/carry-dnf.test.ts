@@ -14,6 +14,7 @@ import type { ResolvedRpm, ResolvedRpmSet } from '../../../src-main/core/kinds/r
 import { rpmReposOf, rpmVars } from '../../../src-main/core/kinds/rpm/vars.js';
 import type { Plan } from '../../../src-main/core/plan/plan.js';
 import { OfflineServer } from '../../../src-main/core/serve/server.js';
+import { ensureServerCert } from '../../../src-main/core/serve/tls/ca.js';
 import { openVerifiedBundle } from '../../../src-main/core/serve/verified-source.js';
 import {
   dnfDownload,
@@ -300,6 +301,51 @@ describe.skipIf(lacksRpmTools())('RPM packages fetched, bundled, served, and ins
           .filter((l) => l && !l.startsWith('gpg-pubkey-'))
           .sort(),
       ).toEqual(oracle.get('x86_64'));
+
+      // Over TLS: the playbook gives dnf Ferry's CA (sslcacert) and fetches the keys over https.
+      const tls = await ensureServerCert(path.join(tmp, 'tls'), ['127.0.0.1']);
+      const https = await OfflineServer.start({
+        sources: [v.source],
+        listen: '127.0.0.1',
+        filesPort: 0,
+        registryPort: 0,
+        tls,
+      });
+      try {
+        expect(https.filesUrl).toMatch(/^https:/);
+        fs.rmSync(path.join(node, 'etc/pki/rpm-gpg/ferry'), { recursive: true });
+        fs.writeFileSync(
+          varsFile,
+          JSON.stringify({
+            ...JSON.parse(fs.readFileSync(varsFile, 'utf8')),
+            ...rpmVars(https.filesUrl, rpmReposOf(v.source)),
+            ferry_ca_certificate: tls.ca,
+          }),
+        );
+        const pbTls = await run(
+          'ansible-playbook',
+          [
+            '-i',
+            'localhost,',
+            '-c',
+            'local',
+            '-e',
+            `@${varsFile}`,
+            path.join(bundle, 'repos/ferry-apt-prestep.yml'),
+          ],
+          { ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: path.join(tmp, 'ansible-tmp') },
+        );
+        expect(pbTls.code, pbTls.out).toBe(0);
+        const repoFile = fs.readFileSync(path.join(node, 'etc/yum.repos.d/ferry.repo'), 'utf8');
+        expect(repoFile).toContain(`baseurl=${https.filesUrl.replace(/\/+$/, '')}/repos/${OS_ID}/$basearch`);
+        expect(repoFile).toContain(`sslcacert=${node}/etc/pki/ferry/ferry-ca.crt`);
+        fs.rmSync(path.join(tmp, 'node-cache'), { recursive: true, force: true });
+        const re = await run('dnf', ['-y', ...dnfArgs, 'reinstall', 'ferry-core']);
+        expect(re.code, re.out).toBe(0);
+        expect(re.out).toMatch(/Reinstalled|Complete/);
+      } finally {
+        await https.stop();
+      }
     },
     300_000,
   );
