@@ -3,9 +3,19 @@ import { dataDir } from '../core/base/config/dirs.js';
 import { HttpClient } from '../core/fetch/download/http-client.js';
 import { checkMirrors } from '../core/fetch/download/mirrors.js';
 import { mergeProxyConfig, proxyConfigFromEnv } from '../core/fetch/download/proxy.js';
-import { osPackagesSettings, osPackagesSummary, planOsPackages } from '../core/kinds/deb/plan-request.js';
+import {
+  osPackagesSettings,
+  osPackagesSummary,
+  planOsPackages,
+  rpmPackagesSummary,
+  type OsPackagesSettings,
+} from '../core/kinds/deb/plan-request.js';
 import type { ResolvedDebSet } from '../core/kinds/deb/set.js';
-import { DEB_OS_IDS } from '../core/kinds/os.js';
+import fs from 'node:fs/promises';
+import { FerryError } from '../core/base/errors/index.js';
+import type { TlsSettings } from '../core/fetch/download/http-client.js';
+import { OS_IDS, rpmRepos, osModel } from '../core/kinds/os.js';
+import type { ResolvedRpmSet } from '../core/kinds/rpm/set.js';
 import type { ComputeOptions, KubesprayData } from '../core/plan/catalog/index.js';
 import type { Profile } from '../core/plan/profile/schema.js';
 import type { CommandContext, OptionSpec } from './command.js';
@@ -18,7 +28,7 @@ export const OS_PACKAGE_OPTIONS: Record<string, OptionSpec> = {
     type: 'string',
     multiple: true,
     valueName: 'OS',
-    description: `Target OS of the nodes, whose OS packages are carried: ${DEB_OS_IDS.join(', ')} (repeat or comma list).`,
+    description: `Target OS of the nodes, whose OS packages are carried: ${OS_IDS.join(', ')} (repeat or comma list).`,
   },
   'os-package': {
     type: 'string',
@@ -41,7 +51,65 @@ export const OS_PACKAGE_OPTIONS: Record<string, OptionSpec> = {
     valueName: 'OS=FILE',
     description: 'Archive keyring for an OS (ubuntu-24.04=…, a private mirror) or docker=FILE.',
   },
+  'rpm-repo': {
+    type: 'string',
+    multiple: true,
+    valueName: 'OS=URL',
+    description:
+      'RPM repository root for an OS (URL/BaseOS/$basearch/os, or with $repo/$repoid/$basearch), or OS:ID=URL for one repository; required for rhel-9/rhel-10.',
+  },
+  'rpm-key': {
+    type: 'string',
+    multiple: true,
+    valueName: 'OS=FILE',
+    description:
+      "Public key trusted for an RPM OS's repositories (a private mirror's own key), or epel=FILE, docker=FILE.",
+  },
+  'client-cert': {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'PEM client certificate for the RPM repositories (Red Hat CDN entitlement, Satellite).',
+  },
+  'client-key': {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'PEM key of --client-cert.',
+  },
 };
+
+/**
+ * The client certificate for every host the RPM OSes are read from (their roots and exact
+ * repositories), so mutual TLS reaches the CDN or Satellite and no other host gets it.
+ */
+export async function rpmClientTls(
+  settings: OsPackagesSettings,
+): Promise<Record<string, TlsSettings> | undefined> {
+  if (!settings.clientCert || !settings.clientKey) return undefined;
+  const read = (f: string, what: string): Promise<string> =>
+    fs.readFile(f, 'utf8').catch((e: Error) => {
+      throw new FerryError('CONFIG', `Cannot read the ${what} ${f}: ${e.message}`, { artifact: f });
+    });
+  const cert = await read(settings.clientCert, 'client certificate');
+  const key = await read(settings.clientKey, 'client key');
+  const tls: Record<string, TlsSettings> = {};
+  for (const id of settings.os) {
+    const m = osModel(id);
+    if (m.family !== 'rpm') continue;
+    for (const arch of m.arches) {
+      let repos: ReturnType<typeof rpmRepos> = [];
+      try {
+        repos = rpmRepos(m, arch, settings.rpmRepos[id] ?? {});
+      } catch {
+        // No root for RHEL: planning reports it with the flag to use.
+      }
+      for (const r of repos) {
+        const u = new URL(r.baseurl);
+        if (u.protocol === 'https:') tls[u.host] = { cert, key };
+      }
+    }
+  }
+  return tls;
+}
 
 /**
  * Resolves the OS package sets the flags and profile ask for, through the profile's proxy and
@@ -51,7 +119,7 @@ export async function planOsPackagesForCli(
   ctx: CommandContext,
   profile: Profile | undefined,
   plan: { data: KubesprayData; options: ComputeOptions },
-): Promise<{ debs: ResolvedDebSet[]; summary: string[] } | undefined> {
+): Promise<{ debs: ResolvedDebSet[]; rpms: ResolvedRpmSet[]; summary: string[] } | undefined> {
   const v = ctx.values;
   const settings = osPackagesSettings({
     os: strs(v.os),
@@ -59,6 +127,10 @@ export async function planOsPackagesForCli(
     noRecommends: v['no-recommends'] === true,
     keyrings: strs(v.keyring),
     deployOs: str(v['deploy-os']),
+    rpmRepos: strs(v['rpm-repo']),
+    rpmKeys: strs(v['rpm-key']),
+    clientCert: str(v['client-cert']),
+    clientKey: str(v['client-key']),
     profile,
   });
   if (!settings.os.length) return undefined;
@@ -66,11 +138,16 @@ export async function planOsPackagesForCli(
   const net = sourceSettings(ctx, profile);
   const mirrors = net.mirrors;
   checkMirrors(mirrors);
-  const client = new HttpClient({ proxy: mergeProxyConfig(proxyConfigFromEnv(ctx.env), net.proxy) });
+  const tls = await rpmClientTls(settings);
+  const client = new HttpClient({
+    proxy: mergeProxyConfig(proxyConfigFromEnv(ctx.env), net.proxy),
+    ...(tls ? { tls } : {}),
+  });
   try {
     const r = await planOsPackages(settings, plan, {
       client,
       cacheDir: path.join(dataDir(ctx.env), 'cache', 'apt'),
+      rpmCacheDir: path.join(dataDir(ctx.env), 'cache', 'dnf'),
       mirrors,
       signal: ctx.signal,
       log: (m) => {
@@ -82,7 +159,11 @@ export async function planOsPackagesForCli(
         `note: ${os}: ${choice.package} needs ${choice.relation}: chose ${choice.chosen} (also: ${choice.others.join(', ')})\n`,
       );
     }
-    return { debs: r.debs, summary: osPackagesSummary(r.debs) };
+    return {
+      debs: r.debs,
+      rpms: r.rpms,
+      summary: [...osPackagesSummary(r.debs), ...rpmPackagesSummary(r.rpms)],
+    };
   } finally {
     await client.close();
   }

@@ -3,8 +3,21 @@
  * import them without bundling zod. contract.ts builds its enums from these.
  */
 export const ARCHES = ['amd64', 'arm64'] as const;
-/** Node OSes whose packages Ferry carries (core/kinds/os.ts DEB_OS_IDS; a test keeps them equal). */
-export const NODE_OSES = ['debian-12', 'debian-13', 'ubuntu-22.04', 'ubuntu-24.04'] as const;
+/**
+ * Node OSes whose packages the app carries (core/kinds/os.ts OS_IDS less RHEL; a test keeps them
+ * in step). RHEL needs a repository base URL and entitlement (--rpm-repo, osPackages.rpmRepos),
+ * which the cluster step has no field for, so it is planned from the CLI or a profile.
+ */
+export const NODE_OSES = [
+  'debian-12',
+  'debian-13',
+  'ubuntu-22.04',
+  'ubuntu-24.04',
+  'rocky-9',
+  'alma-9',
+  'rocky-10',
+  'alma-10',
+] as const;
 export const RUNTIMES = ['containerd', 'crio', 'docker'] as const;
 export const NETWORK_PLUGINS = [
   'calico',

@@ -161,7 +161,10 @@ export const fetch: Command = {
         }
         // OS packages per --os / profile `os`, resolved now so plan.json pins them (core/kinds/deb).
         const osp = await planOsPackagesForCli(ctx, profile, { data, options: computeOptions });
-        if (osp) computed.debs = osp.debs;
+        if (osp) {
+          computed.debs = osp.debs;
+          if (osp.rpms.length) computed.rpms = osp.rpms;
+        }
         const py = pythonRequest(v, profile);
         if (py) computed.python = await resolvePythonForPlan(py, data, ctx, { proxy, mirrors });
         plan = parsePlan(computed, 'the computed plan');

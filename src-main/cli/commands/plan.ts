@@ -169,7 +169,10 @@ export const plan: Command = {
     }).finally(() => tarballs.close());
     // OS packages: resolved from the archives' verified indexes (network), only when asked for.
     const os = req.all ? undefined : await planOsPackagesForCli(ctx, profile, { data, options });
-    if (os) result.debs = os.debs;
+    if (os) {
+      result.debs = os.debs;
+      if (os.rpms.length) result.rpms = os.rpms;
+    }
     // The deploy host's wheels, when asked for (flags or the profile's `python:`).
     const py = pythonRequest(v, profile);
     if (py)

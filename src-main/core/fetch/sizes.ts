@@ -23,7 +23,7 @@ import { RegistryClient } from './oci/registry-client.js';
  */
 
 export interface SizedArtifact {
-  kind: 'file' | 'image' | 'chart' | 'kubespray' | 'debs' | 'wheels';
+  kind: 'file' | 'image' | 'chart' | 'kubespray' | 'debs' | 'rpms' | 'wheels';
   key: string;
   /** URL or image reference. */
   name: string;
@@ -65,6 +65,11 @@ export interface SizablePlan {
   debs?: ReadonlyArray<{
     os: string;
     packages: ReadonlyArray<{ filename: string; size: number }>;
+  }>;
+  /** RPM sets (kinds/rpm): sizes from primary, itself verified through the repomd. */
+  rpms?: ReadonlyArray<{
+    os: string;
+    packages: ReadonlyArray<{ location: string; repoArch: string; size: number }>;
   }>;
   /** Wheel sets (kinds/python): sizes where the index gave them (PEP 700). */
   python?: ReadonlyArray<{
@@ -252,8 +257,22 @@ export async function sizePlan(plan: SizablePlan, opts: SizeOptions): Promise<Pl
  * twice; wheels share one python/files/ folder, so a file two targets share counts once, for
  * the first target that lists it. A wheel the index gave no size for is one unsized artifact.
  */
-export function indexedSizes(plan: Pick<SizablePlan, 'debs' | 'python'>): SizedArtifact[] {
+export function indexedSizes(plan: Pick<SizablePlan, 'debs' | 'rpms' | 'python'>): SizedArtifact[] {
   const out: SizedArtifact[] = [];
+  // One RPM repository per OS and architecture (repos/<os>/<arch>/): a noarch package is stored
+  // once per architecture, as it is counted here.
+  for (const set of plan.rpms ?? []) {
+    const seen = new Map<string, number>();
+    for (const p of set.packages) seen.set(`${p.repoArch}/${p.location}`, p.size);
+    out.push({
+      kind: 'rpms',
+      key: `rpms:${set.os}`,
+      name: `OS packages for ${set.os} (${seen.size})`,
+      bytes: [...seen.values()].reduce((a, b) => a + b, 0),
+      largestFile: Math.max(0, ...seen.values()),
+      group: `os packages ${set.os}`,
+    });
+  }
   for (const set of plan.debs ?? []) {
     const seen = new Map<string, number>();
     for (const p of set.packages) seen.set(p.filename, p.size);

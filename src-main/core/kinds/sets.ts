@@ -5,5 +5,6 @@
  * kinds/index.ts (the registry) and kinds/labels.ts (the words).
  */
 export { ResolvedDebSetSchema, type ResolvedDebSet } from './deb/set.js';
+export { ResolvedRpmSetSchema, type ResolvedRpmSet } from './rpm/set.js';
 export { ResolvedWheelSetSchema, type ResolvedWheelSet } from './python/set.js';
 export { PythonRequestSchema, type PythonRequest } from './python/request.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { z } from 'zod';
 import { FerryError } from '../base/errors/index.js';
-import { ResolvedDebSetSchema, ResolvedWheelSetSchema } from '../kinds/sets.js';
+import { ResolvedDebSetSchema, ResolvedRpmSetSchema, ResolvedWheelSetSchema } from '../kinds/sets.js';
 
 /**
  * The plan: what a cluster downloads, as the catalog (core/plan/catalog) computes it and fetch
@@ -87,6 +87,8 @@ export const PlanSchema = z
     warnings: z.array(z.string()).optional(),
     /** OS packages resolved per target OS (`--os`): what fetch downloads into repos/<os>/. */
     debs: z.array(ResolvedDebSetSchema).optional(),
+    /** RHEL-family OS packages per target OS: what fetch carries as repos/<os>/<arch>/ (rpm). */
+    rpms: z.array(ResolvedRpmSetSchema).optional(),
   })
   .passthrough();
 

@@ -184,16 +184,17 @@ export function createPlanner(s: AppServices) {
     const net = await mirrorOptions(s);
     const client = new HttpClient({ proxy: mergeProxyConfig(proxyConfigFromEnv(s.env), net.proxy) });
     try {
-      const { debs } = await planOsPackages(
+      const { debs, rpms } = await planOsPackages(
         osPackagesSettings({ os: c.os }),
         { data: r.data, options: r.options },
         {
           client,
           cacheDir: path.join(dataDir(s.env), 'cache', 'apt'),
+          rpmCacheDir: path.join(dataDir(s.env), 'cache', 'dnf'),
           ...(net.mirrors ? { mirrors: net.mirrors } : {}),
         },
       );
-      return { ...r.plan, debs };
+      return { ...r.plan, debs, ...(rpms.length ? { rpms } : {}) };
     } finally {
       await client.close();
     }

@@ -45,7 +45,8 @@ describe('OS packages in the plan request', () => {
       extra: ['htop'],
       recommends: false,
       keyrings: { 'ubuntu-24.04': ['/k/ubuntu.gpg'] },
-      deployOs: undefined,
+      rpmRepos: {},
+      rpmKeys: {},
     });
     const s = osPackagesSettings({
       profile,
@@ -61,10 +62,38 @@ describe('OS packages in the plan request', () => {
     expect(osPackagesSettings({}).os).toEqual([]);
   });
 
-  it('refuses an RPM OS, an unknown OS and a malformed --keyring with USAGE-class errors', () => {
-    expect(() => osPackagesSettings({ os: ['rhel-9'] })).toThrow(/not carried yet/);
+  it('accepts the RPM OSes; refuses an unknown OS and a malformed --keyring with USAGE-class errors', () => {
+    expect(osPackagesSettings({ os: ['rhel-9', 'debian-12'] }).os).toEqual(['rhel-9', 'debian-12']);
     expect(() => osPackagesSettings({ os: ['windows-11'] })).toThrow(/Unknown target OS/);
     expect(() => osPackagesSettings({ os: ['debian-12'], keyrings: ['nofile'] })).toThrow(/OS=FILE/);
+  });
+
+  it('RPM flags over the profile: repository roots, exact repositories, keys, client certificate', () => {
+    const profile = {
+      osPackages: {
+        rpmRepos: { 'rhel-9': 'https://satellite.example/rhel9/$repoid/$basearch/os' },
+        rpmKeys: { 'rhel-9': 'keys/mirror.asc' },
+      },
+    } as Profile;
+    const s = osPackagesSettings({
+      os: ['rhel-9', 'rocky-9'],
+      profile,
+      profileDir: '/p',
+      rpmRepos: ['rocky-9=http://127.0.0.1:8/9', 'rocky-9:crb=http://127.0.0.1:8/crb/$basearch'],
+      rpmKeys: ['epel=/k/epel.asc'],
+      clientCert: '/c/cert.pem',
+      clientKey: '/c/key.pem',
+    });
+    expect(s.rpmRepos).toEqual({
+      'rhel-9': { root: 'https://satellite.example/rhel9/$repoid/$basearch/os' },
+      'rocky-9': { root: 'http://127.0.0.1:8/9', repos: { crb: 'http://127.0.0.1:8/crb/$basearch' } },
+    });
+    expect(s.rpmKeys).toEqual({ 'rhel-9': ['/p/keys/mirror.asc'], epel: ['/k/epel.asc'] });
+    expect(s).toMatchObject({ clientCert: '/c/cert.pem', clientKey: '/c/key.pem' });
+    expect(() => osPackagesSettings({ rpmRepos: ['debian-12=http://x/'] })).toThrow(/not an RPM OS/);
+    expect(() => osPackagesSettings({ rpmRepos: ['rocky-9'] })).toThrow(/OS=URL/);
+    expect(() => osPackagesSettings({ rpmRepos: ['rocky-9=ftp://x/'] })).toThrow(/http/);
+    expect(() => osPackagesSettings({ clientCert: '/c.pem' })).toThrow(/certificate needs its key/);
   });
 
   it('plan.json keeps the sets (the contract fetch reads) and refuses a malformed one', () => {

@@ -72,11 +72,22 @@ describe('connected side', () => {
     setState({ choices: { ...DEFAULT_CHOICES, os: ['ubuntu-24.04'] } });
     const html = renderToStaticMarkup(<ClusterStep />);
     expect(html).toContain('Node OS packages');
-    for (const o of ['debian-12', 'debian-13', 'ubuntu-22.04', 'ubuntu-24.04']) expect(html).toContain(o);
+    for (const o of ['debian-12', 'debian-13', 'ubuntu-22.04', 'ubuntu-24.04', 'rocky-9', 'alma-10'])
+      expect(html).toContain(o);
     const box = (o: string) =>
       new RegExp(`<input type="checkbox"( checked="")?/>${o.replace('.', '\\.')}`).exec(html)?.[1];
     expect(box('ubuntu-24.04')).toBe(' checked=""');
     expect(box('debian-12')).toBeUndefined();
+    expect(box('rocky-9')).toBeUndefined();
+  });
+
+  it('cluster: the RPM OSes can be ticked beside the Debian ones', () => {
+    setState({ choices: { ...DEFAULT_CHOICES, os: ['debian-12', 'alma-9'] } });
+    const html = renderToStaticMarkup(<ClusterStep />);
+    const box = (o: string) =>
+      new RegExp(`<input type="checkbox"( checked="")?/>${o.replace('.', '\\.')}`).exec(html)?.[1];
+    expect(box('alma-9')).toBe(' checked=""');
+    expect(box('rocky-10')).toBeUndefined();
   });
 
   it('cluster: extra files need a URL and a SHA-256', () => {

@@ -24,6 +24,12 @@ export interface TlsSettings {
   ca?: string;
   /** Skip certificate verification: only for hosts the user named as insecure. */
   insecure?: boolean;
+  /**
+   * A client certificate and its key (PEM) for hosts that require mutual TLS: Red Hat's CDN
+   * with an entitlement certificate, a Satellite (--client-cert / --client-key).
+   */
+  cert?: string;
+  key?: string;
 }
 
 export interface HttpClientOptions {
@@ -84,13 +90,14 @@ export class HttpClient {
   dispatcherFor(url: URL): Dispatcher {
     const proxy = proxyFor(url, this.opts.proxy ?? {});
     const tls = url.protocol === 'https:' ? this.tlsFor(url) : undefined;
-    const key = `${proxy ?? 'direct'}|${tls?.insecure ? 'insecure' : ''}|${tls?.ca ?? ''}`;
+    const key = `${proxy ?? 'direct'}|${tls?.insecure ? 'insecure' : ''}|${tls?.ca ?? ''}|${tls?.cert ?? ''}`;
     let d = this.dispatchers.get(key);
     if (d) return d;
     const connect = {
       timeout: this.opts.connectTimeoutMs ?? 30_000,
       ...(tls?.ca ? { ca: tls.ca } : {}),
       ...(tls?.insecure ? { rejectUnauthorized: false } : {}),
+      ...(tls?.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
     };
     const common = {
       keepAliveTimeout: 30_000,

@@ -12,10 +12,12 @@ import type { ComputeOptions } from '../../plan/catalog/plan.js';
 import type { KubesprayData } from '../../plan/catalog/source.js';
 import type { PyDict } from '../../plan/catalog/jinja/values.js';
 import type { Profile } from '../../plan/profile/schema.js';
-import { parseOsList, requireDebFamily } from '../os.js';
+import { osModel, parseOsList, RPM_OS_IDS, type RpmRepoOptions } from '../os.js';
+import { planRpmSet, type RpmPlanContext } from '../rpm/plan.js';
+import type { ResolvedRpmSet } from '../rpm/set.js';
 import { planDebSet, pruneIndexCache, type DebPlanContext } from './plan.js';
 import type { ResolveChoice } from './resolve.js';
-import { kubesprayOsRoots } from './roots.js';
+import { kubesprayOsRoots, kubesprayVar, type RootsOptions } from './roots.js';
 import type { ResolvedDebSet } from './set.js';
 
 export interface OsPackagesRequest {
@@ -28,10 +30,17 @@ export interface OsPackagesRequest {
   /** --keyring OS=FILE (or docker=FILE); over the profile's `osPackages.keyrings`. */
   keyrings?: string[];
   /** --deploy-os: the deploy host's OS, whose set gains what running Kubespray needs. */
-  deployOs?: string;
-  profile?: Profile;
+  deployOs?: string | undefined;
+  profile?: Profile | undefined;
   /** Folder the profile's relative keyring paths are relative to. */
   profileDir?: string;
+  /** --rpm-repo OS=URL (a distribution root) or OS:ID=URL (one repository); over the profile's. */
+  rpmRepos?: string[];
+  /** --rpm-key OS=FILE (or epel=FILE, docker=FILE): a key trusted in place of the pinned one. */
+  rpmKeys?: string[];
+  /** --client-cert / --client-key: PEM files for mutual TLS with the RPM repositories' hosts. */
+  clientCert?: string | undefined;
+  clientKey?: string | undefined;
 }
 
 export interface OsPackagesSettings {
@@ -40,13 +49,53 @@ export interface OsPackagesSettings {
   recommends: boolean;
   keyrings: Record<string, string[]>;
   deployOs?: string;
+  /** Per RPM OS id: the repository root / exact repositories the user gave. */
+  rpmRepos: Record<string, RpmRepoOptions>;
+  /** Key files by OS id, 'epel' or 'docker' (absolute paths). */
+  rpmKeys: Record<string, string[]>;
+  clientCert?: string;
+  clientKey?: string;
+}
+
+/** Splits NAME=VALUE, refusing a malformed pair as a USAGE error naming the flag. */
+function pairOf(flag: string, pair: string, example: string): [string, string] {
+  const i = pair.indexOf('=');
+  if (i <= 0 || i === pair.length - 1) {
+    throw new FerryError('USAGE', `${flag} '${pair}' is not ${example.split(' ')[0]}.`, {
+      hint: `Example: ${flag} ${example.split(' ').slice(1).join(' ')}`,
+    });
+  }
+  return [pair.slice(0, i), pair.slice(i + 1)];
+}
+
+/** --rpm-repo values (and the profile's rpmRepos) into per-OS repository options. */
+function rpmRepoOptions(values: Array<[string, string]>): Record<string, RpmRepoOptions> {
+  const out: Record<string, RpmRepoOptions> = {};
+  for (const [k, url] of values) {
+    const [id, repo] = k.split(':');
+    const m = osModel(id.trim().toLowerCase());
+    if (m.family !== 'rpm') {
+      throw new FerryError('USAGE', `--rpm-repo names ${m.title}, which is not an RPM OS.`, {
+        artifact: k,
+        hint: `Use one of ${RPM_OS_IDS.join(', ')}; Debian and Ubuntu archives are set with --mirror.`,
+      });
+    }
+    if (!/^(https?|file):\/\//.test(url)) {
+      throw new FerryError('USAGE', `--rpm-repo ${k}=${url}: the base URL must be http(s)://.`, {
+        artifact: k,
+      });
+    }
+    const o = (out[m.id] ??= {});
+    if (repo) (o.repos ??= {})[repo.trim()] = url;
+    else o.root = url;
+  }
+  return out;
 }
 
 /** Merges flags over the profile; an unknown OS or a malformed --keyring is a USAGE error. */
 export function osPackagesSettings(req: OsPackagesRequest): OsPackagesSettings {
   const p = req.profile?.osPackages;
   const os = parseOsList(req.os?.length ? req.os : req.profile?.os) ?? [];
-  for (const id of os) requireDebFamily(id);
   const keyrings: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(p?.keyrings ?? {})) {
     keyrings[k] = [path.resolve(req.profileDir ?? '.', v)];
@@ -60,9 +109,33 @@ export function osPackagesSettings(req: OsPackagesRequest): OsPackagesSettings {
     }
     (keyrings[pair.slice(0, i)] ??= []).push(path.resolve(pair.slice(i + 1)));
   }
+  const rel = (f: string): string => path.resolve(req.profileDir ?? '.', f);
+  const rpmKeys: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(p?.rpmKeys ?? {})) rpmKeys[k] = [rel(v)];
+  for (const pair of req.rpmKeys ?? []) {
+    const [k, f] = pairOf(
+      '--rpm-key',
+      pair,
+      'OS=FILE rocky-9=RPM-GPG-KEY-mirror or epel=FILE or docker=FILE',
+    );
+    (rpmKeys[k] ??= []).push(path.resolve(f));
+  }
+  const rpmRepos = rpmRepoOptions([
+    ...Object.entries(p?.rpmRepos ?? {}),
+    ...(req.rpmRepos ?? []).map((x) =>
+      pairOf('--rpm-repo', x, 'OS=URL rhel-9=https://satellite.example/pulp/content/org/lib/rhel9'),
+    ),
+  ]);
+  const clientCert = req.clientCert ?? (p?.clientCert ? rel(p.clientCert) : undefined);
+  const clientKey = req.clientKey ?? (p?.clientKey ? rel(p.clientKey) : undefined);
+  if ((clientCert === undefined) !== (clientKey === undefined)) {
+    throw new FerryError('USAGE', 'A client certificate needs its key, and a key its certificate.', {
+      hint: 'Give both --client-cert FILE and --client-key FILE (PEM), e.g. an entitlement certificate and key from /etc/pki/entitlement.',
+    });
+  }
   const deployOs = req.deployOs ?? p?.deployHost;
   if (deployOs) {
-    requireDebFamily(deployOs);
+    osModel(deployOs);
     if (!os.includes(deployOs)) os.push(deployOs);
   }
   return {
@@ -70,12 +143,17 @@ export function osPackagesSettings(req: OsPackagesRequest): OsPackagesSettings {
     extra: [...new Set([...(p?.extra ?? []), ...(req.extra ?? [])])],
     recommends: req.noRecommends ? false : (p?.recommends ?? true),
     keyrings,
-    deployOs,
+    ...(deployOs ? { deployOs } : {}),
+    rpmRepos,
+    rpmKeys,
+    ...(clientCert ? { clientCert } : {}),
+    ...(clientKey ? { clientKey } : {}),
   };
 }
 
 export interface OsPackagesPlan {
   debs: ResolvedDebSet[];
+  rpms: ResolvedRpmSet[];
   choices: { os: string; choice: ResolveChoice }[];
 }
 
@@ -86,6 +164,8 @@ export async function planOsPackages(
   net: {
     client: HttpClient;
     cacheDir: string;
+    /** Where verified RPM metadata is cached (default: beside cacheDir, `dnf`). */
+    rpmCacheDir?: string;
     mirrors?: MirrorMap;
     now?: Date;
     signal?: AbortSignal;
@@ -103,17 +183,51 @@ export async function planOsPackages(
     );
   }
   const ctx: DebPlanContext = { ...net, keyrings };
+  const rpmKeys: Record<string, Uint8Array[]> = {};
+  for (const [k, files] of Object.entries(settings.rpmKeys)) {
+    rpmKeys[k] = await Promise.all(
+      files.map((f) =>
+        fs.readFile(f).catch((e: Error) => {
+          throw new FerryError('CONFIG', `Cannot read the RPM key ${f}: ${e.message}`, { artifact: f });
+        }),
+      ),
+    );
+  }
+  const rpmCtx: RpmPlanContext = {
+    ...net,
+    cacheDir: net.rpmCacheDir ?? path.join(net.cacheDir, '..', 'dnf'),
+    keys: rpmKeys,
+  };
   const debs: ResolvedDebSet[] = [];
+  const rpms: ResolvedRpmSet[] = [];
   const choices: OsPackagesPlan['choices'] = [];
+  const varOpts: RootsOptions = {
+    ...(plan.options.vars ? { vars: plan.options.vars as PyDict } : {}),
+    ...(plan.options.inventoryVars ? { inventoryVars: plan.options.inventoryVars as PyDict } : {}),
+  };
   for (const id of settings.os) {
-    const os = requireDebFamily(id);
+    const os = osModel(id);
     const roots = kubesprayOsRoots(plan.data, os, {
-      vars: plan.options.vars as PyDict | undefined,
-      inventoryVars: plan.options.inventoryVars as PyDict | undefined,
-      arch: plan.options.arches[0],
+      ...varOpts,
+      ...(plan.options.arches[0] ? { arch: plan.options.arches[0] } : {}),
       deployHost: settings.deployOs === id,
       extra: settings.extra,
     });
+    if (os.family === 'rpm') {
+      const epel = kubesprayVar(plan.data, os, varOpts, 'epel_enabled');
+      const r = await planRpmSet(
+        {
+          os,
+          arches: plan.options.arches,
+          roots,
+          weakDeps: settings.recommends,
+          repos: { ...settings.rpmRepos[id], ...(epel ? { epel: true } : {}) },
+        },
+        rpmCtx,
+      );
+      rpms.push(r.set);
+      continue;
+    }
     const r = await planDebSet(
       { os, arches: plan.options.arches, roots, recommends: settings.recommends },
       ctx,
@@ -122,7 +236,8 @@ export async function planOsPackages(
     for (const c of r.choices) choices.push({ os: id, choice: c });
   }
   await pruneIndexCache(net.cacheDir, 30, net.now);
-  return { debs, choices };
+  if (rpms.length) await pruneIndexCache(rpmCtx.cacheDir, 30, net.now);
+  return { debs, rpms, choices };
 }
 
 /** `ferry plan`'s text for the OS sets: per OS the roots and why, the counts and the total size. */
@@ -142,6 +257,42 @@ export function osPackagesSummary(debs: ResolvedDebSet[]): string[] {
     }
     const w = Math.max(8, ...s.roots.map((r) => r.name.length));
     for (const r of s.roots) out.push(`  ${r.name.padEnd(w)}  ${r.why}`);
+  }
+  return out;
+}
+
+/**
+ * `ferry plan`'s text for the RPM sets: per OS the repositories (and whether their repomd is
+ * signed), the roots and why, then every package with its size, per architecture.
+ */
+export function rpmPackagesSummary(rpms: ResolvedRpmSet[]): string[] {
+  const out: string[] = [];
+  const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+  for (const s of rpms) {
+    const size = s.packages.reduce((a, p) => a + p.size, 0);
+    out.push('');
+    out.push(
+      `OS packages for ${s.os} (${s.arches.join(', ')}): ${s.roots.length} roots → ${s.packages.length} packages, ${mb(size)}`,
+    );
+    for (const src of s.sources) {
+      out.push(
+        `  from ${src.id} ${src.arch} ${src.uri} (${src.repomdSigned ? 'repomd signed' : 'repomd unsigned'})`,
+      );
+    }
+    const w = Math.max(8, ...s.roots.map((r) => r.name.length));
+    for (const r of s.roots) out.push(`  ${r.name.padEnd(w)}  ${r.why}`);
+    for (const arch of s.arches) {
+      const ps = s.packages.filter((p) => p.repoArch === arch);
+      out.push(`  ${arch}: ${ps.length} packages, ${mb(ps.reduce((a, p) => a + p.size, 0))}`);
+      for (const p of ps) {
+        const evr = `${p.epoch ? `${p.epoch}:` : ''}${p.version}-${p.release}`;
+        out.push(
+          `    ${`${p.name}-${evr}.${p.arch}`.padEnd(50)} ${mb(p.size).padStart(9)}  ${p.source}${p.modular ? ' (modular)' : ''}`,
+        );
+      }
+    }
+    if (s.modules)
+      out.push('  modules.yaml carried for the modular packages (and module_hotfixes=1 on the node)');
   }
   return out;
 }

@@ -77,9 +77,15 @@ function nodeStore(data: KubesprayData, os: OsModel, opts: RootsOptions): VarSto
     main_access_ip: '10.0.0.10',
     is_fedora_coreos: false,
   }) as PyDict;
-  const docker = os.facts.ansible_distribution.toLowerCase();
   const dockerDefaults = asDict(yamlFile(data, 'roles/container-engine/docker/defaults/main.yml'));
-  const dockerVars = asDict(yamlFile(data, `roles/container-engine/docker/vars/${docker}.yml`));
+  // The docker role's include_vars with_first_found: <distribution>-<major>, <distribution>,
+  // <os_family> (Rocky, Alma and RHEL all read redhat.yml).
+  const dist = f.ansible_distribution.toLowerCase();
+  const dockerVars = asDict(
+    [`${dist}-${f.ansible_distribution_major_version}`, dist, f.ansible_os_family.toLowerCase()]
+      .map((n) => yamlFile(data, `roles/container-engine/docker/vars/${n}.yml`))
+      .find((x) => x !== undefined),
+  );
   return new VarStore([
     data.defaults,
     // roles/container-engine/containerd-common/defaults, which the docker role depends on; that
@@ -97,6 +103,11 @@ function nodeStore(data: KubesprayData, os: OsModel, opts: RootsOptions): VarSto
 
 function render(store: VarStore, where: string, template: string): unknown {
   return withTemplateErrors(where, template, () => toPlain(renderString(template, store)));
+}
+
+/** Whether a Kubespray setting holds for a node of `os` (epel_enabled, …), as Ansible reads it. */
+export function kubesprayVar(data: KubesprayData, os: OsModel, opts: RootsOptions, name: string): boolean {
+  return holds(render(nodeStore(data, os, opts), name, `{{ ${name} | default(False) }}`));
 }
 
 /** The list-of-conditions schema (v2.27+): every condition must hold. */
@@ -194,6 +205,19 @@ function pinned(spec: string): { name: string; version?: string } {
   return i < 0 ? { name: spec.trim() } : { name: spec.slice(0, i).trim(), version: spec.slice(i + 1).trim() };
 }
 
+/**
+ * dnf's NAME-[EPOCH:]VERSION-RELEASE as Kubespray pins RPMs (docker-ce-3:28.3.3-1.el9,
+ * containerd.io-1.6.32-3.1.el9): a spec whose second-last part does not start with a digit (or
+ * an epoch) is a bare name (container-selinux), as dnf would read it first. Also NAME=EVR.
+ */
+export function rpmPinned(spec: string): { name: string; version?: string } {
+  const t = spec.trim();
+  const eq = t.indexOf('=');
+  if (eq > 0) return { name: t.slice(0, eq).trim(), version: t.slice(eq + 1).trim() };
+  const m = /^(.+)-((?:\d+:)?\d[^-]*)-([^-]+)$/.exec(t);
+  return m ? { name: m[1], version: `${m[2]}-${m[3]}` } : { name: t };
+}
+
 function pythonCmp(a: string, b: string): number {
   const [x, y] = [a.split('.').map(Number), b.split('.').map(Number)];
   return x[0] - y[0] || (x[1] ?? 0) - (y[1] ?? 0);
@@ -239,6 +263,29 @@ export function kubesprayOsRoots(data: KubesprayData, os: OsModel, opts: RootsOp
       add({ name: 'openssh-client', why: 'deploy host: Ansible connects over ssh' });
       add({ name: 'rsync', why: 'deploy host: Ansible synchronize' });
     }
+  }
+  if (os.family === 'rpm') {
+    if (v('container_manager') === 'docker') {
+      const pkgs = render(store, 'docker_package_info', '{{ docker_package_info.pkgs }}');
+      for (const spec of Array.isArray(pkgs) ? pkgs : []) {
+        const p = rpmPinned(String(spec));
+        add({ ...p, source: 'docker', why: "container_manager: docker (Kubespray's docker role, pinned)" });
+      }
+    }
+    if (holds(v('calico_wireguard_enabled')) && v('kube_network_plugin') === 'calico') {
+      add({ name: 'wireguard-tools', why: 'calico_wireguard_enabled' });
+    }
+    if (holds(v('ntp_enabled')) && holds(v('ntp_timezone'))) {
+      add({ name: 'tzdata', why: 'ntp_timezone (preinstall sets the timezone)' });
+    }
+    add({ name: 'python3', why: 'bootstrap_os: Ansible needs Python on the node' });
+    if (opts.deployHost) {
+      add({ name: 'openssh-clients', why: 'deploy host: Ansible connects over ssh' });
+      add({ name: 'rsync', why: 'deploy host: Ansible synchronize' });
+    }
+    for (const e of opts.extra ?? [])
+      add({ ...rpmPinned(e), why: 'extra package (profile or --os-package)' });
+    return [...out.values()];
   }
   for (const e of opts.extra ?? []) add({ ...pinned(e), why: 'extra package (profile or --os-package)' });
   return [...out.values()];

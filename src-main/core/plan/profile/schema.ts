@@ -84,6 +84,24 @@ export const OsPackagesSchema = z
     deployHost: nonEmpty
       .optional()
       .describe('The deploy host’s OS: its set gains python3, python3-venv, openssh-client and rsync.'),
+    rpmRepos: z
+      .record(z.string(), nonEmpty)
+      .optional()
+      .describe(
+        "RPM repository base URLs: 'rhel-9' → a distribution root (URL/BaseOS/$basearch/os, or with $repo/$repoid and $basearch in it), 'rocky-9:crb' → one repository. Required for RHEL (a Satellite, a reposync, an ISO over HTTP).",
+      ),
+    rpmKeys: z
+      .record(z.string(), nonEmpty)
+      .optional()
+      .describe(
+        "Public key files trusted for RPM repositories, by OS id (or 'epel', 'docker'), relative to this file: a private mirror's own key, in place of the distribution key Ferry pins.",
+      ),
+    clientCert: nonEmpty
+      .optional()
+      .describe(
+        'PEM client certificate for the RPM repositories (Red Hat CDN entitlement, Satellite), relative to this file.',
+      ),
+    clientKey: nonEmpty.optional().describe('PEM key of clientCert, relative to this file.'),
   })
   .describe('How the OS packages of the nodes are chosen.');
 

@@ -1,0 +1,361 @@
+/**
+ * The set of packages `dnf install --downloadonly <roots>` downloads into a bare installroot,
+ * computed from repository metadata alone: candidates are the target architecture plus noarch,
+ * dnf's modular filter applies, Requires (pre too, rich ones included) and file requires are
+ * followed, and weak dependencies (Recommends, Supplements) are followed as dnf's default
+ * install_weak_deps=True does. There is no installed system to stay compatible with, so a greedy
+ * closure in dnf's preference order gives libsolv's answer; the choices below were checked
+ * against dnf 4.14 (test/unit/rpm/resolve.test.ts records them, test/integration/rpm/resolve-dnf.test.ts
+ * compares with dnf itself).
+ */
+import type { RpmDep, RpmPackage } from './package.js';
+import { compareEvr, formatDep, formatEvr, rangeOverlap, rpmvercmp } from './evr.js';
+import { modularFilter, type ModuleIndex } from './modules.js';
+import { isRich, parseRich, richHolds, richNeeds, type RichExpr, type RichWorld } from './rich.js';
+
+export interface ResolveRpmsInput {
+  packages: RpmPackage[];
+  roots: Array<{ name: string; why: string }>;
+  /** Target RPM architecture: x86_64, aarch64 (i686 packages only when this is i686). */
+  arch: string;
+  modules?: ModuleIndex;
+  /** Module streams enabled beyond the defaults (module → stream), as `dnf module enable`. */
+  enabledModules?: Record<string, string>;
+  /** Follow Recommends and Supplements (dnf's install_weak_deps, default true). */
+  weakDeps?: boolean;
+}
+
+export interface RpmProblem {
+  /** The package whose requirement fails ('name-evr.arch'), or the root name asked for. */
+  package: string;
+  requirement: string;
+  message: string;
+}
+
+export interface RpmResolution {
+  packages: Array<RpmPackage & { why: string }>;
+  problems: RpmProblem[];
+}
+
+export const nevraText = (p: RpmPackage): string => `${p.name}-${formatEvr(p)}.${p.arch}`;
+
+interface ProvEntry {
+  p: RpmPackage;
+  dep: RpmDep;
+}
+
+/**
+ * Provide EVR order for choosing among providers: two versioned provides compare by EVR
+ * (dnf took g2 for virt6 = 9 over g1's virt6 = 1); an unversioned one ties with anything
+ * (ahh's bare `Provides: hh` beat hh's own hh = 1-1 on name order).
+ */
+function compareProvide(a: RpmDep, b: RpmDep): number {
+  const av = a.flags !== undefined && a.ver !== undefined;
+  const bv = b.flags !== undefined && b.ver !== undefined;
+  if (!av || !bv) return 0;
+  const e = (a.epoch ?? 0) - (b.epoch ?? 0);
+  if (e !== 0) return e;
+  return rpmvercmp(a.ver ?? '', b.ver ?? '') || rpmvercmp(a.rel ?? '', b.rel ?? '');
+}
+
+export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
+  const { arch } = input;
+  const weak = input.weakDeps ?? true;
+  const filter = input.modules ? modularFilter(input.modules, arch, input.enabledModules) : undefined;
+
+  // Candidates: target arch + noarch, visible through the modular filter, one per NEVRA (the
+  // first repository listing it wins, as repository order does in dnf at equal priority).
+  const seen = new Set<string>();
+  const cands: RpmPackage[] = [];
+  for (const p of input.packages) {
+    if (p.arch !== arch && p.arch !== 'noarch') continue;
+    if (filter?.hidden(p)) continue;
+    const key = nevraText(p);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    cands.push(p);
+  }
+
+  const byName = new Map<string, RpmPackage[]>();
+  const provIndex = new Map<string, ProvEntry[]>();
+  const fileIndex = new Map<string, RpmPackage[]>();
+  const obsIndex = new Map<string, ProvEntry[]>();
+  const supplementers: RpmPackage[] = [];
+  const push = <K, V>(m: Map<K, V[]>, k: K, v: V): void => {
+    const l = m.get(k);
+    if (l) l.push(v);
+    else m.set(k, [v]);
+  };
+  for (const p of cands) {
+    push(byName, p.name, p);
+    let self = false;
+    for (const d of p.provides) {
+      push(provIndex, d.name, { p, dep: d });
+      if (d.name === p.name) self = true;
+    }
+    // rpm adds name = EVR to every header; primary lists it, a hand-made one might not.
+    if (!self) {
+      push(provIndex, p.name, {
+        p,
+        dep: { name: p.name, flags: 'EQ', epoch: p.epoch, ver: p.version, rel: p.release },
+      });
+    }
+    for (const f of p.files) push(fileIndex, f, p);
+    for (const d of p.obsoletes) push(obsIndex, d.name, { p, dep: d });
+    if (p.supplements.length) supplementers.push(p);
+  }
+  // Best first: highest EVR, then the target architecture before noarch.
+  const better = (a: RpmPackage, b: RpmPackage): number =>
+    compareEvr(b, a) || (a.arch === b.arch ? 0 : a.arch === arch ? -1 : b.arch === arch ? 1 : 0);
+  for (const l of byName.values()) l.sort(better);
+
+  const chosen = new Set<RpmPackage>();
+  const chosenByName = new Map<string, RpmPackage>();
+  const why = new Map<RpmPackage, string>();
+  const order: RpmPackage[] = [];
+  const problems: RpmProblem[] = [];
+  const queue: RpmPackage[] = [];
+  const richCache = new Map<string, RichExpr | Error>();
+  /** Conditional rich requires ((a if b), (a unless b)) to re-check when the selection grows. */
+  const conditional: Array<{ p: RpmPackage; dep: RpmDep; expr: RichExpr; weak: boolean }> = [];
+  const registered = new Set<RpmDep>();
+
+  const installable = (p: RpmPackage): boolean => {
+    const c = chosenByName.get(p.name);
+    return c === undefined || c === p;
+  };
+
+  /**
+   * Providers of a simple dependency in dnf's order of preference: already chosen first; per
+   * name only its best matching version; then the highest version of the matching provide;
+   * then the name in strcmp order. Observed with dnf 4.14: `Requires: virt` provided by zz-1.0
+   * and aaaa-long-9.0 → aaaa-long; virt6 = 1 (g1) vs virt6 = 9 (g2) → g2; `Requires: hh` with
+   * both hh and ahh (Provides: hh) → ahh: neither the shorter name nor the exact name wins.
+   */
+  const providersAny = (deps: RpmDep[]): RpmPackage[] => {
+    const hits = new Map<RpmPackage, RpmDep>();
+    for (const dep of deps) {
+      const entries = provIndex.get(dep.name);
+      if (entries) {
+        for (const e of entries) {
+          if (!rangeOverlap(dep, e.dep)) continue;
+          const cur = hits.get(e.p);
+          if (!cur || compareProvide(e.dep, cur) > 0) hits.set(e.p, e.dep);
+        }
+      }
+      if (dep.name.charCodeAt(0) === 47) {
+        for (const p of fileIndex.get(dep.name) ?? []) if (!hits.has(p)) hits.set(p, { name: dep.name });
+      }
+    }
+    if (hits.size === 0) return [];
+    const chosenOnes: RpmPackage[] = [];
+    const bestPerName = new Map<string, [RpmPackage, RpmDep]>();
+    for (const [p, d] of hits) {
+      if (chosen.has(p)) {
+        chosenOnes.push(p);
+        continue;
+      }
+      if (!installable(p)) continue;
+      const cur = bestPerName.get(p.name);
+      if (!cur || better(p, cur[0]) < 0) bestPerName.set(p.name, [p, d]);
+    }
+    const rest = [...bestPerName.values()].sort(
+      (x, y) => compareProvide(y[1], x[1]) || (x[0].name < y[0].name ? -1 : x[0].name > y[0].name ? 1 : 0),
+    );
+    return [...chosenOnes, ...rest.map((r) => r[0])];
+  };
+  const providers = (dep: RpmDep): RpmPackage[] => providersAny([dep]);
+
+  const world: RichWorld<RpmPackage> = { providers, providersAny, chosen: (p) => chosen.has(p) };
+
+  const select = (p: RpmPackage, reason: string): void => {
+    if (chosen.has(p)) return;
+    chosen.add(p);
+    chosenByName.set(p.name, p);
+    why.set(p, reason);
+    order.push(p);
+    queue.push(p);
+  };
+
+  const rich = (text: string): RichExpr | Error => {
+    let e = richCache.get(text);
+    if (!e) {
+      try {
+        e = parseRich(text);
+      } catch (err) {
+        e = err as Error;
+      }
+      richCache.set(text, e);
+    }
+    return e;
+  };
+
+  const needed = (p: RpmPackage, kind: string, d: RpmDep): string =>
+    `${kind} of ${nevraText(p)}: ${formatDep(d)}`;
+
+  /** Makes one requirement hold; false when it cannot (a problem is recorded only if strict). */
+  const satisfy = (p: RpmPackage, dep: RpmDep, strict: boolean): boolean => {
+    const kind = strict ? 'Requires' : 'Recommends';
+    if (isRich(dep.name)) {
+      const expr = rich(dep.name);
+      if (expr instanceof Error) {
+        if (strict) problems.push({ package: nevraText(p), requirement: dep.name, message: expr.message });
+        return false;
+      }
+      if (hasCondition(expr) && !registered.has(dep)) {
+        registered.add(dep);
+        conditional.push({ p, dep, expr, weak: !strict });
+      }
+      const need = richNeeds(expr, world);
+      if (!need) {
+        if (strict) {
+          problems.push({
+            package: nevraText(p),
+            requirement: dep.name,
+            message: `nothing provides ${dep.name} needed by ${nevraText(p)}`,
+          });
+        }
+        return false;
+      }
+      for (const group of need) {
+        const pick = group.find((c) => chosen.has(c)) ?? group.find(installable);
+        if (pick) select(pick, needed(p, kind, dep));
+      }
+      return true;
+    }
+    const ps = providers(dep);
+    if (ps.length === 0) {
+      if (strict) {
+        const found = (provIndex.get(dep.name) ?? []).length > 0;
+        problems.push({
+          package: nevraText(p),
+          requirement: formatDep(dep),
+          message: found
+            ? `${formatDep(dep)} needed by ${nevraText(p)}: no candidate version matches (or it would replace one already chosen)`
+            : `nothing provides ${formatDep(dep)} needed by ${nevraText(p)}`,
+        });
+      }
+      return false;
+    }
+    if (!chosen.has(ps[0])) select(ps[0], needed(p, kind, dep));
+    return true;
+  };
+
+  const drain = (): void => {
+    while (queue.length) {
+      const p = queue.shift() as RpmPackage;
+      for (const dep of p.requires) {
+        if (dep.name.startsWith('rpmlib(')) continue;
+        satisfy(p, dep, true);
+      }
+    }
+  };
+
+  // Roots: a package of that name (dnf's "Package X is obsoleted by Y, trying to install Y
+  // instead" first), else what provides it, else name-version[-release] spelled as one string.
+  for (const root of input.roots) {
+    const pick = rootPackage(root.name);
+    if (!pick) {
+      problems.push({
+        package: root.name,
+        requirement: root.name,
+        message: `no package provides ${root.name} (${root.why})`,
+      });
+      continue;
+    }
+    if (!chosen.has(pick)) select(pick, root.why);
+  }
+  drain();
+
+  for (let round = 0; round < 100; round++) {
+    const before = chosen.size;
+    // Conditions that became true as the selection grew: (a if b) once b is in.
+    for (const c of conditional.slice()) {
+      const need = richNeeds(c.expr, world);
+      if (!need) continue;
+      for (const group of need) {
+        const pick = group.find((x) => chosen.has(x)) ?? group.find(installable);
+        if (pick) select(pick, needed(c.p, c.weak ? 'Recommends' : 'Requires', c.dep));
+      }
+    }
+    drain();
+    if (weak) {
+      for (const p of order.slice()) {
+        for (const dep of p.recommends) {
+          if (dep.name.startsWith('rpmlib(')) continue;
+          satisfy(p, dep, false);
+          drain();
+        }
+      }
+      for (const s of supplementers) {
+        if (chosen.has(s) || !installable(s) || byName.get(s.name)?.[0] !== s) continue;
+        if (s.supplements.some((d) => holds(d))) {
+          select(s, `Supplements of ${nevraText(s)}: ${s.supplements.map(formatDep).join(', ')}`);
+          drain();
+        }
+      }
+    }
+    if (chosen.size === before) break;
+  }
+
+  const packages = [...chosen]
+    .map((p) => ({ ...p, why: why.get(p) ?? '' }))
+    .sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : a.arch < b.arch ? -1 : a.arch > b.arch ? 1 : 0,
+    );
+  return { packages, problems };
+
+  function holds(d: RpmDep): boolean {
+    if (isRich(d.name)) {
+      const e = rich(d.name);
+      return !(e instanceof Error) && richHolds(e, world);
+    }
+    return providers(d).some((p) => chosen.has(p));
+  }
+
+  function rootPackage(name: string): RpmPackage | undefined {
+    const named = byName.get(name)?.[0];
+    if (named) {
+      // An obsoleting package of another name replaces the one asked for.
+      for (const o of obsIndex.get(name) ?? []) {
+        if (o.p.name === name) continue;
+        const self = {
+          name,
+          flags: 'EQ' as const,
+          epoch: named.epoch,
+          ver: named.version,
+          rel: named.release,
+        };
+        if (rangeOverlap(o.dep, self) && byName.get(o.p.name)?.[0] === o.p) return o.p;
+      }
+      return named;
+    }
+    const prov = providers({ name });
+    if (prov.length) return prov[0];
+    // 'docker-ce-3:26.1.4' or 'foo-1.2-3.el9': the name is what precedes the version.
+    for (let i = name.lastIndexOf('-'); i > 0; i = name.lastIndexOf('-', i - 1)) {
+      const n = name.slice(0, i);
+      const list = byName.get(n);
+      if (!list) continue;
+      const evr = name.slice(i + 1);
+      const colon = evr.indexOf(':');
+      const epoch = colon > 0 ? Number(evr.slice(0, colon)) : undefined;
+      const rest = colon > 0 ? evr.slice(colon + 1) : evr;
+      const hit = list.find(
+        (p) =>
+          (epoch === undefined || p.epoch === epoch) &&
+          (rest === p.version ||
+            rest === `${p.version}-${p.release}` ||
+            rest.startsWith(`${p.version}-${p.release}.`)),
+      );
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+}
+
+function hasCondition(e: RichExpr): boolean {
+  if ('then' in e) return true;
+  if (e.op === 'atom') return false;
+  return e.args.some(hasCondition);
+}
