@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRepoKey, repoSigner, type RepoSigner } from '../../../src-main/core/bundle/keys/repo-key.js';
 import { parseManifest } from '../../../src-main/core/bundle/manifest.js';
 import { verifyBundle } from '../../../src-main/core/bundle/verify/index.js';
+import { aptPrestep } from '../../../src-main/core/kinds/deb/vars.js';
 import { rpmArtifactId } from '../../../src-main/core/kinds/rpm/fetch.js';
 import { readRpmHeader } from '../../../src-main/core/kinds/rpm/header.js';
 import type { ResolvedRpm, ResolvedRpmSet } from '../../../src-main/core/kinds/rpm/set.js';
@@ -230,6 +231,15 @@ describe.skipIf(lacksRpmTools())('RPM packages fetched, bundled, served, and ins
       'RPM-GPG-KEY-Rocky-9-test',
       'RPM-GPG-KEY-ferry',
     ]);
+    // `ferry vars --os-prestep` / `--os-prestep-shell rocky-9` (and the app) on an RPM-only bundle.
+    const pre = await aptPrestep(v.source, server.filesUrl);
+    expect(pre?.playbook).toBe(fs.readFileSync(path.join(bundle, 'repos/ferry-apt-prestep.yml'), 'utf8'));
+    expect(pre?.command).toMatch(/ferry_rpm_\*/);
+    expect(pre?.shell.map((x) => x.os)).toEqual([OS_ID]);
+    expect(pre?.shell[0].text).toContain(`baseurl=${served}/$basearch`);
+    expect(pre?.shell[0].text).toContain(
+      `echo '${fs.readFileSync(path.join(bundle, 'repos', OS_ID, 'RPM-GPG-KEY-ferry')).toString('base64')}' | base64 -d`,
+    );
   });
 
   it.skipIf(lacks('ansible-playbook'))(
