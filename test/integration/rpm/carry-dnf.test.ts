@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRepoKey, repoSigner, type RepoSigner } from '../../../src-main/core/bundle/keys/repo-key.js';
@@ -492,6 +493,43 @@ describe.skipIf(lacksRpmTools())('RPM packages fetched, bundled, served, and ins
     expect(err!.message).toMatch(
       /ferry-[a-z-]+-[\d.^~]+-[^ ]+\.(x86_64|aarch64|noarch) \(rocky-9\) is signed by key [0-9A-F]{16,40}, which is not among the keys carried for rocky-9 \(RPM-GPG-KEY-other\)/,
     );
+  });
+
+  it('refuses a package whose signed header was altered, though primary’s sha256 matches it', async () => {
+    // A mirror that rewrote a package and the checksum beside it: only the signature can tell.
+    const file = up.rpmFiles('BaseOS', 'x86_64').find((f) => /ferry-core-/.test(f))!;
+    const h = await readRpmHeader(file);
+    const bytes = Buffer.from(fs.readFileSync(file));
+    const at = bytes.indexOf(Buffer.from(h.summary), h.headerRange.start);
+    expect(at).toBeGreaterThan(h.headerRange.start);
+    bytes[at] ^= 0x20; // the summary's first letter, other case: still a well-formed header
+    expect((await readRpmHeader(Readable.from([bytes]))).summary).not.toBe(h.summary);
+    const urlPath = `/${path.relative(up.root, file).split(path.sep).join('/')}`;
+    up.server.overrides.set(urlPath, bytes);
+    try {
+      const altered = {
+        ...set,
+        packages: set.packages.map((p) =>
+          p.name === 'ferry-core' && p.repoArch === 'x86_64'
+            ? { ...p, sha256: sha256(bytes), size: bytes.length }
+            : p,
+        ),
+      };
+      const err = await runFetch(planOf(altered), {
+        out: path.join(tmp, 'altered'),
+        repoSigner: signer,
+      }).then(
+        () => undefined,
+        (e: unknown) => e as { code: string; message: string },
+      );
+      expect(err, 'the fetch must fail').toBeDefined();
+      expect(err!.code).toBe('INTEGRITY');
+      expect(err!.message).toMatch(
+        /ferry-core-1\.0-1\.el9\.x86_64 \(rocky-9\): its header signature by RPM-GPG-KEY-Rocky-9-test does not verify/,
+      );
+    } finally {
+      up.untamper();
+    }
   });
 
   it('ferry verify finds a damaged .rpm in the bundle and names the package', async () => {
