@@ -402,11 +402,8 @@ export async function fetchRpmSets(sets: ResolvedRpmSet[], o: RpmFetchOptions): 
       kind: 'repo',
       format: 'rpm',
       os: set.os,
-      sources: set.sources.map((s) => ({
-        uri: s.uri,
-        suite: `${s.id}/${s.arch}`,
-        ...(s.revision ? { date: s.revision } : {}),
-      })),
+      // `suite` names the repository id and architecture; a repomd revision is no date, so none.
+      sources: set.sources.map((s) => ({ uri: s.uri, suite: `${s.id}/${s.arch}` })),
       paths: written,
     };
     await w.addArtifact(repo);
