@@ -75,6 +75,11 @@ export const OS_PACKAGE_OPTIONS: Record<string, OptionSpec> = {
     valueName: 'FILE',
     description: 'PEM key of --client-cert.',
   },
+  'rpm-ca': {
+    type: 'string',
+    valueName: 'FILE',
+    description: "PEM CA of the RPM repositories' hosts when not public (Red Hat's CDN: redhat-uep.pem).",
+  },
 };
 
 /**
@@ -84,13 +89,16 @@ export const OS_PACKAGE_OPTIONS: Record<string, OptionSpec> = {
 export async function rpmClientTls(
   settings: OsPackagesSettings,
 ): Promise<Record<string, TlsSettings> | undefined> {
-  if (!settings.clientCert || !settings.clientKey) return undefined;
+  if (!settings.rpmCa && (!settings.clientCert || !settings.clientKey)) return undefined;
   const read = (f: string, what: string): Promise<string> =>
     fs.readFile(f, 'utf8').catch((e: Error) => {
       throw new FerryError('CONFIG', `Cannot read the ${what} ${f}: ${e.message}`, { artifact: f });
     });
-  const cert = await read(settings.clientCert, 'client certificate');
-  const key = await read(settings.clientKey, 'client key');
+  const t: TlsSettings = {
+    ...(settings.clientCert ? { cert: await read(settings.clientCert, 'client certificate') } : {}),
+    ...(settings.clientKey ? { key: await read(settings.clientKey, 'client key') } : {}),
+    ...(settings.rpmCa ? { ca: await read(settings.rpmCa, 'CA certificate') } : {}),
+  };
   const tls: Record<string, TlsSettings> = {};
   for (const id of settings.os) {
     const m = osModel(id);
@@ -104,7 +112,7 @@ export async function rpmClientTls(
       }
       for (const r of repos) {
         const u = new URL(r.baseurl);
-        if (u.protocol === 'https:') tls[u.host] = { cert, key };
+        if (u.protocol === 'https:') tls[u.host] = t;
       }
     }
   }
@@ -131,6 +139,7 @@ export async function planOsPackagesForCli(
     rpmKeys: strs(v['rpm-key']),
     clientCert: str(v['client-cert']),
     clientKey: str(v['client-key']),
+    rpmCa: str(v['rpm-ca']),
     profile,
   });
   if (!settings.os.length) return undefined;

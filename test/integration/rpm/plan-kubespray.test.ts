@@ -42,6 +42,7 @@ interface Pkg {
   files?: string[];
   /** Paths only filelists lists. */
   allFiles?: string[];
+  epoch?: number;
 }
 
 function entry(dep: string): string {
@@ -52,18 +53,18 @@ function entry(dep: string): string {
 }
 
 function repodata(dir: string, pkgs: Pkg[]): void {
-  const ids = pkgs.map((p) => sha(Buffer.from(`${p.name}.${p.arch}`)));
+  const ids = pkgs.map((p) => sha(Buffer.from(`${p.name}-${p.ver ?? ''}.${p.arch}`)));
   const primary = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="${pkgs.length}">`,
     ...pkgs.map((p, i) => {
       const ver = p.ver ?? '1.0';
       const rel = p.rel ?? '1.el9';
-      return `<package type="rpm"><name>${p.name}</name><arch>${p.arch}</arch><version epoch="0" ver="${ver}" rel="${rel}"/>
+      return `<package type="rpm"><name>${p.name}</name><arch>${p.arch}</arch><version epoch="${p.epoch ?? 0}" ver="${ver}" rel="${rel}"/>
 <checksum type="sha256" pkgid="YES">${ids[i]}</checksum><summary>${p.name}</summary><description>x</description><packager>t</packager><url></url>
 <time file="1" build="1"/><size package="${1000 + i}" installed="1" archive="1"/><location href="Packages/${p.name[0]}/${p.name}-${ver}-${rel}.${p.arch}.rpm"/>
 <format><rpm:license>MIT</rpm:license><rpm:sourcerpm>${p.name}-${ver}-${rel}.src.rpm</rpm:sourcerpm><rpm:header-range start="1" end="2"/>
-<rpm:provides>${entry(`${p.name} = ${ver}-${rel}`)}${(p.provides ?? []).map(entry).join('')}</rpm:provides>
+<rpm:provides><rpm:entry name="${p.name}" flags="EQ" epoch="${p.epoch ?? 0}" ver="${ver}" rel="${rel}"/>${(p.provides ?? []).map(entry).join('')}</rpm:provides>
 <rpm:requires>${(p.requires ?? []).map(entry).join('')}</rpm:requires>
 ${(p.files ?? []).map((f) => `<file>${f}</file>`).join('')}</format></package>`;
     }),
@@ -75,7 +76,7 @@ ${(p.files ?? []).map((f) => `<file>${f}</file>`).join('')}</format></package>`;
     `<filelists xmlns="http://linux.duke.edu/metadata/filelists" packages="${pkgs.length}">`,
     ...pkgs.map(
       (p, i) =>
-        `<package pkgid="${ids[i]}" name="${p.name}" arch="${p.arch}"><version epoch="0" ver="${p.ver ?? '1.0'}" rel="${p.rel ?? '1.el9'}"/>${[...(p.files ?? []), ...(p.allFiles ?? [])].map((f) => `<file>${f}</file>`).join('')}</package>`,
+        `<package pkgid="${ids[i]}" name="${p.name}" arch="${p.arch}"><version epoch="${p.epoch ?? 0}" ver="${p.ver ?? '1.0'}" rel="${p.rel ?? '1.el9'}"/>${[...(p.files ?? []), ...(p.allFiles ?? [])].map((f) => `<file>${f}</file>`).join('')}</package>`,
     ),
     '</filelists>',
     '',
@@ -101,6 +102,7 @@ describe.skipIf(lacksCondition(!fs.existsSync(kubesprayDataDir), kubesprayDataDi
     let client: HttpClient;
     let data: KubesprayData;
     let keyFile: string;
+    let dockerKeyFile: string;
     const rocky = osModel('rocky-9');
 
     beforeAll(async () => {
@@ -115,6 +117,14 @@ describe.skipIf(lacksCondition(!fs.existsSync(kubesprayDataDir), kubesprayDataDi
       keyFile = path.join(dir, 'mirror.asc');
       fs.writeFileSync(keyFile, k.publicKey);
       const priv = await openpgp.readPrivateKey({ armoredKey: k.privateKey });
+      const dk = await openpgp.generateKey({
+        userIDs: [{ name: 'docker' }],
+        type: 'ecc',
+        curve: 'ed25519Legacy',
+      });
+      dockerKeyFile = path.join(dir, 'docker.asc');
+      fs.writeFileSync(dockerKeyFile, dk.publicKey);
+      const dockerPriv = await openpgp.readPrivateKey({ armoredKey: dk.privateKey });
       for (const arch of ['x86_64', 'aarch64']) {
         const base: Pkg[] = [
           { name: 'glibc', arch, ver: '2.34', rel: '168.el9_6.23', files: ['/usr/sbin/ldconfig'] },
@@ -142,17 +152,47 @@ describe.skipIf(lacksCondition(!fs.existsSync(kubesprayDataDir), kubesprayDataDi
           // Rocky ships container-selinux (and socat, ipvsadm) in AppStream.
           (['container-selinux', 'socat', 'ipvsadm', 'python3'].includes(name) ? app : base).push(p);
         }
+        // Docker's repository: Kubespray's pinned builds, and a newer one that must not be chosen.
+        repodata(path.join(dir, 'docker', '9', arch, 'stable'), [
+          { name: 'containerd.io', arch, ver: '1.6.32', rel: '3.1.el9', requires: ['glibc >= 2.34'] },
+          { name: 'containerd.io', arch, ver: '1.7.27', rel: '3.1.el9', requires: ['glibc >= 2.34'] },
+          { name: 'docker-ce-cli', arch, ver: '28.3.3', rel: '1.el9', epoch: 1 },
+          {
+            name: 'docker-ce',
+            arch,
+            ver: '28.3.3',
+            rel: '1.el9',
+            epoch: 3,
+            requires: ['containerd.io >= 1.6.24', 'docker-ce-cli'],
+          },
+          {
+            name: 'docker-ce',
+            arch,
+            ver: '29.0.0',
+            rel: '1.el9',
+            epoch: 3,
+            requires: ['containerd.io >= 1.7.0', 'docker-ce-cli'],
+          },
+        ]);
         repodata(path.join(dir, '9', 'BaseOS', arch, 'os'), base);
         repodata(path.join(dir, '9', 'AppStream', arch, 'os'), app);
-        for (const r of ['BaseOS', 'AppStream']) {
-          const md = fs.readFileSync(path.join(dir, '9', r, arch, 'os', 'repodata/repomd.xml'));
+        for (const r of [path.join('9', 'BaseOS', arch, 'os'), path.join('9', 'AppStream', arch, 'os')]) {
+          const md = fs.readFileSync(path.join(dir, r, 'repodata/repomd.xml'));
           const sig = await openpgp.sign({
             message: await openpgp.createMessage({ binary: md }),
             signingKeys: priv,
             detached: true,
           });
-          fs.writeFileSync(path.join(dir, '9', r, arch, 'os', 'repodata/repomd.xml.asc'), sig);
+          fs.writeFileSync(path.join(dir, r, 'repodata/repomd.xml.asc'), sig);
         }
+        // Docker's repomd is signed by Docker's key (a second throw-away key here).
+        const dmd = fs.readFileSync(path.join(dir, 'docker', '9', arch, 'stable', 'repodata/repomd.xml'));
+        const dsig = await openpgp.sign({
+          message: await openpgp.createMessage({ binary: dmd }),
+          signingKeys: dockerPriv,
+          detached: true,
+        });
+        fs.writeFileSync(path.join(dir, 'docker', '9', arch, 'stable', 'repodata/repomd.xml.asc'), dsig);
       }
       server = await serveDir(dir);
       client = new HttpClient({ retry: { attempts: 1 } });
@@ -265,6 +305,59 @@ describe.skipIf(lacksCondition(!fs.existsSync(kubesprayDataDir), kubesprayDataDi
       expect(bad.code).toBe(2);
       expect(bad.err).toMatch(/--rpm-repo names Debian 12/);
     }, 120_000);
+
+    it('container_manager: docker adds Docker’s repository and takes Kubespray’s pinned builds', async () => {
+      const mirrors = { 'https://download.docker.com/linux/rhel/': `${server.url}/docker/` };
+      const options = { arches: ['amd64'], vars: { container_manager: 'docker' } };
+      const settings = osPackagesSettings({
+        os: ['rocky-9'],
+        rpmRepos: [`rocky-9=${server.url}/9`],
+        rpmKeys: [`rocky-9=${keyFile}`, `docker=${dockerKeyFile}`],
+      });
+      const r = await planOsPackages(
+        settings,
+        { data, options },
+        { client, cacheDir: path.join(dir, 'cache-d', 'apt'), mirrors },
+      );
+      const set = r.rpms[0];
+      expect(set.sources.map((s) => s.id)).toEqual(['baseos', 'appstream', 'docker-ce-stable']);
+      // The source records the real URL; the mirror only changed where the bytes came from.
+      expect(set.sources[2].uri).toBe('https://download.docker.com/linux/rhel/9/x86_64/stable');
+      const docker = set.packages
+        .filter((p) => p.source === 'docker-ce-stable')
+        .map((p) => `${p.name}-${p.epoch}:${p.version}-${p.release}`)
+        .sort();
+      expect(docker).toEqual([
+        'containerd.io-0:1.6.32-3.1.el9',
+        'docker-ce-3:28.3.3-1.el9',
+        'docker-ce-cli-1:28.3.3-1.el9',
+      ]);
+      expect(set.keys?.map((k) => `${k.file} ${k.sources?.join(',')}`)).toEqual([
+        'RPM-GPG-KEY-rocky-9-given baseos,appstream',
+        'RPM-GPG-KEY-docker-given docker-ce-stable',
+      ]);
+      // Without --rpm-key docker=… Docker's pinned key is fetched: the mirror's has another fingerprint.
+      server.overrides.set('/docker/gpg', fs.readFileSync(dockerKeyFile));
+      try {
+        await expect(
+          planOsPackages(
+            osPackagesSettings({
+              os: ['rocky-9'],
+              rpmRepos: [`rocky-9=${server.url}/9`],
+              rpmKeys: [`rocky-9=${keyFile}`],
+            }),
+            { data, options },
+            { client, cacheDir: path.join(dir, 'cache-e', 'apt'), mirrors },
+          ),
+        ).rejects.toMatchObject({
+          code: 'SIGNATURE',
+          artifact: 'https://download.docker.com/linux/rhel/gpg',
+          message: expect.stringContaining('060A61C51B558A7F742B77AAC52FEB6B621E9F35'),
+        });
+      } finally {
+        server.overrides.delete('/docker/gpg');
+      }
+    });
 
     it('RHEL with no base URL is refused naming --rpm-repo, before any request', async () => {
       const before = server.requests.length;

@@ -10,7 +10,7 @@ import type { HttpClient } from '../../fetch/download/http-client.js';
 import type { MirrorMap } from '../../fetch/download/mirrors.js';
 import type { ComputeOptions } from '../../plan/catalog/plan.js';
 import type { KubesprayData } from '../../plan/catalog/source.js';
-import type { PyDict } from '../../plan/catalog/jinja/values.js';
+import { fromPlain, PyDict } from '../../plan/catalog/jinja/values.js';
 import type { Profile } from '../../plan/profile/schema.js';
 import { osModel, parseOsList, RPM_OS_IDS, type RpmRepoOptions } from '../os.js';
 import { planRpmSet, type RpmPlanContext } from '../rpm/plan.js';
@@ -41,6 +41,8 @@ export interface OsPackagesRequest {
   /** --client-cert / --client-key: PEM files for mutual TLS with the RPM repositories' hosts. */
   clientCert?: string | undefined;
   clientKey?: string | undefined;
+  /** --rpm-ca: the CA the RPM repositories' hosts are signed by (Red Hat's CDN: redhat-uep.pem). */
+  rpmCa?: string | undefined;
 }
 
 export interface OsPackagesSettings {
@@ -55,6 +57,7 @@ export interface OsPackagesSettings {
   rpmKeys: Record<string, string[]>;
   clientCert?: string;
   clientKey?: string;
+  rpmCa?: string;
 }
 
 /** Splits NAME=VALUE, refusing a malformed pair as a USAGE error naming the flag. */
@@ -133,6 +136,7 @@ export function osPackagesSettings(req: OsPackagesRequest): OsPackagesSettings {
       hint: 'Give both --client-cert FILE and --client-key FILE (PEM), e.g. an entitlement certificate and key from /etc/pki/entitlement.',
     });
   }
+  const rpmCa = req.rpmCa ?? (p?.rpmCa ? rel(p.rpmCa) : undefined);
   const deployOs = req.deployOs ?? p?.deployHost;
   if (deployOs) {
     osModel(deployOs);
@@ -148,6 +152,7 @@ export function osPackagesSettings(req: OsPackagesRequest): OsPackagesSettings {
     rpmKeys,
     ...(clientCert ? { clientCert } : {}),
     ...(clientKey ? { clientKey } : {}),
+    ...(rpmCa ? { rpmCa } : {}),
   };
 }
 
@@ -201,9 +206,12 @@ export async function planOsPackages(
   const debs: ResolvedDebSet[] = [];
   const rpms: ResolvedRpmSet[] = [];
   const choices: OsPackagesPlan['choices'] = [];
+  // ComputeOptions allow plain objects as well as PyDicts; the roots' variable store takes PyDicts.
+  const dict = (v: Record<string, unknown> | PyDict): PyDict =>
+    v instanceof PyDict ? v : (fromPlain(v) as PyDict);
   const varOpts: RootsOptions = {
-    ...(plan.options.vars ? { vars: plan.options.vars as PyDict } : {}),
-    ...(plan.options.inventoryVars ? { inventoryVars: plan.options.inventoryVars as PyDict } : {}),
+    ...(plan.options.vars ? { vars: dict(plan.options.vars) } : {}),
+    ...(plan.options.inventoryVars ? { inventoryVars: dict(plan.options.inventoryVars) } : {}),
   };
   for (const id of settings.os) {
     const os = osModel(id);

@@ -102,6 +102,11 @@ export const OsPackagesSchema = z
         'PEM client certificate for the RPM repositories (Red Hat CDN entitlement, Satellite), relative to this file.',
       ),
     clientKey: nonEmpty.optional().describe('PEM key of clientCert, relative to this file.'),
+    rpmCa: nonEmpty
+      .optional()
+      .describe(
+        "PEM CA the RPM repositories' HTTPS hosts are signed by, when not a public one (Red Hat's CDN: /etc/rhsm/ca/redhat-uep.pem), relative to this file.",
+      ),
   })
   .describe('How the OS packages of the nodes are chosen.');
 
