@@ -459,6 +459,22 @@ describe.skipIf(lacksRpmTools())('RPM packages fetched, bundled, served, and ins
     expect(r.ok).toBe(true);
   });
 
+  it('a package gone from a copy of the bundle is fetched again, alone', async () => {
+    const copy = path.join(tmp, 'resume');
+    fs.cpSync(bundle, copy, { recursive: true });
+    const m = parseManifest(fs.readFileSync(path.join(copy, 'manifest.json')));
+    const gone = m.artifacts.find(
+      (a) => a.kind === 'rpm' && a.package === 'ferry-tool' && a.repoArch === 'aarch64',
+    )!;
+    fs.rmSync(path.join(copy, ...gone.paths[0].split('/')));
+    const before = up.server.requests.length;
+    await runFetch(planOf(set), { out: copy, repoSigner: signer });
+    expect(up.server.requests.slice(before).filter((p) => p.endsWith('.rpm'))).toEqual([
+      '/9/BaseOS/aarch64/os/Packages/f/ferry-tool-1.0-1.el9.aarch64.rpm',
+    ]);
+    expect((await verifyBundle(copy, { allowUnsigned: true })).ok).toBe(true);
+  });
+
   it('refuses a tampered upstream package, naming it', async () => {
     const p = up.tamper('package');
     try {
