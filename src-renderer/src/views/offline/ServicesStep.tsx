@@ -403,8 +403,9 @@ export function ServicesStep() {
               <p className="hint">
                 The nodes install their OS packages from Ferry&apos;s signed repositories. Kubespray never
                 changes a node&apos;s package sources, so run this pre-step first: it turns off the
-                distribution&apos;s sources, installs Ferry&apos;s keyring and source, and runs apt-get update
-                (idempotent; <code>-e ferry_apt_state=absent</code> undoes it).
+                distribution&apos;s sources (apt) or .repo files (dnf), installs Ferry&apos;s keys and
+                repository, and refreshes the package index (idempotent;{' '}
+                <code>-e ferry_apt_state=absent -e ferry_rpm_state=absent</code> undoes it).
               </p>
               <CopyBlock title="OS pre-step (run before cluster.yml)" text={vars.osPrestep.command} />
               <CopyBlock title="ferry-apt-prestep.yml" text={vars.osPrestep.playbook} />
