@@ -86,9 +86,9 @@ export async function planOsPackages(
   net: {
     client: HttpClient;
     cacheDir: string;
-    mirrors?: MirrorMap;
-    now?: Date;
-    signal?: AbortSignal;
+    mirrors?: MirrorMap | undefined;
+    now?: Date | undefined;
+    signal?: AbortSignal | undefined;
     log?: (m: string) => void;
   },
 ): Promise<OsPackagesPlan> {
