@@ -168,8 +168,8 @@ export function createPlanner(s: AppServices) {
       const net = await mirrorOptions(s);
       plan.python = await planPython({ os: c.deployHost.os, arch: c.deployHost.arches }, data, {
         env: s.env,
-        ...(net.mirrors ? { mirrors: net.mirrors } : {}),
-        ...(net.proxy ? { proxy: net.proxy } : {}),
+        mirrors: net.mirrors,
+        proxy: net.proxy,
       });
     }
     return { plan, warnings, data, options };
@@ -191,7 +191,7 @@ export function createPlanner(s: AppServices) {
           client,
           cacheDir: path.join(dataDir(s.env), 'cache', 'apt'),
           rpmCacheDir: path.join(dataDir(s.env), 'cache', 'dnf'),
-          ...(net.mirrors ? { mirrors: net.mirrors } : {}),
+          mirrors: net.mirrors,
         },
       );
       return { ...r.plan, debs, ...(rpms.length ? { rpms } : {}) };

@@ -16,12 +16,12 @@ export interface PushClientOptions {
   /** host[:port] of the target registry. */
   host: string;
   scheme: 'https' | 'http';
-  credentials?: CredentialStore;
+  credentials?: CredentialStore | undefined;
   /** Extra CA (PEM) for the target registry. */
   ca?: string;
   /** HTTPS without verification (plain HTTP is `scheme: 'http'`). */
   insecure?: boolean;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** A request body, built again for each round of the auth dance (a stream is read once). */

@@ -170,10 +170,10 @@ export async function planOsPackages(
     client: HttpClient;
     cacheDir: string;
     /** Where verified RPM metadata is cached (default: beside cacheDir, `dnf`). */
-    rpmCacheDir?: string;
-    mirrors?: MirrorMap;
-    now?: Date;
-    signal?: AbortSignal;
+    rpmCacheDir?: string | undefined;
+    mirrors?: MirrorMap | undefined;
+    now?: Date | undefined;
+    signal?: AbortSignal | undefined;
     log?: (m: string) => void;
   },
 ): Promise<OsPackagesPlan> {

@@ -72,10 +72,10 @@ export function requirementLines(
 export interface PlanPythonOptions {
   client?: HttpClient;
   http?: Omit<HttpClientOptions, 'proxy' | 'tls'>;
-  proxy?: ProxyConfig;
-  mirrors?: MirrorMap;
-  env?: NodeJS.ProcessEnv;
-  signal?: AbortSignal;
+  proxy?: ProxyConfig | undefined;
+  mirrors?: MirrorMap | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  signal?: AbortSignal | undefined;
   /** Where verified metadata is cached; default <data dir>/cache/pypi/metadata. */
   cacheDir?: string;
 }

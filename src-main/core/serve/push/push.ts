@@ -81,10 +81,10 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
   const client = new PushClient({
     host: o.target.host,
     scheme,
-    ...(o.credentials ? { credentials: o.credentials } : {}),
+    credentials: o.credentials,
     ...(o.ca ? { ca: o.ca } : {}),
     ...(o.insecure ? { insecure: true } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
+    signal: o.signal,
   });
   const chunk = Math.max(1024, o.chunkSize ?? DEFAULT_CHUNK);
   const items: PushItem[] = [];
