@@ -4,6 +4,7 @@ import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
+import { ustar } from './ustar.js';
 
 /**
  * A loopback "PyPI" for tests: PEP 691 JSON and PEP 503 HTML project pages, PEP 658 `.metadata`
@@ -143,38 +144,15 @@ export function makeWheel(s: WheelSpec): Dist {
   };
 }
 
-function tarHeader(name: string, size: number): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100);
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return h;
-}
-
 /** An sdist: `name-version/PKG-INFO` and a setup.py, gzipped ustar. */
 export function makeSdist(s: Omit<WheelSpec, 'tag' | 'build'>): Dist {
   const top = `${dashless(s.name)}-${s.version}`;
   const metadata = metadataText(s, '2.2');
   const members = [
-    { name: `${top}/PKG-INFO`, data: Buffer.from(metadata) },
-    { name: `${top}/setup.py`, data: Buffer.from('from setuptools import setup\nsetup()\n') },
+    { name: `${top}/PKG-INFO`, content: Buffer.from(metadata) },
+    { name: `${top}/setup.py`, content: Buffer.from('from setuptools import setup\nsetup()\n') },
   ];
-  const parts: Buffer[] = [];
-  for (const m of members) {
-    parts.push(tarHeader(m.name, m.data.length), m.data, Buffer.alloc((512 - (m.data.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  const bytes = gzipSync(Buffer.concat(parts));
+  const bytes = gzipSync(ustar(members));
   return {
     filename: `${top}.tar.gz`,
     bytes,
