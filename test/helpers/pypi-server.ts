@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { ustar } from './ustar.js';
+import { zipBytes } from './zip-writer.js';
 
 /**
  * A loopback "PyPI" for tests: PEP 691 JSON and PEP 503 HTML project pages, PEP 658 `.metadata`
@@ -57,53 +58,6 @@ function metadataText(
   return lines.join('\n') + '\n\n';
 }
 
-/** A zip archive (deflate), enough for wheels: local headers, central directory, end record. */
-export function zip(entries: Array<{ name: string; data: Buffer | string }>): Buffer {
-  // Members over 1 MiB (benchmark payloads, random bytes) are stored; the rest deflated.
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const data = Buffer.isBuffer(e.data) ? e.data : Buffer.from(e.data);
-    const deflated = data.length > 1 << 20 ? data : deflateRawSync(data);
-    const method = deflated === data ? 0 : 8;
-    const comp = deflated;
-    const name = Buffer.from(e.name);
-    const crc = crc32(data);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(20, 4);
-    lh.writeUInt16LE(0x0800, 6);
-    lh.writeUInt16LE(method, 8);
-    lh.writeUInt32LE(crc, 14);
-    lh.writeUInt32LE(comp.length, 18);
-    lh.writeUInt32LE(data.length, 22);
-    lh.writeUInt16LE(name.length, 26);
-    locals.push(lh, name, comp);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(20, 4);
-    ch.writeUInt16LE(20, 6);
-    ch.writeUInt16LE(0x0800, 8);
-    ch.writeUInt16LE(method, 10);
-    ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(comp.length, 20);
-    ch.writeUInt32LE(data.length, 24);
-    ch.writeUInt16LE(name.length, 28);
-    ch.writeUInt32LE(offset, 42);
-    central.push(ch, name);
-    offset += 30 + name.length + comp.length;
-  }
-  const cd = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
-}
-
 /** A wheel pip accepts: a module, METADATA, WHEEL and a RECORD with hashes. */
 export function makeWheel(s: WheelSpec): Dist {
   const tag = s.tag ?? 'py3-none-any';
@@ -133,7 +87,11 @@ export function makeWheel(s: WheelSpec): Dist {
   const payload = s.pad
     ? [{ name: `${dashless(s.name).toLowerCase()}/payload.bin`, data: randomBytes(s.pad) }]
     : [];
-  const bytes = zip([...files, ...payload, { name: `${di}/RECORD`, data: record + '\n' }]);
+  const bytes = zipBytes([
+    ...files.map((f) => ({ name: f.name, data: Buffer.from(f.data) })),
+    ...payload,
+    { name: `${di}/RECORD`, data: Buffer.from(record + '\n') },
+  ]);
   return {
     filename,
     bytes,
