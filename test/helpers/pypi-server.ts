@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { ustar } from './ustar.js';
 import { zipBytes } from './zip-writer.js';
+import { closeServer } from './close-server.js';
 
 /**
  * A loopback "PyPI" for tests: PEP 691 JSON and PEP 503 HTML project pages, PEP 658 `.metadata`
@@ -271,11 +272,7 @@ export async function startPypi(
     tamper,
     flaky,
     requests,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: () => closeServer(server),
   };
 }
 
