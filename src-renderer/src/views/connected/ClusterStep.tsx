@@ -1,4 +1,4 @@
-import { useEffect, useId, useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useState, type ReactNode } from 'react';
 import {
   ADDONS,
   ARCHES,
@@ -143,38 +143,33 @@ export function RoomChart({ groups, label }: { groups: RoomGroup[]; label: strin
   );
 }
 
-export function PlanView({ plan }: { plan: PlanSummary }) {
-  // Each big number is labelled by the word under it, so assistive tech reads "12 files".
+/** A big number labelled by the word under it, so assistive tech reads "12 files". */
+function BigNumber({ value, label }: { value: ReactNode; label: string }) {
   const id = useId();
+  return (
+    <div>
+      <span className="big" aria-labelledby={id}>
+        {value}
+      </span>
+      <span className="label" id={id}>
+        {label}
+      </span>
+    </div>
+  );
+}
+
+export function PlanView({ plan }: { plan: PlanSummary }) {
   return (
     <div className="plan" aria-label="Plan">
       <div className="big-numbers">
-        <div>
-          <span className="big" aria-labelledby={`${id}-files`}>
-            {plan.counts.files}
-          </span>
-          <span className="label" id={`${id}-files`}>
-            files
-          </span>
-        </div>
-        <div>
-          <span className="big" aria-labelledby={`${id}-images`}>
-            {plan.counts.images}
-          </span>
-          <span className="label" id={`${id}-images`}>
-            images
-          </span>
-        </div>
-        <div>
-          <span className="big">{plan.bytes !== null ? bytes(plan.bytes) : plan.arches.length}</span>
-          <span className="label">
-            {plan.bytes !== null
-              ? 'to download'
-              : plan.arches.length === 1
-                ? 'architecture'
-                : 'architectures'}
-          </span>
-        </div>
+        <BigNumber value={plan.counts.files} label="files" />
+        <BigNumber value={plan.counts.images} label="images" />
+        <BigNumber
+          value={plan.bytes !== null ? bytes(plan.bytes) : plan.arches.length}
+          label={
+            plan.bytes !== null ? 'to download' : plan.arches.length === 1 ? 'architecture' : 'architectures'
+          }
+        />
       </div>
       <p className="muted">
         Kubespray {plan.kubesprayVersion} · Kubernetes {plan.kubeVersion} · {plan.arches.join(', ')}
