@@ -29,7 +29,7 @@ mapfile -t FILES < <(cd "$www" && ls | sort)
 bytes=$(du -cb --apparent-size "$www"/* | tail -1 | cut -f1)
 
 # A port from this helper's range, else any free one nginx can take.
-port=${PORT:-41731}
+port=${PORT:-47131}
 cat >"$WORK/nginx.conf" <<EOF
 $( [ "$(id -u)" = 0 ] && echo "user root;")
 worker_processes 2;
