@@ -14,13 +14,14 @@
 #   3. ferry fetch --concurrency 6 --connections-per-host 8 (the same connection budget), which
 #      also checks every byte against its sha256 and fsyncs what it commits.
 # Goals (issue 17): Ferry ≥ 4× curl, ≥ 1.0× aria2. Uses the built CLI (out/cli/ferry-linux-x64,
-# built when missing). Each run starts with `sync`, so nobody pays for the previous one's writes.
+# built when missing; FERRY_BIN overrides). Each run starts with `sync`, so nobody pays for the
+# previous one's writes.
 # FERRY_RAW_RANGES=0 runs Ferry with every piece on undici (the path before raw-range.ts), for A/B.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCALE=${1:-1}
 WORK=${2:-$(mktemp -d /tmp/ferry-bench-seg.XXXXXX)}
-exe=out/cli/ferry-linux-x64
+exe=${FERRY_BIN:-out/cli/ferry-linux-x64}
 [ -x "$exe" ] || node scripts/build-cli.mjs --targets linux-x64 >/dev/null
 for t in nginx curl aria2c; do command -v "$t" >/dev/null || { echo "needs $t"; exit 1; }; done
 www="$WORK/www"
