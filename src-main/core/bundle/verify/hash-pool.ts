@@ -2,15 +2,19 @@ import { WORKER_PROTOCOL, WorkerPool, coreCount } from '../../base/workers/pool.
 
 /**
  * SHA-256 is the bottleneck of everything that verifies (about 250 MB/s per core here), so
- * hashing runs in worker threads, one per core, each streaming its file in 1 MiB reads. The
+ * hashing runs in worker threads, one per core, each streaming its file in 256 KiB reads. The
  * worker is inline source (eval) so it runs unchanged under tsx, vitest, and Electron's main.
+ * Why 256 KiB: the bytes are copied from the page cache into the buffer and then hashed, and a
+ * buffer that stays in the core's L2 cache (1 MiB here, 512 KiB on many CPUs) is hashed from
+ * there instead of from L3/RAM; measured on this machine's EPYC, 256 KiB reads hash ~10% more
+ * bytes per CPU-second than 1 MiB reads (64 KiB: as good, but 4× the syscalls).
  */
 
 const WORKER_SOURCE = `${WORKER_PROTOCOL}
 const fs = require('node:fs');
 const crypto = require('node:crypto');
-const CHUNK = 1 << 20;
-// One read buffer per thread, reused: a fresh 1 MiB per file piles up as external memory the
+const CHUNK = 256 << 10;
+// One read buffer per thread, reused: a fresh buffer per file piles up as external memory the
 // small worker heap rarely collects, which made each thread cost ~40 MB on bundles of many files.
 const buf = Buffer.allocUnsafe(CHUNK);
 serveTasks(({ file }, task) => {
