@@ -548,6 +548,22 @@ describe.skipIf(lacksRpmTools())('RPM packages fetched, bundled, served, and ins
     }
   });
 
+  it('refuses a package signed by a key the plan carries for another repository only', async () => {
+    const scoped = { ...set, keys: set.keys!.map((k) => ({ ...k, sources: ['appstream'] })) };
+    const err = await runFetch(planOf(scoped), {
+      out: path.join(tmp, 'scoped-key'),
+      repoSigner: signer,
+    }).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; message: string },
+    );
+    expect(err, 'the fetch must fail').toBeDefined();
+    expect(err!.code).toBe('INTEGRITY');
+    expect(err!.message).toMatch(
+      /\(rocky-9\) comes from baseos but is signed by RPM-GPG-KEY-Rocky-9-test, which the plan carries for appstream only/,
+    );
+  });
+
   it('ferry verify finds a damaged .rpm in the bundle and names the package', async () => {
     const copy = path.join(tmp, 'damaged');
     fs.cpSync(bundle, copy, { recursive: true });

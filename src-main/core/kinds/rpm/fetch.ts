@@ -166,6 +166,17 @@ async function checkSigner(
         hint: 'Check the mirror: it may serve packages from another distribution or a rebuilt copy. If it is your own signed mirror, give its key with --rpm-key and plan again.',
       },
     );
+  // A key the plan carries for some repositories only (Docker's, EPEL's) does not vouch for others'.
+  const entry = set.keys?.find((k) => k.file === by);
+  if (entry?.sources && !entry.sources.includes(p.source))
+    throw new FerryError(
+      'INTEGRITY',
+      `${name} comes from ${p.source} but is signed by ${by}, which the plan carries for ${entry.sources.join(', ')} only.`,
+      {
+        artifact: p.location,
+        hint: 'Check the mirror: it may serve another repository’s packages under this one. Then make the plan again.',
+      },
+    );
   const v = await checkHeaderSignature(file, h.headerRange, keys);
   if (!v.ok)
     throw new FerryError(
