@@ -1,6 +1,8 @@
 import { renderToStaticMarkup } from 'react-dom/server';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { ReactElement } from 'react';
 import {
+  CheckSet,
   ClusterStep,
   PlanView,
   parseExtraFiles,
@@ -96,5 +98,21 @@ describe('connected side', () => {
       files: [{ url: 'https://x.example/a.tgz', sha256: sum }],
       bad: ['https://x.example/b.tgz'],
     });
+  });
+
+  it('cluster: a set of checkboxes toggles its options, and an architecture set keeps its last one', () => {
+    const click = (boxes: ReactElement[], i: number) => {
+      const input = (boxes[i].props as { children: ReactElement[] }).children[0];
+      (input.props as { onChange(): void }).onChange();
+    };
+    const got: string[][] = [];
+    const arches = ['amd64', 'arm64'] as const;
+    const set = (chosen: Array<(typeof arches)[number]>, atLeastOne: boolean) =>
+      CheckSet({ options: arches, chosen, atLeastOne, onChange: (n) => got.push(n) }) as ReactElement[];
+    click(set(['amd64'], false), 1);
+    click(set(['amd64', 'arm64'], true), 0);
+    click(set(['amd64'], true), 0);
+    click(set(['amd64'], false), 0);
+    expect(got).toEqual([['amd64', 'arm64'], ['arm64'], []]);
   });
 });

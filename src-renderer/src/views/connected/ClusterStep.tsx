@@ -143,6 +143,41 @@ export function RoomChart({ groups, label }: { groups: RoomGroup[]; label: strin
   );
 }
 
+/**
+ * One checkbox per option, for a choice of several. With `atLeastOne` the last ticked box stays
+ * ticked (a plan needs an architecture), the rule held here rather than in each handler.
+ */
+export function CheckSet<T extends string>({
+  options,
+  chosen,
+  onChange,
+  atLeastOne = false,
+  name = (o) => o,
+  ariaLabel,
+}: {
+  options: readonly T[];
+  chosen: readonly T[];
+  onChange(next: T[]): void;
+  atLeastOne?: boolean;
+  name?: (o: T) => string;
+  ariaLabel?: (o: T) => string;
+}) {
+  return options.map((o) => (
+    <label key={o} className="check">
+      <input
+        type="checkbox"
+        aria-label={ariaLabel?.(o)}
+        checked={chosen.includes(o)}
+        onChange={() => {
+          const next = chosen.includes(o) ? chosen.filter((x) => x !== o) : [...chosen, o];
+          if (next.length || !atLeastOne) onChange(next);
+        }}
+      />
+      {name(o)}
+    </label>
+  ));
+}
+
 /** A big number labelled by the word under it, so assistive tech reads "12 files". */
 function BigNumber({ value, label }: { value: ReactNode; label: string }) {
   const id = useId();
@@ -263,9 +298,6 @@ export function ClusterStep() {
     }
   };
 
-  const toggle = <T extends string>(list: T[], v: T): T[] =>
-    list.includes(v) ? list.filter((x) => x !== v) : [...list, v];
-
   return (
     <div className="two-col">
       <Section title="Your cluster">
@@ -339,34 +371,18 @@ export function ClusterStep() {
           <fieldset>
             <legend>Architectures</legend>
             <div className="row">
-              {ARCHES.map((a) => (
-                <label key={a} className="check">
-                  <input
-                    type="checkbox"
-                    checked={choices.arches.includes(a)}
-                    onChange={() => {
-                      const next = toggle(choices.arches, a);
-                      if (next.length) setChoices({ arches: next });
-                    }}
-                  />
-                  {a}
-                </label>
-              ))}
+              <CheckSet
+                options={ARCHES}
+                chosen={choices.arches}
+                atLeastOne
+                onChange={(arches) => setChoices({ arches })}
+              />
             </div>
           </fieldset>
           <fieldset>
             <legend>Node OS packages</legend>
             <div className="row wrap">
-              {NODE_OSES.map((o) => (
-                <label key={o} className="check">
-                  <input
-                    type="checkbox"
-                    checked={(choices.os ?? []).includes(o)}
-                    onChange={() => setChoices({ os: toggle(choices.os ?? [], o) })}
-                  />
-                  {o}
-                </label>
-              ))}
+              <CheckSet options={NODE_OSES} chosen={choices.os ?? []} onChange={(os) => setChoices({ os })} />
             </div>
           </fieldset>
           <fieldset>
@@ -390,23 +406,15 @@ export function ClusterStep() {
                   ))}
                 </select>
               </label>
-              {choices.deployHost
-                ? DEPLOY_ARCHES.map((a) => (
-                    <label key={a} className="check">
-                      <input
-                        type="checkbox"
-                        aria-label={`Deploy host ${a}`}
-                        checked={choices.deployHost!.arches.includes(a)}
-                        onChange={() => {
-                          const next = toggle(choices.deployHost!.arches, a);
-                          if (next.length)
-                            setChoices({ deployHost: { ...choices.deployHost!, arches: next } });
-                        }}
-                      />
-                      {a}
-                    </label>
-                  ))
-                : null}
+              {choices.deployHost ? (
+                <CheckSet
+                  options={DEPLOY_ARCHES}
+                  chosen={choices.deployHost.arches}
+                  atLeastOne
+                  ariaLabel={(a) => `Deploy host ${a}`}
+                  onChange={(arches) => setChoices({ deployHost: { ...choices.deployHost!, arches } })}
+                />
+              ) : null}
             </div>
           </fieldset>
           <div className="row wrap">
@@ -426,16 +434,12 @@ export function ClusterStep() {
           <fieldset>
             <legend>Add-ons</legend>
             <div className="row wrap">
-              {ADDONS.map((a) => (
-                <label key={a} className="check">
-                  <input
-                    type="checkbox"
-                    checked={choices.addons.includes(a)}
-                    onChange={() => setChoices({ addons: toggle(choices.addons, a) })}
-                  />
-                  {ADDON_LABELS[a] ?? a}
-                </label>
-              ))}
+              <CheckSet
+                options={ADDONS}
+                chosen={choices.addons}
+                name={(a) => ADDON_LABELS[a] ?? a}
+                onChange={(addons) => setChoices({ addons })}
+              />
             </div>
           </fieldset>
           <label className="field">
