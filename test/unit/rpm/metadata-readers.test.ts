@@ -8,7 +8,7 @@ import { FerryError } from '../../../src-main/core/base/errors/index.js';
 import { compressionOf, decompressedStream } from '../../../src-main/core/kinds/rpm/decompress.js';
 import { mergeFiles, readFilelists, wantedFiles } from '../../../src-main/core/kinds/rpm/filelists.js';
 import type { RpmPackage } from '../../../src-main/core/kinds/rpm/package.js';
-import { readPrimary, readPrimaryInto } from '../../../src-main/core/kinds/rpm/primary.js';
+import { depFromAttrs, readPrimary, readPrimaryInto } from '../../../src-main/core/kinds/rpm/primary.js';
 import { lacks, repoRoot } from '../../helpers/tools.js';
 
 const fixture = (f: string): Buffer => readFileSync(path.join(repoRoot, 'test/fixtures/rpm', f));
@@ -67,6 +67,15 @@ describe('primary.xml reader', () => {
       '(ferry-c if ferry-d)',
       '(ferry-e >= 1 with ferry-e < 3)',
     ]);
+  });
+
+  it('reads entries in any attribute spelling XML allows', () => {
+    const want = { name: 'a(x) >= 1', flags: 'GE', epoch: 1, ver: '2.0', rel: '3', pre: true };
+    expect(depFromAttrs(' name="a(x) &gt;= 1" flags="GE" epoch="1" ver="2.0" rel="3" pre="1"')).toEqual(want);
+    expect(depFromAttrs("\n  name='a(x) &gt;= 1'\tflags='GE' epoch='1'\nver='2.0' rel='3' pre='1'")).toEqual(
+      want,
+    );
+    expect(depFromAttrs(' name="foo" flags="XX" ver="1"')).toEqual({ name: 'foo' });
   });
 
   it('gives the same packages whatever the chunk boundaries', async () => {

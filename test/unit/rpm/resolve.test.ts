@@ -104,6 +104,28 @@ describe('resolveRpms', () => {
     expect(r.packages.find((p) => p.name === 'top')?.why).toBe('asked');
   });
 
+  it('decides conditions after everything forced, as dnf 4.14 did', () => {
+    // dnf installed e, g, late, mid, top for exactly these packages (rpmbuild + createrepo_c).
+    const r = resolve(
+      [
+        pkg('top', { requires: ['(e if late)', '(g if late else h)', 'mid'] }),
+        pkg('mid', { requires: ['late'] }),
+        pkg('late'),
+        pkg('e'),
+        pkg('g'),
+        pkg('h'),
+      ],
+      ['top'],
+    );
+    expect(names(r)).toEqual([
+      'e-1.0.noarch',
+      'g-1.0.noarch',
+      'late-1.0.noarch',
+      'mid-1.0.noarch',
+      'top-1.0.noarch',
+    ]);
+  });
+
   it('takes the target architecture and noarch only, the highest EVR per name with ~ and ^', () => {
     const r = resolve(
       [
@@ -150,6 +172,33 @@ describe('resolveRpms', () => {
       'e1-1.0.noarch',
       'g2-1.0.noarch',
       'top-1.0.noarch',
+    ]);
+  });
+
+  it('weighs provide versions only where they compare, as dnf 4.14 did', () => {
+    // Each case is what dnf chose for these exact provides (rpmbuild + createrepo_c + dnf).
+    const r = resolve(
+      [
+        pkg('top', { requires: ['virt9', 'virtC', 'virtD', 'virtA'] }),
+        pkg('g0', { provides: ['virt9'] }),
+        pkg('g1', { provides: ['virt9 = 1'] }),
+        pkg('g2', { provides: ['virt9 = 9'] }),
+        pkg('zz', { provides: ['virtC'] }),
+        pkg('aa', { provides: ['virtC = 5'] }),
+        pkg('yy', { provides: ['virtD'] }),
+        pkg('bb', { provides: ['virtD = 5'] }),
+        pkg('cc', { provides: ['virtD = 7'] }),
+        pkg('zb', { arch: 'x86_64', provides: ['virtA'] }),
+        pkg('za', { provides: ['virtA'] }),
+      ],
+      ['top'],
+    );
+    expect(names(r)).toEqual([
+      'aa-1.0.noarch',
+      'cc-1.0.noarch',
+      'g0-1.0.noarch',
+      'top-1.0.noarch',
+      'za-1.0.noarch',
     ]);
   });
 

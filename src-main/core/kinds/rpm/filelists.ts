@@ -8,49 +8,106 @@ import type { Readable } from 'node:stream';
 import { FerryError } from '../../base/errors/index.js';
 import type { RpmPackage } from './package.js';
 import { isRich, parseRich, richAtoms } from './rich.js';
-import { parseAttrs, XmlScanError, XmlScanner, type XmlSink } from './xml-scan.js';
+import { decodeEntities } from './xml-scan.js';
 
-class FilelistsSink implements XmlSink {
-  wantText = false;
+const FILE_OPEN = Buffer.from('<file');
+const PKG_OPEN = Buffer.from('<package ');
+const PKGID = Buffer.from('pkgid=');
+
+/**
+ * filelists.xml is the largest metadata file (a million `<file>` lines on a distribution) and
+ * the reader wants a few hundred of them, so this scans for just two tags with native
+ * Buffer.indexOf and decodes a path only when its byte length, last byte and middle byte match
+ * a wanted path's: most paths are never turned into strings. The structure createrepo_c writes
+ * is fixed (`<package pkgid=… name=… arch=…>` then `<version/>` and `<file>` elements), so no
+ * general XML parsing is needed; entity references in paths are decoded when a path is kept.
+ */
+class FilelistsScanner {
+  private rest: Buffer | undefined;
   private pkgid: string | undefined;
-  private inFile = false;
+  private readonly keys = new Set<number>();
   readonly found = new Map<string, string[]>();
   problem: string | undefined;
 
-  constructor(private readonly wanted: ReadonlySet<string>) {}
-
-  open(name: string, attrs: string): void {
-    if (name === 'file') {
-      if (this.pkgid !== undefined) {
-        this.inFile = true;
-        this.wantText = true;
-      }
-    } else if (name === 'package') {
-      const id = parseAttrs(attrs).pkgid;
-      if (!id) this.problem ??= 'a <package> without pkgid';
-      this.pkgid = id;
-    } else if (name === 'filelists' || name === 'version') {
-      // nothing to keep
+  constructor(private readonly wanted: ReadonlySet<string>) {
+    for (const w of wanted) {
+      const b = Buffer.from(escapeXml(w));
+      this.keys.add(FilelistsScanner.key(b, 0, b.length));
     }
   }
 
-  text(t: string): void {
-    this.wantText = false;
-    if (!this.inFile || this.pkgid === undefined) return;
-    this.inFile = false;
-    if (!this.wanted.has(t)) return;
-    const list = this.found.get(this.pkgid);
-    if (list) list.push(t);
-    else this.found.set(this.pkgid, [t]);
+  private static key(b: Buffer, s: number, e: number): number {
+    const n = e - s;
+    return n === 0 ? 0 : n * 65536 + b[e - 1] * 256 + b[s + (n >> 1)];
   }
 
-  close(name: string): void {
-    if (name === 'file') {
-      this.inFile = false;
-      this.wantText = false;
-    } else if (name === 'package') this.pkgid = undefined;
+  push(chunk: Buffer): void {
+    const buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+    const n = buf.length;
+    let pos = 0;
+    let nextPkg = buf.indexOf(PKG_OPEN, pos);
+    for (;;) {
+      const f = buf.indexOf(FILE_OPEN, pos);
+      if (nextPkg >= 0 && nextPkg < pos) nextPkg = buf.indexOf(PKG_OPEN, pos);
+      if (nextPkg >= 0 && (f < 0 || nextPkg < f)) {
+        const gt = buf.indexOf(62, nextPkg);
+        if (gt < 0) {
+          pos = nextPkg;
+          break;
+        }
+        const at = buf.indexOf(PKGID, nextPkg);
+        if (at < 0 || at > gt) {
+          this.problem ??= 'a <package> without pkgid';
+          this.pkgid = undefined;
+        } else {
+          const q = buf[at + 6];
+          const end = buf.indexOf(q, at + 7);
+          this.pkgid = buf.toString('latin1', at + 7, end);
+        }
+        pos = gt + 1;
+        nextPkg = buf.indexOf(PKG_OPEN, pos);
+        continue;
+      }
+      if (f < 0) {
+        // Keep a possible partial '<file' or '<package' at the end for the next chunk.
+        pos = Math.max(pos, n - PKG_OPEN.length);
+        break;
+      }
+      const c = buf[f + 5];
+      if (c !== 62 && c !== 32) {
+        // '<filelists …>' or a tag merely starting with "file".
+        if (f + 5 >= n) {
+          pos = f;
+          break;
+        }
+        pos = f + 5;
+        continue;
+      }
+      const gt = buf.indexOf(62, f + 5);
+      if (gt < 0) {
+        pos = f;
+        break;
+      }
+      const lt = buf.indexOf(60, gt + 1);
+      if (lt < 0) {
+        pos = f;
+        break;
+      }
+      if (this.pkgid !== undefined && this.keys.has(FilelistsScanner.key(buf, gt + 1, lt))) {
+        const path = decodeEntities(buf.toString('utf8', gt + 1, lt));
+        if (this.wanted.has(path)) {
+          const list = this.found.get(this.pkgid);
+          if (list) list.push(path);
+          else this.found.set(this.pkgid, [path]);
+        }
+      }
+      pos = lt;
+    }
+    this.rest = pos < n ? Buffer.from(buf.subarray(pos)) : undefined;
   }
 }
+
+const escapeXml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
  * Reads a decompressed filelists.xml stream and returns, per pkgid, the wanted paths that package
@@ -61,27 +118,25 @@ export async function readFilelists(
   wanted: ReadonlySet<string>,
   repo = 'repository',
 ): Promise<Map<string, string[]>> {
-  const sink = new FilelistsSink(wanted);
-  const scanner = new XmlScanner(sink);
-  const fail = (what: string, cause?: unknown): FerryError =>
+  const scanner = new FilelistsScanner(wanted);
+  const fail = (what: string): FerryError =>
     new FerryError('INTEGRITY', `${repo}: filelists.xml is malformed: ${what}`, {
       artifact: `${repo} filelists.xml`,
       hint: 'the mirror served damaged metadata; refresh it or use another mirror',
-      ...(cause !== undefined ? { cause } : {}),
     });
-  try {
-    for await (const chunk of xml as AsyncIterable<Uint8Array>) {
-      scanner.push(
-        Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
-      );
-      if (sink.problem) throw fail(sink.problem);
+  let head = '';
+  for await (const chunk of xml as AsyncIterable<Uint8Array>) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (head.length < 512) {
+      head += b.toString('latin1', 0, Math.min(b.length, 512));
+      if (head.length >= 512 && !head.includes('<filelists'))
+        throw fail('no <filelists> element: not a filelists.xml');
     }
-    scanner.end();
-  } catch (e) {
-    if (e instanceof XmlScanError) throw fail(e.message, e);
-    throw e;
+    scanner.push(b);
+    if (scanner.problem) throw fail(scanner.problem);
   }
-  return sink.found;
+  if (!head.includes('<filelists')) throw fail('no <filelists> element: not a filelists.xml');
+  return scanner.found;
 }
 
 /**

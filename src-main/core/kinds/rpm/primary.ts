@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { FerryError } from '../../base/errors/index.js';
 import type { RpmDep, RpmFlag, RpmPackage } from './package.js';
-import { parseAttrs, XmlScanError, XmlScanner, type XmlSink } from './xml-scan.js';
+import { decodeEntities, parseAttrs, XmlScanError, XmlScanner, type XmlSink } from './xml-scan.js';
 
 type DepList =
   | 'provides'
@@ -53,17 +53,37 @@ function emptyPackage(repo: string): RpmPackage {
   };
 }
 
-/** One `<rpm:entry>` as RpmDep; rpmlib(…) requires are kept here and ignored by the resolver. */
+/** The value of attribute `key` in a raw attribute string (createrepo_c writes `key="v"`). */
+function attr(raw: string, key: string): string | undefined {
+  // ' key="' so that 'rel' does not match inside another name; the raw string starts with
+  // the whitespace that followed the tag name.
+  const at = raw.indexOf(` ${key}="`);
+  if (at < 0) return raw.includes(`${key}=`) ? parseAttrs(raw)[key] : undefined;
+  const start = at + key.length + 3;
+  const end = raw.indexOf('"', start);
+  const v = raw.slice(start, end < 0 ? raw.length : end);
+  return v.indexOf('&') < 0 ? v : decodeEntities(v);
+}
+
+/**
+ * One `<rpm:entry>` as RpmDep; rpmlib(…) requires are kept here and ignored by the resolver.
+ * The hottest path of the reader (a quarter of a million entries in a 20k primary), so it reads
+ * the five attributes by indexOf instead of building a map for each entry.
+ */
 export function depFromAttrs(raw: string): RpmDep {
-  const a = parseAttrs(raw);
-  const dep: RpmDep = { name: a.name ?? '' };
-  if (a.flags && FLAGS.has(a.flags)) {
-    dep.flags = a.flags as RpmFlag;
-    dep.epoch = a.epoch ? Number(a.epoch) : 0;
-    if (a.ver !== undefined) dep.ver = a.ver;
-    if (a.rel !== undefined) dep.rel = a.rel;
+  const dep: RpmDep = { name: attr(raw, 'name') ?? '' };
+  const flags = attr(raw, 'flags');
+  if (flags && FLAGS.has(flags)) {
+    dep.flags = flags as RpmFlag;
+    const epoch = attr(raw, 'epoch');
+    dep.epoch = epoch ? Number(epoch) : 0;
+    const ver = attr(raw, 'ver');
+    if (ver !== undefined) dep.ver = ver;
+    const rel = attr(raw, 'rel');
+    if (rel !== undefined) dep.rel = rel;
   }
-  if (a.pre === '1' || a.pre === 'true') dep.pre = true;
+  const pre = attr(raw, 'pre');
+  if (pre === '1' || pre === 'true') dep.pre = true;
   return dep;
 }
 

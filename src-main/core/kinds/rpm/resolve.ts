@@ -11,7 +11,7 @@
 import type { RpmDep, RpmPackage } from './package.js';
 import { compareEvr, formatDep, formatEvr, rangeOverlap, rpmvercmp } from './evr.js';
 import { modularFilter, type ModuleIndex } from './modules.js';
-import { isRich, parseRich, richHolds, richNeeds, type RichExpr, type RichWorld } from './rich.js';
+import { isRich, parseRich, richAtoms, richHolds, richNeeds, type RichExpr, type RichWorld } from './rich.js';
 
 export interface ResolveRpmsInput {
   packages: RpmPackage[];
@@ -50,6 +50,9 @@ interface ProvEntry {
  * (ahh's bare `Provides: hh` beat hh's own hh = 1-1 on name order).
  */
 function compareProvide(a: RpmDep, b: RpmDep): number {
+  // Across different names (the alternatives of an `(a or b)`) versions say nothing: dnf took
+  // ferry-lib-p00343-2.14 over ferry-p00050-5.8 for `(ferry-p00050 or ferry-lib-p00343)`.
+  if (a.name !== b.name) return 0;
   const av = a.flags !== undefined && a.ver !== undefined;
   const bv = b.flags !== undefined && b.ver !== undefined;
   if (!av || !bv) return 0;
@@ -86,7 +89,9 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
     if (l) l.push(v);
     else m.set(k, [v]);
   };
+  const repoIndex = new Map<RpmPackage, number>();
   for (const p of cands) {
+    repoIndex.set(p, repoIndex.size);
     push(byName, p.name, p);
     let self = false;
     for (const d of p.provides) {
@@ -127,8 +132,8 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
 
   /**
    * Providers of a simple dependency in dnf's order of preference: already chosen first; per
-   * name only its best matching version; then the highest version of the matching provide;
-   * then the name in strcmp order. Observed with dnf 4.14: `Requires: virt` provided by zz-1.0
+   * name only its best matching version; then strcmp name order, except that a provider with a
+   * strictly higher version of the same provide comes first. Observed with dnf 4.14: `Requires: virt` provided by zz-1.0
    * and aaaa-long-9.0 → aaaa-long; virt6 = 1 (g1) vs virt6 = 9 (g2) → g2; `Requires: hh` with
    * both hh and ahh (Provides: hh) → ahh: neither the shorter name nor the exact name wins.
    */
@@ -159,12 +164,31 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
       const cur = bestPerName.get(p.name);
       if (!cur || better(p, cur[0]) < 0) bestPerName.set(p.name, [p, d]);
     }
-    const rest = [...bestPerName.values()].sort(
-      (x, y) => compareProvide(y[1], x[1]) || (x[0].name < y[0].name ? -1 : x[0].name > y[0].name ? 1 : 0),
+    // Name order, then the first one that a later provider does not beat with a strictly
+    // higher version of the same provide. Sorting by provide version directly would not fit
+    // dnf: unversioned provides are incomparable, so for {g0: virt9, g1: virt9 = 1, g2: virt9 = 9}
+    // dnf took g0, for {bb: virtD = 5, cc: virtD = 7, yy: virtD} cc, for {aa: virtC = 5, zz:
+    // virtC} aa, for {g1: virt6 = 1, g2: virt6 = 9} g2.
+    const rest = [...bestPerName.values()].sort((x, y) =>
+      x[0].name < y[0].name ? -1 : x[0].name > y[0].name ? 1 : 0,
     );
+    let win = 0;
+    for (let i = 1; i < rest.length; i++) if (compareProvide(rest[i][1], rest[win][1]) > 0) win = i;
+    if (win > 0) rest.unshift(...rest.splice(win, 1));
     return [...chosenOnes, ...rest.map((r) => r[0])];
   };
   const providers = (dep: RpmDep): RpmPackage[] => providersAny([dep]);
+  /** Every candidate matching a simple dependency, all versions, in repository order. */
+  const allProviders = (dep: RpmDep): RpmPackage[] => {
+    const out = new Set<RpmPackage>();
+    for (const e of provIndex.get(dep.name) ?? []) if (rangeOverlap(dep, e.dep)) out.add(e.p);
+    if (dep.name.charCodeAt(0) === 47) for (const p of fileIndex.get(dep.name) ?? []) out.add(p);
+    return [...out];
+  };
+  const richDeps = (text: string): RpmDep[] => {
+    const e = rich(text);
+    return e instanceof Error ? [] : richAtoms(e);
+  };
 
   const world: RichWorld<RpmPackage> = { providers, providersAny, chosen: (p) => chosen.has(p) };
 
@@ -194,7 +218,64 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
     `${kind} of ${nevraText(p)}: ${formatDep(d)}`;
 
   /** Makes one requirement hold; false when it cannot (a problem is recorded only if strict). */
-  const satisfy = (p: RpmPackage, dep: RpmDep, strict: boolean): boolean => {
+  /**
+   * A requirement with several candidate providers, none chosen yet. libsolv propagates every
+   * requirement that has a single provider before it makes any choice, so a provider that some
+   * other package forces in wins over name order; deferring choices until the forced ones are
+   * drained reproduces that (dnf chose ferry-p00116 for `(ferry-p00116 or ferry-lib-p00119)`
+   * because another package required ferry-p00116 outright).
+   */
+  const choices: Array<{ p: RpmPackage; dep: RpmDep; strict: boolean; key: number }> = [];
+  /**
+   * libsolv's rule order: rules are created breadth-first over every possible provider from the
+   * roots (solver_addpkgrulesforsolvable), one per requirement, and open choices are taken in
+   * that order, circularly from the last decision. A requirement's key is its package's rule
+   * base plus its position; packages are numbered lazily in that same breadth-first order.
+   */
+  const ruleBase = new Map<RpmPackage, number>();
+  let nextRule = 0;
+  let lastKey = -1;
+  const numberFrom = (starts: RpmPackage[]): void => {
+    const work = starts.filter((p) => !ruleBase.has(p));
+    for (const p of work) {
+      ruleBase.set(p, nextRule);
+      nextRule += p.requires.length + 1;
+    }
+    for (let w = 0; w < work.length; w++) {
+      for (const d of work[w].requires) {
+        if (d.name.startsWith('rpmlib(')) continue;
+        const atoms = isRich(d.name) ? richDeps(d.name) : [d];
+        for (const a of atoms) {
+          for (const q of allProviders(a)) {
+            if (ruleBase.has(q)) continue;
+            ruleBase.set(q, nextRule);
+            nextRule += q.requires.length + 1;
+            work.push(q);
+          }
+        }
+      }
+    }
+  };
+  const ruleKey = (p: RpmPackage, dep: RpmDep): number => {
+    if (!ruleBase.has(p)) numberFrom([p]);
+    return (ruleBase.get(p) ?? 0) + Math.max(0, p.requires.indexOf(dep));
+  };
+  const nextChoice = (): (typeof choices)[number] | undefined => {
+    if (!choices.length) return undefined;
+    let best = -1;
+    let wrap = -1;
+    for (let i = 0; i < choices.length; i++) {
+      const k = choices[i].key;
+      if (k >= lastKey && (best < 0 || k < choices[best].key)) best = i;
+      if (wrap < 0 || k < choices[wrap].key) wrap = i;
+    }
+    const at = best >= 0 ? best : wrap;
+    const [c] = choices.splice(at, 1);
+    lastKey = c.key;
+    return c;
+  };
+
+  const satisfy = (p: RpmPackage, dep: RpmDep, strict: boolean, decide = false): boolean => {
     const kind = strict ? 'Requires' : 'Recommends';
     if (isRich(dep.name)) {
       const expr = rich(dep.name);
@@ -207,6 +288,13 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
         conditional.push({ p, dep, expr, weak: !strict });
       }
       const need = richNeeds(expr, world);
+      // A condition still open is no reason to install anything yet: libsolv's clause for
+      // (g if late else h) is not unit while `late` is undecided, so everything forced is
+      // propagated first (dnf installed g, not h, when another package required late).
+      if (need && need.length && !decide && hasCondition(expr)) {
+        choices.push({ p, dep, strict, key: ruleKey(p, dep) });
+        return true;
+      }
       if (!need) {
         if (strict) {
           problems.push({
@@ -217,10 +305,14 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
         }
         return false;
       }
+      let deferred = false;
       for (const group of need) {
         const pick = group.find((c) => chosen.has(c)) ?? group.find(installable);
-        if (pick) select(pick, needed(p, kind, dep));
+        if (!pick) continue;
+        if (!decide && !chosen.has(pick) && group.filter(installable).length > 1) deferred = true;
+        else select(pick, needed(p, kind, dep));
       }
+      if (deferred) choices.push({ p, dep, strict, key: ruleKey(p, dep) });
       return true;
     }
     const ps = providers(dep);
@@ -237,17 +329,24 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
       }
       return false;
     }
-    if (!chosen.has(ps[0])) select(ps[0], needed(p, kind, dep));
+    if (chosen.has(ps[0])) return true;
+    if (!decide && ps.length > 1) choices.push({ p, dep, strict, key: ruleKey(p, dep) });
+    else select(ps[0], needed(p, kind, dep));
     return true;
   };
 
   const drain = (): void => {
-    while (queue.length) {
-      const p = queue.shift() as RpmPackage;
-      for (const dep of p.requires) {
-        if (dep.name.startsWith('rpmlib(')) continue;
-        satisfy(p, dep, true);
+    for (;;) {
+      while (queue.length) {
+        const p = queue.shift() as RpmPackage;
+        for (const dep of p.requires) {
+          if (dep.name.startsWith('rpmlib(')) continue;
+          satisfy(p, dep, true);
+        }
       }
+      const c = nextChoice();
+      if (!c) return;
+      satisfy(c.p, c.dep, c.strict, true);
     }
   };
 
@@ -255,6 +354,9 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
   // instead" first), else what provides it, else name-version[-release] spelled as one string.
   for (const root of input.roots) {
     const pick = rootPackage(root.name);
+    // Each root's whole breadth-first closure is numbered before the next root's, as libsolv
+    // adds package rules job by job.
+    if (pick) numberFrom([pick]);
     if (!pick) {
       problems.push({
         package: root.name,
@@ -280,20 +382,22 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
     }
     drain();
     if (weak) {
-      for (const p of order.slice()) {
+      // As libsolv's weak-deps pass: every unmet Recommends of every chosen package (in
+      // repository order) and every package whose Supplements now hold are installed together,
+      // and only then are their own requirements resolved.
+      for (const p of [...chosen].sort((a, b) => (repoIndex.get(a) ?? 0) - (repoIndex.get(b) ?? 0))) {
         for (const dep of p.recommends) {
-          if (dep.name.startsWith('rpmlib(')) continue;
-          satisfy(p, dep, false);
-          drain();
+          if (dep.name.startsWith('rpmlib(') || holds(dep)) continue;
+          satisfy(p, dep, false, true);
         }
       }
       for (const s of supplementers) {
         if (chosen.has(s) || !installable(s) || byName.get(s.name)?.[0] !== s) continue;
         if (s.supplements.some((d) => holds(d))) {
           select(s, `Supplements of ${nevraText(s)}: ${s.supplements.map(formatDep).join(', ')}`);
-          drain();
         }
       }
+      drain();
     }
     if (chosen.size === before) break;
   }
