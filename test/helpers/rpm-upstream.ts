@@ -70,6 +70,19 @@ export interface RpmSpec {
   files: string[];
   /** %ghost files. */
   ghosts?: string[];
+  /** A description instead of the generated one (UTF-8, XML specials…). */
+  description?: string;
+  /** null: no URL tag at all. */
+  url?: string | null;
+  /** Extra generated text files: /usr/share/<name>/many/d<i % 30>/f<i>.txt. */
+  manyFiles?: number;
+  /** Symbolic links [path, target]. */
+  symlinks?: Array<[string, string]>;
+  /** %doc / %license files (under /usr/share/doc, /usr/share/licenses). */
+  docs?: string[];
+  licenses?: string[];
+  /** Extra changelog entries beyond the two generated (createrepo_c keeps the newest ten). */
+  extraChangelog?: number;
   /** The module:stream this build is an artifact of (AppStream only). */
   module?: { name: string; stream: string };
   changelog?: string[];
@@ -242,6 +255,48 @@ export const DEFAULT_SPECS: RpmSpec[] = [
   },
 ];
 
+/**
+ * Packages with the header shapes the default set does not reach, for the header and repodata
+ * comparisons with rpm and createrepo_c: XML specials and UTF-8 in text, an epoch, many files
+ * in many directories, symlinks, %doc/%license, more than ten changelog entries, rich
+ * requires/supplements with `with`/`if … else`, versioned conflicts/obsoletes, no URL.
+ */
+export const ODD_SPECS: RpmSpec[] = [
+  {
+    name: 'ferry-odd',
+    epoch: 3,
+    version: '1.2.3^post1',
+    kind: 'binary',
+    repo: 'BaseOS',
+    summary: 'Odd & <angled> "quoted" package',
+    description: 'Größe – ✓ & <xml> "quotes"\n\nSecond paragraph with a tab\tand more.',
+    requires: [
+      '(ferry-a >= 1 with ferry-a < 2)',
+      '(ferry-b if ferry-c else ferry-d)',
+      'ferry-e = 2:1.0-3.el9',
+    ],
+    provides: ['ferry-odd-virt = 3:1.0-2', 'bundled(golang(example.org/x)) = 0.1'],
+    conflicts: ['ferry-old <= 0:1.0-1'],
+    obsoletes: ['ferry-older < 3:0'],
+    supplements: ['(ferry-odd-lang and langpacks-de)'],
+    enhances: ['ferry-core'],
+    files: ['/usr/sbin/ferry-oddd', '/etc/ferry/odd.conf', '/usr/lib/sendmail'],
+    manyFiles: 600,
+    symlinks: [['/usr/bin/ferry-odd-link', '../sbin/ferry-oddd']],
+    docs: ['README.odd'],
+    licenses: ['LICENSE.odd'],
+    extraChangelog: 14,
+  },
+  {
+    name: 'ferry-odd-data',
+    version: '0~beta1',
+    kind: 'noarch',
+    repo: 'AppStream',
+    url: null,
+    files: ['/usr/share/ferry-odd-data/a b.txt'],
+  },
+];
+
 /** What a test asks dnf (and Ferry) to install. */
 export const DEFAULT_ROOTS = ['ferry-core', 'ferry-oldname', 'ferry-tool', 'ferry-app'];
 
@@ -269,18 +324,18 @@ export interface RpmUpstream {
   rpmFiles(repo: UpstreamRepo, arch: UpstreamArch): string[];
   server: StaticServer;
   /**
-   * Serve bad bytes for one file (BaseOS x86_64 unless said): 'repomd' (one byte of repomd.xml
-   * changed, its .asc unchanged), 'primary' (the primary file corrupted, repomd unchanged),
+   * Serve bad bytes for one file (BaseOS x86_64 unless said; modules: AppStream): 'repomd' (one
+   * byte of repomd.xml changed, its .asc unchanged), 'unsigned' (repomd.xml.asc answers 404),
+   * 'primary' / 'filelists' / 'modules' (that metadata file corrupted, repomd unchanged),
    * 'package' (one .rpm with a flipped payload byte, or `file` to name it). Returns the URL path
    * overridden; untamper() (or close) clears every override.
    */
-  tamper(
-    kind: 'repomd' | 'primary' | 'package',
-    opts?: { repo?: UpstreamRepo; arch?: UpstreamArch; file?: string },
-  ): string;
+  tamper(kind: TamperKind, opts?: { repo?: UpstreamRepo; arch?: UpstreamArch; file?: string }): string;
   untamper(): void;
   close(): Promise<void>;
 }
+
+export type TamperKind = 'repomd' | 'unsigned' | 'primary' | 'filelists' | 'modules' | 'package';
 
 export const RPM_UPSTREAM_TOOLS = ['rpmbuild', 'rpmsign', 'createrepo_c', 'modifyrepo_c', 'gpg', 'gpgconf'];
 export const DNF_TOOLS = ['dnf'];
@@ -323,7 +378,7 @@ function specText(s: RpmSpec): string {
     `Release: ${s.release ?? '1%{?dist}'}`,
     `Summary: ${s.summary ?? `Ferry test package ${s.name}`}`,
     'License: MIT',
-    'URL: https://example.org/ferry',
+    ...(s.url === null ? [] : [`URL: ${s.url ?? 'https://example.org/ferry'}`]),
     'Group: Ferry/Tests',
     'Vendor: Ferry Test Builders',
     ...(s.kind === 'noarch' ? ['BuildArch: noarch'] : []),
@@ -340,11 +395,19 @@ function specText(s: RpmSpec): string {
     ...(s.enhances ?? []).map((r) => `Enhances: ${r}`),
     '',
     '%description',
-    `${s.name} is a synthetic package for Ferry's RPM tests.`,
-    'It holds text files only.',
+    ...(s.description !== undefined
+      ? [s.description]
+      : [`${s.name} is a synthetic package for Ferry's RPM tests.`, 'It holds text files only.']),
     '',
     '%install',
   ];
+  if (s.manyFiles)
+    lines.push(
+      `for i in $(seq 0 ${s.manyFiles - 1}); do d=%{buildroot}/usr/share/${s.name}/many/d$((i % 30)); mkdir -p $d; echo $i > $d/f$i.txt; done`,
+    );
+  for (const [l, target] of s.symlinks ?? [])
+    lines.push(`mkdir -p "$(dirname "%{buildroot}${l}")"`, `ln -s '${target}' "%{buildroot}${l}"`);
+  for (const f of [...(s.docs ?? []), ...(s.licenses ?? [])]) lines.push(`echo '${s.name} ${f}' > '${f}'`);
   const all = [...s.files, ...(s.ghosts ?? [])];
   for (const f of all) {
     if (f.endsWith('/')) lines.push(`mkdir -p "%{buildroot}${f}"`);
@@ -357,14 +420,26 @@ function specText(s: RpmSpec): string {
     if (f.endsWith('/')) lines.push(`%dir ${f.slice(0, -1)}`);
     else if (/\/s?bin\//.test(f) || f.startsWith('/usr/libexec/')) lines.push(`%attr(0755,root,root) ${f}`);
     else if (f.startsWith('/etc/')) lines.push(`%config(noreplace) ${f}`);
-    else lines.push(f);
+    // %files splits on blanks unless the path is quoted.
+    else lines.push(f.includes(' ') ? `"${f}"` : f);
   }
   for (const g of s.ghosts ?? []) lines.push(`%ghost ${g}`);
+  if (s.manyFiles) lines.push(`/usr/share/${s.name}/many`);
+  for (const [l] of s.symlinks ?? []) lines.push(l);
+  for (const d of s.docs ?? []) lines.push(`%doc ${d}`);
+  for (const l of s.licenses ?? []) lines.push(`%license ${l}`);
   lines.push('', '%changelog');
   const entries = s.changelog ?? ['synthetic build'];
   lines.push(`* Mon Jan 01 2024 Ferry Tests <tests@example.org> - ${s.version}-1`);
   for (const e of entries) lines.push(`- ${e}`);
   lines.push('* Sun Dec 31 2023 Ferry Tests <tests@example.org> - 0.1-1', '- the older entry');
+  for (let i = 0; i < (s.extraChangelog ?? 0); i++) {
+    const day = String(30 - (i % 28)).padStart(2, '0');
+    lines.push(
+      `* Sat Dec ${day} 2023 Older Author ${i} <o${i}@example.org> - 0.0.${i}-1`,
+      `- change ${i} & <more>`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -425,6 +500,37 @@ function modulesYaml(specs: RpmSpec[], arch: UpstreamArch): string {
   return `${docs.join('\n')}\n`;
 }
 
+/** Metadata compression per repository (primary, filelists, other, modules). */
+export type UpstreamCompression = Partial<Record<UpstreamRepo, 'gz' | 'xz' | 'zst'>>;
+/** BaseOS gz, AppStream xz: both compressions real mirrors use. */
+export const DEFAULT_COMPRESSION: Required<UpstreamCompression> = { BaseOS: 'gz', AppStream: 'xz' };
+
+/**
+ * createrepo_c 0.17 (Debian 12) cannot write zstd, which newer mirrors use: re-encode one
+ * metadata file from gz to zst and rewrite its repomd entry (checksum, size, location; the
+ * open-checksum stays, the content is the same).
+ */
+function repackZst(repodata: string, type: string): void {
+  const repomdFile = path.join(repodata, 'repomd.xml');
+  const repomd = fs.readFileSync(repomdFile, 'utf8');
+  const block = new RegExp(`<data type="${type}">[\\s\\S]*?</data>`).exec(repomd);
+  if (!block) return;
+  const href = /<location href="repodata\/([^"]+)"/.exec(block[0])![1];
+  const gz = path.join(repodata, href);
+  const plain = gz.replace(/\.gz$/, '');
+  run('gzip', ['-d', gz]);
+  run('zstd', ['-q', '--rm', '-o', `${plain}.zst`, plain]);
+  const bytes = fs.readFileSync(`${plain}.zst`);
+  const sum = createHash('sha256').update(bytes).digest('hex');
+  const name = path.basename(plain).replace(/^[0-9a-f]{64}-/, `${sum}-`) + '.zst';
+  fs.renameSync(`${plain}.zst`, path.join(repodata, name));
+  const updated = block[0]
+    .replace(/<checksum type="sha256">[0-9a-f]+<\/checksum>/, `<checksum type="sha256">${sum}</checksum>`)
+    .replace(/<location href="[^"]+"\/>/, `<location href="repodata/${name}"/>`)
+    .replace(/<size>\d+<\/size>/, `<size>${bytes.length}</size>`);
+  fs.writeFileSync(repomdFile, repomd.replace(block[0], updated));
+}
+
 interface BuiltTree {
   root: string;
   keyFile: string;
@@ -432,11 +538,20 @@ interface BuiltTree {
 }
 
 /** Builds (or reuses) the cached tree for these specs. */
-export function buildRpmUpstream(specs: RpmSpec[] = DEFAULT_SPECS): BuiltTree {
-  const missing = missingTools(...RPM_UPSTREAM_TOOLS);
+export function buildRpmUpstream(
+  specs: RpmSpec[] = DEFAULT_SPECS,
+  compression: UpstreamCompression = DEFAULT_COMPRESSION,
+): BuiltTree {
+  const comp = { ...DEFAULT_COMPRESSION, ...compression };
+  const missing = missingTools(
+    ...RPM_UPSTREAM_TOOLS,
+    ...(Object.values(comp).includes('zst') ? ['zstd'] : []),
+  );
   if (missing.length) throw new Error(`the RPM upstream fixture needs ${missing.join(', ')}`);
+  // The default compression keeps the original cache key, so existing caches stay valid.
+  const keyed = JSON.stringify(comp) === JSON.stringify(DEFAULT_COMPRESSION) ? {} : { comp };
   const key = createHash('sha256')
-    .update(JSON.stringify({ v: BUILDER_VERSION, specs }))
+    .update(JSON.stringify({ v: BUILDER_VERSION, specs, ...keyed }))
     .digest('hex')
     .slice(0, 16);
   const dir = path.join(upstreamCacheDir, key);
@@ -445,7 +560,7 @@ export function buildRpmUpstream(specs: RpmSpec[] = DEFAULT_SPECS): BuiltTree {
     fs.mkdirSync(upstreamCacheDir, { recursive: true });
     const work = fs.mkdtempSync(path.join(upstreamCacheDir, `${key}.build-`));
     try {
-      buildInto(work, specs);
+      buildInto(work, specs, comp);
       fs.writeFileSync(path.join(work, 'READY'), new Date().toISOString());
       try {
         fs.renameSync(work, dir);
@@ -467,7 +582,7 @@ export function buildRpmUpstream(specs: RpmSpec[] = DEFAULT_SPECS): BuiltTree {
   };
 }
 
-function buildInto(work: string, specs: RpmSpec[]): void {
+function buildInto(work: string, specs: RpmSpec[], comp: Required<UpstreamCompression>): void {
   const gnupg = path.join(work, 'gnupg');
   fs.mkdirSync(gnupg, { mode: 0o700 });
   const env = { ...process.env, GNUPGHOME: gnupg, SOURCE_DATE_EPOCH: '1704067200' };
@@ -565,12 +680,12 @@ function buildInto(work: string, specs: RpmSpec[]): void {
           fs.mkdirSync(path.dirname(dest), { recursive: true });
           fs.copyFileSync(b.rpm, dest);
         }
-        // BaseOS gz, AppStream xz: both compressions real mirrors use are exercised.
+        const c = comp[repo];
         run('createrepo_c', [
           '--quiet',
           '--no-database',
           '--general-compress-type',
-          repo === 'BaseOS' ? 'gz' : 'xz',
+          c === 'zst' ? 'gz' : c,
           '--revision',
           '1704067200',
           '--distro',
@@ -583,8 +698,17 @@ function buildInto(work: string, specs: RpmSpec[]): void {
           const y = path.join(work, `modules-${arch}`, 'modules.yaml');
           fs.mkdirSync(path.dirname(y), { recursive: true });
           fs.writeFileSync(y, yaml);
-          run('modifyrepo_c', ['--mdtype=modules', '--compress-type', 'xz', y, path.join(base, 'repodata')]);
+          run('modifyrepo_c', [
+            '--mdtype=modules',
+            '--compress-type',
+            c === 'zst' ? 'gz' : c,
+            y,
+            path.join(base, 'repodata'),
+          ]);
         }
+        if (c === 'zst')
+          for (const t of ['primary', 'filelists', 'other', 'modules'])
+            repackZst(path.join(base, 'repodata'), t);
         const repomd = path.join(base, 'repodata', 'repomd.xml');
         run(
           'gpg',
@@ -607,9 +731,11 @@ function buildInto(work: string, specs: RpmSpec[]): void {
 }
 
 /** Builds (cached) and serves the upstream. */
-export async function rpmUpstream(opts: { specs?: RpmSpec[]; roots?: string[] } = {}): Promise<RpmUpstream> {
+export async function rpmUpstream(
+  opts: { specs?: RpmSpec[]; roots?: string[]; compression?: UpstreamCompression } = {},
+): Promise<RpmUpstream> {
   const specs = opts.specs ?? DEFAULT_SPECS;
-  const built = buildRpmUpstream(specs);
+  const built = buildRpmUpstream(specs, opts.compression);
   const server = await serveDir(built.root);
   const repoUrl = (repo: UpstreamRepo, arch: UpstreamArch): string => `${server.url}/9/${repo}/${arch}/os`;
   const repoDir = (repo: UpstreamRepo, arch: UpstreamArch): string =>
@@ -642,14 +768,19 @@ export async function rpmUpstream(opts: { specs?: RpmSpec[]; roots?: string[] } 
         repo_gpgcheck: o.repo_gpgcheck ?? true,
       })),
     tamper(kind, o = {}) {
-      const dir = repoDir(o.repo ?? 'BaseOS', o.arch ?? 'x86_64');
+      const dir = repoDir(o.repo ?? (kind === 'modules' ? 'AppStream' : 'BaseOS'), o.arch ?? 'x86_64');
       const rel = (abs: string): string => `/${path.relative(built.root, abs).split(path.sep).join('/')}`;
       let file: string;
       if (kind === 'repomd') file = path.join(dir, 'repodata', 'repomd.xml');
-      else if (kind === 'primary') {
+      else if (kind === 'unsigned') {
+        const p = rel(path.join(dir, 'repodata', 'repomd.xml.asc'));
+        server.overrides.set(p, null);
+        return p;
+      } else if (kind === 'primary' || kind === 'filelists' || kind === 'modules') {
         const repomd = fs.readFileSync(path.join(dir, 'repodata', 'repomd.xml'), 'utf8');
-        const href = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd)![1];
-        file = path.join(dir, href);
+        const m = new RegExp(`<data type="${kind}">[\\s\\S]*?<location href="([^"]+)"`).exec(repomd);
+        if (!m) throw new Error(`${rel(dir)} has no ${kind} metadata to tamper with`);
+        file = path.join(dir, m[1]);
       } else
         file = o.file ?? rpmFiles(o.repo ?? 'BaseOS', o.arch ?? 'x86_64').find((f) => /ferry-core-/.test(f))!;
       const bytes = Buffer.from(fs.readFileSync(file));
@@ -766,12 +897,19 @@ export async function dnfDownload(o: {
   allowFailure?: boolean;
   /** Install into the root for real (rpm runs, package signatures are checked), not only download. */
   install?: boolean;
+  /** dnf's install_weak_deps (default true, dnf's own default): false skips Recommends. */
+  weakDeps?: boolean;
+  /** More dnf arguments before the command (--setopt=…, --exclude=…). */
+  extraArgs?: string[];
 }): Promise<{ files: string[] } & DnfResult> {
   const w = dnfWorkdir(o.repos, o.arch);
   const dl = path.join(w.dir, 'dl');
   try {
     const r = await dnf([
       ...w.args,
+      // Later --setopt wins over the workdir's install_weak_deps=True.
+      ...(o.weakDeps === false ? ['--setopt=install_weak_deps=False'] : []),
+      ...(o.extraArgs ?? []),
       '--noplugins',
       'install',
       ...(o.install ? [] : ['--downloadonly', `--downloaddir=${dl}`]),

@@ -11,6 +11,7 @@ import {
   rpmUpstream,
   type RpmUpstream,
 } from '../../helpers/rpm-upstream.js';
+import { lacks } from '../../helpers/tools.js';
 
 /**
  * The synthetic "Rocky 9" upstream is itself checked against dnf, so the tests built on it
@@ -43,7 +44,8 @@ describe.skipIf(lacksRpmTools())('the synthetic Rocky 9 upstream, checked by dnf
   beforeAll(async () => {
     up = await rpmUpstream();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-rpm-upstream-test-'));
-  });
+    // rpmbuild on a cold cache takes tens of seconds on a loaded machine.
+  }, 300_000);
   afterAll(async () => {
     await up?.close();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -77,6 +79,20 @@ describe.skipIf(lacksRpmTools())('the synthetic Rocky 9 upstream, checked by dnf
       // the i686 decoy is never chosen.
       expect(r.files).toEqual(EXPECTED(arch));
     });
+
+  it('without weak dependencies dnf leaves out what is only recommended', async () => {
+    // ferry-core alone: ferry-docs is only its Recommends (ferry-tool's Requires(preun) on it is
+    // a plain requirement in primary, so the full root set needs it either way).
+    const on = await dnfDownload({ repos: up.dnfRepos('x86_64'), packages: ['ferry-core'], arch: 'x86_64' });
+    const off = await dnfDownload({
+      repos: up.dnfRepos('x86_64'),
+      packages: ['ferry-core'],
+      arch: 'x86_64',
+      weakDeps: false,
+    });
+    expect(on.files).toContain('ferry-docs-1.0-1.el9.noarch.rpm');
+    expect(off.files).toEqual(on.files.filter((f) => !f.startsWith('ferry-docs-')));
+  });
 
   it('dnf installs into a bare root for real with both checks on (package signatures checked)', async () => {
     const r = await dnfDownload({
@@ -118,7 +134,7 @@ describe.skipIf(lacksRpmTools())('the synthetic Rocky 9 upstream, checked by dnf
     }
   });
 
-  it('dnf refuses a tampered repomd, primary and package, naming each', async () => {
+  it('dnf refuses a tampered repomd, primary, filelists, modules and package, and an unsigned repomd', async () => {
     try {
       up.tamper('repomd');
       let r = await dnfDownload({
@@ -142,6 +158,39 @@ describe.skipIf(lacksRpmTools())('the synthetic Rocky 9 upstream, checked by dnf
       expect(r.stdout + r.stderr).toContain(path.basename(primary));
       up.untamper();
 
+      for (const kind of ['filelists', 'modules'] as const) {
+        const f = up.tamper(kind);
+        const repo = kind === 'modules' ? 'appstream' : 'baseos';
+        r = await dnfDownload({
+          repos: up.dnfRepos('x86_64'),
+          packages: ['ferry-setup'],
+          arch: 'x86_64',
+          allowFailure: true,
+        });
+        expect(r.code, kind).not.toBe(0);
+        expect(r.stdout + r.stderr, kind).toContain(path.basename(f));
+        expect(r.stderr, kind).toContain(`Failed to download metadata for repo '${repo}'`);
+        up.untamper();
+      }
+
+      // Unsigned: refused with repo_gpgcheck=1, accepted without (so the check is what refuses).
+      up.tamper('unsigned');
+      r = await dnfDownload({
+        repos: up.dnfRepos('x86_64'),
+        packages: ['ferry-setup'],
+        arch: 'x86_64',
+        allowFailure: true,
+      });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/repomd\.xml\.asc/);
+      r = await dnfDownload({
+        repos: up.dnfRepos('x86_64', { repo_gpgcheck: false }),
+        packages: ['ferry-setup'],
+        arch: 'x86_64',
+      });
+      expect(r.files).toEqual(['ferry-setup-1.0-1.el9.noarch.rpm']);
+      up.untamper();
+
       up.tamper('package');
       r = await dnfDownload({
         repos: up.dnfRepos('x86_64'),
@@ -157,4 +206,29 @@ describe.skipIf(lacksRpmTools())('the synthetic Rocky 9 upstream, checked by dnf
       up.untamper();
     }
   });
+});
+
+describe.skipIf(lacksRpmTools() || lacks('zstd'))('the upstream with zstd metadata (newer mirrors)', () => {
+  it(
+    'dnf reads zst primary, filelists, other and modules and resolves the same set',
+    { timeout: 300_000 },
+    async () => {
+      const up = await rpmUpstream({ compression: { BaseOS: 'zst', AppStream: 'zst' } });
+      try {
+        for (const repo of ['BaseOS', 'AppStream'] as const) {
+          const repomd = fs.readFileSync(
+            path.join(up.root, '9', repo, 'x86_64', 'os', 'repodata', 'repomd.xml'),
+            'utf8',
+          );
+          const hrefs = [...repomd.matchAll(/<location href="([^"]+)"/g)].map((m) => m[1]);
+          expect(hrefs.length).toBe(repo === 'AppStream' ? 4 : 3);
+          for (const h of hrefs) expect(h).toMatch(/\.zst$/);
+        }
+        const r = await dnfDownload({ repos: up.dnfRepos('x86_64'), packages: up.roots, arch: 'x86_64' });
+        expect(r.files).toEqual(EXPECTED('x86_64'));
+      } finally {
+        await up.close();
+      }
+    },
+  );
 });

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { FerryError } from '../../base/errors/index.js';
 import type { RpmDep, RpmFlag } from './package.js';
 
@@ -480,9 +480,9 @@ async function* fileChunks(file: string): AsyncIterable<Buffer> {
 }
 
 /**
- * Reads the headers of an .rpm: a path, or a stream positioned at its first byte (the stream is
- * not consumed past the main header; the caller owns and destroys it). `artifact` names the
- * package in errors (defaults to the path).
+ * Reads the headers of an .rpm: a path, or a stream positioned at its first byte (read only up
+ * to the chunk that holds the main header's end; the caller owns the stream and destroys it).
+ * `artifact` names the package in errors (defaults to the path).
  */
 export async function readRpmHeader(src: string | Readable, artifact?: string): Promise<RpmHeader> {
   const name = artifact ?? (typeof src === 'string' ? src : 'the RPM package');
@@ -499,6 +499,78 @@ export async function readRpmHeader(src: string | Readable, artifact?: string): 
   } finally {
     if (typeof src === 'string') await r.close();
   }
+}
+
+/**
+ * How many bytes from the file's start hold the lead and both headers, as far as `buf` tells:
+ * { end } once known, else { need } = the length that tells more.
+ */
+function headerExtent(buf: Buffer): { end: number } | { need: number } {
+  const sigAt = LEAD_SIZE;
+  if (buf.length < sigAt + 16) return { need: sigAt + 16 };
+  const sigSize = 16 + buf.readUInt32BE(sigAt + 8) * 16 + buf.readUInt32BE(sigAt + 12);
+  const mainAt = sigAt + sigSize + ((8 - (sigSize % 8)) % 8);
+  if (buf.length < mainAt + 16) return { need: mainAt + 16 };
+  return { end: mainAt + 16 + buf.readUInt32BE(mainAt + 8) * 16 + buf.readUInt32BE(mainAt + 12) };
+}
+
+export interface RpmHeaderTap {
+  /** Feed the file's bytes in order; cheap once the header is complete (they are not kept). */
+  push(chunk: Uint8Array): void;
+  /** The file ended (a file shorter than its header rejects `header`). */
+  end(): void;
+  /** Resolves as soon as the main header is in, rejects with the INTEGRITY error otherwise. */
+  header: Promise<RpmHeader>;
+}
+
+/**
+ * The header of an .rpm read from bytes the caller is streaming anyway — a download being
+ * hashed and written — so the file is read once: chunks are kept only until the main header
+ * is complete (a few KiB to a few MiB), then ignored.
+ */
+const LIMIT = LEAD_SIZE + 2 * (16 + MAX_INDEX * 16 + MAX_HEADER) + 8;
+
+export function rpmHeaderTap(artifact: string): RpmHeaderTap {
+  let chunks: Buffer[] = [];
+  let have = 0;
+  let need = LEAD_SIZE + 16;
+  let settled = false;
+  let resolve!: (h: RpmHeader) => void;
+  let reject!: (e: unknown) => void;
+  const header = new Promise<RpmHeader>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // The caller may never await it (a download that failed for another reason).
+  header.catch(() => undefined);
+  const finish = (): void => {
+    settled = true;
+    const buf = Buffer.concat(chunks);
+    chunks = [];
+    readRpmHeader(Readable.from([buf]), artifact).then(resolve, reject);
+  };
+  return {
+    header,
+    push(chunk) {
+      if (settled) return;
+      // A copy: the caller may reuse its buffer once push returns.
+      chunks.push(Buffer.from(chunk));
+      have += chunk.byteLength;
+      // Join the pieces only when enough has come to learn more: a handful of joins per file.
+      if (have < need) return;
+      const buf = Buffer.concat(chunks);
+      chunks = [buf];
+      if (buf.readUInt32BE(0) !== 0xedabeedb) return finish();
+      const x = headerExtent(buf);
+      const n = 'end' in x ? x.end : x.need;
+      // Enough bytes, or sizes no valid header has (the reader refuses them with its message).
+      if (('end' in x && have >= x.end) || n > LIMIT) finish();
+      else need = n;
+    },
+    end() {
+      if (!settled) finish();
+    },
+  };
 }
 
 function toHeader(
