@@ -12,7 +12,7 @@ const plan = parsePlan(JSON.parse(fs.readFileSync(planFile, 'utf8')), planFile);
 const t0 = process.hrtime.bigint();
 const job = startFetchJob(plan, {
   out,
-  concurrency: conc ? Number(conc) : undefined,
+  ...(conc ? { concurrency: Number(conc) } : {}),
   signer: null,
   env: { HOME: '/nonexistent', FERRY_DATA_DIR: out + '-data' },
   ...(insecure ? { insecureRegistries: [insecure] } : {}),

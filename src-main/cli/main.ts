@@ -6,7 +6,7 @@ import { commands, loadCommand } from './commands/index.js';
 
 const VERSION = '0.1.0';
 
-function findCommand(argv: string[]): { cmd?: Command | LazyCommand; rest: string[] } {
+function findCommand(argv: string[]): { cmd: Command | LazyCommand | undefined; rest: string[] } {
   // Two-word commands ('keys generate') take precedence over one-word ones.
   if (argv.length >= 2) {
     const two = commands.find((c) => c.name === `${argv[0]} ${argv[1]}`);

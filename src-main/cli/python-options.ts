@@ -107,7 +107,7 @@ export async function resolvePythonForPlan(
   req: PythonRequest,
   data: Pick<KubesprayData, 'tag' | 'requirements'>,
   ctx: Pick<CommandContext, 'env' | 'signal'>,
-  net: { proxy?: ProxyConfig; mirrors?: MirrorMap },
+  net: { proxy?: ProxyConfig | undefined; mirrors?: MirrorMap | undefined },
 ): Promise<ResolvedWheelSet[]> {
   return planPython(req, data, { env: ctx.env, signal: ctx.signal, ...net });
 }

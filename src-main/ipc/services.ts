@@ -13,7 +13,11 @@ import type { SettingsStore } from './settings-store.js';
 
 export interface Dialogs {
   pickFolder(opts: { purpose: PickPurpose; title: string }): Promise<string | null>;
-  pickFile(opts: { purpose: PickPurpose; title: string; extensions?: string[] }): Promise<string | null>;
+  pickFile(opts: {
+    purpose: PickPurpose;
+    title: string;
+    extensions?: string[] | undefined;
+  }): Promise<string | null>;
   saveFile(opts: { title: string; defaultName: string }): Promise<string | null>;
 }
 

@@ -76,9 +76,13 @@ export class SettingsStore {
     };
   }
 
-  async update(
-    patch: Partial<Pick<SettingsFile, 'proxy' | 'mirrors' | 'insecureRegistries' | 'theme' | 'storeDir'>>,
-  ): Promise<Settings> {
+  /**
+   * Merges a patch as the IPC schema parses it (`.optional()`: absent or undefined); a key given
+   * as undefined falls back to the file schema's default, as it always has.
+   */
+  async update(patch: {
+    [K in 'proxy' | 'mirrors' | 'insecureRegistries' | 'theme' | 'storeDir']?: SettingsFile[K] | undefined;
+  }): Promise<Settings> {
     const cur = await this.read();
     const next = FileSchema.parse({ ...cur, ...patch });
     await writeFileAtomic(this.file, JSON.stringify(next, null, 2) + '\n');

@@ -21,7 +21,7 @@ export interface SampleBundle {
  */
 export async function makeSampleBundle(
   dir: string,
-  opts: { signer?: ManifestSigner; fileSizes?: number[] } = {},
+  opts: { signer?: ManifestSigner | undefined; fileSizes?: number[] } = {},
 ): Promise<SampleBundle> {
   const w = await BundleWriter.open(dir);
   await w.setKubespray({ version: 'v2.31.0', kubeVersion: '1.35.4', arches: ['amd64'] });

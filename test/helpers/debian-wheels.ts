@@ -20,7 +20,8 @@ export interface DebianWheelSpec {
   /** Debian packages whose files make up the wheel. */
   packages: string[];
   requiresDist: string[];
-  requiresPython?: string;
+  /** undefined drops the one the packages give (relabelled fixtures). */
+  requiresPython?: string | undefined;
   /** A version to label the wheel with instead of the installed one (relabelled fixtures). */
   version?: string;
   /** Installed files to change on the way in, by path under dist-packages. */
@@ -188,35 +189,7 @@ export function buildDebianWheel(spec: DebianWheelSpec, outDir: string): BuiltWh
       '',
     ].join('\n'),
   );
-  const info = `${dist}.dist-info`;
-  entries.push({ name: `${info}/METADATA`, data: metadata });
-  entries.push({
-    name: `${info}/WHEEL`,
-    data: Buffer.from(
-      `Wheel-Version: 1.0\nGenerator: ${GENERATOR}\nRoot-Is-Purelib: ${native ? 'false' : 'true'}\nTag: ${tag}\n\n`,
-    ),
-  });
-  const record =
-    entries.map((e) => `${e.name},sha256=${b64url(e.data)},${e.data.length}`).join('\n') +
-    `\n${info}/RECORD,,\n`;
-  entries.push({ name: `${info}/RECORD`, data: Buffer.from(record) });
-  const bytes = zipBytes(entries);
-  const filename = `${dist}-${tag}.whl`;
-  const file = path.join(outDir, filename);
-  fs.writeFileSync(file, bytes);
-  fs.writeFileSync(`${file}.metadata`, metadata);
-  return {
-    project: normalize(spec.name),
-    name: spec.name,
-    version,
-    filename,
-    file,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    size: bytes.length,
-    metadata,
-    ...(spec.requiresPython ? { requiresPython: spec.requiresPython } : {}),
-    requiresDist: spec.requiresDist,
-  };
+  return writeWheel(outDir, spec, version, tag, entries, metadata);
 }
 
 /**
@@ -237,17 +210,34 @@ export function buildAnsibleMeta(
     requiresDist: [requiresDist ?? `ansible-core (~=${maj}.${min}.3)`],
     requiresPython: '>=3.9',
   };
-  const dist = `ansible-${version}`;
   const metadata = Buffer.from(
     `Metadata-Version: 2.1\nName: ansible\nVersion: ${version}\nSummary: Metapackage for Ferry's tests\nRequires-Python: >=3.9\nRequires-Dist: ${spec.requiresDist[0]}\n\n`,
   );
+  return writeWheel(outDir, spec, version, 'py3-none-any', [], metadata);
+}
+
+/**
+ * A wheel's last steps, the same for every wheel built here: METADATA and WHEEL after the files,
+ * a RECORD hashing every entry (itself unhashed, as the format says), the zip written to
+ * `outDir` with its PEP 658 `.metadata` beside it.
+ */
+function writeWheel(
+  outDir: string,
+  spec: DebianWheelSpec,
+  version: string,
+  tag: string,
+  files: ZipEntry[],
+  metadata: Buffer,
+): BuiltWheel {
+  const dist = `${escaped(spec.name)}-${version}`;
   const info = `${dist}.dist-info`;
   const entries: ZipEntry[] = [
+    ...files,
     { name: `${info}/METADATA`, data: metadata },
     {
       name: `${info}/WHEEL`,
       data: Buffer.from(
-        `Wheel-Version: 1.0\nGenerator: ${GENERATOR}\nRoot-Is-Purelib: true\nTag: py3-none-any\n\n`,
+        `Wheel-Version: 1.0\nGenerator: ${GENERATOR}\nRoot-Is-Purelib: ${tag === 'py3-none-any'}\nTag: ${tag}\n\n`,
       ),
     },
   ];
@@ -256,20 +246,20 @@ export function buildAnsibleMeta(
     `\n${info}/RECORD,,\n`;
   entries.push({ name: `${info}/RECORD`, data: Buffer.from(record) });
   const bytes = zipBytes(entries);
-  const filename = `${dist}-py3-none-any.whl`;
+  const filename = `${dist}-${tag}.whl`;
   const file = path.join(outDir, filename);
   fs.writeFileSync(file, bytes);
   fs.writeFileSync(`${file}.metadata`, metadata);
   return {
-    project: 'ansible',
-    name: 'ansible',
+    project: normalize(spec.name),
+    name: spec.name,
     version,
     filename,
     file,
     sha256: createHash('sha256').update(bytes).digest('hex'),
     size: bytes.length,
     metadata,
-    requiresPython: '>=3.9',
+    ...(spec.requiresPython ? { requiresPython: spec.requiresPython } : {}),
     requiresDist: spec.requiresDist,
   };
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { ustar, type TarFile } from './ustar.js';
 import {
   BundleWriter,
   filePathForUrl,
@@ -22,41 +23,9 @@ const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
 
 export const sha256 = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 
-function tarHeader(name: string, size: number): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100, 'utf8');
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  h.write(
-    Math.floor(Date.UTC(2024, 0, 1) / 1000)
-      .toString(8)
-      .padStart(11, '0') + '\0',
-    136,
-  );
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return h;
-}
-
-/** A tar with one regular file. */
-export function makeTar(files: Array<{ name: string; content: Buffer }>): Buffer {
-  const parts: Buffer[] = [];
-  for (const f of files) {
-    parts.push(
-      tarHeader(f.name, f.content.length),
-      f.content,
-      Buffer.alloc((512 - (f.content.length % 512)) % 512),
-    );
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
+/** A tar of regular files (dated 2024-01-01, as a real layer is dated). */
+export function makeTar(files: TarFile[]): Buffer {
+  return ustar(files, Math.floor(Date.UTC(2024, 0, 1) / 1000));
 }
 
 export interface Descriptor {
@@ -149,7 +118,7 @@ export interface BundleSpec {
   images?: Array<{ ref: string; image: TestImage; key?: string; omitBlobs?: string[] }>;
   files?: Array<{ url: string; content: Buffer; key?: string; arch?: string }>;
   kubespray?: { version: string; tarball?: Buffer; arches?: string[] };
-  signer?: ManifestSigner;
+  signer?: ManifestSigner | undefined;
   /** plan.json (what fetch records), filed under the meta:plan artifact. */
   plan?: unknown;
 }

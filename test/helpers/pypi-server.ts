@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
+import { ustar } from './ustar.js';
+import { zipBytes } from './zip-writer.js';
+import { closeServer } from './close-server.js';
 
 /**
  * A loopback "PyPI" for tests: PEP 691 JSON and PEP 503 HTML project pages, PEP 658 `.metadata`
@@ -34,7 +37,7 @@ export interface WheelSpec {
   yanked?: boolean | string;
   build?: string;
   /** Bytes of incompressible payload, for a wheel the size of the real one (benchmarks). */
-  pad?: number;
+  pad?: number | undefined;
 }
 
 const dashless = (n: string) => n.replace(/[-_.]+/g, '_');
@@ -54,53 +57,6 @@ function metadataText(
   for (const e of s.extras ?? []) lines.push(`Provides-Extra: ${e}`);
   for (const d of s.requiresDist ?? []) lines.push(`Requires-Dist: ${d}`);
   return lines.join('\n') + '\n\n';
-}
-
-/** A zip archive (deflate), enough for wheels: local headers, central directory, end record. */
-export function zip(entries: Array<{ name: string; data: Buffer | string }>): Buffer {
-  // Members over 1 MiB (benchmark payloads, random bytes) are stored; the rest deflated.
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const data = Buffer.isBuffer(e.data) ? e.data : Buffer.from(e.data);
-    const deflated = data.length > 1 << 20 ? data : deflateRawSync(data);
-    const method = deflated === data ? 0 : 8;
-    const comp = deflated;
-    const name = Buffer.from(e.name);
-    const crc = crc32(data);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(20, 4);
-    lh.writeUInt16LE(0x0800, 6);
-    lh.writeUInt16LE(method, 8);
-    lh.writeUInt32LE(crc, 14);
-    lh.writeUInt32LE(comp.length, 18);
-    lh.writeUInt32LE(data.length, 22);
-    lh.writeUInt16LE(name.length, 26);
-    locals.push(lh, name, comp);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(20, 4);
-    ch.writeUInt16LE(20, 6);
-    ch.writeUInt16LE(0x0800, 8);
-    ch.writeUInt16LE(method, 10);
-    ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(comp.length, 20);
-    ch.writeUInt32LE(data.length, 24);
-    ch.writeUInt16LE(name.length, 28);
-    ch.writeUInt32LE(offset, 42);
-    central.push(ch, name);
-    offset += 30 + name.length + comp.length;
-  }
-  const cd = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
 }
 
 /** A wheel pip accepts: a module, METADATA, WHEEL and a RECORD with hashes. */
@@ -132,7 +88,11 @@ export function makeWheel(s: WheelSpec): Dist {
   const payload = s.pad
     ? [{ name: `${dashless(s.name).toLowerCase()}/payload.bin`, data: randomBytes(s.pad) }]
     : [];
-  const bytes = zip([...files, ...payload, { name: `${di}/RECORD`, data: record + '\n' }]);
+  const bytes = zipBytes([
+    ...files.map((f) => ({ name: f.name, data: Buffer.from(f.data) })),
+    ...payload,
+    { name: `${di}/RECORD`, data: Buffer.from(record + '\n') },
+  ]);
   return {
     filename,
     bytes,
@@ -143,38 +103,15 @@ export function makeWheel(s: WheelSpec): Dist {
   };
 }
 
-function tarHeader(name: string, size: number): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100);
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return h;
-}
-
 /** An sdist: `name-version/PKG-INFO` and a setup.py, gzipped ustar. */
 export function makeSdist(s: Omit<WheelSpec, 'tag' | 'build'>): Dist {
   const top = `${dashless(s.name)}-${s.version}`;
   const metadata = metadataText(s, '2.2');
   const members = [
-    { name: `${top}/PKG-INFO`, data: Buffer.from(metadata) },
-    { name: `${top}/setup.py`, data: Buffer.from('from setuptools import setup\nsetup()\n') },
+    { name: `${top}/PKG-INFO`, content: Buffer.from(metadata) },
+    { name: `${top}/setup.py`, content: Buffer.from('from setuptools import setup\nsetup()\n') },
   ];
-  const parts: Buffer[] = [];
-  for (const m of members) {
-    parts.push(tarHeader(m.name, m.data.length), m.data, Buffer.alloc((512 - (m.data.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  const bytes = gzipSync(Buffer.concat(parts));
+  const bytes = gzipSync(ustar(members));
   return {
     filename: `${top}.tar.gz`,
     bytes,
@@ -335,11 +272,7 @@ export async function startPypi(
     tamper,
     flaky,
     requests,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: () => closeServer(server),
   };
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from './close-server.js';
 
 /**
  * A loopback file server that speaks HTTP Range (`bytes=a-b` and `bytes=a-`, If-Range with the
@@ -20,8 +21,9 @@ export type RangeOddity =
   | 'shortOnce';
 
 export interface RangeRequest {
-  range?: string;
-  ifRange?: string;
+  /** The request's Range and If-Range headers, undefined when it sent none. */
+  range: string | undefined;
+  ifRange: string | undefined;
   status: number;
 }
 
@@ -30,11 +32,12 @@ export class RangeHost {
   etag: string;
   lastModified = new Date(Date.UTC(2026, 0, 1)).toUTCString();
   readonly requests: RangeRequest[] = [];
-  oddity?: RangeOddity;
+  /** Set per test; undefined: a well-behaved server. */
+  oddity?: RangeOddity | undefined;
   /** Bytes per second for each response (0: as fast as loopback goes). */
   rate = 0;
   /** After this many range requests, the file changes (new bytes, new ETag and date). */
-  changeAfter?: number;
+  changeAfter: number | undefined;
   /** Send no ETag, so If-Range carries the Last-Modified date. */
   noEtag = false;
   open = 0;
@@ -79,8 +82,7 @@ export class RangeHost {
   }
 
   close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
+    return closeServer(this.server);
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {

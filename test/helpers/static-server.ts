@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { closeServer } from './close-server.js';
 
 /**
  * A loopback HTTP server over a folder (an archive mirror in tests) on 127.0.0.1, ephemeral port,
@@ -48,11 +49,7 @@ export async function serveDir(root: string): Promise<StaticServer> {
     url: `http://127.0.0.1:${port}`,
     overrides,
     requests,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: () => closeServer(server),
   };
 }
 

@@ -17,7 +17,7 @@ export async function makeWheelBundle(
   dir: string,
   wheels: readonly BuiltWheel[],
   opts: {
-    signer?: ManifestSigner;
+    signer?: ManifestSigner | undefined;
     kubespray?: string;
     /** Kubespray's release tarball, carried as `ferry fetch` does (needs `kubespray`). */
     kubesprayTarball?: Buffer;

@@ -1,8 +1,9 @@
 import zlib from 'node:zlib';
 
 /**
- * A minimal ZIP writer (deflate, no ZIP64) for building wheels in tests: a wheel is a zip, and
- * no zip package is installed. Entries keep their Unix mode, so scripts stay executable.
+ * The tests' one ZIP writer (deflate, no ZIP64), for the wheels they build (pypi-server's
+ * synthetic ones and the relabelled Debian ones): a wheel is a zip, and no zip package is
+ * installed. Entries keep their Unix mode, so scripts stay executable.
  */
 export interface ZipEntry {
   name: string;
@@ -21,8 +22,9 @@ export function zipBytes(entries: ZipEntry[]): Buffer {
   let offset = 0;
   for (const e of entries) {
     const name = Buffer.from(e.name, 'utf8');
-    const deflated = zlib.deflateRawSync(e.data, { level: 6 });
-    // Stored when deflate does not help (the .so files of small extensions sometimes).
+    // Stored when deflate does not help (the .so files of small extensions sometimes); members
+    // over 1 MiB (benchmark payloads of random bytes) are stored without trying.
+    const deflated = e.data.length > 1 << 20 ? e.data : zlib.deflateRawSync(e.data, { level: 6 });
     const stored = deflated.length >= e.data.length;
     const body = stored ? e.data : deflated;
     const crc = zlib.crc32(e.data) >>> 0;

@@ -13,7 +13,7 @@ import {
 } from '../../core/deploy/index.js';
 import type { Command, CommandContext } from '../command.js';
 import { printJsonLine, println, str, strs } from '../output.js';
-import { openSources } from './serve.js';
+import { openSources, bundleOptions } from './serve.js';
 import { signatureOptions } from './verify.js';
 
 function elapsed(s: DeployState): string {
@@ -91,12 +91,7 @@ export const deployCommand: Command = {
     'Ansible log is kept in the deploy folder. Rerunning resumes: Kubespray’s playbooks are idempotent.\n' +
     'Arguments after -- go to ansible-playbook (e.g. -- --limit node3 --tags etcd).',
   options: {
-    bundle: { type: 'string', valueName: 'DIR', description: 'The bundle to deploy from.' },
-    store: {
-      type: 'string',
-      valueName: 'DIR',
-      description: 'The local store (imported bundles; the default when no --bundle is given).',
-    },
+    ...bundleOptions('The bundle to deploy from.'),
     vars: {
       type: 'string',
       valueName: 'FILE',

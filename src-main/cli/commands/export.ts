@@ -61,7 +61,7 @@ export const exportCommand: Command = {
       to,
       archive: ctx.values.archive === true,
       ...(split ? { split: parseSize(split) } : {}),
-      ...(str(ctx.values.since) ? { since: str(ctx.values.since) } : {}),
+      since: str(ctx.values.since),
       ...(strs(ctx.values.only).length ? { only: strs(ctx.values.only) } : {}),
       splitLarge: ctx.values['no-split'] !== true,
       force: ctx.values.force === true,

@@ -184,8 +184,9 @@ export const fetch: Command = {
       const platforms = strs(v['tool-platform'])
         .flatMap((p) => p.split(','))
         .filter(Boolean);
+      const toolsDir = str(v.tools);
       opts.tools = await requireTools({
-        ...(str(v.tools) ? { dir: str(v.tools) } : {}),
+        ...(toolsDir ? { dir: toolsDir } : {}),
         ...(platforms.length ? { platforms } : {}),
         env: ctx.env,
         signal: ctx.signal,

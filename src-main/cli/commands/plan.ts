@@ -177,8 +177,8 @@ export const plan: Command = {
     const py = pythonRequest(v, profile);
     if (py)
       result.python = await resolvePythonForPlan(py, data, ctx, {
-        ...(net.proxy ? { proxy: net.proxy } : {}),
-        ...(net.mirrors ? { mirrors: net.mirrors } : {}),
+        proxy: net.proxy,
+        mirrors: net.mirrors,
       });
     // Sizes before downloading: the network unless --offline (a plan by folder needs none
     // otherwise). OS packages and wheels are sized from what was resolved above, without requests.

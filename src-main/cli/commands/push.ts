@@ -5,7 +5,7 @@ import { CredentialStore, defaultAuthFiles } from '../../core/fetch/oci/auth.js'
 import { parsePushTarget, pushImages } from '../../core/serve/push/index.js';
 import type { Command } from '../command.js';
 import { printJson, println, str, TerminalProgress } from '../output.js';
-import { openSources } from './serve.js';
+import { openSources, bundleOptions } from './serve.js';
 import { signatureOptions } from './verify.js';
 
 export const push: Command = {
@@ -22,12 +22,7 @@ export const push: Command = {
       valueName: 'REGISTRY[/PREFIX]',
       description: 'Target registry and optional repository prefix.',
     },
-    bundle: { type: 'string', valueName: 'DIR', description: 'The bundle whose images to push.' },
-    store: {
-      type: 'string',
-      valueName: 'DIR',
-      description: 'The local store (imported bundles; the default when no --bundle is given).',
-    },
+    ...bundleOptions('The bundle whose images to push.'),
     ca: {
       type: 'string',
       valueName: 'FILE',

@@ -15,7 +15,7 @@ import { ensureServerCert, loadUserCert, type TlsMaterial } from '../../core/ser
 import { bundleVars, generateVars } from '../../core/serve/vars/index.js';
 import { defaultStoreDir } from '../../core/media/store/index.js';
 import { pipConfig } from '../../core/kinds/python/pip-config.js';
-import type { Command, CommandContext } from '../command.js';
+import type { Command, CommandContext, OptionSpec } from '../command.js';
 import { printJson, printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
 import { listInterfaces } from '../../core/serve/interfaces.js';
 import { signatureFlags, signatureOptions } from './verify.js';
@@ -68,6 +68,17 @@ export async function tlsFromFlags(ctx: CommandContext, advertise: string): Prom
   return ensureServerCert(str(ctx.values['tls-dir']) ?? path.join(configDir(ctx.env), 'tls'), all);
 }
 
+/** The options openSources reads to find the bundles: --bundle, or else the store. */
+export function bundleOptions(
+  bundle: string,
+  store = 'The local store (imported bundles; the default when no --bundle is given).',
+) {
+  return {
+    bundle: { type: 'string', valueName: 'DIR', description: bundle },
+    store: { type: 'string', valueName: 'DIR', description: store },
+  } as const satisfies Record<string, OptionSpec>;
+}
+
 export async function openSources(
   ctx: CommandContext,
   onVerify?: (line: string) => void,
@@ -115,12 +126,10 @@ export const serve: Command = {
     '(quay.io/calico/node → <registry>/calico/node) and, for containerd hosts.toml mirrors, by their original\n' +
     'names (?ns=quay.io). Prints the URLs and the variables to use, logs requests, stops on Ctrl-C.',
   options: {
-    bundle: { type: 'string', valueName: 'DIR', description: 'The bundle folder to serve.' },
-    store: {
-      type: 'string',
-      valueName: 'DIR',
-      description: 'The local store to serve (every imported bundle; the default when no --bundle is given).',
-    },
+    ...bundleOptions(
+      'The bundle folder to serve.',
+      'The local store to serve (every imported bundle; the default when no --bundle is given).',
+    ),
     listen: { type: 'string', valueName: 'ADDR', description: 'Address to listen on (default: all).' },
     'files-port': {
       type: 'string',

@@ -19,7 +19,7 @@ import {
 import { pipConfig } from '../../core/kinds/python/pip-config.js';
 import type { Command } from '../command.js';
 import { printJson, println, str, strs } from '../output.js';
-import { openSources, parsePort } from './serve.js';
+import { openSources, parsePort, bundleOptions } from './serve.js';
 import { signatureOptions } from './verify.js';
 import type { BundleSource } from '../../core/bundle/source.js';
 
@@ -38,12 +38,7 @@ export const vars: Command = {
     'rendered with these variables against a throw-away Ferry serving the bundle on loopback, and every file and\n' +
     'image the plan needs must resolve to Ferry and be served (exit 1 if not).',
   options: {
-    bundle: { type: 'string', valueName: 'DIR', description: 'The bundle the cluster installs from.' },
-    store: {
-      type: 'string',
-      valueName: 'DIR',
-      description: 'The local store (imported bundles; the default when no --bundle is given).',
-    },
+    ...bundleOptions('The bundle the cluster installs from.'),
     style: {
       type: 'string',
       valueName: 'kubespray|mirror',

@@ -4,7 +4,7 @@ import { dataDir } from '../../core/base/config/dirs.js';
 import { createVenv } from '../../core/kinds/python/venv.js';
 import type { Command } from '../command.js';
 import { printJson, println, str } from '../output.js';
-import { openSources } from './serve.js';
+import { openSources, bundleOptions } from './serve.js';
 import { signatureOptions } from './verify.js';
 
 export const venvCommand: Command = {
@@ -16,12 +16,7 @@ export const venvCommand: Command = {
     'the bundle carries. The default folder is the one ferry deploy uses (<data dir>/deploy/<bundle id>/venv),\n' +
     'so a later deploy runs this Ansible. A rerun with the same bundle reuses a venv that still checks out.',
   options: {
-    bundle: { type: 'string', valueName: 'DIR', description: 'The bundle folder (verified first).' },
-    store: {
-      type: 'string',
-      valueName: 'DIR',
-      description: 'The local store (imported bundles; the default when no --bundle is given).',
-    },
+    ...bundleOptions('The bundle folder (verified first).'),
     dir: { type: 'string', valueName: 'DIR', description: 'Where to make the virtualenv.' },
     python: {
       type: 'string',

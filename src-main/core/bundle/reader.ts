@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError } from '../base/errors/index.js';
@@ -56,39 +57,41 @@ export async function openBundle(dir: string): Promise<OpenedBundle> {
       },
     );
   }
-  if (!mst.isFile()) {
-    throw new FerryError('HOSTILE', `${MANIFEST_FILE} in ${root} is not a regular file; Ferry refuses it.`, {
-      artifact: MANIFEST_FILE,
-    });
-  }
-  if (mst.size > MAX_MANIFEST_BYTES) {
-    throw new FerryError(
-      'HOSTILE',
-      `${MANIFEST_FILE} is ${mst.size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit; Ferry refuses it.`,
-      {
-        artifact: MANIFEST_FILE,
-      },
-    );
-  }
+  refuseOddControlFile(mst, MANIFEST_FILE, MAX_MANIFEST_BYTES, { where: root });
   const manifestBytes = await fs.readFile(mPath);
   const manifest = parseManifest(manifestBytes);
   let signatureBytes: Buffer | undefined;
   const sPath = path.join(root, SIGNATURE_FILE);
   try {
-    const sst = await fs.lstat(sPath);
-    if (!sst.isFile())
-      throw new FerryError('HOSTILE', `${SIGNATURE_FILE} is not a regular file; Ferry refuses it.`, {
-        artifact: SIGNATURE_FILE,
-      });
-    if (sst.size > 64 * 1024)
-      throw new FerryError('HOSTILE', `${SIGNATURE_FILE} is oversized; Ferry refuses it.`, {
-        artifact: SIGNATURE_FILE,
-      });
+    refuseOddControlFile(await fs.lstat(sPath), SIGNATURE_FILE, 64 * 1024, { where: root });
     signatureBytes = await fs.readFile(sPath);
   } catch (err) {
     if (err instanceof FerryError) throw err;
   }
   return { dir: root, manifest, manifestBytes, ...(signatureBytes ? { signatureBytes } : {}) };
+}
+
+/**
+ * A control file (manifest, signature, archive index) is read whole before anything in it is
+ * trusted, so it must be a regular file (a link is never followed) of bounded size: anything else
+ * is hostile, and refused before a byte of it is read.
+ */
+export function refuseOddControlFile(
+  st: Stats,
+  name: string,
+  max: number,
+  more: { where?: string; hint?: string } = {},
+): void {
+  const fields = { artifact: name, ...(more.hint ? { hint: more.hint } : {}) };
+  const where = more.where ? ` in ${more.where}` : '';
+  if (!st.isFile())
+    throw new FerryError('HOSTILE', `${name}${where} is not a regular file; Ferry refuses it.`, fields);
+  if (st.size > max)
+    throw new FerryError(
+      'HOSTILE',
+      `${name}${where} is ${st.size} bytes, over the ${max}-byte limit; Ferry refuses it.`,
+      fields,
+    );
 }
 
 export type TreeEntry = { path: string; size: number };

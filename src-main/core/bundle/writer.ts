@@ -49,7 +49,7 @@ export class BundleWriter {
   private files = new Map<string, FileEntry>();
   private artifacts = new Map<string, Artifact>();
   private meta: { id: string; kubespray?: Manifest['kubespray']; base?: Manifest['base'] };
-  private journal?: fs.FileHandle;
+  private journal: fs.FileHandle | undefined;
 
   private constructor(readonly dir: string) {
     this.meta = { id: randomUUID() };
@@ -217,7 +217,11 @@ export class BundleWriter {
   async addFileFromPath(
     src: string,
     relPath: string,
-    opts: { expectSha256?: string; signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+    opts: {
+      expectSha256?: string;
+      signal?: AbortSignal | undefined;
+      onBytes?: ((n: number) => void) | undefined;
+    } = {},
   ): Promise<FileEntry> {
     const tmp = this.tempPath(path.basename(relPath));
     const h = await copyFileHashed(src, tmp, opts);
@@ -290,7 +294,7 @@ export class BundleWriter {
    * no artifact refers to are reported by verify as extras, so everything written must belong
    * to an artifact; the OCI layout files and plan are filed under 'meta' artifacts here.
    */
-  async finalize(opts: { signer?: ManifestSigner; createdAt?: Date } = {}): Promise<Manifest> {
+  async finalize(opts: { signer?: ManifestSigner | undefined; createdAt?: Date } = {}): Promise<Manifest> {
     // index.json names exactly the image artifacts (blobs committed by their producer), each
     // under its full original reference.
     const images: OciIndexEntry[] = [];

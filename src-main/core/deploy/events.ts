@@ -61,8 +61,9 @@ export function parseEventLine(line: string): AnsibleEvent | undefined {
 
 export interface HostProgress {
   name: string;
-  /** The task this host is in (the last task started that it has no result for yet). */
-  task?: string;
+  /** The task this host is in (the last task started that it has no result for yet); cleared to
+   * undefined when its result arrives. */
+  task?: string | undefined;
   counts: Record<HostStatus, number>;
   /** Unreachable or failed without ignore_errors: Ansible stops running tasks on it. */
   down: boolean;

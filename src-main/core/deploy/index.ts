@@ -18,30 +18,30 @@ export interface DeployOptions {
   source: BundleSource;
   /** The deploy folder (inventory, Kubespray, log). */
   dir: string;
-  nodes?: NodeSpec[];
-  inventoryFrom?: string;
+  nodes?: NodeSpec[] | undefined;
+  inventoryFrom?: string | undefined;
   offlineYml: string;
   /** A playbook of the carried release: cluster.yml (default), scale.yml, upgrade-cluster.yml, reset.yml… */
-  playbook?: string;
-  sshUser?: string;
-  sshKey?: string;
+  playbook?: string | undefined;
+  sshUser?: string | undefined;
+  sshKey?: string | undefined;
   /** ssh -o options for preflight and Ansible alike. */
   sshOptions?: string[];
-  become?: boolean;
+  become?: boolean | undefined;
   /** More ansible-playbook arguments, passed as given (-e, --limit, --tags…). */
   ansibleArgs?: string[];
   /** ansible-playbook to use; default: the bundle's virtualenv in the deploy folder, else PATH. */
-  ansiblePlaybook?: string;
+  ansiblePlaybook?: string | undefined;
   /** The Python that makes the offline virtualenv (default python3). */
-  python?: string;
-  pythonInterpreter?: string;
-  skipPreflight?: boolean;
+  python?: string | undefined;
+  pythonInterpreter?: string | undefined;
+  skipPreflight?: boolean | undefined;
   /** Check, then stop without running Ansible. */
-  preflightOnly?: boolean;
-  caPem?: string;
-  minFreeGiB?: number;
-  maxSkewSeconds?: number;
-  env?: NodeJS.ProcessEnv;
+  preflightOnly?: boolean | undefined;
+  caPem?: string | undefined;
+  minFreeGiB?: number | undefined;
+  maxSkewSeconds?: number | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
   /** Every event as it arrives (the CLI's live table, --json lines). */
   onEvent?: (e: AnsibleEvent, state: DeployState) => void;
 }
@@ -187,15 +187,19 @@ export async function deploy(o: DeployOptions, ctx: JobContext): Promise<DeployR
       );
   }
 
+  // What ran and where, the same in a preflight-only result and a full one.
+  const run = {
+    ansible: chosen,
+    dir: ws.dir,
+    playbook,
+    kubespray: ws.kubespray,
+    inventory: ws.inventory,
+    logFile: ws.logFile,
+  };
   if (o.preflightOnly)
     return {
       ok: true,
-      ansible: chosen,
-      dir: ws.dir,
-      playbook,
-      kubespray: ws.kubespray,
-      inventory: ws.inventory,
-      logFile: ws.logFile,
+      ...run,
       exitCode: 0,
       preflight: checks,
       hosts: [],
@@ -262,12 +266,7 @@ export async function deploy(o: DeployOptions, ctx: JobContext): Promise<DeployR
   const failures = r.state.failures;
   const result: DeployResult = {
     ok: r.exitCode === 0 && failures.length === 0,
-    ansible: chosen,
-    dir: ws.dir,
-    playbook,
-    kubespray: ws.kubespray,
-    inventory: ws.inventory,
-    logFile: ws.logFile,
+    ...run,
     exitCode: r.exitCode,
     preflight: checks,
     hosts: [...r.state.hosts.values()],

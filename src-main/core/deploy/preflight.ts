@@ -22,16 +22,16 @@ export interface PreflightOptions {
   hosts: InventoryHost[];
   /** offline.yml text: files_repo and registry_host are probed from the deploy host. */
   offlineYml?: string;
-  sshUser?: string;
-  sshKey?: string;
+  sshUser?: string | undefined;
+  sshKey?: string | undefined;
   /** Extra ssh -o options (e.g. StrictHostKeyChecking=accept-new), as ansible gets them. */
   sshOptions?: string[];
   /** CA that signs Ferry's (or the user's) TLS certificate. */
-  caPem?: string;
-  minFreeGiB?: number;
-  maxSkewSeconds?: number;
+  caPem?: string | undefined;
+  minFreeGiB?: number | undefined;
+  maxSkewSeconds?: number | undefined;
   timeoutMs?: number;
-  env?: NodeJS.ProcessEnv;
+  env?: NodeJS.ProcessEnv | undefined;
   now?: () => number;
 }
 

@@ -23,8 +23,8 @@ export interface PlaybookRun {
   logFile: string;
   /** Host names of the inventory, so hosts that never report still show. */
   hosts?: string[];
-  env?: NodeJS.ProcessEnv;
-  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv | undefined;
+  signal?: AbortSignal | undefined;
   onEvent?: (e: AnsibleEvent, state: DeployState) => void;
   /** How long Ansible gets to stop after SIGTERM before its whole process group is killed. */
   killAfterMs?: number;

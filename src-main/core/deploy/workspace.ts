@@ -94,15 +94,15 @@ export interface WorkspaceOptions {
   source: BundleSource;
   dir: string;
   /** Nodes to write hosts.yaml for; or… */
-  nodes?: NodeSpec[];
+  nodes?: NodeSpec[] | undefined;
   /** …an existing Kubespray inventory folder, copied in (the user's stays untouched). */
-  inventoryFrom?: string;
+  inventoryFrom?: string | undefined;
   /** offline.yml as written by `ferry vars`. */
   offlineYml: string;
-  pythonInterpreter?: string;
+  pythonInterpreter?: string | undefined;
   /** ansible-inventory, to read host names from any inventory format. */
   ansibleInventory?: string;
-  env?: NodeJS.ProcessEnv;
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export async function prepareWorkspace(o: WorkspaceOptions): Promise<Workspace> {
@@ -147,9 +147,9 @@ export interface InventoryHost {
   name: string;
   connection: string;
   address: string;
-  user?: string;
-  port?: number;
-  key?: string;
+  user?: string | undefined;
+  port?: number | undefined;
+  key?: string | undefined;
 }
 
 /** Hosts as Ansible itself reads the inventory (any format, group_vars applied). */

@@ -240,13 +240,14 @@ export async function fetchBundle(plan: Plan, opts: FetchOptions, ctx: JobContex
       arches: plan.arches,
     });
     await dropUnreferenced(writer);
-    const manifest = await writer.finalize(signer ? { signer } : {}).catch(async (err: unknown) => {
+    const manifest = await writer.finalize({ signer }).catch(async (err: unknown) => {
       // Every byte is in; only the plan, manifest or signature did not fit.
       throw toErrorValue(err).code === 'NO_SPACE' ? await noSpaceError(dir, sizes, result, err) : err;
     });
     finished = true;
     result.bundleId = manifest.id;
-    if (signer) result.signedBy = (signer as { fingerprint?: string }).fingerprint;
+    const fingerprint = signer && (signer as { fingerprint?: string }).fingerprint;
+    if (fingerprint) result.signedBy = fingerprint;
     p.setPhase('done');
     ctx.report();
     return { ...result, seconds: (Date.now() - started) / 1000 };

@@ -46,7 +46,7 @@ export async function noSpaceError(
     `The disk holding ${dir} is full: ${need}${free !== undefined ? `, ${formatBytes(free)} is free` : ''}. ${result.counts.failed || sizes.size} of ${result.counts.total} artifacts are not finished.`,
     {
       artifact: dir,
-      ...(cause !== undefined ? { cause } : {}),
+      cause,
       details: {
         neededBytes: needed,
         ...(free !== undefined ? { freeBytes: free } : {}),

@@ -151,7 +151,7 @@ async function fetchChart(
   o: {
     client: HttpClient;
     writer: BundleWriter;
-    mirrors?: MirrorMap;
+    mirrors?: MirrorMap | undefined;
     signal: AbortSignal;
     track: (n: number) => void;
     grow: (size: number | undefined, already: number) => void;

@@ -55,40 +55,49 @@ export interface PlanSizes {
   sharedImageBytes: number;
 }
 
-/** What sizing needs of a plan (the catalog's plan and a plan file's alike). */
+/**
+ * What sizing needs of a plan (the catalog's plan and a plan file's alike). Its optional fields
+ * take undefined too, as the zod-parsed plan gives every `.optional()`.
+ */
 export interface SizablePlan {
-  files: ReadonlyArray<{ key: string; url: string; checksum: string; enabled?: boolean }>;
-  images: ReadonlyArray<{ key: string; ref: string; platforms: string[]; enabled?: boolean }>;
-  charts?: ReadonlyArray<{ key: string; url: string; version: string }>;
-  kubesprayTarball?: { url: string };
+  files: ReadonlyArray<{ key: string; url: string; checksum: string; enabled?: boolean | undefined }>;
+  images: ReadonlyArray<{ key: string; ref: string; platforms: string[]; enabled?: boolean | undefined }>;
+  charts?: ReadonlyArray<{ key: string; url: string; version: string }> | undefined;
+  kubesprayTarball?: { url: string } | undefined;
   /** OS package sets (kinds/deb): every size is in the signed Packages stanza already. */
-  debs?: ReadonlyArray<{
-    os: string;
-    packages: ReadonlyArray<{ filename: string; size: number }>;
-  }>;
+  debs?:
+    | ReadonlyArray<{
+        os: string;
+        packages: ReadonlyArray<{ filename: string; size: number }>;
+      }>
+    | undefined;
   /** RPM sets (kinds/rpm): sizes from primary, itself verified through the repomd. */
-  rpms?: ReadonlyArray<{
-    os: string;
-    packages: ReadonlyArray<{ location: string; repoArch: string; size: number }>;
-  }>;
+  rpms?:
+    | ReadonlyArray<{
+        os: string;
+        packages: ReadonlyArray<{ location: string; repoArch: string; size: number }>;
+      }>
+    | undefined;
   /** Wheel sets (kinds/python): sizes where the index gave them (PEP 700). */
-  python?: ReadonlyArray<{
-    target: { python: string; arch: string };
-    wheels: ReadonlyArray<{ filename: string; size?: number }>;
-  }>;
+  python?:
+    | ReadonlyArray<{
+        target: { python: string; arch: string };
+        wheels: ReadonlyArray<{ filename: string; size?: number | undefined }>;
+      }>
+    | undefined;
 }
 
 export interface SizeOptions {
   client: HttpClient;
   registry: RegistryClient;
-  mirrors?: MirrorMap;
+  mirrors?: MirrorMap | undefined;
   /** JSON cache of file sizes (default: none). */
   cacheFile?: string;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Requests at once. */
   concurrency?: number;
   /** The Kubespray tarball on this machine (plan's cache), when there is one. */
-  localTarball?: string;
+  localTarball?: string | undefined;
 }
 
 const CacheSchema = z.object({
@@ -427,17 +436,17 @@ export async function sizePlanOnline(plan: SizablePlan, o: OnlineSizeOptions): P
   else for (const f of defaultAuthFiles(o.env)) credentials.loadAuthFile(f, false);
   const registry = new RegistryClient(client, {
     credentials,
-    ...(o.registryMirrors ? { registryMirrors: o.registryMirrors } : {}),
+    registryMirrors: o.registryMirrors,
     insecure,
   });
   try {
     return await sizePlan(plan, {
       client,
       registry,
-      ...(o.mirrors ? { mirrors: o.mirrors } : {}),
+      mirrors: o.mirrors,
       cacheFile: path.join(dataDir(o.env), 'cache', 'sizes.json'),
-      ...(o.localTarball ? { localTarball: o.localTarball } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
+      localTarball: o.localTarball,
+      signal: o.signal,
     });
   } finally {
     await client.close();

@@ -39,11 +39,11 @@ export async function fetchKubesprayTarball(
   tag: string,
   url: string,
   opts: {
-    env?: NodeJS.ProcessEnv;
-    mirrors?: MirrorMap;
-    signal?: AbortSignal;
-    onBytes?: (n: number) => void;
-    onSize?: (t: number | undefined, a: number) => void;
+    env?: NodeJS.ProcessEnv | undefined;
+    mirrors?: MirrorMap | undefined;
+    signal?: AbortSignal | undefined;
+    onBytes?: ((n: number) => void) | undefined;
+    onSize?: ((t: number | undefined, a: number) => void) | undefined;
   } = {},
 ): Promise<TarballResult> {
   const file = tarballCachePath(tag, opts.env);

@@ -100,13 +100,13 @@ export interface CarryItemEvent {
 export interface CarryContext {
   client: HttpClient;
   writer: BundleWriter;
-  mirrors?: MirrorMap;
+  mirrors?: MirrorMap | undefined;
   signal: AbortSignal;
   concurrency: number;
-  onBytes?: (n: number) => void;
+  onBytes?: ((n: number) => void) | undefined;
   /** Per-artifact progress, shown in the download list. */
   onItem?: (ev: CarryItemEvent) => void;
-  log?: (level: 'info' | 'warn', message: string) => void;
+  log?: ((level: 'info' | 'warn', message: string) => void) | undefined;
   /** Where this machine's keys live (a repository signing key is made there on first use). */
   keysDir: string;
   /** A repository signer to use instead of the machine's (tests). */

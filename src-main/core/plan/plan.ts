@@ -104,7 +104,8 @@ export type PlanChart = Known<z.infer<typeof PlanChartSchema>>;
 export type Plan = Omit<Known<z.infer<typeof PlanSchema>>, 'files' | 'images' | 'charts'> & {
   files: PlanFile[];
   images: PlanImage[];
-  charts?: PlanChart[];
+  // As z.infer gives every `.optional()` field.
+  charts?: PlanChart[] | undefined;
 };
 
 export function parsePlan(json: unknown, source = 'plan'): Plan {

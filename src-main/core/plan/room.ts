@@ -19,16 +19,21 @@ export interface RoomGroup {
   bytes: number | null;
 }
 
-/** What room needs of a plan: its downloads' keys, whether they are used, whether extra. */
+/**
+ * What room needs of a plan: its downloads' keys, whether they are used, whether extra. Its
+ * optional fields take undefined too, as the zod-parsed plan gives every `.optional()`.
+ */
 export interface RoomPlan {
-  files: ReadonlyArray<{ key: string; enabled?: boolean; extra?: boolean }>;
-  images: ReadonlyArray<{ key: string; enabled?: boolean; extra?: boolean }>;
+  files: ReadonlyArray<{ key: string; enabled?: boolean | undefined; extra?: boolean | undefined }>;
+  images: ReadonlyArray<{ key: string; enabled?: boolean | undefined; extra?: boolean | undefined }>;
   kubesprayTarball?: unknown;
   /** The deploy host's wheel sets (kinds/python), one per target. */
-  python?: ReadonlyArray<{
-    target: { python: string; arch: string };
-    wheels: ReadonlyArray<{ size?: number }>;
-  }>;
+  python?:
+    | ReadonlyArray<{
+        target: { python: string; arch: string };
+        wheels: ReadonlyArray<{ size?: number | undefined }>;
+      }>
+    | undefined;
 }
 
 /** The plan's enabled downloads by component and kind, in the plan's order. */
@@ -96,7 +101,7 @@ export interface DownloadedItem {
   kind: RoomKind;
   name: string;
   status: string;
-  bytes?: number;
+  bytes?: number | undefined;
 }
 
 /**

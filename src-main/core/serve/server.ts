@@ -86,12 +86,12 @@ export interface ServeStatus {
 export interface ServeOptions {
   sources: BundleSource[];
   /** Address to bind; default all interfaces. */
-  listen?: string;
+  listen?: string | undefined;
   filesPort?: number;
   registryPort?: number;
-  tls?: TlsMaterial;
+  tls?: TlsMaterial | undefined;
   /** The name or address nodes use to reach this machine (first of --hostname). */
-  advertise?: string;
+  advertise?: string | undefined;
   onRequest?: (log: RequestLog) => void;
   timeouts?: Partial<ServeTimeouts>;
 }

@@ -8,8 +8,8 @@ import type { VerifyOptions } from '../bundle/verify/index.js';
 import { openVerifiedBundle } from './verified-source.js';
 
 export interface ServeSourceOptions extends VerifyOptions {
-  bundle?: string;
-  store?: string;
+  bundle?: string | undefined;
+  store?: string | undefined;
   allowDamaged?: boolean;
 }
 

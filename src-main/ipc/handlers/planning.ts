@@ -89,7 +89,7 @@ export function createPlanner(s: AppServices) {
           { tag },
           {
             env: s.env,
-            ...(ctx ? { signal: ctx.signal } : {}),
+            signal: ctx?.signal,
             fetchTarball: async (t, url) => {
               ctx?.progress.setPhase(`downloading Kubespray ${t}`);
               if (ctx) ctx.progress.current = url;
@@ -148,7 +148,7 @@ export function createPlanner(s: AppServices) {
     const vars: Record<string, unknown> = choicesToVars(c);
     if (c.kubeVersion) vars.kube_version = c.kubeVersion;
     const extra = fromPlain(vars) as PyDict;
-    checkChoices(data, { vars: extra, ...(inventoryVars ? { inventoryVars } : {}) }, (n) =>
+    checkChoices(data, { vars: extra, inventoryVars }, (n) =>
       extra.has(n) ? 'the cluster step' : 'the inventory',
     );
     const warnings = unknownVariableWarnings(
@@ -158,7 +158,7 @@ export function createPlanner(s: AppServices) {
     const options: ComputeOptions = {
       arches: c.arches,
       vars: extra,
-      ...(inventoryVars ? { inventoryVars } : {}),
+      inventoryVars,
       extraImages: c.extraImages,
       extraFiles: c.extraFiles.map((f) => ({ url: f.url, sha256: f.sha256.replace(/^sha256:/, '') })),
     };
@@ -168,8 +168,8 @@ export function createPlanner(s: AppServices) {
       const net = await mirrorOptions(s);
       plan.python = await planPython({ os: c.deployHost.os, arch: c.deployHost.arches }, data, {
         env: s.env,
-        ...(net.mirrors ? { mirrors: net.mirrors } : {}),
-        ...(net.proxy ? { proxy: net.proxy } : {}),
+        mirrors: net.mirrors,
+        proxy: net.proxy,
       });
     }
     return { plan, warnings, data, options };
@@ -191,7 +191,7 @@ export function createPlanner(s: AppServices) {
           client,
           cacheDir: path.join(dataDir(s.env), 'cache', 'apt'),
           rpmCacheDir: path.join(dataDir(s.env), 'cache', 'dnf'),
-          ...(net.mirrors ? { mirrors: net.mirrors } : {}),
+          mirrors: net.mirrors,
         },
       );
       return { ...r.plan, debs, ...(rpms.length ? { rpms } : {}) };

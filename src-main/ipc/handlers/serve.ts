@@ -77,7 +77,7 @@ export function serveHandlers(
           filesPort: o.filesPort,
           registryPort: o.registryPort,
           advertise: o.address,
-          ...(tls ? { tls } : {}),
+          tls,
         });
         serving.set(id, {
           server,

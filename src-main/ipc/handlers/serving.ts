@@ -78,7 +78,7 @@ export function createServing(s: AppServices) {
       : undefined;
     const { generated, data: used } = await bundleVars({
       source: sv.source,
-      ...(data ? { data } : {}),
+      data,
       filesUrl: sv.server.filesUrl,
       registry: sv.server.registryHost,
       registryTls: !!sv.tls,

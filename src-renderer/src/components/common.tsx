@@ -41,6 +41,16 @@ export function ProgressBar({
   );
 }
 
+/** One tile of a `<dl className="stats">` grid: the div keeps its term and value together. */
+export function Stat({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div>
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
 export function ProgressPanel({
   progress,
   label,
@@ -63,29 +73,17 @@ export function ProgressPanel({
       </div>
       <ProgressBar value={state === 'done' ? 100 : pct} label={label} tone={tone} />
       <dl className="stats">
-        <div>
-          <dt>Done</dt>
-          <dd>
-            {bytes(progress.bytesDone)}
-            {progress.bytesTotal ? ` of ${bytes(progress.bytesTotal)}` : ''}
-          </dd>
-        </div>
-        <div>
-          <dt>Speed</dt>
-          <dd>{state === 'running' ? speed(progress.speed) : '—'}</dd>
-        </div>
-        <div>
-          <dt>Time left</dt>
-          <dd>{state === 'running' ? eta(progress.eta) : '—'}</dd>
-        </div>
-        <div>
-          <dt>Items</dt>
-          <dd>
-            {progress.itemsDone}
-            {progress.itemsTotal !== null ? ` of ${progress.itemsTotal}` : ''}
-            {progress.itemsFailed ? ` · ${progress.itemsFailed} failed` : ''}
-          </dd>
-        </div>
+        <Stat label="Done">
+          {bytes(progress.bytesDone)}
+          {progress.bytesTotal ? ` of ${bytes(progress.bytesTotal)}` : ''}
+        </Stat>
+        <Stat label="Speed">{state === 'running' ? speed(progress.speed) : '—'}</Stat>
+        <Stat label="Time left">{state === 'running' ? eta(progress.eta) : '—'}</Stat>
+        <Stat label="Items">
+          {progress.itemsDone}
+          {progress.itemsTotal !== null ? ` of ${progress.itemsTotal}` : ''}
+          {progress.itemsFailed ? ` · ${progress.itemsFailed} failed` : ''}
+        </Stat>
       </dl>
       {progress.current && state === 'running' ? <p className="current">{progress.current}</p> : null}
     </section>

@@ -75,3 +75,37 @@ export function PortField({
     </label>
   );
 }
+
+/**
+ * A labelled select over a fixed list of values. The value handed back is the list's own, found
+ * by equality, so a choice stays typed as the list is and no caller casts the event's string.
+ */
+export function ChoiceField<T extends string>({
+  label,
+  value,
+  options,
+  disabled,
+  onChange,
+}: {
+  label: string;
+  value: T;
+  options: readonly T[];
+  disabled?: boolean;
+  onChange(value: T): void;
+}) {
+  return (
+    <label className="field">
+      <span>{label}</span>
+      <select
+        aria-label={label}
+        value={value}
+        disabled={disabled}
+        onChange={(e) => onChange(options.find((o) => o === e.target.value) ?? value)}
+      >
+        {options.map((o) => (
+          <option key={o}>{o}</option>
+        ))}
+      </select>
+    </label>
+  );
+}

@@ -32,6 +32,30 @@ export function KeyList({ keys }: { keys: Keys }) {
   );
 }
 
+type Proxy = SettingsT['proxy'];
+
+/** The three proxy settings; a field emptied is no setting (undefined), never ''. */
+export function ProxyFields({ proxy, onChange }: { proxy: Proxy; onChange(proxy: Proxy): void }) {
+  const field = (key: keyof Proxy, label: string, name: string, placeholder?: string) => (
+    <label className="field">
+      <span>{label}</span>
+      <input
+        aria-label={name}
+        value={proxy[key] ?? ''}
+        placeholder={placeholder}
+        onChange={(e) => onChange({ ...proxy, [key]: e.target.value || undefined })}
+      />
+    </label>
+  );
+  return (
+    <>
+      {field('https', 'HTTPS proxy', 'HTTPS proxy', 'http://proxy.example:3128')}
+      {field('http', 'HTTP proxy', 'HTTP proxy')}
+      {field('noProxy', 'No proxy for', 'No proxy', 'localhost,.internal')}
+    </>
+  );
+}
+
 export function SettingsView() {
   const [keys, setKeys] = useState<Keys>([]);
   const [settings, setSettings] = useState<SettingsT | null>(null);
@@ -167,47 +191,7 @@ export function SettingsView() {
               });
             }}
           >
-            <label className="field">
-              <span>HTTPS proxy</span>
-              <input
-                aria-label="HTTPS proxy"
-                value={settings.proxy.https ?? ''}
-                placeholder="http://proxy.example:3128"
-                onChange={(e) =>
-                  setSettings({
-                    ...settings,
-                    proxy: { ...settings.proxy, https: e.target.value || undefined },
-                  })
-                }
-              />
-            </label>
-            <label className="field">
-              <span>HTTP proxy</span>
-              <input
-                aria-label="HTTP proxy"
-                value={settings.proxy.http ?? ''}
-                onChange={(e) =>
-                  setSettings({
-                    ...settings,
-                    proxy: { ...settings.proxy, http: e.target.value || undefined },
-                  })
-                }
-              />
-            </label>
-            <label className="field">
-              <span>No proxy for</span>
-              <input
-                aria-label="No proxy"
-                value={settings.proxy.noProxy ?? ''}
-                placeholder="localhost,.internal"
-                onChange={(e) =>
-                  setSettings({
-                    ...settings,
-                    proxy: { ...settings.proxy, noProxy: e.target.value || undefined },
-                  })
-                }
-              />
-            </label>
+            <ProxyFields proxy={settings.proxy} onChange={(proxy) => setSettings({ ...settings, proxy })} />
             <label className="field">
               <span>Mirrors (one per line: URL prefix or registry host = mirror URL)</span>
               <textarea

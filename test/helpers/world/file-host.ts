@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from '../close-server.js';
 
 /**
  * A loopback HTTP(S) file host with fault injection and request counting. Each path serves a
@@ -194,7 +195,6 @@ export class FileHost {
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections?.();
-    await new Promise<void>((r) => this.server.close(() => r()));
+    await closeServer(this.server);
   }
 }

@@ -4,28 +4,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { ustar } from '../ustar.js';
 
 const run = promisify(execFile);
 
 /** A gzip tar layer holding one file of random bytes (random, so every layer is distinct). */
 export function makeLayer(fileName = 'data.bin', size = 64 * 1024): Buffer {
   const content = randomBytes(size);
-  const header = Buffer.alloc(512);
-  header.write(fileName.slice(0, 99), 0, 'utf8');
-  header.write('0000644\0', 100);
-  header.write('0000000\0', 108);
-  header.write('0000000\0', 116);
-  header.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  header.write('00000000000\0', 136);
-  header.write('        ', 148);
-  header.write('0', 156);
-  header.write('ustar\0', 257);
-  header.write('00', 263);
-  let sum = 0;
-  for (const b of header) sum += b;
-  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  const pad = Buffer.alloc((512 - (size % 512)) % 512);
-  return gzipSync(Buffer.concat([header, content, pad, Buffer.alloc(1024)]), { level: 1 });
+  return gzipSync(ustar([{ name: fileName.slice(0, 99), content }]), { level: 1 });
 }
 
 export interface Blob {

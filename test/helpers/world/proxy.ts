@@ -1,6 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from '../close-server.js';
 
 /**
  * An HTTP proxy on loopback: CONNECT tunnels (what undici uses for every target) and
@@ -68,7 +69,6 @@ export class TestProxy {
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
-    this.server.closeAllConnections?.();
-    await new Promise<void>((r) => this.server.close(() => r()));
+    await closeServer(this.server);
   }
 }

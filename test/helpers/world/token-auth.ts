@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from '../close-server.js';
 
 /**
  * A registry front that demands Bearer tokens, as Docker Hub, quay.io and registry.k8s.io do:
@@ -110,8 +111,7 @@ export class TokenAuthRegistry {
   async close(): Promise<void> {
     for (const s of [this.server, this.storage]) {
       if (!s) continue;
-      s.closeAllConnections?.();
-      await new Promise<void>((r) => s.close(() => r()));
+      await closeServer(s);
     }
   }
 }

@@ -152,7 +152,7 @@ describe.skipIf(lacks('skopeo', 'docker-registry', 'python3'))('ferry push into 
     const s = await pushImages({
       sources: [source],
       target: parsePushTarget(`${reg.host}/site`),
-      ca: tls.ca,
+      ca: tls.ca!,
       credentials: good,
     });
     expect(s.images.map((i) => i.error).filter(Boolean)).toEqual([]);
@@ -172,7 +172,7 @@ describe.skipIf(lacks('skopeo', 'docker-registry', 'python3'))('ferry push into 
       pushImages({
         sources: [source],
         target: parsePushTarget(`${reg.host}/site`),
-        ca: tls.ca,
+        ca: tls.ca!,
         credentials: bad,
       }),
     ).rejects.toMatchObject({ code: 'AUTH' });

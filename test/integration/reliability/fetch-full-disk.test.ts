@@ -9,6 +9,7 @@ import { KeyStore } from '../../../src-main/core/bundle/keys/index.js';
 import { HttpClient } from '../../../src-main/core/fetch/download/http-client.js';
 import { FileHost, makePlan } from '../../helpers/world/index.js';
 import { fileSizes, lacksLoopExt4, runFerry, smallExt4, type SmallDisk } from './helpers.js';
+import { closeServer } from '../../helpers/close-server.js';
 
 /**
  * Issue 12 item 6: `ferry fetch` onto a disk that fills. It used to exit 0 with no summary: a
@@ -175,7 +176,6 @@ describe('closing the HTTP client after an aborted download (issue 12 item 6)', 
     ]);
     expect(closed).toBe('closed');
     expect(Date.now() - t0).toBeLessThan(3000);
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await closeServer(server);
   });
 });

@@ -3,17 +3,20 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRepoKey, repoSigner, type RepoSigner } from '../../../src-main/core/bundle/keys/repo-key.js';
 import { parseManifest } from '../../../src-main/core/bundle/manifest.js';
 import { verifyBundle } from '../../../src-main/core/bundle/verify/index.js';
+import { aptPrestep } from '../../../src-main/core/kinds/deb/vars.js';
 import { rpmArtifactId } from '../../../src-main/core/kinds/rpm/fetch.js';
 import { readRpmHeader } from '../../../src-main/core/kinds/rpm/header.js';
 import type { ResolvedRpm, ResolvedRpmSet } from '../../../src-main/core/kinds/rpm/set.js';
 import { rpmReposOf, rpmVars } from '../../../src-main/core/kinds/rpm/vars.js';
 import type { Plan } from '../../../src-main/core/plan/plan.js';
 import { OfflineServer } from '../../../src-main/core/serve/server.js';
+import { ensureServerCert } from '../../../src-main/core/serve/tls/ca.js';
 import { openVerifiedBundle } from '../../../src-main/core/serve/verified-source.js';
 import {
   dnfDownload,
@@ -229,6 +232,15 @@ describe.skipIf(lacksRpmTools())('RPM packages fetched, bundled, served, and ins
       'RPM-GPG-KEY-Rocky-9-test',
       'RPM-GPG-KEY-ferry',
     ]);
+    // `ferry vars --os-prestep` / `--os-prestep-shell rocky-9` (and the app) on an RPM-only bundle.
+    const pre = await aptPrestep(v.source, server.filesUrl);
+    expect(pre?.playbook).toBe(fs.readFileSync(path.join(bundle, 'repos/ferry-apt-prestep.yml'), 'utf8'));
+    expect(pre?.command).toMatch(/ferry_rpm_\*/);
+    expect(pre?.shell.map((x) => x.os)).toEqual([OS_ID]);
+    expect(pre?.shell[0].text).toContain(`baseurl=${served}/$basearch`);
+    expect(pre?.shell[0].text).toContain(
+      `echo '${fs.readFileSync(path.join(bundle, 'repos', OS_ID, 'RPM-GPG-KEY-ferry')).toString('base64')}' | base64 -d`,
+    );
   });
 
   it.skipIf(lacks('ansible-playbook'))(
@@ -300,6 +312,51 @@ describe.skipIf(lacksRpmTools())('RPM packages fetched, bundled, served, and ins
           .filter((l) => l && !l.startsWith('gpg-pubkey-'))
           .sort(),
       ).toEqual(oracle.get('x86_64'));
+
+      // Over TLS: the playbook gives dnf Ferry's CA (sslcacert) and fetches the keys over https.
+      const tls = await ensureServerCert(path.join(tmp, 'tls'), ['127.0.0.1']);
+      const https = await OfflineServer.start({
+        sources: [v.source],
+        listen: '127.0.0.1',
+        filesPort: 0,
+        registryPort: 0,
+        tls,
+      });
+      try {
+        expect(https.filesUrl).toMatch(/^https:/);
+        fs.rmSync(path.join(node, 'etc/pki/rpm-gpg/ferry'), { recursive: true });
+        fs.writeFileSync(
+          varsFile,
+          JSON.stringify({
+            ...JSON.parse(fs.readFileSync(varsFile, 'utf8')),
+            ...rpmVars(https.filesUrl, rpmReposOf(v.source)),
+            ferry_ca_certificate: tls.ca,
+          }),
+        );
+        const pbTls = await run(
+          'ansible-playbook',
+          [
+            '-i',
+            'localhost,',
+            '-c',
+            'local',
+            '-e',
+            `@${varsFile}`,
+            path.join(bundle, 'repos/ferry-apt-prestep.yml'),
+          ],
+          { ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: path.join(tmp, 'ansible-tmp') },
+        );
+        expect(pbTls.code, pbTls.out).toBe(0);
+        const repoFile = fs.readFileSync(path.join(node, 'etc/yum.repos.d/ferry.repo'), 'utf8');
+        expect(repoFile).toContain(`baseurl=${https.filesUrl.replace(/\/+$/, '')}/repos/${OS_ID}/$basearch`);
+        expect(repoFile).toContain(`sslcacert=${node}/etc/pki/ferry/ferry-ca.crt`);
+        fs.rmSync(path.join(tmp, 'node-cache'), { recursive: true, force: true });
+        const re = await run('dnf', ['-y', ...dnfArgs, 'reinstall', 'ferry-core']);
+        expect(re.code, re.out).toBe(0);
+        expect(re.out).toMatch(/Reinstalled|Complete/);
+      } finally {
+        await https.stop();
+      }
     },
     300_000,
   );
@@ -402,6 +459,22 @@ describe.skipIf(lacksRpmTools())('RPM packages fetched, bundled, served, and ins
     expect(r.ok).toBe(true);
   });
 
+  it('a package gone from a copy of the bundle is fetched again, alone', async () => {
+    const copy = path.join(tmp, 'resume');
+    fs.cpSync(bundle, copy, { recursive: true });
+    const m = parseManifest(fs.readFileSync(path.join(copy, 'manifest.json')));
+    const gone = m.artifacts.find(
+      (a) => a.kind === 'rpm' && a.package === 'ferry-tool' && a.repoArch === 'aarch64',
+    )!;
+    fs.rmSync(path.join(copy, ...gone.paths[0].split('/')));
+    const before = up.server.requests.length;
+    await runFetch(planOf(set), { out: copy, repoSigner: signer });
+    expect(up.server.requests.slice(before).filter((p) => p.endsWith('.rpm'))).toEqual([
+      '/9/BaseOS/aarch64/os/Packages/f/ferry-tool-1.0-1.el9.aarch64.rpm',
+    ]);
+    expect((await verifyBundle(copy, { allowUnsigned: true })).ok).toBe(true);
+  });
+
   it('refuses a tampered upstream package, naming it', async () => {
     const p = up.tamper('package');
     try {
@@ -436,6 +509,43 @@ describe.skipIf(lacksRpmTools())('RPM packages fetched, bundled, served, and ins
     expect(err!.message).toMatch(
       /ferry-[a-z-]+-[\d.^~]+-[^ ]+\.(x86_64|aarch64|noarch) \(rocky-9\) is signed by key [0-9A-F]{16,40}, which is not among the keys carried for rocky-9 \(RPM-GPG-KEY-other\)/,
     );
+  });
+
+  it('refuses a package whose signed header was altered, though primary’s sha256 matches it', async () => {
+    // A mirror that rewrote a package and the checksum beside it: only the signature can tell.
+    const file = up.rpmFiles('BaseOS', 'x86_64').find((f) => /ferry-core-/.test(f))!;
+    const h = await readRpmHeader(file);
+    const bytes = Buffer.from(fs.readFileSync(file));
+    const at = bytes.indexOf(Buffer.from(h.summary), h.headerRange.start);
+    expect(at).toBeGreaterThan(h.headerRange.start);
+    bytes[at] ^= 0x20; // the summary's first letter, other case: still a well-formed header
+    expect((await readRpmHeader(Readable.from([bytes]))).summary).not.toBe(h.summary);
+    const urlPath = `/${path.relative(up.root, file).split(path.sep).join('/')}`;
+    up.server.overrides.set(urlPath, bytes);
+    try {
+      const altered = {
+        ...set,
+        packages: set.packages.map((p) =>
+          p.name === 'ferry-core' && p.repoArch === 'x86_64'
+            ? { ...p, sha256: sha256(bytes), size: bytes.length }
+            : p,
+        ),
+      };
+      const err = await runFetch(planOf(altered), {
+        out: path.join(tmp, 'altered'),
+        repoSigner: signer,
+      }).then(
+        () => undefined,
+        (e: unknown) => e as { code: string; message: string },
+      );
+      expect(err, 'the fetch must fail').toBeDefined();
+      expect(err!.code).toBe('INTEGRITY');
+      expect(err!.message).toMatch(
+        /ferry-core-1\.0-1\.el9\.x86_64 \(rocky-9\): its header signature by RPM-GPG-KEY-Rocky-9-test does not verify/,
+      );
+    } finally {
+      up.untamper();
+    }
   });
 
   it('ferry verify finds a damaged .rpm in the bundle and names the package', async () => {

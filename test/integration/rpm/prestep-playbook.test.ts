@@ -193,6 +193,39 @@ describe.skipIf(lacks('ansible-playbook'))('the pre-step playbook on a Debian an
     }
   });
 
+  it('with only apt variables (a Debian-only bundle) the apt play runs as before, without facts, and the dnf play does nothing', async () => {
+    const only = path.join(tmp, 'inventory-apt-only.ini');
+    const r0 = path.join(tmp, 'apt-only-root');
+    fs.mkdirSync(path.join(r0, 'etc/apt/sources.list.d'), { recursive: true });
+    fs.mkdirSync(path.join(r0, 'etc/yum.repos.d'), { recursive: true });
+    fs.writeFileSync(
+      path.join(r0, 'etc/apt/sources.list'),
+      'deb http://deb.debian.org/debian bookworm main\n',
+    );
+    fs.writeFileSync(path.join(r0, 'etc/yum.repos.d/x.repo'), '[x]\n');
+    fs.writeFileSync(
+      only,
+      `[k8s_cluster]\nnode ansible_connection=local ansible_python_interpreter=/usr/bin/python3 ferry_apt_root=${r0} ferry_rpm_root=${r0} ferry_apt_get=true ferry_dnf=true\n`,
+    );
+    const aptOnly = Object.fromEntries(
+      Object.entries(vars).filter(([k]) => !k.startsWith('ferry_rpm_') && k !== 'yum_repo'),
+    );
+    expect(aptOnly.ferry_apt_repo_url).toBeDefined();
+    const keep = inventory;
+    inventory = only;
+    try {
+      const r = await ansible({}, aptOnly);
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).not.toMatch(
+        /TASK \[Facts to pick this node's repository from ferry_apt_repos\][^*]*\*+\s*ok:/,
+      );
+      expect(fs.existsSync(path.join(r0, 'etc/apt/sources.list.ferry.disabled'))).toBe(true);
+      expect(fs.readdirSync(path.join(r0, 'etc/yum.repos.d'))).toEqual(['x.repo']);
+    } finally {
+      inventory = keep;
+    }
+  });
+
   it('is reversible: ferry_rpm_state=absent restores the distribution’s .repo files', async () => {
     const r = await ansible({ ferry_rpm_state: 'absent', ferry_apt_state: 'absent' });
     expect(r.code, r.out).toBe(0);

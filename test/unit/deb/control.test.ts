@@ -6,26 +6,11 @@ import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readDebControl } from '../../../src-main/core/kinds/deb/control.js';
 import { writeAptRepo, type RepoPackage, type RepoSink } from '../../../src-main/core/kinds/deb/repo.js';
+import { ustar } from '../../helpers/ustar.js';
 
 /** A tar holding ./control (ustar header by hand, as dpkg-deb writes it). */
 function tarWith(name: string, body: string): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 'latin1');
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(Buffer.byteLength(body).toString(8).padStart(11, '0') + '\0', 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
-  const data = Buffer.alloc(Math.ceil(Buffer.byteLength(body) / 512) * 512);
-  data.write(body);
-  return Buffer.concat([h, data, Buffer.alloc(1024)]);
+  return ustar([{ name, content: Buffer.from(body) }]);
 }
 
 /** An ar archive in the .deb member order. */

@@ -10,6 +10,7 @@ import { HttpClient } from '../../../src-main/core/fetch/download/http-client.js
 import { RawBodyError, RawRangeAgent } from '../../../src-main/core/fetch/download/raw-range.js';
 import { pieceLayout } from '../../../src-main/core/fetch/download/segmented.js';
 import { RangeHost } from '../../helpers/range-host.js';
+import { closeServer } from '../../helpers/close-server.js';
 
 /**
  * The cheap receive path for Range pieces: it takes only a plain 206 of the expected length and
@@ -58,8 +59,7 @@ describe('raw range pieces', () => {
   });
   afterAll(async () => {
     agent.close();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await closeServer(server);
     fs.rmSync(tmp, { recursive: true, force: true });
   });
   afterEach(() => {

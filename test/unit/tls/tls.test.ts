@@ -83,8 +83,8 @@ describe('local CA and server certificates', () => {
     });
     try {
       expect(s.registryUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-      expect((await request(s.registryUrl, '/v2/', { ca: tls.ca })).status).toBe(200);
-      const ca = await request(s.filesUrl, '/ca.crt', { ca: tls.ca });
+      expect((await request(s.registryUrl, '/v2/', { ca: tls.ca! })).status).toBe(200);
+      const ca = await request(s.filesUrl, '/ca.crt', { ca: tls.ca! });
       expect(ca.body.toString()).toBe(tls.ca);
       await expect(request(s.registryUrl, '/v2/')).rejects.toThrow(
         /self.signed|unable to verify|certificate/i,

@@ -40,14 +40,21 @@ export interface ErrorValue {
 
 export class FerryError extends Error {
   readonly code: ErrorCode;
-  readonly hint?: string;
-  readonly artifact?: string;
-  readonly details?: Record<string, unknown>;
+  // Always own properties (class fields), undefined when not known; toValue() drops the empties.
+  readonly hint: string | undefined;
+  readonly artifact: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
 
+  /** Callers forward what they may know, so each option also takes an explicit undefined. */
   constructor(
     code: ErrorCode,
     message: string,
-    opts: { hint?: string; artifact?: string; details?: Record<string, unknown>; cause?: unknown } = {},
+    opts: {
+      hint?: string | undefined;
+      artifact?: string | undefined;
+      details?: Record<string, unknown> | undefined;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = 'FerryError';

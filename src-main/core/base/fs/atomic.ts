@@ -99,7 +99,7 @@ export async function hashFile(file: string, signal?: AbortSignal): Promise<Hash
 export async function copyFileHashed(
   src: string,
   dest: string,
-  opts: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+  opts: { signal?: AbortSignal | undefined; onBytes?: ((n: number) => void) | undefined } = {},
 ): Promise<HashResult> {
   await fs.mkdir(path.dirname(dest), { recursive: true });
   const tmp = tempName(dest);

@@ -27,7 +27,8 @@ export class ProgressTracker {
   itemsDone = 0;
   itemsTotal: number | null = null;
   itemsFailed = 0;
-  current?: string;
+  /** Cleared (undefined) between artifacts; the snapshot then leaves it out. */
+  current: string | undefined;
   private samples: Array<[number, number]> = [];
 
   constructor(private readonly now: () => number = Date.now) {}

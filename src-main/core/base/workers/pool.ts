@@ -19,8 +19,46 @@ import { FerryError } from '../errors/index.js';
  * exit, and an idle pool someone forgot to close must not hold the process open.
  */
 
+/**
+ * The worker's half of the protocol, for a worker source to start with: `serveTasks(run)` answers
+ * cancels, batches progress (`task.progress(n)`, sent every 8 MiB and before the end), and sends
+ * the one final message — `run`'s result fields, `{ cancelled: true }` when `run` returns
+ * CANCELLED (after `task.stopped()` said so), or the error it threw with its code (EIO when it
+ * has none) and path. Every pool's worker then holds only its own reads and writes.
+ */
+export const WORKER_PROTOCOL = `
+const { parentPort } = require('node:worker_threads');
+const REPORT = 8 << 20;
+const CANCELLED = Symbol('cancelled');
+const cancelled = new Set();
+function serveTasks(run) {
+  parentPort.on('message', (msg) => {
+    if (msg.cancel !== undefined) { cancelled.add(msg.cancel); return; }
+    const id = msg.id;
+    let pending = 0;
+    const task = {
+      stopped() { if (!cancelled.has(id)) return false; cancelled.delete(id); return true; },
+      progress(n) {
+        pending += n;
+        if (pending >= REPORT) { parentPort.postMessage({ id, bytes: pending }); pending = 0; }
+      },
+    };
+    try {
+      const result = run(msg, task);
+      if (result === CANCELLED) { parentPort.postMessage({ id, cancelled: true }); return; }
+      if (pending) parentPort.postMessage({ id, bytes: pending });
+      parentPort.postMessage({ ...result, id });
+    } catch (err) {
+      const error = { code: err.code || 'EIO', message: err.message };
+      if (err.path !== undefined) error.path = err.path;
+      parentPort.postMessage({ id, error });
+    }
+  });
+}
+`;
+
 export interface WorkerPoolOptions<Task, Result> {
-  /** Inline CommonJS worker source that speaks the protocol above. */
+  /** Inline CommonJS worker source that speaks the protocol above (WORKER_PROTOCOL + its task). */
   source: string;
   /** Number of threads (tasks that run at once). */
   size: number;
@@ -32,10 +70,11 @@ export interface WorkerPoolOptions<Task, Result> {
   result: (msg: FinalMessage) => Result;
 }
 
+/** Callers forward their own optional signal and meter, so both also take an explicit undefined. */
 export interface RunOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Called with byte counts as the worker reports them. */
-  onBytes?: (n: number) => void;
+  onBytes?: ((n: number) => void) | undefined;
 }
 
 export interface FinalMessage {
@@ -46,7 +85,7 @@ export interface FinalMessage {
 interface Entry<Result> {
   id: number;
   message: Record<string, unknown>;
-  onBytes?: (n: number) => void;
+  onBytes: ((n: number) => void) | undefined;
   resolve: (r: Result) => void;
   reject: (e: unknown) => void;
 }

@@ -105,7 +105,7 @@ export class KeyStore {
       .catch(() => false);
   }
 
-  async generate(opts: { name?: string; force?: boolean } = {}): Promise<KeyInfo> {
+  async generate(opts: { name?: string | undefined; force?: boolean } = {}): Promise<KeyInfo> {
     if (!opts.force && (await this.hasOwnKey())) {
       throw new FerryError('USAGE', `A signing key already exists in ${this.dir}.`, {
         hint: 'Bundles signed with it would no longer be trusted by machines that trust it. Use --force to replace it anyway.',
@@ -166,7 +166,7 @@ export class KeyStore {
     };
   }
 
-  async trust(pem: string, opts: { name?: string; source?: string } = {}): Promise<KeyInfo> {
+  async trust(pem: string, opts: { name?: string | undefined; source?: string } = {}): Promise<KeyInfo> {
     const { fingerprint: fp } = parsePublicKeyPem(pem, opts.source);
     const body = pem.replace(/^#.*\n/gm, '');
     const name = opts.name ?? nameFromPem(pem) ?? fp;

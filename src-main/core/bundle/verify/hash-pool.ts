@@ -1,4 +1,4 @@
-import { WorkerPool, coreCount } from '../../base/workers/pool.js';
+import { WORKER_PROTOCOL, WorkerPool, coreCount } from '../../base/workers/pool.js';
 
 /**
  * SHA-256 is the bottleneck of everything that verifies (about 250 MB/s per core here), so
@@ -6,39 +6,28 @@ import { WorkerPool, coreCount } from '../../base/workers/pool.js';
  * worker is inline source (eval) so it runs unchanged under tsx, vitest, and Electron's main.
  */
 
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const WORKER_SOURCE = `${WORKER_PROTOCOL}
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const CHUNK = 1 << 20;
-const REPORT = 8 << 20;
 // One read buffer per thread, reused: a fresh 1 MiB per file piles up as external memory the
 // small worker heap rarely collects, which made each thread cost ~40 MB on bundles of many files.
 const buf = Buffer.allocUnsafe(CHUNK);
-const cancelled = new Set();
-parentPort.on('message', (msg) => {
-  if (msg.cancel !== undefined) { cancelled.add(msg.cancel); return; }
-  const { id, file, dropCache } = msg;
-  let fd;
+serveTasks(({ file }, task) => {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0));
   try {
-    const flags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0);
-    fd = fs.openSync(file, flags);
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
+    if (!fs.fstatSync(fd).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
     const hash = crypto.createHash('sha256');
-    let size = 0, pending = 0, n;
+    let size = 0, n;
     while ((n = fs.readSync(fd, buf, 0, CHUNK, null)) > 0) {
-      if (cancelled.has(id)) { cancelled.delete(id); parentPort.postMessage({ id, cancelled: true }); return; }
+      if (task.stopped()) return CANCELLED;
       hash.update(n === CHUNK ? buf : buf.subarray(0, n));
-      size += n; pending += n;
-      if (pending >= REPORT) { parentPort.postMessage({ id, bytes: pending }); pending = 0; }
+      size += n;
+      task.progress(n);
     }
-    if (pending) parentPort.postMessage({ id, bytes: pending });
-    parentPort.postMessage({ id, sha256: hash.digest('hex'), size });
-  } catch (err) {
-    parentPort.postMessage({ id, error: { code: err.code || 'EIO', message: err.message } });
+    return { sha256: hash.digest('hex'), size };
   } finally {
-    if (fd !== undefined) try { fs.closeSync(fd); } catch {}
+    try { fs.closeSync(fd); } catch {}
   }
 });
 `;

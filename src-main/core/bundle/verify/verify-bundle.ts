@@ -105,7 +105,7 @@ export { artifactName };
 
 export function signatureAccepted(
   s: SignatureStatus,
-  opts: { allowUntrusted?: boolean; allowUnsigned?: boolean },
+  opts: { allowUntrusted?: boolean | undefined; allowUnsigned?: boolean | undefined },
 ): boolean {
   return (
     s.status === 'trusted' ||
@@ -130,7 +130,7 @@ export function describeSignature(s: SignatureStatus): string {
 /** The signature gate: throws a SIGNATURE error unless the status is acceptable under the options. */
 export function enforceSignature(
   s: SignatureStatus,
-  opts: { allowUntrusted?: boolean; allowUnsigned?: boolean },
+  opts: { allowUntrusted?: boolean | undefined; allowUnsigned?: boolean | undefined },
 ): void {
   if (signatureAccepted(s, opts)) return;
   switch (s.status) {

@@ -39,22 +39,22 @@ export interface DownloadRequest {
   /** Stable partial path (BundleWriter.resumePath): the same artifact always resumes here. */
   dest: string;
   /** Published sha256 (hex). A mismatch is never accepted. */
-  expectSha256?: string;
+  expectSha256?: string | undefined;
   /** Published sha512 (hex; Kubespray uses it for gVisor). Checked as well as sha256 is computed. */
-  expectSha512?: string;
-  expectSize?: number;
+  expectSha512?: string | undefined;
+  expectSize?: number | undefined;
   /** What errors name: the original URL, or image ref and digest. */
   label: string;
   /** What the user should do when the bytes do not match (default: generic advice). */
-  checksumHint?: string;
-  headersFor?: HeadersFor;
+  checksumHint?: string | undefined;
+  headersFor?: HeadersFor | undefined;
   /** On 401: refresh credentials (e.g. a registry token) and return true to try again. */
-  onUnauthorized?: (res: HttpResponse) => Promise<boolean>;
-  signal?: AbortSignal;
+  onUnauthorized?: ((res: HttpResponse) => Promise<boolean>) | undefined;
+  signal?: AbortSignal | undefined;
   /** New bytes received (progress). */
-  onBytes?: (n: number) => void;
+  onBytes?: ((n: number) => void) | undefined;
   /** Once per response: total size if known and how many bytes are already on disk. */
-  onSize?: (total: number | undefined, already: number) => void;
+  onSize?: ((total: number | undefined, already: number) => void) | undefined;
   /**
    * Where hashing runs. Default: in this thread while this is the only download in the
    * process, in the process-wide worker threads while several run at once.
@@ -176,7 +176,7 @@ async function download(client: HttpClient, req: DownloadRequest): Promise<Downl
             url: req.url,
             dest: req.dest,
             label: req.label,
-            ...(req.expectSize !== undefined ? { expectSize: req.expectSize } : {}),
+            expectSize: req.expectSize,
             headersFor: req.headersFor,
             onUnauthorized: req.onUnauthorized,
             signal: req.signal,

@@ -75,7 +75,7 @@ class BufferPool {
 }
 
 export class HashSession implements Hasher {
-  private cur?: Buffer;
+  private cur: Buffer | undefined;
   private curLen = 0;
   /** Bytes sent to the worker and not yet hashed. */
   backlog = 0;

@@ -33,7 +33,7 @@ export interface TlsSettings {
 }
 
 export interface HttpClientOptions {
-  proxy?: ProxyConfig;
+  proxy?: ProxyConfig | undefined;
   connectTimeoutMs?: number;
   /** No bytes for this long on an open response → the attempt fails (and is retried). */
   idleTimeoutMs?: number;
@@ -125,9 +125,9 @@ export class HttpClient {
     url: string | URL,
     opts: {
       method?: 'GET' | 'HEAD';
-      headersFor?: HeadersFor;
+      headersFor?: HeadersFor | undefined;
       headers?: Record<string, string>;
-      signal?: AbortSignal;
+      signal?: AbortSignal | undefined;
     } = {},
   ): Promise<HttpResponse> {
     let cur = typeof url === 'string' ? new URL(url) : url;
@@ -184,7 +184,8 @@ export class HttpClient {
           method,
           headers,
           dispatcher: this.dispatcherFor(url),
-          signal: link.signal,
+          // undici's "no signal" is null (its option takes no explicit undefined).
+          signal: link.signal ?? null,
         });
         if (res.body.closed) link.release();
         else res.body.once('close', link.release);
@@ -212,10 +213,10 @@ export class HttpClient {
   async fetchBytes(
     url: string | URL,
     opts: {
-      headersFor?: HeadersFor;
+      headersFor?: HeadersFor | undefined;
       headers?: Record<string, string>;
-      signal?: AbortSignal;
-      maxBytes?: number;
+      signal?: AbortSignal | undefined;
+      maxBytes?: number | undefined;
       method?: 'GET' | 'HEAD';
       /** Statuses handed back to the caller instead of thrown (e.g. 401 for the auth dance). */
       pass?: number[];

@@ -109,12 +109,12 @@ export interface SegmentRequest {
   url: string;
   dest: string;
   label: string;
-  expectSize?: number;
-  headersFor?: (url: URL) => Record<string, string> | undefined;
-  onUnauthorized?: (res: HttpResponse) => Promise<boolean>;
-  signal?: AbortSignal;
-  onBytes?: (n: number) => void;
-  onSize?: (total: number | undefined, already: number) => void;
+  expectSize?: number | undefined;
+  headersFor?: ((url: URL) => Record<string, string> | undefined) | undefined;
+  onUnauthorized?: ((res: HttpResponse) => Promise<boolean>) | undefined;
+  signal?: AbortSignal | undefined;
+  onBytes?: ((n: number) => void) | undefined;
+  onSize?: ((total: number | undefined, already: number) => void) | undefined;
   /** Writes the plain sidecar (url and validators) the way the one-connection path does. */
   writeSidecar: (etag: string | undefined, lastModified: string | undefined) => Promise<void>;
   /** A worker session that can read file ranges itself keeps the bytes off the main thread. */

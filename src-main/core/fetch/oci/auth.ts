@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { FerryError } from '../../base/errors/index.js';
 import type { HttpClient, HttpResponse } from '../download/http-client.js';
+import type { RegistryCredentialsSchema } from '../../plan/profile/schema.js';
 import { DOCKER_HUB } from './reference.js';
 
 /**
@@ -13,14 +14,11 @@ import { DOCKER_HUB } from './reference.js';
  * for a token (with the credentials if any, anonymously otherwise) for the repository's pull scope.
  */
 
-export interface RegistrySettings {
-  username?: string;
-  password?: string;
-  /** Name of an environment variable holding the password (keeps secrets out of profiles). */
-  passwordEnv?: string;
-  insecure?: boolean;
-  caFile?: string;
-}
+/**
+ * One registry's credentials and TLS, as the profile's `registries` entry parses (passwordEnv
+ * names an environment variable holding the password, which keeps secrets out of profiles).
+ */
+export type RegistrySettings = z.infer<typeof RegistryCredentialsSchema>;
 
 export interface Credential {
   username: string;
@@ -234,7 +232,7 @@ export class RegistryAuth {
     }
   }
 
-  private refreshing?: Promise<void>;
+  private refreshing: Promise<void> | undefined;
 
   private async refresh(res: Pick<HttpResponse, 'headers' | 'url'>, signal?: AbortSignal): Promise<boolean> {
     const challenges = parseChallenges(res.headers['www-authenticate']);

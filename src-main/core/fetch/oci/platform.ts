@@ -4,7 +4,8 @@ import { FerryError } from '../../base/errors/index.js';
 export interface Platform {
   os: string;
   architecture: string;
-  variant?: string;
+  /** Undefined as well as absent: index entries parsed by zod give it that way. */
+  variant?: string | undefined;
 }
 
 export function parsePlatform(s: string): Platform {
@@ -38,7 +39,7 @@ export function platformMatches(want: Platform, have: Platform | undefined): boo
  * Pick one index entry per wanted platform. Without a variant the first matching entry wins,
  * except for 32-bit arm, where v7 is what nodes run.
  */
-export function selectPlatforms<T extends { platform?: Platform }>(
+export function selectPlatforms<T extends { platform?: Platform | undefined }>(
   entries: T[],
   wanted: Platform[],
 ): Array<{ want: Platform; entry: T | undefined }> {

@@ -16,12 +16,12 @@ export interface PushClientOptions {
   /** host[:port] of the target registry. */
   host: string;
   scheme: 'https' | 'http';
-  credentials?: CredentialStore;
+  credentials?: CredentialStore | undefined;
   /** Extra CA (PEM) for the target registry. */
   ca?: string;
   /** HTTPS without verification (plain HTTP is `scheme: 'http'`). */
   insecure?: boolean;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** A request body, built again for each round of the auth dance (a stream is read once). */
@@ -77,7 +77,8 @@ export class PushClient {
           headers: { 'user-agent': 'ferry/0.1', ...(opts.headers ?? {}), ...(auth.headersFor(url) ?? {}) },
           body: opts.body?.() as never,
           dispatcher: this.http.dispatcherFor(url),
-          signal: this.o.signal,
+          // undici's "no signal" is null (its option takes no explicit undefined).
+          signal: this.o.signal ?? null,
         });
       } catch (err) {
         if (this.o.signal?.aborted) throw new FerryError('CANCELLED', 'Cancelled.');

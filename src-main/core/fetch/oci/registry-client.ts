@@ -17,9 +17,9 @@ import { apiHost, formatImageRef, type ImageRef } from './reference.js';
 export interface RegistryClientOptions {
   credentials?: CredentialStore;
   /** Registry host → mirror base URL (`https://mirror.corp` or `https://harbor.corp/dockerhub-proxy`). */
-  registryMirrors?: Record<string, string>;
+  registryMirrors?: Record<string, string> | undefined;
   /** Hosts that may use plain HTTP or an unverified certificate. */
-  insecure?: string[];
+  insecure?: string[] | undefined;
   log?: (level: 'info' | 'warn', message: string) => void;
 }
 
@@ -221,9 +221,9 @@ export class RegistryClient {
     dest: string,
     opts: {
       label: string;
-      signal?: AbortSignal;
-      onBytes?: (n: number) => void;
-      onSize?: (total: number | undefined, already: number) => void;
+      signal?: AbortSignal | undefined;
+      onBytes?: ((n: number) => void) | undefined;
+      onSize?: ((total: number | undefined, already: number) => void) | undefined;
     },
   ): Promise<DownloadResult> {
     const auth = this.auth(ep, repository);
@@ -231,7 +231,7 @@ export class RegistryClient {
       url: this.blobUrl(ep, repository, digest).href,
       dest,
       expectSha256: digest.slice('sha256:'.length),
-      ...(size !== undefined ? { expectSize: size } : {}),
+      expectSize: size,
       label: opts.label,
       checksumHint:
         'The registry (or a mirror or proxy) served bytes that do not match the digest in the manifest. Run the fetch again; if it persists, try without the mirror.',

@@ -1,17 +1,15 @@
 import { createHash } from 'node:crypto';
-import type { CarryItemEvent } from '../kind.js';
+import type { CarryContext } from '../kind.js';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { FerryError, toErrorValue, type ErrorValue } from '../../base/errors/index.js';
 import type { Artifact, DebArtifact } from '../../bundle/manifest.js';
-import type { BundleWriter } from '../../bundle/writer.js';
 import { ensureRepoSigner, type RepoSigner } from '../../bundle/keys/repo-key.js';
 import { discardPartial, downloadToFile } from '../../fetch/download/download-file.js';
-import type { HttpClient } from '../../fetch/download/http-client.js';
 import { Limiter } from '../../fetch/download/limit.js';
-import { mirrorUrl, type MirrorMap } from '../../fetch/download/mirrors.js';
+import { mirrorUrl } from '../../fetch/download/mirrors.js';
 import { readDebControl } from './control.js';
 import { debKind } from './kind.js';
 import { PRESTEP_FILE, prestepPlaybook } from './prestep.js';
@@ -75,16 +73,12 @@ export function suiteOf(set: ResolvedDebSet): string {
 
 const isDocker = (p: ResolvedDeb): boolean => /(^|\/\/)download\.docker\.com\//.test(p.uri);
 
-export interface DebFetchOptions {
-  client: HttpClient;
-  writer: BundleWriter;
+/** What the carry hook lends (CarryContext; onItem is per package), with the signer chosen. */
+export interface DebFetchOptions extends Pick<
+  CarryContext,
+  'client' | 'writer' | 'mirrors' | 'signal' | 'concurrency' | 'onBytes' | 'onItem'
+> {
   signer: RepoSigner;
-  mirrors?: MirrorMap;
-  signal: AbortSignal;
-  concurrency: number;
-  onBytes?: (n: number) => void;
-  /** Per-package progress. */
-  onItem?: (ev: CarryItemEvent) => void;
   /** Repository Date (tests pin it). */
   date?: Date;
 }

@@ -36,9 +36,11 @@ export interface DebPackage {
   architecture: string;
   multiArch: MultiArch;
   essential: boolean;
-  priority?: string;
-  source?: string;
-  section?: string;
+  // Undefined rather than absent on parsed records: every record has the same fields (one
+  // object shape over ~60k stanzas), the missing ones set to undefined.
+  priority?: string | undefined;
+  source?: string | undefined;
+  section?: string | undefined;
   readonly preDepends: Alternatives[];
   readonly depends: Alternatives[];
   readonly recommends: Alternatives[];
@@ -161,9 +163,9 @@ class DebRecord implements DebPackage {
   architecture: string;
   multiArch: MultiArch;
   essential: boolean;
-  priority?: string;
-  source?: string;
-  section?: string;
+  priority: string | undefined;
+  source: string | undefined;
+  section: string | undefined;
   provides: Relation[];
   filename: string;
   size: number;
@@ -373,7 +375,7 @@ export interface ReadIndexOptions {
   /** The Release entry of the file being read (its compression says how to decode it). */
   index: IndexCandidate;
   /** The Release entry of the uncompressed form, when listed: the decoded text is checked too. */
-  plain?: { sha256: string; size: number };
+  plain?: { sha256: string; size: number } | undefined;
   /** Names the index in messages, e.g. "debian bookworm main/binary-amd64/Packages.xz". */
   name: string;
   /** Set on every record. */

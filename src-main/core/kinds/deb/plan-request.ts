@@ -33,11 +33,11 @@ export interface OsPackagesRequest {
   deployOs?: string | undefined;
   profile?: Profile | undefined;
   /** Folder the profile's relative keyring paths are relative to. */
-  profileDir?: string;
+  profileDir?: string | undefined;
   /** --rpm-repo OS=URL (a distribution root) or OS:ID=URL (one repository); over the profile's. */
-  rpmRepos?: string[];
+  rpmRepos?: string[] | undefined;
   /** --rpm-key OS=FILE (or epel=FILE, docker=FILE): a key trusted in place of the pinned one. */
-  rpmKeys?: string[];
+  rpmKeys?: string[] | undefined;
   /** --client-cert / --client-key: PEM files for mutual TLS with the RPM repositories' hosts. */
   clientCert?: string | undefined;
   clientKey?: string | undefined;
@@ -50,14 +50,14 @@ export interface OsPackagesSettings {
   extra: string[];
   recommends: boolean;
   keyrings: Record<string, string[]>;
-  deployOs?: string;
+  deployOs?: string | undefined;
   /** Per RPM OS id: the repository root / exact repositories the user gave. */
   rpmRepos: Record<string, RpmRepoOptions>;
   /** Key files by OS id, 'epel' or 'docker' (absolute paths). */
   rpmKeys: Record<string, string[]>;
-  clientCert?: string;
-  clientKey?: string;
-  rpmCa?: string;
+  clientCert?: string | undefined;
+  clientKey?: string | undefined;
+  rpmCa?: string | undefined;
 }
 
 /** Splits NAME=VALUE, refusing a malformed pair as a USAGE error naming the flag. */
@@ -170,10 +170,10 @@ export async function planOsPackages(
     client: HttpClient;
     cacheDir: string;
     /** Where verified RPM metadata is cached (default: beside cacheDir, `dnf`). */
-    rpmCacheDir?: string;
-    mirrors?: MirrorMap;
-    now?: Date;
-    signal?: AbortSignal;
+    rpmCacheDir?: string | undefined;
+    mirrors?: MirrorMap | undefined;
+    now?: Date | undefined;
+    signal?: AbortSignal | undefined;
     log?: (m: string) => void;
   },
 ): Promise<OsPackagesPlan> {

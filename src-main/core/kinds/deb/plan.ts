@@ -24,7 +24,7 @@ export interface DebPlanContext {
   client: HttpClient;
   /** Verified indexes are kept here by sha256, so planning again reads them from disk. */
   cacheDir: string;
-  mirrors?: MirrorMap;
+  mirrors?: MirrorMap | undefined;
   /**
    * Keyring files by OS id (a private mirror's key, Ubuntu's archive key) and `docker` for
    * Docker's repository. Debian's archive keyring is shipped with Ferry.
@@ -32,8 +32,8 @@ export interface DebPlanContext {
   keyrings?: Record<string, Uint8Array[]>;
   /** Replaces the default suites of an OS (tests, private mirrors with another layout). */
   suites?: (os: OsModel, arch: string) => AptSuite[];
-  now?: Date;
-  signal?: AbortSignal;
+  now?: Date | undefined;
+  signal?: AbortSignal | undefined;
   /** Progress lines ("debian bookworm: InRelease verified"). */
   log?: (message: string) => void;
 }

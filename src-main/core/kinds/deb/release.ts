@@ -12,14 +12,15 @@ export interface ReleaseEntry {
   size: number;
 }
 
+/** The optional fields are set by parseRelease either way: undefined where the file has none. */
 export interface Release {
-  origin?: string;
-  label?: string;
-  suite?: string;
-  codename?: string;
-  version?: string;
-  date?: Date;
-  validUntil?: Date;
+  origin?: string | undefined;
+  label?: string | undefined;
+  suite?: string | undefined;
+  codename?: string | undefined;
+  version?: string | undefined;
+  date?: Date | undefined;
+  validUntil?: Date | undefined;
   architectures: string[];
   components: string[];
   acquireByHash: boolean;
@@ -100,7 +101,7 @@ export interface VerifyOptions {
   /** Names the suite in messages, e.g. "debian bookworm-security". */
   suite: string;
   keyring: Keyring;
-  now?: Date;
+  now?: Date | undefined;
   /** apt's Acquire::Max-FutureTime defaults to 10 s; a connected machine's clock is trusted. */
   maxFutureSeconds?: number;
 }

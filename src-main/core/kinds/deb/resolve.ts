@@ -144,8 +144,8 @@ interface Ctx {
   /** Provided names of marked packages, for the "already satisfied" check. */
   reasons: Map<string, string>;
   choices: ResolveChoice[];
-  /** The deepest failure seen while trying, reported if the root fails. */
-  lastFailure?: { pkg: string; relation: string; chain: string[] };
+  /** The deepest failure seen while trying, reported if the root fails; reset per root. */
+  lastFailure?: { pkg: string; relation: string; chain: string[] } | undefined;
 }
 
 const keyOf = (u: Universe, p: DebPackage): string => `${p.package}:${u.archOf(p)}`;

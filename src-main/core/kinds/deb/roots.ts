@@ -25,9 +25,9 @@ export interface RootPackage {
 
 export interface RootsOptions {
   /** Extra-vars level variables (profile vars, --set). */
-  vars?: PyDict;
+  vars?: PyDict | undefined;
   /** Inventory variables (group_vars). */
-  inventoryVars?: PyDict;
+  inventoryVars?: PyDict | undefined;
   /** Debian architecture of the node; only `host_architecture` depends on it. */
   arch?: string;
   /** The OS is also the deploy host's: add what running Kubespray offline needs. */

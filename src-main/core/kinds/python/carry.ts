@@ -24,8 +24,8 @@ export const wheelCarry: Pick<ArtifactKind<WheelArtifact>, 'carry' | 'planned' |
       writer: ctx.writer,
       signal: ctx.signal,
       concurrency: ctx.concurrency,
-      ...(ctx.mirrors ? { mirrors: ctx.mirrors } : {}),
-      ...(ctx.onBytes ? { onBytes: ctx.onBytes } : {}),
+      mirrors: ctx.mirrors,
+      onBytes: ctx.onBytes,
       onItem: (id, name, status, error) => ctx.onItem?.({ id, name, status, ...(error ? { error } : {}) }),
     });
     return { removed: r.removed };

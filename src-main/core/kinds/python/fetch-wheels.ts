@@ -39,10 +39,10 @@ export function wheelArtifactId(filename: string): string {
 export interface WheelFetchOptions {
   client: HttpClient;
   writer: BundleWriter;
-  mirrors?: MirrorMap;
-  signal?: AbortSignal;
+  mirrors?: MirrorMap | undefined;
+  signal?: AbortSignal | undefined;
   concurrency?: number;
-  onBytes?: (n: number) => void;
+  onBytes?: ((n: number) => void) | undefined;
   /**
    * Files at least this large (default 16 MiB: ansible's wheel is ~51 MB) come in `parts`
    * parallel byte ranges (default 4) when the server honours Range: on a link that caps each
@@ -188,11 +188,11 @@ async function fetchOne(w: ResolvedWheel, o: WheelFetchOptions): Promise<void> {
     url: mirrorUrl(w.url, o.mirrors),
     dest: tmp,
     expectSha256: w.sha256,
-    ...(w.size !== undefined ? { expectSize: w.size } : {}),
+    expectSize: w.size,
     label: w.filename,
     checksumHint: `${w.filename} is not the file the index listed when the plan was made (${redactUrl(w.url)}). Check the index and any mirror or proxy; if the index changed, make the plan again.`,
     signal: o.signal,
-    ...(o.onBytes ? { onBytes: o.onBytes } : {}),
+    onBytes: o.onBytes,
   });
   await o.writer.commitFile(tmp, rel, r);
   await discardPartial(tmp);
@@ -269,7 +269,7 @@ async function sizeOf(w: ResolvedWheel, o: WheelFetchOptions): Promise<number | 
     const res = await o.client.send(mirrorUrl(w.url, o.mirrors), {
       method: 'HEAD',
       headers: { 'accept-encoding': 'identity' },
-      ...(o.signal ? { signal: o.signal } : {}),
+      signal: o.signal,
     });
     await res.body.dump().catch(() => undefined);
     const len = String(res.headers['content-length'] ?? '');

@@ -172,8 +172,8 @@ export interface IndexClientOptions {
   client: HttpClient;
   /** PEP 503 roots, e.g. https://pypi.org/simple/; files of every index are merged, the first index wins a filename. */
   indexes: string[];
-  mirrors?: MirrorMap;
-  signal?: AbortSignal;
+  mirrors?: MirrorMap | undefined;
+  signal?: AbortSignal | undefined;
   /** Where verified metadata is kept between runs (by the distribution's sha256). */
   cacheDir?: string;
 }

@@ -72,10 +72,10 @@ export function requirementLines(
 export interface PlanPythonOptions {
   client?: HttpClient;
   http?: Omit<HttpClientOptions, 'proxy' | 'tls'>;
-  proxy?: ProxyConfig;
-  mirrors?: MirrorMap;
-  env?: NodeJS.ProcessEnv;
-  signal?: AbortSignal;
+  proxy?: ProxyConfig | undefined;
+  mirrors?: MirrorMap | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  signal?: AbortSignal | undefined;
   /** Where verified metadata is cached; default <data dir>/cache/pypi/metadata. */
   cacheDir?: string;
 }
@@ -101,8 +101,8 @@ export async function planPython(
     const index = new IndexClient({
       client,
       indexes: parsed.data.indexes ?? [DEFAULT_INDEX],
-      ...(opts.mirrors ? { mirrors: opts.mirrors } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      mirrors: opts.mirrors,
+      signal: opts.signal,
       cacheDir: opts.cacheDir ?? path.join(dataDir(env), 'cache', 'pypi', 'metadata'),
     });
     const out: ResolvedWheelSet[] = [];

@@ -29,7 +29,7 @@ import type { PythonTarget } from './targets.js';
 export interface ResolveOptions {
   index: IndexClient;
   /** sdists are errors unless allowed: true for every project, or a list of names. */
-  allowSdist?: boolean | string[];
+  allowSdist?: boolean | string[] | undefined;
 }
 
 export interface RequirementLine {

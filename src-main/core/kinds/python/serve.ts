@@ -7,6 +7,7 @@ import { metadataPath, PYTHON_FILES_DIR, wheelPath } from './paths.js';
 import {
   groupByProject,
   HTML_TYPE,
+  indexFile,
   JSON_TYPE,
   negotiate,
   normalizeProject,
@@ -51,17 +52,7 @@ export function intactWheels(sources: readonly BundleSource[]): LocatedWheel[] {
         a.paths.find((p) => p.endsWith(`/${a.filename}.metadata`)) ?? metadataPath(a.filename),
       );
       seen.add(a.filename);
-      out.push({
-        source,
-        artifact: a,
-        project: normalizeProject(a.project),
-        version: a.version,
-        filename: a.filename,
-        sha256: a.sha256,
-        size: loc.size,
-        ...(a.requiresPython ? { requiresPython: a.requiresPython } : {}),
-        ...(meta ? { metadataSha256: meta.sha256 } : {}),
-      });
+      out.push({ source, artifact: a, ...indexFile(a, loc, meta) });
     }
   }
   return out;

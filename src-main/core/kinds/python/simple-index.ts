@@ -19,6 +19,26 @@ export interface IndexFile {
   metadataSha256?: string;
 }
 
+/**
+ * A distribution's entry: name, version and Requires-Python from its record, size and hash from
+ * the bytes the bundle holds, and the metadata file's hash only when that file is there too.
+ */
+export function indexFile(
+  d: { project: string; version: string; filename: string; requiresPython?: string | undefined },
+  bytes: { sha256: string; size: number },
+  metadata: { sha256: string } | undefined,
+): IndexFile {
+  return {
+    project: normalizeProject(d.project),
+    version: d.version,
+    filename: d.filename,
+    sha256: bytes.sha256,
+    size: bytes.size,
+    ...(d.requiresPython ? { requiresPython: d.requiresPython } : {}),
+    ...(metadata ? { metadataSha256: metadata.sha256 } : {}),
+  };
+}
+
 /** PEP 691 versions of the API this index speaks; 1.1 adds `versions` and `size` (PEP 700). */
 export const API_VERSION = '1.1';
 export const JSON_TYPE = 'application/vnd.pypi.simple.v1+json';

@@ -2,7 +2,7 @@ import type { RepoArtifact } from '../../bundle/manifest.js';
 import type { BundleWriter } from '../../bundle/writer.js';
 import { metadataPath, wheelPath } from './paths.js';
 import type { ResolvedWheelSet } from './set.js';
-import { groupByProject, normalizeProject, projectHtml, rootHtml, type IndexFile } from './simple-index.js';
+import { groupByProject, indexFile, projectHtml, rootHtml, type IndexFile } from './simple-index.js';
 
 /**
  * The bundle's own static copy of its PEP 503 index (docs/bundle-format.md): `python/simple/
@@ -37,16 +37,7 @@ export async function writeStaticIndex(
       const entry = writer.file(wheelPath(w.filename));
       // Only what the bundle holds, as its file list says: a page never names a missing file.
       if (!entry) continue;
-      const meta = writer.file(metadataPath(w.filename));
-      files.push({
-        project: normalizeProject(w.project),
-        version: w.version,
-        filename: w.filename,
-        sha256: entry.sha256,
-        size: entry.size,
-        ...(w.requiresPython ? { requiresPython: w.requiresPython } : {}),
-        ...(meta ? { metadataSha256: meta.sha256 } : {}),
-      });
+      files.push(indexFile(w, entry, writer.file(metadataPath(w.filename))));
     }
   if (!files.length) {
     await writer.removeArtifact(PYPI_REPO_ID);

@@ -29,10 +29,10 @@ export function minimumPython(kubesprayTag: string): string {
 }
 
 export function resolveTarget(opts: {
-  os?: string;
-  python?: string;
+  os?: string | undefined;
+  python?: string | undefined;
   arch?: PythonTarget['arch'];
-  glibc?: string;
+  glibc?: string | undefined;
   kubesprayTag: string;
 }): PythonTarget {
   const os = opts.os ? OS_TARGETS[opts.os] : undefined;

@@ -29,12 +29,12 @@ export interface VenvOptions {
   /** The venv folder (created, or reused when it already holds this exact set). */
   dir: string;
   /** The interpreter to build it with (default python3). */
-  python?: string;
+  python?: string | undefined;
   /** Kubespray tag whose Python floor applies (default: the bundle's). */
-  kubespray?: string;
-  env?: NodeJS.ProcessEnv;
-  signal?: AbortSignal;
-  onLog?: (line: string) => void;
+  kubespray?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  signal?: AbortSignal | undefined;
+  onLog?: ((line: string) => void) | undefined;
   /** /etc/os-release text, for the package hints (tests pass their own). */
   osRelease?: string;
 }
@@ -66,14 +66,14 @@ interface Run {
 function exec(
   cmd: string,
   args: string[],
-  o: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; cwd?: string } = {},
+  o: { env?: NodeJS.ProcessEnv | undefined; signal?: AbortSignal | undefined; cwd?: string | undefined } = {},
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       env: o.env ?? process.env,
       cwd: o.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(o.signal ? { signal: o.signal } : {}),
+      signal: o.signal,
     });
     let out = '';
     let err = '';

@@ -4,17 +4,16 @@ import * as openpgp from 'openpgp';
 import { z } from 'zod';
 import { FerryError, toErrorValue, type ErrorValue } from '../../base/errors/index.js';
 import type { Artifact, RpmArtifact } from '../../bundle/manifest.js';
-import type { BundleWriter } from '../../bundle/writer.js';
 import { ensureRepoSigner, type RepoSigner } from '../../bundle/keys/repo-key.js';
 import { discardPartial, downloadToFile } from '../../fetch/download/download-file.js';
-import type { HttpClient } from '../../fetch/download/http-client.js';
 import { Limiter } from '../../fetch/download/limit.js';
-import { mirrorUrl, type MirrorMap } from '../../fetch/download/mirrors.js';
+import { mirrorUrl } from '../../fetch/download/mirrors.js';
 import { PRESTEP_FILE, prestepPlaybook } from '../deb/prestep.js';
-import type { CarryItemEvent } from '../kind.js';
+import type { CarryContext } from '../kind.js';
 import { readRpmHeader, type RpmHeader } from './header.js';
 import { rpmKind } from './kind.js';
 import { buildRpmRepodata } from './repodata.js';
+import { checkHeaderSignature } from './signature.js';
 import { ResolvedRpmSetSchema, type ResolvedRpm, type ResolvedRpmSet } from './set.js';
 import { RPM_FERRY_KEY } from './vars.js';
 
@@ -27,9 +26,9 @@ import { RPM_FERRY_KEY } from './vars.js';
  *   repos/<os>/RPM-GPG-KEY-ferry                      Ferry's repository key (repomd.xml.asc)
  *
  * Every .rpm goes through Ferry's download layer (mirrors, proxy, resume, retries) and is checked
- * against the sha256 and size primary.xml gave it while it streams, then its signature header is
- * read: a package signed by no key the plan carries (or not signed) is refused before it enters
- * the bundle, since dnf with gpgcheck=1 on the node would refuse it there, offline. A noarch file
+ * against the sha256 and size primary.xml gave it while it streams, then its header signature is
+ * checked (signature.ts): a package signed by no key the plan carries, not signed, or whose
+ * signature does not verify is refused before it enters the bundle, since dnf with gpgcheck=1 on the node would refuse it there, offline. A noarch file
  * both architectures list is stored once, under the first, and the other's `rpm` artifact names
  * that file (serve answers it under both folders). When every package of an OS is in, each
  * architecture gets its repodata from the packages' own headers, and the OS a `repo` artifact.
@@ -82,15 +81,11 @@ export function rpmPackagePath(os: string, repoArch: string, location: string): 
 /** The part of repos/<os>/<arch>/… below the architecture folder: primary's location href. */
 const inRepo = (p: string): string => p.split('/').slice(3).join('/');
 
-export interface RpmFetchOptions {
-  client: HttpClient;
-  writer: BundleWriter;
+export interface RpmFetchOptions extends Pick<
+  CarryContext,
+  'client' | 'writer' | 'mirrors' | 'signal' | 'concurrency' | 'onBytes' | 'onItem'
+> {
   signer: RepoSigner;
-  mirrors?: MirrorMap;
-  signal: AbortSignal;
-  concurrency: number;
-  onBytes?: (n: number) => void;
-  onItem?: (ev: CarryItemEvent) => void;
   /** repomd <revision> (tests pin it); the time of the fetch otherwise. */
   revision?: string;
 }
@@ -102,9 +97,16 @@ export interface RpmFetchResult {
   failures: Array<{ id: string; name: string; error: ErrorValue }>;
 }
 
-/** The key ids (16 hex, primary and subkeys) and fingerprints a set's carried keys hold. */
-async function keyIdsOf(set: ResolvedRpmSet): Promise<Map<string, string>> {
+interface SetKeys {
+  /** Key ids (16 hex, primary and subkeys) and fingerprints → the carried file holding them. */
+  ids: Map<string, string>;
+  keys: openpgp.Key[];
+}
+
+/** The keys a set carries, parsed (and held to the fingerprints the plan pinned them to). */
+async function keysOf(set: ResolvedRpmSet): Promise<SetKeys> {
   const ids = new Map<string, string>();
+  const all: openpgp.Key[] = [];
   for (const k of set.keys ?? []) {
     let keys: openpgp.Key[];
     try {
@@ -120,6 +122,7 @@ async function keyIdsOf(set: ResolvedRpmSet): Promise<Map<string, string>> {
       );
     }
     for (const key of keys) {
+      all.push(key);
       const fp = key.getFingerprint().toUpperCase();
       if (k.fingerprints?.length && !k.fingerprints.includes(fp))
         throw new FerryError(
@@ -131,11 +134,20 @@ async function keyIdsOf(set: ResolvedRpmSet): Promise<Map<string, string>> {
       for (const id of key.getKeyIDs()) ids.set(id.toHex().toUpperCase(), k.file);
     }
   }
-  return ids;
+  return { ids, keys: all };
 }
 
-/** Refuse a package whose signature names no carried key: say which key it names, and which are carried. */
-function checkSigner(set: ResolvedRpmSet, p: ResolvedRpm, h: RpmHeader, ids: Map<string, string>): void {
+/**
+ * Refuse a package whose signature names no carried key (say which key it names, and which are
+ * carried), or whose header signature by that key does not verify.
+ */
+async function checkSigner(
+  set: ResolvedRpmSet,
+  p: ResolvedRpm,
+  file: string,
+  h: RpmHeader,
+  { ids, keys }: SetKeys,
+): Promise<void> {
   const name = `${nevra(p)} (${set.os})`;
   const carried = (set.keys ?? []).map((k) => k.file).join(', ') || 'none';
   const sig = h.signature;
@@ -152,6 +164,16 @@ function checkSigner(set: ResolvedRpmSet, p: ResolvedRpm, h: RpmHeader, ids: Map
       {
         artifact: p.location,
         hint: 'Check the mirror: it may serve packages from another distribution or a rebuilt copy. If it is your own signed mirror, give its key with --rpm-key and plan again.',
+      },
+    );
+  const v = await checkHeaderSignature(file, h.headerRange, keys);
+  if (!v.ok)
+    throw new FerryError(
+      'INTEGRITY',
+      `${name}: its header signature by ${by} does not verify (${v.detail}); dnf with gpgcheck=1 would refuse it.`,
+      {
+        artifact: p.location,
+        hint: 'The package was altered or re-signed after it was published: check the mirror, then make the plan again.',
       },
     );
 }
@@ -229,8 +251,8 @@ export async function fetchRpmSets(sets: ResolvedRpmSet[], o: RpmFetchOptions): 
     }
   }
 
-  const keyIds = new Map<ResolvedRpmSet, Map<string, string>>();
-  for (const s of sets) keyIds.set(s, await keyIdsOf(s));
+  const keyIds = new Map<ResolvedRpmSet, SetKeys>();
+  for (const s of sets) keyIds.set(s, await keysOf(s));
   /** Headers read as the packages come in (or from the held files), for the repodata. */
   const headers = new Map<string, RpmHeader>();
 
@@ -265,7 +287,7 @@ export async function fetchRpmSets(sets: ResolvedRpmSet[], o: RpmFetchOptions): 
           // Whose signature it carries, before it enters the bundle.
           const h = await readRpmHeader(tmp, j.url);
           try {
-            checkSigner(j.set, j.p, h, keyIds.get(j.set)!);
+            await checkSigner(j.set, j.p, tmp, h, keyIds.get(j.set)!);
           } catch (err) {
             await discardPartial(tmp);
             throw err;
@@ -338,8 +360,9 @@ export async function fetchRpmSets(sets: ResolvedRpmSet[], o: RpmFetchOptions): 
         let h = headers.get(j.path);
         if (!h) {
           // Held from an earlier run: its signature was checked then, and is checked again here.
-          h = await readRpmHeader(path.join(w.dir, ...j.path.split('/')), j.path);
-          checkSigner(set, j.p, h, keyIds.get(set)!);
+          const file = path.join(w.dir, ...j.path.split('/'));
+          h = await readRpmHeader(file, j.path);
+          await checkSigner(set, j.p, file, h, keyIds.get(set)!);
           headers.set(j.path, h);
         }
         entries.push({
@@ -373,11 +396,8 @@ export async function fetchRpmSets(sets: ResolvedRpmSet[], o: RpmFetchOptions): 
       kind: 'repo',
       format: 'rpm',
       os: set.os,
-      sources: set.sources.map((s) => ({
-        uri: s.uri,
-        suite: `${s.id}/${s.arch}`,
-        ...(s.revision ? { date: s.revision } : {}),
-      })),
+      // `suite` names the repository id and architecture; a repomd revision is no date, so none.
+      sources: set.sources.map((s) => ({ uri: s.uri, suite: `${s.id}/${s.arch}` })),
       paths: written,
     };
     await w.addArtifact(repo);

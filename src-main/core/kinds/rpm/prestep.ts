@@ -18,7 +18,8 @@ export const RPM_REPO_PATH = '/etc/yum.repos.d/ferry.repo';
 /** Ferry's copies of the keys, in a folder of their own: /etc/pki/rpm-gpg/RPM-GPG-KEY-* belong to packages. */
 export const RPM_KEY_DIR = '/etc/pki/rpm-gpg/ferry';
 /** Ferry's CA for dnf alone (sslcacert= in ferry.repo), when Ferry serves over TLS. */
-export const RPM_CA_PATH = '/etc/pki/ferry/ferry-ca.crt';
+export const RPM_CA_DIR = '/etc/pki/ferry';
+export const RPM_CA_PATH = `${RPM_CA_DIR}/ferry-ca.crt`;
 
 /** One key a node trusts for Ferry's repository: its bundle file name, where it is served, its sha256. */
 export interface RpmNodeKey {
@@ -110,11 +111,12 @@ export function rpmPrestepPlay(): string {
       loop: "{{ ferry_repo_files.files | default([]) | map(attribute='path') | list }}"
       when: state == 'present' and ferry_rpm_here
 
-    - name: Key folder
+    - name: Key and CA folders
       ansible.builtin.file:
-        path: "{{ root }}${RPM_KEY_DIR}"
+        path: "{{ root }}{{ item }}"
         state: directory
         mode: "0755"
+      loop: ["${RPM_KEY_DIR}", "${RPM_CA_DIR}"]
       when: state == 'present' and ferry_rpm_here
 
     - name: Ferry's CA, when Ferry serves over TLS (ferry_ca_certificate from \`ferry vars --tls\`)
@@ -135,7 +137,7 @@ export function rpmPrestepPlay(): string {
       environment: "{{ {'SSL_CERT_FILE': root ~ '${RPM_CA_PATH}'} if ferry_ca_certificate is defined else {} }}"
       when: state == 'present' and ferry_rpm_here
 
-    # gpgkey= carries ferry_rpm_root too: \`dnf --installroot\` reads file:// keys from the host.
+    # gpgkey= and sslcacert= carry ferry_rpm_root too: \`dnf --installroot\` reads them from the host.
     - name: Ferry's dnf repository
       ansible.builtin.copy:
         dest: "{{ root }}${RPM_REPO_PATH}"
@@ -149,7 +151,7 @@ export function rpmPrestepPlay(): string {
           gpgkey={{ ferry_rpm_repo['keys'] | map(attribute='file') | map('regex_replace', '^', 'file://' ~ root ~ '${RPM_KEY_DIR}/') | join(' ') }}
           module_hotfixes=1
           skip_if_unavailable=0
-          {% if ferry_ca_certificate is defined %}sslcacert=${RPM_CA_PATH}
+          {% if ferry_ca_certificate is defined %}sslcacert={{ root }}${RPM_CA_PATH}
           {% endif %}
         mode: "0644"
       when: state == 'present' and ferry_rpm_here
@@ -176,7 +178,7 @@ export function rpmPrestepPlay(): string {
       loop:
         - "{{ root }}${RPM_REPO_PATH}"
         - "{{ root }}${RPM_KEY_DIR}"
-        - "{{ root }}${RPM_CA_PATH}"
+        - "{{ root }}${RPM_CA_DIR}"
       when: state == 'absent' and ferry_rpm_here
 
     # Imports the keys (repo_gpgcheck) and reads the signed metadata now, so a wrong key fails here.

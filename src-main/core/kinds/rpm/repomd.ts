@@ -151,8 +151,8 @@ export interface LoadedRepomd {
 export interface RepomdContext {
   client: HttpClient;
   cacheDir: string;
-  mirrors?: MirrorMap;
-  signal?: AbortSignal;
+  mirrors?: MirrorMap | undefined;
+  signal?: AbortSignal | undefined;
   log?: (message: string) => void;
 }
 

@@ -82,7 +82,7 @@ export interface ToolSync {
 export async function syncTools(
   writer: BundleWriter,
   tools: readonly ToolFile[],
-  opts: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+  opts: { signal?: AbortSignal | undefined; onBytes?: ((n: number) => void) | undefined } = {},
 ): Promise<ToolSync> {
   const out: ToolSync = { tools: [], removed: [] };
   const wanted = new Set(tools.map((t) => toolId(t.name, t.platform)));

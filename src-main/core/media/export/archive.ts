@@ -1,11 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { jobHooks } from '../../base/jobs/hooks.js';
 import { FerryError, throwIfAborted } from '../../base/errors/index.js';
 import { fsyncDir, tempName, writeFileAtomic } from '../../base/fs/atomic.js';
 import {
   MANIFEST_FILE,
-  PARTIAL_DIR,
   SIGNATURE_FILE,
   parseManifest,
   serializeManifest,
@@ -22,7 +22,7 @@ import {
 } from '../../bundle/archive-format.js';
 import { ExportJournal } from './journal.js';
 import { realIo, withMediaRetry } from './media-io.js';
-import { hooksFrom, type ExportOptions, type ExportResult } from './options.js';
+import { type ExportOptions, type ExportResult } from './options.js';
 import { checkDrive, checkWritable, targetInfo, DEFAULT_FAT_PART, preflight } from './preflight.js';
 import { ReadBackPool, type ReadBackMode } from './readback.js';
 import { SourceRehash } from './source-rehash.js';
@@ -51,7 +51,7 @@ export function parseSize(s: string): number {
  */
 export async function exportArchive(bundleDir: string, opts: ExportOptions): Promise<ExportResult> {
   const started = Date.now();
-  const h = hooksFrom(opts);
+  const h = jobHooks(opts);
   const src = await prepareSource(bundleDir, opts, h);
   const to = path.resolve(opts.to);
   const drive = await checkDrive(to, opts.drives, !!opts.force, (m) => h.log('warn', m));
@@ -227,9 +227,7 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
         throw Object.assign(new Error('index read back differs'), { code: 'EIO' });
       }
     });
-    await journal.close();
-    await fs.rm(path.join(to, PARTIAL_DIR), { recursive: true, force: true });
-    await fsyncDir(to);
+    await journal.finish();
     for (const a of src.manifest.artifacts)
       h.item({ type: 'artifact', id: a.id, name: artifactName(a), state: 'good', bytes: 0 });
     h.progress.setPhase('done');
@@ -243,7 +241,7 @@ export async function exportArchive(bundleDir: string, opts: ExportOptions): Pro
       bytesReused: reused,
       readBack: modes,
       signature,
-      ...(signature === 're-signed' ? { signer: src.signerName } : {}),
+      ...(signature === 're-signed' && src.signerName !== undefined ? { signer: src.signerName } : {}),
       split: [],
       archiveParts: count,
       ...(src.delta ? { delta: src.delta } : {}),

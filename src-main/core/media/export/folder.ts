@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { jobHooks } from '../../base/jobs/hooks.js';
 import { FerryError, throwIfAborted } from '../../base/errors/index.js';
 import { fsyncDir, writeFileAtomic } from '../../base/fs/atomic.js';
 import {
@@ -16,7 +17,7 @@ import { resolveInside } from '../../bundle/paths.js';
 import { artifactName } from '../../bundle/verify/verify-bundle.js';
 import { ExportJournal } from './journal.js';
 import { copyRange, withMediaRetry } from './media-io.js';
-import { hooksFrom, type ExportOptions, type ExportResult, type Hooks } from './options.js';
+import { type ExportOptions, type ExportResult, type Hooks } from './options.js';
 import { checkDrive, checkWritable, targetInfo, partSizeFor, preflight, splitEntry } from './preflight.js';
 import { ReadBackPool, type ReadBackMode } from './readback.js';
 import { SourceRehash, sourceDamaged } from './source-rehash.js';
@@ -43,7 +44,7 @@ interface Unit {
  */
 export async function exportFolder(bundleDir: string, opts: ExportOptions): Promise<ExportResult> {
   const started = Date.now();
-  const h = hooksFrom(opts);
+  const h = jobHooks(opts);
   const src = await prepareSource(bundleDir, opts, h);
   const to = path.resolve(opts.to);
   if (isInside(src.bundle.dir, to) || isInside(to, src.bundle.dir)) {
@@ -187,11 +188,11 @@ export async function exportFolder(bundleDir: string, opts: ExportOptions): Prom
       const want = createHash('sha256').update(manifestBytes).digest('hex');
       if (back.sha256 !== want) throw Object.assign(new Error('manifest read back differs'), { code: 'EIO' });
     });
-    await journal.close();
-    await fs.rm(path.join(to, PARTIAL_DIR), { recursive: true, force: true });
-    await fsyncDir(to);
+    await journal.finish();
     h.progress.setPhase('done');
     h.report();
+    const signer =
+      signature === 'kept' ? describeSigner(src) : signature === 're-signed' ? src.signerName : undefined;
     return {
       to,
       bundleId: src.manifest.id,
@@ -201,9 +202,7 @@ export async function exportFolder(bundleDir: string, opts: ExportOptions): Prom
       bytesReused: result.reused,
       readBack: result.modes,
       signature,
-      ...(signature !== 'unsigned'
-        ? { signer: signature === 'kept' ? describeSigner(src) : src.signerName }
-        : {}),
+      ...(signer !== undefined ? { signer } : {}),
       split: pre.split.map((s) => ({ path: s.path, parts: s.parts })),
       ...(src.delta ? { delta: src.delta } : {}),
       seconds: (Date.now() - started) / 1000,

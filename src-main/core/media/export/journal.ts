@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { PARTIAL_DIR } from '../../bundle/manifest.js';
-import { writeFileAtomic } from '../../base/fs/atomic.js';
+import { fsyncDir, writeFileAtomic } from '../../base/fs/atomic.js';
 
 /**
  * What an unfinished export has already written and read back, kept on the media itself under
@@ -38,7 +38,7 @@ async function readLines(file: string, done: Map<string, Line>): Promise<void> {
 
 export class ExportJournal {
   private done = new Map<string, Line>();
-  private fh?: fs.FileHandle;
+  private fh: fs.FileHandle | undefined;
 
   private constructor(
     readonly dir: string,
@@ -128,6 +128,16 @@ export class ExportJournal {
     this.done.set(rel, l);
     await this.fh!.write(JSON.stringify(l) + '\n');
     await this.fh!.sync();
+  }
+
+  /**
+   * The export is whole: the journal and any temp files go, then the folder's entries are made
+   * durable, so a drive pulled after this shows either the finished export or the unfinished one.
+   */
+  async finish(): Promise<void> {
+    await this.close();
+    await fs.rm(this.partialDir, { recursive: true, force: true });
+    await fsyncDir(this.dir);
   }
 
   async close(): Promise<void> {

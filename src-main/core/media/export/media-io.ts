@@ -35,11 +35,11 @@ export async function copyRange(
   size: number,
   dest: string,
   opts: {
-    io?: MediaIo;
-    signal?: AbortSignal;
-    onBytes?: (n: number) => void;
+    io?: MediaIo | undefined;
+    signal?: AbortSignal | undefined;
+    onBytes?: ((n: number) => void) | undefined;
     /** Sees the source bytes in order (e.g. to hash a whole file across its parts). */
-    onData?: (chunk: Buffer) => void;
+    onData?: ((chunk: Buffer) => void) | undefined;
     tempDir?: string;
   } = {},
 ): Promise<void> {
@@ -115,10 +115,10 @@ export async function withMediaRetry<T>(
   root: string,
   fn: () => Promise<T>,
   opts: {
-    retries?: number;
-    delayMs?: number;
-    signal?: AbortSignal;
-    onRetry?: (err: unknown, attempt: number) => void;
+    retries?: number | undefined;
+    delayMs?: number | undefined;
+    signal?: AbortSignal | undefined;
+    onRetry?: ((err: unknown, attempt: number) => void) | undefined;
   } = {},
 ): Promise<T> {
   const retries = opts.retries ?? 3;

@@ -1,19 +1,19 @@
 import type { DriveSource } from '../drives/index.js';
-import type { JobContext } from '../../base/jobs/job.js';
 import type { KeyStore } from '../../bundle/keys/keystore.js';
-import { ProgressTracker } from '../../base/jobs/progress.js';
+import type { JobHookOptions, JobHooks } from '../../base/jobs/hooks.js';
 import type { MediaIo } from './media-io.js';
 import type { TargetInfo } from './target.js';
 import type { ReadBackMode } from './readback.js';
 
-export interface ExportOptions {
+/** Progress, items and logs go to `job` (the app) or the callbacks (the CLI): base/jobs/hooks. */
+export interface ExportOptions extends JobHookOptions<ExportItem> {
   /** The folder the bundle is written to (created if absent; must be empty or an export of this bundle). */
   to: string;
   /** Archive mode: the bundle as tar parts of at most `split` bytes. */
   archive?: boolean;
   split?: number;
   /** Delta: only what the bundle with this manifest (file or folder) does not already hold. */
-  since?: string;
+  since?: string | undefined;
   /**
    * Repair: only these artifacts (ids), as a delta of the bundle itself, so an offline store that
    * holds a damaged copy of the bundle is completed by importing it.
@@ -37,13 +37,6 @@ export interface ExportOptions {
   direct?: boolean;
   retries?: number;
   retryDelayMs?: number;
-  /** The app passes its JobContext; the CLI passes a signal and a progress callback. */
-  job?: JobContext;
-  signal?: AbortSignal;
-  progress?: ProgressTracker;
-  onProgress?: () => void;
-  onItem?: (item: ExportItem) => void;
-  onLog?: (level: 'info' | 'warn', message: string) => void;
 }
 
 /** Per-artifact news for the integrity map: waiting, copying, checking, good, damaged. */
@@ -74,43 +67,4 @@ export interface ExportResult {
   seconds: number;
 }
 
-export interface Hooks {
-  signal?: AbortSignal;
-  progress: ProgressTracker;
-  report: () => void;
-  item: (i: ExportItem) => void;
-  log: (level: 'info' | 'warn', message: string) => void;
-}
-
-export function hooksFrom(o: {
-  job?: JobContext;
-  signal?: AbortSignal;
-  progress?: ProgressTracker;
-  onProgress?: () => void;
-  onItem?: (i: any) => void;
-  onLog?: (level: 'info' | 'warn', message: string) => void;
-}): Hooks {
-  if (o.job) {
-    const j = o.job;
-    return {
-      signal: j.signal,
-      progress: j.progress,
-      report: () => j.report(),
-      item: (i) => {
-        j.item({ ...i });
-        o.onItem?.(i);
-      },
-      log: (l, m) => {
-        j.log(l, m);
-        o.onLog?.(l, m);
-      },
-    };
-  }
-  return {
-    signal: o.signal,
-    progress: o.progress ?? new ProgressTracker(),
-    report: () => o.onProgress?.(),
-    item: (i) => o.onItem?.(i),
-    log: (l, m) => o.onLog?.(l, m),
-  };
-}
+export type Hooks = JobHooks<ExportItem>;

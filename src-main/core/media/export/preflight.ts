@@ -77,9 +77,9 @@ export interface PreflightInput {
   /** Split files over the limit (default) or refuse with a reformat hint. */
   split: boolean;
   /** Part size for split files (default: just under 4 GiB). */
-  partSize?: number;
+  partSize?: number | undefined;
   /** Free space to keep in reserve. */
-  marginBytes?: number;
+  marginBytes?: number | undefined;
 }
 
 export interface PreflightResult {

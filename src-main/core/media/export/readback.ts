@@ -1,4 +1,4 @@
-import { WorkerPool, coreCount } from '../../base/workers/pool.js';
+import { WORKER_PROTOCOL, WorkerPool, coreCount } from '../../base/workers/pool.js';
 
 /**
  * Reads what was written back from the media and hashes it, in worker threads so hashing the
@@ -16,18 +16,15 @@ import { WorkerPool, coreCount } from '../../base/workers/pool.js';
  *   say what was guaranteed.
  */
 
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const WORKER_SOURCE = `${WORKER_PROTOCOL}
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const CHUNK = 4 << 20;
-const REPORT = 8 << 20;
 const ab = new ArrayBuffer(CHUNK + 8192);
 let alignedOffset = -1; // unknown yet
-const cancelled = new Set();
-function hashFd(fd, id, direct, reprobed) {
+function hashFd(fd, task, direct, reprobed) {
   const hash = crypto.createHash('sha256');
-  let size = 0, pending = 0;
+  let size = 0;
   let view;
   if (direct) {
     if (alignedOffset < 0) {
@@ -61,49 +58,41 @@ function hashFd(fd, id, direct, reprobed) {
         // Another device may need a stricter alignment than the one probed before: probe again once.
         if (reprobed) return null;
         alignedOffset = -1;
-        return hashFd(fd, id, true, true);
+        return hashFd(fd, task, true, true);
       }
       throw e;
     }
     if (n <= 0) break;
-    if (cancelled.has(id)) { cancelled.delete(id); return 'cancelled'; }
+    if (task.stopped()) return CANCELLED;
     hash.update(view.subarray(0, n));
-    size += n; pos += n; pending += n;
-    if (pending >= REPORT) { parentPort.postMessage({ id, bytes: pending }); pending = 0; }
+    size += n; pos += n;
+    task.progress(n);
     // An O_DIRECT read stops short only at the end of the file, and the next offset would not be
     // aligned; a short buffered read is read again until it returns 0.
     if (n < CHUNK && direct) break;
   }
-  if (pending) parentPort.postMessage({ id, bytes: pending });
   return { sha256: hash.digest('hex'), size };
 }
-parentPort.on('message', (msg) => {
-  if (msg.cancel !== undefined) { cancelled.add(msg.cancel); return; }
-  const { id, file, direct } = msg;
+serveTasks(({ file, direct }, task) => {
   const base = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0);
   let result = null, mode = 'buffered';
-  try {
-    if (direct && fs.constants.O_DIRECT) {
-      let fd;
-      try {
-        fd = fs.openSync(file, base | fs.constants.O_DIRECT);
-      } catch (e) {
-        if (e.code !== 'EINVAL') throw e;
-      }
-      if (fd !== undefined) {
-        try { result = hashFd(fd, id, true); } finally { fs.closeSync(fd); }
-        if (result) mode = 'direct';
-      }
+  if (direct && fs.constants.O_DIRECT) {
+    let fd;
+    try {
+      fd = fs.openSync(file, base | fs.constants.O_DIRECT);
+    } catch (e) {
+      if (e.code !== 'EINVAL') throw e;
     }
-    if (result === null) {
-      const fd = fs.openSync(file, base);
-      try { result = hashFd(fd, id, false); } finally { fs.closeSync(fd); }
+    if (fd !== undefined) {
+      try { result = hashFd(fd, task, true); } finally { fs.closeSync(fd); }
+      if (result) mode = 'direct';
     }
-    if (result === 'cancelled') parentPort.postMessage({ id, cancelled: true });
-    else parentPort.postMessage({ id, sha256: result.sha256, size: result.size, mode });
-  } catch (err) {
-    parentPort.postMessage({ id, error: { code: err.code || 'EIO', message: err.message } });
   }
+  if (result === null) {
+    const fd = fs.openSync(file, base);
+    try { result = hashFd(fd, task, false); } finally { fs.closeSync(fd); }
+  }
+  return result === CANCELLED ? result : { sha256: result.sha256, size: result.size, mode };
 });
 `;
 
@@ -133,7 +122,7 @@ export class ReadBackPool {
 
   read(
     file: string,
-    opts: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+    opts: { signal?: AbortSignal | undefined; onBytes?: ((n: number) => void) | undefined } = {},
   ): Promise<ReadBackResult> {
     return this.pool.run(file, opts);
   }

@@ -26,9 +26,9 @@ export interface ExportSource {
   sourceSignature: SignatureStatus;
   /** Present when the source manifest's exact bytes (and signature) can be written unchanged. */
   unchanged: boolean;
-  signer?: ManifestSigner & { fingerprint: string };
-  signerName?: string;
-  delta?: { baseId: string; omittedFiles: number; omittedBytes: number };
+  signer?: (ManifestSigner & { fingerprint: string }) | undefined;
+  signerName?: string | undefined;
+  delta?: { baseId: string; omittedFiles: number; omittedBytes: number } | undefined;
   /** sha256 of the source manifest bytes: identifies "the same export" for resume. */
   sourceKey: string;
 }

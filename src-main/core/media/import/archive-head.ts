@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Header } from 'tar';
 import { MANIFEST_FILE, MAX_MANIFEST_BYTES, SIGNATURE_FILE, parseManifest } from '../../bundle/manifest.js';
 import type { Manifest } from '../../bundle/manifest.js';
+import { refuseOddControlFile } from '../../bundle/reader.js';
 import { FerryError } from '../../base/errors/index.js';
 import {
   ARCHIVE_INDEX,
@@ -116,13 +117,11 @@ export async function isArchiveDir(dir: string): Promise<boolean> {
 export async function readArchiveHead(dir: string): Promise<ArchiveHead> {
   const root = path.resolve(dir);
   const indexPath = path.join(root, ARCHIVE_INDEX);
+  const hint = 'Copy the archive again from the connected side.';
   const st = await fs.lstat(indexPath).catch(() => undefined);
-  if (!st?.isFile() || st.size > ARCHIVE_INDEX_MAX) {
-    throw new FerryError('HOSTILE', `${ARCHIVE_INDEX} in ${root} is not a regular file of sane size.`, {
-      artifact: ARCHIVE_INDEX,
-      hint: 'Copy the archive again from the connected side.',
-    });
-  }
+  if (!st)
+    throw new FerryError('HOSTILE', `${root} has no ${ARCHIVE_INDEX}.`, { artifact: ARCHIVE_INDEX, hint });
+  refuseOddControlFile(st, ARCHIVE_INDEX, ARCHIVE_INDEX_MAX, { where: root, hint });
   const index = parseArchiveIndex(await fs.readFile(indexPath), ARCHIVE_INDEX);
   const reader = new PartsReader(root, index);
 

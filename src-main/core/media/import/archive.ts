@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Parser, type ReadEntry } from 'tar';
+import { jobHooks } from '../../base/jobs/hooks.js';
 import { FerryError } from '../../base/errors/index.js';
 import {
   MANIFEST_FILE,
@@ -13,14 +14,19 @@ import {
   type FileEntry,
 } from '../../bundle/manifest.js';
 import { checkBundlePath, printable } from '../../bundle/paths.js';
-import { ARCHIVE_INDEX, parseArchiveIndex, type ArchiveIndex } from '../../bundle/archive-format.js';
+import {
+  ARCHIVE_INDEX,
+  ARCHIVE_INDEX_MAX,
+  parseArchiveIndex,
+  type ArchiveIndex,
+} from '../../bundle/archive-format.js';
+import { refuseOddControlFile } from '../../bundle/reader.js';
 import { HashPool } from '../../bundle/verify/hash-pool.js';
 import { defaultStoreDir, Store } from '../store/store.js';
 import {
   checkBase,
   checkRecords,
   gateSignature,
-  hooksFrom,
   sha256,
   type Hooks,
   type ImportOptions,
@@ -42,18 +48,10 @@ const MAX_SIG = 64 * 1024;
  * makes the whole import refuse.
  */
 export async function importArchive(sourceDir: string, opts: ImportOptions): Promise<ImportReport> {
-  const h = hooksFrom(opts);
+  const h = jobHooks(opts);
   const dir = path.resolve(sourceDir);
   const indexPath = path.join(dir, ARCHIVE_INDEX);
-  const ist = await fs.lstat(indexPath);
-  if (!ist.isFile())
-    throw new FerryError('HOSTILE', `${ARCHIVE_INDEX} is not a regular file; Ferry refuses it.`, {
-      artifact: ARCHIVE_INDEX,
-    });
-  if (ist.size > 1024 * 1024)
-    throw new FerryError('HOSTILE', `${ARCHIVE_INDEX} is oversized; Ferry refuses it.`, {
-      artifact: ARCHIVE_INDEX,
-    });
+  refuseOddControlFile(await fs.lstat(indexPath), ARCHIVE_INDEX, ARCHIVE_INDEX_MAX, { where: dir });
   const index = parseArchiveIndex(await fs.readFile(indexPath), ARCHIVE_INDEX);
   const ownPool = !opts.pool;
   const pool = opts.pool ?? new HashPool();

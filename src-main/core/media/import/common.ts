@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { FerryError } from '../../base/errors/index.js';
 import type { Artifact, FileEntry, Manifest } from '../../bundle/manifest.js';
-import type { JobContext } from '../../base/jobs/job.js';
-import { ProgressTracker } from '../../base/jobs/progress.js';
+import type { JobHookOptions, JobHooks } from '../../base/jobs/hooks.js';
 import { checkSignature, KeyStore, type SignatureStatus } from '../../bundle/keys/keystore.js';
 import type { HashPool } from '../../bundle/verify/hash-pool.js';
 import { artifactName, describeSignature, enforceSignature } from '../../bundle/verify/verify-bundle.js';
@@ -10,20 +9,17 @@ import { kindOf } from '../../kinds/index.js';
 import { resolveFiles } from '../store/sources.js';
 import { Store, type BundleRecord } from '../store/store.js';
 
-export interface ImportOptions {
+/**
+ * Progress, items and logs go to `job` (the app) or the callbacks (the CLI): base/jobs/hooks.
+ * Items: the signature verdict, then per-artifact tiles (waiting, checking, good, damaged, missing).
+ */
+export interface ImportOptions extends JobHookOptions<ImportItem> {
   /** Store folder; default `<dataDir>/store`. */
   store?: string;
   allowUntrusted?: boolean;
   allowUnsigned?: boolean;
   keyStore?: KeyStore;
   pool?: HashPool;
-  job?: JobContext;
-  signal?: AbortSignal;
-  progress?: ProgressTracker;
-  onProgress?: () => void;
-  /** Signature verdict, then per-artifact tiles: waiting, checking, good, damaged, missing. */
-  onItem?: (item: ImportItem) => void;
-  onLog?: (level: 'info' | 'warn', message: string) => void;
 }
 
 export type ImportItem =
@@ -70,34 +66,7 @@ export interface ImportReport {
   tools?: Array<{ platform: string; version: string; path: string }>;
 }
 
-export interface Hooks {
-  signal?: AbortSignal;
-  progress: ProgressTracker;
-  report(): void;
-  item(i: ImportItem): void;
-  log(level: 'info' | 'warn', message: string): void;
-}
-
-export function hooksFrom(o: ImportOptions): Hooks {
-  const j = o.job;
-  const progress = j?.progress ?? o.progress ?? new ProgressTracker();
-  return {
-    signal: j?.signal ?? o.signal,
-    progress,
-    report: () => {
-      j?.report();
-      o.onProgress?.();
-    },
-    item: (i) => {
-      j?.item({ ...i });
-      o.onItem?.(i);
-    },
-    log: (l, m) => {
-      j?.log(l, m);
-      o.onLog?.(l, m);
-    },
-  };
-}
+export type Hooks = JobHooks<ImportItem>;
 
 /** Signature first: checked against this machine's trusted keys, shown, and enforced. */
 export async function gateSignature(

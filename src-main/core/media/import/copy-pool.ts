@@ -1,4 +1,4 @@
-import { WorkerPool, coreCount } from '../../base/workers/pool.js';
+import { WORKER_PROTOCOL, WorkerPool, coreCount } from '../../base/workers/pool.js';
 
 /**
  * Copies files from the media into the store and hashes them on the way, in worker threads, one
@@ -8,47 +8,38 @@ import { WorkerPool, coreCount } from '../../base/workers/pool.js';
  * copy. The source is opened read-only and never followed through a symlink.
  */
 
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const WORKER_SOURCE = `${WORKER_PROTOCOL}
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const CHUNK = 1 << 20;
-const REPORT = 8 << 20;
 const buf = Buffer.allocUnsafe(CHUNK);
-const cancelled = new Set();
-parentPort.on('message', (msg) => {
-  if (msg.cancel !== undefined) { cancelled.add(msg.cancel); return; }
-  const { id, srcs, dest } = msg;
-  let out;
+serveTasks(({ srcs, dest }, task) => {
+  const out = fs.openSync(dest, 'wx', 0o644);
   try {
-    out = fs.openSync(dest, 'wx', 0o644);
     const hash = crypto.createHash('sha256');
-    let size = 0, pending = 0;
+    let size = 0;
     for (const src of srcs) {
       const fd = fs.openSync(src, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0));
       try {
         if (!fs.fstatSync(fd).isFile()) throw Object.assign(new Error(src + ' is not a regular file'), { code: 'ENOTREG' });
         let n;
         while ((n = fs.readSync(fd, buf, 0, CHUNK, null)) > 0) {
-          if (cancelled.has(id)) { cancelled.delete(id); parentPort.postMessage({ id, cancelled: true }); return; }
+          if (task.stopped()) return CANCELLED;
           const b = n === CHUNK ? buf : buf.subarray(0, n);
           hash.update(b);
           let off = 0;
           while (off < n) off += fs.writeSync(out, b, off, n - off);
-          size += n; pending += n;
-          if (pending >= REPORT) { parentPort.postMessage({ id, bytes: pending }); pending = 0; }
+          size += n;
+          task.progress(n);
         }
       } finally {
         fs.closeSync(fd);
       }
     }
     // No fsync here: the store fsyncs on commit, off this thread, while this worker hashes the next file.
-    if (pending) parentPort.postMessage({ id, bytes: pending });
-    parentPort.postMessage({ id, sha256: hash.digest('hex'), size });
-  } catch (err) {
-    parentPort.postMessage({ id, error: { code: err.code || 'EIO', message: err.message, path: err.path } });
+    return { sha256: hash.digest('hex'), size };
   } finally {
-    if (out !== undefined) try { fs.closeSync(out); } catch {}
+    try { fs.closeSync(out); } catch {}
   }
 });
 `;
@@ -75,7 +66,7 @@ export class CopyHashPool {
   copy(
     srcs: string[],
     dest: string,
-    opts: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+    opts: { signal?: AbortSignal | undefined; onBytes?: ((n: number) => void) | undefined } = {},
   ): Promise<{ sha256: string; size: number }> {
     return this.pool.run({ srcs, dest }, opts);
   }

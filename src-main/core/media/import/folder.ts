@@ -2,17 +2,11 @@ import fs from 'node:fs/promises';
 import { MANIFEST_FILE, SIGNATURE_FILE, storedPaths, type FileEntry } from '../../bundle/manifest.js';
 import { openBundle, walkBundleTree } from '../../bundle/reader.js';
 import { resolveInside } from '../../bundle/paths.js';
+import { jobHooks } from '../../base/jobs/hooks.js';
 import { FerryError } from '../../base/errors/index.js';
 import { HashPool } from '../../bundle/verify/hash-pool.js';
 import { defaultStoreDir, Store } from '../store/store.js';
-import {
-  checkBase,
-  checkRecords,
-  gateSignature,
-  hooksFrom,
-  type ImportOptions,
-  type ImportReport,
-} from './common.js';
+import { checkBase, checkRecords, gateSignature, type ImportOptions, type ImportReport } from './common.js';
 import { CopyHashPool } from './copy-pool.js';
 import { ImportSession } from './session.js';
 
@@ -26,7 +20,7 @@ const EXTRA_IN_FLIGHT = 2;
  * manifest; anything else is quarantined and named, and the rest imports.
  */
 export async function importFolder(sourceDir: string, opts: ImportOptions): Promise<ImportReport> {
-  const h = hooksFrom(opts);
+  const h = jobHooks(opts);
   const bundle = await openBundle(sourceDir);
   const signature = await gateSignature(bundle.manifestBytes, bundle.signatureBytes, opts, h);
   const store = new Store(opts.store ?? defaultStoreDir());

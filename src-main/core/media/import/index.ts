@@ -9,8 +9,7 @@ import { importFolder } from './folder.js';
 import type { ImportOptions, ImportReport } from './common.js';
 import { Store } from '../store/store.js';
 import { makeExecutable, toolArtifacts } from '../../kinds/index.js';
-
-export const ARCHIVE_INDEX = 'ferry-archive.json';
+import { ARCHIVE_INDEX } from '../../bundle/archive-format.js';
 
 export async function importBundle(source: string, opts: ImportOptions): Promise<ImportReport> {
   const isArchive = await fs

@@ -328,7 +328,7 @@ function show(v: unknown): string {
  */
 export function checkChoices(
   data: KubesprayData,
-  opts: { vars?: PyDict; inventoryVars?: PyDict },
+  opts: { vars?: PyDict | undefined; inventoryVars?: PyDict | undefined },
   sourceOf: (name: string) => string = () => 'the inventory',
 ): void {
   const set = (n: string) => !!(opts.vars?.has(n) || opts.inventoryVars?.has(n));

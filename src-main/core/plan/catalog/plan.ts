@@ -6,6 +6,7 @@ import { tarballBundlePath, tarballUrl, type KubesprayData } from './source.js';
 import { VarStore, withTemplateErrors } from './variables.js';
 import { ciliumChart, ciliumInstallMode } from './cilium.js';
 import type { ExtraFile, Plan, PlanChart, PlanFile, PlanImage } from '../plan.js';
+import type { ExtraImageSpec } from '../profile/schema.js';
 
 export type { ExtraFile, Plan, PlanChart, PlanFile, PlanImage };
 
@@ -28,17 +29,18 @@ export type ComputedPlan = Omit<Plan, 'files' | 'images'> & {
   images: PlanImageBuilt[];
 };
 
-export type ExtraImage = string | { ref: string; platforms?: string[] };
+/** The profile's `extraImages` entry, as its schema parses it. */
+export type ExtraImage = ExtraImageSpec;
 export interface ComputeOptions {
   arches: string[];
   /** Extra-vars level: wins over role vars (--set and the profile's vars). */
-  vars?: Record<string, unknown> | PyDict;
+  vars?: Record<string, unknown> | PyDict | undefined;
   /** Inventory group_vars level: above role defaults, below role vars, as in Ansible. */
-  inventoryVars?: Record<string, unknown> | PyDict;
+  inventoryVars?: Record<string, unknown> | PyDict | undefined;
   /** List every URL and image any download entry defines, enabled or not (generate_list.sh). */
-  all?: boolean;
-  extraImages?: ExtraImage[];
-  extraFiles?: ExtraFile[];
+  all?: boolean | undefined;
+  extraImages?: ExtraImage[] | undefined;
+  extraFiles?: ExtraFile[] | undefined;
 }
 
 const KUBEADM_IMAGES = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'];
@@ -234,7 +236,7 @@ export function computePlan(data: KubesprayData, opts: ComputeOptions): Computed
   const charts: PlanChart[] = [];
   const warnings: string[] = [];
 
-  const addFile = (f: Omit<PlanFileBuilt, 'arches' | 'path'> & { path?: string }) => {
+  const addFile = (f: Omit<PlanFileBuilt, 'arches' | 'path'> & { path?: string | undefined }) => {
     const old = files.get(f.url);
     if (old) {
       if (!old.arches.includes(f.arch)) old.arches.push(f.arch);

@@ -12,15 +12,15 @@ import { parseYaml11 } from './yaml11.js';
 /** Everything a user can say about the plan, from flags and the profile (flags win). */
 export interface PlanRequest {
   /** A tag, a source folder or a tarball path (--kubespray); else the profile's `kubespray`. */
-  kubespray?: string;
-  profile?: Profile;
+  kubespray?: string | undefined;
+  profile?: Profile | undefined;
   /** Inventory folder (--inventory); else the profile's `inventory`. */
-  inventory?: string;
+  inventory?: string | undefined;
   /** `KEY=VALUE` pairs (--set), values parsed as YAML 1.1. */
   sets?: string[];
   /** --kube-version: shorthand for kube_version, spelled the way the tag expects. */
-  kubeVersion?: string;
-  arches?: string[];
+  kubeVersion?: string | undefined;
+  arches?: string[] | undefined;
   all?: boolean;
 }
 

@@ -46,10 +46,10 @@ export interface KubesprayData {
 export interface LoadOptions {
   /** Downloads the tag's tarball (through Ferry's download layer and mirrors) and returns its local path. */
   fetchTarball?: (tag: string, url: string) => Promise<string>;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Where tarballs of tags are cached; defaults to <data dir>/cache/kubespray. */
   cacheDir?: string;
-  env?: NodeJS.ProcessEnv;
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export function tarballUrl(tag: string): string {

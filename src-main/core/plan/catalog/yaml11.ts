@@ -50,7 +50,7 @@ export interface YamlWhere {
 }
 
 interface Budget {
-  where?: YamlWhere;
+  where?: YamlWhere | undefined;
   /** Each alias's anchor, found in one pass (`Alias.resolve` walks the whole document per call). */
   anchors: Map<Alias, Node | undefined>;
   aliases: number;
@@ -58,7 +58,7 @@ interface Budget {
   /** Depth of alias expansion we are in; values count against the budget only inside one. */
   inAlias: number;
   /** The outermost alias being expanded: the line an error points at. */
-  current?: Alias;
+  current?: Alias | undefined;
 }
 
 function anchorsOf(doc: Document): Map<Alias, Node | undefined> {

@@ -81,10 +81,10 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
   const client = new PushClient({
     host: o.target.host,
     scheme,
-    ...(o.credentials ? { credentials: o.credentials } : {}),
+    credentials: o.credentials,
     ...(o.ca ? { ca: o.ca } : {}),
     ...(o.insecure ? { insecure: true } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
+    signal: o.signal,
   });
   const chunk = Math.max(1024, o.chunkSize ?? DEFAULT_CHUNK);
   const items: PushItem[] = [];
@@ -203,17 +203,26 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
     }
   };
 
+  // A tag's row: what it is in the bundle and what it becomes on the target, nothing sent yet.
+  const itemFor = (
+    repo: { fullName: string },
+    t: string,
+    tag: string,
+    status: PushItem['status'],
+  ): PushItem => ({
+    ref: `${repo.fullName}:${tag}`,
+    target: `${o.target.host}/${t}:${tag}`,
+    status,
+    blobs: { uploaded: 0, mounted: 0, present: 0 },
+    bytesUploaded: 0,
+  });
   const tasks: Array<() => Promise<void>> = [];
   for (const [t, group] of repos) {
     if (group.length > 1) {
       for (const repo of group) {
         for (const tag of repo.tags.keys()) {
           const item: PushItem = {
-            ref: `${repo.fullName}:${tag}`,
-            target: `${o.target.host}/${t}:${tag}`,
-            status: 'skipped',
-            blobs: { uploaded: 0, mounted: 0, present: 0 },
-            bytesUploaded: 0,
+            ...itemFor(repo, t, tag, 'skipped'),
             error: `${group.map((g) => g.fullName).join(' and ')} would both become ${t}`,
           };
           items.push(item);
@@ -224,13 +233,7 @@ export async function pushImages(o: PushOptions): Promise<PushSummary> {
     }
     const repo = group[0];
     for (const [tag, digest] of repo.tags) {
-      const item: PushItem = {
-        ref: `${repo.fullName}:${tag}`,
-        target: `${o.target.host}/${t}:${tag}`,
-        status: 'pushed',
-        blobs: { uploaded: 0, mounted: 0, present: 0 },
-        bytesUploaded: 0,
-      };
+      const item = itemFor(repo, t, tag, 'pushed');
       items.push(item);
       tasks.push(async () => {
         try {

@@ -58,7 +58,8 @@ async function importKey(keyPem: string): Promise<{ privateKey: CryptoKey; publi
   const privateKey = (await s.importKey('pkcs8', pkcs8, { name: 'ECDSA', namedCurve: 'P-256' }, true, [
     'sign',
   ])) as unknown as CryptoKey;
-  const pubJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+  // A P-256 key's JWK always has all four; the private `d` stays out.
+  const pubJwk: JsonWebKey = { kty: jwk.kty!, crv: jwk.crv!, x: jwk.x!, y: jwk.y! };
   const publicKey = (await s.importKey('jwk', pubJwk, { name: 'ECDSA', namedCurve: 'P-256' }, true, [
     'verify',
   ])) as unknown as CryptoKey;
@@ -290,5 +291,5 @@ export async function loadUserCert(certFile: string, keyFile: string, caFile?: s
     throw new FerryError('CONFIG', `The certificate ${certFile} expired on ${c.validTo}.`, {
       artifact: certFile,
     });
-  return { cert, key, ...(ca ? { ca, caFile } : {}), certFile, names: sanNames(c), issued: false };
+  return { cert, key, ...(ca && caFile ? { ca, caFile } : {}), certFile, names: sanNames(c), issued: false };
 }

@@ -29,7 +29,7 @@ export interface CheckInput {
   data: KubesprayData;
   arches: string[];
   /** The variables the bundle was planned with (plan.json vars), below the generated ones. */
-  planVars?: Record<string, unknown>;
+  planVars?: Record<string, unknown> | undefined;
   generated: Record<string, unknown>;
   /** Prefix every file URL must have: files_repo. */
   filesPrefix: string;

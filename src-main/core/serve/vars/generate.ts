@@ -28,7 +28,7 @@ export interface VarsInput {
   /** The version's variables and their raw (unevaluated) default values. */
   defaults: Map<string, unknown>;
   /** Base URL of the file server (files_repo), e.g. http://10.0.0.5:8080. */
-  filesUrl?: string;
+  filesUrl?: string | undefined;
   /** host:port[/prefix] of the registry nodes pull from. */
   registry: string;
   /** Whether the registry speaks TLS. */
@@ -37,9 +37,9 @@ export interface VarsInput {
   /** Upstream registries the bundle's images come from (mirror style). */
   upstreams: string[];
   /** Where nodes find the CA certificate (a path on the node), when TLS uses Ferry's CA. */
-  caPathOnNode?: string;
-  caPem?: string;
-  skipVerify?: boolean;
+  caPathOnNode?: string | undefined;
+  caPem?: string | undefined;
+  skipVerify?: boolean | undefined;
   /**
    * Helm charts the bundle carries for Kubespray's roles (plan.json `charts`): cilium's makes
    * `cilium install` read its repository from files_repo.

@@ -30,16 +30,16 @@ export { loadBundleKubespray, rawDefaults, readBundlePlan } from './kubespray.js
 export interface BundleVarsOptions {
   source: BundleSource;
   /** Kubespray data; default: loaded from the bundle's own tarball. */
-  data?: KubesprayData;
-  filesUrl?: string;
+  data?: KubesprayData | undefined;
+  filesUrl?: string | undefined;
   registry: string;
   registryTls: boolean;
   style: NamingStyle;
-  caPem?: string;
-  caPathOnNode?: string;
-  skipVerify?: boolean;
+  caPem?: string | undefined;
+  caPathOnNode?: string | undefined;
+  skipVerify?: boolean | undefined;
   madeBy: string;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Upstream registry hosts of the bundle's images. */
@@ -56,13 +56,13 @@ export async function bundleVars(
   const generated = generateVars({
     kubesprayVersion: version,
     defaults: rawDefaults(data),
-    ...(o.filesUrl ? { filesUrl: o.filesUrl } : {}),
+    filesUrl: o.filesUrl,
     registry: o.registry,
     registryTls: o.registryTls,
     style: o.style,
     upstreams: bundleUpstreams(o.source),
-    ...(o.caPem ? { caPem: o.caPem } : {}),
-    ...(o.caPathOnNode ? { caPathOnNode: o.caPathOnNode } : {}),
+    caPem: o.caPem,
+    caPathOnNode: o.caPathOnNode,
     skipVerify: o.skipVerify,
     ...(plan?.charts?.length ? { charts: plan.charts } : {}),
     ...(plan?.vars ? { userVars: plan.vars } : {}),

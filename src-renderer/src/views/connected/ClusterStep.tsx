@@ -1,4 +1,4 @@
-import { useEffect, useId, useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useState, type ReactNode } from 'react';
 import {
   ADDONS,
   ARCHES,
@@ -17,6 +17,7 @@ import type {
 } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, ProgressPanel, Section } from '../../components/common.js';
+import { ChoiceField } from '../../components/step-controls.js';
 import { bytes } from '../../format.js';
 import { resultOf } from '../../jobs.js';
 import {
@@ -142,38 +143,33 @@ export function RoomChart({ groups, label }: { groups: RoomGroup[]; label: strin
   );
 }
 
-export function PlanView({ plan }: { plan: PlanSummary }) {
-  // Each big number is labelled by the word under it, so assistive tech reads "12 files".
+/** A big number labelled by the word under it, so assistive tech reads "12 files". */
+function BigNumber({ value, label }: { value: ReactNode; label: string }) {
   const id = useId();
+  return (
+    <div>
+      <span className="big" aria-labelledby={id}>
+        {value}
+      </span>
+      <span className="label" id={id}>
+        {label}
+      </span>
+    </div>
+  );
+}
+
+export function PlanView({ plan }: { plan: PlanSummary }) {
   return (
     <div className="plan" aria-label="Plan">
       <div className="big-numbers">
-        <div>
-          <span className="big" aria-labelledby={`${id}-files`}>
-            {plan.counts.files}
-          </span>
-          <span className="label" id={`${id}-files`}>
-            files
-          </span>
-        </div>
-        <div>
-          <span className="big" aria-labelledby={`${id}-images`}>
-            {plan.counts.images}
-          </span>
-          <span className="label" id={`${id}-images`}>
-            images
-          </span>
-        </div>
-        <div>
-          <span className="big">{plan.bytes !== null ? bytes(plan.bytes) : plan.arches.length}</span>
-          <span className="label">
-            {plan.bytes !== null
-              ? 'to download'
-              : plan.arches.length === 1
-                ? 'architecture'
-                : 'architectures'}
-          </span>
-        </div>
+        <BigNumber value={plan.counts.files} label="files" />
+        <BigNumber value={plan.counts.images} label="images" />
+        <BigNumber
+          value={plan.bytes !== null ? bytes(plan.bytes) : plan.arches.length}
+          label={
+            plan.bytes !== null ? 'to download' : plan.arches.length === 1 ? 'architecture' : 'architectures'
+          }
+        />
       </div>
       <p className="muted">
         Kubespray {plan.kubesprayVersion} · Kubernetes {plan.kubeVersion} · {plan.arches.join(', ')}
@@ -414,30 +410,18 @@ export function ClusterStep() {
             </div>
           </fieldset>
           <div className="row wrap">
-            <label className="field">
-              <span>Container runtime</span>
-              <select
-                aria-label="Container runtime"
-                value={choices.runtime}
-                onChange={(e) => setChoices({ runtime: e.target.value as never })}
-              >
-                {RUNTIMES.map((r) => (
-                  <option key={r}>{r}</option>
-                ))}
-              </select>
-            </label>
-            <label className="field">
-              <span>Network plugin</span>
-              <select
-                aria-label="Network plugin"
-                value={choices.network}
-                onChange={(e) => setChoices({ network: e.target.value as never })}
-              >
-                {NETWORK_PLUGINS.map((r) => (
-                  <option key={r}>{r}</option>
-                ))}
-              </select>
-            </label>
+            <ChoiceField
+              label="Container runtime"
+              value={choices.runtime}
+              options={RUNTIMES}
+              onChange={(runtime) => setChoices({ runtime })}
+            />
+            <ChoiceField
+              label="Network plugin"
+              value={choices.network}
+              options={NETWORK_PLUGINS}
+              onChange={(network) => setChoices({ network })}
+            />
           </div>
           <fieldset>
             <legend>Add-ons</legend>

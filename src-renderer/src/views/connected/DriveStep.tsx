@@ -33,9 +33,10 @@ const FAT32_MAX_FILE = 2 ** 32 - 1;
 /** The planned bundle's size as the drive checks need it (the plan summary once sized). */
 export interface RoomNeed {
   bytes: number | null;
-  largestFile?: number | null;
+  // Undefined as well as absent, as the plan summary's schema gives them.
+  largestFile?: number | null | undefined;
   /** A lower bound while some artifact is not sized: a drive smaller than that cannot do. */
-  knownBytes?: number;
+  knownBytes?: number | undefined;
 }
 
 /** Why a drive will not hold the planned bundle, judged from the sizes before downloading. */
@@ -68,7 +69,7 @@ export function drivesAtRisk(
  * Before a byte is downloaded: the inserted drives that will not take this bundle, so the
  * technician can fetch a bigger (or exFAT) drive, or plan an archive in parts, while it downloads.
  */
-export function DrivesAtRisk({ drives, need }: { drives: readonly Drive[]; need?: RoomNeed }) {
+export function DrivesAtRisk({ drives, need }: { drives: readonly Drive[]; need?: RoomNeed | undefined }) {
   const risky = drivesAtRisk(drives, need);
   if (!risky.length) return null;
   return (
@@ -101,10 +102,10 @@ export function DriveList({
   need,
 }: {
   drives: Drive[];
-  selected?: string;
+  selected?: string | undefined;
   onSelect(d: Drive): void;
-  /** The planned bundle's size, to warn on drives that will not hold it. */
-  need?: RoomNeed;
+  /** The planned bundle's size, to warn on drives that will not hold it (undefined: not known yet). */
+  need?: RoomNeed | undefined;
 }) {
   return (
     <ul className="choice-list" aria-label="Drives">

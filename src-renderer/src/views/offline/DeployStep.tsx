@@ -9,7 +9,7 @@ import {
 } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
 import { ErrorBox, Section, StatusPill } from '../../components/common.js';
-import { CancelJobButton, StepNav } from '../../components/step-controls.js';
+import { CancelJobButton, ChoiceField, StepNav } from '../../components/step-controls.js';
 import { itemsOf, resultOf, type JobView } from '../../jobs.js';
 import { useApp, useJob } from '../../store.js';
 
@@ -366,20 +366,13 @@ export function DeployStep() {
             />
             <span>Become root (sudo)</span>
           </label>
-          <label className="field">
-            <span>Playbook</span>
-            <select
-              value={playbook}
-              disabled={running}
-              onChange={(e) => setPlaybook(e.target.value as (typeof DEPLOY_PLAYBOOKS)[number])}
-            >
-              {DEPLOY_PLAYBOOKS.map((p) => (
-                <option key={p} value={p}>
-                  {p}
-                </option>
-              ))}
-            </select>
-          </label>
+          <ChoiceField
+            label="Playbook"
+            value={playbook}
+            options={DEPLOY_PLAYBOOKS}
+            disabled={running}
+            onChange={(p) => setPlaybook(p)}
+          />
         </div>
         <div className="row">
           <button type="button" disabled={running || !serveJobId} onClick={() => start(true)}>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { BundleSummary, ErrorValueT, Picked, Res } from '../../../../src-main/ipc/contract.js';
 import { call, errorOf } from '../../api.js';
-import { CopyBlock, ErrorBox, ProgressPanel, Section, StatusPill } from '../../components/common.js';
+import { CopyBlock, ErrorBox, ProgressPanel, Section, Stat, StatusPill } from '../../components/common.js';
 import { PortField, StepNav } from '../../components/step-controls.js';
 import { bytes, when } from '../../format.js';
 import { resultOf, type JobView } from '../../jobs.js';
@@ -52,26 +52,14 @@ export function ServeStatusView({ status }: { status: Status }) {
       {status.running ? (
         <>
           <dl className="stats">
-            <div>
-              <dt>Files</dt>
-              <dd>
-                <code>{status.filesUrl}</code>
-              </dd>
-            </div>
-            <div>
-              <dt>Registry</dt>
-              <dd>
-                <code>{status.registryUrl}</code>
-              </dd>
-            </div>
-            <div>
-              <dt>Requests</dt>
-              <dd>{status.requests}</dd>
-            </div>
-            <div>
-              <dt>Served</dt>
-              <dd>{bytes(status.bytesServed)}</dd>
-            </div>
+            <Stat label="Files">
+              <code>{status.filesUrl}</code>
+            </Stat>
+            <Stat label="Registry">
+              <code>{status.registryUrl}</code>
+            </Stat>
+            <Stat label="Requests">{status.requests}</Stat>
+            <Stat label="Served">{bytes(status.bytesServed)}</Stat>
           </dl>
           <h3>Recent clients</h3>
           {status.recentClients.length ? (
@@ -403,8 +391,9 @@ export function ServicesStep() {
               <p className="hint">
                 The nodes install their OS packages from Ferry&apos;s signed repositories. Kubespray never
                 changes a node&apos;s package sources, so run this pre-step first: it turns off the
-                distribution&apos;s sources, installs Ferry&apos;s keyring and source, and runs apt-get update
-                (idempotent; <code>-e ferry_apt_state=absent</code> undoes it).
+                distribution&apos;s sources (apt) or .repo files (dnf), installs Ferry&apos;s keys and
+                repository, and refreshes the package index (idempotent;{' '}
+                <code>-e ferry_apt_state=absent -e ferry_rpm_state=absent</code> undoes it).
               </p>
               <CopyBlock title="OS pre-step (run before cluster.yml)" text={vars.osPrestep.command} />
               <CopyBlock title="ferry-apt-prestep.yml" text={vars.osPrestep.playbook} />

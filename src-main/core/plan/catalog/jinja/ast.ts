@@ -7,7 +7,7 @@ export type Expr =
   | { t: 'dict'; items: [Expr, Expr][] }
   | { t: 'getattr'; obj: Expr; attr: string }
   | { t: 'getitem'; obj: Expr; key: Expr }
-  | { t: 'slice'; obj: Expr; start?: Expr; stop?: Expr; step?: Expr }
+  | { t: 'slice'; obj: Expr; start?: Expr | undefined; stop?: Expr | undefined; step?: Expr | undefined }
   | { t: 'call'; fn: Expr; args: Expr[]; kwargs: [string, Expr][] }
   | { t: 'filter'; name: string; obj: Expr; args: Expr[]; kwargs: [string, Expr][] }
   | { t: 'test'; name: string; obj: Expr; args: Expr[]; kwargs: [string, Expr][]; negate: boolean }
@@ -16,7 +16,7 @@ export type Expr =
   | { t: 'cmp'; op: '==' | '!=' | 'in' | 'not in'; a: Expr; b: Expr }
   | { t: 'add'; a: Expr; b: Expr }
   | { t: 'neg'; e: Expr }
-  | { t: 'cond'; test: Expr; a: Expr; b?: Expr };
+  | { t: 'cond'; test: Expr; a: Expr; b?: Expr | undefined };
 
 export type TemplateNode =
   | { t: 'text'; text: string }
