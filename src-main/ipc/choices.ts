@@ -3,11 +3,7 @@
  * import them without bundling zod. contract.ts builds its enums from these.
  */
 export const ARCHES = ['amd64', 'arm64'] as const;
-/**
- * Node OSes whose packages the app carries (core/kinds/os.ts OS_IDS less RHEL; a test keeps them
- * in step). RHEL needs a repository base URL and entitlement (--rpm-repo, osPackages.rpmRepos),
- * which the cluster step has no field for, so it is planned from the CLI or a profile.
- */
+/** Node OSes whose packages Ferry carries (core/kinds/os.ts OS_IDS; a test keeps them equal). */
 export const NODE_OSES = [
   'debian-12',
   'debian-13',
@@ -15,9 +11,16 @@ export const NODE_OSES = [
   'ubuntu-24.04',
   'rocky-9',
   'alma-9',
+  'rhel-9',
   'rocky-10',
   'alma-10',
+  'rhel-10',
 ] as const;
+/**
+ * The node OSes with no public repository: the cluster step asks for their base URL (a
+ * Satellite, a reposync, an ISO over HTTP), as --rpm-repo does.
+ */
+export const RPM_OSES_NEEDING_URL = ['rhel-9', 'rhel-10'] as const;
 export const RUNTIMES = ['containerd', 'crio', 'docker'] as const;
 export const NETWORK_PLUGINS = [
   'calico',

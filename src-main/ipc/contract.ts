@@ -117,6 +117,10 @@ export const ClusterChoicesSchema = z
     arches: z.array(z.enum(ARCHES)).min(1, 'pick at least one architecture'),
     /** The nodes' OSes whose packages the bundle carries (none: Kubespray's downloads only). */
     os: z.array(z.enum(NODE_OSES)).max(NODE_OSES.length).optional(),
+    /** RPM repository base URLs by OS (required for RHEL; --rpm-repo OS=URL). */
+    rpmRepos: z
+      .partialRecord(z.enum(NODE_OSES), Text(2048).regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'))
+      .optional(),
     runtime: z.enum(RUNTIMES),
     network: z.enum(NETWORK_PLUGINS),
     addons: z.array(z.enum(ADDONS)).max(ADDONS.length),

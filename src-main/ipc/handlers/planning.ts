@@ -185,7 +185,12 @@ export function createPlanner(s: AppServices) {
     const client = new HttpClient({ proxy: mergeProxyConfig(proxyConfigFromEnv(s.env), net.proxy) });
     try {
       const { debs, rpms } = await planOsPackages(
-        osPackagesSettings({ os: c.os }),
+        osPackagesSettings({
+          os: c.os,
+          rpmRepos: Object.entries(c.rpmRepos ?? {})
+            .filter(([id, url]) => url && c.os?.includes(id as (typeof c.os)[number]))
+            .map(([id, url]) => `${id}=${url}`),
+        }),
         { data: r.data, options: r.options },
         {
           client,

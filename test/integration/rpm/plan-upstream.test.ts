@@ -154,6 +154,21 @@ describe.skipIf(lacksRpmTools())('planning Rocky 9 packages from a signed mirror
     }
   });
 
+  it('a pinned key that cannot be fetched names the key and the --rpm-key to use instead', async () => {
+    await expect(
+      planRpmSet(
+        { os: rocky, arches: ['amd64'], roots: roots() },
+        ctx({ keys: {}, mirrors: { 'https://dl.rockylinux.org/pub/rocky/': `${up.url}/` } }),
+      ),
+    ).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      artifact: 'https://dl.rockylinux.org/pub/rocky/RPM-GPG-KEY-Rocky-9',
+      hint: expect.stringContaining(
+        '--rpm-key rocky-9=FILE (/etc/pki/rpm-gpg/RPM-GPG-KEY-Rocky-9 on a node)',
+      ),
+    });
+  });
+
   it('a requirement the repositories lack names the package and the requirement', async () => {
     // AppStream replaced by BaseOS: what only AppStream provides is missing.
     type Refusal = {

@@ -90,6 +90,17 @@ describe('connected side', () => {
       new RegExp(`<input type="checkbox"( checked="")?/>${o.replace('.', '\\.')}`).exec(html)?.[1];
     expect(box('alma-9')).toBe(' checked=""');
     expect(box('rocky-10')).toBeUndefined();
+    // Rocky and Alma have public mirrors: no URL is asked.
+    expect(html).not.toContain('repository base URL');
+  });
+
+  it('cluster: a ticked RHEL asks for its repository base URL', () => {
+    setState({
+      choices: { ...DEFAULT_CHOICES, os: ['rhel-9'], rpmRepos: { 'rhel-9': 'https://sat.example/rhel9' } },
+    });
+    const html = renderToStaticMarkup(<ClusterStep />);
+    expect(html).toMatch(/aria-label="rhel-9 repository base URL"[^>]*value="https:\/\/sat\.example\/rhel9"/);
+    expect(html).not.toContain('rhel-10 repository base URL');
   });
 
   it('cluster: extra files need a URL and a SHA-256', () => {

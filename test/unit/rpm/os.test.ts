@@ -107,3 +107,28 @@ describe('RHEL-family OS models', () => {
     expect(requireFamily('rhel-10', 'rpm').rpm?.major).toBe('10');
   });
 });
+
+describe('the app’s cluster choices for RPM OSes', () => {
+  it('take a base URL per OS (RHEL’s), refusing one that is not http(s)', async () => {
+    const { ClusterChoicesSchema } = await import('../../../src-main/ipc/contract.js');
+    const base = {
+      kubespray: { source: 'release', version: 'v2.31.0' },
+      arches: ['amd64'],
+      runtime: 'containerd',
+      network: 'calico',
+      addons: [],
+      extraImages: [],
+      extraFiles: [],
+    };
+    const ok = ClusterChoicesSchema.parse({
+      ...base,
+      os: ['rhel-9'],
+      rpmRepos: { 'rhel-9': 'https://sat.example/rhel9' },
+    });
+    expect(ok.rpmRepos).toEqual({ 'rhel-9': 'https://sat.example/rhel9' });
+    expect(() =>
+      ClusterChoicesSchema.parse({ ...base, os: ['rhel-9'], rpmRepos: { 'rhel-9': 'file:///x' } }),
+    ).toThrow(/http/);
+    expect(() => ClusterChoicesSchema.parse({ ...base, rpmRepos: { 'windows-11': 'https://x/' } })).toThrow();
+  });
+});

@@ -114,6 +114,17 @@ async function keysFor(
         label: pinned.url,
         segments: false,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
+      }).catch(async (e: unknown) => {
+        await discardPartial(dest);
+        // A Satellite user may not reach the distribution's site: the key file on a node will do.
+        if (e instanceof FerryError && e.code !== 'CANCELLED') {
+          throw new FerryError(e.code, `${e.message} (the ${role === 'distro' ? os.title : role} key)`, {
+            artifact: pinned.url,
+            hint: `Give the key with --rpm-key ${role === 'distro' ? os.id : role}=FILE${pinned.nodePath ? ` (${pinned.nodePath} on a node)` : ''}; Ferry checks the fingerprint only of keys it fetches itself.`,
+            cause: e,
+          });
+        }
+        throw e;
       });
       const bytes = await fs.readFile(dest);
       await discardPartial(dest);

@@ -6,6 +6,7 @@ import {
   DEPLOY_OSES,
   NETWORK_PLUGINS,
   NODE_OSES,
+  RPM_OSES_NEEDING_URL,
   RUNTIMES,
 } from '../../../../src-main/ipc/choices.js';
 import type {
@@ -384,6 +385,18 @@ export function ClusterStep() {
             <div className="row wrap">
               <CheckSet options={NODE_OSES} chosen={choices.os ?? []} onChange={(os) => setChoices({ os })} />
             </div>
+            {RPM_OSES_NEEDING_URL.filter((o) => (choices.os ?? []).includes(o)).map((o) => (
+              <label key={o} className="field">
+                <span>{o} repository base URL (a Satellite, a reposync or an ISO over HTTP)</span>
+                <input
+                  type="url"
+                  aria-label={`${o} repository base URL`}
+                  placeholder="https://satellite.example/…/rhel9 (holding BaseOS/$basearch/os)"
+                  value={choices.rpmRepos?.[o] ?? ''}
+                  onChange={(e) => setChoices({ rpmRepos: { ...choices.rpmRepos, [o]: e.target.value } })}
+                />
+              </label>
+            ))}
           </fieldset>
           <fieldset>
             <legend>Deploy host (Ansible&apos;s Python)</legend>
