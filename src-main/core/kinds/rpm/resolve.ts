@@ -185,10 +185,6 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
     if (dep.name.charCodeAt(0) === 47) for (const p of fileIndex.get(dep.name) ?? []) out.add(p);
     return [...out];
   };
-  const richDeps = (text: string): RpmDep[] => {
-    const e = rich(text);
-    return e instanceof Error ? [] : richAtoms(e);
-  };
 
   const world: RichWorld<RpmPackage> = { providers, providersAny, chosen: (p) => chosen.has(p) };
 
@@ -198,6 +194,17 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
     chosenByName.set(p.name, p);
     why.set(p, reason);
     order.push(p);
+    for (const d of p.recommends) {
+      if (d.name.startsWith('rpmlib(')) continue;
+      if (!isRich(d.name)) for (const q of allProviders(d)) recommended.add(q);
+      else {
+        // Only unconditional rich recommends: libsolv defers the conditional blocks until the
+        // condition is installed (check_complex_dep).
+        const e = rich(d.name);
+        if (!(e instanceof Error) && !hasCondition(e))
+          for (const a of richAtoms(e)) for (const q of allProviders(a)) recommended.add(q);
+      }
+    }
     queue.push(p);
   };
 
@@ -227,52 +234,85 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
    */
   const choices: Array<{ p: RpmPackage; dep: RpmDep; strict: boolean; key: number }> = [];
   /**
-   * libsolv's rule order: rules are created breadth-first over every possible provider from the
-   * roots (solver_addpkgrulesforsolvable), one per requirement, and open choices are taken in
-   * that order, circularly from the last decision. A requirement's key is its package's rule
-   * base plus its position; packages are numbered lazily in that same breadth-first order.
+   * libsolv's rule order. solver_unifyrules sorts the package rules before solving: a
+   * requirement's rule is (-requirer | providers…), so rules sort by the requirer's solvable id
+   * descending (repository order, last first), then by their provider lists (ids ascending, an
+   * `(a if b)`'s negated condition before any provider). resolve_dependencies walks them
+   * circularly from the rule after the last decision.
    */
-  const ruleBase = new Map<RpmPackage, number>();
-  let nextRule = 0;
-  let lastKey = -1;
-  const numberFrom = (starts: RpmPackage[]): void => {
-    const work = starts.filter((p) => !ruleBase.has(p));
-    for (const p of work) {
-      ruleBase.set(p, nextRule);
-      nextRule += p.requires.length + 1;
-    }
-    for (let w = 0; w < work.length; w++) {
-      for (const d of work[w].requires) {
-        if (d.name.startsWith('rpmlib(')) continue;
-        const atoms = isRich(d.name) ? richDeps(d.name) : [d];
-        for (const a of atoms) {
-          for (const q of allProviders(a)) {
-            if (ruleBase.has(q)) continue;
-            ruleBase.set(q, nextRule);
-            nextRule += q.requires.length + 1;
-            work.push(q);
-          }
-        }
+  const N = cands.length;
+  const firstId = (dep: RpmDep): number => {
+    if (isRich(dep.name)) {
+      const e = rich(dep.name);
+      if (e instanceof Error) return 0;
+      if ('then' in e) {
+        const c = richAtoms(e.cond)[0];
+        const q = c ? allProviders(c)[0] : undefined;
+        return q ? -1 - (repoIndex.get(q) ?? 0) : 0;
       }
+      for (const a of richAtoms(e)) {
+        const q = allProviders(a)[0];
+        if (q) return repoIndex.get(q) ?? 0;
+      }
+      return 0;
     }
+    const q = allProviders(dep)[0];
+    return q ? (repoIndex.get(q) ?? 0) : 0;
   };
-  const ruleKey = (p: RpmPackage, dep: RpmDep): number => {
-    if (!ruleBase.has(p)) numberFrom([p]);
-    return (ruleBase.get(p) ?? 0) + Math.max(0, p.requires.indexOf(dep));
+  const ruleKey = (p: RpmPackage, dep: RpmDep): number =>
+    ((N - (repoIndex.get(p) ?? 0)) * (2 * N + 4) + firstId(dep) + N + 2) * 256 +
+    Math.min(255, Math.max(0, p.requires.indexOf(dep)));
+  /**
+   * Packages some chosen package recommends (libsolv's recommendsmap, policy_update_recommendsmap):
+   * prune_to_recommended keeps only these among a rule's candidates when any is one.
+   */
+  const recommended = new Set<RpmPackage>();
+  const preferRecommended = (list: RpmPackage[]): RpmPackage[] => {
+    if (list.length < 2) return list;
+    const r = list.filter((q) => recommended.has(q) || supplementing(q));
+    return r.length ? r : list;
+  };
+  /** What a pending choice could still install, best per name, or undefined once it holds. */
+  const options = (c: (typeof choices)[number]): RpmPackage[] | undefined => {
+    if (isRich(c.dep.name)) {
+      const e = rich(c.dep.name);
+      if (e instanceof Error || richHolds(e, world)) return undefined;
+      const need = richNeeds(e, world);
+      if (!need || need.length !== 1) return need ? [] : undefined;
+      return need[0].filter(installable);
+    }
+    const ps = providers(c.dep);
+    return ps.length && chosen.has(ps[0]) ? undefined : ps;
+  };
+  // resolve_dependencies' state: the rule position and its postponing pass (a rule whose
+  // candidates stay several after best-version and recommended pruning waits until a full
+  // circle found nothing else to decide, then deciding restarts at the first one postponed).
+  let lastKey = -1;
+  let postponing = true;
+  let firstPostponed: number | undefined;
+  const circular = (): Array<(typeof choices)[number]> => {
+    const sorted = choices.slice().sort((a, b) => a.key - b.key);
+    const at = sorted.findIndex((c) => c.key >= lastKey);
+    return at <= 0 ? sorted : [...sorted.slice(at), ...sorted.slice(0, at)];
+  };
+  const take = (c: (typeof choices)[number]): (typeof choices)[number] => {
+    choices.splice(choices.indexOf(c), 1);
+    lastKey = c.key + 1;
+    return c;
   };
   const nextChoice = (): (typeof choices)[number] | undefined => {
     if (!choices.length) return undefined;
-    let best = -1;
-    let wrap = -1;
-    for (let i = 0; i < choices.length; i++) {
-      const k = choices[i].key;
-      if (k >= lastKey && (best < 0 || k < choices[best].key)) best = i;
-      if (wrap < 0 || k < choices[wrap].key) wrap = i;
+    if (postponing) {
+      for (const c of circular()) {
+        const o = options(c);
+        if (o === undefined) continue;
+        if (o.length <= 1 || preferRecommended(o).length === 1) return take(c);
+        if (firstPostponed === undefined) firstPostponed = c.key;
+      }
+      postponing = false;
+      lastKey = firstPostponed ?? -1;
     }
-    const at = best >= 0 ? best : wrap;
-    const [c] = choices.splice(at, 1);
-    lastKey = c.key;
-    return c;
+    return take(circular()[0]);
   };
 
   const satisfy = (p: RpmPackage, dep: RpmDep, strict: boolean, decide = false): boolean => {
@@ -307,7 +347,7 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
       }
       let deferred = false;
       for (const group of need) {
-        const pick = group.find((c) => chosen.has(c)) ?? group.find(installable);
+        const pick = group.find((c) => chosen.has(c)) ?? preferRecommended(group.filter(installable))[0];
         if (!pick) continue;
         if (!decide && !chosen.has(pick) && group.filter(installable).length > 1) deferred = true;
         else select(pick, needed(p, kind, dep));
@@ -331,11 +371,15 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
     }
     if (chosen.has(ps[0])) return true;
     if (!decide && ps.length > 1) choices.push({ p, dep, strict, key: ruleKey(p, dep) });
-    else select(ps[0], needed(p, kind, dep));
+    else select(preferRecommended(ps)[0], needed(p, kind, dep));
     return true;
   };
 
   const drain = (): void => {
+    // Each of libsolv's resolve_dependencies passes starts at the first rule, postponing again.
+    lastKey = -1;
+    postponing = true;
+    firstPostponed = undefined;
     for (;;) {
       while (queue.length) {
         const p = queue.shift() as RpmPackage;
@@ -354,9 +398,6 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
   // instead" first), else what provides it, else name-version[-release] spelled as one string.
   for (const root of input.roots) {
     const pick = rootPackage(root.name);
-    // Each root's whole breadth-first closure is numbered before the next root's, as libsolv
-    // adds package rules job by job.
-    if (pick) numberFrom([pick]);
     if (!pick) {
       problems.push({
         package: root.name,
@@ -408,6 +449,11 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
       a.name < b.name ? -1 : a.name > b.name ? 1 : a.arch < b.arch ? -1 : a.arch > b.arch ? 1 : 0,
     );
   return { packages, problems };
+
+  /** solver_is_supplementing: a package whose Supplements hold counts as recommended. */
+  function supplementing(q: RpmPackage): boolean {
+    return q.supplements.length > 0 && q.supplements.some((d) => holds(d));
+  }
 
   function holds(d: RpmDep): boolean {
     if (isRich(d.name)) {
