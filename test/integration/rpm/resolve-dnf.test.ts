@@ -81,7 +81,9 @@ describe.skipIf(lacks('dnf'))('resolveRpms against dnf install --assumeno', () =
     [3000, 2, 25, 15],
     [3000, 3, 25, 15],
     [3000, 4, 40, 60],
+    [5000, 5, 40, 60],
     [20000, 1, 25, 15],
+    [20000, 2, 40, 60],
   ])(
     '%i synthetic packages (seed %i): the same set as dnf',
     async (packages, seed, filesMin, filesSpread) => {
