@@ -7,7 +7,7 @@ import { mergeFiles, readFilelists, wantedFiles } from '../../../src-main/core/k
 import type { RpmPackage } from '../../../src-main/core/kinds/rpm/package.js';
 import { readPrimaryInto } from '../../../src-main/core/kinds/rpm/primary.js';
 import { resolveRpms } from '../../../src-main/core/kinds/rpm/resolve.js';
-import { writeSyntheticRepo } from '../../helpers/rpm-synthetic.js';
+import { conflictsRepo, writeSyntheticRepo } from '../../helpers/rpm-synthetic.js';
 import { lacks } from '../../helpers/tools.js';
 
 const work = '/tmp/rpm-core/resolve-dnf';
@@ -92,4 +92,13 @@ describe.skipIf(lacks('dnf'))('resolveRpms against dnf install --assumeno', () =
     },
     180_000,
   );
+
+  it('a tiny repository where Conflicts decide the choices: the same set as dnf', async () => {
+    const repo = path.join(work, 'conflicts', 'repo');
+    writeSyntheticRepo(repo, { packages: 0, extra: conflictsRepo.extra });
+    const dnf = dnfSet(repo, conflictsRepo.roots);
+    // Not just the roots: the conflicting alternatives were really avoided.
+    expect(dnf).toContain('cf-libb-1.0-1.el9.noarch');
+    expect(await ferrySet(repo, conflictsRepo.roots)).toEqual(dnf);
+  }, 60_000);
 });

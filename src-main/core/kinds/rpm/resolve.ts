@@ -84,6 +84,8 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
   const provIndex = new Map<string, ProvEntry[]>();
   const fileIndex = new Map<string, RpmPackage[]>();
   const obsIndex = new Map<string, ProvEntry[]>();
+  /** Conflicts by the name they name, to find who conflicts with a package being chosen. */
+  const conflictIndex = new Map<string, ProvEntry[]>();
   const supplementers: RpmPackage[] = [];
   const push = <K, V>(m: Map<K, V[]>, k: K, v: V): void => {
     const l = m.get(k);
@@ -108,6 +110,7 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
     }
     for (const f of p.files) push(fileIndex, f, p);
     for (const d of p.obsoletes) push(obsIndex, d.name, { p, dep: d });
+    for (const d of p.conflicts) push(conflictIndex, d.name, { p, dep: d });
     if (p.supplements.length) supplementers.push(p);
   }
   // Best first: highest EVR, then the target architecture before noarch.
@@ -155,7 +158,14 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
     const conditional: Array<{ p: RpmPackage; dep: RpmDep; expr: RichExpr; weak: boolean }> = [];
     const registered = new Set<RpmDep>();
 
+    /**
+     * Packages a chosen one conflicts with, or that conflict with a chosen one: libsolv's
+     * conflict rule (-a | -b) decides them false by propagation as soon as either side is in, so
+     * they are never among a later choice's candidates (a self-conflict is ignored, as there).
+     */
+    const forbidden = new Set<RpmPackage>();
     const installable = (p: RpmPackage): boolean => {
+      if (forbidden.has(p)) return false;
       const c = chosenByName.get(p.name);
       return c === undefined || c === p;
     };
@@ -224,6 +234,21 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
       chosenByName.set(p.name, p);
       why.set(p, reason);
       installedAt.set(p, level);
+      for (const d of p.conflicts) {
+        if (isRich(d.name)) continue;
+        for (const q of allProviders(d)) if (q !== p) forbidden.add(q);
+      }
+      const against = (prov: RpmDep): void => {
+        for (const e of conflictIndex.get(prov.name) ?? [])
+          if (e.p !== p && rangeOverlap(e.dep, prov)) forbidden.add(e.p);
+      };
+      let self = false;
+      for (const d of p.provides) {
+        against(d);
+        if (d.name === p.name) self = true;
+      }
+      if (!self) against({ name: p.name, flags: 'EQ', epoch: p.epoch, ver: p.version, rel: p.release });
+      for (const f of p.files) if (conflictIndex.has(f)) against({ name: f });
       order.push(p);
       for (const d of p.recommends) {
         if (d.name.startsWith('rpmlib(')) continue;
