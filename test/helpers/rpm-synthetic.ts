@@ -29,6 +29,7 @@ export interface SyntheticPackage {
   provides?: string[];
   requires?: string[];
   conflicts?: string[];
+  obsoletes?: string[];
   recommends?: string[];
 }
 
@@ -237,7 +238,7 @@ export function writeSyntheticRepo(dir: string, opts: SyntheticRepoOptions = {})
     <time file="1700000000" build="1700000000"/>
     <size package="1000" installed="1000" archive="1000"/>
     <location href="Packages/${x.name[0]}/${x.name}-${esc(ver)}-${rel}.${arch}.rpm"/>
-    <format>${section('provides', [`${x.name} = ${ver}-${rel}`, ...(x.provides ?? [])])}${section('requires', x.requires)}${section('conflicts', x.conflicts)}${section('recommends', x.recommends)}
+    <format>${section('provides', [`${x.name} = ${ver}-${rel}`, ...(x.provides ?? [])])}${section('requires', x.requires)}${section('conflicts', x.conflicts)}${section('obsoletes', x.obsoletes)}${section('recommends', x.recommends)}
     </format>
   </package>`);
     fbody.push(`<package pkgid="${sha}" name="${x.name}" arch="${arch}">
@@ -330,20 +331,22 @@ export function writeSyntheticRepo(dir: string, opts: SyntheticRepoOptions = {})
 }
 
 /**
- * A tiny repository where Conflicts decide every choice (name order alone would pick the
- * conflicting provider): cf-tool conflicts with cf-liba; cf-k1 conflicts with cf-tool (the
- * other direction); cf-m conflicts with cf-vv < 2, which cf-n1 provides; cf-rec, recommended,
- * conflicts with cf-app. resolve-dnf.test.ts checks the set against dnf, resolve.test.ts records it.
+ * A tiny repository where Conflicts and Obsoletes decide every choice (name order alone would
+ * pick the excluded provider): cf-tool conflicts with cf-liba and obsoletes cf-o1 < 2; cf-k1
+ * conflicts with cf-tool (the other direction); cf-m conflicts with cf-vv < 2, which cf-n1
+ * provides; cf-rec, recommended, conflicts with cf-app. resolve-dnf.test.ts checks the set against dnf, resolve.test.ts records it.
  */
 export const conflictsRepo: { roots: string[]; extra: SyntheticPackage[] } = {
   roots: ['cf-app', 'cf-m'],
   extra: [
     {
       name: 'cf-app',
-      requires: ['cf-tool', '(cf-liba or cf-libb)', '(cf-k1 or cf-k2)'],
+      requires: ['cf-tool', '(cf-liba or cf-libb)', '(cf-k1 or cf-k2)', '(cf-o1 or cf-o2)'],
       recommends: ['cf-rec'],
     },
-    { name: 'cf-tool', conflicts: ['cf-liba'] },
+    { name: 'cf-tool', conflicts: ['cf-liba'], obsoletes: ['cf-o1 < 2'] },
+    { name: 'cf-o1' },
+    { name: 'cf-o2' },
     { name: 'cf-liba' },
     { name: 'cf-libb' },
     { name: 'cf-k1', conflicts: ['cf-tool'] },

@@ -93,12 +93,13 @@ describe.skipIf(lacks('dnf'))('resolveRpms against dnf install --assumeno', () =
     180_000,
   );
 
-  it('a tiny repository where Conflicts decide the choices: the same set as dnf', async () => {
+  it('a tiny repository where Conflicts and Obsoletes decide the choices: the same set as dnf', async () => {
     const repo = path.join(work, 'conflicts', 'repo');
     writeSyntheticRepo(repo, { packages: 0, extra: conflictsRepo.extra });
     const dnf = dnfSet(repo, conflictsRepo.roots);
     // Not just the roots: the conflicting alternatives were really avoided.
     expect(dnf).toContain('cf-libb-1.0-1.el9.noarch');
+    expect(dnf).toContain('cf-o2-1.0-1.el9.noarch');
     expect(await ferrySet(repo, conflictsRepo.roots)).toEqual(dnf);
   }, 60_000);
 });

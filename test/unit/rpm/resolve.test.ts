@@ -319,7 +319,7 @@ data:
     expect(names(without)).toEqual(['modpkg-3.0.x86_64', 'top-1.0.x86_64']);
   });
 
-  it('never picks a provider that conflicts with a chosen package, either way round, as dnf 4.14', async () => {
+  it('never picks a provider that conflicts with, obsoletes or is obsoleted by a chosen one, as dnf', async () => {
     // The repository comes from the generator and goes through the primary parser, so the
     // Conflicts are read as dnf reads them; resolve-dnf.test.ts runs dnf on the same one.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-rpm-conflicts-'));
@@ -334,13 +334,14 @@ data:
       const r = resolve(packages, conflictsRepo.roots);
       expect(r.problems).toEqual([]);
       // dnf 4.14 `install --assumeno cf-app cf-m` on this repository: name order would take
-      // cf-liba, cf-k1, cf-n1 and the recommended cf-rec, each of which conflicts.
+      // cf-liba, cf-k1, cf-n1, cf-o1 and the recommended cf-rec, each conflicting or obsoleted.
       expect(r.packages.map((p) => p.name)).toEqual([
         'cf-app',
         'cf-k2',
         'cf-libb',
         'cf-m',
         'cf-n2',
+        'cf-o2',
         'cf-tool',
       ]);
     } finally {

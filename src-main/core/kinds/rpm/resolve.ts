@@ -159,9 +159,10 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
     const registered = new Set<RpmDep>();
 
     /**
-     * Packages a chosen one conflicts with, or that conflict with a chosen one: libsolv's
-     * conflict rule (-a | -b) decides them false by propagation as soon as either side is in, so
-     * they are never among a later choice's candidates (a self-conflict is ignored, as there).
+     * Packages a chosen one conflicts with or obsoletes, or that conflict with or obsolete a
+     * chosen one: libsolv's rule (-a | -b) decides them false by propagation as soon as either
+     * side is in, so they are never among a later choice's candidates (a self-conflict is
+     * ignored, as there).
      */
     const forbidden = new Set<RpmPackage>();
     const installable = (p: RpmPackage): boolean => {
@@ -249,6 +250,18 @@ export function resolveRpms(input: ResolveRpmsInput): RpmResolution {
       }
       if (!self) against({ name: p.name, flags: 'EQ', epoch: p.epoch, ver: p.version, rel: p.release });
       for (const f of p.files) if (conflictIndex.has(f)) against({ name: f });
+      // Obsoletes among packages being installed make the same rule (-a | -b), matched against
+      // the obsoleted package's own name and EVR, never its provides (obsoleteusesprovides off).
+      const selfEvr = { name: p.name, flags: 'EQ' as const, epoch: p.epoch, ver: p.version, rel: p.release };
+      for (const d of p.obsoletes) {
+        for (const q of byName.get(d.name) ?? []) {
+          if (q.name === p.name) continue;
+          if (rangeOverlap(d, { name: q.name, flags: 'EQ', epoch: q.epoch, ver: q.version, rel: q.release }))
+            forbidden.add(q);
+        }
+      }
+      for (const e of obsIndex.get(p.name) ?? [])
+        if (e.p.name !== p.name && rangeOverlap(e.dep, selfEvr)) forbidden.add(e.p);
       order.push(p);
       for (const d of p.recommends) {
         if (d.name.startsWith('rpmlib(')) continue;
