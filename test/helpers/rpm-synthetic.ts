@@ -16,6 +16,21 @@ export interface SyntheticRepoOptions {
   /** Files per package are filesMin + [0, filesSpread). */
   filesMin?: number;
   filesSpread?: number;
+  /** Hand-written packages added after the generated ones (tiny repositories for one rule). */
+  extra?: SyntheticPackage[];
+}
+
+/** Dependencies are 'name', 'name op evr' (op one of = < <= > >=) or a rich '(…)'. */
+export interface SyntheticPackage {
+  name: string;
+  arch?: string;
+  ver?: string;
+  rel?: string;
+  provides?: string[];
+  requires?: string[];
+  conflicts?: string[];
+  obsoletes?: string[];
+  recommends?: string[];
 }
 
 /** Writes the repository under `dir` and returns the root names to resolve (up to 30). */
@@ -197,6 +212,39 @@ export function writeSyntheticRepo(dir: string, opts: SyntheticRepoOptions = {})
   ${g.files.map((f) => `  <file>${f}</file>`).join('\n')}
   </package>`);
   }
+  const flagOf = { '=': 'EQ', '<': 'LT', '<=': 'LE', '>': 'GT', '>=': 'GE' } as const;
+  const depEntry = (d: string): string => {
+    const m = /^([^\s(]\S*)\s*(<=|>=|=|<|>)\s*(\S+)$/.exec(d);
+    if (!m) return entry(d);
+    const [v, r] = m[3].split('-');
+    return entry(m[1], flagOf[m[2] as keyof typeof flagOf], 0, v, r);
+  };
+  const section = (tag: string, deps: string[] | undefined): string =>
+    deps?.length ? `\n      <rpm:${tag}>\n${deps.map(depEntry).join('\n')}\n      </rpm:${tag}>` : '';
+  for (const x of opts.extra ?? []) {
+    const arch = x.arch ?? 'noarch';
+    const ver = x.ver ?? '1.0';
+    const rel = x.rel ?? '1.el9';
+    const sha = createHash('sha256').update(`extra-${x.name}-${ver}-${rel}.${arch}`).digest('hex');
+    body.push(`<package type="rpm">
+    <name>${x.name}</name>
+    <arch>${arch}</arch>
+    <version epoch="0" ver="${esc(ver)}" rel="${rel}"/>
+    <checksum type="sha256" pkgid="YES">${sha}</checksum>
+    <summary>${x.name}</summary>
+    <description>${x.name}</description>
+    <packager/>
+    <url/>
+    <time file="1700000000" build="1700000000"/>
+    <size package="1000" installed="1000" archive="1000"/>
+    <location href="Packages/${x.name[0]}/${x.name}-${esc(ver)}-${rel}.${arch}.rpm"/>
+    <format>${section('provides', [`${x.name} = ${ver}-${rel}`, ...(x.provides ?? [])])}${section('requires', x.requires)}${section('conflicts', x.conflicts)}${section('obsoletes', x.obsoletes)}${section('recommends', x.recommends)}
+    </format>
+  </package>`);
+    fbody.push(`<package pkgid="${sha}" name="${x.name}" arch="${arch}">
+    <version epoch="0" ver="${esc(ver)}" rel="${rel}"/>
+  </package>`);
+  }
   // /bin/sh, like bash in BaseOS: listed in primary.
   const shSha = createHash('sha256').update('ferry-sh').digest('hex');
   body.push(`<package type="rpm">
@@ -281,3 +329,31 @@ export function writeSyntheticRepo(dir: string, opts: SyntheticRepoOptions = {})
   ].slice(0, 30);
   return roots;
 }
+
+/**
+ * A tiny repository where Conflicts and Obsoletes decide every choice (name order alone would
+ * pick the excluded provider): cf-tool conflicts with cf-liba and obsoletes cf-o1 < 2; cf-k1
+ * conflicts with cf-tool (the other direction); cf-m conflicts with cf-vv < 2, which cf-n1
+ * provides; cf-rec, recommended, conflicts with cf-app. resolve-dnf.test.ts checks the set against dnf, resolve.test.ts records it.
+ */
+export const conflictsRepo: { roots: string[]; extra: SyntheticPackage[] } = {
+  roots: ['cf-app', 'cf-m'],
+  extra: [
+    {
+      name: 'cf-app',
+      requires: ['cf-tool', '(cf-liba or cf-libb)', '(cf-k1 or cf-k2)', '(cf-o1 or cf-o2)'],
+      recommends: ['cf-rec'],
+    },
+    { name: 'cf-tool', conflicts: ['cf-liba'], obsoletes: ['cf-o1 < 2'] },
+    { name: 'cf-o1' },
+    { name: 'cf-o2' },
+    { name: 'cf-liba' },
+    { name: 'cf-libb' },
+    { name: 'cf-k1', conflicts: ['cf-tool'] },
+    { name: 'cf-k2' },
+    { name: 'cf-m', requires: ['(cf-n1 or cf-n2)'], conflicts: ['cf-vv < 2'] },
+    { name: 'cf-n1', provides: ['cf-vv = 1'] },
+    { name: 'cf-n2', provides: ['cf-vv = 3'] },
+    { name: 'cf-rec', conflicts: ['cf-app'] },
+  ],
+};

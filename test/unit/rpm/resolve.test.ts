@@ -1,8 +1,14 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { decompressedStream } from '../../../src-main/core/kinds/rpm/decompress.js';
 import { parseEvr } from '../../../src-main/core/kinds/rpm/evr.js';
 import { parseModules } from '../../../src-main/core/kinds/rpm/modules.js';
 import type { RpmDep, RpmPackage } from '../../../src-main/core/kinds/rpm/package.js';
+import { readPrimaryInto } from '../../../src-main/core/kinds/rpm/primary.js';
 import { resolveRpms } from '../../../src-main/core/kinds/rpm/resolve.js';
+import { conflictsRepo, writeSyntheticRepo } from '../../helpers/rpm-synthetic.js';
 
 /** 'foo >= 1.2' | 'foo' | '(a or b)' | '/usr/bin/x' → RpmDep. */
 function dep(s: string): RpmDep {
@@ -311,5 +317,35 @@ data:
     expect(names(r)).toEqual(['modpkg-1.0.x86_64', 'top-1.0.x86_64']);
     const without = resolveRpms({ packages: pkgs, roots: [{ name: 'top', why: 'x' }], arch: 'x86_64' });
     expect(names(without)).toEqual(['modpkg-3.0.x86_64', 'top-1.0.x86_64']);
+  });
+
+  it('never picks a provider that conflicts with, obsoletes or is obsoleted by a chosen one, as dnf', async () => {
+    // The repository comes from the generator and goes through the primary parser, so the
+    // Conflicts are read as dnf reads them; resolve-dnf.test.ts runs dnf on the same one.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-rpm-conflicts-'));
+    try {
+      writeSyntheticRepo(dir, { packages: 0, extra: conflictsRepo.extra });
+      const repomd = fs.readFileSync(path.join(dir, 'repodata', 'repomd.xml'), 'utf8');
+      const href = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd)?.[1] ?? '';
+      const packages: RpmPackage[] = [];
+      await readPrimaryInto(decompressedStream(fs.createReadStream(path.join(dir, href)), href), 'syn', (p) =>
+        packages.push(p),
+      );
+      const r = resolve(packages, conflictsRepo.roots);
+      expect(r.problems).toEqual([]);
+      // dnf 4.14 `install --assumeno cf-app cf-m` on this repository: name order would take
+      // cf-liba, cf-k1, cf-n1, cf-o1 and the recommended cf-rec, each conflicting or obsoleted.
+      expect(r.packages.map((p) => p.name)).toEqual([
+        'cf-app',
+        'cf-k2',
+        'cf-libb',
+        'cf-m',
+        'cf-n2',
+        'cf-o2',
+        'cf-tool',
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -160,6 +160,8 @@ export function wantedFiles(packages: Iterable<RpmPackage>): Set<string> {
     for (const d of p.requires) add(d.name);
     for (const d of p.recommends) add(d.name);
     for (const d of p.supplements) add(d.name);
+    // A Conflicts on a path excludes the packages owning it, so the resolver needs them too.
+    for (const d of p.conflicts) add(d.name);
   }
   return wanted;
 }
