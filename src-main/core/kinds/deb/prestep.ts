@@ -14,6 +14,7 @@
  * reverses it: the files come back, Ferry's source and keyring go.
  */
 
+import { prestepCaTask, prestepFindTask, prestepMoveTask, prestepPlayHead } from '../packages/prestep.js';
 import { rpmPrestepPlay } from '../rpm/prestep.js';
 
 export const PRESTEP_FILE = 'ferry-apt-prestep.yml';
@@ -27,37 +28,16 @@ export function aptSourceLine(repoUrl: string, suite: string): string {
   return `deb [signed-by=${KEYRING_PATH}] ${repoUrl} ${suite} main`;
 }
 
+const HERE = "state == 'present' and ferry_apt_here";
+const GONE = "state == 'absent' and ferry_apt_here";
+
 export function prestepPlaybook(): string {
   return `# Ferry: point the nodes' apt at Ferry's repository before Kubespray's cluster.yml.
 # Needs (from \`ferry vars\`): ferry_apt_repos (per OS id, picked by the node's facts or ferry_os),
 # or ferry_apt_repo_url, ferry_apt_suite and ferry_apt_keyring_sha256 for one OS.
 # Reverse with -e ferry_apt_state=absent. ferry_apt_root prefixes every path (a throw-away
 # root in tests); ferry_apt_get is the apt-get command (e.g. "chroot /srv/root apt-get").
-- name: Ferry apt repository
-  hosts: "{{ ferry_apt_hosts | default('k8s_cluster:etcd') }}"
-  become: true
-  gather_facts: false
-  vars:
-    state: "{{ ferry_apt_state | default('present') }}"
-    root: "{{ ferry_apt_root | default('') }}"
-    apt_get: "{{ ferry_apt_get | default('apt-get') }}"
-    rpm_too: "{{ ferry_rpm_repos is defined or ferry_rpm_repo_url is defined }}"
-    apt_vars: "{{ ferry_apt_repos is defined or ferry_apt_repo_url is defined }}"
-  tasks:
-    # Facts only when the variables do not already say which OS (and family) this node is.
-    - name: Facts to pick this node's repository from ferry_apt_repos
-      ansible.builtin.setup:
-        gather_subset: [min]
-      when: apt_vars and ferry_os is not defined and (ferry_apt_repo_url is not defined or rpm_too)
-
-    # A RedHat node in a mixed cluster is the dnf play's; with only dnf variables there is nothing to do.
-    - name: Is this a Debian-family node Ferry carries packages for
-      ansible.builtin.set_fact:
-        ferry_apt_here: >-
-          {{ apt_vars and (
-               (ferry_os.split('-')[0] in ['debian', 'ubuntu']) if ferry_os is defined else
-               (ansible_os_family == 'Debian') if (ferry_apt_repo_url is not defined or rpm_too) else
-               true) }}
+${prestepPlayHead('apt')}
 
     - name: This node's repository
       ansible.builtin.set_fact:
@@ -68,21 +48,21 @@ export function prestepPlaybook(): string {
                (ansible_distribution_version if ansible_distribution == 'Ubuntu' else ansible_distribution_major_version))] }}
       when: state == 'present' and ferry_apt_here
 
-    - name: Find the distribution's apt sources
-      ansible.builtin.find:
-        paths: "{{ root }}/etc/apt/sources.list.d"
-        patterns: ["*.list", "*.sources"]
-        excludes: ["ferry.list"]
-      register: ferry_sources
-      when: state == 'present' and ferry_apt_here
+${prestepFindTask({
+  name: "Find the distribution's apt sources",
+  dir: '/etc/apt/sources.list.d',
+  patterns: ['*.list', '*.sources'],
+  excludes: ['ferry.list'],
+  register: 'ferry_sources',
+  when: HERE,
+})}
 
-    - name: Disable the distribution's apt sources (moved aside, not deleted)
-      ansible.builtin.command:
-        argv: [mv, "--", "{{ item }}", "{{ item }}.ferry.disabled"]
-        removes: "{{ item }}"
-        creates: "{{ item }}.ferry.disabled"
-      loop: "{{ [root ~ '/etc/apt/sources.list'] + (ferry_sources.files | default([]) | map(attribute='path') | list) }}"
-      when: state == 'present' and ferry_apt_here
+${prestepMoveTask({
+  name: "Disable the distribution's apt sources (moved aside, not deleted)",
+  to: '{{ item }}.ferry.disabled',
+  loop: "[root ~ '/etc/apt/sources.list'] + (ferry_sources.files | default([]) | map(attribute='path') | list)",
+  when: HERE,
+})}
 
     - name: Keyring folder
       ansible.builtin.file:
@@ -91,12 +71,7 @@ export function prestepPlaybook(): string {
         mode: "0755"
       when: state == 'present' and ferry_apt_here
 
-    - name: Ferry's CA, when Ferry serves over TLS (ferry_ca_certificate from \`ferry vars --tls\`)
-      ansible.builtin.copy:
-        dest: "{{ root }}${CA_PATH}"
-        content: "{{ ferry_ca_certificate }}"
-        mode: "0644"
-      when: state == 'present' and ferry_apt_here and ferry_ca_certificate is defined
+${prestepCaTask(CA_PATH, 'ferry_apt_here')}
 
     - name: apt trusts that CA for Ferry's host only
       ansible.builtin.copy:
@@ -123,20 +98,20 @@ export function prestepPlaybook(): string {
       register: ferry_list
       when: state == 'present' and ferry_apt_here
 
-    - name: Find the sources Ferry disabled
-      ansible.builtin.find:
-        paths: "{{ root }}/etc/apt/sources.list.d"
-        patterns: ["*.ferry.disabled"]
-      register: ferry_disabled
-      when: state == 'absent' and ferry_apt_here
+${prestepFindTask({
+  name: 'Find the sources Ferry disabled',
+  dir: '/etc/apt/sources.list.d',
+  patterns: ['*.ferry.disabled'],
+  register: 'ferry_disabled',
+  when: GONE,
+})}
 
-    - name: Restore the distribution's apt sources
-      ansible.builtin.command:
-        argv: [mv, "--", "{{ item }}", "{{ item[:-15] }}"]
-        removes: "{{ item }}"
-        creates: "{{ item[:-15] }}"
-      loop: "{{ [root ~ '/etc/apt/sources.list.ferry.disabled'] + (ferry_disabled.files | default([]) | map(attribute='path') | list) }}"
-      when: state == 'absent' and ferry_apt_here
+${prestepMoveTask({
+  name: "Restore the distribution's apt sources",
+  to: '{{ item[:-15] }}',
+  loop: "[root ~ '/etc/apt/sources.list.ferry.disabled'] + (ferry_disabled.files | default([]) | map(attribute='path') | list)",
+  when: GONE,
+})}
 
     - name: Remove Ferry's source and keyring
       ansible.builtin.file:

@@ -5,6 +5,7 @@
  */
 import * as openpgp from 'openpgp';
 import { FerryError } from '../../base/errors/index.js';
+import { sortSignatures } from '../packages/signatures.js';
 import { parseStanza } from './deb822.js';
 
 export interface ReleaseEntry {
@@ -134,31 +135,20 @@ export async function verifyInRelease(
     );
   }
   const result = await openpgp.verify({ message, verificationKeys: opts.keyring, date: now });
-  const known = new Set(opts.keyring.flatMap((k) => k.getKeyIDs().map((id) => id.toHex())));
-  const good: string[] = [];
-  const bad: string[] = [];
-  for (const sig of result.signatures) {
-    const id = sig.keyID.toHex();
-    try {
-      await sig.verified;
-      good.push(id);
-    } catch (e) {
-      if (!known.has(id)) continue;
-      // openpgp.js also rejects a signature made after `now`; that is a clock or replay problem,
-      // reported as a future-dated Release rather than as tampering.
-      const created = (await sig.signature).packets[0]?.created;
-      if (created && created.getTime() - now.getTime() > (opts.maxFutureSeconds ?? 10) * 1000) {
-        throw refuse(
-          suite,
-          'future',
-          `the InRelease of ${suite} was signed on ${created.toISOString()}, in the future (now ${now.toISOString()})`,
-          "check this machine's clock, then fetch again",
-          { date: created.toISOString() },
-        );
-      }
-      bad.push(`${id}: ${(e as Error).message}`);
+  const { good, bad, ids } = await sortSignatures(result.signatures, opts.keyring, async (sig) => {
+    // openpgp.js also rejects a signature made after `now`; that is a clock or replay problem,
+    // reported as a future-dated Release rather than as tampering.
+    const created = (await sig.signature).packets[0]?.created;
+    if (created && created.getTime() - now.getTime() > (opts.maxFutureSeconds ?? 10) * 1000) {
+      throw refuse(
+        suite,
+        'future',
+        `the InRelease of ${suite} was signed on ${created.toISOString()}, in the future (now ${now.toISOString()})`,
+        "check this machine's clock, then fetch again",
+        { date: created.toISOString() },
+      );
     }
-  }
+  });
   if (bad.length) {
     throw refuse(
       suite,
@@ -169,7 +159,6 @@ export async function verifyInRelease(
     );
   }
   if (good.length === 0) {
-    const ids = result.signatures.map((s) => s.keyID.toHex()).join(', ') || 'none';
     throw refuse(
       suite,
       'no-trusted-key',

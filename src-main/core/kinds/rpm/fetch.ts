@@ -1,15 +1,12 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as openpgp from 'openpgp';
 import { z } from 'zod';
-import { FerryError, toErrorValue, type ErrorValue } from '../../base/errors/index.js';
-import type { Artifact, RpmArtifact } from '../../bundle/manifest.js';
-import { ensureRepoSigner, type RepoSigner } from '../../bundle/keys/repo-key.js';
-import { discardPartial, downloadToFile } from '../../fetch/download/download-file.js';
-import { Limiter } from '../../fetch/download/limit.js';
-import { mirrorUrl } from '../../fetch/download/mirrors.js';
-import { PRESTEP_FILE, prestepPlaybook } from '../deb/prestep.js';
-import type { CarryContext } from '../kind.js';
+import { FerryError } from '../../base/errors/index.js';
+import type { RpmArtifact } from '../../bundle/manifest.js';
+import type { RepoSigner } from '../../bundle/keys/repo-key.js';
+import { discardPartial } from '../../fetch/download/download-file.js';
+import { carryPackages, carryPlanPackages, packageSetsOf } from '../packages/carry.js';
+import type { PackageCarryOptions, PackageCarryResult } from '../packages/carry.js';
 import { readRpmHeader, type RpmHeader } from './header.js';
 import { rpmKind } from './kind.js';
 import { buildRpmRepodata } from './repodata.js';
@@ -36,26 +33,7 @@ import { RPM_FERRY_KEY } from './vars.js';
 
 /** The plan's RHEL-family package sets: plan.json's `rpms`, one ResolvedRpmSet per target OS. */
 export function rpmSetsOf(plan: unknown): ResolvedRpmSet[] {
-  const raw = (plan as { rpms?: unknown } | null)?.rpms;
-  if (raw === undefined) return [];
-  const r = z.array(ResolvedRpmSetSchema).safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new FerryError(
-      'USAGE',
-      `The plan's rpms are not resolved package sets: rpms.${i.path.join('.')}: ${i.message}.`,
-      { hint: "Make the plan again with 'ferry plan'." },
-    );
-  }
-  const seen = new Set<string>();
-  for (const s of r.data) {
-    if (seen.has(s.os))
-      throw new FerryError('USAGE', `The plan lists the OS ${s.os} twice under rpms.`, {
-        hint: "Make the plan again with 'ferry plan'.",
-      });
-    seen.add(s.os);
-  }
-  return r.data;
+  return packageSetsOf(plan, 'rpms', z.array(ResolvedRpmSetSchema));
 }
 
 export const nevra = (p: { name: string; epoch?: number; version: string; release: string; arch: string }) =>
@@ -81,20 +59,10 @@ export function rpmPackagePath(os: string, repoArch: string, location: string): 
 /** The part of repos/<os>/<arch>/… below the architecture folder: primary's location href. */
 const inRepo = (p: string): string => p.split('/').slice(3).join('/');
 
-export interface RpmFetchOptions extends Pick<
-  CarryContext,
-  'client' | 'writer' | 'mirrors' | 'signal' | 'concurrency' | 'onBytes' | 'onItem'
-> {
+export interface RpmFetchOptions extends PackageCarryOptions {
   signer: RepoSigner;
   /** repomd <revision> (tests pin it); the time of the fetch otherwise. */
   revision?: string;
-}
-
-export interface RpmFetchResult {
-  present: number;
-  fetched: number;
-  removed: number;
-  failures: Array<{ id: string; name: string; error: ErrorValue }>;
 }
 
 interface SetKeys {
@@ -189,36 +157,18 @@ async function checkSigner(
     );
 }
 
-async function sizeIs(dir: string, rel: string, size: number): Promise<boolean> {
-  try {
-    const st = await fs.lstat(path.join(dir, ...rel.split('/')));
-    return st.isFile() && st.size === size;
-  } catch {
-    return false;
-  }
-}
-
-export async function fetchRpmSets(sets: ResolvedRpmSet[], o: RpmFetchOptions): Promise<RpmFetchResult> {
+export async function fetchRpmSets(sets: ResolvedRpmSet[], o: RpmFetchOptions): Promise<PackageCarryResult> {
   const w = o.writer;
-  const result: RpmFetchResult = { present: 0, fetched: 0, removed: 0, failures: [] };
-  interface Job {
-    set: ResolvedRpmSet;
-    p: ResolvedRpm;
-    id: string;
-    /** The bundle path holding the file (another architecture's, when shared). */
-    path: string;
-    url: string;
-  }
-  const jobs: Job[] = [];
-  const stored = new Map<string, { sha256: string; first: Job }>();
-  const bySha = new Map<string, string>();
-  for (const a of w.listArtifacts()) if (a.kind === 'rpm') bySha.set(a.sha256, a.paths[0]);
-  for (const set of sets) {
-    const ids = new Set<string>();
-    for (const p of set.packages) {
-      const id = rpmArtifactId(set.os, p);
-      if (ids.has(id)) continue;
-      ids.add(id);
+  const keyIds = new Map<ResolvedRpmSet, SetKeys>();
+  /** Headers read as the packages come in (or from the held files), for the repodata. */
+  const headers = new Map<string, RpmHeader>();
+  let revision: string | undefined;
+  return carryPackages<ResolvedRpmSet, ResolvedRpm, RpmArtifact>(sets, o, {
+    kind: 'rpm',
+    repoFormat: 'rpm',
+    artifactId: rpmArtifactId,
+    repoArtifactId: rpmRepoArtifactId,
+    place(set, p) {
       const src = set.sources.find((s) => s.id === p.source && s.arch === p.repoArch);
       if (!src)
         throw new FerryError(
@@ -226,209 +176,91 @@ export async function fetchRpmSets(sets: ResolvedRpmSet[], o: RpmFetchOptions): 
           `${set.os}: ${nevra(p)} names the repository ${p.source} (${p.repoArch}), which the plan does not list.`,
           { hint: "Make the plan again with 'ferry plan'." },
         );
-      const own = rpmPackagePath(set.os, p.repoArch, p.location);
-      // The same file under the same name in another architecture of this OS: share that copy.
-      const earlier = bySha.get(p.sha256);
-      const shared =
-        earlier && earlier.startsWith(`repos/${set.os}/`) && inRepo(earlier) === inRepo(own)
-          ? earlier
-          : undefined;
-      const at = shared ?? own;
-      const have = stored.get(at);
-      if (have && have.sha256 !== p.sha256)
-        throw new FerryError(
-          'INTEGRITY',
-          `${set.os}: ${nevra(p)} and ${nevra(have.first.p)} both want ${at} with different contents.`,
-          { artifact: at, hint: "Make the plan again with 'ferry plan'." },
-        );
-      const job: Job = {
-        set,
-        p,
-        id,
-        path: at,
+      return {
+        path: rpmPackagePath(set.os, p.repoArch, p.location),
         url: `${src.uri.replace(/\/+$/, '')}/${p.location.replace(/^\/+/, '')}`,
       };
-      if (!have) stored.set(at, { sha256: p.sha256, first: job });
-      bySha.set(p.sha256, at);
-      jobs.push(job);
-    }
-  }
-  // Artifacts of OSes or builds the plan no longer names go; dropUnreferenced removes their files.
-  const wanted = new Set([...jobs.map((j) => j.id), ...sets.map((s) => rpmRepoArtifactId(s.os))]);
-  for (const a of w.listArtifacts()) {
-    if ((a.kind === 'rpm' || (a.kind === 'repo' && a.format === 'rpm')) && !wanted.has(a.id)) {
-      await w.removeArtifact(a.id);
-      result.removed++;
-    }
-  }
-
-  const keyIds = new Map<ResolvedRpmSet, SetKeys>();
-  for (const s of sets) keyIds.set(s, await keysOf(s));
-  /** Headers read as the packages come in (or from the held files), for the repodata. */
-  const headers = new Map<string, RpmHeader>();
-
-  const limit = new Limiter(o.concurrency);
-  const inflight = new Map<string, Promise<void>>();
-  const fetchFile = (j: Job): Promise<void> => {
-    let run = inflight.get(j.path);
-    if (!run) {
-      run = (async () => {
-        const f = w.file(j.path);
-        if (f && f.sha256 === j.p.sha256 && f.size === j.p.size && (await sizeIs(w.dir, j.path, j.p.size)))
-          return;
-        await limit.run(async () => {
-          const tmp = w.resumePath(j.url);
-          o.onItem?.({ id: j.id, name: `${j.set.os} ${nevra(j.p)}`, status: 'started' });
-          const r = await downloadToFile(o.client, {
-            url: mirrorUrl(j.url, o.mirrors),
-            dest: tmp,
-            expectSha256: j.p.sha256,
-            expectSize: j.p.size,
-            label: j.url,
-            checksumHint: `${nevra(j.p)} does not match the SHA256 primary.xml of ${j.p.source} gives it (signed through repomd.xml); check the mirror, or make the plan again with 'ferry plan' if the repository moved on.`,
-            signal: o.signal,
-            ...(o.onBytes ? { onBytes: o.onBytes } : {}),
-          });
-          if (r.size !== j.p.size) {
-            await discardPartial(tmp);
-            throw new FerryError('CHECKSUM', `${j.url} is ${r.size} bytes; primary.xml says ${j.p.size}.`, {
-              artifact: j.url,
-            });
-          }
-          // Whose signature it carries, before it enters the bundle.
-          const h = await readRpmHeader(tmp, j.url);
-          try {
-            await checkSigner(j.set, j.p, tmp, h, keyIds.get(j.set)!);
-          } catch (err) {
-            await discardPartial(tmp);
-            throw err;
-          }
-          headers.set(j.path, h);
-          await w.commitFile(tmp, j.path, r);
-          await discardPartial(tmp);
-        });
-      })();
-      inflight.set(j.path, run);
-    }
-    return run;
-  };
-
-  // Largest first, so the big files do not end up alone at the tail of a throttled run.
-  const order = [...jobs].sort((a, b) => b.p.size - a.p.size);
-  await Promise.all(
-    order.map(async (j) => {
-      const name = `${j.set.os} ${nevra(j.p)}`;
-      const had = w.artifact(j.id);
-      const f = w.file(j.path);
-      try {
-        const pinned = {
-          os: j.set.os,
-          package: j.p.name,
-          ...(j.p.epoch ? { epoch: j.p.epoch } : {}),
-          version: j.p.version,
-          release: j.p.release,
-          arch: j.p.arch,
-          repoArch: j.p.repoArch,
-          sha256: j.p.sha256,
-          size: j.p.size,
-        };
-        const present =
-          had?.kind === 'rpm' &&
-          rpmKind.fetch!.holds(had, { ...pinned, paths: [j.path] }) &&
-          f?.sha256 === j.p.sha256 &&
-          (await sizeIs(w.dir, j.path, j.p.size));
-        if (present) {
-          result.present++;
-          o.onItem?.({ id: j.id, name, status: 'present' });
-          return;
-        }
-        await fetchFile(j);
-        const a: RpmArtifact = { id: j.id, kind: 'rpm', ...pinned, url: j.url, paths: [j.path] };
-        await w.addArtifact(a);
-        result.fetched++;
-        o.onItem?.({ id: j.id, name, status: 'done' });
-      } catch (err) {
-        const error = toErrorValue(err);
-        if (error.code === 'CANCELLED' || o.signal.aborted) return;
-        result.failures.push({ id: j.id, name, error });
-        o.onItem?.({ id: j.id, name, status: 'failed', error });
-      }
+    },
+    // The same file under the same name in another architecture of this OS.
+    mayShare: (set, earlier, own) =>
+      earlier.startsWith(`repos/${set.os}/`) && inRepo(earlier) === inRepo(own),
+    label: nevra,
+    itemName: (set, p) => `${set.os} ${nevra(p)}`,
+    checksumHint: (p) =>
+      `${nevra(p)} does not match the SHA256 primary.xml of ${p.source} gives it (signed through repomd.xml); check the mirror, or make the plan again with 'ferry plan' if the repository moved on.`,
+    sizeSays: 'primary.xml',
+    pinned: (set, p) => ({
+      os: set.os,
+      package: p.name,
+      ...(p.epoch ? { epoch: p.epoch } : {}),
+      version: p.version,
+      release: p.release,
+      arch: p.arch,
+      repoArch: p.repoArch,
+      sha256: p.sha256,
+      size: p.size,
     }),
-  );
-  if (o.signal.aborted) throw new FerryError('CANCELLED', 'Cancelled; run the same command again to resume.');
-  if (result.failures.length || sets.length === 0) return result;
-
-  // Every .rpm is in and verified: each architecture's repodata from the packages' own headers.
-  const prestep = `repos/${PRESTEP_FILE}`;
-  await w.addBytes(prestep, prestepPlaybook());
-  const revision = o.revision ?? String(Math.floor(Date.now() / 1000));
-  for (const set of sets) {
-    const written: string[] = [];
-    const mine = jobs.filter((j) => j.set === set);
-    for (const arch of [...new Set(mine.map((j) => j.p.repoArch))].sort()) {
-      const entries = [];
-      for (const j of mine.filter((x) => x.p.repoArch === arch)) {
-        let h = headers.get(j.path);
-        if (!h) {
-          // Held from an earlier run: its signature was checked then, and is checked again here.
-          const file = path.join(w.dir, ...j.path.split('/'));
-          h = await readRpmHeader(file, j.path);
-          await checkSigner(set, j.p, file, h, keyIds.get(set)!);
-          headers.set(j.path, h);
-        }
-        entries.push({
-          location: inRepo(rpmPackagePath(set.os, arch, j.p.location)),
-          sha256: j.p.sha256,
-          size: j.p.size,
-          header: h,
-        });
+    holds: (held, want) => rpmKind.fetch!.holds(held, want),
+    async prepare() {
+      for (const s of sets) keyIds.set(s, await keysOf(s));
+    },
+    // Whose signature it carries, before it enters the bundle.
+    async admit(j, tmp) {
+      const h = await readRpmHeader(tmp, j.url);
+      try {
+        await checkSigner(j.set, j.p, tmp, h, keyIds.get(j.set)!);
+      } catch (err) {
+        await discardPartial(tmp);
+        throw err;
       }
-      const files = await buildRpmRepodata(entries, {
-        signer: o.signer,
-        revision,
-        ...(set.modules ? { modules: set.modules } : {}),
-      });
-      for (const f of files) {
-        const rel = `repos/${set.os}/${arch}/${f.path}`;
-        await w.addBytes(rel, Buffer.from(f.data));
+      headers.set(j.path, h);
+    },
+    // Every .rpm is in and verified: each architecture's repodata from the packages' own headers.
+    async writeRepo(set, mine) {
+      revision ??= o.revision ?? String(Math.floor(Date.now() / 1000));
+      const written: string[] = [];
+      for (const arch of [...new Set(mine.map((j) => j.p.repoArch))].sort()) {
+        const entries = [];
+        for (const j of mine.filter((x) => x.p.repoArch === arch)) {
+          let h = headers.get(j.path);
+          if (!h) {
+            // Held from an earlier run: its signature was checked then, and is checked again here.
+            const file = path.join(w.dir, ...j.path.split('/'));
+            h = await readRpmHeader(file, j.path);
+            await checkSigner(set, j.p, file, h, keyIds.get(set)!);
+            headers.set(j.path, h);
+          }
+          entries.push({
+            location: inRepo(rpmPackagePath(set.os, arch, j.p.location)),
+            sha256: j.p.sha256,
+            size: j.p.size,
+            header: h,
+          });
+        }
+        const files = await buildRpmRepodata(entries, {
+          signer: o.signer,
+          revision,
+          ...(set.modules ? { modules: set.modules } : {}),
+        });
+        for (const f of files) {
+          const rel = `repos/${set.os}/${arch}/${f.path}`;
+          await w.addBytes(rel, Buffer.from(f.data));
+          written.push(rel);
+        }
+      }
+      for (const k of set.keys ?? []) {
+        const rel = `repos/${set.os}/${k.file}`;
+        await w.addBytes(rel, k.armored.endsWith('\n') ? k.armored : `${k.armored}\n`);
         written.push(rel);
       }
-    }
-    for (const k of set.keys ?? []) {
-      const rel = `repos/${set.os}/${k.file}`;
-      await w.addBytes(rel, k.armored.endsWith('\n') ? k.armored : `${k.armored}\n`);
-      written.push(rel);
-    }
-    const ferryKey = `repos/${set.os}/${RPM_FERRY_KEY}`;
-    await w.addBytes(ferryKey, o.signer.armoredPublicKey);
-    written.push(ferryKey, prestep);
-    const repo: Artifact = {
-      id: rpmRepoArtifactId(set.os),
-      kind: 'repo',
-      format: 'rpm',
-      os: set.os,
-      // `suite` names the repository id and architecture; a repomd revision is no date, so none.
-      sources: set.sources.map((s) => ({ uri: s.uri, suite: `${s.id}/${s.arch}` })),
-      paths: written,
-    };
-    await w.addArtifact(repo);
-  }
-  return result;
-}
-
-/** One error for a fetch whose packages failed: the first checksum or signature failure names the package. */
-export function rpmFailuresError(failures: RpmFetchResult['failures'], total: number): FerryError {
-  const first =
-    failures.find((f) => f.error.code === 'CHECKSUM' || f.error.code === 'INTEGRITY') ?? failures[0];
-  return new FerryError(
-    first.error.code,
-    `${failures.length} of ${total} RPM packages failed; the bundle is not finished. First: ${first.name}: ${first.error.message}`,
-    {
-      artifact: first.error.artifact ?? first.id,
-      details: { failures },
-      hint: `${first.error.hint ? first.error.hint + ' ' : ''}Then run the same command again: the packages already verified are kept.`,
+      const ferryKey = `repos/${set.os}/${RPM_FERRY_KEY}`;
+      await w.addBytes(ferryKey, o.signer.armoredPublicKey);
+      written.push(ferryKey);
+      return written;
     },
-  );
+    // `suite` names the repository id and architecture; a repomd revision is no date, so none.
+    repoSources: (set) => set.sources.map((s) => ({ uri: s.uri, suite: `${s.id}/${s.arch}` })),
+  });
 }
 
 /**
@@ -439,18 +271,12 @@ export function rpmFailuresError(failures: RpmFetchResult['failures'], total: nu
 export async function fetchPlanRpms(
   plan: unknown,
   o: Omit<RpmFetchOptions, 'signer'> & { keysDir: string; signer?: RepoSigner },
-): Promise<RpmFetchResult> {
-  const sets = rpmSetsOf(plan);
-  const held = o.writer
-    .listArtifacts()
-    .some((a) => a.kind === 'rpm' || (a.kind === 'repo' && a.format === 'rpm'));
-  if (sets.length === 0 && !held) return { present: 0, fetched: 0, removed: 0, failures: [] };
-  const signer = o.signer ?? (sets.length ? await ensureRepoSigner(o.keysDir) : undefined);
-  const r = await fetchRpmSets(sets, { ...o, signer: signer! });
-  if (r.failures.length)
-    throw rpmFailuresError(
-      r.failures,
-      sets.reduce((n, s) => n + s.packages.length, 0),
-    );
-  return r;
+): Promise<PackageCarryResult> {
+  return carryPlanPackages(rpmSetsOf(plan), o, {
+    kind: 'rpm',
+    repoFormat: 'rpm',
+    noun: 'RPM packages',
+    first: ['CHECKSUM', 'INTEGRITY'],
+    carry: (sets, signer) => fetchRpmSets(sets, { ...o, signer }),
+  });
 }

@@ -1,7 +1,7 @@
 import type { Artifact, RepoArtifact, RpmArtifact } from '../../bundle/manifest.js';
 import { rpmKind as carriedRpm } from '../carried.js';
 import type { ArtifactKind, RecordProblem } from '../kind.js';
-import { filesAtSize } from '../../bundle/intact.js';
+import { packageKind, repoRecordProblems, type RepoNeed } from '../packages/kind.js';
 import { fetchPlanRpms } from './fetch.js';
 import { rpmReposOf, rpmVars, RPM_FERRY_KEY } from './vars.js';
 
@@ -12,9 +12,6 @@ import { rpmReposOf, rpmVars, RPM_FERRY_KEY } from './vars.js';
  * architectures' repositories share is stored once, under the first architecture; the other
  * repository's artifact names that file, and serve answers it under both folders.
  */
-
-const REPAIR_RPM =
-  'Copy the bundle again from the connected side, or repair just this package with `ferry export --only <id>` from an intact copy.';
 
 /** The served URL of each `rpm` artifact stored under another architecture's folder. */
 export function sharedRpmUrls(artifacts: readonly Artifact[]): Array<[string, string]> {
@@ -30,32 +27,14 @@ export function sharedRpmUrls(artifacts: readonly Artifact[]): Array<[string, st
 }
 
 export const rpmKind: ArtifactKind<RpmArtifact> = {
-  ...carriedRpm,
-  verify: { record: carriedRpm.verify.record, repairHint: () => REPAIR_RPM },
-  summarize: (a) => ({ group: `${a.os} packages` }),
-  serve: { ...carriedRpm.serve, aliases: sharedRpmUrls },
   // The plan's RPM package sets (plan.json `rpms`) and their signed repositories.
-  waitsForDownloads: true,
-  async carry(want, ctx) {
-    const { repoSigner, ...o } = ctx;
-    await fetchPlanRpms(want.plan, { ...o, ...(repoSigner ? { signer: repoSigner } : {}) });
-  },
-  // plan.json (which names the packages) matched already: their files, and their repositories',
-  // must still be there too.
-  held: async (dir, m) => {
-    const sizes = new Map(m.files.map((f) => [f.path, f.size]));
-    for (const a of m.artifacts)
-      if (
-        (a.kind === 'rpm' || (a.kind === 'repo' && a.format === 'rpm')) &&
-        !(await filesAtSize(dir, a.paths, sizes))
-      )
-        return false;
-    return true;
-  },
-  async vars(src, filesUrl) {
-    const repos = rpmReposOf(src);
-    return repos.length ? rpmVars(filesUrl, repos) : {};
-  },
+  ...packageKind(carriedRpm, {
+    aliases: sharedRpmUrls,
+    carryPlan: fetchPlanRpms,
+    checks: (a) => a.kind === 'rpm' || (a.kind === 'repo' && a.format === 'rpm'),
+    reposOf: rpmReposOf,
+    vars: rpmVars,
+  }),
   fetch: {
     // The same package file, pinned by primary's sha256, for the same OS and repository.
     holds: (held, w) =>
@@ -79,33 +58,22 @@ export const rpmKind: ArtifactKind<RpmArtifact> = {
  */
 export function rpmRepoRecord(a: RepoArtifact): RecordProblem[] {
   if (a.format !== 'rpm' || !a.os) return [];
-  const root = `repos/${a.os}/`;
-  const own = a.paths.filter((p) => p.startsWith(root)).map((p) => p.slice(root.length));
-  const arches = [...new Set(own.map((p) => /^([^/]+)\/(repodata|Packages)\//.exec(p)?.[1]))].filter(
-    (x): x is string => !!x,
-  );
-  const need: Array<{ test: (p: string) => boolean; what: string }> = [
-    { test: (p) => p === RPM_FERRY_KEY, what: RPM_FERRY_KEY },
-  ];
-  if (arches.length === 0) need.push({ test: () => false, what: '<arch>/repodata/repomd.xml' });
-  for (const arch of arches.sort()) {
-    need.push(
-      { test: (p) => p === `${arch}/repodata/repomd.xml`, what: `${arch}/repodata/repomd.xml` },
-      { test: (p) => p === `${arch}/repodata/repomd.xml.asc`, what: `${arch}/repodata/repomd.xml.asc` },
-      {
-        test: (p) => new RegExp(`^${arch}/repodata/[^/]*primary\\.xml(\\.[a-z0-9]+)?$`).test(p),
-        what: `${arch}/repodata/<sha>-primary.xml.gz`,
-      },
+  return repoRecordProblems({ ...a, os: a.os }, 'RPM', (own) => {
+    const arches = [...new Set(own.map((p) => /^([^/]+)\/(repodata|Packages)\//.exec(p)?.[1]))].filter(
+      (x): x is string => !!x,
     );
-  }
-  return need
-    .filter((n) => !own.some(n.test))
-    .map((n) => ({
-      path: `${root}${n.what}`,
-      // The record does not describe a usable repository: it disagrees with what it claims to be.
-      status: 'wrong-digest' as const,
-      expectedSize: 0,
-      expectedSha256: '',
-      error: `the RPM repository for ${a.os} does not name ${n.what}`,
-    }));
+    const need: RepoNeed[] = [{ test: (p) => p === RPM_FERRY_KEY, what: RPM_FERRY_KEY }];
+    if (arches.length === 0) need.push({ test: () => false, what: '<arch>/repodata/repomd.xml' });
+    for (const arch of arches.sort()) {
+      need.push(
+        { test: (p) => p === `${arch}/repodata/repomd.xml`, what: `${arch}/repodata/repomd.xml` },
+        { test: (p) => p === `${arch}/repodata/repomd.xml.asc`, what: `${arch}/repodata/repomd.xml.asc` },
+        {
+          test: (p) => new RegExp(`^${arch}/repodata/[^/]*primary\\.xml(\\.[a-z0-9]+)?$`).test(p),
+          what: `${arch}/repodata/<sha>-primary.xml.gz`,
+        },
+      );
+    }
+    return need;
+  });
 }

@@ -14,6 +14,8 @@
  * `ferry_rpm_state: absent` reverses it.
  */
 
+import { prestepCaTask, prestepFindTask, prestepMoveTask, prestepPlayHead } from '../packages/prestep.js';
+
 export const RPM_REPO_PATH = '/etc/yum.repos.d/ferry.repo';
 /** Ferry's copies of the keys, in a folder of their own: /etc/pki/rpm-gpg/RPM-GPG-KEY-* belong to packages. */
 export const RPM_KEY_DIR = '/etc/pki/rpm-gpg/ferry';
@@ -54,37 +56,16 @@ export function rpmRepoFile(o: { os: string; url: string; keys: readonly string[
 const NODE_RPM_OS =
   "{{ ferry_os | default(({'Rocky': 'rocky', 'AlmaLinux': 'alma', 'RedHat': 'rhel'}[ansible_distribution] | default(ansible_distribution | lower)) ~ '-' ~ ansible_distribution_major_version) }}";
 
+const HERE = "state == 'present' and ferry_rpm_here";
+const GONE = "state == 'absent' and ferry_rpm_here";
+
 export function rpmPrestepPlay(): string {
   return `# Ferry: point the nodes' dnf at Ferry's repository before Kubespray's cluster.yml (RedHat family).
 # Needs (from \`ferry vars\`): ferry_rpm_repos (per OS id, picked by the node's facts or ferry_os),
 # or ferry_rpm_repo_url, ferry_rpm_os and ferry_rpm_keys for one OS.
 # Reverse with -e ferry_rpm_state=absent. ferry_rpm_root prefixes every path (a throw-away
 # root in tests); ferry_dnf is the dnf command (e.g. "dnf --installroot=/srv/root").
-- name: Ferry dnf repository
-  hosts: "{{ ferry_rpm_hosts | default('k8s_cluster:etcd') }}"
-  become: true
-  gather_facts: false
-  vars:
-    state: "{{ ferry_rpm_state | default('present') }}"
-    root: "{{ ferry_rpm_root | default('') }}"
-    dnf: "{{ ferry_dnf | default('dnf') }}"
-    apt_too: "{{ ferry_apt_repos is defined or ferry_apt_repo_url is defined }}"
-    rpm_vars: "{{ ferry_rpm_repos is defined or ferry_rpm_repo_url is defined }}"
-  tasks:
-    # Facts only when the variables do not already say which OS (and family) this node is.
-    - name: Facts to pick this node's repository from ferry_rpm_repos
-      ansible.builtin.setup:
-        gather_subset: [min]
-      when: rpm_vars and ferry_os is not defined and (ferry_rpm_repo_url is not defined or apt_too)
-
-    # A Debian node in a mixed cluster is the apt play's; with only apt variables there is nothing to do.
-    - name: Is this a RedHat-family node Ferry carries packages for
-      ansible.builtin.set_fact:
-        ferry_rpm_here: >-
-          {{ rpm_vars and (
-               (ferry_os.split('-')[0] in ['rocky', 'alma', 'rhel']) if ferry_os is defined else
-               (ansible_os_family == 'RedHat') if (ferry_rpm_repo_url is not defined or apt_too) else
-               true) }}
+${prestepPlayHead('rpm')}
 
     - name: This node's repository
       ansible.builtin.set_fact:
@@ -95,21 +76,21 @@ export function rpmPrestepPlay(): string {
         ferry_rpm_node_os: "${NODE_RPM_OS}"
       when: state == 'present' and ferry_rpm_here
 
-    - name: Find the distribution's .repo files
-      ansible.builtin.find:
-        paths: "{{ root }}/etc/yum.repos.d"
-        patterns: ["*.repo"]
-        excludes: ["ferry.repo"]
-      register: ferry_repo_files
-      when: state == 'present' and ferry_rpm_here
+${prestepFindTask({
+  name: "Find the distribution's .repo files",
+  dir: '/etc/yum.repos.d',
+  patterns: ['*.repo'],
+  excludes: ['ferry.repo'],
+  register: 'ferry_repo_files',
+  when: HERE,
+})}
 
-    - name: Disable the distribution's .repo files (moved aside, not deleted)
-      ansible.builtin.command:
-        argv: [mv, "--", "{{ item }}", "{{ item }}.ferry.disabled"]
-        removes: "{{ item }}"
-        creates: "{{ item }}.ferry.disabled"
-      loop: "{{ ferry_repo_files.files | default([]) | map(attribute='path') | list }}"
-      when: state == 'present' and ferry_rpm_here
+${prestepMoveTask({
+  name: "Disable the distribution's .repo files (moved aside, not deleted)",
+  to: '{{ item }}.ferry.disabled',
+  loop: "ferry_repo_files.files | default([]) | map(attribute='path') | list",
+  when: HERE,
+})}
 
     - name: Key and CA folders
       ansible.builtin.file:
@@ -119,12 +100,7 @@ export function rpmPrestepPlay(): string {
       loop: ["${RPM_KEY_DIR}", "${RPM_CA_DIR}"]
       when: state == 'present' and ferry_rpm_here
 
-    - name: Ferry's CA, when Ferry serves over TLS (ferry_ca_certificate from \`ferry vars --tls\`)
-      ansible.builtin.copy:
-        dest: "{{ root }}${RPM_CA_PATH}"
-        content: "{{ ferry_ca_certificate }}"
-        mode: "0644"
-      when: state == 'present' and ferry_rpm_here and ferry_ca_certificate is defined
+${prestepCaTask(RPM_CA_PATH, 'ferry_rpm_here')}
 
     - name: The repository keys, each checked against the bundle's sha256
       ansible.builtin.get_url:
@@ -156,20 +132,20 @@ export function rpmPrestepPlay(): string {
         mode: "0644"
       when: state == 'present' and ferry_rpm_here
 
-    - name: Find the .repo files Ferry disabled
-      ansible.builtin.find:
-        paths: "{{ root }}/etc/yum.repos.d"
-        patterns: ["*.repo.ferry.disabled"]
-      register: ferry_repo_disabled
-      when: state == 'absent' and ferry_rpm_here
+${prestepFindTask({
+  name: 'Find the .repo files Ferry disabled',
+  dir: '/etc/yum.repos.d',
+  patterns: ['*.repo.ferry.disabled'],
+  register: 'ferry_repo_disabled',
+  when: GONE,
+})}
 
-    - name: Restore the distribution's .repo files
-      ansible.builtin.command:
-        argv: [mv, "--", "{{ item }}", "{{ item[:-15] }}"]
-        removes: "{{ item }}"
-        creates: "{{ item[:-15] }}"
-      loop: "{{ ferry_repo_disabled.files | default([]) | map(attribute='path') | list }}"
-      when: state == 'absent' and ferry_rpm_here
+${prestepMoveTask({
+  name: "Restore the distribution's .repo files",
+  to: '{{ item[:-15] }}',
+  loop: "ferry_repo_disabled.files | default([]) | map(attribute='path') | list",
+  when: GONE,
+})}
 
     - name: Remove Ferry's repository, keys and CA
       ansible.builtin.file:

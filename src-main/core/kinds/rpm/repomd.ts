@@ -13,6 +13,7 @@ import { FerryError } from '../../base/errors/index.js';
 import { discardPartial, downloadToFile } from '../../fetch/download/download-file.js';
 import type { HttpClient } from '../../fetch/download/http-client.js';
 import { mirrorUrl, type MirrorMap } from '../../fetch/download/mirrors.js';
+import { sortSignatures } from '../packages/signatures.js';
 
 export interface RepomdEntry {
   /** primary, filelists, other, modules, primary_db, group, updateinfo… */
@@ -243,18 +244,7 @@ export async function verifyRepomd(
   }
   const message = await openpgp.createMessage({ binary: repomd });
   const result = await openpgp.verify({ message, signature, verificationKeys: keys, format: 'binary' });
-  const known = new Set(keys.flatMap((k) => k.getKeyIDs().map((id) => id.toHex())));
-  const good: string[] = [];
-  const bad: string[] = [];
-  for (const sig of result.signatures) {
-    const id = sig.keyID.toHex();
-    try {
-      await sig.verified;
-      good.push(id);
-    } catch (e) {
-      if (known.has(id)) bad.push(`${id}: ${(e as Error).message}`);
-    }
-  }
+  const { good, bad, ids } = await sortSignatures(result.signatures, keys);
   if (bad.length) {
     throw new FerryError(
       'SIGNATURE',
@@ -266,7 +256,6 @@ export async function verifyRepomd(
     );
   }
   if (!good.length) {
-    const ids = result.signatures.map((s) => s.keyID.toHex()).join(', ') || 'none';
     throw new FerryError(
       'SIGNATURE',
       `repomd.xml of ${label} is signed by ${ids}, no key Ferry trusts for it.`,
