@@ -7,14 +7,11 @@ import {
   osPackagesSettings,
   osPackagesSummary,
   planOsPackages,
+  rpmClientTls,
   rpmPackagesSummary,
-  type OsPackagesSettings,
 } from '../core/kinds/deb/plan-request.js';
 import type { ResolvedDebSet } from '../core/kinds/deb/set.js';
-import fs from 'node:fs/promises';
-import { FerryError } from '../core/base/errors/index.js';
-import type { TlsSettings } from '../core/fetch/download/http-client.js';
-import { OS_IDS, rpmRepos, osModel } from '../core/kinds/os.js';
+import { OS_IDS } from '../core/kinds/os.js';
 import type { ResolvedRpmSet } from '../core/kinds/rpm/set.js';
 import type { ComputeOptions, KubesprayData } from '../core/plan/catalog/index.js';
 import type { Profile } from '../core/plan/profile/schema.js';
@@ -82,42 +79,8 @@ export const OS_PACKAGE_OPTIONS: Record<string, OptionSpec> = {
   },
 };
 
-/**
- * The client certificate for every host the RPM OSes are read from (their roots and exact
- * repositories), so mutual TLS reaches the CDN or Satellite and no other host gets it.
- */
-export async function rpmClientTls(
-  settings: OsPackagesSettings,
-): Promise<Record<string, TlsSettings> | undefined> {
-  if (!settings.rpmCa && (!settings.clientCert || !settings.clientKey)) return undefined;
-  const read = (f: string, what: string): Promise<string> =>
-    fs.readFile(f, 'utf8').catch((e: Error) => {
-      throw new FerryError('CONFIG', `Cannot read the ${what} ${f}: ${e.message}`, { artifact: f });
-    });
-  const t: TlsSettings = {
-    ...(settings.clientCert ? { cert: await read(settings.clientCert, 'client certificate') } : {}),
-    ...(settings.clientKey ? { key: await read(settings.clientKey, 'client key') } : {}),
-    ...(settings.rpmCa ? { ca: await read(settings.rpmCa, 'CA certificate') } : {}),
-  };
-  const tls: Record<string, TlsSettings> = {};
-  for (const id of settings.os) {
-    const m = osModel(id);
-    if (m.family !== 'rpm') continue;
-    for (const arch of m.arches) {
-      let repos: ReturnType<typeof rpmRepos> = [];
-      try {
-        repos = rpmRepos(m, arch, settings.rpmRepos[id] ?? {});
-      } catch {
-        // No root for RHEL: planning reports it with the flag to use.
-      }
-      for (const r of repos) {
-        const u = new URL(r.baseurl);
-        if (u.protocol === 'https:') tls[u.host] = t;
-      }
-    }
-  }
-  return tls;
-}
+// Lives in core so the app's plan handler gives the same certificate to the same hosts.
+export { rpmClientTls };
 
 /**
  * Resolves the OS package sets the flags and profile ask for, through the profile's proxy and

@@ -16,6 +16,8 @@ export const NODE_OSES = [
   'alma-10',
   'rhel-10',
 ] as const;
+/** The RPM-family node OSes (core/kinds/os.ts RPM_OS_IDS; a test keeps them equal). */
+export const RPM_NODE_OSES = ['rocky-9', 'alma-9', 'rhel-9', 'rocky-10', 'alma-10', 'rhel-10'] as const;
 /**
  * The node OSes with no public repository: the cluster step asks for their base URL (a
  * Satellite, a reposync, an ISO over HTTP), as --rpm-repo does.

@@ -8,6 +8,7 @@ import {
   NETWORK_PLUGINS,
   NODE_OSES,
   OPEN_EXTERNAL_ALLOWLIST,
+  RPM_NODE_OSES,
   RUNTIMES,
 } from './choices.js';
 import { EVENT_CHANNEL, REQUEST_CHANNELS, type RequestChannel } from './channels.js';
@@ -97,6 +98,7 @@ export {
   NETWORK_PLUGINS,
   NODE_OSES,
   OPEN_EXTERNAL_ALLOWLIST,
+  RPM_NODE_OSES,
   RUNTIMES,
 };
 
@@ -121,6 +123,16 @@ export const ClusterChoicesSchema = z
     rpmRepos: z
       .partialRecord(z.enum(NODE_OSES), Text(2048).regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'))
       .optional(),
+    /**
+     * Files for the RPM repositories, as tokens of files picked for that purpose (never paths):
+     * the PEM client certificate and its key for mutual TLS with the Red Hat CDN or a Satellite
+     * (--client-cert/--client-key, both or neither), the CA of their hosts (--rpm-ca), and per RPM
+     * OS a private mirror's own signing key trusted in place of the pinned one (--rpm-key OS=FILE).
+     */
+    rpmClientCert: Token.optional(),
+    rpmClientKey: Token.optional(),
+    rpmCa: Token.optional(),
+    rpmKeys: z.partialRecord(z.enum(RPM_NODE_OSES), Token).optional(),
     runtime: z.enum(RUNTIMES),
     network: z.enum(NETWORK_PLUGINS),
     addons: z.array(z.enum(ADDONS)).max(ADDONS.length),
@@ -509,7 +521,12 @@ export const requests = {
     z.object({ purpose: z.enum(['kubespray', 'inventory', 'bundle', 'export', 'store']) }).strict(),
     PickedSchema.nullable(),
   ),
-  'dialog.pickFile': ch(z.object({ purpose: z.enum(['key', 'sshKey']) }).strict(), PickedSchema.nullable()),
+  'dialog.pickFile': ch(
+    z
+      .object({ purpose: z.enum(['key', 'sshKey', 'rpmClientCert', 'rpmClientKey', 'rpmCa', 'rpmKey']) })
+      .strict(),
+    PickedSchema.nullable(),
+  ),
 
   'jobs.get': ch(z.object({ id: Id }).strict(), JobSnapshotSchema),
   'jobs.list': ch(Empty, z.array(JobSnapshotSchema)),

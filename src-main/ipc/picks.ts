@@ -9,7 +9,18 @@ import { FerryError } from '../core/base/errors/index.js';
  * an export target.
  */
 
-export type PickPurpose = 'kubespray' | 'inventory' | 'bundle' | 'export' | 'store' | 'key' | 'sshKey';
+export type PickPurpose =
+  | 'kubespray'
+  | 'inventory'
+  | 'bundle'
+  | 'export'
+  | 'store'
+  | 'key'
+  | 'sshKey'
+  | 'rpmClientCert'
+  | 'rpmClientKey'
+  | 'rpmCa'
+  | 'rpmKey';
 
 interface Entry {
   path: string;

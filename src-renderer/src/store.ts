@@ -29,6 +29,9 @@ export interface AppState {
   /** The job each step shows: the newest of its kind. */
   latest: Partial<Record<JobKind, string>>;
   choices: ClusterChoices;
+  /** What each picked file's token stands for (main's label), so a step shows it after a reload. */
+  labels: Record<string, string>;
+  setLabel(token: string, label: string): void;
   plan: Loadable<PlanSummary>;
   bundle: BundleSummary | null;
   selectedTile: string | null;
@@ -76,6 +79,8 @@ export const useApp = create<AppState>()(
       jobs: {},
       latest: {},
       choices: DEFAULT_CHOICES,
+      labels: {},
+      setLabel: (token, label) => set({ labels: { ...get().labels, [token]: label } }),
       plan: { status: 'idle' },
       bundle: null,
       selectedTile: null,
@@ -125,6 +130,7 @@ export const useApp = create<AppState>()(
         connectedStep: s.connectedStep,
         offlineStep: s.offlineStep,
         choices: s.choices,
+        labels: s.labels,
         bundle: s.bundle,
         trust: s.trust,
         namingStyle: s.namingStyle,

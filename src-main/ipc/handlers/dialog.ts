@@ -11,6 +11,12 @@ const FOLDER_TITLES: Record<string, string> = {
 const FILE_TITLES: Record<string, { title: string; extensions?: string[] }> = {
   key: { title: 'Choose a public key to trust', extensions: ['pub', 'pem'] },
   sshKey: { title: 'Choose the SSH private key for the nodes' },
+  // No filters: entitlement files are NNN.pem / NNN-key.pem, a Satellite CA is .crt, and RPM keys
+  // are usually named RPM-GPG-KEY-… with no extension at all.
+  rpmClientCert: { title: 'Choose the client certificate for the RPM repositories (PEM)' },
+  rpmClientKey: { title: 'Choose the key of the client certificate (PEM)' },
+  rpmCa: { title: "Choose the CA certificate of the RPM repositories' hosts (PEM)" },
+  rpmKey: { title: "Choose the RPM repository's signing key" },
 };
 
 /** dialog.*: the OS folder and file pickers; what is picked comes back as a token (picks.ts). */

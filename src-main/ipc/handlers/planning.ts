@@ -12,12 +12,14 @@ import type { ComputeOptions, KubesprayData, Plan } from '../../core/plan/catalo
 import { dataDir } from '../../core/base/config/dirs.js';
 import { HttpClient } from '../../core/fetch/download/http-client.js';
 import { mergeProxyConfig, proxyConfigFromEnv } from '../../core/fetch/download/proxy.js';
-import { osPackagesSettings, planOsPackages } from '../../core/kinds/deb/plan-request.js';
+import { osPackagesSettings, planOsPackages, rpmClientTls } from '../../core/kinds/deb/plan-request.js';
 import { FerryError } from '../../core/base/errors/index.js';
 import { fetchKubesprayTarball, type FetchOptions } from '../../core/fetch/index.js';
 import type { JobContext } from '../../core/base/jobs/job.js';
 import { planPython } from '../../core/kinds/python/plan.js';
+import { RPM_NODE_OSES } from '../choices.js';
 import type { ClusterChoices } from '../contract.js';
+import type { PickPurpose } from '../picks.js';
 import type { AppServices } from '../services.js';
 /**
  * What the connected side's plan, fetch and export handlers share: choices → plan (catalog,
@@ -182,15 +184,36 @@ export function createPlanner(s: AppServices) {
   ): Promise<Plan> => {
     if (!c.os?.length) return r.plan;
     const net = await mirrorOptions(s);
-    const client = new HttpClient({ proxy: mergeProxyConfig(proxyConfigFromEnv(s.env), net.proxy) });
+    const ticked = (id: string) => c.os?.includes(id as (typeof c.os)[number]) ?? false;
+    // The picked files, from their tokens (each bound to its purpose); a key for an OS that is
+    // no longer ticked is left out, as its base URL is.
+    const file = (token: string | undefined, purpose: PickPurpose) =>
+      token ? s.picks.resolve(token, purpose) : undefined;
+    const rpm = RPM_NODE_OSES.some(ticked);
+    const settings = osPackagesSettings({
+      os: c.os,
+      rpmRepos: Object.entries(c.rpmRepos ?? {})
+        .filter(([id, url]) => url && ticked(id))
+        .map(([id, url]) => `${id}=${url}`),
+      rpmKeys: Object.entries(c.rpmKeys ?? {})
+        .filter(([id, token]) => token && ticked(id))
+        .map(([id, token]) => `${id}=${file(token, 'rpmKey')}`),
+      ...(rpm
+        ? {
+            clientCert: file(c.rpmClientCert, 'rpmClientCert'),
+            clientKey: file(c.rpmClientKey, 'rpmClientKey'),
+            rpmCa: file(c.rpmCa, 'rpmCa'),
+          }
+        : {}),
+    });
+    const tls = await rpmClientTls(settings);
+    const client = new HttpClient({
+      proxy: mergeProxyConfig(proxyConfigFromEnv(s.env), net.proxy),
+      ...(tls ? { tls } : {}),
+    });
     try {
       const { debs, rpms } = await planOsPackages(
-        osPackagesSettings({
-          os: c.os,
-          rpmRepos: Object.entries(c.rpmRepos ?? {})
-            .filter(([id, url]) => url && c.os?.includes(id as (typeof c.os)[number]))
-            .map(([id, url]) => `${id}=${url}`),
-        }),
+        settings,
         { data: r.data, options: r.options },
         {
           client,

@@ -67,6 +67,7 @@ export function resetApp(): void {
     jobs: {},
     latest: {},
     choices: DEFAULT_CHOICES,
+    labels: {},
     plan: { status: 'idle' },
     bundle: null,
     selectedTile: null,

@@ -6,14 +6,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError } from '../../base/errors/index.js';
-import type { HttpClient } from '../../fetch/download/http-client.js';
+import type { HttpClient, TlsSettings } from '../../fetch/download/http-client.js';
 import type { MirrorMap } from '../../fetch/download/mirrors.js';
 import type { ComputeOptions } from '../../plan/catalog/plan.js';
 import type { KubesprayData } from '../../plan/catalog/source.js';
 import { fromPlain, PyDict } from '../../plan/catalog/jinja/values.js';
 import type { Profile } from '../../plan/profile/schema.js';
-import { osModel, parseOsList, RPM_OS_IDS, type RpmRepoOptions } from '../os.js';
+import { osModel, parseOsList, RPM_OS_IDS, rpmRepos, type RpmRepoOptions } from '../os.js';
 import { planRpmSet, type RpmPlanContext } from '../rpm/plan.js';
+import { readPinnedKeys } from '../rpm/repomd.js';
 import type { ResolvedRpmSet } from '../rpm/set.js';
 import { planDebSet, pruneIndexCache, type DebPlanContext } from './plan.js';
 import type { ResolveChoice } from './resolve.js';
@@ -162,6 +163,43 @@ export interface OsPackagesPlan {
   choices: { os: string; choice: ResolveChoice }[];
 }
 
+/**
+ * The client certificate for every host the RPM OSes are read from (their roots and exact
+ * repositories), so mutual TLS reaches the CDN or Satellite and no other host gets it.
+ */
+export async function rpmClientTls(
+  settings: OsPackagesSettings,
+): Promise<Record<string, TlsSettings> | undefined> {
+  if (!settings.rpmCa && (!settings.clientCert || !settings.clientKey)) return undefined;
+  const read = (f: string, what: string): Promise<string> =>
+    fs.readFile(f, 'utf8').catch((e: Error) => {
+      throw new FerryError('CONFIG', `Cannot read the ${what} ${f}: ${e.message}`, { artifact: f });
+    });
+  const t: TlsSettings = {
+    ...(settings.clientCert ? { cert: await read(settings.clientCert, 'client certificate') } : {}),
+    ...(settings.clientKey ? { key: await read(settings.clientKey, 'client key') } : {}),
+    ...(settings.rpmCa ? { ca: await read(settings.rpmCa, 'CA certificate') } : {}),
+  };
+  const tls: Record<string, TlsSettings> = {};
+  for (const id of settings.os) {
+    const m = osModel(id);
+    if (m.family !== 'rpm') continue;
+    for (const arch of m.arches) {
+      let repos: ReturnType<typeof rpmRepos> = [];
+      try {
+        repos = rpmRepos(m, arch, settings.rpmRepos[id] ?? {});
+      } catch {
+        // No root for RHEL: planning reports it with the flag to use.
+      }
+      for (const r of repos) {
+        const u = new URL(r.baseurl);
+        if (u.protocol === 'https:') tls[u.host] = t;
+      }
+    }
+  }
+  return tls;
+}
+
 /** Resolves every target OS's set for the plan's architectures and variables. */
 export async function planOsPackages(
   settings: OsPackagesSettings,
@@ -191,11 +229,21 @@ export async function planOsPackages(
   const rpmKeys: Record<string, Uint8Array[]> = {};
   for (const [k, files] of Object.entries(settings.rpmKeys)) {
     rpmKeys[k] = await Promise.all(
-      files.map((f) =>
-        fs.readFile(f).catch((e: Error) => {
+      files.map(async (f) => {
+        const bytes = await fs.readFile(f).catch((e: Error) => {
           throw new FerryError('CONFIG', `Cannot read the RPM key ${f}: ${e.message}`, { artifact: f });
-        }),
-      ),
+        });
+        // Read once here so a file that is no key is refused naming the file, before any download.
+        await readPinnedKeys(bytes, `The RPM key ${f} (for ${k})`).catch((e: unknown) => {
+          if (!(e instanceof FerryError)) throw e;
+          throw new FerryError(e.code, e.message, {
+            artifact: f,
+            hint: `Give the repository's armoured or binary OpenPGP public key (e.g. RPM-GPG-KEY-…) for ${k}.`,
+            cause: e,
+          });
+        });
+        return bytes;
+      }),
     );
   }
   const rpmCtx: RpmPlanContext = {

@@ -6,10 +6,12 @@ import {
   DEPLOY_OSES,
   NETWORK_PLUGINS,
   NODE_OSES,
+  RPM_NODE_OSES,
   RPM_OSES_NEEDING_URL,
   RUNTIMES,
 } from '../../../../src-main/ipc/choices.js';
 import type {
+  ClusterChoices,
   ErrorValueT,
   KubesprayChoice,
   PlanSummary,
@@ -80,6 +82,117 @@ export function withSizes(plan: PlanSummary, sz: PlanSizesT): PlanSummary {
       ...sz.groups.filter((g) => !planned.has(`${g.kind}:${g.name}`)),
     ],
   };
+}
+
+type RpmFileField = 'rpmClientCert' | 'rpmClientKey' | 'rpmCa';
+const RPM_FILES: Array<{ field: RpmFileField; label: string; why: string }> = [
+  { field: 'rpmClientCert', label: 'Client certificate', why: 'Red Hat CDN entitlement or Satellite, PEM' },
+  { field: 'rpmClientKey', label: 'Client key', why: 'the key of the client certificate, PEM' },
+  { field: 'rpmCa', label: 'CA certificate', why: "of the repositories' hosts when not public, PEM" },
+];
+
+/** The choices without one optional field (a cleared pick), rather than the field set to undefined. */
+function withoutField(c: ClusterChoices, field: RpmFileField): ClusterChoices {
+  const next = { ...c };
+  delete next[field];
+  return next;
+}
+
+/**
+ * The files the RPM OSes' repositories may need, as the CLI's --client-cert, --client-key and
+ * --rpm-ca (one set for every RPM host) and --rpm-key OS=FILE (a private mirror's own key, per
+ * OS). The native dialog runs in main; the choices hold only the token it hands back.
+ */
+export function RpmFileFields({
+  choices,
+  labels,
+  onError,
+}: {
+  choices: ClusterChoices;
+  labels: Record<string, string>;
+  onError(e: ErrorValueT): void;
+}) {
+  const oses = RPM_NODE_OSES.filter((o) => (choices.os ?? []).includes(o));
+  if (!oses.length) return null;
+  const pick = async (
+    purpose: RpmFileField | 'rpmKey',
+    apply: (c: ClusterChoices, token: string) => ClusterChoices,
+  ) => {
+    try {
+      const picked = await call('dialog.pickFile', { purpose });
+      if (!picked) return;
+      const app = useApp.getState();
+      app.setLabel(picked.token, picked.label);
+      useApp.setState({ choices: apply(app.choices, picked.token) });
+    } catch (err) {
+      onError(errorOf(err));
+    }
+  };
+  const row = (
+    key: string,
+    label: string,
+    why: string,
+    token: string | undefined,
+    purpose: RpmFileField | 'rpmKey',
+    apply: (c: ClusterChoices, token: string) => ClusterChoices,
+    clear: (c: ClusterChoices) => ClusterChoices,
+  ) => (
+    <div key={key} className="field">
+      <span>
+        {label} <span className="muted small">({why}, optional)</span>
+      </span>
+      <div className="row">
+        <button type="button" aria-label={`Choose the ${label}`} onClick={() => void pick(purpose, apply)}>
+          {token ? (labels[token] ?? 'Chosen') : 'Choose a file…'}
+        </button>
+        {token ? (
+          <button
+            type="button"
+            aria-label={`Clear the ${label}`}
+            onClick={() => useApp.setState({ choices: clear(useApp.getState().choices) })}
+          >
+            Clear
+          </button>
+        ) : null}
+      </div>
+    </div>
+  );
+  const halfPair = !choices.rpmClientCert !== !choices.rpmClientKey;
+  return (
+    <>
+      {RPM_FILES.map((f) =>
+        row(
+          f.field,
+          f.label,
+          f.why,
+          choices[f.field],
+          f.field,
+          (c, token) => ({ ...c, [f.field]: token }),
+          (c) => withoutField(c, f.field),
+        ),
+      )}
+      {halfPair ? (
+        <p className="warn-text" role="alert">
+          A client certificate needs its key, and a key its certificate: choose both.
+        </p>
+      ) : null}
+      {oses.map((o) =>
+        row(
+          `key:${o}`,
+          `${o} repository key`,
+          "a private mirror's own signing key, trusted in place of the distribution's",
+          choices.rpmKeys?.[o],
+          'rpmKey',
+          (c, token) => ({ ...c, rpmKeys: { ...c.rpmKeys, [o]: token } }),
+          (c) => {
+            const keys = { ...c.rpmKeys };
+            delete keys[o];
+            return { ...c, rpmKeys: keys };
+          },
+        ),
+      )}
+    </>
+  );
 }
 
 /** Recomputes the plan shortly after the choices stop changing. */
@@ -226,10 +339,12 @@ export function PlanView({ plan }: { plan: PlanSummary }) {
 export function ClusterStep() {
   const choices = useApp((s) => s.choices);
   const setChoices = useApp((s) => s.setChoices);
+  const labels = useApp((s) => s.labels);
   const plan = useApp((s) => s.plan);
   const setStep = useApp((s) => s.setStep);
   const [versions, setVersions] = useState<Versions | null>(null);
   const [versionsError, setVersionsError] = useState<ErrorValueT | null>(null);
+  const [fileError, setFileError] = useState<ErrorValueT | null>(null);
   const [folderLabel, setFolderLabel] = useState('');
   const [imagesText, setImagesText] = useState(choices.extraImages.join('\n'));
   const [filesText, setFilesText] = useState(
@@ -397,6 +512,8 @@ export function ClusterStep() {
                 />
               </label>
             ))}
+            <RpmFileFields choices={choices} labels={labels} onError={setFileError} />
+            {fileError ? <ErrorBox error={fileError} title="That file cannot be chosen" /> : null}
           </fieldset>
           <fieldset>
             <legend>Deploy host (Ansible&apos;s Python)</legend>
