@@ -389,8 +389,10 @@ async function copyUnits(
     try {
       await copy(u, abs);
     } catch (err) {
-      // Files already written still get their read-back recorded, so a rerun keeps them.
+      // Files already written still get their read-back recorded, so a rerun keeps them; the
+      // failed copy has removed its temp file, so lines a full drive refused fit now.
       await Promise.allSettled(inflight);
+      await journal.flush().catch(() => undefined);
       throw err;
     }
     const p = readBack(u, abs).then(

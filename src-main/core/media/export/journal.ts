@@ -39,6 +39,9 @@ async function readLines(file: string, done: Map<string, Line>): Promise<void> {
 export class ExportJournal {
   private done = new Map<string, Line>();
   private fh: fs.FileHandle | undefined;
+  /** Verified lines not yet on the media (a full drive refused them). */
+  private unwritten: Line[] = [];
+  private torn = false;
 
   private constructor(
     readonly dir: string,
@@ -126,7 +129,32 @@ export class ExportJournal {
     const st = await fs.lstat(abs);
     const l: Line = { path: rel, size, sha256, mtimeMs: st.mtimeMs };
     this.done.set(rel, l);
-    await this.fh!.write(JSON.stringify(l) + '\n');
+    this.unwritten.push(l);
+    try {
+      await this.flush();
+    } catch (err) {
+      // The read-back of one file can finish while the copy of the next one fills the drive:
+      // the journal line then meets ENOSPC too. The file is verified all the same, so the line
+      // waits (flush() again once the failed copy has removed its temp file) instead of the
+      // verified bytes being forgotten and copied again by the rerun.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+    }
+  }
+
+  /** Writes (and syncs) the lines a full drive refused before; throws what the drive says. */
+  async flush(): Promise<void> {
+    if (!this.unwritten.length) return;
+    // After a refused write part of a line may be on the media: start afresh on a new line so
+    // the torn one stays alone (readLines skips it) and these are read whole.
+    const text = (this.torn ? '\n' : '') + this.unwritten.map((l) => JSON.stringify(l) + '\n').join('');
+    try {
+      await this.fh!.write(text);
+    } catch (err) {
+      this.torn = true;
+      throw err;
+    }
+    this.torn = false;
+    this.unwritten = [];
     await this.fh!.sync();
   }
 
