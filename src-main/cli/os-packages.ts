@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { dataDir } from '../core/base/config/dirs.js';
-import { HttpClient } from '../core/fetch/download/http-client.js';
+import { HttpClient, type TlsSettings } from '../core/fetch/download/http-client.js';
 import { checkMirrors } from '../core/fetch/download/mirrors.js';
 import { mergeProxyConfig, proxyConfigFromEnv } from '../core/fetch/download/proxy.js';
 import {
@@ -8,6 +8,7 @@ import {
   osPackagesSummary,
   planOsPackages,
   rpmClientTls,
+  rpmFetchTls,
   rpmPackagesSummary,
 } from '../core/kinds/deb/plan-request.js';
 import type { ResolvedDebSet } from '../core/kinds/deb/set.js';
@@ -81,6 +82,26 @@ export const OS_PACKAGE_OPTIONS: Record<string, OptionSpec> = {
 
 // Lives in core so the app's plan handler gives the same certificate to the same hosts.
 export { rpmClientTls };
+
+/**
+ * The TLS `ferry fetch` gives the plan's RPM repository hosts: --client-cert, --client-key and
+ * --rpm-ca (else the profile's), as planning had them, so the .rpm downloads pass the same
+ * mutual TLS the metadata did; also with --plan, whose plan names the hosts.
+ */
+export async function rpmFetchTlsForCli(
+  ctx: CommandContext,
+  profile: Profile | undefined,
+  rpms: readonly ResolvedRpmSet[] | undefined,
+): Promise<Record<string, TlsSettings> | undefined> {
+  const v = ctx.values;
+  const settings = osPackagesSettings({
+    clientCert: str(v['client-cert']),
+    clientKey: str(v['client-key']),
+    rpmCa: str(v['rpm-ca']),
+    profile,
+  });
+  return rpmFetchTls(settings, rpms);
+}
 
 /**
  * Resolves the OS package sets the flags and profile ask for, through the profile's proxy and

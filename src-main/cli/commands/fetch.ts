@@ -22,7 +22,7 @@ import { kubesprayTarballFetcher } from '../kubespray-tarball.js';
 import { DEFAULT_TOOL_PLATFORMS, requireTools } from '../../core/kinds/tool/index.js';
 import { roomFromDownloads, type DownloadedItem } from '../../core/plan/room.js';
 import { roomLines } from '../room.js';
-import { planOsPackagesForCli } from '../os-packages.js';
+import { planOsPackagesForCli, rpmFetchTlsForCli } from '../os-packages.js';
 import { pythonOptions, pythonRequest, resolvePythonForPlan } from '../python-options.js';
 import { printJsonLine, println, str, strs, TerminalProgress } from '../output.js';
 import {
@@ -173,6 +173,10 @@ export const fetch: Command = {
         await tarballs.close();
       }
     }
+
+    // The .rpm files come from the hosts planning read the metadata from, with its certificate.
+    const hostTls = await rpmFetchTlsForCli(ctx, profile, plan.rpms);
+    if (hostTls) opts.hostTls = hostTls;
 
     // The bundle carries Ferry itself unless told not to (kinds/tool); checked before any
     // download, after the plan so that its usage errors come first.

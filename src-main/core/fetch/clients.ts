@@ -36,6 +36,8 @@ export function clientFor(opts: FetchOptions, env: NodeJS.ProcessEnv): Promise<H
         tls[h] = { ...tls[h], ca };
       }
     }
+    // Only the hosts the caller named (the RPM repositories'): a client certificate goes nowhere else.
+    for (const [h, s] of Object.entries(opts.hostTls ?? {})) tls[h] = { ...tls[h], ...s };
     const perHost = opts.connectionsPerHost ?? DEFAULT_CONNECTIONS_PER_HOST;
     const conc = opts.concurrency ?? DEFAULT_CONCURRENCY;
     return new HttpClient({

@@ -3,7 +3,7 @@ import type { RepoSigner } from '../bundle/keys/repo-key.js';
 import type { ErrorValue } from '../base/errors/index.js';
 import type { CarryOutcome, ToolFile } from '../kinds/index.js';
 import type { ExtraFile } from '../plan/plan.js';
-import type { HttpClientOptions } from './download/http-client.js';
+import type { HttpClientOptions, TlsSettings } from './download/http-client.js';
 import type { MirrorMap } from './download/mirrors.js';
 import type { ProxyConfig } from './download/proxy.js';
 import type { RegistrySettings } from './oci/auth.js';
@@ -35,6 +35,11 @@ export interface FetchOptions {
   signer?: ManifestSigner | null;
   /** The Kubespray tarball already on disk (from loading the catalog). */
   kubesprayTarballFile?: string;
+  /**
+   * TLS per `host:port` beyond the registries': the RPM repositories' hosts with the client
+   * certificate and CA planning used (rpmFetchTls), so the .rpm downloads reach the same CDN.
+   */
+  hostTls?: Record<string, TlsSettings>;
   /** Timeouts and retry policy (tests shorten them). */
   http?: Omit<HttpClientOptions, 'proxy' | 'tls'>;
   /**

@@ -1,6 +1,7 @@
 import type { Plan } from '../../core/plan/catalog/index.js';
 import { FerryError } from '../../core/base/errors/index.js';
 import { fetchBundle, parsePlan } from '../../core/fetch/index.js';
+import type { FetchOptions } from '../../core/fetch/options.js';
 import type { JobContext } from '../../core/base/jobs/job.js';
 import type { Handlers } from '../dispatcher.js';
 import type { AppServices } from '../services.js';
@@ -9,12 +10,15 @@ import { mirrorOptions, workingBundleDir, type Planner } from './planning.js';
 /** fetch.*: the plan into the working bundle, one download at a time; pause, resume and retry. */
 export function fetchHandlers(
   s: AppServices,
-  { corePlan, withOsPackages }: Planner,
+  { corePlan, withOsPackages, rpmFetchTlsFor }: Planner,
 ): Pick<Handlers, 'fetch.start' | 'fetch.pause' | 'fetch.resume' | 'fetch.retryFailed'> {
-  /** The plan each fetch job of this session ran, so resume and retry run it again. */
-  const fetchPlans = new Map<string, Plan>();
+  /**
+   * The plan each fetch job of this session ran, and the TLS of its RPM hosts (the certificate
+   * read when it started), so resume and retry run it again with the same certificate.
+   */
+  const fetchPlans = new Map<string, { plan: Plan; hostTls: FetchOptions['hostTls'] }>();
 
-  const startFetch = async (plan: Plan): Promise<{ jobId: string }> => {
+  const startFetch = async (plan: Plan, hostTls: FetchOptions['hostTls']): Promise<{ jobId: string }> => {
     const running = s.jobs.list().find((j) => j.kind === 'fetch' && j.state === 'running');
     if (running)
       throw new FerryError('USAGE', 'A download is already running.', { hint: 'Pause or cancel it first.' });
@@ -22,23 +26,26 @@ export function fetchHandlers(
     const out = workingBundleDir(s.env);
     const fetchPlan = parsePlan(plan, 'the plan');
     const job = s.jobs.start('fetch', (ctx: JobContext) =>
-      fetchBundle(fetchPlan, { out, env: s.env, ...net }, ctx),
+      fetchBundle(fetchPlan, { out, env: s.env, ...net, ...(hostTls ? { hostTls } : {}) }, ctx),
     );
-    fetchPlans.set(job.id, plan);
+    fetchPlans.set(job.id, { plan, hostTls });
     return { jobId: job.id };
   };
 
   const again = async (jobId: string): Promise<{ jobId: string }> => {
     const old = jobOrThrow(s, jobId);
-    const plan = fetchPlans.get(old.id);
-    if (!plan || old.kind !== 'fetch')
+    const run = fetchPlans.get(old.id);
+    if (!run || old.kind !== 'fetch')
       throw new FerryError('NOT_FOUND', `Job ${jobId} is not a download of this session.`);
     if (old.state === 'running') throw new FerryError('USAGE', 'That download is still running.');
-    return startFetch(plan);
+    return startFetch(run.plan, run.hostTls);
   };
 
   return {
-    'fetch.start': async ({ choices }) => startFetch(await withOsPackages(choices, await corePlan(choices))),
+    'fetch.start': async ({ choices }) => {
+      const plan = await withOsPackages(choices, await corePlan(choices));
+      return startFetch(plan, await rpmFetchTlsFor(choices, plan));
+    },
     'fetch.pause': ({ jobId }) => {
       const job = jobOrThrow(s, jobId);
       if (job.kind !== 'fetch' || job.state !== 'running') return { paused: false };

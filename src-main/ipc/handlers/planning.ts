@@ -12,7 +12,12 @@ import type { ComputeOptions, KubesprayData, Plan } from '../../core/plan/catalo
 import { dataDir } from '../../core/base/config/dirs.js';
 import { HttpClient } from '../../core/fetch/download/http-client.js';
 import { mergeProxyConfig, proxyConfigFromEnv } from '../../core/fetch/download/proxy.js';
-import { osPackagesSettings, planOsPackages, rpmClientTls } from '../../core/kinds/deb/plan-request.js';
+import {
+  osPackagesSettings,
+  planOsPackages,
+  rpmClientTls,
+  rpmFetchTls,
+} from '../../core/kinds/deb/plan-request.js';
 import { FerryError } from '../../core/base/errors/index.js';
 import { fetchKubesprayTarball, type FetchOptions } from '../../core/fetch/index.js';
 import type { JobContext } from '../../core/base/jobs/job.js';
@@ -228,7 +233,27 @@ export function createPlanner(s: AppServices) {
     }
   };
 
-  return { load, corePlan, withOsPackages };
+  /**
+   * The TLS the fetch gives the plan's RPM repository hosts: the same picked certificate, key
+   * and CA planning used (their tokens, resolved now), so the .rpm downloads pass the same
+   * mutual TLS the metadata did.
+   */
+  const rpmFetchTlsFor = async (c: ClusterChoices, plan: Plan) => {
+    if (!plan.rpms?.length || !RPM_NODE_OSES.some((id) => c.os?.includes(id))) return undefined;
+    const file = (token: string | undefined, purpose: PickPurpose) =>
+      token ? s.picks.resolve(token, purpose) : undefined;
+    return rpmFetchTls(
+      osPackagesSettings({
+        os: c.os ?? [],
+        clientCert: file(c.rpmClientCert, 'rpmClientCert'),
+        clientKey: file(c.rpmClientKey, 'rpmClientKey'),
+        rpmCa: file(c.rpmCa, 'rpmCa'),
+      }),
+      plan.rpms,
+    );
+  };
+
+  return { load, corePlan, withOsPackages, rpmFetchTlsFor };
 }
 
 export type Planner = ReturnType<typeof createPlanner>;

@@ -402,6 +402,19 @@ export function wrapNetworkError(err: unknown, url: URL): unknown {
   if (!isNetworkError(err)) {
     const e = err as { code?: string; message?: string };
     // TLS failures are configuration problems, not transient ones.
+    // The host asked for a client certificate (Red Hat's CDN, a Satellite) and got none.
+    if (e?.code && /CERTIFICATE_REQUIRED/.test(e.code)) {
+      return new FerryError(
+        'NETWORK',
+        `${url.host} requires a client certificate (mutual TLS) and none was given for it: ${e.message} (${e.code}).`,
+        {
+          artifact: redactUrl(url.href),
+          cause: err,
+          details: { tls: true, code: e.code },
+          hint: `Give the certificate and key ${url.host} accepts with --client-cert FILE --client-key FILE (the profile's osPackages.clientCert/clientKey; in the app, the RPM repositories' client certificate), e.g. an entitlement from /etc/pki/entitlement, then run the same command again: it resumes.`,
+        },
+      );
+    }
     if (e?.code && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO/.test(e.code)) {
       return new FerryError('NETWORK', `TLS to ${url.host} failed: ${e.message} (${e.code}).`, {
         artifact: redactUrl(url.href),

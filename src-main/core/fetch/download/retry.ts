@@ -64,7 +64,8 @@ const NET_CODES = new Set([
 /** A failure on the wire (as opposed to the disk, a bad answer, or a cancel). */
 export function isNetworkError(err: unknown): boolean {
   if (isAbort(err)) return false;
-  if (err instanceof FerryError) return err.code === 'NETWORK';
+  // A TLS failure (wrapNetworkError) is configuration, not the wire: retrying cannot fix it.
+  if (err instanceof FerryError) return err.code === 'NETWORK' && !err.details?.tls;
   const e = err as { code?: string; cause?: { code?: string } } | undefined;
   if (!e || typeof e !== 'object') return false;
   if (e.code && NET_CODES.has(e.code)) return true;

@@ -163,6 +163,22 @@ export interface OsPackagesPlan {
   choices: { os: string; choice: ResolveChoice }[];
 }
 
+/** The client certificate, key and CA files read once, or undefined when none is given. */
+async function rpmTlsMaterial(
+  settings: Pick<OsPackagesSettings, 'clientCert' | 'clientKey' | 'rpmCa'>,
+): Promise<TlsSettings | undefined> {
+  if (!settings.rpmCa && (!settings.clientCert || !settings.clientKey)) return undefined;
+  const read = (f: string, what: string): Promise<string> =>
+    fs.readFile(f, 'utf8').catch((e: Error) => {
+      throw new FerryError('CONFIG', `Cannot read the ${what} ${f}: ${e.message}`, { artifact: f });
+    });
+  return {
+    ...(settings.clientCert ? { cert: await read(settings.clientCert, 'client certificate') } : {}),
+    ...(settings.clientKey ? { key: await read(settings.clientKey, 'client key') } : {}),
+    ...(settings.rpmCa ? { ca: await read(settings.rpmCa, 'CA certificate') } : {}),
+  };
+}
+
 /**
  * The client certificate for every host the RPM OSes are read from (their roots and exact
  * repositories), so mutual TLS reaches the CDN or Satellite and no other host gets it.
@@ -170,16 +186,8 @@ export interface OsPackagesPlan {
 export async function rpmClientTls(
   settings: OsPackagesSettings,
 ): Promise<Record<string, TlsSettings> | undefined> {
-  if (!settings.rpmCa && (!settings.clientCert || !settings.clientKey)) return undefined;
-  const read = (f: string, what: string): Promise<string> =>
-    fs.readFile(f, 'utf8').catch((e: Error) => {
-      throw new FerryError('CONFIG', `Cannot read the ${what} ${f}: ${e.message}`, { artifact: f });
-    });
-  const t: TlsSettings = {
-    ...(settings.clientCert ? { cert: await read(settings.clientCert, 'client certificate') } : {}),
-    ...(settings.clientKey ? { key: await read(settings.clientKey, 'client key') } : {}),
-    ...(settings.rpmCa ? { ca: await read(settings.rpmCa, 'CA certificate') } : {}),
-  };
+  const t = await rpmTlsMaterial(settings);
+  if (!t) return undefined;
   const tls: Record<string, TlsSettings> = {};
   for (const id of settings.os) {
     const m = osModel(id);
@@ -197,6 +205,27 @@ export async function rpmClientTls(
       }
     }
   }
+  return tls;
+}
+
+/**
+ * The same certificate and CA for fetching a plan's packages: the hosts come from the plan's
+ * own RPM sources (a fetch of a finished plan has no --rpm-repo), so the .rpm downloads present
+ * the certificate to exactly the hosts the metadata was read from.
+ */
+export async function rpmFetchTls(
+  settings: Pick<OsPackagesSettings, 'clientCert' | 'clientKey' | 'rpmCa'>,
+  rpms: readonly ResolvedRpmSet[] | undefined,
+): Promise<Record<string, TlsSettings> | undefined> {
+  if (!rpms?.length) return undefined;
+  const t = await rpmTlsMaterial(settings);
+  if (!t) return undefined;
+  const tls: Record<string, TlsSettings> = {};
+  for (const set of rpms)
+    for (const src of set.sources) {
+      const u = new URL(src.uri);
+      if (u.protocol === 'https:') tls[u.host] = t;
+    }
   return tls;
 }
 
