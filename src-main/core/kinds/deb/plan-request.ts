@@ -325,25 +325,38 @@ export async function planOsPackages(
   return { debs, rpms, choices };
 }
 
+const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+
+/** One OS set's head in `ferry plan`'s text: the counts and size, its sources, its roots and why. */
+function setSummaryHead<Src>(
+  s: {
+    os: string;
+    arches: string[];
+    roots: Array<{ name: string; why: string }>;
+    packages: Array<{ size: number }>;
+    sources: Src[];
+  },
+  source: (src: Src) => string,
+): string[] {
+  const size = s.packages.reduce((a, p) => a + p.size, 0);
+  const out = [
+    '',
+    `OS packages for ${s.os} (${s.arches.join(', ')}): ${s.roots.length} roots → ${s.packages.length} packages, ${mb(size)}`,
+    ...s.sources.map((src) => `  from ${source(src)}`),
+  ];
+  const w = Math.max(8, ...s.roots.map((r) => r.name.length));
+  for (const r of s.roots) out.push(`  ${r.name.padEnd(w)}  ${r.why}`);
+  return out;
+}
+
 /** `ferry plan`'s text for the OS sets: per OS the roots and why, the counts and the total size. */
 export function osPackagesSummary(debs: ResolvedDebSet[]): string[] {
-  const out: string[] = [];
-  const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
-  for (const s of debs) {
-    const size = s.packages.reduce((a, p) => a + p.size, 0);
-    out.push('');
-    out.push(
-      `OS packages for ${s.os} (${s.arches.join(', ')}): ${s.roots.length} roots → ${s.packages.length} packages, ${mb(size)}`,
-    );
-    for (const src of s.sources) {
-      out.push(
-        `  from ${src.uri} ${src.suite} ${src.components.join(' ')}${src.date ? ` (${src.date})` : ''}`,
-      );
-    }
-    const w = Math.max(8, ...s.roots.map((r) => r.name.length));
-    for (const r of s.roots) out.push(`  ${r.name.padEnd(w)}  ${r.why}`);
-  }
-  return out;
+  return debs.flatMap((s) =>
+    setSummaryHead(
+      s,
+      (src) => `${src.uri} ${src.suite} ${src.components.join(' ')}${src.date ? ` (${src.date})` : ''}`,
+    ),
+  );
 }
 
 /**
@@ -352,20 +365,14 @@ export function osPackagesSummary(debs: ResolvedDebSet[]): string[] {
  */
 export function rpmPackagesSummary(rpms: ResolvedRpmSet[]): string[] {
   const out: string[] = [];
-  const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
   for (const s of rpms) {
-    const size = s.packages.reduce((a, p) => a + p.size, 0);
-    out.push('');
     out.push(
-      `OS packages for ${s.os} (${s.arches.join(', ')}): ${s.roots.length} roots → ${s.packages.length} packages, ${mb(size)}`,
+      ...setSummaryHead(
+        s,
+        (src) =>
+          `${src.id} ${src.arch} ${src.uri} (${src.repomdSigned ? 'repomd signed' : 'repomd unsigned'})`,
+      ),
     );
-    for (const src of s.sources) {
-      out.push(
-        `  from ${src.id} ${src.arch} ${src.uri} (${src.repomdSigned ? 'repomd signed' : 'repomd unsigned'})`,
-      );
-    }
-    const w = Math.max(8, ...s.roots.map((r) => r.name.length));
-    for (const r of s.roots) out.push(`  ${r.name.padEnd(w)}  ${r.why}`);
     for (const arch of s.arches) {
       const ps = s.packages.filter((p) => p.repoArch === arch);
       out.push(`  ${arch}: ${ps.length} packages, ${mb(ps.reduce((a, p) => a + p.size, 0))}`);

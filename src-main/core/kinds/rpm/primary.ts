@@ -195,6 +195,34 @@ function malformed(repo: string, what: string, cause?: unknown): FerryError {
 }
 
 /**
+ * Feeds a decompressed primary.xml stream to `sink`, pausing (yielding) after each chunk so a
+ * caller can pass on the packages it completed. Rejects with FerryError (INTEGRITY) naming `repo`
+ * when the XML is malformed or a package lacks a field the resolver and fetch need.
+ */
+async function* scanPrimary(
+  xml: Readable | AsyncIterable<Uint8Array>,
+  repo: string,
+  sink: PrimarySink,
+): AsyncGenerator<void> {
+  const scanner = new XmlScanner(sink);
+  try {
+    for await (const chunk of xml as AsyncIterable<Uint8Array>) {
+      scanner.push(
+        Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+      );
+      if (sink.problem) throw malformed(repo, sink.problem);
+      yield;
+    }
+    scanner.end();
+  } catch (e) {
+    if (e instanceof FerryError) throw e;
+    if (e instanceof XmlScanError) throw malformed(repo, e.message, e);
+    throw e;
+  }
+  if (sink.problem) throw malformed(repo, sink.problem);
+}
+
+/**
  * Calls `onPackage` for every package of a decompressed primary.xml stream; resolves to the
  * count. Rejects with FerryError (INTEGRITY) naming `repo` when the XML is malformed or a
  * package lacks a field the resolver and fetch need (name, arch, version, checksum, location).
@@ -205,21 +233,7 @@ export async function readPrimaryInto(
   onPackage: (p: RpmPackage) => void,
 ): Promise<number> {
   const sink = new PrimarySink(repo, onPackage);
-  const scanner = new XmlScanner(sink);
-  try {
-    for await (const chunk of xml as AsyncIterable<Uint8Array>) {
-      scanner.push(
-        Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
-      );
-      if (sink.problem) throw malformed(repo, sink.problem);
-    }
-    scanner.end();
-  } catch (e) {
-    if (e instanceof FerryError) throw e;
-    if (e instanceof XmlScanError) throw malformed(repo, e.message, e);
-    throw e;
-  }
-  if (sink.problem) throw malformed(repo, sink.problem);
+  for await (const _ of scanPrimary(xml, repo, sink));
   return sink.count;
 }
 
@@ -230,23 +244,10 @@ export async function* readPrimary(
 ): AsyncIterable<RpmPackage> {
   let batch: RpmPackage[] = [];
   const sink = new PrimarySink(repo, (p) => batch.push(p));
-  const scanner = new XmlScanner(sink);
-  try {
-    for await (const chunk of xml as AsyncIterable<Uint8Array>) {
-      scanner.push(
-        Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
-      );
-      if (sink.problem) throw malformed(repo, sink.problem);
-      const out = batch;
-      batch = [];
-      yield* out;
-    }
-    scanner.end();
-  } catch (e) {
-    if (e instanceof FerryError) throw e;
-    if (e instanceof XmlScanError) throw malformed(repo, e.message, e);
-    throw e;
+  for await (const _ of scanPrimary(xml, repo, sink)) {
+    const out = batch;
+    batch = [];
+    yield* out;
   }
-  if (sink.problem) throw malformed(repo, sink.problem);
   yield* batch;
 }
