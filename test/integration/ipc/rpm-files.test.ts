@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -12,6 +12,7 @@ import { RPM_NODE_OSES } from '../../../src-main/ipc/choices.js';
 import { ClusterChoicesSchema } from '../../../src-main/ipc/contract.js';
 import { testBackend } from '../../helpers/ipc-backend.js';
 import { kubesprayDataDir, lacks, lacksCondition } from '../../helpers/tools.js';
+import { writeMutualTlsCerts } from '../../helpers/mtls-certs.js';
 
 /**
  * The cluster step's RPM files (client certificate, key, CA, a repository key per OS) cross the
@@ -184,49 +185,11 @@ describe.skipIf(
   let url: string;
   const seen: string[] = [];
   const f = (n: string) => path.join(dir, n);
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
 
   beforeAll(async () => {
     fs.mkdirSync('/tmp/rpm-app', { recursive: true });
     dir = fs.mkdtempSync('/tmp/rpm-app/mtls-');
-    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-    ssl(
-      'req',
-      '-x509',
-      ...ec,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=Test CDN CA',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-    );
-    for (const [name, ext] of [
-      ['server', 'subjectAltName=IP:127.0.0.1'],
-      ['client', 'extendedKeyUsage=clientAuth'],
-    ] as const) {
-      ssl('req', ...ec, '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
-      fs.writeFileSync(f(`${name}.ext`), `${ext}\n`);
-      ssl(
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        'ca.pem',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-days',
-        '2',
-        '-extfile',
-        `${name}.ext`,
-        '-out',
-        `${name}.pem`,
-      );
-    }
+    writeMutualTlsCerts(dir, 'Test CDN CA');
     const gen = () =>
       openpgp.generateKey({
         type: 'ecc',

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +9,7 @@ import { HttpClient } from '../../../src-main/core/fetch/download/http-client.js
 import { osPackagesSettings } from '../../../src-main/core/kinds/deb/plan-request.js';
 import { loadRepomd } from '../../../src-main/core/kinds/rpm/repomd.js';
 import { lacks } from '../../helpers/tools.js';
+import { writeMutualTlsCerts } from '../../helpers/mtls-certs.js';
 
 /**
  * Red Hat's CDN and a Satellite answer only a client that shows an entitlement certificate
@@ -22,64 +22,10 @@ describe.skipIf(lacks('openssl'))('RPM repositories behind mutual TLS', () => {
   let server: https.Server;
   let url: string;
   const f = (n: string) => path.join(dir, n);
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rpm-plan-mtls-'));
-    ssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=Test Entitlement CA',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-    );
-    for (const [name, ext] of [
-      ['server', 'subjectAltName=IP:127.0.0.1'],
-      ['client', 'extendedKeyUsage=clientAuth'],
-    ] as const) {
-      ssl(
-        'req',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-subj',
-        `/CN=${name}`,
-        '-keyout',
-        `${name}.key`,
-        '-out',
-        `${name}.csr`,
-      );
-      fs.writeFileSync(f(`${name}.ext`), `${ext}\n`);
-      ssl(
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        'ca.pem',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-days',
-        '2',
-        '-extfile',
-        `${name}.ext`,
-        '-out',
-        `${name}.pem`,
-      );
-    }
+    writeMutualTlsCerts(dir, 'Test Entitlement CA');
     const repomd = `<?xml version="1.0"?>\n<repomd xmlns="http://linux.duke.edu/metadata/repo"><revision>7</revision><data type="primary"><checksum type="sha256">${'a'.repeat(64)}</checksum><location href="repodata/p.xml.gz"/><size>1</size></data></repomd>\n`;
     server = https.createServer(
       {

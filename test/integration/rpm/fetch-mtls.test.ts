@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -11,6 +10,7 @@ import { readRpmHeader } from '../../../src-main/core/kinds/rpm/header.js';
 import type { ResolvedRpm, ResolvedRpmSet } from '../../../src-main/core/kinds/rpm/set.js';
 import { lacksRpmTools, rpmUpstream, type RpmUpstream } from '../../helpers/rpm-upstream.js';
 import { lacks } from '../../helpers/tools.js';
+import { writeMutualTlsCerts } from '../../helpers/mtls-certs.js';
 
 /**
  * `ferry fetch --plan` of RHEL packages from a mirror behind mutual TLS (the CDN, a Satellite):
@@ -28,50 +28,12 @@ describe.skipIf(lacksRpmTools(false) || lacks('openssl'))(
     let url: string;
     let planFile: string;
     const f = (n: string) => path.join(dir, n);
-    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
 
     beforeAll(async () => {
       up = await rpmUpstream();
       fs.mkdirSync('/tmp/rpm-mtls', { recursive: true });
       dir = fs.mkdtempSync('/tmp/rpm-mtls/fetch-');
-      const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-      ssl(
-        'req',
-        '-x509',
-        ...ec,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=Test CDN CA',
-        '-keyout',
-        'ca.key',
-        '-out',
-        'ca.pem',
-      );
-      for (const [name, ext] of [
-        ['server', 'subjectAltName=IP:127.0.0.1'],
-        ['client', 'extendedKeyUsage=clientAuth'],
-      ] as const) {
-        ssl('req', ...ec, '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
-        fs.writeFileSync(f(`${name}.ext`), `${ext}\n`);
-        ssl(
-          'x509',
-          '-req',
-          '-in',
-          `${name}.csr`,
-          '-CA',
-          'ca.pem',
-          '-CAkey',
-          'ca.key',
-          '-CAcreateserial',
-          '-days',
-          '2',
-          '-extfile',
-          `${name}.ext`,
-          '-out',
-          `${name}.pem`,
-        );
-      }
+      writeMutualTlsCerts(dir, 'Test CDN CA');
       // The upstream's own folder, over HTTPS that only a client with the certificate gets into.
       server = https.createServer(
         {
