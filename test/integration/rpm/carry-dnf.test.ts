@@ -269,6 +269,21 @@ describe.skipIf(lacksRpmTools())('RPM packages fetched, bundled, served, and ins
       expect(offline.out).toMatch(/baseos/i);
       const v = await openVerifiedBundle(bundle, { allowUnsigned: true });
       const varsFile = path.join(tmp, 'node-vars.json');
+      // The bundle's own pre-step playbook, as a technician runs it, against the installroot node.
+      const playPrestep = () =>
+        run(
+          'ansible-playbook',
+          [
+            '-i',
+            'localhost,',
+            '-c',
+            'local',
+            '-e',
+            `@${varsFile}`,
+            path.join(bundle, 'repos/ferry-apt-prestep.yml'),
+          ],
+          { ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: path.join(tmp, 'ansible-tmp') },
+        );
       fs.writeFileSync(
         varsFile,
         JSON.stringify({
@@ -279,19 +294,7 @@ describe.skipIf(lacksRpmTools())('RPM packages fetched, bundled, served, and ins
           ansible_python_interpreter: '/usr/bin/python3',
         }),
       );
-      const pb = await run(
-        'ansible-playbook',
-        [
-          '-i',
-          'localhost,',
-          '-c',
-          'local',
-          '-e',
-          `@${varsFile}`,
-          path.join(bundle, 'repos/ferry-apt-prestep.yml'),
-        ],
-        { ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: path.join(tmp, 'ansible-tmp') },
-      );
+      const pb = await playPrestep();
       expect(pb.code, pb.out).toBe(0);
       expect(fs.readdirSync(path.join(node, 'etc/yum.repos.d')).sort()).toEqual([
         'ferry.repo',
@@ -333,19 +336,7 @@ describe.skipIf(lacksRpmTools())('RPM packages fetched, bundled, served, and ins
             ferry_ca_certificate: tls.ca,
           }),
         );
-        const pbTls = await run(
-          'ansible-playbook',
-          [
-            '-i',
-            'localhost,',
-            '-c',
-            'local',
-            '-e',
-            `@${varsFile}`,
-            path.join(bundle, 'repos/ferry-apt-prestep.yml'),
-          ],
-          { ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: path.join(tmp, 'ansible-tmp') },
-        );
+        const pbTls = await playPrestep();
         expect(pbTls.code, pbTls.out).toBe(0);
         const repoFile = fs.readFileSync(path.join(node, 'etc/yum.repos.d/ferry.repo'), 'utf8');
         expect(repoFile).toContain(`baseurl=${https.filesUrl.replace(/\/+$/, '')}/repos/${OS_ID}/$basearch`);
