@@ -300,6 +300,29 @@ export const ODD_SPECS: RpmSpec[] = [
 /** What a test asks dnf (and Ferry) to install. */
 export const DEFAULT_ROOTS = ['ferry-core', 'ferry-oldname', 'ferry-tool', 'ferry-app'];
 
+/**
+ * What dnf itself downloads for DEFAULT_ROOTS from the default upstream on a bare installroot
+ * (weak dependencies on), as recorded from dnf 4.14: the oracle the fixture, repodata and plan
+ * tests hold their sets to.
+ */
+export const DEFAULT_DNF_SET = (arch: string): string[] =>
+  [
+    `ferry-app-1.0-1.el9.${arch}.rpm`,
+    `ferry-core-1.0-1.el9.${arch}.rpm`,
+    'ferry-docs-1.0-1.el9.noarch.rpm',
+    'ferry-epoch-1.0-1.el9.noarch.rpm',
+    `ferry-extra-1.0-1.el9.${arch}.rpm`,
+    `ferry-helper-1.2-1.el9.${arch}.rpm`,
+    `ferry-lib-2.0^20240101git1-1.el9.${arch}.rpm`,
+    `ferry-modpkg-1.4-1.module+el9.2.0+1+8d1b2e3c.${arch}.rpm`,
+    'ferry-newname-2.0-1.el9.noarch.rpm',
+    'ferry-provider-1.0-1.el9.noarch.rpm',
+    'ferry-setup-1.0-1.el9.noarch.rpm',
+    `ferry-shell-5.1-1.el9.${arch}.rpm`,
+    `ferry-tls-gnutls-3.7.6-1.el9.${arch}.rpm`,
+    `ferry-tool-1.0-1.el9.${arch}.rpm`,
+  ].sort();
+
 /** The module's default stream, per modulemd-defaults. */
 const MODULE_DEFAULTS: Record<string, string> = { 'ferry-mod': '1' };
 

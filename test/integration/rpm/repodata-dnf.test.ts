@@ -12,6 +12,8 @@ import {
   ODD_SPECS,
   buildRpmUpstream,
   dnfDownload,
+  DEFAULT_DNF_SET,
+  DEFAULT_ROOTS,
   dnfRepoclosure,
   lacksRpmTools,
   realUnresolved,
@@ -31,25 +33,6 @@ import { lacks } from '../../helpers/tools.js';
  */
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-const EXPECTED = (arch: string): string[] =>
-  [
-    `ferry-app-1.0-1.el9.${arch}.rpm`,
-    `ferry-core-1.0-1.el9.${arch}.rpm`,
-    'ferry-docs-1.0-1.el9.noarch.rpm',
-    'ferry-epoch-1.0-1.el9.noarch.rpm',
-    `ferry-extra-1.0-1.el9.${arch}.rpm`,
-    `ferry-helper-1.2-1.el9.${arch}.rpm`,
-    `ferry-lib-2.0^20240101git1-1.el9.${arch}.rpm`,
-    `ferry-modpkg-1.4-1.module+el9.2.0+1+8d1b2e3c.${arch}.rpm`,
-    'ferry-newname-2.0-1.el9.noarch.rpm',
-    'ferry-provider-1.0-1.el9.noarch.rpm',
-    'ferry-setup-1.0-1.el9.noarch.rpm',
-    `ferry-shell-5.1-1.el9.${arch}.rpm`,
-    `ferry-tls-gnutls-3.7.6-1.el9.${arch}.rpm`,
-    `ferry-tool-1.0-1.el9.${arch}.rpm`,
-  ].sort();
-const ROOTS = ['ferry-core', 'ferry-oldname', 'ferry-tool', 'ferry-app'];
 
 /** Copies .rpm files into a repository folder as Ferry lays it out, and writes Ferry's repodata. */
 async function ferryRepo(
@@ -160,7 +143,7 @@ describe.skipIf(lacksRpmTools() || lacks('xz'))('Ferry’s RPM repodata against 
       );
       // Only what dnf chose (what Ferry carries), no module metadata: module_hotfixes=1 instead.
       const chosen = upstreamRpms(upstreamRoot, arch).filter((f) =>
-        EXPECTED(arch).includes(path.basename(f)),
+        DEFAULT_DNF_SET(arch).includes(path.basename(f)),
       );
       await ferryRepo(path.join(tmp, 'www', 'carried', arch), chosen, signer);
     }
@@ -180,23 +163,28 @@ describe.skipIf(lacksRpmTools() || lacks('xz'))('Ferry’s RPM repodata against 
 
   for (const arch of ['x86_64', 'aarch64'] as const)
     it(`dnf resolves the same set from Ferry's repository as from upstream, both checks on (${arch})`, async () => {
-      const r = await dnfDownload({ repos: repos(arch), packages: ROOTS, arch });
-      expect(r.files).toEqual(EXPECTED(arch));
+      const r = await dnfDownload({ repos: repos(arch), packages: DEFAULT_ROOTS, arch });
+      expect(r.files).toEqual(DEFAULT_DNF_SET(arch));
     });
 
   it('dnf installs for real from Ferry’s repository (package signatures and repomd signature checked)', async () => {
-    const r = await dnfDownload({ repos: repos('x86_64'), packages: ROOTS, arch: 'x86_64', install: true });
-    expect(r.files).toEqual(EXPECTED('x86_64'));
+    const r = await dnfDownload({
+      repos: repos('x86_64'),
+      packages: DEFAULT_ROOTS,
+      arch: 'x86_64',
+      install: true,
+    });
+    expect(r.files).toEqual(DEFAULT_DNF_SET('x86_64'));
   });
 
   it('the carried subset without modules.yaml installs with module_hotfixes=1', async () => {
     for (const arch of ['x86_64', 'aarch64'] as const) {
       const r = await dnfDownload({
         repos: repos(arch, { module_hotfixes: true }, 'carried'),
-        packages: ROOTS,
+        packages: DEFAULT_ROOTS,
         arch,
       });
-      expect(r.files).toEqual(EXPECTED(arch));
+      expect(r.files).toEqual(DEFAULT_DNF_SET(arch));
     }
   });
 
