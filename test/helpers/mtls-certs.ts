@@ -25,3 +25,21 @@ export function writeMutualTlsCerts(dir: string, caName: string): void {
     );
   }
 }
+
+/** The HTTPS server options of that mirror: its certificate, and only clients the CA signed. */
+export function mutualTlsServerOptions(dir: string): {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer;
+  requestCert: true;
+  rejectUnauthorized: true;
+} {
+  const read = (n: string) => fs.readFileSync(path.join(dir, n));
+  return {
+    cert: read('server.pem'),
+    key: read('server.key'),
+    ca: read('ca.pem'),
+    requestCert: true,
+    rejectUnauthorized: true,
+  };
+}

@@ -12,7 +12,7 @@ import { RPM_NODE_OSES } from '../../../src-main/ipc/choices.js';
 import { ClusterChoicesSchema } from '../../../src-main/ipc/contract.js';
 import { testBackend } from '../../helpers/ipc-backend.js';
 import { kubesprayDataDir, lacks, lacksCondition } from '../../helpers/tools.js';
-import { writeMutualTlsCerts } from '../../helpers/mtls-certs.js';
+import { mutualTlsServerOptions, writeMutualTlsCerts } from '../../helpers/mtls-certs.js';
 
 /**
  * The cluster step's RPM files (client certificate, key, CA, a repository key per OS) cross the
@@ -213,24 +213,15 @@ describe.skipIf(
       signingKeys: mirror.privateKey,
       detached: true,
     });
-    server = https.createServer(
-      {
-        cert: fs.readFileSync(f('server.pem')),
-        key: fs.readFileSync(f('server.key')),
-        ca: fs.readFileSync(f('ca.pem')),
-        requestCert: true,
-        rejectUnauthorized: true,
-      },
-      (req, res) => {
-        seen.push(req.url ?? '');
-        const m =
-          /^\/content\/rhel9\/[a-z]+\/x86_64\/os\/repodata\/(repomd\.xml(?:\.asc)?|primary\.xml\.gz)$/.exec(
-            req.url ?? '',
-          );
-        if (!m) return res.writeHead(404).end();
-        res.writeHead(200).end(m[1] === 'repomd.xml' ? repomd : m[1] === 'repomd.xml.asc' ? asc : primary);
-      },
-    );
+    server = https.createServer(mutualTlsServerOptions(dir), (req, res) => {
+      seen.push(req.url ?? '');
+      const m =
+        /^\/content\/rhel9\/[a-z]+\/x86_64\/os\/repodata\/(repomd\.xml(?:\.asc)?|primary\.xml\.gz)$/.exec(
+          req.url ?? '',
+        );
+      if (!m) return res.writeHead(404).end();
+      res.writeHead(200).end(m[1] === 'repomd.xml' ? repomd : m[1] === 'repomd.xml.asc' ? asc : primary);
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });

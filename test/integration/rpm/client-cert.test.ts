@@ -9,7 +9,7 @@ import { HttpClient } from '../../../src-main/core/fetch/download/http-client.js
 import { osPackagesSettings } from '../../../src-main/core/kinds/deb/plan-request.js';
 import { loadRepomd } from '../../../src-main/core/kinds/rpm/repomd.js';
 import { lacks } from '../../helpers/tools.js';
-import { writeMutualTlsCerts } from '../../helpers/mtls-certs.js';
+import { mutualTlsServerOptions, writeMutualTlsCerts } from '../../helpers/mtls-certs.js';
 
 /**
  * Red Hat's CDN and a Satellite answer only a client that shows an entitlement certificate
@@ -27,19 +27,10 @@ describe.skipIf(lacks('openssl'))('RPM repositories behind mutual TLS', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rpm-plan-mtls-'));
     writeMutualTlsCerts(dir, 'Test Entitlement CA');
     const repomd = `<?xml version="1.0"?>\n<repomd xmlns="http://linux.duke.edu/metadata/repo"><revision>7</revision><data type="primary"><checksum type="sha256">${'a'.repeat(64)}</checksum><location href="repodata/p.xml.gz"/><size>1</size></data></repomd>\n`;
-    server = https.createServer(
-      {
-        cert: fs.readFileSync(f('server.pem')),
-        key: fs.readFileSync(f('server.key')),
-        ca: fs.readFileSync(f('ca.pem')),
-        requestCert: true,
-        rejectUnauthorized: true,
-      },
-      (req, res) => {
-        if (req.url === '/content/rhel9/baseos/x86_64/os/repodata/repomd.xml') res.writeHead(200).end(repomd);
-        else res.writeHead(404).end();
-      },
-    );
+    server = https.createServer(mutualTlsServerOptions(dir), (req, res) => {
+      if (req.url === '/content/rhel9/baseos/x86_64/os/repodata/repomd.xml') res.writeHead(200).end(repomd);
+      else res.writeHead(404).end();
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });

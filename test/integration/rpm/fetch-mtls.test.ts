@@ -10,7 +10,7 @@ import { readRpmHeader } from '../../../src-main/core/kinds/rpm/header.js';
 import type { ResolvedRpm, ResolvedRpmSet } from '../../../src-main/core/kinds/rpm/set.js';
 import { lacksRpmTools, rpmUpstream, type RpmUpstream } from '../../helpers/rpm-upstream.js';
 import { lacks } from '../../helpers/tools.js';
-import { writeMutualTlsCerts } from '../../helpers/mtls-certs.js';
+import { mutualTlsServerOptions, writeMutualTlsCerts } from '../../helpers/mtls-certs.js';
 
 /**
  * `ferry fetch --plan` of RHEL packages from a mirror behind mutual TLS (the CDN, a Satellite):
@@ -35,22 +35,13 @@ describe.skipIf(lacksRpmTools(false) || lacks('openssl'))(
       dir = fs.mkdtempSync('/tmp/rpm-mtls/fetch-');
       writeMutualTlsCerts(dir, 'Test CDN CA');
       // The upstream's own folder, over HTTPS that only a client with the certificate gets into.
-      server = https.createServer(
-        {
-          cert: fs.readFileSync(f('server.pem')),
-          key: fs.readFileSync(f('server.key')),
-          ca: fs.readFileSync(f('ca.pem')),
-          requestCert: true,
-          rejectUnauthorized: true,
-        },
-        (req, res) => {
-          const p = path.join(up.root, decodeURIComponent((req.url ?? '/').split('?')[0]));
-          if (!p.startsWith(up.root + path.sep) || !fs.existsSync(p) || !fs.statSync(p).isFile())
-            return res.writeHead(404).end();
-          res.writeHead(200, { 'content-length': fs.statSync(p).size });
-          fs.createReadStream(p).pipe(res);
-        },
-      );
+      server = https.createServer(mutualTlsServerOptions(dir), (req, res) => {
+        const p = path.join(up.root, decodeURIComponent((req.url ?? '/').split('?')[0]));
+        if (!p.startsWith(up.root + path.sep) || !fs.existsSync(p) || !fs.statSync(p).isFile())
+          return res.writeHead(404).end();
+        res.writeHead(200, { 'content-length': fs.statSync(p).size });
+        fs.createReadStream(p).pipe(res);
+      });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
